@@ -1,0 +1,305 @@
+using System.Numerics.Tensors;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Tensors.Autograd;
+
+/// <summary>Reverse-mode differentiation: the graph walk and every op's backward rule, one case per op.</summary>
+internal static class Backward
+{
+    public static GradStore Run(Tensor root, Tensor? seed)
+    {
+        if (!root.RequiresGrad) throw new InvalidOperationException($"Backward: {root} does not require a gradient (no input of the graph requires one, or it was computed under NoGrad).");
+        if (seed == null && root.Numel != 1) throw new InvalidOperationException($"Backward: {root} is not a scalar; pass a seed gradient of the same shape.");
+        if (seed != null) ShapeUtil.CheckSame("Backward", root.Shape, seed.Shape);
+        using var _ = GradMode.Push(false);
+        var store = new GradStore();
+        store.Set(root, seed ?? Tensor.Ones(root.Shape));
+        var order = TopologicalOrder(root);
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            var node = t.Node!;
+            var g = store.Take(t);
+            if (g == null) continue;
+            Apply(node, g, store);
+        }
+        return store;
+    }
+
+    /// <summary>Non-leaf tensors reachable from root, inputs before outputs.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor T, bool Done)>();
+        stack.Push((root, false));
+        while (stack.Count > 0)
+        {
+            var (t, done) = stack.Pop();
+            if (done) { order.Add(t); continue; }
+            if (t.Node == null || !visited.Add(t)) continue;
+            stack.Push((t, true));
+            foreach (var inp in t.Node.Inputs)
+                if (inp.RequiresGrad && inp.Node != null && !visited.Contains(inp)) stack.Push((inp, false));
+        }
+        return order;
+    }
+
+    private static void Give(GradStore store, Tensor input, Func<Tensor> grad)
+    {
+        if (input.RequiresGrad) store.Accumulate(input, grad());
+    }
+
+    private static void Apply(Node n, Tensor g, GradStore s)
+    {
+        var x = n.Inputs;
+        var y = n.Output;
+        switch (n.Kind)
+        {
+            case OpKind.Add:
+                Give(s, x[0], () => g); Give(s, x[1], () => g); break;
+            case OpKind.Sub:
+                Give(s, x[0], () => g); Give(s, x[1], () => Ops.Neg(g)); break;
+            case OpKind.Mul:
+                Give(s, x[0], () => Ops.Mul(g, x[1])); Give(s, x[1], () => Ops.Mul(g, x[0])); break;
+            case OpKind.Div:
+                Give(s, x[0], () => Ops.Div(g, x[1]));
+                Give(s, x[1], () => Ops.Neg(Ops.Div(Ops.Mul(g, x[0]), Ops.Mul(x[1], x[1]))));
+                break;
+            case OpKind.AddScalar:
+                Give(s, x[0], () => g); break;
+            case OpKind.MulScalar:
+                Give(s, x[0], () => Ops.MulScalar(g, (float)n.Ctx!)); break;
+            case OpKind.PowScalar:
+            {
+                float p = (float)n.Ctx!;
+                Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.PowScalar(x[0], p - 1), p)));
+                break;
+            }
+            case OpKind.Exp:
+                Give(s, x[0], () => Ops.Mul(g, y)); break;
+            case OpKind.Log:
+                Give(s, x[0], () => Ops.Div(g, x[0])); break;
+            case OpKind.Sqrt:
+                Give(s, x[0], () => Ops.Div(Ops.MulScalar(g, 0.5f), y)); break;
+            case OpKind.Rsqrt:
+                Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.Mul(Ops.Mul(y, y), y), -0.5f))); break;
+            case OpKind.Tanh:
+                Give(s, x[0], () => Elementwise.Map2(y, g, (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * (1 - yy[i] * yy[i]); })); break;
+            case OpKind.Sigmoid:
+                Give(s, x[0], () => Elementwise.Map2(y, g, (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * yy[i] * (1 - yy[i]); })); break;
+            case OpKind.Silu:
+                Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.SiluBackward)); break;
+            case OpKind.Gelu:
+                Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.GeluBackward)); break;
+            case OpKind.Relu:
+                Give(s, x[0], () => Elementwise.Map2(x[0], g, (xx, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = xx[i] > 0 ? gg[i] : 0f; })); break;
+
+            case OpKind.Sum:
+            {
+                var c = (Ops.ReduceCtx)n.Ctx!;
+                Give(s, x[0], () => Ops.Expand(Ops.Reshape(g, Ops.ReducedShape(c.InShape, c.Dims, true)), c.InShape).Contiguous());
+                break;
+            }
+            case OpKind.Max:
+            {
+                var (d, _, arg) = ((int, bool, int[]))n.Ctx!;
+                Give(s, x[0], () =>
+                {
+                    int len = x[0].Shape[d];
+                    var moved = new float[x[0].Numel];
+                    var gc = g.Contiguous();
+                    for (int i = 0; i < arg.Length; i++) moved[i * len + arg[i]] = gc.Storage[gc.Offset + i];
+                    var shape = x[0].Shape.Where((_, i) => i != d).Append(len).ToArray();
+                    return Ops.MoveFromLast(Tensor.FromArray(moved, shape), d, x[0].Rank);
+                });
+                break;
+            }
+            case OpKind.Softmax:
+            {
+                int d = (int)n.Ctx!;
+                Give(s, x[0], () => Ops.Mul(y, Ops.Sub(g, Ops.Sum(Ops.Mul(g, y), new[] { d }, true))));
+                break;
+            }
+            case OpKind.LogSoftmax:
+            {
+                int d = (int)n.Ctx!;
+                Give(s, x[0], () => Ops.Sub(g, Ops.Mul(Ops.Exp(y), Ops.Sum(g, new[] { d }, true))));
+                break;
+            }
+
+            case OpKind.MatMul:
+            {
+                var a = x[0]; var b = x[1];
+                Give(s, a, () => Ops.MatMul(g, Ops.Transpose(b, -1, -2)));
+                Give(s, b, () =>
+                {
+                    if (b.Rank == 2 && a.Rank > 2)
+                    {
+                        var a2 = Ops.Reshape(a.Contiguous(), -1, a.Shape[^1]);
+                        var g2 = Ops.Reshape(g.Contiguous(), -1, g.Shape[^1]);
+                        return Ops.MatMul(Ops.Transpose(a2, 0, 1), g2);
+                    }
+                    return Ops.MatMul(Ops.Transpose(a, -1, -2), g);
+                });
+                break;
+            }
+            case OpKind.Linear:
+            {
+                var xin = x[0]; var w = x[1];
+                int inF = w.Shape[1], outF = w.Shape[0];
+                var g2 = Ops.Reshape(g.Contiguous(), -1, outF);
+                Give(s, xin, () => Ops.Reshape(Ops.MatMul(g2, w), xin.Shape));
+                Give(s, w, () => Ops.MatMul(Ops.Transpose(g2, 0, 1), Ops.Reshape(xin.Contiguous(), -1, inF)));
+                if (x.Length > 2) Give(s, x[2], () => Ops.Sum(g2, new[] { 0 }));
+                break;
+            }
+            case OpKind.Conv:
+            {
+                var geo = (ConvGeometry)n.Ctx!;
+                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
+                if (gc.Offset != 0) gc = gc.Clone();
+                int batch = xin.Shape[0], co = w.Shape[0];
+                Give(s, x[0], () =>
+                {
+                    var dx = Tensor.Empty(xin.Shape);
+                    ConvKernel.BackwardInput(gc.Storage, batch, geo, w.Storage, w.Offset, co, dx.Storage);
+                    return dx;
+                });
+                Give(s, x[1], () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo, co), w.Shape));
+                if (x.Length > 2) Give(s, x[2], () => Ops.Sum(gc, new[] { 0, 2, 3, 4 }));
+                break;
+            }
+            case OpKind.ConvTranspose:
+            {
+                var geo = (ConvGeometry)n.Ctx!;
+                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
+                if (gc.Offset != 0) gc = gc.Clone();
+                int batch = xin.Shape[0], ci = w.Shape[0];
+                var dx = x[0].RequiresGrad ? Tensor.Empty(xin.Shape) : null;
+                var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage, w.Offset, dx?.Storage, x[1].RequiresGrad);
+                if (dx != null) Give(s, x[0], () => dx);
+                Give(s, x[1], () => Tensor.FromArray(dw, w.Shape));
+                if (x.Length > 2) Give(s, x[2], () => Ops.Sum(gc, new[] { 0, 2, 3, 4 }));
+                break;
+            }
+            case OpKind.UpsampleNearest:
+                Give(s, x[0], () => PoolKernel.BlockSum(g, (int[])n.Ctx!, 1f)); break;
+            case OpKind.AvgPool:
+            {
+                var k = (int[])n.Ctx!;
+                Give(s, x[0], () => Ops.MulScalar(PoolKernel.Upsample(g.Contiguous(), k), 1f / (k[0] * k[1] * k[2])));
+                break;
+            }
+            case OpKind.GroupNorm:
+            {
+                var c = (NormKernel.GroupCtx)n.Ctx!;
+                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
+                var (dx, dg, db) = NormKernel.GroupNormBackward(x[0], g, gamma, beta, c);
+                Give(s, x[0], () => dx);
+                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
+                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
+                break;
+            }
+            case OpKind.LayerNorm:
+            {
+                var (c, hasG, hasB) = ((NormKernel.LayerCtx, bool, bool))n.Ctx!;
+                var gamma = hasG ? x[1] : null; var beta = hasB ? x[hasG ? 2 : 1] : null;
+                var (dx, dg, db) = NormKernel.LayerNormBackward(x[0], g, gamma, hasB, c);
+                Give(s, x[0], () => dx);
+                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
+                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
+                break;
+            }
+            case OpKind.Embedding:
+            {
+                var ids = (int[])n.Ctx!;
+                Give(s, x[0], () =>
+                {
+                    int d = x[0].Shape[1];
+                    var dw = Tensor.Zeros(x[0].Shape);
+                    var gc = g.Contiguous();
+                    for (int i = 0; i < ids.Length; i++)
+                    {
+                        var row = dw.Storage.AsSpan(ids[i] * d, d);
+                        TensorPrimitives.Add(row, gc.Storage.AsSpan(gc.Offset + i * d, d), row);
+                    }
+                    return dw;
+                });
+                break;
+            }
+
+            case OpKind.Concat:
+            {
+                int d = (int)n.Ctx!, start = 0;
+                foreach (var inp in x)
+                {
+                    int st = start, len = inp.Shape[d];
+                    Give(s, inp, () => Ops.Narrow(g, d, st, len));
+                    start += len;
+                }
+                break;
+            }
+            case OpKind.Narrow:
+            {
+                var c = (int[])n.Ctx!;
+                Give(s, x[0], () =>
+                {
+                    var z = Tensor.Zeros(x[0].Shape);
+                    Ops.Narrow(z, c[0], c[1], g.Shape[c[0]]).CopyFrom(g);
+                    return z;
+                });
+                break;
+            }
+            case OpKind.Pad:
+                Give(s, x[0], () => PadKernel.Backward(g, (PadKernel.Ctx)n.Ctx!)); break;
+            case OpKind.Permute:
+            {
+                var p = (int[])n.Ctx!;
+                var inv = new int[p.Length];
+                for (int i = 0; i < p.Length; i++) inv[p[i]] = i;
+                Give(s, x[0], () => Ops.Permute(g, inv));
+                break;
+            }
+            case OpKind.Reshape:
+                Give(s, x[0], () => Ops.Reshape(g, x[0].Shape)); break;
+            case OpKind.Expand:
+            case OpKind.Contiguous:
+                Give(s, x[0], () => g); break;
+            case OpKind.Dropout:
+            {
+                var mask = (float[])n.Ctx!;
+                Give(s, x[0], () => Ops.Mul(g, Tensor.FromArray(mask, x[0].Shape)));
+                break;
+            }
+            case OpKind.Attention:
+            {
+                var c = (FlashAttention.Ctx)n.Ctx!;
+                var q = x[0].Contiguous().Detach(); var k = x[1].Contiguous().Detach(); var v = x[2].Contiguous().Detach();
+                var gc = g.Contiguous();
+                var dq = new float[q.Numel]; var dk = new float[k.Numel]; var dv = new float[v.Numel];
+                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
+                var dBias = biasGrad ? new float[c.B * c.H * c.Lq * c.Lk] : null;
+                FlashAttention.Backward(q, k, v, y.Contiguous().ToArray(), gc, c, dq, dk, dv, dBias);
+                Give(s, x[0], () => Tensor.FromArray(dq, q.Shape));
+                Give(s, x[1], () => Tensor.FromArray(dk, k.Shape));
+                Give(s, x[2], () => Tensor.FromArray(dv, v.Shape));
+                if (biasGrad) Give(s, x[3], () => Tensor.FromArray(dBias!, c.B, c.H, c.Lq, c.Lk));
+                break;
+            }
+            case OpKind.MseLoss:
+            {
+                float scale = 2f * g.Item() / Math.Max(1, x[0].Numel);
+                var diff = Ops.MulScalar(Ops.Sub(x[0], x[1]), scale);
+                Give(s, x[0], () => diff);
+                Give(s, x[1], () => Ops.Neg(diff));
+                break;
+            }
+            case OpKind.Checkpoint:
+                ((Checkpoint.Ctx)n.Ctx!).Backward(g, s);
+                break;
+            default:
+                throw new NotSupportedException($"Backward: no rule for {n.Kind}.");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+namespace Longshot.Tensors.Kernels;
+
+/// <summary>
+/// Convolution as tiled im2col + GEMM (pointwise convolutions are plain GEMMs).
+/// Images of a batch are split across threads, each running single-threaded GEMMs;
+/// a single image uses the multi-threaded GEMM instead.
+/// </summary>
+internal static unsafe class ConvKernel
+{
+    [ThreadStatic] private static float[]? _workspace;
+
+    private static float[] Workspace(long size)
+    {
+        var w = _workspace;
+        if (w == null || w.Length < size) _workspace = w = GC.AllocateUninitializedArray<float>((int)Math.Max(size, 1024), pinned: true);
+        return w;
+    }
+
+    /// <summary>y[n] = W [Co, K] x cols(x[n]) (+ bias). x: [N, C, D, H, W] contiguous at xOff, y: [N, Co, P].</summary>
+    public static void Forward(float[] x, int xOff, int n, ConvGeometry g, float[] w, int wOff, int co, float[]? bias, int biasOff, float[] y)
+    {
+        int p = g.P, k = g.K;
+        bool perImage = n >= Threads.Count;
+        Threads.For(n, perImage ? 1 : n, (i0, i1) =>
+        {
+            fixed (float* px = x, pw = w, py = y)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    float* xi = px + xOff + (long)i * g.InSize;
+                    float* yi = py + (long)i * co * p;
+                    float beta = 0f;
+                    if (bias != null)
+                    {
+                        for (int c = 0; c < co; c++) new Span<float>(yi + (long)c * p, p).Fill(bias[biasOff + c]);
+                        beta = 1f;
+                    }
+                    if (g.IsPointwise)
+                    {
+                        Gemm.Sgemm(false, false, co, p, k, 1f, pw + wOff, k, xi, p, beta, yi, p, parallel: !perImage);
+                        continue;
+                    }
+                    int tileRows = Im2Col.RowsPerTile(g), rows = g.OD * g.OH;
+                    var ws = Workspace((long)k * tileRows * g.OW);
+                    fixed (float* cols = ws)
+                    {
+                        for (int r0 = 0; r0 < rows; r0 += tileRows)
+                        {
+                            int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
+                            Im2Col.Expand(xi, g, r0, r1, cols);
+                            Gemm.Sgemm(false, false, co, tp, k, 1f, pw + wOff, k, cols, tp, beta, yi + (long)r0 * g.OW, p, parallel: !perImage);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>dx[n] = col2im(W^T dy[n]). dx is written (not accumulated).</summary>
+    public static void BackwardInput(float[] dy, int n, ConvGeometry g, float[] w, int wOff, int co, float[] dx)
+    {
+        int p = g.P, k = g.K;
+        bool perImage = n >= Threads.Count;
+        Threads.For(n, perImage ? 1 : n, (i0, i1) =>
+        {
+            fixed (float* pdy = dy, pw = w, pdx = dx)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    float* dyi = pdy + (long)i * co * p;
+                    float* dxi = pdx + (long)i * g.InSize;
+                    if (g.IsPointwise)
+                    {
+                        Gemm.Sgemm(true, false, k, p, co, 1f, pw + wOff, k, dyi, p, 0f, dxi, p, parallel: !perImage);
+                        continue;
+                    }
+                    new Span<float>(dxi, g.InSize).Clear();
+                    int tileRows = Im2Col.RowsPerTile(g), rows = g.OD * g.OH;
+                    var ws = Workspace((long)k * tileRows * g.OW);
+                    fixed (float* cols = ws)
+                    {
+                        for (int r0 = 0; r0 < rows; r0 += tileRows)
+                        {
+                            int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
+                            Gemm.Sgemm(true, false, k, tp, co, 1f, pw + wOff, k, dyi + (long)r0 * g.OW, p, 0f, cols, tp, parallel: !perImage);
+                            Im2Col.Accumulate(cols, g, r0, r1, dxi);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>dW [Co, K] = sum_n dy[n] cols(x[n])^T; per-thread partials are added in a fixed order.</summary>
+    public static float[] BackwardWeight(float[] x, int xOff, float[] dy, int n, ConvGeometry g, int co)
+    {
+        int p = g.P, k = g.K;
+        bool perImage = n >= Threads.Count;
+        int chunks = Threads.Chunks(n, perImage ? 1 : n);
+        var partials = new float[chunks][];
+        Threads.For(n, perImage ? 1 : n, (chunk, i0, i1) =>
+        {
+            var dw = new float[co * k];
+            fixed (float* px = x, pdy = dy, pdw = dw)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    float* xi = px + xOff + (long)i * g.InSize;
+                    float* dyi = pdy + (long)i * co * p;
+                    if (g.IsPointwise)
+                    {
+                        Gemm.Sgemm(false, true, co, k, p, 1f, dyi, p, xi, p, 1f, pdw, k, parallel: !perImage);
+                        continue;
+                    }
+                    int tileRows = Im2Col.RowsPerTile(g), rows = g.OD * g.OH;
+                    var ws = Workspace((long)k * tileRows * g.OW);
+                    fixed (float* cols = ws)
+                    {
+                        for (int r0 = 0; r0 < rows; r0 += tileRows)
+                        {
+                            int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
+                            Im2Col.Expand(xi, g, r0, r1, cols);
+                            Gemm.Sgemm(false, true, co, k, tp, 1f, dyi + (long)r0 * g.OW, p, cols, tp, 1f, pdw, k, parallel: !perImage);
+                        }
+                    }
+                }
+            }
+            partials[chunk] = dw;
+        });
+        var total = partials[0];
+        for (int c = 1; c < chunks; c++)
+            System.Numerics.Tensors.TensorPrimitives.Add(total, partials[c], total);
+        return total;
+    }
+
+    /// <summary>
+    /// Transposed convolution forward: y[n] = col2im(W^T x[n]) with W [Ci, Co*k] and g describing
+    /// the ordinary convolution that maps y (C = Co) back to x (output = input size of x).
+    /// </summary>
+    public static void TransposedForward(float[] x, int xOff, int n, int ci, ConvGeometry g, float[] w, int wOff, float[] y)
+    {
+        int p = g.P, k = g.K;
+        bool perImage = n >= Threads.Count;
+        Threads.For(n, perImage ? 1 : n, (i0, i1) =>
+        {
+            var ws = Workspace((long)k * p);
+            fixed (float* px = x, pw = w, py = y, cols = ws)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    float* yi = py + (long)i * g.InSize;
+                    new Span<float>(yi, g.InSize).Clear();
+                    Gemm.Sgemm(true, false, k, p, ci, 1f, pw + wOff, k, px + xOff + (long)i * ci * p, p, 0f, cols, p, parallel: !perImage);
+                    Im2Col.Accumulate(cols, g, 0, g.OD * g.OH, yi);
+                }
+            }
+        });
+    }
+
+    /// <summary>Transposed convolution backward: dx[n] = W cols(dy[n]); dW = sum_n x[n] cols(dy[n])^T.</summary>
+    public static float[] TransposedBackward(float[] x, int xOff, float[] dy, int n, int ci, ConvGeometry g, float[] w, int wOff, float[]? dx, bool needWeight)
+    {
+        int p = g.P, k = g.K;
+        bool perImage = n >= Threads.Count;
+        int chunks = Threads.Chunks(n, perImage ? 1 : n);
+        var partials = new float[chunks][];
+        Threads.For(n, perImage ? 1 : n, (chunk, i0, i1) =>
+        {
+            var dw = needWeight ? new float[ci * k] : null;
+            var ws = Workspace((long)k * p);
+            fixed (float* px = x, pdy = dy, pw = w, cols = ws, pdw = dw, pdx = dx)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    Im2Col.Expand(pdy + (long)i * g.InSize, g, 0, g.OD * g.OH, cols);
+                    if (dx != null)
+                        Gemm.Sgemm(false, false, ci, p, k, 1f, pw + wOff, k, cols, p, 0f, pdx + (long)i * ci * p, p, parallel: !perImage);
+                    if (dw != null)
+                        Gemm.Sgemm(false, true, ci, k, p, 1f, px + xOff + (long)i * ci * p, p, cols, p, 1f, pdw, k, parallel: !perImage);
+                }
+            }
+            if (dw != null) partials[chunk] = dw;
+        });
+        if (!needWeight) return Array.Empty<float>();
+        var total = partials[0];
+        for (int c = 1; c < chunks; c++)
+            System.Numerics.Tensors.TensorPrimitives.Add(total, partials[c], total);
+        return total;
+    }
+}

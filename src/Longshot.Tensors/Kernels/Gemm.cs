@@ -1,0 +1,65 @@
+namespace Longshot.Tensors.Kernels;
+
+/// <summary>Which matrix-multiply implementation the engine uses.</summary>
+public enum GemmBackend
+{
+    /// <summary>The C# kernel: packed panels, cache blocking, an AVX-512/AVX2 FMA micro-kernel.</summary>
+    Builtin,
+    /// <summary>cblas_sgemm from the system's OpenBLAS, loaded at run time.</summary>
+    OpenBlas,
+}
+
+/// <summary>
+/// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
+/// The backend is OpenBLAS when the library loads, unless LONGSHOT_GEMM=builtin
+/// (or <see cref="Backend"/> is set); the built-in kernel works on any machine.
+/// </summary>
+public static unsafe class Gemm
+{
+    private static GemmBackend _backend = ChooseDefault();
+
+    /// <summary>The backend in use. Setting OpenBlas when the library is absent throws.</summary>
+    public static GemmBackend Backend
+    {
+        get => _backend;
+        set
+        {
+            if (value == GemmBackend.OpenBlas && !OpenBlas.IsAvailable)
+                throw new InvalidOperationException("OpenBLAS is not installed (apt-get install libopenblas0-pthread); the built-in GEMM is used instead.");
+            _backend = value;
+        }
+    }
+
+    private static GemmBackend ChooseDefault()
+    {
+        var env = Environment.GetEnvironmentVariable("LONGSHOT_GEMM")?.Trim().ToLowerInvariant();
+        if (env == "builtin") return GemmBackend.Builtin;
+        if (env == "openblas" && !OpenBlas.IsAvailable)
+            throw new InvalidOperationException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install libopenblas0-pthread).");
+        return OpenBlas.IsAvailable ? GemmBackend.OpenBlas : GemmBackend.Builtin;
+    }
+
+    /// <summary>
+    /// C[m x n] = alpha * op(A) * op(B) + beta * C. Leading dimensions are row strides.
+    /// <paramref name="parallel"/> false keeps the call on the current thread (for callers that already split work).
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)
+    {
+        if (m <= 0 || n <= 0) return;
+        if (_backend == GemmBackend.OpenBlas && parallel)
+        {
+            OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        GemmBuiltin.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel ? Threads.Count : 1);
+    }
+
+    /// <summary>Array overload with element offsets.</summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, bool parallel = true)
+    {
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+            Sgemm(transA, transB, m, n, k, alpha, pa + aOff, lda, pb + bOff, ldb, beta, pc + cOff, ldc, parallel);
+    }
+}

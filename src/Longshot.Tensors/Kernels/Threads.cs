@@ -1,0 +1,35 @@
+namespace Longshot.Tensors.Kernels;
+
+/// <summary>The engine's thread count and a static split of work ranges across it.</summary>
+public static class Threads
+{
+    /// <summary>Worker count for kernels: LONGSHOT_THREADS, else the processor count.</summary>
+    public static int Count { get; set; } = ReadCount();
+
+    private static int ReadCount()
+    {
+        var s = Environment.GetEnvironmentVariable("LONGSHOT_THREADS");
+        return int.TryParse(s, out var n) && n > 0 ? n : Environment.ProcessorCount;
+    }
+
+    /// <summary>How many chunks <see cref="For(int,int,Action{int,int,int})"/> will use for n items.</summary>
+    public static int Chunks(int n, int minPerChunk) => Math.Max(1, Math.Min(Count, n / Math.Max(1, minPerChunk)));
+
+    /// <summary>
+    /// Runs body(start, end) over [0, n) split into at most <see cref="Count"/> contiguous chunks.
+    /// The split depends only on n and the thread count, so results are reproducible.
+    /// </summary>
+    public static void For(int n, int minPerChunk, Action<int, int> body) => For(n, minPerChunk, (_, s, e) => body(s, e));
+
+    /// <summary>As <see cref="For(int,int,Action{int,int})"/>, also passing the chunk index (for per-chunk partial results).</summary>
+    public static void For(int n, int minPerChunk, Action<int, int, int> body)
+    {
+        int chunks = Chunks(n, minPerChunk);
+        if (chunks <= 1 || n <= 1) { body(0, 0, n); return; }
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        {
+            long s = (long)n * c / chunks, e = (long)n * (c + 1) / chunks;
+            if (e > s) body(c, (int)s, (int)e);
+        });
+    }
+}

@@ -1,0 +1,88 @@
+using System.Numerics.Tensors;
+using Longshot.Tensors.Autograd;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Tensors;
+
+/// <summary>Tensor operations. Every op records itself for backward when an input requires a gradient.</summary>
+public static partial class Ops
+{
+    /// <summary>a + b with broadcasting.</summary>
+    public static Tensor Add(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Add", BinaryOp.Add, a, b), OpKind.Add, null, a, b);
+
+    /// <summary>a - b with broadcasting.</summary>
+    public static Tensor Sub(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Sub", BinaryOp.Sub, a, b), OpKind.Sub, null, a, b);
+
+    /// <summary>a * b with broadcasting.</summary>
+    public static Tensor Mul(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Mul", BinaryOp.Mul, a, b), OpKind.Mul, null, a, b);
+
+    /// <summary>a / b with broadcasting.</summary>
+    public static Tensor Div(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Div", BinaryOp.Div, a, b), OpKind.Div, null, a, b);
+
+    /// <summary>x + s.</summary>
+    public static Tensor AddScalar(Tensor x, float s) =>
+        Graph.Record(Elementwise.Map(x, (src, d) => TensorPrimitives.Add(src, s, d)), OpKind.AddScalar, s, x);
+
+    /// <summary>x * s.</summary>
+    public static Tensor MulScalar(Tensor x, float s) =>
+        Graph.Record(Elementwise.Map(x, (src, d) => TensorPrimitives.Multiply(src, s, d)), OpKind.MulScalar, s, x);
+
+    /// <summary>x ^ p, elementwise.</summary>
+    public static Tensor PowScalar(Tensor x, float p) =>
+        Graph.Record(Elementwise.Map(x, (src, d) => TensorPrimitives.Pow(src, p, d)), OpKind.PowScalar, p, x);
+
+    /// <summary>-x.</summary>
+    public static Tensor Neg(Tensor x) => MulScalar(x, -1f);
+
+    /// <summary>x * x.</summary>
+    public static Tensor Square(Tensor x) => Mul(x, x);
+
+    /// <summary>e^x.</summary>
+    public static Tensor Exp(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Exp), OpKind.Exp, null, x);
+
+    /// <summary>Natural logarithm.</summary>
+    public static Tensor Log(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Log), OpKind.Log, null, x);
+
+    /// <summary>Square root.</summary>
+    public static Tensor Sqrt(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Sqrt), OpKind.Sqrt, null, x);
+
+    /// <summary>1 / sqrt(x).</summary>
+    public static Tensor Rsqrt(Tensor x) => Graph.Record(Elementwise.Map(x, (s, d) => { TensorPrimitives.Sqrt(s, d); TensorPrimitives.Reciprocal(d, d); }), OpKind.Rsqrt, null, x);
+
+    /// <summary>Hyperbolic tangent.</summary>
+    public static Tensor Tanh(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Tanh), OpKind.Tanh, null, x);
+
+    /// <summary>Logistic sigmoid.</summary>
+    public static Tensor Sigmoid(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Sigmoid), OpKind.Sigmoid, null, x);
+
+    /// <summary>x * sigmoid(x).</summary>
+    public static Tensor Silu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Silu), OpKind.Silu, null, x);
+
+    /// <summary>GELU with the exact erf form (PyTorch's default).</summary>
+    public static Tensor Gelu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Gelu), OpKind.Gelu, null, x);
+
+    /// <summary>max(x, 0).</summary>
+    public static Tensor Relu(Tensor x) => Graph.Record(Elementwise.Map(x, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
+}
+
+public sealed partial class Tensor
+{
+    public static Tensor operator +(Tensor a, Tensor b) => Ops.Add(a, b);
+    public static Tensor operator -(Tensor a, Tensor b) => Ops.Sub(a, b);
+    public static Tensor operator *(Tensor a, Tensor b) => Ops.Mul(a, b);
+    public static Tensor operator /(Tensor a, Tensor b) => Ops.Div(a, b);
+    public static Tensor operator +(Tensor a, float s) => Ops.AddScalar(a, s);
+    public static Tensor operator +(float s, Tensor a) => Ops.AddScalar(a, s);
+    public static Tensor operator -(Tensor a, float s) => Ops.AddScalar(a, -s);
+    public static Tensor operator -(float s, Tensor a) => Ops.AddScalar(Ops.Neg(a), s);
+    public static Tensor operator *(Tensor a, float s) => Ops.MulScalar(a, s);
+    public static Tensor operator *(float s, Tensor a) => Ops.MulScalar(a, s);
+    public static Tensor operator /(Tensor a, float s) => Ops.MulScalar(a, 1f / s);
+    public static Tensor operator -(Tensor a) => Ops.Neg(a);
+
+    /// <summary>Starts a scope in which no graph is recorded (inference, optimizer updates).</summary>
+    public static IDisposable NoGrad() => GradMode.Push(false);
+
+    /// <summary>Runs reverse-mode differentiation from this scalar (or with an explicit seed gradient).</summary>
+    public GradStore Backward(Tensor? seed = null) => Autograd.Backward.Run(this, seed);
+}
