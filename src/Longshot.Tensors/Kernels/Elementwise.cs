@@ -157,10 +157,17 @@ internal static class Elementwise
 
     // ---------- activations not in TensorPrimitives ----------
 
+    /// <summary>d = x * sigmoid(x); x and d may be the same memory.</summary>
     public static void Silu(ReadOnlySpan<float> x, Span<float> d)
     {
-        TensorPrimitives.Sigmoid(x, d);
-        TensorPrimitives.Multiply(x, d, d);
+        Span<float> tmp = stackalloc float[512];
+        for (int i = 0; i < x.Length; i += tmp.Length)
+        {
+            int n = Math.Min(tmp.Length, x.Length - i);
+            var t = tmp[..n];
+            TensorPrimitives.Sigmoid(x.Slice(i, n), t);
+            TensorPrimitives.Multiply(x.Slice(i, n), t, d.Slice(i, n));
+        }
     }
 
     /// <summary>d = g * silu'(x) with silu'(x) = s(1 + x(1 - s)).</summary>

@@ -1,0 +1,42 @@
+using Longshot.Tensors;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Bench;
+
+/// <summary>GFLOP/s of square SGEMM for the built-in kernel and OpenBLAS in the same run.</summary>
+internal static class GemmBench
+{
+    public static void Run()
+    {
+        var rng = new Rng(1);
+        var before = Gemm.Backend;
+        foreach (int n in new[] { 256, 512, 1024, 2048 })
+        {
+            var a = Tensor.Randn(rng, n, n).ToArray(); var b = Tensor.Randn(rng, n, n).ToArray(); var c = new float[n * n];
+            foreach (var backend in Backends())
+            {
+                Gemm.Backend = backend;
+                double s = Report.Time(() => Gemm.Sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n), minSeconds: n >= 2048 ? 2 : 1);
+                Report.Emit("gemm", $"n={n}", Name(backend), 2.0 * n * n * n / s / 1e9, "GFLOP/s");
+            }
+        }
+        Gemm.Backend = before;
+    }
+
+    public static IEnumerable<GemmBackend> Backends()
+    {
+        yield return GemmBackend.Builtin;
+        if (OpenBlasAvailable) yield return GemmBackend.OpenBlas;
+    }
+
+    public static bool OpenBlasAvailable
+    {
+        get
+        {
+            try { var b = Gemm.Backend; Gemm.Backend = GemmBackend.OpenBlas; Gemm.Backend = b; return true; }
+            catch (InvalidOperationException) { return false; }
+        }
+    }
+
+    public static string Name(GemmBackend b) => b == GemmBackend.Builtin ? "builtin" : "openblas";
+}

@@ -1,0 +1,15 @@
+using Longshot.Bench;
+
+var names = args.Where(a => !a.StartsWith("--")).ToList();
+Report.Json = args.Contains("--json");
+var all = new Dictionary<string, Action>
+{
+    ["gemm"] = GemmBench.Run,
+};
+if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
+{
+    Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json]");
+    return names.Count == 0 ? 0 : 2;
+}
+foreach (var n in names) all[n]();
+return 0;
