@@ -121,6 +121,26 @@ tensors["embedding.ids"] = ids.to(D)
 case("embedding", lambda w: F.embedding(ids, w), [r(9, 5)])
 
 
+# optimizers: three steps on fixed gradients
+def optim_case(name, make):
+    p0 = torch.randn(5, 7, dtype=D)
+    grads = [torch.randn(5, 7, dtype=D) for _ in range(3)]
+    p = p0.clone().requires_grad_(True)
+    opt = make([p])
+    for g in grads:
+        opt.zero_grad()
+        p.grad = g.clone()
+        opt.step()
+    tensors[f"{name}.p0"] = p0
+    for i, g in enumerate(grads):
+        tensors[f"{name}.g{i}"] = g
+    tensors[f"{name}.p3"] = p.detach()
+
+
+optim_case("adamw", lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1))
+optim_case("sgd", lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01))
+
+
 def write_safetensors(path, ts, metadata):
     header = {"__metadata__": metadata}
     blobs, off = [], 0

@@ -9,7 +9,6 @@ internal static class GemmBench
     public static void Run()
     {
         var rng = new Rng(1);
-        var before = Gemm.Backend;
         foreach (int n in new[] { 256, 512, 1024, 2048 })
         {
             var a = Tensor.Randn(rng, n, n).ToArray(); var b = Tensor.Randn(rng, n, n).ToArray(); var c = new float[n * n];
@@ -20,7 +19,7 @@ internal static class GemmBench
                 Report.Emit("gemm", $"n={n}", Name(backend), 2.0 * n * n * n / s / 1e9, "GFLOP/s");
             }
         }
-        Gemm.Backend = before;
+        Gemm.Backend = Default;
     }
 
     public static IEnumerable<GemmBackend> Backends()
@@ -37,6 +36,9 @@ internal static class GemmBench
             catch (InvalidOperationException) { return false; }
         }
     }
+
+    /// <summary>The backend the engine picked on start-up.</summary>
+    public static readonly GemmBackend Default = Gemm.Backend;
 
     public static string Name(GemmBackend b) => b == GemmBackend.Builtin ? "builtin" : "openblas";
 }

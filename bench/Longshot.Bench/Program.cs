@@ -5,6 +5,11 @@ Report.Json = args.Contains("--json");
 var all = new Dictionary<string, Action>
 {
     ["gemm"] = GemmBench.Run,
+    ["conv"] = KernelBench.Conv,
+    ["attention"] = KernelBench.Attention,
+    ["groupnorm"] = KernelBench.GroupNorm,
+    ["refnet"] = KernelBench.RefNet,
+    ["refnet-memory"] = KernelBench.RefNetMemory,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

@@ -33,7 +33,7 @@ internal static unsafe class FlashAttention
         int bh = c.B * c.H, qBlocks = (c.Lq + BlockQ - 1) / BlockQ;
         var lse = c.Lse;
         int units = bh * qBlocks;
-        bool outer = units >= Threads.Count;
+        bool outer = units >= Threads.Count && Gemm.PreferOuterParallel;
         Threads.For(units, outer ? 1 : units, (u0, u1) =>
         {
             var s = new float[BlockQ * BlockK];
@@ -115,7 +115,7 @@ internal static unsafe class FlashAttention
         float[] dq, float[] dk, float[] dv, float[]? dBias)
     {
         int bh = c.B * c.H;
-        bool outer = bh >= Threads.Count;
+        bool outer = bh >= Threads.Count && Gemm.PreferOuterParallel;
         Threads.For(bh, outer ? 1 : bh, (h0, h1) =>
         {
             var s = new float[BlockQ * BlockK]; var dp = new float[BlockQ * BlockK];

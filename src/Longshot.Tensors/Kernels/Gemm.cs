@@ -40,6 +40,12 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// True when callers should split independent GEMMs across threads themselves (built-in kernel).
+    /// OpenBLAS threads inside each call instead, so callers then run their GEMMs one after another.
+    /// </summary>
+    public static bool PreferOuterParallel => _backend == GemmBackend.Builtin;
+
+    /// <summary>
     /// C[m x n] = alpha * op(A) * op(B) + beta * C. Leading dimensions are row strides.
     /// <paramref name="parallel"/> false keeps the call on the current thread (for callers that already split work).
     /// </summary>

@@ -11,13 +11,16 @@ namespace Longshot.Tensors.Kernels;
 /// </summary>
 internal static unsafe class GemmBuiltin
 {
+    /// <summary>Instruction-set levels of the micro-kernel.</summary>
     public enum Isa { Scalar, Avx2, Avx512 }
 
     /// <summary>Instruction set in use: the best the CPU has, lowered by LONGSHOT_SIMD=avx2|scalar.</summary>
     public static readonly Isa Level = ChooseIsa();
 
     public const int MR = 6;
-    public static readonly int NR = Level == Isa.Avx512 ? 32 : 16;
+
+    /// <summary>Columns per micro-tile for an instruction set.</summary>
+    public static int NrFor(Isa isa) => isa == Isa.Avx512 ? 32 : 16;
     private const int KC = 256, MC = 144, NC = 2048;
 
     [ThreadStatic] private static float[]? _packA;
@@ -50,7 +53,14 @@ internal static unsafe class GemmBuiltin
 
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+        => Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, Level);
+
+    /// <summary>As above with an explicit instruction set (tests exercise every path on one machine).</summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads, Isa isa)
     {
+        if (isa > Level) throw new ArgumentException($"GEMM: {isa} is not supported on this CPU (best is {Level}).");
+        int NR = NrFor(isa);
         if (m <= 0 || n <= 0) return;
         ScaleC(m, n, beta, c, ldc);
         if (k <= 0 || alpha == 0f) return;
@@ -71,22 +81,22 @@ internal static unsafe class GemmBuiltin
                     int u0 = units * s / slabs, u1 = units * (s + 1) / slabs;
                     int start = u0 * unit, end = Math.Min(total, u1 * unit);
                     if (end <= start) return;
-                    if (splitN) Serial(transA, transB, m, end - start, k, alpha, (float*)pa, lda, OffsetB((float*)pb, transB, ldb, start), ldb, (float*)pc + start, ldc);
-                    else Serial(transA, transB, end - start, n, k, alpha, OffsetA((float*)pa, transA, lda, start), lda, (float*)pb, ldb, (float*)pc + (long)start * ldc, ldc);
+                    if (splitN) Serial(transA, transB, m, end - start, k, alpha, (float*)pa, lda, OffsetB((float*)pb, transB, ldb, start), ldb, (float*)pc + start, ldc, isa);
+                    else Serial(transA, transB, end - start, n, k, alpha, OffsetA((float*)pa, transA, lda, start), lda, (float*)pb, ldb, (float*)pc + (long)start * ldc, ldc, isa);
                 });
                 return;
             }
         }
-        Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+        Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, isa);
     }
 
     private static float* OffsetB(float* b, bool transB, int ldb, int col) => transB ? b + (long)col * ldb : b + col;
     private static float* OffsetA(float* a, bool transA, int lda, int row) => transA ? a + row : a + (long)row * lda;
 
     private static void Serial(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float* c, int ldc)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, Isa isa)
     {
-        int nr = NR;
+        int nr = NrFor(isa);
         var packA = _packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
         var packB = _packB ??= GC.AllocateUninitializedArray<float>(KC * (NC + 32), pinned: true);
         float* tile = stackalloc float[MR * 32];
@@ -112,10 +122,10 @@ internal static unsafe class GemmBuiltin
                                 int mrr = Math.Min(MR, mc - ir);
                                 float* ap = pA + (long)ir * kc;
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                if (mrr == MR && nrr == nr) Kernel(kc, ap, bp, cp, ldc, alpha);
+                                if (mrr == MR && nrr == nr) Kernel(isa, kc, ap, bp, cp, ldc, alpha);
                                 else
                                 {
-                                    Kernel(kc, ap, bp, tile, nr, 0f, store: true);
+                                    Kernel(isa, kc, ap, bp, tile, nr, 0f, store: true);
                                     for (int i = 0; i < mrr; i++)
                                         for (int j = 0; j < nrr; j++) cp[(long)i * ldc + j] += alpha * tile[i * nr + j];
                                 }
@@ -204,9 +214,9 @@ internal static unsafe class GemmBuiltin
 
     /// <summary>C[MR x NR] += alpha * Apanel * Bpanel (or = when store is set).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(int kc, float* a, float* b, float* c, int ldc, float alpha, bool store = false)
+    private static void Kernel(Isa isa, int kc, float* a, float* b, float* c, int ldc, float alpha, bool store = false)
     {
-        switch (Level)
+        switch (isa)
         {
             case Isa.Avx512: Kernel512(kc, a, b, c, ldc, alpha, store); break;
             case Isa.Avx2: Kernel256(kc, a, b, c, ldc, alpha, store); break;

@@ -1,0 +1,58 @@
+namespace Longshot.Tensors.Optim;
+
+/// <summary>Adam with decoupled weight decay (Loshchilov &amp; Hutter), as torch.optim.AdamW.</summary>
+public sealed class AdamW : Optimizer
+{
+    private readonly Dictionary<string, (float[] M, float[] V)> _state = new();
+
+    public float Beta1 { get; }
+    public float Beta2 { get; }
+    public float Eps { get; }
+    public float WeightDecay { get; }
+
+    public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
+        : base(parameters, lr)
+    {
+        Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay;
+    }
+
+    protected override void Update(string name, Span<float> p, ReadOnlySpan<float> g)
+    {
+        if (!_state.TryGetValue(name, out var s)) _state[name] = s = (new float[p.Length], new float[p.Length]);
+        float lr = LearningRate, b1 = Beta1, b2 = Beta2;
+        float bc1 = 1f - MathF.Pow(b1, StepCount), bc2 = 1f - MathF.Pow(b2, StepCount);
+        float stepSize = lr / bc1, sqrtBc2 = MathF.Sqrt(bc2), decay = 1f - lr * WeightDecay;
+        var m = s.M; var v = s.V;
+        for (int i = 0; i < p.Length; i++)
+        {
+            float gi = g[i];
+            m[i] = b1 * m[i] + (1f - b1) * gi;
+            v[i] = b2 * v[i] + (1f - b2) * gi * gi;
+            p[i] = p[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) / sqrtBc2 + Eps);
+        }
+    }
+
+    public override Dictionary<string, Tensor> StateTensors()
+    {
+        var d = new Dictionary<string, Tensor>();
+        foreach (var (name, (m, v)) in _state)
+        {
+            d[$"{name}.exp_avg"] = Tensor.FromArray((float[])m.Clone(), m.Length);
+            d[$"{name}.exp_avg_sq"] = Tensor.FromArray((float[])v.Clone(), v.Length);
+        }
+        return d;
+    }
+
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
+    {
+        _state.Clear();
+        foreach (var (name, p) in Params)
+        {
+            if (!state.TryGetValue($"{name}.exp_avg", out var m) || !state.TryGetValue($"{name}.exp_avg_sq", out var v)) continue;
+            if (m.Numel != p.Numel || v.Numel != p.Numel)
+                throw new ArgumentException($"AdamW state for '{name}' has {m.Numel} elements but the parameter has {p.Numel}.");
+            _state[name] = (m.ToArray(), v.ToArray());
+        }
+        StepCount = stepCount;
+    }
+}

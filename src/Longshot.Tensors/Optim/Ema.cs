@@ -1,0 +1,40 @@
+namespace Longshot.Tensors.Optim;
+
+/// <summary>Exponential moving average of weights: ema = decay * ema + (1 - decay) * param after each step.</summary>
+public sealed class Ema
+{
+    private readonly List<(string Name, Tensor Param, float[] Shadow)> _items;
+
+    public float Decay { get; }
+
+    public Ema(IEnumerable<(string Name, Tensor Param)> parameters, float decay = 0.999f)
+    {
+        if (decay is < 0 or > 1) throw new ArgumentException($"Ema: decay {decay} must be in [0, 1].");
+        Decay = decay;
+        _items = parameters.Select(p => (p.Name, p.Param, p.Param.ToArray())).ToList();
+    }
+
+    /// <summary>Moves the average towards the current weights.</summary>
+    public void Update()
+    {
+        foreach (var (_, p, s) in _items)
+        {
+            var v = p.Contiguous().Span;
+            for (int i = 0; i < s.Length; i++) s[i] = Decay * s[i] + (1f - Decay) * v[i];
+        }
+    }
+
+    /// <summary>The averaged weights by parameter name.</summary>
+    public Dictionary<string, Tensor> Weights() => _items.ToDictionary(i => i.Name, i => Tensor.FromArray((float[])i.Shadow.Clone(), i.Param.Shape));
+
+    /// <summary>Restores averaged weights (for resuming).</summary>
+    public void Load(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        foreach (var (name, p, s) in _items)
+            if (weights.TryGetValue(name, out var w))
+            {
+                if (w.Numel != s.Length) throw new ArgumentException($"Ema: '{name}' has {w.Numel} elements, expected {s.Length}.");
+                w.ToArray().CopyTo(s, 0);
+            }
+    }
+}
