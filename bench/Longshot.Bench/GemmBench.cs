@@ -25,16 +25,7 @@ internal static class GemmBench
     public static IEnumerable<GemmBackend> Backends()
     {
         yield return GemmBackend.Builtin;
-        if (OpenBlasAvailable) yield return GemmBackend.OpenBlas;
-    }
-
-    public static bool OpenBlasAvailable
-    {
-        get
-        {
-            try { var b = Gemm.Backend; Gemm.Backend = GemmBackend.OpenBlas; Gemm.Backend = b; return true; }
-            catch (InvalidOperationException) { return false; }
-        }
+        if (Gemm.OpenBlasAvailable) yield return GemmBackend.OpenBlas;
     }
 
     /// <summary>The backend the engine picked on start-up.</summary>

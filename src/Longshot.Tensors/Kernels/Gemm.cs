@@ -30,6 +30,15 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>True when OpenBLAS was found and can be selected.</summary>
+    public static bool OpenBlasAvailable => OpenBlas.IsAvailable;
+
+    /// <summary>Where OpenBLAS was loaded from, or null.</summary>
+    public static string? OpenBlasPath => OpenBlas.LibraryPath;
+
+    /// <summary>The built-in kernel's instruction set: Avx512, Avx2 or Scalar.</summary>
+    public static string SimdLevel => GemmBuiltin.Level.ToString();
+
     private static GemmBackend ChooseDefault()
     {
         var env = Environment.GetEnvironmentVariable("LONGSHOT_GEMM")?.Trim().ToLowerInvariant();

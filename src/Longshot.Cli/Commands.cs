@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using Longshot.Tensors;
+using Longshot.Tensors.Kernels;
+using Longshot.Tensors.Nn;
+using Longshot.Tensors.Optim;
+
+namespace Longshot.Cli;
+
+/// <summary>The `longshot` command line: parses arguments and reports; the work lives in the libraries.</summary>
+internal static class Commands
+{
+    private const string Usage = """
+        longshot <command> [options]
+
+        Commands:
+          demo [--steps N] [--quiet]   Engine demo: trains a small spatio-temporal network on a synthetic
+                                       moving-square video and reports the loss, speed and backend.
+          info                         Prints the engine configuration (GEMM backend, SIMD level, threads).
+
+        Environment:
+          LONGSHOT_GEMM=builtin|openblas   choose the matrix-multiply backend (default: OpenBLAS when installed)
+          LONGSHOT_THREADS=N               worker threads for kernels (default: all cores)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return 0; }
+            using var cts = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+            return args[0] switch
+            {
+                "info" => Info(),
+                "demo" => await Demo(args[1..], cts.Token),
+                _ => Fail($"unknown command '{args[0]}'.\n\n{Usage}"),
+            };
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled.");
+            return 130;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"longshot: {message}");
+        return 2;
+    }
+
+    private static int Info()
+    {
+        Console.WriteLine($"GEMM backend : {Gemm.Backend}");
+        Console.WriteLine($"SIMD level   : {Gemm.SimdLevel}");
+        Console.WriteLine($"threads      : {Threads.Count}");
+        Console.WriteLine($"OpenBLAS     : {(Gemm.OpenBlasAvailable ? Gemm.OpenBlasPath : "not installed (built-in GEMM used)")}");
+        return 0;
+    }
+
+    private static async Task<int> Demo(string[] args, CancellationToken ct)
+    {
+        int steps = 60;
+        bool quiet = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--steps" when i + 1 < args.Length && int.TryParse(args[i + 1], out steps) && steps > 0: i++; break;
+                case "--quiet": quiet = true; break;
+                default: return Fail($"demo: unexpected argument '{args[i]}' (expected --steps N or --quiet).");
+            }
+        }
+        Info();
+        var progress = new Progress<EngineDemo.StepReport>(r =>
+        {
+            if (!quiet && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Total))
+                Console.WriteLine($"step {r.Step,4}/{r.Total}  loss {r.Loss:F5}  {r.MsPerStep,7:F1} ms/step");
+        });
+        var result = await Task.Run(() => EngineDemo.Run(steps, progress, ct), ct);
+        Console.WriteLine($"loss {result.FirstLoss:F5} -> {result.LastLoss:F5} in {steps} steps ({result.Seconds:F1} s, {result.Parameters:N0} parameters)");
+        return result.LastLoss < result.FirstLoss ? 0 : 1;
+    }
+}

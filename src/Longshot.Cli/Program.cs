@@ -1,0 +1,3 @@
+using Longshot.Cli;
+
+return await Commands.RunAsync(args);
