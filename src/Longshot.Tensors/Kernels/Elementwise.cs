@@ -158,27 +158,10 @@ internal static class Elementwise
     // ---------- activations not in TensorPrimitives ----------
 
     /// <summary>d = x * sigmoid(x); x and d may be the same memory.</summary>
-    public static void Silu(ReadOnlySpan<float> x, Span<float> d)
-    {
-        Span<float> tmp = stackalloc float[512];
-        for (int i = 0; i < x.Length; i += tmp.Length)
-        {
-            int n = Math.Min(tmp.Length, x.Length - i);
-            var t = tmp[..n];
-            TensorPrimitives.Sigmoid(x.Slice(i, n), t);
-            TensorPrimitives.Multiply(x.Slice(i, n), t, d.Slice(i, n));
-        }
-    }
+    public static void Silu(ReadOnlySpan<float> x, Span<float> d) => FastMath.Silu(x, d);
 
-    /// <summary>d = g * silu'(x) with silu'(x) = s(1 + x(1 - s)).</summary>
-    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d)
-    {
-        for (int i = 0; i < x.Length; i++)
-        {
-            float s = 1f / (1f + MathF.Exp(-x[i]));
-            d[i] = g[i] * s * (1f + x[i] * (1f - s));
-        }
-    }
+    /// <summary>d = g * silu'(x); x, g and d may alias.</summary>
+    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) => FastMath.SiluGrad(x, g, d);
 
     /// <summary>Exact (erf) GELU, as PyTorch's default.</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> d)

@@ -5,7 +5,8 @@ namespace Longshot.Tensors.Kernels;
 /// <summary>
 /// Memory-efficient attention: query blocks x key blocks with an online softmax, so no
 /// Lq x Lk matrix is ever held. The backward pass recomputes each block's probabilities
-/// from the saved log-sum-exp. Products inside a block are GEMMs.
+/// from the saved log-sum-exp. Products inside a block are GEMMs. Heads (or query blocks) are split across
+/// cores, each running the built-in single-threaded GEMM: the blocks are too small for a threaded BLAS.
 /// </summary>
 internal static unsafe class FlashAttention
 {
@@ -33,7 +34,7 @@ internal static unsafe class FlashAttention
         int bh = c.B * c.H, qBlocks = (c.Lq + BlockQ - 1) / BlockQ;
         var lse = c.Lse;
         int units = bh * qBlocks;
-        bool outer = units >= Threads.Count && Gemm.PreferOuterParallel;
+        bool outer = units >= Threads.Count;
         Threads.For(units, outer ? 1 : units, (u0, u1) =>
         {
             var s = new float[BlockQ * BlockK];
@@ -60,9 +61,7 @@ internal static unsafe class FlashAttention
                             float mNew = Math.Max(m[i], TensorPrimitives.Max(row));
                             if (float.IsNegativeInfinity(mNew)) { row.Clear(); continue; }
                             float corr = MathF.Exp(m[i] - mNew);
-                            TensorPrimitives.Subtract(row, mNew, row);
-                            TensorPrimitives.Exp(row, row);
-                            l[i] = l[i] * corr + TensorPrimitives.Sum(row);
+                            l[i] = l[i] * corr + FastMath.ExpShiftSum(row, mNew, row);
                             m[i] = mNew;
                             if (corr != 1f)
                             {
@@ -115,7 +114,7 @@ internal static unsafe class FlashAttention
         float[] dq, float[] dk, float[] dv, float[]? dBias)
     {
         int bh = c.B * c.H;
-        bool outer = bh >= Threads.Count && Gemm.PreferOuterParallel;
+        bool outer = bh >= Threads.Count;
         Threads.For(bh, outer ? 1 : bh, (h0, h1) =>
         {
             var s = new float[BlockQ * BlockK]; var dp = new float[BlockQ * BlockK];
@@ -143,8 +142,7 @@ internal static unsafe class FlashAttention
                                 var row = s.AsSpan(i * bk, bk);
                                 float l = c.Lse[bhi * c.Lq + i0 + i];
                                 if (float.IsNegativeInfinity(l)) { row.Clear(); continue; }
-                                TensorPrimitives.Subtract(row, l, row);
-                                TensorPrimitives.Exp(row, row);
+                                FastMath.ExpShiftSum(row, l, row);
                             }
                             // dV += P^T dO
                             Gemm.Sgemm(true, false, bk, c.Dv, bq, 1f, ps, bk, doh + (long)i0 * c.Dv, c.Dv, 1f, pdv + ((long)bhi * c.Lk + j0) * c.Dv, c.Dv, parallel: !outer);

@@ -56,7 +56,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// C[m x n] = alpha * op(A) * op(B) + beta * C. Leading dimensions are row strides.
-    /// <paramref name="parallel"/> false keeps the call on the current thread (for callers that already split work).
+    /// <paramref name="parallel"/> false keeps the call on the current thread with the built-in kernel (for callers
+    /// that already split work across cores; OpenBLAS cannot be limited to one thread per call).
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)

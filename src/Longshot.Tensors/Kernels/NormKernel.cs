@@ -42,8 +42,8 @@ internal static class NormKernel
                     float scale = r * (gm?[cc] ?? 1f);
                     float shift = (bt?[cc] ?? 0f) - (float)m * scale;
                     var dst = y.Storage.AsSpan((i * c + cc) * s, s);
-                    Elementwise.Affine(span.Slice(ch * s, s), scale, shift, dst);
-                    if (silu) Elementwise.Silu(dst, dst);
+                    if (silu) FastMath.AffineSilu(span.Slice(ch * s, s), scale, shift, dst);
+                    else Elementwise.Affine(span.Slice(ch * s, s), scale, shift, dst);
                 }
             }
         });

@@ -38,7 +38,7 @@ public static partial class Ops
     public static Tensor Square(Tensor x) => Mul(x, x);
 
     /// <summary>e^x.</summary>
-    public static Tensor Exp(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Exp), OpKind.Exp, null, x);
+    public static Tensor Exp(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Exp), OpKind.Exp, null, x);
 
     /// <summary>Natural logarithm.</summary>
     public static Tensor Log(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Log), OpKind.Log, null, x);
@@ -50,10 +50,10 @@ public static partial class Ops
     public static Tensor Rsqrt(Tensor x) => Graph.Record(Elementwise.Map(x, (s, d) => { TensorPrimitives.Sqrt(s, d); TensorPrimitives.Reciprocal(d, d); }), OpKind.Rsqrt, null, x);
 
     /// <summary>Hyperbolic tangent.</summary>
-    public static Tensor Tanh(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Tanh), OpKind.Tanh, null, x);
+    public static Tensor Tanh(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Tanh), OpKind.Tanh, null, x);
 
     /// <summary>Logistic sigmoid.</summary>
-    public static Tensor Sigmoid(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Sigmoid), OpKind.Sigmoid, null, x);
+    public static Tensor Sigmoid(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
 
     /// <summary>x * sigmoid(x).</summary>
     public static Tensor Silu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Silu), OpKind.Silu, null, x);

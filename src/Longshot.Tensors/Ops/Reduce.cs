@@ -53,7 +53,7 @@ public static partial class Ops
     public static Tensor Softmax(Tensor x, int dim = -1)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Softmax");
-        var r = RowWise(x, d, (s, o) => TensorPrimitives.SoftMax(s, o));
+        var r = RowWise(x, d, FastMath.Softmax);
         return Graph.Record(r, OpKind.Softmax, d, x);
     }
 
@@ -64,18 +64,10 @@ public static partial class Ops
         var r = RowWise(x, d, (s, o) =>
         {
             float m = TensorPrimitives.Max(s);
-            TensorPrimitives.Subtract(s, m, o);
-            float lse = MathF.Log(SumExp(o));
-            TensorPrimitives.Subtract(o, lse, o);
+            float lse = m + MathF.Log(FastMath.ExpShiftSum(s, m, o));
+            TensorPrimitives.Subtract(s, lse, o);
         });
         return Graph.Record(r, OpKind.LogSoftmax, d, x);
-    }
-
-    private static float SumExp(ReadOnlySpan<float> s)
-    {
-        double acc = 0;
-        foreach (var v in s) acc += MathF.Exp(v);
-        return (float)acc;
     }
 
     /// <summary>Reduces a broadcast gradient back to <paramref name="shape"/> by summing expanded dimensions.</summary>
