@@ -17,17 +17,18 @@ internal static class KernelBench
         var w = Tensor.Randn(rng, c, c, 3, 3).SetRequiresGrad();
         var b = Tensor.Randn(rng, c).SetRequiresGrad();
         double flops = 2.0 * n * c * c * 9 * hw * hw;
-        foreach (var backend in GemmBench.Backends())
+        var backends = GemmBench.Backends().ToList();
+        double[] fwd;
+        using (Tensor.NoGrad())
+            fwd = Report.TimeInterleaved(backends.Select(be => (Action)(() => { Gemm.Backend = be; Ops.Conv2d(x, w, b, padding: 1); })).ToList());
+        var y = Ops.Conv2d(x, w, b, padding: 1);
+        var g = Tensor.Ones(y.Shape);
+        var bwd = Report.TimeInterleaved(backends.Select(be => (Action)(() => { Gemm.Backend = be; y.Backward(g); })).ToList());
+        for (int i = 0; i < backends.Count; i++)
         {
-            Gemm.Backend = backend;
-            double fwd;
-            using (Tensor.NoGrad()) fwd = Report.Time(() => Ops.Conv2d(x, w, b, padding: 1));
-            Report.Emit("conv", "3x3 N=32 C=128 32x32 forward", GemmBench.Name(backend), flops / fwd / 1e9, "GFLOP/s");
-            var y = Ops.Conv2d(x, w, b, padding: 1);
-            var g = Tensor.Ones(y.Shape);
-            double bwd = Report.Time(() => y.Backward(g));
+            Report.Emit("conv", "3x3 N=32 C=128 32x32 forward", GemmBench.Name(backends[i]), flops / fwd[i] / 1e9, "GFLOP/s");
             // Backward = input gradient + weight gradient: twice the forward's FLOPs.
-            Report.Emit("conv", "3x3 N=32 C=128 32x32 backward", GemmBench.Name(backend), 2 * flops / bwd / 1e9, "GFLOP/s");
+            Report.Emit("conv", "3x3 N=32 C=128 32x32 backward", GemmBench.Name(backends[i]), 2 * flops / bwd[i] / 1e9, "GFLOP/s");
         }
         Gemm.Backend = GemmBench.Default;
     }

@@ -21,7 +21,7 @@ internal static unsafe class GemmBuiltin
 
     /// <summary>Columns per micro-tile for an instruction set.</summary>
     public static int NrFor(Isa isa) => isa == Isa.Avx512 ? 32 : 16;
-    private const int KC = 256, MC = 144, NC = 2048;
+    private const int KC = 256, MC = 144, NC = 1024;
 
     [ThreadStatic] private static float[]? _packA;
     [ThreadStatic] private static float[]? _packB;
