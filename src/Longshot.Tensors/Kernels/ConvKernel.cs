@@ -20,7 +20,7 @@ internal static unsafe class ConvKernel
     public static void Forward(float[] x, int xOff, int n, ConvGeometry g, float[] w, int wOff, int co, float[]? bias, int biasOff, float[] y)
     {
         int p = g.P, k = g.K;
-        bool perImage = n >= Threads.Count && Gemm.PreferOuterParallel;
+        bool perImage = n >= Threads.Count;
         Threads.For(n, perImage ? 1 : n, (i0, i1) =>
         {
             fixed (float* px = x, pw = w, py = y)
@@ -60,7 +60,7 @@ internal static unsafe class ConvKernel
     public static void BackwardInput(float[] dy, int n, ConvGeometry g, float[] w, int wOff, int co, float[] dx)
     {
         int p = g.P, k = g.K;
-        bool perImage = n >= Threads.Count && Gemm.PreferOuterParallel;
+        bool perImage = n >= Threads.Count;
         Threads.For(n, perImage ? 1 : n, (i0, i1) =>
         {
             fixed (float* pdy = dy, pw = w, pdx = dx)
@@ -95,7 +95,7 @@ internal static unsafe class ConvKernel
     public static float[] BackwardWeight(float[] x, int xOff, float[] dy, int n, ConvGeometry g, int co)
     {
         int p = g.P, k = g.K;
-        bool perImage = n >= Threads.Count && Gemm.PreferOuterParallel;
+        bool perImage = n >= Threads.Count;
         int chunks = Threads.Chunks(n, perImage ? 1 : n);
         var partials = new float[chunks][];
         Threads.For(n, perImage ? 1 : n, (chunk, i0, i1) =>
@@ -140,7 +140,7 @@ internal static unsafe class ConvKernel
     public static void TransposedForward(float[] x, int xOff, int n, int ci, ConvGeometry g, float[] w, int wOff, float[] y)
     {
         int p = g.P, k = g.K;
-        bool perImage = n >= Threads.Count && Gemm.PreferOuterParallel;
+        bool perImage = n >= Threads.Count;
         Threads.For(n, perImage ? 1 : n, (i0, i1) =>
         {
             var ws = Workspace((long)k * p);
@@ -161,7 +161,7 @@ internal static unsafe class ConvKernel
     public static float[] TransposedBackward(float[] x, int xOff, float[] dy, int n, int ci, ConvGeometry g, float[] w, int wOff, float[]? dx, bool needWeight)
     {
         int p = g.P, k = g.K;
-        bool perImage = n >= Threads.Count && Gemm.PreferOuterParallel;
+        bool perImage = n >= Threads.Count;
         int chunks = Threads.Chunks(n, perImage ? 1 : n);
         var partials = new float[chunks][];
         Threads.For(n, perImage ? 1 : n, (chunk, i0, i1) =>

@@ -13,6 +13,9 @@ public enum GemmBackend
 /// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
 /// The backend is OpenBLAS when the library loads, unless LONGSHOT_GEMM=builtin
 /// (or <see cref="Backend"/> is set); the built-in kernel works on any machine.
+/// OpenBLAS serves the calls that may use every core; work that callers already spread across cores
+/// (one image or one attention head per core) runs on the built-in kernel, because OpenBLAS cannot be limited
+/// to one thread per call and concurrent calls into it oversubscribe the cores.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -47,12 +50,6 @@ public static unsafe class Gemm
             throw new InvalidOperationException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install libopenblas0-pthread).");
         return OpenBlas.IsAvailable ? GemmBackend.OpenBlas : GemmBackend.Builtin;
     }
-
-    /// <summary>
-    /// True when callers should split independent GEMMs across threads themselves (built-in kernel).
-    /// OpenBLAS threads inside each call instead, so callers then run their GEMMs one after another.
-    /// </summary>
-    public static bool PreferOuterParallel => _backend == GemmBackend.Builtin;
 
     /// <summary>
     /// C[m x n] = alpha * op(A) * op(B) + beta * C. Leading dimensions are row strides.

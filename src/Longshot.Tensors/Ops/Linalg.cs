@@ -70,7 +70,7 @@ public static partial class Ops
 
         var ae = Prepare(a, batchShape, m, k, out var va, out var aOffs);
         var be = Prepare(b, batchShape, k, n, out var vbm, out var bOffs);
-        bool perMatrixParallel = batch >= Threads.Count && (long)m * n * k < 1L << 24 && Gemm.PreferOuterParallel;
+        bool perMatrixParallel = batch >= Threads.Count && (long)m * n * k < 1L << 24;
         if (perMatrixParallel)
         {
             Threads.For(batch, 1, (s, e) =>
