@@ -111,6 +111,16 @@ mask[:, 0] = 1
 tensors["attention_long_mask.mask"] = mask
 case("attention_long_mask", lambda q, k, v: attn(q, k, v, mask=mask), [r(1, 2, 300, 32), r(1, 2, 300, 32), r(1, 2, 300, 24)])
 
+# torch.nn.MultiheadAttention (batch first) with its parameters as inputs
+def mha(x, w_in, b_in, w_out, b_out):
+    q = x.transpose(0, 1)
+    y, _ = F.multi_head_attention_forward(q, q, q, 8, 2, w_in, b_in, None, None, False, 0.0, w_out, b_out,
+                                          training=False, need_weights=False)
+    return y.transpose(0, 1)
+
+
+case("torch_mha", mha, [r(3, 7, 8), r(24, 8) * 0.3, r(24) * 0.1, r(8, 8) * 0.3, r(8) * 0.1])
+
 # losses
 case("mse", lambda a, b: F.mse_loss(a, b), [r(4, 33), r(4, 33)])
 case("kl_std", lambda m, lv: 0.5 * torch.sum(m * m + lv.exp() - 1 - lv), [r(3, 7), r(3, 7) * 0.3])
