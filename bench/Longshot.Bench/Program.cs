@@ -10,6 +10,7 @@ var all = new Dictionary<string, Action>
     ["groupnorm"] = KernelBench.GroupNorm,
     ["refnet"] = KernelBench.RefNet,
     ["refnet-memory"] = KernelBench.RefNetMemory,
+    ["toonworld"] = DataBench.Toonworld,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

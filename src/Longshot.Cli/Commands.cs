@@ -9,13 +9,14 @@ namespace Longshot.Cli;
 /// <summary>The `longshot` command line: parses arguments and reports; the work lives in the libraries.</summary>
 internal static class Commands
 {
-    private const string Usage = """
+    private static readonly string Usage = $$"""
         longshot <command> [options]
 
         Commands:
           demo [--steps N] [--quiet]   Engine demo: trains a small spatio-temporal network on a synthetic
                                        moving-square video and reports the loss, speed and backend.
           info                         Prints the engine configuration (GEMM backend, SIMD level, threads).
+        {{DataCommands.Usage}}
 
         Environment:
           LONGSHOT_GEMM=builtin|openblas   choose the matrix-multiply backend (default: OpenBLAS when installed)
@@ -33,6 +34,7 @@ internal static class Commands
             {
                 "info" => Info(),
                 "demo" => await Demo(args[1..], cts.Token),
+                "data" => await Task.Run(() => DataCommands.Run(args[1..], cts.Token)),
                 _ => Fail($"unknown command '{args[0]}'.\n\n{Usage}"),
             };
         }
@@ -41,7 +43,8 @@ internal static class Commands
             Console.Error.WriteLine("cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException
+            or Longshot.Video.Formats.MediaFormatException or Longshot.Video.Formats.FFmpegMissingException or Longshot.Video.Store.DatasetStoreException)
         {
             return Fail(e.Message);
         }
