@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Longshot.Tensors.IO;
+
+namespace Longshot.Diffusion.Vae;
+
+/// <summary>
+/// The config.json of an AutoencoderKL in diffusers' layout, plus the temporal (T-KLVAE) settings. A diffusers
+/// config loads as is (the temporal settings then default to off).
+/// </summary>
+public sealed record AutoencoderKLConfig
+{
+    [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "AutoencoderKL";
+    [JsonPropertyName("in_channels")] public int InChannels { get; init; } = 3;
+    [JsonPropertyName("out_channels")] public int OutChannels { get; init; } = 3;
+    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 32, 64, 64 };
+    [JsonPropertyName("layers_per_block")] public int LayersPerBlock { get; init; } = 1;
+    [JsonPropertyName("latent_channels")] public int LatentChannels { get; init; } = 4;
+    [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 32;
+    [JsonPropertyName("scaling_factor")] public float ScalingFactor { get; init; } = 0.18215f;
+    [JsonPropertyName("act_fn")] public string ActFn { get; init; } = "silu";
+    [JsonPropertyName("sample_size")] public int SampleSize { get; init; } = 64;
+    [JsonPropertyName("mid_block_add_attention")] public bool MidBlockAddAttention { get; init; } = true;
+    [JsonPropertyName("down_block_types")] public string[]? DownBlockTypes { get; init; }
+    [JsonPropertyName("up_block_types")] public string[]? UpBlockTypes { get; init; }
+
+    /// <summary>T-KLVAE: add a temporal conv after each spatial conv and a temporal attention after the spatial one.</summary>
+    [JsonPropertyName("temporal")] public bool Temporal { get; init; }
+    [JsonPropertyName("temporal_kernel_size")] public int TemporalKernelSize { get; init; } = 3;
+    /// <summary>"identity" (the paper's T-KLVAE) or "random" (the T-KLVAE-R ablation).</summary>
+    [JsonPropertyName("temporal_init")] public string TemporalInit { get; init; } = "identity";
+
+    /// <summary>Spatial downsampling factor: 2^(levels - 1).</summary>
+    [JsonIgnore] public int DownFactor => 1 << (BlockOutChannels.Length - 1);
+
+    public void Validate()
+    {
+        if (BlockOutChannels.Length == 0) throw new ArgumentException("VAE config: block_out_channels is empty.");
+        foreach (var c in BlockOutChannels)
+            if (c % NormNumGroups != 0) throw new ArgumentException($"VAE config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
+        if (LayersPerBlock < 1) throw new ArgumentException("VAE config: layers_per_block must be >= 1.");
+        if (ActFn != "silu") throw new ArgumentException($"VAE config: act_fn '{ActFn}' is not supported (silu).");
+        if (TemporalKernelSize % 2 == 0) throw new ArgumentException("VAE config: temporal_kernel_size must be odd.");
+        if (TemporalInit is not ("identity" or "random")) throw new ArgumentException($"VAE config: temporal_init must be identity or random, got '{TemporalInit}'.");
+        if (DownBlockTypes != null && DownBlockTypes.Any(t => t != "DownEncoderBlock2D")) throw new ArgumentException("VAE config: only DownEncoderBlock2D down blocks are supported.");
+        if (UpBlockTypes != null && UpBlockTypes.Any(t => t != "UpDecoderBlock2D")) throw new ArgumentException("VAE config: only UpDecoderBlock2D up blocks are supported.");
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static AutoencoderKLConfig FromJson(string json, string source)
+    {
+        try
+        {
+            var c = JsonSerializer.Deserialize<AutoencoderKLConfig>(json, Json) ?? throw new JsonException("empty");
+            c.Validate();
+            return c;
+        }
+        catch (JsonException e) { throw new ArgumentException($"{source}: not a valid VAE config ({e.Message})."); }
+    }
+
+    public static AutoencoderKLConfig Load(string path) => FromJson(File.ReadAllText(path), path);
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+}
