@@ -17,6 +17,7 @@ internal static class Commands
                                        moving-square video and reports the loss, speed and backend.
           info                         Prints the engine configuration (GEMM backend, SIMD level, threads).
         {{DataCommands.Usage}}
+        {{TrainCommands.Usage}}
 
         Environment:
           LONGSHOT_GEMM=builtin|openblas   choose the matrix-multiply backend (default: OpenBLAS when installed)
@@ -35,6 +36,8 @@ internal static class Commands
                 "info" => Info(),
                 "demo" => await Demo(args[1..], cts.Token),
                 "data" => await Task.Run(() => DataCommands.Run(args[1..], cts.Token)),
+                "train" => await Task.Run(() => TrainCommands.Train(args[1..], cts.Token)),
+                "eval" => await Task.Run(() => TrainCommands.Eval(args[1..])),
                 _ => Fail($"unknown command '{args[0]}'.\n\n{Usage}"),
             };
         }

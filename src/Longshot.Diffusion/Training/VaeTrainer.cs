@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+using Longshot.Tensors.IO;
+using Longshot.Tensors.Optim;
+using Longshot.Video.Imaging;
+using Longshot.Video.Store;
+
+namespace Longshot.Diffusion.Training;
+
+/// <summary>Options of `longshot train vae`.</summary>
+public sealed record VaeTrainOptions
+{
+    public required string Data { get; init; }
+    public required string Out { get; init; }
+    /// <summary>"image": stage 1, frames independently. "video": stage 2, clips with temporal layers.</summary>
+    public string Stage { get; init; } = "image";
+    public int Steps { get; init; } = 2000;
+    /// <summary>Frames per step (stage 1) or clips per step (stage 2).</summary>
+    public int Batch { get; init; } = 8;
+    public int ClipFrames { get; init; } = 8;
+    public float LearningRate { get; init; } = 1e-3f;
+    public float KlWeight { get; init; } = 1e-6f;
+    public int CheckpointEvery { get; init; } = 200;
+    public int ValidateEvery { get; init; } = 500;
+    public ulong Seed { get; init; } = 1;
+    /// <summary>A model folder to start from (stage 2: the stage-1 image VAE; its weights load by name).</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>Architecture for a fresh start (stage 1 default: the small Toonworld VAE).</summary>
+    public AutoencoderKLConfig? Config { get; init; }
+    /// <summary>Stage 2: also train the spatial layers (default: only the temporal ones, as the paper keeps the image VAE intact).</summary>
+    public bool TrainSpatial { get; init; }
+    /// <summary>Stage 2 ablation: "identity" (T-KLVAE) or "random" (T-KLVAE-R) initialisation of the temporal layers.</summary>
+    public string TemporalInit { get; init; } = "identity";
+    /// <summary>Stage 2 ablation "KLVAE": keep frames independent (no temporal layers) but train on the same clips.</summary>
+    public bool NoTemporal { get; init; }
+}
+
+/// <summary>One progress report of VAE training.</summary>
+public sealed record VaeTrainProgress(long Step, long Steps, float Loss, double Psnr, double FramesPerSecond, TimeSpan Eta, VaeValidation? Validation);
+
+/// <summary>Validation figures: mean PSNR (dB), SSIM and temporal-consistency error (0-255 levels).</summary>
+public sealed record VaeValidation(double Psnr, double Ssim, double TemporalError, int Frames);
+
+/// <summary>
+/// Trains the VAE on a dataset store: stage 1 (image KL-VAE, frames independently) or stage 2 (T-KLVAE on clips).
+/// Checkpoints (weights, AdamW state, step, RNG position) are written atomically every few hundred steps and at the
+/// end; rerunning the same command resumes exactly where it stopped. The trained model is exported as a diffusers
+/// folder in OUT/vae.
+/// </summary>
+public static class VaeTrainer
+{
+    public const string StateFile = "train_state.safetensors";
+
+    public static (AutoencoderKL Model, VaeValidation Validation) Train(VaeTrainOptions o, IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (o.Stage is not ("image" or "video")) throw new ArgumentException($"train vae: --stage must be image or video, got '{o.Stage}'.");
+        if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1) throw new ArgumentException("train vae: steps, batch and clip frames must be >= 1.");
+        using var store = DatasetStore.Open(o.Data);
+        var train = new ClipSampler(store, Splits.Train);
+        var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
+        bool video = o.Stage == "video";
+        int frames = video ? o.ClipFrames : 1;
+
+        var model = BuildModel(o, video, store);
+        if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
+        var opt = new AdamW(model.Parameters.Trainable, o.LearningRate, weightDecay: 0f);
+        var schedule = new WarmupCosine(o.LearningRate, Math.Min(100, o.Steps / 10), o.Steps, o.LearningRate * 0.1f);
+        var rng = new Rng(o.Seed);
+        Directory.CreateDirectory(o.Out);
+        var statePath = Path.Combine(o.Out, StateFile);
+        long step = 0;
+        if (File.Exists(statePath))
+        {
+            string? stage;
+            using (var f = SafeTensorsFile.Open(statePath)) stage = f.Metadata.GetValueOrDefault("extra.stage");
+            if (stage != o.Stage) throw new ArgumentException($"{statePath} belongs to a {stage} run; use another --out for the {o.Stage} stage.");
+            step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
+        }
+        var valClips = ValidationClips(valid, video ? o.ClipFrames : 4);
+        var sw = Stopwatch.StartNew();
+        long startStep = step;
+        VaeValidation? lastVal = null;
+        while (step < o.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            opt.LearningRate = schedule.At(step);
+            var x = video ? train.Sample(rng, o.Batch, o.ClipFrames) : train.Sample(rng, o.Batch, 1);
+            var dist = model.Encode(x, frames);
+            var z = dist.Sample(rng);
+            var recon = model.Decode(z, frames);
+            var mse = Ops.MseLoss(recon, x);
+            // Both terms per pixel: LDM's sum-over-image losses divided by the same pixel count.
+            var loss = mse + dist.Kl() * (o.KlWeight / (x.Numel / x.Shape[0]));
+            NumericCheck.ThrowIfNotFinite(loss, step);
+            var grads = loss.Backward();
+            GradClip.ClipByGlobalNorm(grads, model.Parameters.Trainable.Select(p => p.Value), 1.0);
+            opt.Step(grads);
+            step++;
+            // PSNR of [-1, 1] images: the range is 2, so peak^2 = 4.
+            double psnr = 10 * Math.Log10(4.0 / Math.Max(1e-10, mse.Item()));
+            bool last = step == o.Steps;
+            if (step % o.ValidateEvery == 0 || last) lastVal = Validate(model, valClips, frames);
+            if (step % o.CheckpointEvery == 0 || last) SaveCheckpoint(o, model, opt, rng, step);
+            double fps = (step - startStep) * x.Shape[0] / sw.Elapsed.TotalSeconds;
+            var eta = TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds / (step - startStep) * (o.Steps - step));
+            progress?.Report(new VaeTrainProgress(step, o.Steps, loss.Item(), psnr, fps, eta, step % o.ValidateEvery == 0 || last ? lastVal : null));
+        }
+        lastVal ??= Validate(model, valClips, frames);
+        model.Save(Path.Combine(o.Out, "vae"));
+        return (model, lastVal);
+    }
+
+    private static AutoencoderKL BuildModel(VaeTrainOptions o, bool video, DatasetStore store)
+    {
+        if (o.InitFrom != null)
+        {
+            var baseCfg = AutoencoderKLConfig.Load(Path.Combine(o.InitFrom, "config.json"));
+            var cfg = video && !o.NoTemporal ? baseCfg with { Temporal = true, TemporalInit = o.TemporalInit } : baseCfg with { Temporal = false };
+            return AutoencoderKL.Load(o.InitFrom, cfg, strict: false, seed: o.Seed);
+        }
+        var fresh = (o.Config ?? new AutoencoderKLConfig()) with { SampleSize = store.Manifest.Width };
+        if (video && !o.NoTemporal) fresh = fresh with { Temporal = true, TemporalInit = o.TemporalInit };
+        return AutoencoderKL.Create(fresh, o.Seed);
+    }
+
+    private static void SaveCheckpoint(VaeTrainOptions o, AutoencoderKL model, Optimizer opt, Rng rng, long step)
+    {
+        TrainingCheckpoint.Save(Path.Combine(o.Out, StateFile), model.Parameters, opt, step, rng, extra: new Dictionary<string, string>
+        {
+            ["stage"] = o.Stage, ["config"] = model.Config.ToJson(),
+        });
+    }
+
+    /// <summary>Fixed clips: evenly spaced through every validation episode.</summary>
+    private static List<(StoredEpisode, int)> ValidationClips(ClipSampler valid, int length)
+    {
+        var clips = new List<(StoredEpisode, int)>();
+        foreach (var ep in valid.Episodes)
+            for (int k = 0; k < 6; k++) clips.Add((ep, (int)((long)(ep.FrameCount - length) * k / 6)));
+        return clips;
+    }
+
+    /// <summary>Reconstructs the validation clips from the latent means; PSNR, SSIM on 8-bit frames, temporal error.</summary>
+    public static VaeValidation Validate(AutoencoderKL model, IReadOnlyList<(StoredEpisode Ep, int Start)> clips, int frames)
+    {
+        using var _ = Tensor.NoGrad();
+        int length = Math.Max(frames, 4);
+        double psnr = 0, ssim = 0, temporal = 0; int n = 0;
+        foreach (var clip in clips)
+        {
+            var x = ClipSampler.Load(new[] { clip }, length);
+            var recon = model.Decode(model.Encode(x, frames == 1 ? 1 : length).Mean, frames == 1 ? 1 : length);
+            var src = new List<Frame>(); var rec = new List<Frame>();
+            for (int i = 0; i < length; i++)
+            {
+                src.Add(Frame.FromTensor(x.Narrow(0, i, 1).Squeeze(0)));
+                rec.Add(Frame.FromTensor(recon.Narrow(0, i, 1).Squeeze(0)));
+                psnr += Math.Min(100, Frame.Psnr(src[i], rec[i]));
+                ssim += ImageMetrics.Ssim(src[i], rec[i]);
+                n++;
+            }
+            temporal += ImageMetrics.TemporalConsistencyError(src, rec);
+        }
+        return new VaeValidation(psnr / n, ssim / n, temporal / clips.Count, n);
+    }
+
+    /// <summary>Validation of a saved model on a store's validation split (what the ablation table reports).</summary>
+    public static VaeValidation Evaluate(string modelFolder, string data, int clipFrames, bool asVideo)
+    {
+        var model = AutoencoderKL.Load(modelFolder);
+        using var store = DatasetStore.Open(data);
+        var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
+        return Validate(model, ValidationClips(valid, clipFrames), asVideo ? clipFrames : 1);
+    }
+}

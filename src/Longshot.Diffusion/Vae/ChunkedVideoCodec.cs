@@ -1,0 +1,109 @@
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Vae;
+
+/// <summary>
+/// Encodes and decodes videos of any length in overlapping temporal tiles (default 8 frames, stride 4, as
+/// ExVideo decodes), blending overlaps with linear ramps so seams don't show. Decoding streams: a frame is
+/// returned as soon as every tile covering it is done, so memory stays bounded by one tile whatever the length.
+/// </summary>
+public sealed class ChunkedVideoCodec
+{
+    public AutoencoderKL Vae { get; }
+    public int Tile { get; }
+    public int Stride { get; }
+
+    public ChunkedVideoCodec(AutoencoderKL vae, int tile = 8, int stride = 4)
+    {
+        if (tile < 1 || stride < 1 || stride > tile) throw new ArgumentException($"chunked codec: need 1 <= stride ({stride}) <= tile ({tile}).");
+        Vae = vae; Tile = tile; Stride = stride;
+    }
+
+    /// <summary>Tile start positions covering [0, length): every Stride frames, the last one flush with the end.</summary>
+    public IReadOnlyList<int> TileStarts(int length)
+    {
+        if (length <= Tile) return new[] { 0 };
+        var starts = new List<int>();
+        for (int s = 0; s + Tile < length; s += Stride) starts.Add(s);
+        starts.Add(length - Tile);
+        return starts.Distinct().ToList();
+    }
+
+    /// <summary>Blend weight of local frame i in a tile of n frames that overlaps its neighbours on the given sides.</summary>
+    internal float Weight(int i, int n, bool hasPrev, bool hasNext)
+    {
+        int ramp = Tile - Stride + 1;
+        float w = 1f;
+        if (hasPrev) w = Math.Min(w, (i + 1) / (float)ramp);
+        if (hasNext) w = Math.Min(w, (n - i) / (float)ramp);
+        return w;
+    }
+
+    /// <summary>Latent means of a video given as frames [L, 3, H, W] (any L), blended across tiles.</summary>
+    public Tensor Encode(Func<int, int, Tensor> frames, int length, CancellationToken ct = default)
+    {
+        using var _ = Tensor.NoGrad();
+        Tensor? acc = null; float[]? wsum = null;
+        var starts = TileStarts(length);
+        for (int k = 0; k < starts.Count; k++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int s = starts[k], n = Math.Min(Tile, length - s);
+            var z = Vae.Encode(frames(s, n), frames: n).Mean;
+            if (acc == null) { acc = Tensor.Zeros(length, z.Shape[1], z.Shape[2], z.Shape[3]); wsum = new float[length]; }
+            Accumulate(acc, wsum!, z, s, n, k > 0, k < starts.Count - 1);
+        }
+        Normalize(acc!, wsum!, 0, length);
+        return acc!;
+    }
+
+    /// <summary>Decodes latents [L, c, h, w] into frames [3, H, W], yielded in order, one tile of memory at a time.</summary>
+    public IEnumerable<Tensor> Decode(Tensor latents, CancellationToken ct = default)
+    {
+        int length = latents.Shape[0];
+        var starts = TileStarts(length);
+        var pending = new Dictionary<int, (Tensor Sum, float W)>();
+        int next = 0;
+        for (int k = 0; k < starts.Count; k++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int s = starts[k], n = Math.Min(Tile, length - s);
+            Tensor x;
+            using (Tensor.NoGrad()) x = Vae.Decode(latents.Narrow(0, s, n).Contiguous(), frames: n);
+            for (int i = 0; i < n; i++)
+            {
+                float w = Weight(i, n, k > 0, k < starts.Count - 1);
+                var f = x.Narrow(0, i, 1).Squeeze(0);
+                pending[s + i] = pending.TryGetValue(s + i, out var p) ? (p.Sum + f * w, p.W + w) : (f * w, w);
+            }
+            int done = k + 1 < starts.Count ? starts[k + 1] : length;
+            for (; next < done; next++)
+            {
+                var (sum, wt) = pending[next];
+                pending.Remove(next);
+                yield return sum / wt;
+            }
+        }
+    }
+
+    private void Accumulate(Tensor acc, float[] wsum, Tensor z, int s, int n, bool hasPrev, bool hasNext)
+    {
+        int per = z.Numel / n;
+        var src = z.Contiguous().ToArray();
+        var dst = acc.Span;
+        for (int i = 0; i < n; i++)
+        {
+            float w = Weight(i, n, hasPrev, hasNext);
+            wsum[s + i] += w;
+            for (int j = 0; j < per; j++) dst[(s + i) * per + j] += w * src[i * per + j];
+        }
+    }
+
+    private static void Normalize(Tensor acc, float[] wsum, int from, int to)
+    {
+        int per = acc.Numel / acc.Shape[0];
+        var d = acc.Span;
+        for (int i = from; i < to; i++)
+            for (int j = 0; j < per; j++) d[i * per + j] /= wsum[i];
+    }
+}

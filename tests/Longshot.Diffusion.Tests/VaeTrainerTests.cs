@@ -1,0 +1,57 @@
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Vae;
+using Longshot.Video.Store;
+using Longshot.Video.Toonworld;
+using Xunit;
+
+namespace Longshot.Diffusion.Tests;
+
+/// <summary>Training runs on a tiny store and a tiny VAE: resume exactness and the stage-2 freezing.</summary>
+public class VaeTrainerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("longshot-vaetrain-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+    private string P(string n) => Path.Combine(_dir, n);
+
+    private VaeTrainOptions Options(string outDir, string stage = "image", int steps = 4) => new()
+    {
+        Data = P("data"), Out = outDir, Stage = stage, Steps = steps, Batch = 2, ClipFrames = 3,
+        CheckpointEvery = 1, ValidateEvery = 100, Config = new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } },
+    };
+
+    private void MakeData() => DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 2 }, 2);
+
+    [Fact]
+    public void AnInterruptedRunResumesToTheSameWeights()
+    {
+        MakeData();
+        var (straight, _) = VaeTrainer.Train(Options(P("a")));
+        using var cts = new CancellationTokenSource();
+        var stopAfter2 = new Relay(p => { if (p.Step == 2) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => VaeTrainer.Train(Options(P("b")), stopAfter2, cts.Token));
+        Assert.True(File.Exists(P("b/" + VaeTrainer.StateFile)));
+        var (resumed, _) = VaeTrainer.Train(Options(P("b")));
+        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(), resumed.Parameters[name].ToArray());
+        Assert.True(File.Exists(P("b/vae/config.json")));
+    }
+
+    [Fact]
+    public void StageTwoTrainsOnlyTheTemporalLayers()
+    {
+        MakeData();
+        var (image, _) = VaeTrainer.Train(Options(P("s1"), steps: 2));
+        var (video, val) = VaeTrainer.Train(Options(P("s2"), "video", 2) with { InitFrom = P("s1/vae") });
+        Assert.True(video.Config.Temporal);
+        foreach (var (name, t) in image.Parameters.Named) Assert.Equal(t.ToArray(), video.Parameters[name].ToArray());
+        Assert.Contains(video.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name) && p.Value.ToArray().Any(v => v != 0 && v != 1));
+        Assert.InRange(val.Psnr, 1, 100);
+        Assert.InRange(val.Ssim, -1, 1);
+        var e = Assert.Throws<ArgumentException>(() => VaeTrainer.Train(Options(P("s1"), "video", 3)));
+        Assert.Contains("image run", e.Message);
+    }
+
+    private sealed class Relay(Action<VaeTrainProgress> f) : IProgress<VaeTrainProgress>
+    {
+        public void Report(VaeTrainProgress value) => f(value);
+    }
+}
