@@ -11,6 +11,7 @@ var all = new Dictionary<string, Action>
     ["refnet"] = KernelBench.RefNet,
     ["refnet-memory"] = KernelBench.RefNetMemory,
     ["toonworld"] = DataBench.Toonworld,
+    ["vae"] = VaeBench.Run,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

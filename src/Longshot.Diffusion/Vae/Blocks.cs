@@ -5,7 +5,7 @@ namespace Longshot.Diffusion.Vae;
 
 /// <summary>
 /// A spatial 3x3 (or other) convolution with diffusers' keys, followed in T-KLVAE by a temporal convolution over
-/// the frame axis (key prefix "<name>_temporal") that starts as the identity (NUWA-XL Eq. 1).
+/// the frame axis (key prefix "NAME_temporal") that starts as the identity (NUWA-XL Eq. 1).
 /// </summary>
 public sealed class SpatioTemporalConv : Module
 {

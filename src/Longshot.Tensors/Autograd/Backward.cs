@@ -21,7 +21,9 @@ internal static class Backward
             var node = t.Node!;
             var g = store.Take(t);
             if (g == null) continue;
+            long t0 = BackwardProfiler.Start();
             Apply(node, g, store);
+            BackwardProfiler.Stop(node.Kind, t0);
         }
         return store;
     }
