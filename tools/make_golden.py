@@ -6,9 +6,11 @@ Output: tests/Longshot.Tensors.Tests/Golden/ops.safetensors (committed; tests ne
 Each case NAME stores NAME.in0.., NAME.out, NAME.gout (upstream gradient) and NAME.gin0.. (input
 gradients); references are computed in float64 and stored as float32.
 """
-import json, os, struct
+import json, os
 import torch
 import torch.nn.functional as F
+
+from safetensors_io import write
 
 torch.manual_seed(1234)
 D = torch.float64
@@ -151,26 +153,7 @@ optim_case("adamw", lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.9, 0.999)
 optim_case("sgd", lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01))
 
 
-def write_safetensors(path, ts, metadata):
-    header = {"__metadata__": metadata}
-    blobs, off = [], 0
-    for k in sorted(ts):
-        b = ts[k].detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[k] = {"dtype": "F32", "shape": list(ts[k].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
-
 out = os.path.join(os.path.dirname(__file__), "..", "tests", "Longshot.Tensors.Tests", "Golden")
 os.makedirs(out, exist_ok=True)
-write_safetensors(os.path.join(out, "ops.safetensors"), tensors, meta)
+write(os.path.join(out, "ops.safetensors"), tensors, meta)
 print(f"wrote {len(tensors)} tensors for {len(meta)} cases")

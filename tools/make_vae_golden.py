@@ -6,10 +6,12 @@ log-variance and the decoding of the mean.
 Run with Debian's python3-torch:  /usr/bin/python3 tools/make_vae_golden.py
 Output: tests/Longshot.Diffusion.Tests/Golden/vae_small.safetensors (+ config.json beside it).
 """
-import json, os, struct
+import json, os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from safetensors_io import write
 
 torch.manual_seed(7)
 CH, LPB, LAT, G = [32, 64], 1, 4, 32
@@ -151,22 +153,6 @@ with torch.no_grad():
 
 tensors = {k: v for k, v in vae.state_dict().items()}
 tensors.update({"__x": x, "__mean": mean, "__logvar": logvar, "__decoded": dec})
-
-
-def write(path, ts):
-    header, blobs, off = {}, [], 0
-    for k in sorted(ts):
-        b = ts[k].detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[k] = {"dtype": "F32", "shape": list(ts[k].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 out = os.path.join(os.path.dirname(__file__), "..", "tests", "Longshot.Diffusion.Tests", "Golden", "vae_small")
