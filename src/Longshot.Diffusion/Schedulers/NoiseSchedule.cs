@@ -1,0 +1,116 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Longshot.Tensors;
+using Longshot.Tensors.IO;
+
+namespace Longshot.Diffusion.Schedulers;
+
+/// <summary>
+/// A scheduler's config.json (diffusers' keys): the training noise schedule shared by every sampler.
+/// </summary>
+public sealed record SchedulerConfig
+{
+    [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "DDPMScheduler";
+    [JsonPropertyName("num_train_timesteps")] public int NumTrainTimesteps { get; init; } = 1000;
+    [JsonPropertyName("beta_start")] public float BetaStart { get; init; } = 1e-4f;
+    [JsonPropertyName("beta_end")] public float BetaEnd { get; init; } = 0.02f;
+    /// <summary>"linear" (DDPM), "scaled_linear" (Stable Diffusion) or "squaredcos_cap_v2" (cosine, Nichol &amp; Dhariwal).</summary>
+    [JsonPropertyName("beta_schedule")] public string BetaSchedule { get; init; } = "linear";
+    [JsonPropertyName("prediction_type")] public string PredictionType { get; init; } = "epsilon";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    public static SchedulerConfig Load(string path)
+    {
+        try { return JsonSerializer.Deserialize<SchedulerConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new ArgumentException($"{path}: not a valid scheduler config ({e.Message})."); }
+    }
+}
+
+/// <summary>betas, alphas and their cumulative products for t = 0 .. T-1 (computed in double).</summary>
+public sealed class NoiseSchedule
+{
+    public SchedulerConfig Config { get; }
+    public double[] Betas { get; }
+    public double[] AlphasCumprod { get; }
+    public int T => Betas.Length;
+
+    public NoiseSchedule(SchedulerConfig c)
+    {
+        if (c.NumTrainTimesteps < 2) throw new ArgumentException("scheduler: num_train_timesteps must be >= 2.");
+        if (c.PredictionType != "epsilon") throw new ArgumentException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon).");
+        Config = c;
+        int n = c.NumTrainTimesteps;
+        Betas = c.BetaSchedule switch
+        {
+            "linear" => Enumerable.Range(0, n).Select(i => c.BetaStart + (c.BetaEnd - (double)c.BetaStart) * i / (n - 1)).ToArray(),
+            "scaled_linear" => Enumerable.Range(0, n).Select(i =>
+            {
+                double s = Math.Sqrt(c.BetaStart) + (Math.Sqrt(c.BetaEnd) - Math.Sqrt(c.BetaStart)) * i / (n - 1);
+                return s * s;
+            }).ToArray(),
+            "squaredcos_cap_v2" => Enumerable.Range(0, n).Select(i => Math.Min(1 - CosineAlphaBar((i + 1.0) / n) / CosineAlphaBar((double)i / n), 0.999)).ToArray(),
+            _ => throw new ArgumentException($"scheduler: beta_schedule '{c.BetaSchedule}' is not supported (linear, scaled_linear, squaredcos_cap_v2)."),
+        };
+        AlphasCumprod = new double[n];
+        double p = 1;
+        for (int i = 0; i < n; i++) { p *= 1 - Betas[i]; AlphasCumprod[i] = p; }
+    }
+
+    private static double CosineAlphaBar(double t) => Math.Pow(Math.Cos((t + 0.008) / 1.008 * Math.PI / 2), 2);
+
+    /// <summary>alpha-bar at timestep t, with t = -1 meaning "before any noise" (1).</summary>
+    public double AlphaBar(int t) => t < 0 ? 1.0 : AlphasCumprod[t];
+
+    /// <summary>x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, with one timestep per batch item (dimension 0).</summary>
+    public Tensor AddNoise(Tensor x0, Tensor noise, int[] timesteps)
+    {
+        if (timesteps.Length != x0.Shape[0]) throw new ArgumentException($"AddNoise: {timesteps.Length} timesteps for a batch of {x0.Shape[0]}.");
+        var shape = new int[x0.Rank]; Array.Fill(shape, 1); shape[0] = x0.Shape[0];
+        var a = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape);
+        var s = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape);
+        return x0 * a + noise * s;
+    }
+
+    /// <summary>The model's estimate of x0 from an epsilon prediction.</summary>
+    public Tensor PredictX0(Tensor sample, Tensor eps, int t)
+    {
+        double ab = AlphaBar(t);
+        return (sample - eps * (float)Math.Sqrt(1 - ab)) * (float)(1 / Math.Sqrt(ab));
+    }
+
+    /// <summary><paramref name="steps"/> timesteps evenly spaced from T-1 down to 0.</summary>
+    public int[] Spaced(int steps)
+    {
+        if (steps < 1 || steps > T) throw new ArgumentException($"scheduler: {steps} inference steps must be between 1 and {T}.");
+        if (steps == 1) return new[] { T - 1 };
+        return Enumerable.Range(0, steps).Select(i => (int)Math.Round((T - 1) * (1 - i / (double)(steps - 1)))).Distinct().ToArray();
+    }
+}
+
+/// <summary>A sampler in diffusers' style: set the number of steps, then walk <see cref="Timesteps"/> calling <see cref="Step"/>.</summary>
+public abstract class Scheduler
+{
+    public NoiseSchedule Schedule { get; }
+    public int[] Timesteps { get; protected set; } = Array.Empty<int>();
+
+    protected Scheduler(SchedulerConfig config) => Schedule = new NoiseSchedule(config);
+
+    public virtual void SetTimesteps(int steps) => Timesteps = Schedule.Spaced(steps);
+
+    /// <summary>The timestep after t in the current schedule (-1 after the last).</summary>
+    protected int Previous(int t)
+    {
+        int i = Array.IndexOf(Timesteps, t);
+        if (i < 0) throw new ArgumentException($"scheduler: timestep {t} is not in the current schedule; call SetTimesteps and use Timesteps.");
+        return i + 1 < Timesteps.Length ? Timesteps[i + 1] : -1;
+    }
+
+    /// <summary>One denoising step from timestep t: the sample at the next timestep.</summary>
+    public abstract Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null);
+
+    public Tensor AddNoise(Tensor x0, Tensor noise, int[] timesteps) => Schedule.AddNoise(x0, noise, timesteps);
+}
