@@ -30,6 +30,9 @@ public sealed record AutoencoderKLConfig
     /// <summary>"identity" (the paper's T-KLVAE) or "random" (the T-KLVAE-R ablation).</summary>
     [JsonPropertyName("temporal_init")] public string TemporalInit { get; init; } = "identity";
 
+    /// <summary>The temporal layers to add after spatial convolutions, or null for an image VAE.</summary>
+    [JsonIgnore] public Layers.TemporalSpec? TemporalSpec => Temporal ? new Layers.TemporalSpec(TemporalKernelSize, TemporalInit == "identity") : null;
+
     /// <summary>Spatial downsampling factor: 2^(levels - 1).</summary>
     [JsonIgnore] public int DownFactor => 1 << (BlockOutChannels.Length - 1);
 

@@ -1,50 +1,8 @@
 using Longshot.Tensors;
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Vae;
-
-/// <summary>
-/// A spatial 3x3 (or other) convolution with diffusers' keys, followed in T-KLVAE by a temporal convolution over
-/// the frame axis (key prefix "NAME_temporal") that starts as the identity (NUWA-XL Eq. 1).
-/// </summary>
-public sealed class SpatioTemporalConv : Module
-{
-    public Conv2d Spatial { get; }
-    public Conv1d? Temporal { get; }
-
-    public SpatioTemporalConv(VarBuilder parent, string name, int inC, int outC, int kernel, int stride, int padding, AutoencoderKLConfig cfg)
-    {
-        Spatial = Child(new Conv2d(parent.Pp(name), inC, outC, kernel, stride, padding));
-        if (cfg.Temporal)
-        {
-            bool identity = cfg.TemporalInit == "identity";
-            int k = cfg.TemporalKernelSize;
-            Temporal = Child(new Conv1d(parent.Pp(name + "_temporal"), outC, outC, k, padding: (k - 1) / 2,
-                init: identity ? Init.IdentityConv : null, biasInit: identity ? Init.Zeros : null));
-        }
-    }
-
-    /// <param name="frames">Frames per video in the batch (N = videos x frames); 1 for still images.</param>
-    public Tensor Forward(Tensor x, int frames)
-    {
-        var y = Spatial.Forward(x);
-        return Temporal == null || frames <= 1 ? y : TemporalOps.OverFrames(y, frames, Temporal.Forward);
-    }
-}
-
-/// <summary>Reshapes between frames-as-batch [B*L, C, H, W] and pixels-as-batch [B*H*W, C, L] (NUWA-XL Eq. 8-9).</summary>
-public static class TemporalOps
-{
-    public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)
-    {
-        int n = y.Shape[0], c = y.Shape[1], h = y.Shape[2], w = y.Shape[3];
-        if (n % frames != 0) throw new ArgumentException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
-        int b = n / frames;
-        var t = y.Reshape(b, frames, c, h * w).Permute(0, 3, 2, 1).Reshape(b * h * w, c, frames);
-        t = f(t);
-        return t.Reshape(b, h * w, c, frames).Permute(0, 3, 2, 1).Reshape(n, c, h, w);
-    }
-}
 
 /// <summary>diffusers' ResnetBlock2D (norm1, conv1, norm2, conv2, conv_shortcut when channels change), eps 1e-6.</summary>
 public sealed class ResnetBlock2D : Module
@@ -56,9 +14,9 @@ public sealed class ResnetBlock2D : Module
     public ResnetBlock2D(VarBuilder vb, int inC, int outC, AutoencoderKLConfig cfg)
     {
         _norm1 = Child(new GroupNorm(vb.Pp("norm1"), cfg.NormNumGroups, inC, 1e-6f));
-        _conv1 = Child(new SpatioTemporalConv(vb, "conv1", inC, outC, 3, 1, 1, cfg));
+        _conv1 = Child(new SpatioTemporalConv(vb, "conv1", inC, outC, 3, 1, 1, cfg.TemporalSpec));
         _norm2 = Child(new GroupNorm(vb.Pp("norm2"), cfg.NormNumGroups, outC, 1e-6f));
-        _conv2 = Child(new SpatioTemporalConv(vb, "conv2", outC, outC, 3, 1, 1, cfg));
+        _conv2 = Child(new SpatioTemporalConv(vb, "conv2", outC, outC, 3, 1, 1, cfg.TemporalSpec));
         if (inC != outC) _shortcut = Child(new Conv2d(vb.Pp("conv_shortcut"), inC, outC, 1));
     }
 
@@ -75,7 +33,7 @@ public sealed class Downsample2D : Module
 {
     private readonly SpatioTemporalConv _conv;
 
-    public Downsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 2, 0, cfg));
+    public Downsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 2, 0, cfg.TemporalSpec));
 
     public Tensor Forward(Tensor x, int frames) => _conv.Forward(Ops.Pad(x, new[] { 0, 1, 0, 1 }), frames);
 }
@@ -85,7 +43,7 @@ public sealed class Upsample2D : Module
 {
     private readonly SpatioTemporalConv _conv;
 
-    public Upsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 1, 1, cfg));
+    public Upsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 1, 1, cfg.TemporalSpec));
 
     public Tensor Forward(Tensor x, int frames) => _conv.Forward(Ops.UpsampleNearest(x, 2, 2), frames);
 }

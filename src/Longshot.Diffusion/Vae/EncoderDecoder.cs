@@ -1,4 +1,5 @@
 using Longshot.Tensors;
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Vae;
@@ -14,7 +15,7 @@ public sealed class VaeEncoder : Module
     public VaeEncoder(VarBuilder vb, AutoencoderKLConfig cfg)
     {
         var ch = cfg.BlockOutChannels;
-        _convIn = Child(new SpatioTemporalConv(vb, "conv_in", cfg.InChannels, ch[0], 3, 1, 1, cfg));
+        _convIn = Child(new SpatioTemporalConv(vb, "conv_in", cfg.InChannels, ch[0], 3, 1, 1, cfg.TemporalSpec));
         int prev = ch[0];
         for (int i = 0; i < ch.Length; i++)
         {
@@ -30,7 +31,7 @@ public sealed class VaeEncoder : Module
         }
         _mid = Child(new VaeMidBlock(vb.Pp("mid_block"), ch[^1], cfg));
         _normOut = Child(new GroupNorm(vb.Pp("conv_norm_out"), cfg.NormNumGroups, ch[^1], 1e-6f));
-        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[^1], 2 * cfg.LatentChannels, 3, 1, 1, cfg));
+        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[^1], 2 * cfg.LatentChannels, 3, 1, 1, cfg.TemporalSpec));
     }
 
     public Tensor Forward(Tensor x, int frames)
@@ -57,7 +58,7 @@ public sealed class VaeDecoder : Module
     public VaeDecoder(VarBuilder vb, AutoencoderKLConfig cfg)
     {
         var rev = cfg.BlockOutChannels.Reverse().ToArray();
-        _convIn = Child(new SpatioTemporalConv(vb, "conv_in", cfg.LatentChannels, rev[0], 3, 1, 1, cfg));
+        _convIn = Child(new SpatioTemporalConv(vb, "conv_in", cfg.LatentChannels, rev[0], 3, 1, 1, cfg.TemporalSpec));
         _mid = Child(new VaeMidBlock(vb.Pp("mid_block"), rev[0], cfg));
         int prev = rev[0];
         for (int i = 0; i < rev.Length; i++)
@@ -71,7 +72,7 @@ public sealed class VaeDecoder : Module
             prev = rev[i];
         }
         _normOut = Child(new GroupNorm(vb.Pp("conv_norm_out"), cfg.NormNumGroups, rev[^1], 1e-6f));
-        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", rev[^1], cfg.OutChannels, 3, 1, 1, cfg));
+        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", rev[^1], cfg.OutChannels, 3, 1, 1, cfg.TemporalSpec));
     }
 
     public Tensor Forward(Tensor z, int frames)

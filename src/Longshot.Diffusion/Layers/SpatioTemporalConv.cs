@@ -1,0 +1,50 @@
+using Longshot.Tensors;
+using Longshot.Tensors.Nn;
+
+namespace Longshot.Diffusion.Layers;
+
+/// <summary>A temporal convolution to add after a spatial one: kernel size, and identity (NUWA-XL Eq. 1) or PyTorch-default init.</summary>
+public sealed record TemporalSpec(int Kernel = 3, bool Identity = true);
+
+/// <summary>
+/// Factorised convolution (NUWA-XL Eq. 8-9): a spatial convolution with frames as batch, keyed as diffusers keys it,
+/// followed (when a <see cref="TemporalSpec"/> is given) by a temporal Conv1d over the frame axis with pixels as batch,
+/// key prefix "NAME_temporal", initialised as the identity so the pretrained spatial layer is unchanged at first.
+/// </summary>
+public sealed class SpatioTemporalConv : Module
+{
+    public Conv2d Spatial { get; }
+    public Conv1d? Temporal { get; }
+
+    public SpatioTemporalConv(VarBuilder parent, string name, int inC, int outC, int kernel, int stride, int padding, TemporalSpec? temporal, Init? init = null)
+    {
+        Spatial = Child(new Conv2d(parent.Pp(name), inC, outC, kernel, stride, padding, init: init, biasInit: init));
+        if (temporal != null)
+        {
+            int k = temporal.Kernel;
+            Temporal = Child(new Conv1d(parent.Pp(name + "_temporal"), outC, outC, k, padding: (k - 1) / 2,
+                init: temporal.Identity ? Init.IdentityConv : null, biasInit: temporal.Identity ? Init.Zeros : null));
+        }
+    }
+
+    /// <param name="frames">Frames per video in the batch (N = videos x frames); 1 for still images.</param>
+    public Tensor Forward(Tensor x, int frames)
+    {
+        var y = Spatial.Forward(x);
+        return Temporal == null || frames <= 1 ? y : TemporalOps.OverFrames(y, frames, Temporal.Forward);
+    }
+}
+
+/// <summary>Reshapes between frames-as-batch [B*L, C, H, W] and pixels-as-batch [B*H*W, C, L] (NUWA-XL Eq. 8-9).</summary>
+public static class TemporalOps
+{
+    public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)
+    {
+        int n = y.Shape[0], c = y.Shape[1], h = y.Shape[2], w = y.Shape[3];
+        if (n % frames != 0) throw new ArgumentException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
+        int b = n / frames;
+        var t = y.Reshape(b, frames, c, h * w).Permute(0, 3, 2, 1).Reshape(b * h * w, c, frames);
+        t = f(t);
+        return t.Reshape(b, h * w, c, frames).Permute(0, 3, 2, 1).Reshape(n, c, h, w);
+    }
+}

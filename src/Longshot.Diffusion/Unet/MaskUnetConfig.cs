@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Longshot.Tensors.IO;
+
+namespace Longshot.Diffusion.Unet;
+
+/// <summary>config.json of the Mask 3D-UNet (MTD). Names follow diffusers' UNet configs where they overlap.</summary>
+public sealed record MaskUnetConfig
+{
+    [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "MaskUNet3DModel";
+    [JsonPropertyName("in_channels")] public int InChannels { get; init; } = 4;
+    [JsonPropertyName("out_channels")] public int OutChannels { get; init; } = 4;
+    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 64, 128 };
+    [JsonPropertyName("layers_per_block")] public int LayersPerBlock { get; init; } = 1;
+    /// <summary>Whether each level has the attention stack (spatial, prompt cross- and temporal attention).</summary>
+    [JsonPropertyName("attention_levels")] public bool[] AttentionLevels { get; init; } = { true, true };
+    [JsonPropertyName("attention_heads")] public int Heads { get; init; } = 4;
+    [JsonPropertyName("cross_attention_dim")] public int CrossAttentionDim { get; init; } = 128;
+    [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 32;
+    [JsonPropertyName("temporal_kernel_size")] public int TemporalKernelSize { get; init; } = 3;
+    /// <summary>MI: inject the visual condition at every resolution (else only at the highest).</summary>
+    [JsonPropertyName("multi_scale_injection")] public bool MultiScaleInjection { get; init; } = true;
+    /// <summary>SI: inject in down blocks as well as up blocks (else up blocks only).</summary>
+    [JsonPropertyName("symmetric_injection")] public bool SymmetricInjection { get; init; } = true;
+    /// <summary>Signed log buckets of frame distance for the temporal attention's relative position bias.</summary>
+    [JsonPropertyName("relative_position_buckets")] public int RelativeBuckets { get; init; } = 32;
+    [JsonPropertyName("max_relative_distance")] public int MaxRelativeDistance { get; init; } = 4096;
+
+    public void Validate()
+    {
+        if (BlockOutChannels.Length == 0) throw new ArgumentException("UNet config: block_out_channels is empty.");
+        if (AttentionLevels.Length != BlockOutChannels.Length) throw new ArgumentException("UNet config: attention_levels needs one entry per level.");
+        foreach (var c in BlockOutChannels)
+        {
+            if (c % NormNumGroups != 0) throw new ArgumentException($"UNet config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
+            if (c % Heads != 0) throw new ArgumentException($"UNet config: {c} channels are not divisible by {Heads} heads.");
+        }
+        if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0) throw new ArgumentException("UNet config: relative_position_buckets must be even and >= 4.");
+    }
+
+    /// <summary>Whether the visual condition is injected at a level, in a down (or up) block.</summary>
+    public bool Injects(int level, bool down) => (MultiScaleInjection || level == 0) && (SymmetricInjection || !down);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    public static MaskUnetConfig Load(string path)
+    {
+        try
+        {
+            var c = JsonSerializer.Deserialize<MaskUnetConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
+            c.Validate();
+            return c;
+        }
+        catch (JsonException e) { throw new ArgumentException($"{path}: not a valid UNet config ({e.Message})."); }
+    }
+}

@@ -1,0 +1,159 @@
+using Longshot.Diffusion.Layers;
+using Longshot.Tensors;
+using Longshot.Tensors.Nn;
+
+namespace Longshot.Diffusion.Unet;
+
+/// <summary>Sinusoidal timestep features (diffusers' flip_sin_to_cos layout: cos then sin) and the MLP that embeds them.</summary>
+public sealed class TimestepEmbedding : Module
+{
+    private readonly Linear _l1, _l2;
+    public int Dim { get; }
+
+    public TimestepEmbedding(VarBuilder vb, int dim, int outDim)
+    {
+        Dim = dim;
+        _l1 = Child(new Linear(vb.Pp("linear_1"), dim, outDim));
+        _l2 = Child(new Linear(vb.Pp("linear_2"), outDim, outDim));
+    }
+
+    public static Tensor Sinusoidal(int[] timesteps, int dim)
+    {
+        int half = dim / 2;
+        var t = Tensor.Zeros(timesteps.Length, dim);
+        var s = t.Span;
+        for (int b = 0; b < timesteps.Length; b++)
+            for (int i = 0; i < half; i++)
+            {
+                double arg = timesteps[b] * Math.Exp(-Math.Log(10000) * i / half);
+                s[b * dim + i] = (float)Math.Cos(arg);
+                s[b * dim + half + i] = (float)Math.Sin(arg);
+            }
+        return t;
+    }
+
+    public Tensor Forward(int[] timesteps) => _l2.Forward(Ops.Silu(_l1.Forward(Sinusoidal(timesteps, Dim))));
+}
+
+/// <summary>Resnet block with the timestep embedding added after the first (factorised) convolution (NUWA-XL Eq. 7).</summary>
+public sealed class UnetResnet : Module
+{
+    private readonly GroupNorm _norm1, _norm2;
+    private readonly SpatioTemporalConv _conv1, _conv2;
+    private readonly Linear _temb;
+    private readonly Conv2d? _shortcut;
+
+    public UnetResnet(VarBuilder vb, int inC, int outC, int tembDim, MaskUnetConfig cfg)
+    {
+        var temporal = new TemporalSpec(cfg.TemporalKernelSize);
+        _norm1 = Child(new GroupNorm(vb.Pp("norm1"), cfg.NormNumGroups, inC));
+        _conv1 = Child(new SpatioTemporalConv(vb, "conv1", inC, outC, 3, 1, 1, temporal));
+        _temb = Child(new Linear(vb.Pp("time_emb_proj"), tembDim, outC));
+        _norm2 = Child(new GroupNorm(vb.Pp("norm2"), cfg.NormNumGroups, outC));
+        _conv2 = Child(new SpatioTemporalConv(vb, "conv2", outC, outC, 3, 1, 1, temporal));
+        if (inC != outC) _shortcut = Child(new Conv2d(vb.Pp("conv_shortcut"), inC, outC, 1));
+    }
+
+    /// <param name="temb">[N, tembDim], one row per image (frames of a video share it).</param>
+    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    {
+        var h = _conv1.Forward(_norm1.Forward(x, silu: true), frames);
+        var t = _temb.Forward(Ops.Silu(temb));
+        h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
+        h = _conv2.Forward(_norm2.Forward(h, silu: true), frames);
+        return (_shortcut?.Forward(x) ?? x) + h;
+    }
+}
+
+/// <summary>
+/// Injection of the visual condition and its mask (NUWA-XL Eq. 10-11): zero-initialised convolutions turn the
+/// condition features into a scale and shift, h := w^c h + b^c + h, then the same for the mask. Untrained, it changes
+/// nothing.
+/// </summary>
+public sealed class ConditionInjection : Module
+{
+    private readonly Conv2d _cond, _mask;
+
+    public ConditionInjection(VarBuilder vb, int channels, int condChannels)
+    {
+        _cond = Child(new Conv2d(vb.Pp("cond_proj"), condChannels, 2 * channels, 3, padding: 1, init: Init.Zeros, biasInit: Init.Zeros));
+        _mask = Child(new Conv2d(vb.Pp("mask_proj"), 1, 2 * channels, 3, padding: 1, init: Init.Zeros, biasInit: Init.Zeros));
+    }
+
+    public Tensor Forward(Tensor h, Tensor cond, Tensor mask)
+    {
+        int c = h.Shape[1];
+        var wb = Ops.Split(_cond.Forward(cond), 1, c, c);
+        h = wb[0] * h + wb[1] + h;
+        var mb = Ops.Split(_mask.Forward(mask), 1, c, c);
+        return mb[0] * h + mb[1] + h;
+    }
+}
+
+/// <summary>
+/// The attention stack of an MTD block: spatial self-attention over each frame's pixels (SA), prompt
+/// cross-attention of each frame to its own prompt (PA), a feed-forward layer, then temporal self-attention over
+/// each pixel's frames (TA) with a relative position bias from the frames' true distances in the long video, so one
+/// model serves frames 1 apart and 225 apart. TA's output projection starts at zero (identity).
+/// </summary>
+public sealed class AttentionStack : Module
+{
+    private readonly LayerNorm _n1, _n2, _n3, _nt;
+    private readonly MultiHeadAttention _sa, _pa, _ta;
+    private readonly Linear _ff1, _ff2;
+    private readonly Embedding _relBias;
+    private readonly MaskUnetConfig _cfg;
+
+    public AttentionStack(VarBuilder vb, VarBuilder temporalVb, int channels, MaskUnetConfig cfg)
+    {
+        _cfg = cfg;
+        _n1 = Child(new LayerNorm(vb.Pp("norm1"), channels));
+        _sa = Child(new MultiHeadAttention(vb.Pp("attn1"), channels, cfg.Heads));
+        _n2 = Child(new LayerNorm(vb.Pp("norm2"), channels));
+        _pa = Child(new MultiHeadAttention(vb.Pp("attn2"), channels, cfg.Heads, contextDim: cfg.CrossAttentionDim));
+        _n3 = Child(new LayerNorm(vb.Pp("norm3"), channels));
+        _ff1 = Child(new Linear(vb.Pp("ff").Pp("net").Pp(0).Pp("proj"), channels, 4 * channels));
+        _ff2 = Child(new Linear(vb.Pp("ff").Pp("net").Pp(2), 4 * channels, channels));
+        _nt = Child(new LayerNorm(temporalVb.Pp("norm"), channels));
+        _ta = Child(new MultiHeadAttention(temporalVb.Pp("attn"), channels, cfg.Heads, zeroOut: true));
+        _relBias = Child(new Embedding(temporalVb.Pp("relative_position_bias"), cfg.RelativeBuckets, cfg.Heads));
+    }
+
+    /// <param name="prompts">[N, l_p, d_p]: frame i attends to the prompt of frame i.</param>
+    /// <param name="positions">True frame indices (length = frames), shared by every video of the batch.</param>
+    public Tensor Forward(Tensor h, Tensor prompts, int frames, int[] positions)
+    {
+        int n = h.Shape[0], c = h.Shape[1], hh = h.Shape[2], ww = h.Shape[3];
+        var x = h.Reshape(n, c, hh * ww).Transpose(1, 2);           // [N, HW, C]
+        x = x + _sa.Forward(_n1.Forward(x));
+        x = x + _pa.Forward(_n2.Forward(x), prompts);
+        x = x + _ff2.Forward(Ops.Gelu(_ff1.Forward(_n3.Forward(x))));
+        var y = x.Transpose(1, 2).Reshape(n, c, hh, ww);
+        if (frames <= 1) return y;
+        var bias = RelativeBias(positions);
+        return TemporalOps.OverFrames(y, frames, t =>
+        {
+            var tokens = t.Transpose(1, 2);                         // [B*HW, L, C]
+            return (tokens + _ta.Forward(_nt.Forward(tokens), bias: bias)).Transpose(1, 2);
+        });
+    }
+
+    /// <summary>[1, heads, L, L] learned bias indexed by the signed, log-bucketed distance between frames.</summary>
+    private Tensor RelativeBias(int[] positions)
+    {
+        int l = positions.Length;
+        var ids = new int[l * l];
+        for (int i = 0; i < l; i++)
+            for (int j = 0; j < l; j++) ids[i * l + j] = Bucket(positions[j] - positions[i], _cfg.RelativeBuckets, _cfg.MaxRelativeDistance);
+        return _relBias.Forward(ids, l, l).Permute(2, 0, 1).Unsqueeze(0);
+    }
+
+    /// <summary>Signed distance to a bucket: exact for |d| &lt; 8, logarithmic up to the maximum distance.</summary>
+    public static int Bucket(int d, int buckets, int maxDistance)
+    {
+        int half = buckets / 2, exact = Math.Min(8, half / 2), m = Math.Abs(d);
+        int b = m < exact ? m
+            : Math.Min(half - 1, exact + (int)(Math.Log(m / (double)exact) / Math.Log(maxDistance / (double)exact) * (half - exact)));
+        return (d < 0 ? half : 0) + b;
+    }
+}
