@@ -1,0 +1,44 @@
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Training;
+
+/// <summary>Which frames of a long video one training example uses, and which of them are given as conditions.</summary>
+/// <param name="Frames">Indices into the episode, increasing, <see cref="Stride"/> apart.</param>
+/// <param name="Given">Per frame: true when it is a visual condition (clean input), false when it is generated.</param>
+public sealed record TrainingClip(int[] Frames, bool[] Given, int Stride, int Level);
+
+/// <summary>
+/// Training directly on long videos (NUWA-XL section 3.3). With local length L and depth m, level 1 (the global
+/// model) sees L frames at stride (L-1)^(m-1) with nothing given; level k > 1 (a local model) sees L frames at stride
+/// (L-1)^(m-k) with the first and last given and the L-2 between them to generate. Offsets are random.
+/// </summary>
+public static class LongVideoSampling
+{
+    /// <summary>Stride of level k (1-based) for local length L and depth m.</summary>
+    public static int Stride(int level, int depth, int length)
+    {
+        if (length < 3) throw new ArgumentException($"local length L = {length} must be >= 3.");
+        if (level < 1 || level > depth) throw new ArgumentException($"level {level} must be between 1 and the depth {depth}.");
+        long s = 1;
+        for (int i = 0; i < depth - level; i++) s *= length - 1;
+        if (s > int.MaxValue / length) throw new ArgumentException($"L = {length} with depth {depth} is too long.");
+        return (int)s;
+    }
+
+    /// <summary>Frames a full hierarchy of depth m covers: (L-1)^m + 1 (16 -> 226 -> 3376 for L = 16).</summary>
+    public static int Coverage(int depth, int length) => Stride(1, depth, length) * (length - 1) + 1;
+
+    /// <summary>Draws one training clip of level <paramref name="level"/> from an episode of <paramref name="episodeFrames"/> frames.</summary>
+    public static TrainingClip Sample(int level, int depth, int length, int episodeFrames, Rng rng)
+    {
+        int stride = Stride(level, depth, length);
+        int span = (length - 1) * stride + 1;
+        if (span > episodeFrames)
+            throw new ArgumentException($"level {level} needs {span} frames ({length} at stride {stride}) but the episode has {episodeFrames}; use longer episodes or a smaller depth.");
+        int start = rng.NextInt(episodeFrames - span + 1);
+        var frames = Enumerable.Range(0, length).Select(i => start + i * stride).ToArray();
+        var given = new bool[length];
+        if (level > 1) { given[0] = true; given[^1] = true; }
+        return new TrainingClip(frames, given, stride, level);
+    }
+}
