@@ -62,6 +62,24 @@ public sealed class ParameterStore
         return t;
     }
 
+    /// <summary>
+    /// A store holding the parameters of several models under prefixes ("unet.", "text_encoder."), sharing the same
+    /// tensors, so one optimizer and one training checkpoint cover models trained together.
+    /// </summary>
+    public static ParameterStore Combine(params (string Prefix, ParameterStore Store)[] parts)
+    {
+        var all = new ParameterStore();
+        foreach (var (prefix, store) in parts)
+            foreach (var (name, t) in store.Named)
+            {
+                var full = $"{prefix}.{name}";
+                if (all._params.ContainsKey(full)) throw new InvalidOperationException($"Parameter '{full}' appears twice.");
+                all._params[full] = t;
+                all._order.Add(full);
+            }
+        return all;
+    }
+
     /// <summary>Freezes (or unfreezes) every parameter whose name matches.</summary>
     public int SetTrainable(Func<string, bool> match, bool trainable)
     {

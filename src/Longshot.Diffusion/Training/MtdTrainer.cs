@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Text;
+using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+using Longshot.Tensors.IO;
+using Longshot.Tensors.Nn;
+using Longshot.Tensors.Optim;
+using Longshot.Video.Store;
+
+namespace Longshot.Diffusion.Training;
+
+/// <summary>Options of `longshot train global|local`.</summary>
+public sealed record MtdTrainOptions
+{
+    public required string Data { get; init; }
+    /// <summary>The T-KLVAE model folder whose latents the diffusion model learns.</summary>
+    public required string Vae { get; init; }
+    public required string Out { get; init; }
+    /// <summary>"global" (level 1) or "local" (levels 2..depth, one model shared across them; the frame spacing tells them apart).</summary>
+    public string Role { get; init; } = "global";
+    public int Length { get; init; } = 16;
+    public int Depth { get; init; } = 3;
+    public int Steps { get; init; } = 1000;
+    public int Batch { get; init; } = 1;
+    public float LearningRate { get; init; } = 2e-4f;
+    public float PromptDropout { get; init; } = 0.1f;
+    public float EmaDecay { get; init; } = 0.999f;
+    public int CheckpointEvery { get; init; } = 100;
+    public ulong Seed { get; init; } = 1;
+    public MaskUnetConfig? Unet { get; init; }
+    public TextEncoderConfig? Text { get; init; }
+}
+
+/// <summary>One progress report of diffusion training.</summary>
+public sealed record MtdTrainProgress(long Step, long Steps, float Loss, int Level, double ClipsPerSecond, TimeSpan Eta);
+
+/// <summary>
+/// Trains an MTD (global or local) directly on long videos: each step draws clips at the level's stride from the
+/// dataset store, encodes them with the T-KLVAE, noises them at a random timestep per clip and regresses the noise
+/// (Eq. 5) on the frames to generate; local models get the first and last frames clean as the visual condition.
+/// The text encoder trains jointly; captions are dropped (replaced by an empty prompt) with a small probability so
+/// that classifier-free guidance works. Checkpoints are atomic and resume exactly; EMA weights are kept.
+/// </summary>
+public static class MtdTrainer
+{
+    public const string StateFile = "train_state.safetensors";
+
+    public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (o.Role is not ("global" or "local")) throw new ArgumentException($"train: role must be global or local, got '{o.Role}'.");
+        if (o.Role == "local" && o.Depth < 2) throw new ArgumentException("train local: the depth must be at least 2.");
+        using var store = DatasetStore.Open(o.Data);
+        var sampler = new ClipSampler(store, Splits.Train);
+        var vae = AutoencoderKL.Load(o.Vae);
+        var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption)), o.Text?.MaxLength ?? 48);
+        var parts = MtdPipelineParts.Create(o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
+            (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize, MaxLength = tokenizer.MaxLength }, tokenizer, new SchedulerConfig(), o.Seed);
+        var all = parts.Parameters;
+        var opt = new AdamW(all.Trainable, o.LearningRate, weightDecay: 0.01f);
+        var ema = new Ema(all.Trainable, o.EmaDecay);
+        var rng = new Rng(o.Seed);
+        Directory.CreateDirectory(o.Out);
+        var statePath = Path.Combine(o.Out, StateFile);
+        long step = 0;
+        if (File.Exists(statePath))
+        {
+            string? role;
+            using (var f = SafeTensorsFile.Open(statePath)) role = f.Metadata.GetValueOrDefault("extra.role");
+            if (role != o.Role) throw new ArgumentException($"{statePath} belongs to a {role} run; use another --out for the {o.Role} model.");
+            step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
+        }
+        var schedule = parts.Schedule;
+        var sw = Stopwatch.StartNew();
+        long first = step;
+        while (step < o.Steps)
+        {
+            ct.ThrowIfCancellationRequested();
+            int level = o.Role == "global" ? 1 : 2 + (int)(step % (o.Depth - 1));
+            var loss = StepLoss(o, parts, vae, sampler, schedule, level, rng);
+            NumericCheck.ThrowIfNotFinite(loss, step);
+            var grads = loss.Backward();
+            GradClip.ClipByGlobalNorm(grads, all.Trainable.Select(p => p.Value), 1.0);
+            opt.Step(grads);
+            ema.Update();
+            step++;
+            if (step % o.CheckpointEvery == 0 || step == o.Steps)
+                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema, new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(), ["depth"] = o.Depth.ToString() });
+            double cps = (step - first) * o.Batch / sw.Elapsed.TotalSeconds;
+            progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps, TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
+        }
+        // Export the EMA weights (what sampling should use).
+        all.Load(ema.Weights(), strict: false);
+        parts.Save(o.Out);
+        return parts;
+    }
+
+    /// <summary>The noise-regression loss of one batch of clips at one level.</summary>
+    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, AutoencoderKL vae, ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
+    {
+        int l = o.Length, n = o.Batch * l;
+        var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
+        for (int b = 0; b < o.Batch; b++)
+        {
+            var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
+            clips.Add((ep, LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng)));
+        }
+        // Latents of the clips (the VAE is frozen).
+        Tensor x0;
+        using (Tensor.NoGrad())
+        {
+            var frames = ClipSampler.Load(clips.SelectMany(c => c.Clip.Frames.Select(f => (c.Ep, f))).ToList(), 1);
+            x0 = vae.Encode(frames, frames: l).Mean * vae.Config.ScalingFactor;
+        }
+        var captions = clips.SelectMany(c => c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
+        var prompts = parts.EncodePrompts(captions);
+        var timesteps = Enumerable.Range(0, o.Batch).Select(_ => rng.NextInt(schedule.T)).ToArray();
+        var noise = Tensor.Randn(rng, x0.Shape);
+        var xt = schedule.AddNoise(x0, noise, timesteps.SelectMany(t => Enumerable.Repeat(t, l)).ToArray());
+        var given = clips.SelectMany(c => c.Clip.Given).ToArray();
+        var (cond, mask) = Conditions(x0, given);
+        var pred = parts.Unet.Forward(new MtdInput(xt, timesteps, prompts, cond, mask, clips[0].Clip.Frames.Select(f => f - clips[0].Clip.Frames[0]).ToArray()));
+        // Loss on the frames to generate (given frames are replaced by their condition at sampling time).
+        var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
+        float generated = given.Count(g => !g);
+        return Ops.Sum(Ops.Square(pred - noise) * weight) / (generated * x0.Numel / n);
+    }
+
+    /// <summary>Visual condition (clean latents of given frames, zeros elsewhere) and the mask, both [N, ...].</summary>
+    public static (Tensor Condition, Tensor Mask) Conditions(Tensor x0, bool[] given)
+    {
+        int n = x0.Shape[0], h = x0.Shape[2], w = x0.Shape[3];
+        var m = Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1);
+        using var _ = Tensor.NoGrad();
+        return (x0 * m, Ops.Expand(m, n, 1, h, w).Contiguous());
+    }
+}

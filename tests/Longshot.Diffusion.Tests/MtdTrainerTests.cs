@@ -1,0 +1,63 @@
+using Longshot.Diffusion.Text;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+using Longshot.Video.Store;
+using Longshot.Video.Toonworld;
+using Xunit;
+
+namespace Longshot.Diffusion.Tests;
+
+public class MtdTrainerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("longshot-mtd-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+    private string P(string n) => Path.Combine(_dir, n);
+
+    private MtdTrainOptions Setup(string role, string outName, int steps)
+    {
+        if (!Directory.Exists(P("data")))
+        {
+            DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 3 }, 2);
+            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1).Save(P("vae"));
+        }
+        return new MtdTrainOptions
+        {
+            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = role, Length = 4, Depth = 2, Steps = steps, Batch = 1, CheckpointEvery = 1,
+            Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
+            Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },
+        };
+    }
+
+    [Fact]
+    public void LocalTrainingResumesExactlyAndSavesAModelFolder()
+    {
+        var straight = MtdTrainer.Train(Setup("local", "a", 3));
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => MtdTrainer.Train(Setup("local", "b", 3), new Relay(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token));
+        var resumed = MtdTrainer.Train(Setup("local", "b", 3));
+        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(), resumed.Parameters[name].ToArray());
+        var loaded = MtdPipelineParts.Load(P("b"));
+        Assert.Equal(straight.Tokenizer.Vocabulary, loaded.Tokenizer.Vocabulary);
+        foreach (var (name, t) in resumed.Parameters.Named) Assert.Equal(t.ToArray(), loaded.Parameters[name].ToArray());
+        Assert.Throws<ArgumentException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
+    }
+
+    [Fact]
+    public void ConditionsHoldCleanLatentsOnlyOnGivenFrames()
+    {
+        var x0 = Tensor.Randn(new Rng(1), 4, 2, 3, 3);
+        var (cond, mask) = MtdTrainer.Conditions(x0, new[] { true, false, false, true });
+        Assert.Equal(x0.Narrow(0, 0, 1).ToArray(), cond.Narrow(0, 0, 1).ToArray());
+        Assert.All(cond.Narrow(0, 1, 2).ToArray(), v => Assert.Equal(0f, v));
+        Assert.Equal(new[] { 4, 1, 3, 3 }, mask.Shape);
+        Assert.All(mask.Narrow(0, 3, 1).ToArray(), v => Assert.Equal(1f, v));
+        Assert.All(mask.Narrow(0, 1, 1).ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    private sealed class Relay(Action<MtdTrainProgress> f) : IProgress<MtdTrainProgress>
+    {
+        public void Report(MtdTrainProgress value) => f(value);
+    }
+}
