@@ -13,13 +13,18 @@ internal static class TrainCommands
                     [--train-spatial] [--seed N] [--checkpoint-every N] [--validate-every N]
                                        Stage 1 (image) then stage 2 (video, temporal layers on --init's image VAE).
                                        Rerun the same command to resume after an interruption.
+          train global|local --data DIR --vae VAE_DIR --out DIR [--length 16] [--depth 3] [--steps N] [--batch N]
+                    [--lr 2e-4] [--channels 64,128] [--no-mi] [--no-si] [--seed N] [--checkpoint-every N]
+                                       Mask Temporal Diffusion trained directly on long videos: the global model on
+                                       L frames at stride (L-1)^(m-1), the local model on every lower level.
           eval vae --model MODEL_DIR --data DIR [--clip-frames 8] [--images]
                                        Validation PSNR, SSIM and temporal-consistency error.
         """;
 
     public static int Train(string[] args, CancellationToken ct)
     {
-        if (args.Length == 0 || args[0] != "vae") throw new ArgumentException("train: expected 'vae' (the diffusion models come next).");
+        if (args.Length > 0 && args[0] is "global" or "local") return TrainMtd(args[0], args[1..], ct);
+        if (args.Length == 0 || args[0] != "vae") throw new ArgumentException("train: expected vae, global or local.");
         var a = new Args("train vae", args[1..], new HashSet<string> { "quiet", "no-temporal", "train-spatial" });
         var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var o = new VaeTrainOptions
@@ -44,6 +49,33 @@ internal static class TrainCommands
         });
         var (_, val) = VaeTrainer.Train(o, progress, ct);
         Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} dB, ssim {val.Ssim:F4}, temporal error {val.TemporalError:F3})");
+        return 0;
+    }
+
+    private static int TrainMtd(string role, string[] args, CancellationToken ct)
+    {
+        var a = new Args($"train {role}", args, new HashSet<string> { "quiet", "no-mi", "no-si" });
+        var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? new[] { 64, 128 };
+        var o = new MtdTrainOptions
+        {
+            Data = a.Require("data"), Vae = a.Require("vae"), Out = a.Require("out"), Role = role,
+            Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
+            LearningRate = (float)a.Double("lr", 2e-4, 1e-9), CheckpointEvery = a.Int("checkpoint-every", 100, 1), Seed = (ulong)a.Int("seed", 1, 0),
+            Unet = new Longshot.Diffusion.Unet.MaskUnetConfig
+            {
+                BlockOutChannels = channels, AttentionLevels = channels.Select(_ => true).ToArray(),
+                MultiScaleInjection = !a.Flag("no-mi"), SymmetricInjection = !a.Flag("no-si"),
+            },
+        };
+        bool quiet = a.Flag("quiet");
+        a.CheckAllUsed();
+        var progress = new Inline<MtdTrainProgress>(p =>
+        {
+            if (!quiet && (p.Step % 10 == 0 || p.Step == 1 || p.Step == p.Steps))
+                Console.WriteLine($"step {p.Step,6}/{p.Steps}  level {p.Level}  loss {p.Loss:F5}  {p.ClipsPerSecond:F2} clips/s  eta {p.Eta:hh\\:mm\\:ss}");
+        });
+        MtdTrainer.Train(o, progress, ct);
+        Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
         return 0;
     }
 
