@@ -1,0 +1,85 @@
+using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Unet;
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Pipelines;
+
+/// <summary>One clip for the MTD to generate: its frames' positions, prompts, given latents, and its own seed.</summary>
+/// <param name="Positions">True frame indices in the long video (L of them).</param>
+/// <param name="Prompts">One prompt per frame.</param>
+/// <param name="Given">Clean latents [c, h, w] of frames given as conditions (null entries are generated).</param>
+/// <param name="Seed">The unit's noise comes only from this seed, whatever it is batched with.</param>
+public sealed record MtdClip(int[] Positions, string[] Prompts, Tensor?[] Given, Rng Seed);
+
+/// <summary>Sampler settings.</summary>
+public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++");
+
+/// <summary>
+/// Samples clips with an MTD: a batch of clips sharing the same frame spacing runs as one model call per step
+/// (with classifier-free guidance as a second call on empty prompts). Each clip draws its noise from its own seed,
+/// so results do not depend on how clips are batched.
+/// </summary>
+public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int latentHeight, int latentWidth)
+{
+    public MtdPipelineParts Parts { get; } = parts;
+
+    public Scheduler NewScheduler(SamplerOptions o) => o.Scheduler switch
+    {
+        "ddpm" => new DdpmScheduler(Parts.Schedule.Config),
+        "ddim" => new DdimScheduler(Parts.Schedule.Config),
+        "dpm++" => new DpmSolverMultistepScheduler(Parts.Schedule.Config),
+        _ => throw new ArgumentException($"sampler: unknown scheduler '{o.Scheduler}' (ddpm, ddim, dpm++)."),
+    };
+
+    /// <summary>Latents [L, c, h, w] for each clip; given frames come back exactly as given.</summary>
+    public List<Tensor> Sample(IReadOnlyList<MtdClip> clips, SamplerOptions o, CancellationToken ct = default)
+    {
+        if (clips.Count == 0) return new List<Tensor>();
+        int l = clips[0].Positions.Length;
+        var rel = Relative(clips[0].Positions);
+        foreach (var c in clips)
+        {
+            if (c.Positions.Length != l || c.Prompts.Length != l || c.Given.Length != l) throw new ArgumentException("sampler: every clip of a batch needs the same number of frames, prompts and given slots.");
+            if (!Relative(c.Positions).SequenceEqual(rel)) throw new ArgumentException("sampler: clips of one batch must share their frame spacing.");
+        }
+        using var _ = Tensor.NoGrad();
+        int b = clips.Count, n = b * l;
+        var shape = new[] { l, latentChannels, latentHeight, latentWidth };
+        var x = Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed, shape)).ToList(), 0);
+        var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
+        var x0Given = Ops.Concat(clips.SelectMany(c => c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth) ?? Tensor.Zeros(1, latentChannels, latentHeight, latentWidth))).ToList(), 0);
+        var (cond, mask) = MtdTrainer.Conditions(x0Given, given);
+        var prompts = Parts.EncodePrompts(clips.SelectMany(c => c.Prompts).ToList());
+        var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
+        var schedulers = clips.Select(_ => NewScheduler(o)).ToList();
+        foreach (var s in schedulers) s.SetTimesteps(o.Steps);
+        foreach (int t in schedulers[0].Timesteps)
+        {
+            ct.ThrowIfCancellationRequested();
+            var ts = Enumerable.Repeat(t, b).ToArray();
+            var eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel));
+            if (empty != null)
+            {
+                var epsU = Parts.Unet.Forward(new MtdInput(x, ts, empty, cond, mask, rel));
+                eps = epsU + (eps - epsU) * o.GuidanceScale;
+            }
+            // Step each clip with its own scheduler and generator.
+            var next = new List<Tensor>(b);
+            for (int i = 0; i < b; i++)
+                next.Add(schedulers[i].Step(eps.Narrow(0, i * l, l).Contiguous(), t, x.Narrow(0, i * l, l).Contiguous(), clips[i].Seed));
+            x = Ops.Concat(next, 0);
+        }
+        var result = new List<Tensor>(b);
+        for (int i = 0; i < b; i++)
+        {
+            var clip = x.Narrow(0, i * l, l).Contiguous().Clone();
+            for (int f = 0; f < l; f++)
+                if (clips[i].Given[f] is { } g) clip.Narrow(0, f, 1).CopyFrom(g.Reshape(1, latentChannels, latentHeight, latentWidth));
+            result.Add(clip);
+        }
+        return result;
+    }
+
+    private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();
+}
