@@ -126,8 +126,14 @@ internal static unsafe class GemmBuiltin
                                 else
                                 {
                                     Kernel(isa, kc, ap, bp, tile, nr, 0f, store: true);
+                                    // Round exactly as the full-tile kernels do (fused on SIMD paths), so an element's
+                                    // value does not depend on where tile boundaries fall (batching, thread split).
                                     for (int i = 0; i < mrr; i++)
-                                        for (int j = 0; j < nrr; j++) cp[(long)i * ldc + j] += alpha * tile[i * nr + j];
+                                        for (int j = 0; j < nrr; j++)
+                                        {
+                                            ref float cij = ref cp[(long)i * ldc + j];
+                                            cij = isa == Isa.Scalar ? cij + alpha * tile[i * nr + j] : MathF.FusedMultiplyAdd(tile[i * nr + j], alpha, cij);
+                                        }
                                 }
                             }
                         }
