@@ -1,0 +1,78 @@
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Pipelines;
+
+/// <summary>Progress of a generation: the level and units done in it.</summary>
+public sealed record GenerationProgress(int Level, int Levels, int UnitsDone, int Units);
+
+/// <summary>
+/// Diffusion over diffusion (NUWA-XL section 3.3): the global MTD draws L keyframes for the whole storyline, then at
+/// each level the local MTD fills every gap between neighbouring frames, all gaps of a level as independent units
+/// batched together. Every unit draws its noise from a seed derived from (run seed, level, index), so the video does
+/// not depend on the batch size. The AR baseline runs the same local model unit after unit.
+/// </summary>
+public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local, AutoencoderKL vae, int latentHeight, int latentWidth)
+{
+    private readonly MtdSampler _global = new(global, vae.Config.LatentChannels, latentHeight, latentWidth);
+    private readonly MtdSampler _local = new(local, vae.Config.LatentChannels, latentHeight, latentWidth);
+
+    /// <summary>Units sampled together per model call.</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>Latents of frames [0, N) by diffusion over diffusion.</summary>
+    public Dictionary<int, Tensor> GenerateLatents(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
+        IProgress<GenerationProgress>? progress = null, CancellationToken ct = default)
+    {
+        var schedule = new DodSchedule(frames, length);
+        var known = new Dictionary<int, Tensor>();
+        for (int k = 0; k < schedule.Levels.Count; k++)
+        {
+            var units = schedule.Levels[k];
+            var sampler = k == 0 ? _global : _local;
+            for (int s = 0; s < units.Count; s += BatchSize)
+            {
+                var batch = units.Skip(s).Take(BatchSize).ToList();
+                var clips = batch.Select(u => ToClip(u, story, known, seed)).ToList();
+                var outs = sampler.Sample(clips, o, ct);
+                for (int i = 0; i < batch.Count; i++)
+                    for (int f = 0; f < batch[i].Positions.Length; f++)
+                        if (!batch[i].Given[f]) known[batch[i].Positions[f]] = outs[i].Narrow(0, f, 1).Squeeze(0).Contiguous();
+                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, Math.Min(s + BatchSize, units.Count), units.Count));
+            }
+        }
+        return known;
+    }
+
+    /// <summary>Latents of frames [0, N) by the autoregressive baseline (same models, one unit at a time).</summary>
+    public Dictionary<int, Tensor> GenerateLatentsAutoregressive(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
+        IProgress<GenerationProgress>? progress = null, CancellationToken ct = default)
+    {
+        var schedule = new AutoregressiveSchedule(frames, length);
+        var known = new Dictionary<int, Tensor>();
+        for (int i = 0; i < schedule.Units.Count; i++)
+        {
+            var u = schedule.Units[i];
+            var outs = (u.IsGlobal ? _global : _local).Sample(new[] { ToClip(u, story, known, seed) }, o, ct);
+            for (int f = 0; f < u.Positions.Length; f++)
+                if (!u.Given[f]) known[u.Positions[f]] = outs[0].Narrow(0, f, 1).Squeeze(0).Contiguous();
+            progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count));
+        }
+        return known;
+    }
+
+    private static MtdClip ToClip(WorkUnit u, Storyline story, Dictionary<int, Tensor> known, ulong seed)
+    {
+        var given = u.Positions.Select((p, i) => u.Given[i] ? known[p] : null).ToArray();
+        var prompts = u.Positions.Select(p => story.PromptAt(Math.Min(p, story.Frames - 1))).ToArray();
+        return new MtdClip(u.Positions, prompts, given, new Rng(seed).Derive((ulong)u.Level, (ulong)u.Index));
+    }
+
+    /// <summary>Decodes latents of frames [0, N) in order with the chunked T-KLVAE (bounded memory), as [3, H, W] in [-1, 1].</summary>
+    public IEnumerable<Tensor> Decode(Dictionary<int, Tensor> latents, int frames, CancellationToken ct = default)
+    {
+        var z = Ops.Stack(Enumerable.Range(0, frames).Select(f => latents[f]).ToList(), 0) * (1f / vae.Config.ScalingFactor);
+        return new ChunkedVideoCodec(vae).Decode(z, ct);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Longshot.Diffusion.Pipelines;
+
+/// <summary>A prompt that holds over a range of frames [Start, End).</summary>
+public sealed record StorySegment(int Start, int End, string Prompt);
+
+/// <summary>
+/// A storyline: prompts with frame ranges. Text format, one segment per line:
+/// <code>
+/// # comments and blank lines are ignored
+/// 0-240: Wide shot of the beach at noon. Ziggy, in an orange shirt, waves.
+/// 240-480: Close-up of the town at night. Pax, in a blue shirt, jumps.
+/// 20s-30s: ranges may be given in seconds (at the story's frame rate)
+/// 480-: an open end runs to the end of the video
+/// </code>
+/// Ranges are half-open, must not overlap, and must leave no gap.
+/// </summary>
+public sealed partial class Storyline
+{
+    public IReadOnlyList<StorySegment> Segments { get; }
+
+    /// <summary>Total frames (the end of the last segment).</summary>
+    public int Frames => Segments[^1].End;
+
+    private Storyline(List<StorySegment> s) => Segments = s;
+
+    [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)(s?)\s*-\s*(?:(\d+(?:\.\d+)?)(s?))?\s*:\s*(.+?)\s*$")]
+    private static partial Regex Line();
+
+    /// <summary>Parses a storyline; <paramref name="frames"/> closes an open-ended last segment.</summary>
+    public static Storyline Parse(string text, double fps = 24, int? frames = null, string source = "storyline")
+    {
+        var segs = new List<StorySegment>();
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var raw = lines[i].TrimEnd('\r');
+            if (raw.Trim().Length == 0 || raw.TrimStart().StartsWith('#')) continue;
+            var m = Line().Match(raw);
+            if (!m.Success) throw new FormatException($"{source}:{i + 1}: expected 'START-END: prompt' (frames, or seconds with 's'), got '{raw.Trim()}'.");
+            int Frame(string num, string s) => (int)Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (s == "s" ? fps : 1));
+            int start = Frame(m.Groups[1].Value, m.Groups[2].Value);
+            int end = m.Groups[3].Success ? Frame(m.Groups[3].Value, m.Groups[4].Value)
+                : frames ?? throw new FormatException($"{source}:{i + 1}: an open-ended range needs the video length (--frames).");
+            if (end <= start) throw new FormatException($"{source}:{i + 1}: the range {start}-{end} is empty.");
+            int expected = segs.Count == 0 ? 0 : segs[^1].End;
+            if (start != expected)
+                throw new FormatException($"{source}:{i + 1}: segment starts at frame {start} but the previous one ends at {expected} (ranges must be contiguous, starting at 0).");
+            segs.Add(new StorySegment(start, end, m.Groups[5].Value));
+        }
+        if (segs.Count == 0) throw new FormatException($"{source}: no segments.");
+        if (frames is { } f && segs[^1].End < f) throw new FormatException($"{source}: the story ends at frame {segs[^1].End}, before the requested {f} frames.");
+        return new Storyline(segs);
+    }
+
+    public static Storyline Load(string path, double fps = 24, int? frames = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"storyline not found: {path}", path);
+        return Parse(File.ReadAllText(path), fps, frames, path);
+    }
+
+    /// <summary>The prompt of a frame (dense prompts for every level come from this mapping).</summary>
+    public string PromptAt(int frame)
+    {
+        int lo = 0, hi = Segments.Count - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) / 2;
+            if (Segments[mid].Start <= frame) lo = mid; else hi = mid - 1;
+        }
+        return Segments[Math.Clamp(lo, 0, Segments.Count - 1)].Prompt;
+    }
+}

@@ -1,0 +1,64 @@
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Text;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors.Kernels;
+using Xunit;
+
+namespace Longshot.Diffusion.Tests;
+
+[Collection("Serial")]
+public class DodPipelineTests
+{
+    private const string Story = "# test\n0-20: a red ball\n20-: a blue ball rolls\n";
+
+    private static MtdPipelineParts Parts(ulong seed)
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
+        return MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
+    }
+
+    private static DodPipeline Pipeline(int batch) =>
+        new(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch };
+
+    [Fact]
+    public void EveryFrameIsGeneratedAndTheVideoDoesNotDependOnTheBatchSize()
+    {
+        var before = Gemm.Backend;
+        Gemm.Backend = GemmBackend.Builtin;
+        try
+        {
+            var story = Storyline.Parse(Story, frames: 30);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
+            var one = Pipeline(1).GenerateLatents(story, 30, 4, 7, o);
+            var three = Pipeline(3).GenerateLatents(story, 30, 4, 7, o);
+            Assert.All(Enumerable.Range(0, 30), f => Assert.True(one.ContainsKey(f)));
+            foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(one[f].ToArray(), three[f].ToArray());
+            var other = Pipeline(3).GenerateLatents(story, 30, 4, 8, o);
+            Assert.NotEqual(one[5].ToArray(), other[5].ToArray());
+            var frames = Pipeline(1).Decode(one, 30).ToList();
+            Assert.Equal(30, frames.Count);
+            Assert.Equal(new[] { 3, 8, 8 }, frames[0].Shape);
+            var ar = Pipeline(1).GenerateLatentsAutoregressive(story, 30, 4, 7, o);
+            Assert.All(Enumerable.Range(0, 30), f => Assert.True(ar.ContainsKey(f)));
+        }
+        finally { Gemm.Backend = before; }
+    }
+
+    [Fact]
+    public void StorylinesMapFramesToPromptsAndNameBadLines()
+    {
+        var s = Storyline.Parse("0-10: one\n10s-: two\n", fps: 1, frames: 30);
+        Assert.Equal(30, s.Frames);
+        Assert.Equal("one", s.PromptAt(9));
+        Assert.Equal("two", s.PromptAt(10));
+        Assert.Equal("two", s.PromptAt(29));
+        Assert.Contains(":2:", Assert.Throws<FormatException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
+        Assert.Contains(":1:", Assert.Throws<FormatException>(() => Storyline.Parse("zero to ten: a\n")).Message);
+        Assert.Contains("empty", Assert.Throws<FormatException>(() => Storyline.Parse("0-0: a\n")).Message);
+        Assert.Contains("requested", Assert.Throws<FormatException>(() => Storyline.Parse("0-10: a\n", frames: 20)).Message);
+    }
+}
