@@ -18,6 +18,7 @@ internal static class Commands
           info                         Prints the engine configuration (GEMM backend, SIMD level, threads).
         {{DataCommands.Usage}}
         {{TrainCommands.Usage}}
+        {{GenerateCommand.Usage}}
 
         Environment:
           LONGSHOT_GEMM=builtin|openblas   choose the matrix-multiply backend (default: OpenBLAS when installed)
@@ -38,6 +39,7 @@ internal static class Commands
                 "data" => await Task.Run(() => DataCommands.Run(args[1..], cts.Token)),
                 "train" => await Task.Run(() => TrainCommands.Train(args[1..], cts.Token)),
                 "eval" => await Task.Run(() => TrainCommands.Eval(args[1..])),
+                "generate" => await Task.Run(() => GenerateCommand.Run(args[1..], cts.Token)),
                 _ => Fail($"unknown command '{args[0]}'.\n\n{Usage}"),
             };
         }
