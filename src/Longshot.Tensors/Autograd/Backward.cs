@@ -169,7 +169,7 @@ internal static class Backward
                     return dx;
                 });
                 Give(s, x[1], () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo, co), w.Shape));
-                if (x.Length > 2) Give(s, x[2], () => Ops.Sum(gc, new[] { 0, 2, 3, 4 }));
+                if (x.Length > 2) Give(s, x[2], () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, co, geo.P), co));
                 break;
             }
             case OpKind.ConvTranspose:
@@ -182,7 +182,7 @@ internal static class Backward
                 var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage, w.Offset, dx?.Storage, x[1].RequiresGrad);
                 if (dx != null) Give(s, x[0], () => dx);
                 Give(s, x[1], () => Tensor.FromArray(dw, w.Shape));
-                if (x.Length > 2) Give(s, x[2], () => Ops.Sum(gc, new[] { 0, 2, 3, 4 }));
+                if (x.Length > 2) Give(s, x[2], () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, geo.C, geo.D * geo.H * geo.W), geo.C));
                 break;
             }
             case OpKind.UpsampleNearest:

@@ -133,6 +133,22 @@ internal static unsafe class ConvKernel
         return total;
     }
 
+    /// <summary>Bias gradient: per output channel, the sum of dy [N, Co, P] over images and positions (in a fixed order).</summary>
+    public static float[] BiasGradient(float[] dy, int dyOff, int n, int co, int p)
+    {
+        var db = new float[co];
+        Threads.For(co, 8, (c0, c1) =>
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                double s = 0;
+                for (int i = 0; i < n; i++) s += System.Numerics.Tensors.TensorPrimitives.Sum(dy.AsSpan(dyOff + (i * co + c) * p, p));
+                db[c] = (float)s;
+            }
+        });
+        return db;
+    }
+
     /// <summary>
     /// Transposed convolution forward: y[n] = col2im(W^T x[n]) with W [Ci, Co*k] and g describing
     /// the ordinary convolution that maps y (C = Co) back to x (output = input size of x).
