@@ -12,6 +12,7 @@ internal static class GenerateCommand
     public const string Usage = """
           generate --story FILE --global DIR --local DIR --vae DIR --out FILE [--frames N] [--length 16]
                    [--steps 25] [--guidance 3] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
+                   [--run DIR]         keep finished units in DIR: rerunning after a crash or Ctrl-C continues
                                        Generate a long video from a storyline (see docs for the format); .mp4 needs
                                        ffmpeg, .gif/.y4m/PNG folder need nothing. Also writes OUT.keyframes.png.
         """;
@@ -30,6 +31,7 @@ internal static class GenerateCommand
         string scheme = a.Get("scheme") ?? "dod";
         int batch = a.Int("batch", 4, 1);
         bool quiet = a.Flag("quiet");
+        string? runDir = a.Get("run");
         a.CheckAllUsed();
         if (scheme is not ("dod" or "ar")) throw new ArgumentException($"generate: --scheme must be dod or ar, got '{scheme}'.");
         var story = Storyline.Load(storyPath, 24, frames);
@@ -39,7 +41,7 @@ internal static class GenerateCommand
         var latents = new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
         {
             var relay = new Relay<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
-            return scheme == "dod" ? pipe.GenerateLatents(story, n, length, seed, o, relay, ct) : pipe.GenerateLatentsAutoregressive(story, n, length, seed, o, relay, ct);
+            return scheme == "dod" ? pipe.GenerateLatents(story, n, length, seed, o, relay, ct, runDir) : pipe.GenerateLatentsAutoregressive(story, n, length, seed, o, relay, ct);
         });
         var keyframes = new DodSchedule(n, length).Levels[0][0].Positions.Where(p => p < n).ToHashSet();
         using (var w = VideoWriters.Create(outPath, 24))

@@ -62,3 +62,46 @@ public class DodPipelineTests
         Assert.Contains("requested", Assert.Throws<FormatException>(() => Storyline.Parse("0-10: a\n", frames: 20)).Message);
     }
 }
+
+[Collection("Serial")]
+public class DodResumeTests
+{
+    [Fact]
+    public void AKilledRunContinuesToTheIdenticalVideo()
+    {
+        var before = Gemm.Backend;
+        Gemm.Backend = GemmBackend.Builtin;
+        var dir = Directory.CreateTempSubdirectory("longshot-run-").FullName;
+        try
+        {
+            var story = Storyline.Parse("0-: a red ball\n", frames: 30);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
+            var straight = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o);
+            using var cts = new CancellationTokenSource();
+            var stop = new Relay(p => { if (p.Level == 2 && p.UnitsDone >= 2) cts.Cancel(); });
+            Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o, stop, cts.Token, dir));
+            int saved = Directory.GetFiles(Path.Combine(dir, "units")).Length;
+            Assert.InRange(saved, 2, 6);
+            var resumed = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o, runDir: dir);
+            foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(straight[f].ToArray(), resumed[f].ToArray());
+            Assert.Throws<IOException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 6, o, runDir: dir));
+        }
+        finally { Gemm.Backend = before; Directory.Delete(dir, true); }
+    }
+
+    private sealed class Relay(Action<GenerationProgress> f) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => f(value);
+    }
+}
+
+internal static class DodPipelineTestsAccess
+{
+    public static DodPipeline Pipeline(int batch)
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
+        MtdPipelineParts Parts(ulong seed) => MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
+        return new DodPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch };
+    }
+}

@@ -21,29 +21,51 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
     /// <summary>Units sampled together per model call.</summary>
     public int BatchSize { get; init; } = 4;
 
-    /// <summary>Latents of frames [0, N) by diffusion over diffusion.</summary>
+    /// <summary>
+    /// Latents of frames [0, N) by diffusion over diffusion. With <paramref name="runDir"/>, every finished unit is
+    /// saved there (atomically) and a rerun with the same settings loads them instead of recomputing: a killed run
+    /// continues where it stopped and produces the identical video.
+    /// </summary>
     public Dictionary<int, Tensor> GenerateLatents(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
-        IProgress<GenerationProgress>? progress = null, CancellationToken ct = default)
+        IProgress<GenerationProgress>? progress = null, CancellationToken ct = default, string? runDir = null)
     {
         var schedule = new DodSchedule(frames, length);
+        var run = runDir != null ? UnitStore.Open(runDir, RunIdentity(story, frames, length, seed, o, "dod")) : null;
         var known = new Dictionary<int, Tensor>();
         for (int k = 0; k < schedule.Levels.Count; k++)
         {
             var units = schedule.Levels[k];
             var sampler = k == 0 ? _global : _local;
-            for (int s = 0; s < units.Count; s += BatchSize)
+            var todo = new List<WorkUnit>();
+            foreach (var u in units)
             {
-                var batch = units.Skip(s).Take(BatchSize).ToList();
+                if (run?.TryLoad(u) is { } saved) Record(u, saved, known);
+                else todo.Add(u);
+            }
+            for (int s = 0; s < todo.Count; s += BatchSize)
+            {
+                var batch = todo.Skip(s).Take(BatchSize).ToList();
                 var clips = batch.Select(u => ToClip(u, story, known, seed)).ToList();
                 var outs = sampler.Sample(clips, o, ct);
                 for (int i = 0; i < batch.Count; i++)
-                    for (int f = 0; f < batch[i].Positions.Length; f++)
-                        if (!batch[i].Given[f]) known[batch[i].Positions[f]] = outs[i].Narrow(0, f, 1).Squeeze(0).Contiguous();
-                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, Math.Min(s + BatchSize, units.Count), units.Count));
+                {
+                    Record(batch[i], outs[i], known);
+                    run?.Save(batch[i], outs[i]);
+                }
+                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, units.Count - todo.Count + Math.Min(s + BatchSize, todo.Count), units.Count));
             }
         }
         return known;
     }
+
+    private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
+    {
+        for (int f = 0; f < u.Positions.Length; f++)
+            if (!u.Given[f]) known[u.Positions[f]] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
+    }
+
+    private static string RunIdentity(Storyline story, int frames, int length, ulong seed, SamplerOptions o, string scheme) =>
+        $"{scheme}|{frames}|{length}|{seed}|{o}|" + string.Join("\n", story.Segments.Select(x => $"{x.Start}-{x.End}:{x.Prompt}"));
 
     /// <summary>Latents of frames [0, N) by the autoregressive baseline (same models, one unit at a time).</summary>
     public Dictionary<int, Tensor> GenerateLatentsAutoregressive(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
