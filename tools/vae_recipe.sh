@@ -9,9 +9,9 @@ longshot data toonworld --episodes 8 --out "$work/toon8" --quiet
 # Stage 1: the image KL-VAE (frames independently).
 longshot train vae --data "$work/toon8" --out "$work/stage1" --steps 1500 --batch 8 --lr 1e-3 --checkpoint-every 100 --validate-every 250
 # Stage 2, same budget for each row of the ablation, all starting from the stage-1 image VAE:
-longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/klvae" --no-temporal --steps 300 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
-longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae-r" --temporal-init random --steps 300 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
-longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae" --temporal-init identity --steps 300 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
+longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/klvae" --no-temporal --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
+longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae-r" --temporal-init random --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
+longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae" --temporal-init identity --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
 for m in stage1 klvae tklvae-r tklvae; do
   echo "== $m"; longshot eval vae --model "$work/$m/vae" --data "$work/toon8" --clip-frames 8 --json
 done
