@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped Toonworld VAE (models/toonworld-vae) and the Table 2a ablation in docs/vae.md.
-# About 45 minutes on 2 cores. Usage: tools/vae_recipe.sh [WORKDIR]
+# About 75 minutes on 2 cores. Usage: tools/vae_recipe.sh [WORKDIR]
 set -euo pipefail
 work=${1:-runs/vae}
 longshot() { dotnet run -c Release --project src/Longshot.Cli -- "$@"; }
@@ -12,6 +12,9 @@ longshot train vae --data "$work/toon8" --out "$work/stage1" --steps 1500 --batc
 longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/klvae" --no-temporal --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
 longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae-r" --temporal-init random --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
 longshot train vae --stage video --init "$work/stage1/vae" --data "$work/toon8" --out "$work/tklvae" --temporal-init identity --steps 150 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
-for m in stage1 klvae tklvae-r tklvae; do
+# The shipped model (models/toonworld-vae): 2,000 more image steps at lr 5e-4, then 300 temporal steps.
+longshot train vae --data "$work/toon8" --out "$work/stage1b" --init "$work/stage1/vae" --steps 2000 --batch 8 --lr 5e-4 --checkpoint-every 100 --validate-every 500
+longshot train vae --stage video --init "$work/stage1b/vae" --data "$work/toon8" --out "$work/final" --temporal-init identity --steps 300 --batch 2 --clip-frames 8 --lr 2e-4 --validate-every 300
+for m in stage1 klvae tklvae-r tklvae final; do
   echo "== $m"; longshot eval vae --model "$work/$m/vae" --data "$work/toon8" --clip-frames 8 --json
 done
