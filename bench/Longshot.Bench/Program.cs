@@ -12,6 +12,7 @@ var all = new Dictionary<string, Action>
     ["refnet-memory"] = KernelBench.RefNetMemory,
     ["toonworld"] = DataBench.Toonworld,
     ["vae"] = VaeBench.Run,
+    ["mtd"] = MtdBench.Run,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
