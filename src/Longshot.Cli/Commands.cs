@@ -84,7 +84,7 @@ internal static class Commands
             }
         }
         Info();
-        var progress = new Progress<EngineDemo.StepReport>(r =>
+        var progress = new SyncProgress<EngineDemo.StepReport>(r =>
         {
             if (!quiet && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Total))
                 Console.WriteLine($"step {r.Step,4}/{r.Total}  loss {r.Loss:F5}  {r.MsPerStep,7:F1} ms/step");

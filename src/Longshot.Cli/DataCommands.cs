@@ -47,7 +47,7 @@ internal static class DataCommands
         bool quiet = a.Flag("quiet");
         a.CheckAllUsed();
         var m = new ProgressView(quiet).Run("toonworld", p => DatasetBuilder.GenerateToonworld(outDir, settings, episodes,
-            new Relay<BuildProgress>(b => p.Report((b.Episode * (double)settings.Frames + (b.Frame < b.Frames ? b.Frame : 0), episodes * (double)settings.Frames, $"episode {Math.Min(b.Episode + 1, episodes)}/{episodes}"))), ct));
+            new SyncProgress<BuildProgress>(b => p.Report((b.Episode * (double)settings.Frames + (b.Frame < b.Frames ? b.Frame : 0), episodes * (double)settings.Frames, $"episode {Math.Min(b.Episode + 1, episodes)}/{episodes}"))), ct));
         Console.WriteLine($"wrote {m.Episodes.Count} episode(s), {m.Episodes.Sum(e => (long)e.Frames):N0} frames, to {Path.GetFullPath(outDir)}");
         return 0;
     }
@@ -70,7 +70,7 @@ internal static class DataCommands
         if (caps != null && caps.Count != a.Positional.Count) throw new ArgumentException($"data import: {a.Positional.Count} video(s) but {caps.Count} caption file(s) (comma-separated, one per video).");
         var sources = a.Positional.Select((v, i) => (v, caps?[i])).ToList();
         var m = new ProgressView(quiet).Run("import", p => DatasetBuilder.Import(outDir, sources, size, size, fps, fit,
-            new Relay<BuildProgress>(b => p.Report((b.Episode, sources.Count, $"video {Math.Min(b.Episode + 1, sources.Count)}/{sources.Count}, frame {b.Frame}"))), ct));
+            new SyncProgress<BuildProgress>(b => p.Report((b.Episode, sources.Count, $"video {Math.Min(b.Episode + 1, sources.Count)}/{sources.Count}, frame {b.Frame}"))), ct));
         Console.WriteLine($"imported {m.Episodes.Count} video(s), {m.Episodes.Sum(e => (long)e.Frames):N0} frames at {size}x{size}, {fps} fps, to {Path.GetFullPath(outDir)}");
         return 0;
     }
@@ -138,8 +138,4 @@ internal static class DataCommands
         return 0;
     }
 
-    private sealed class Relay<T>(Action<T> f) : IProgress<T>
-    {
-        public void Report(T value) => f(value);
-    }
 }

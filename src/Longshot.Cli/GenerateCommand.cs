@@ -40,7 +40,7 @@ internal static class GenerateCommand
         var pipe = new DodPipeline(global, local, vae, size, size) { BatchSize = batch };
         var latents = new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
         {
-            var relay = new Relay<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
+            var relay = new SyncProgress<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
             return scheme == "dod" ? pipe.GenerateLatents(story, n, length, seed, o, relay, ct, runDir) : pipe.GenerateLatentsAutoregressive(story, n, length, seed, o, relay, ct);
         });
         var keyframes = new DodSchedule(n, length).Levels[0][0].Positions.Where(p => p < n).ToHashSet();
@@ -60,8 +60,4 @@ internal static class GenerateCommand
         return 0;
     }
 
-    private sealed class Relay<T>(Action<T> f) : IProgress<T>
-    {
-        public void Report(T value) => f(value);
-    }
 }

@@ -13,7 +13,7 @@ internal sealed class ProgressView
     /// <summary>Runs work that reports (done, total, detail) and returns its result.</summary>
     public T Run<T>(string title, Func<IProgress<(double Done, double Total, string Detail)>, T> work)
     {
-        if (_quiet) return work(new Progress<(double, double, string)>(_ => { }));
+        if (_quiet) return work(new SyncProgress<(double Done, double Total, string Detail)>(_ => { }));
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
             T result = default!;
@@ -22,7 +22,7 @@ internal sealed class ProgressView
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(title, maxValue: 1);
-                    result = work(new Inline<(double Done, double Total, string Detail)>(p =>
+                    result = work(new SyncProgress<(double Done, double Total, string Detail)>(p =>
                     {
                         task.MaxValue = Math.Max(1, p.Total);
                         task.Value = p.Done;
@@ -34,7 +34,7 @@ internal sealed class ProgressView
         }
         var sw = Stopwatch.StartNew();
         var last = TimeSpan.Zero;
-        return work(new Inline<(double Done, double Total, string Detail)>(p =>
+        return work(new SyncProgress<(double Done, double Total, string Detail)>(p =>
         {
             if (sw.Elapsed - last < TimeSpan.FromSeconds(2) && p.Done < p.Total) return;
             last = sw.Elapsed;
@@ -44,10 +44,4 @@ internal sealed class ProgressView
         }));
     }
 
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class Inline<TP>(Action<TP> f) : IProgress<TP>
-    {
-        private readonly object _lock = new();
-        public void Report(TP value) { lock (_lock) f(value); }
-    }
 }

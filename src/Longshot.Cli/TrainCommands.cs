@@ -39,7 +39,7 @@ internal static class TrainCommands
         };
         bool quiet = a.Flag("quiet");
         a.CheckAllUsed();
-        var progress = new Inline<VaeTrainProgress>(p =>
+        var progress = new SyncProgress<VaeTrainProgress>(p =>
         {
             if (quiet && p.Validation == null) return;
             if (p.Step % 25 == 0 || p.Step == 1 || p.Validation != null)
@@ -69,7 +69,7 @@ internal static class TrainCommands
         };
         bool quiet = a.Flag("quiet");
         a.CheckAllUsed();
-        var progress = new Inline<MtdTrainProgress>(p =>
+        var progress = new SyncProgress<MtdTrainProgress>(p =>
         {
             if (!quiet && (p.Step % 10 == 0 || p.Step == 1 || p.Step == p.Steps))
                 Console.WriteLine($"step {p.Step,6}/{p.Steps}  level {p.Level}  loss {p.Loss:F5}  {p.ClipsPerSecond:F2} clips/s  eta {p.Eta:hh\\:mm\\:ss}");
@@ -94,8 +94,4 @@ internal static class TrainCommands
         return 0;
     }
 
-    private sealed class Inline<T>(Action<T> f) : IProgress<T>
-    {
-        public void Report(T value) => f(value);
-    }
 }
