@@ -29,6 +29,11 @@ public sealed record MtdTrainOptions
     public float EmaDecay { get; init; } = 0.999f;
     public int CheckpointEvery { get; init; } = 100;
     public ulong Seed { get; init; } = 1;
+    /// <summary>
+    /// Local model: the fraction of finest-level clips trained with only the first frame given, so the same model can
+    /// run the autoregressive baseline (condition on the last frame, generate the next L-1).
+    /// </summary>
+    public float AutoregressiveFraction { get; init; } = 0.25f;
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
@@ -104,7 +109,10 @@ public static class MtdTrainer
         for (int b = 0; b < o.Batch; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            clips.Add((ep, LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng)));
+            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng);
+            if (level == o.Depth && level > 1 && rng.NextFloat() < o.AutoregressiveFraction)
+                clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
+            clips.Add((ep, clip));
         }
         // Latents of the clips (the VAE is frozen).
         Tensor x0;
