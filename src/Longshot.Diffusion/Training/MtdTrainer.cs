@@ -71,8 +71,7 @@ public static class MtdTrainer
         long step = 0;
         if (File.Exists(statePath))
         {
-            string? role;
-            using (var f = SafeTensorsFile.Open(statePath)) role = f.Metadata.GetValueOrDefault("extra.role");
+            var role = TrainingCheckpoint.ReadExtra(statePath, "role");
             if (role != o.Role) throw new ArgumentException($"{statePath} belongs to a {role} run; use another --out for the {o.Role} model.");
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }

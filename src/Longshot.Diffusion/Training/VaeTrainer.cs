@@ -72,8 +72,7 @@ public static class VaeTrainer
         long step = 0;
         if (File.Exists(statePath))
         {
-            string? stage;
-            using (var f = SafeTensorsFile.Open(statePath)) stage = f.Metadata.GetValueOrDefault("extra.stage");
+            var stage = TrainingCheckpoint.ReadExtra(statePath, "stage");
             if (stage != o.Stage) throw new ArgumentException($"{statePath} belongs to a {stage} run; use another --out for the {o.Stage} stage.");
             step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
         }

@@ -34,6 +34,13 @@ public static class TrainingCheckpoint
         SafeTensors.Save(path, tensors, DType.F32, meta);
     }
 
+    /// <summary>One "extra" metadata value of a checkpoint (e.g. which kind of run wrote it), without loading tensors.</summary>
+    public static string? ReadExtra(string path, string key)
+    {
+        using var f = SafeTensorsFile.Open(path);
+        return f.Metadata.GetValueOrDefault($"extra.{key}");
+    }
+
     /// <summary>What a loaded checkpoint says beyond the tensors.</summary>
     public sealed record Info(long Step, ulong RngSeed, ulong RngCounter, IReadOnlyDictionary<string, string> Extra);
 
