@@ -66,5 +66,10 @@ public sealed record AutoencoderKLConfig
 
     public static AutoencoderKLConfig Load(string path) => FromJson(File.ReadAllText(path), path);
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+    /// <summary>Writes config.json with the block types spelled out, as diffusers expects them.</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, (this with
+    {
+        DownBlockTypes = DownBlockTypes ?? Enumerable.Repeat("DownEncoderBlock2D", BlockOutChannels.Length).ToArray(),
+        UpBlockTypes = UpBlockTypes ?? Enumerable.Repeat("UpDecoderBlock2D", BlockOutChannels.Length).ToArray(),
+    }).ToJson());
 }
