@@ -10,7 +10,7 @@ namespace Longshot.Cli;
 internal static class GenerateCommand
 {
     public const string Usage = """
-          generate --story FILE --global DIR --local DIR --vae DIR --out FILE [--frames N] [--length 16]
+          generate --story FILE --global DIR --local DIR --out FILE [--vae DIR] [--frames N] [--length 16]
                    [--steps 25] [--guidance 3] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
                    [--run DIR]         keep finished units in DIR: rerunning after a crash or Ctrl-C continues
                                        Generate a long video from a storyline (see docs for the format); .mp4 needs
@@ -23,7 +23,7 @@ internal static class GenerateCommand
         string storyPath = a.Require("story"), outPath = a.Require("out");
         var global = MtdPipelineParts.Load(a.Require("global"));
         var local = MtdPipelineParts.Load(a.Require("local"));
-        var vae = AutoencoderKL.Load(a.Require("vae"));
+        var vae = AutoencoderKL.Load(a.Get("vae") ?? DefaultModels.Vae());
         int? frames = a.Get("frames") is { } f ? int.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : null;
         int length = a.Int("length", 16, 3);
         var o = new SamplerOptions(a.Int("steps", 25, 1, 1000), (float)a.Double("guidance", 3, 0), a.Get("sampler") ?? "dpm++");

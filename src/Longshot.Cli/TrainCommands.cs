@@ -13,7 +13,7 @@ internal static class TrainCommands
                     [--train-spatial] [--seed N] [--checkpoint-every N] [--validate-every N]
                                        Stage 1 (image) then stage 2 (video, temporal layers on --init's image VAE).
                                        Rerun the same command to resume after an interruption.
-          train global|local --data DIR --vae VAE_DIR --out DIR [--length 16] [--depth 3] [--steps N] [--batch N]
+          train global|local --data DIR --out DIR [--vae VAE_DIR] [--length 16] [--depth 3] [--steps N] [--batch N]
                     [--lr 2e-4] [--channels 64,128] [--no-mi] [--no-si] [--seed N] [--checkpoint-every N]
                                        Mask Temporal Diffusion trained directly on long videos: the global model on
                                        L frames at stride (L-1)^(m-1), the local model on every lower level.
@@ -58,7 +58,7 @@ internal static class TrainCommands
         var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? new[] { 64, 128 };
         var o = new MtdTrainOptions
         {
-            Data = a.Require("data"), Vae = a.Require("vae"), Out = a.Require("out"), Role = role,
+            Data = a.Require("data"), Vae = a.Get("vae") ?? DefaultModels.Vae(), Out = a.Require("out"), Role = role,
             Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
             LearningRate = (float)a.Double("lr", 2e-4, 1e-9), CheckpointEvery = a.Int("checkpoint-every", 100, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Unet = new Longshot.Diffusion.Unet.MaskUnetConfig
