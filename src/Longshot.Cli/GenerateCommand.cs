@@ -38,21 +38,25 @@ internal static class GenerateCommand
         int n = frames ?? story.Frames;
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
         var pipe = new DodPipeline(global, local, vae, size, size) { BatchSize = batch };
-        var latents = new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
-        {
-            var relay = new SyncProgress<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
-            return scheme == "dod" ? pipe.GenerateLatents(story, n, length, seed, o, relay, ct, runDir) : pipe.GenerateLatentsAutoregressive(story, n, length, seed, o, relay, ct);
-        });
         var keyframes = new DodSchedule(n, length).Levels[0][0].Positions.Where(p => p < n).ToHashSet();
         using (var w = VideoWriters.Create(outPath, 24))
         using (var sheet = new ContactSheet(Path.ChangeExtension(outPath, null) + ".keyframes.png", keyframes, 8))
         {
-            foreach (var t in pipe.Decode(latents, n, ct))
+            new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
             {
-                var frame = Frame.FromTensor(t);
-                w.Write(frame);
-                sheet.Write(frame);
-            }
+                var relay = new SyncProgress<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
+                // DoD streams: frames are decoded and written while the last level is still being sampled.
+                var frames = scheme == "dod"
+                    ? pipe.GenerateFrames(story, n, length, seed, o, relay, ct, runDir)
+                    : pipe.Decode(pipe.GenerateLatentsAutoregressive(story, n, length, seed, o, relay, ct), n, ct);
+                foreach (var t in frames)
+                {
+                    var frame = Frame.FromTensor(t);
+                    w.Write(frame);
+                    sheet.Write(frame);
+                }
+                return 0;
+            });
             w.Complete();
             sheet.Complete();
         }

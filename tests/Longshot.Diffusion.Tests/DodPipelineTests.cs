@@ -105,3 +105,40 @@ internal static class DodPipelineTestsAccess
         return new DodPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch };
     }
 }
+
+[Collection("Serial")]
+public class DodStreamingTests
+{
+    [Fact]
+    public void StreamedFramesEqualDecodingAtTheEndAndArriveBeforeTheLastUnit()
+    {
+        var before = Gemm.Backend;
+        Gemm.Backend = GemmBackend.Builtin;
+        try
+        {
+            var story = Storyline.Parse("0-: a red ball\n", frames: 30);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
+            var pipe = DodPipelineTestsAccess.Pipeline(1);
+            var latents = pipe.GenerateLatents(story, 30, 4, 5, o);
+            var atEnd = pipe.Decode(latents, 30).ToList();
+            int unitsAtFirstFrame = -1, unitsDone = 0;
+            var progress = new Relay(p => { if (p.Level == 4) unitsDone = p.UnitsDone; });
+            var streamed = new List<Longshot.Tensors.Tensor>();
+            foreach (var f in pipe.GenerateFrames(story, 30, 4, 5, o, progress))
+            {
+                if (streamed.Count == 0) unitsAtFirstFrame = unitsDone;
+                streamed.Add(f);
+            }
+            Assert.Equal(30, streamed.Count);
+            for (int i = 0; i < 30; i++) Assert.Equal(atEnd[i].ToArray(), streamed[i].ToArray());
+            var lastLevelUnits = new DodSchedule(30, 4).Levels[^1].Count;
+            Assert.True(unitsAtFirstFrame < lastLevelUnits, $"first frame after {unitsAtFirstFrame} of {lastLevelUnits} last-level units");
+        }
+        finally { Gemm.Backend = before; }
+    }
+
+    private sealed class Relay(Action<GenerationProgress> f) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => f(value);
+    }
+}

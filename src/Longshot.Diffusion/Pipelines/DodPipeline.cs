@@ -29,9 +29,37 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
     public Dictionary<int, Tensor> GenerateLatents(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
         IProgress<GenerationProgress>? progress = null, CancellationToken ct = default, string? runDir = null)
     {
+        var known = new Dictionary<int, Tensor>();
+        foreach (var _ in Run(story, frames, length, seed, o, known, progress, ct, runDir)) { }
+        return known;
+    }
+
+    /// <summary>
+    /// Generates and decodes, yielding frames [3, H, W] in order as soon as the units and tiles covering them are
+    /// done: the first frames arrive while the last level is still being sampled.
+    /// </summary>
+    public IEnumerable<Tensor> GenerateFrames(Storyline story, int frames, int length, ulong seed, SamplerOptions o,
+        IProgress<GenerationProgress>? progress = null, CancellationToken ct = default, string? runDir = null)
+    {
+        var known = new Dictionary<int, Tensor>();
+        var decoder = new ChunkedDecoder(new ChunkedVideoCodec(vae), frames);
+        float inv = 1f / vae.Config.ScalingFactor;
+        Tensor Latents(int s, int n) => Ops.Stack(Enumerable.Range(s, n).Select(f => known[f]).ToList(), 0) * inv;
+        int prefix = 0;
+        foreach (var _ in Run(story, frames, length, seed, o, known, progress, ct, runDir))
+        {
+            while (prefix < frames && known.ContainsKey(prefix)) prefix++;
+            foreach (var frame in decoder.Advance(Latents, prefix, ct)) yield return frame;
+        }
+        foreach (var frame in decoder.Advance(Latents, frames, ct)) yield return frame;
+    }
+
+    /// <summary>Runs the schedule level by level, filling <paramref name="known"/>; yields after every batch.</summary>
+    private IEnumerable<int> Run(Storyline story, int frames, int length, ulong seed, SamplerOptions o, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct, string? runDir)
+    {
         var schedule = new DodSchedule(frames, length);
         var run = runDir != null ? UnitStore.Open(runDir, RunIdentity(story, frames, length, seed, o, "dod")) : null;
-        var known = new Dictionary<int, Tensor>();
         for (int k = 0; k < schedule.Levels.Count; k++)
         {
             var units = schedule.Levels[k];
@@ -42,6 +70,7 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
                 if (run?.TryLoad(u) is { } saved) Record(u, saved, known);
                 else todo.Add(u);
             }
+            yield return 0;
             for (int s = 0; s < todo.Count; s += BatchSize)
             {
                 var batch = todo.Skip(s).Take(BatchSize).ToList();
@@ -53,9 +82,9 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
                     run?.Save(batch[i], outs[i]);
                 }
                 progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, units.Count - todo.Count + Math.Min(s + BatchSize, todo.Count), units.Count));
+                yield return 0;
             }
         }
-        return known;
     }
 
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)

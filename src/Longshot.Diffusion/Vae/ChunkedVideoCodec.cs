@@ -61,29 +61,7 @@ public sealed class ChunkedVideoCodec
     public IEnumerable<Tensor> Decode(Tensor latents, CancellationToken ct = default)
     {
         int length = latents.Shape[0];
-        var starts = TileStarts(length);
-        var pending = new Dictionary<int, (Tensor Sum, float W)>();
-        int next = 0;
-        for (int k = 0; k < starts.Count; k++)
-        {
-            ct.ThrowIfCancellationRequested();
-            int s = starts[k], n = Math.Min(Tile, length - s);
-            Tensor x;
-            using (Tensor.NoGrad()) x = Vae.Decode(latents.Narrow(0, s, n).Contiguous(), frames: n);
-            for (int i = 0; i < n; i++)
-            {
-                float w = Weight(i, n, k > 0, k < starts.Count - 1);
-                var f = x.Narrow(0, i, 1).Squeeze(0);
-                pending[s + i] = pending.TryGetValue(s + i, out var p) ? (p.Sum + f * w, p.W + w) : (f * w, w);
-            }
-            int done = k + 1 < starts.Count ? starts[k + 1] : length;
-            for (; next < done; next++)
-            {
-                var (sum, wt) = pending[next];
-                pending.Remove(next);
-                yield return sum / wt;
-            }
-        }
+        return new ChunkedDecoder(this, length).Advance((s, n) => latents.Narrow(0, s, n).Contiguous(), length, ct);
     }
 
     private void Accumulate(Tensor acc, float[] wsum, Tensor z, int s, int n, bool hasPrev, bool hasNext)

@@ -97,14 +97,16 @@ public sealed record DiagonalGaussian(Tensor Mean, Tensor LogVar)
         return new DiagonalGaussian(parts[0], ClampLogVar(parts[1]));
     }
 
-    // Clamp through a differentiable path only where it matters (almost never in practice).
+    // Clamping is almost never needed: check cheaply, copy only when a value is out of range.
     private static Tensor ClampLogVar(Tensor lv)
     {
-        var v = lv.ToArray();
-        bool inside = v.All(x => x >= -30f && x <= 20f);
-        if (inside) return lv;
+        var c = lv.Contiguous().Detach();
+        var span = c.Span;
+        if (System.Numerics.Tensors.TensorPrimitives.Min(span) >= -30f && System.Numerics.Tensors.TensorPrimitives.Max(span) <= 20f) return lv;
         using var _ = Tensor.NoGrad();
-        return Tensor.FromArray(v.Select(x => Math.Clamp(x, -30f, 20f)).ToArray(), lv.Shape);
+        var v = c.ToArray();
+        for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -30f, 20f);
+        return Tensor.FromArray(v, lv.Shape);
     }
 
     /// <summary>mean + std * eps with eps from <paramref name="rng"/>.</summary>
