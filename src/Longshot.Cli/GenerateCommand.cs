@@ -13,6 +13,9 @@ internal static class GenerateCommand
           generate --story FILE --global DIR --local DIR --out FILE [--vae DIR] [--frames N] [--length 16]
                    [--steps 25] [--guidance 3] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
                    [--run DIR]         keep finished units in DIR: rerunning after a crash or Ctrl-C continues
+          generate ... --run DIR --regenerate A-B [--new-story FILE] [--new-seed N]
+                                       Redraw frames A..B-1 of a finished run with a new prompt or seed; every frame
+                                       outside the (unit-aligned) range stays identical.
                                        Generate a long video from a storyline (see docs for the format); .mp4 needs
                                        ffmpeg, .gif/.y4m/PNG folder need nothing. Also writes OUT.keyframes.png.
         """;
@@ -32,12 +35,15 @@ internal static class GenerateCommand
         int batch = a.Int("batch", 4, 1);
         bool quiet = a.Flag("quiet");
         string? runDir = a.Get("run");
+        string? regen = a.Get("regenerate"), newStoryPath = a.Get("new-story");
+        ulong newSeed = (ulong)a.Int("new-seed", (int)seed + 1, 0);
         a.CheckAllUsed();
         if (scheme is not ("dod" or "ar")) throw new ArgumentException($"generate: --scheme must be dod or ar, got '{scheme}'.");
         var story = Storyline.Load(storyPath, 24, frames);
         int n = frames ?? story.Frames;
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
         var pipe = new DodPipeline(global, local, vae, size, size) { BatchSize = batch };
+        if (regen != null) return Regenerate(pipe, story, newStoryPath, n, length, seed, newSeed, o, runDir, regen, outPath, ct);
         var keyframes = new DodSchedule(n, length).Levels[0][0].Positions.Where(p => p < n).ToHashSet();
         using (var w = VideoWriters.Create(outPath, 24))
         using (var sheet = new ContactSheet(Path.ChangeExtension(outPath, null) + ".keyframes.png", keyframes, 8))
@@ -64,4 +70,23 @@ internal static class GenerateCommand
         return 0;
     }
 
+
+    private static int Regenerate(DodPipeline pipe, Storyline story, string? newStoryPath, int n, int length, ulong seed, ulong newSeed,
+        SamplerOptions o, string? runDir, string range, string outPath, CancellationToken ct)
+    {
+        if (runDir == null) throw new ArgumentException("generate --regenerate needs the --run folder of the original generation.");
+        var parts = range.Split('-');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int from) || !int.TryParse(parts[1], out int to))
+            throw new ArgumentException($"generate: --regenerate expects A-B (frames), got '{range}'.");
+        var newStory = newStoryPath != null ? Storyline.Load(newStoryPath, 24, n) : story;
+        var latents = pipe.LoadRun(runDir, story, n, length, seed, o);
+        var (changed, lo, hi) = pipe.Regenerate(latents, newStory, n, length, newSeed, o, from, to, ct);
+        using (var w = VideoWriters.Create(outPath, 24))
+        {
+            foreach (var t in pipe.Decode(changed, n, ct)) w.Write(Frame.FromTensor(t));
+            w.Complete();
+        }
+        Console.WriteLine($"redrew frames {lo}..{hi - 1}; wrote {n} frames to {Path.GetFullPath(outPath)}");
+        return 0;
+    }
 }

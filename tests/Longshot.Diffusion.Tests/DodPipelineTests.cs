@@ -142,3 +142,30 @@ public class DodStreamingTests
         public void Report(GenerationProgress value) => f(value);
     }
 }
+
+[Collection("Serial")]
+public class DodRegenerationTests
+{
+    [Fact]
+    public void RegeneratingARangeKeepsEveryOtherFrame()
+    {
+        var before = Gemm.Backend;
+        Gemm.Backend = GemmBackend.Builtin;
+        try
+        {
+            var story = Storyline.Parse("0-: a red ball\n", frames: 30);
+            var newStory = Storyline.Parse("0-: a blue ball rolls\n", frames: 30);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
+            var pipe = DodPipelineTestsAccess.Pipeline(2);
+            var original = pipe.GenerateLatents(story, 30, 4, 5, o);
+            var (changed, lo, hi) = pipe.Regenerate(original, newStory, 30, 4, 99, o, 10, 13);
+            Assert.True(lo <= 10 && hi >= 13, $"range [{lo}, {hi})");
+            Assert.True(hi - lo < 30, "only part of the video is redrawn");
+            foreach (var f in Enumerable.Range(0, 30).Where(f => f < lo || f >= hi))
+                Assert.Equal(original[f].ToArray(), changed[f].ToArray());
+            Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray().SequenceEqual(changed[f].ToArray()));
+            Assert.Throws<ArgumentException>(() => pipe.Regenerate(original, newStory, 30, 4, 99, o, 20, 40));
+        }
+        finally { Gemm.Backend = before; }
+    }
+}

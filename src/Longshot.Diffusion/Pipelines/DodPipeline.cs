@@ -87,6 +87,53 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
         }
     }
 
+    /// <summary>The latents of a finished run saved with <c>runDir</c> (same settings as when it was made).</summary>
+    public Dictionary<int, Tensor> LoadRun(string runDir, Storyline story, int frames, int length, ulong seed, SamplerOptions o)
+    {
+        if (!Directory.Exists(runDir)) throw new DirectoryNotFoundException($"run folder not found: {runDir}");
+        var run = UnitStore.Open(runDir, RunIdentity(story, frames, length, seed, o, "dod"));
+        var known = new Dictionary<int, Tensor>();
+        foreach (var u in new DodSchedule(frames, length).Units)
+            Record(u, run.TryLoad(u) ?? throw new IOException($"{runDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate with --run)."), known);
+        return known;
+    }
+
+    /// <summary>
+    /// Local regeneration: redraws frames [from, to) of an existing video (its latents) with a new storyline and/or
+    /// seed, recomputing only the units under the range. The range is widened to whole finest-level gaps
+    /// (returned as [Lo, Hi)); a coarser unit is redrawn only when everything it generates lies inside that range,
+    /// and a unit whose given frames were redrawn is redrawn too. Every frame outside [Lo, Hi) stays identical.
+    /// </summary>
+    public (Dictionary<int, Tensor> Latents, int Lo, int Hi) Regenerate(Dictionary<int, Tensor> latents, Storyline story, int frames, int length,
+        ulong seed, SamplerOptions o, int from, int to, CancellationToken ct = default)
+    {
+        if (from < 0 || to > frames || from >= to) throw new ArgumentException($"regenerate: range [{from}, {to}) is not inside the video's {frames} frames.");
+        var schedule = new DodSchedule(frames, length);
+        if (schedule.Levels.Count < 2) throw new ArgumentException("regenerate: a video made by the global model alone has no local units to redraw.");
+        var finest = schedule.Levels[^1].Where(u => u.Generates.Any(p => p >= from && p < to)).ToList();
+        int lo = finest.SelectMany(u => u.Generates).Min(), hi = finest.SelectMany(u => u.Generates).Max() + 1;
+        lo = Math.Min(lo, from); hi = Math.Max(hi, to);
+        var known = new Dictionary<int, Tensor>(latents);
+        var redrawn = new HashSet<int>();
+        for (int k = 1; k < schedule.Levels.Count; k++)
+        {
+            var units = schedule.Levels[k].Where(u =>
+                u.Positions.Where((_, i) => u.Given[i]).Any(redrawn.Contains)
+                || (k == schedule.Levels.Count - 1 ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi))).ToList();
+            for (int s = 0; s < units.Count; s += BatchSize)
+            {
+                var batch = units.Skip(s).Take(BatchSize).ToList();
+                var outs = _local.Sample(batch.Select(u => ToClip(u, story, known, seed)).ToList(), o, ct);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    Record(batch[i], outs[i], known);
+                    foreach (var p in batch[i].Generates) redrawn.Add(p);
+                }
+            }
+        }
+        return (known, lo, hi);
+    }
+
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
     {
         for (int f = 0; f < u.Positions.Length; f++)
