@@ -164,21 +164,10 @@ internal static class Elementwise
     public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) => FastMath.SiluGrad(x, g, d);
 
     /// <summary>Exact (erf) GELU, as PyTorch's default.</summary>
-    public static void Gelu(ReadOnlySpan<float> x, Span<float> d)
-    {
-        for (int i = 0; i < x.Length; i++) d[i] = 0.5f * x[i] * (1f + Erf(x[i] * 0.70710678f));
-    }
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> d) => FastMath.Gelu(x, d);
 
-    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d)
-    {
-        const float invSqrt2Pi = 0.3989422804f;
-        for (int i = 0; i < x.Length; i++)
-        {
-            float v = x[i];
-            float cdf = 0.5f * (1f + Erf(v * 0.70710678f));
-            d[i] = g[i] * (cdf + v * invSqrt2Pi * MathF.Exp(-0.5f * v * v));
-        }
-    }
+    /// <summary>d = g * gelu'(x).</summary>
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) => FastMath.GeluGrad(x, g, d);
 
     /// <summary>erf: Maclaurin series for |x| &lt; 0.5, otherwise 1 - erfc with erfc from Numerical Recipes' erfcc (relative error &lt; 1.2e-7).</summary>
     public static float Erf(float xf)

@@ -128,6 +128,87 @@ internal static class FastMath
         for (; i < x.Length; i++) { float z = x[i] * a + b; d[i] = z / (1f + MathF.Exp(-z)); }
     }
 
+    // erf(z) for z >= 0 by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), sign restored by the caller.
+    private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f, ErfA4 = -1.453152027f, ErfA5 = 1.061405429f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ErfAbs(Vector512<float> z)
+    {
+        var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(Vector512.Create(ErfP), z, Vector512<float>.One);
+        var poly = Vector512.FusedMultiplyAdd(Vector512.Create(ErfA5), t, Vector512.Create(ErfA4));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA3));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA2));
+        poly = Vector512.FusedMultiplyAdd(poly, t, Vector512.Create(ErfA1));
+        return Vector512<float>.One - poly * t * Exp(-(z * z));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ErfAbs(Vector256<float> z)
+    {
+        var t = Vector256<float>.One / Vector256.FusedMultiplyAdd(Vector256.Create(ErfP), z, Vector256<float>.One);
+        var poly = Vector256.FusedMultiplyAdd(Vector256.Create(ErfA5), t, Vector256.Create(ErfA4));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA3));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA2));
+        poly = Vector256.FusedMultiplyAdd(poly, t, Vector256.Create(ErfA1));
+        return Vector256<float>.One - poly * t * Exp(-(z * z));
+    }
+
+    private const float InvSqrt2 = 0.70710678118654752f, InvSqrt2Pi = 0.3989422804014327f;
+
+    /// <summary>Exact-form GELU, x * Phi(x) with Phi from a vectorised erf (PyTorch's default GELU to ~1e-7).</summary>
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> d)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var v = Vector512.Create(x.Slice(i, 16));
+                var e = ErfAbs(Vector512.Abs(v) * Vector512.Create(InvSqrt2));
+                var erf = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -e, e);
+                (Vector512.Create(0.5f) * v * (Vector512<float>.One + erf)).CopyTo(d.Slice(i, 16));
+            }
+        else if (Vector256.IsHardwareAccelerated)
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                var e = ErfAbs(Vector256.Abs(v) * Vector256.Create(InvSqrt2));
+                var erf = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -e, e);
+                (Vector256.Create(0.5f) * v * (Vector256<float>.One + erf)).CopyTo(d.Slice(i, 8));
+            }
+        for (; i < x.Length; i++) d[i] = 0.5f * x[i] * (1f + Elementwise.Erf(x[i] * InvSqrt2));
+    }
+
+    /// <summary>d = g * gelu'(x) = g * (Phi(x) + x * phi(x)); x, g and d may alias.</summary>
+    public static void GeluGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var v = Vector512.Create(x.Slice(i, 16));
+                var e = ErfAbs(Vector512.Abs(v) * Vector512.Create(InvSqrt2));
+                var erf = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), -e, e);
+                var cdf = Vector512.Create(0.5f) * (Vector512<float>.One + erf);
+                var pdf = Vector512.Create(InvSqrt2Pi) * Exp(Vector512.Create(-0.5f) * v * v);
+                (Vector512.Create(g.Slice(i, 16)) * Vector512.FusedMultiplyAdd(v, pdf, cdf)).CopyTo(d.Slice(i, 16));
+            }
+        else if (Vector256.IsHardwareAccelerated)
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                var e = ErfAbs(Vector256.Abs(v) * Vector256.Create(InvSqrt2));
+                var erf = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), -e, e);
+                var cdf = Vector256.Create(0.5f) * (Vector256<float>.One + erf);
+                var pdf = Vector256.Create(InvSqrt2Pi) * Exp(Vector256.Create(-0.5f) * v * v);
+                (Vector256.Create(g.Slice(i, 8)) * Vector256.FusedMultiplyAdd(v, pdf, cdf)).CopyTo(d.Slice(i, 8));
+            }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i], cdf = 0.5f * (1f + Elementwise.Erf(v * InvSqrt2));
+            d[i] = g[i] * (cdf + v * InvSqrt2Pi * MathF.Exp(-0.5f * v * v));
+        }
+    }
+
     /// <summary>d = g * silu'(x) = g * s * (1 + x * (1 - s)), s = sigmoid(x); x, g and d may alias.</summary>
     public static void SiluGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d)
     {
