@@ -17,7 +17,8 @@ internal static class GenerateCommand
                                        Redraw frames A..B-1 of a finished run with a new prompt or seed; every frame
                                        outside the (unit-aligned) range stays identical.
                                        Generate a long video from a storyline (see docs for the format); .mp4 needs
-                                       ffmpeg, .gif/.y4m/PNG folder need nothing. Also writes OUT.keyframes.png.
+                                       ffmpeg, .gif/.y4m/PNG folder need nothing. Also writes one contact sheet per
+                                       level (OUT.levelK.png) and OUT.html showing the video and the hierarchy.
         """;
 
     public static int Run(string[] args, CancellationToken ct)
@@ -44,9 +45,18 @@ internal static class GenerateCommand
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
         var pipe = new DodPipeline(global, local, vae, size, size) { BatchSize = batch };
         if (regen != null) return Regenerate(pipe, story, newStoryPath, n, length, seed, newSeed, o, runDir, regen, outPath, ct);
-        var keyframes = new DodSchedule(n, length).Levels[0][0].Positions.Where(p => p < n).ToHashSet();
+        // One contact sheet per level of the hierarchy: the frames that level generated (at most 48 shown).
+        var schedule = new DodSchedule(n, length);
+        var stem = Path.ChangeExtension(outPath, null);
+        var levelFrames = scheme == "dod"
+            ? schedule.Levels.Select(l => l.SelectMany(u => u.Generates).Where(p => p < n).Distinct().OrderBy(p => p).ToList()).ToList()
+            : new List<List<int>> { Enumerable.Range(0, n).ToList() };
+        var sheets = levelFrames.Select((f, k) =>
+        {
+            var shown = f.Where((_, i) => i % Math.Max(1, (f.Count + 47) / 48) == 0).ToHashSet();
+            return new ContactSheet($"{stem}.level{k + 1}.png", shown, 16);
+        }).ToList();
         using (var w = VideoWriters.Create(outPath, 24))
-        using (var sheet = new ContactSheet(Path.ChangeExtension(outPath, null) + ".keyframes.png", keyframes, 8))
         {
             new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
             {
@@ -59,13 +69,16 @@ internal static class GenerateCommand
                 {
                     var frame = Frame.FromTensor(t);
                     w.Write(frame);
-                    sheet.Write(frame);
+                    foreach (var sh in sheets) sh.Write(frame);
                 }
                 return 0;
             });
             w.Complete();
-            sheet.Complete();
         }
+        foreach (var sh in sheets) { sh.Complete(); sh.Dispose(); }
+        HierarchyPage.Write(stem + ".html", $"{n} frames, {scheme}", Path.GetFileName(outPath),
+            levelFrames.Select((f, k) => ($"Level {k + 1}: {f.Count} frames" + (k == 0 && scheme == "dod" ? " (global keyframes)" : ""), Path.GetFileName($"{stem}.level{k + 1}.png"))).ToList(),
+            story.Segments.Count == 1 ? story.Segments[0].Prompt : $"{story.Segments.Count} story segments");
         Console.WriteLine($"wrote {n} frames to {Path.GetFullPath(outPath)}");
         return 0;
     }
