@@ -74,7 +74,8 @@ internal static class TrainCommands
             if (!quiet && (p.Step % 10 == 0 || p.Step == 1 || p.Step == p.Steps))
                 Console.WriteLine($"step {p.Step,6}/{p.Steps}  level {p.Level}  loss {p.Loss:F5}  {p.ClipsPerSecond:F2} clips/s  eta {p.Eta:hh\\:mm\\:ss}");
         });
-        MtdTrainer.Train(o, progress, ct);
+        var cache = new SyncProgress<(int Done, int Total)>(c => { if (!quiet) Console.WriteLine($"latent cache: episode {c.Done}/{c.Total} ready"); });
+        MtdTrainer.Train(o, progress, ct, cache);
         Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
         return 0;
     }

@@ -43,7 +43,7 @@ public sealed record MtdTrainProgress(long Step, long Steps, float Loss, int Lev
 
 /// <summary>
 /// Trains an MTD (global or local) directly on long videos: each step draws clips at the level's stride from the
-/// dataset store, encodes them with the T-KLVAE, noises them at a random timestep per clip and regresses the noise
+/// dataset store, takes their T-KLVAE latents from the latent cache (built on the first run), noises them at a random timestep per clip and regresses the noise
 /// (Eq. 5) on the frames to generate; local models get the first and last frames clean as the visual condition.
 /// The text encoder trains jointly; captions are dropped (replaced by an empty prompt) with a small probability so
 /// that classifier-free guidance works. Checkpoints are atomic and resume exactly; EMA weights are kept.
@@ -52,13 +52,16 @@ public static class MtdTrainer
 {
     public const string StateFile = "train_state.safetensors";
 
-    public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null, CancellationToken ct = default)
+    /// <param name="cacheProgress">Reports episodes encoded while the latent cache is built (first run only).</param>
+    public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null, CancellationToken ct = default,
+        IProgress<(int Done, int Total)>? cacheProgress = null)
     {
         if (o.Role is not ("global" or "local")) throw new ArgumentException($"train: role must be global or local, got '{o.Role}'.");
         if (o.Role == "local" && o.Depth < 2) throw new ArgumentException("train local: the depth must be at least 2.");
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
         var vae = AutoencoderKL.Load(o.Vae);
+        var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, cacheProgress, ct);
         var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption)), o.Text?.MaxLength ?? 48);
         var parts = MtdPipelineParts.Create(o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
             (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize, MaxLength = tokenizer.MaxLength }, tokenizer, new SchedulerConfig(), o.Seed);
@@ -82,7 +85,7 @@ public static class MtdTrainer
         {
             ct.ThrowIfCancellationRequested();
             int level = o.Role == "global" ? 1 : 2 + (int)(step % (o.Depth - 1));
-            var loss = StepLoss(o, parts, vae, sampler, schedule, level, rng);
+            var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng);
             NumericCheck.ThrowIfNotFinite(loss, step);
             var grads = loss.Backward();
             GradClip.ClipByGlobalNorm(grads, all.Trainable.Select(p => p.Value), 1.0);
@@ -101,7 +104,7 @@ public static class MtdTrainer
     }
 
     /// <summary>The noise-regression loss of one batch of clips at one level.</summary>
-    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, AutoencoderKL vae, ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
+    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents, ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
     {
         int l = o.Length, n = o.Batch * l;
         var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
@@ -113,13 +116,8 @@ public static class MtdTrainer
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));
         }
-        // Latents of the clips (the VAE is frozen).
-        Tensor x0;
-        using (Tensor.NoGrad())
-        {
-            var frames = ClipSampler.Load(clips.SelectMany(c => c.Clip.Frames.Select(f => (c.Ep, f))).ToList(), 1);
-            x0 = vae.Encode(frames, frames: l).Mean * vae.Config.ScalingFactor;
-        }
+        // Latents of the clips, from the cache (encoded once over consecutive frames by the frozen VAE).
+        var x0 = Ops.Concat(clips.Select(c => latents.Frames(c.Ep, c.Clip.Frames)).ToList(), 0);
         var captions = clips.SelectMany(c => c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
         var prompts = parts.EncodePrompts(captions);
         var timesteps = Enumerable.Range(0, o.Batch).Select(_ => rng.NextInt(schedule.T)).ToArray();
