@@ -4,7 +4,6 @@ using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
-using Longshot.Tensors.Kernels;
 using Xunit;
 
 namespace Longshot.Diffusion.Tests;
@@ -14,38 +13,25 @@ public class DodPipelineTests
 {
     private const string Story = "# test\n0-20: a red ball\n20-: a blue ball rolls\n";
 
-    private static MtdPipelineParts Parts(ulong seed)
-    {
-        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
-        return MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
-    }
-
-    private static DodPipeline Pipeline(int batch) =>
-        new(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch };
-
     [Fact]
     public void EveryFrameIsGeneratedAndTheVideoDoesNotDependOnTheBatchSize()
     {
-        var before = Gemm.Backend;
-        Gemm.Backend = GemmBackend.Builtin;
-        try
+        using (new BuiltinGemm())
         {
             var story = Storyline.Parse(Story, frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
-            var one = Pipeline(1).GenerateLatents(story, 30, 4, 7, o);
-            var three = Pipeline(3).GenerateLatents(story, 30, 4, 7, o);
+            var one = DodPipelineTestsAccess.Pipeline(1).GenerateLatents(story, 30, 4, 7, o);
+            var three = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(story, 30, 4, 7, o);
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(one.ContainsKey(f)));
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(one[f].ToArray(), three[f].ToArray());
-            var other = Pipeline(3).GenerateLatents(story, 30, 4, 8, o);
+            var other = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(story, 30, 4, 8, o);
             Assert.NotEqual(one[5].ToArray(), other[5].ToArray());
-            var frames = Pipeline(1).Decode(one, 30).ToList();
+            var frames = DodPipelineTestsAccess.Pipeline(1).Decode(one, 30).ToList();
             Assert.Equal(30, frames.Count);
             Assert.Equal(new[] { 3, 8, 8 }, frames[0].Shape);
-            var ar = Pipeline(1).GenerateLatentsAutoregressive(story, 30, 4, 7, o);
+            var ar = DodPipelineTestsAccess.Pipeline(1).GenerateLatentsAutoregressive(story, 30, 4, 7, o);
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(ar.ContainsKey(f)));
         }
-        finally { Gemm.Backend = before; }
     }
 
     [Fact]
@@ -69,8 +55,7 @@ public class DodResumeTests
     [Fact]
     public void AKilledRunContinuesToTheIdenticalVideo()
     {
-        var before = Gemm.Backend;
-        Gemm.Backend = GemmBackend.Builtin;
+        using var gemm = new BuiltinGemm();
         var dir = Directory.CreateTempSubdirectory("longshot-run-").FullName;
         try
         {
@@ -78,7 +63,7 @@ public class DodResumeTests
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
             var straight = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o);
             using var cts = new CancellationTokenSource();
-            var stop = new Relay(p => { if (p.Level == 2 && p.UnitsDone >= 2) cts.Cancel(); });
+            var stop = new Relay<GenerationProgress>(p => { if (p.Level == 2 && p.UnitsDone >= 2) cts.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o, stop, cts.Token, dir));
             int saved = Directory.GetFiles(Path.Combine(dir, "units")).Length;
             Assert.InRange(saved, 2, 6);
@@ -86,13 +71,9 @@ public class DodResumeTests
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(straight[f].ToArray(), resumed[f].ToArray());
             Assert.Throws<IOException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 6, o, runDir: dir));
         }
-        finally { Gemm.Backend = before; Directory.Delete(dir, true); }
+        finally { Directory.Delete(dir, true); }
     }
 
-    private sealed class Relay(Action<GenerationProgress> f) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => f(value);
-    }
 }
 
 internal static class DodPipelineTestsAccess
@@ -112,9 +93,7 @@ public class DodStreamingTests
     [Fact]
     public void StreamedFramesEqualDecodingAtTheEndAndArriveBeforeTheLastUnit()
     {
-        var before = Gemm.Backend;
-        Gemm.Backend = GemmBackend.Builtin;
-        try
+        using (new BuiltinGemm())
         {
             var story = Storyline.Parse("0-: a red ball\n", frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
@@ -122,7 +101,7 @@ public class DodStreamingTests
             var latents = pipe.GenerateLatents(story, 30, 4, 5, o);
             var atEnd = pipe.Decode(latents, 30).ToList();
             int unitsAtFirstFrame = -1, unitsDone = 0;
-            var progress = new Relay(p => { if (p.Level == 4) unitsDone = p.UnitsDone; });
+            var progress = new Relay<GenerationProgress>(p => { if (p.Level == 4) unitsDone = p.UnitsDone; });
             var streamed = new List<Longshot.Tensors.Tensor>();
             foreach (var f in pipe.GenerateFrames(story, 30, 4, 5, o, progress))
             {
@@ -134,13 +113,8 @@ public class DodStreamingTests
             var lastLevelUnits = new DodSchedule(30, 4).Levels[^1].Count;
             Assert.True(unitsAtFirstFrame < lastLevelUnits, $"first frame after {unitsAtFirstFrame} of {lastLevelUnits} last-level units");
         }
-        finally { Gemm.Backend = before; }
     }
 
-    private sealed class Relay(Action<GenerationProgress> f) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => f(value);
-    }
 }
 
 [Collection("Serial")]
@@ -149,9 +123,7 @@ public class DodRegenerationTests
     [Fact]
     public void RegeneratingARangeKeepsEveryOtherFrame()
     {
-        var before = Gemm.Backend;
-        Gemm.Backend = GemmBackend.Builtin;
-        try
+        using (new BuiltinGemm())
         {
             var story = Storyline.Parse("0-: a red ball\n", frames: 30);
             var newStory = Storyline.Parse("0-: a blue ball rolls\n", frames: 30);
@@ -166,6 +138,5 @@ public class DodRegenerationTests
             Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray().SequenceEqual(changed[f].ToArray()));
             Assert.Throws<ArgumentException>(() => pipe.Regenerate(original, newStory, 30, 4, 99, o, 20, 40));
         }
-        finally { Gemm.Backend = before; }
     }
 }

@@ -32,10 +32,7 @@ public class MtdSamplerTests
     public void ResultsAreBitIdenticalWhateverTheBatching(string scheduler)
     {
         // Bit-identical with the built-in kernels; an external BLAS may round differently for different batch sizes.
-        var before = Longshot.Tensors.Kernels.Gemm.Backend;
-        Longshot.Tensors.Kernels.Gemm.Backend = Longshot.Tensors.Kernels.GemmBackend.Builtin;
-        try { SampleInBatchesAndAlone(scheduler); }
-        finally { Longshot.Tensors.Kernels.Gemm.Backend = before; }
+        using (new BuiltinGemm()) SampleInBatchesAndAlone(scheduler);
     }
 
     private static void SampleInBatchesAndAlone(string scheduler)

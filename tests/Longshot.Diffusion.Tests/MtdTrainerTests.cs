@@ -35,7 +35,7 @@ public class MtdTrainerTests : IDisposable
     {
         var straight = MtdTrainer.Train(Setup("local", "a", 3));
         using var cts = new CancellationTokenSource();
-        Assert.ThrowsAny<OperationCanceledException>(() => MtdTrainer.Train(Setup("local", "b", 3), new Relay(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => MtdTrainer.Train(Setup("local", "b", 3), new Relay<MtdTrainProgress>(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token));
         var resumed = MtdTrainer.Train(Setup("local", "b", 3));
         foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(), resumed.Parameters[name].ToArray());
         var loaded = MtdPipelineParts.Load(P("b"));
@@ -56,8 +56,4 @@ public class MtdTrainerTests : IDisposable
         Assert.All(mask.Narrow(0, 1, 1).ToArray(), v => Assert.Equal(0f, v));
     }
 
-    private sealed class Relay(Action<MtdTrainProgress> f) : IProgress<MtdTrainProgress>
-    {
-        public void Report(MtdTrainProgress value) => f(value);
-    }
 }

@@ -27,7 +27,7 @@ public class VaeTrainerTests : IDisposable
         MakeData();
         var (straight, _) = VaeTrainer.Train(Options(P("a")));
         using var cts = new CancellationTokenSource();
-        var stopAfter2 = new Relay(p => { if (p.Step == 2) cts.Cancel(); });
+        var stopAfter2 = new Relay<VaeTrainProgress>(p => { if (p.Step == 2) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => VaeTrainer.Train(Options(P("b")), stopAfter2, cts.Token));
         Assert.True(File.Exists(P("b/" + VaeTrainer.StateFile)));
         var (resumed, _) = VaeTrainer.Train(Options(P("b")));
@@ -50,8 +50,4 @@ public class VaeTrainerTests : IDisposable
         Assert.Contains("image run", e.Message);
     }
 
-    private sealed class Relay(Action<VaeTrainProgress> f) : IProgress<VaeTrainProgress>
-    {
-        public void Report(VaeTrainProgress value) => f(value);
-    }
 }
