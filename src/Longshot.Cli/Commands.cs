@@ -48,8 +48,9 @@ internal static class Commands
             Console.Error.WriteLine("cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException
-            or Longshot.Video.Formats.MediaFormatException or Longshot.Video.Formats.FFmpegMissingException or Longshot.Video.Store.DatasetStoreException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException or KeyNotFoundException
+            or ArithmeticException or Longshot.Video.Formats.MediaFormatException or Longshot.Video.Formats.FFmpegMissingException
+            or Longshot.Video.Store.DatasetStoreException or Longshot.Tensors.IO.SafeTensorsFormatException or Longshot.Tensors.Nn.StateDictMismatchException)
         {
             return Fail(e.Message);
         }
