@@ -19,6 +19,7 @@ internal static class Commands
         {{DataCommands.Usage}}
         {{TrainCommands.Usage}}
         {{GenerateCommand.Usage}}
+        {{EvalCommands.Usage}}
 
         Environment:
           LONGSHOT_GEMM=builtin|openblas   choose the matrix-multiply backend (default: OpenBLAS when installed)
@@ -38,7 +39,7 @@ internal static class Commands
                 "demo" => await Demo(args[1..], cts.Token),
                 "data" => await Task.Run(() => DataCommands.Run(args[1..], cts.Token)),
                 "train" => await Task.Run(() => TrainCommands.Train(args[1..], cts.Token)),
-                "eval" => await Task.Run(() => TrainCommands.Eval(args[1..])),
+                "eval" => await Task.Run(() => EvalCommands.Eval(args[1..], cts.Token)),
                 "generate" => await Task.Run(() => GenerateCommand.Run(args[1..], cts.Token)),
                 _ => Fail($"unknown command '{args[0]}'.\n\n{Usage}"),
             };
@@ -50,7 +51,7 @@ internal static class Commands
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException or KeyNotFoundException
             or ArithmeticException or Longshot.Video.Formats.MediaFormatException or Longshot.Video.Formats.FFmpegMissingException
-            or Longshot.Video.Store.DatasetStoreException or Longshot.Tensors.IO.SafeTensorsFormatException or Longshot.Tensors.Nn.StateDictMismatchException)
+            or Longshot.Video.Store.DatasetStoreException or Longshot.Tensors.IO.SafeTensorsFormatException or Longshot.Tensors.Nn.StateDictMismatchException or InvalidDataException)
         {
             return Fail(e.Message);
         }

@@ -24,7 +24,8 @@ internal static class TrainCommands
     public static int Train(string[] args, CancellationToken ct)
     {
         if (args.Length > 0 && args[0] is "global" or "local") return TrainMtd(args[0], args[1..], ct);
-        if (args.Length == 0 || args[0] != "vae") throw new ArgumentException("train: expected vae, global or local.");
+        if (args.Length > 0 && args[0] == "extractor") return EvalCommands.TrainExtractor(args[1..], ct);
+        if (args.Length == 0 || args[0] != "vae") throw new ArgumentException("train: expected vae, global, local or extractor.");
         var a = new Args("train vae", args[1..], new HashSet<string> { "quiet", "no-temporal", "train-spatial" });
         var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var o = new VaeTrainOptions

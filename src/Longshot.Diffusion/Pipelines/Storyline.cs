@@ -55,6 +55,20 @@ public sealed partial class Storyline
         return new Storyline(segs);
     }
 
+    /// <summary>A storyline from one prompt per frame, consecutive equal prompts merged into one segment.</summary>
+    public static Storyline FromFramePrompts(IReadOnlyList<string> prompts)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("storyline: no frames.");
+        var segs = new List<StorySegment>();
+        int start = 0;
+        for (int i = 1; i <= prompts.Count; i++)
+            if (i == prompts.Count || prompts[i] != prompts[start]) { segs.Add(new StorySegment(start, i, prompts[start])); start = i; }
+        return new Storyline(segs);
+    }
+
+    /// <summary>The text form that <see cref="Parse"/> reads back.</summary>
+    public string ToText() => string.Join("\n", Segments.Select(x => $"{x.Start}-{x.End}: {x.Prompt}")) + "\n";
+
     public static Storyline Load(string path, double fps = 24, int? frames = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"storyline not found: {path}", path);

@@ -34,6 +34,12 @@ public sealed record MtdTrainOptions
     /// run the autoregressive baseline (condition on the last frame, generate the next L-1).
     /// </summary>
     public float AutoregressiveFraction { get; init; } = 0.25f;
+    /// <summary>
+    /// Global model: the fraction of steps at the keyframe stride (L-1)^(m-1); the rest use the finer strides of the
+    /// lower levels, still with nothing given, so that a video shorter than one keyframe gap (16 frames, the AR
+    /// baseline's first clip) is drawn at its true spacing instead of one the model never saw.
+    /// </summary>
+    public float GlobalKeyframeFraction { get; init; } = 0.5f;
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
@@ -84,7 +90,7 @@ public static class MtdTrainer
         while (step < o.Steps)
         {
             ct.ThrowIfCancellationRequested();
-            int level = o.Role == "global" ? 1 : 2 + (int)(step % (o.Depth - 1));
+            int level = o.Role == "global" ? GlobalLevel(o, rng) : 2 + (int)(step % (o.Depth - 1));
             var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng);
             NumericCheck.ThrowIfNotFinite(loss, step);
             var grads = loss.Backward();
@@ -103,6 +109,9 @@ public static class MtdTrainer
         return parts;
     }
 
+    private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
+        o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
+
     /// <summary>The noise-regression loss of one batch of clips at one level.</summary>
     internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents, ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
     {
@@ -112,6 +121,7 @@ public static class MtdTrainer
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
             var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng);
+            if (o.Role == "global") clip = clip with { Given = new bool[l] };
             if (level == o.Depth && level > 1 && rng.NextFloat() < o.AutoregressiveFraction)
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));

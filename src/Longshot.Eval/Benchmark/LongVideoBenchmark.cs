@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Vae;
+using Longshot.Eval.Features;
+using Longshot.Eval.Metrics;
+using Longshot.Tensors.IO;
+using Longshot.Video.Formats;
+using Longshot.Video.Imaging;
+using Longshot.Video.Store;
+
+namespace Longshot.Eval.Benchmark;
+
+/// <summary>Options of `longshot eval`: which models, which stories, how many frames.</summary>
+public sealed record BenchmarkOptions
+{
+    public required string Data { get; init; }
+    public required string Global { get; init; }
+    public required string Local { get; init; }
+    public required string Vae { get; init; }
+    public required string Extractor { get; init; }
+    /// <summary>The SHA-256 the extractor must have (null: any).</summary>
+    public string? ExtractorSha256 { get; init; }
+    public required string Out { get; init; }
+    public int[] Lengths { get; init; } = { 16, 256, 1024 };
+    public string[] Schemes { get; init; } = { "dod", "ar" };
+    /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as many frames and blocks.</summary>
+    public int FrameBudget { get; init; } = 1024;
+    public int LocalLength { get; init; } = 16;
+    public int Batch { get; init; } = 4;
+    public ulong Seed { get; init; } = 1;
+    public SamplerOptions Sampler { get; init; } = new(Steps: 10, GuidanceScale: 2f);
+}
+
+/// <summary>One row of Table 1: a scheme at a length.</summary>
+public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoScores Scores, double SecondsPerVideo);
+
+/// <summary>
+/// Table 1 on Toonworld: for every length and scheme, generates videos from stories of the test split (the
+/// captions of real windows of test episodes), and scores them against those real windows. Finished rows are kept in
+/// OUT/rows.json, so an interrupted run continues with the next row.
+/// </summary>
+public static class LongVideoBenchmark
+{
+    public const string RowsFile = "rows.json";
+
+    public static List<BenchmarkRow> Run(BenchmarkOptions o, IProgress<string>? progress = null, CancellationToken ct = default)
+    {
+        if (o.Lengths.Length == 0 || o.Lengths.Any(l => l < 2)) throw new ArgumentException("eval: lengths must be >= 2 frames.");
+        if (o.Schemes.Any(s => s is not ("dod" or "ar"))) throw new ArgumentException("eval: schemes are dod and ar.");
+        using var store = DatasetStore.Open(o.Data);
+        var tests = store.Episodes.Where(e => e.Entry.Split == Splits.Test).ToList();
+        if (tests.Count == 0) throw new ArgumentException($"{o.Data}: no test-split episodes to take stories from.");
+        if (tests.Any(e => e.Annotation(0) == null)) throw new ArgumentException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
+        var fx = FeatureExtractor.Load(o.Extractor, o.ExtractorSha256);
+        var evaluator = new VideoEvaluator(fx);
+        var vae = AutoencoderKL.Load(o.Vae);
+        int size = vae.Config.SampleSize / vae.Config.DownFactor;
+        var pipe = new DodPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), vae, size, size) { BatchSize = o.Batch };
+        Directory.CreateDirectory(o.Out);
+        var rowsPath = Path.Combine(o.Out, RowsFile);
+        var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath)) ?? new() : new List<BenchmarkRow>();
+        foreach (int n in o.Lengths)
+        {
+            var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));
+            var real = windows.Select(w => RealVideo(w.Ep, w.Start, n)).ToList();
+            var realFeatures = real.Select(evaluator.Extract).ToList();
+            foreach (var scheme in o.Schemes)
+            {
+                if (rows.Any(r => r.Frames == n && r.Scheme == scheme)) continue;
+                var generated = new List<ScoredVideo>();
+                var sw = Stopwatch.StartNew();
+                for (int v = 0; v < real.Count; v++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    progress?.Report($"{scheme} {n} frames: video {v + 1}/{real.Count}");
+                    var story = Storyline.FromFramePrompts(real[v].Prompts);
+                    ulong seed = o.Seed + (ulong)v;
+                    var frames = scheme == "dod"
+                        ? pipe.GenerateFrames(story, n, o.LocalLength, seed, o.Sampler, ct: ct)
+                        : pipe.Decode(pipe.GenerateLatentsAutoregressive(story, n, o.LocalLength, seed, o.Sampler, ct: ct), n, ct);
+                    var video = frames.Select(Frame.FromTensor).ToList();
+                    generated.Add(real[v] with { Frames = video });
+                    if (v == 0) WriteSample(Path.Combine(o.Out, $"{scheme}-{n}.gif"), video);
+                }
+                double seconds = sw.Elapsed.TotalSeconds / real.Count;
+                progress?.Report($"{scheme} {n} frames: scoring");
+                var scores = evaluator.Score(generated, generated.Select(evaluator.Extract).ToList(), realFeatures);
+                rows.Add(new BenchmarkRow(n, scheme, real.Count, scores, seconds));
+                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            // The real videos themselves: the ceiling for story accuracy, consistency and cut accuracy.
+            if (!rows.Any(r => r.Frames == n && r.Scheme == "real"))
+            {
+                var s = evaluator.Score(real, realFeatures, realFeatures);
+                rows.Add(new BenchmarkRow(n, "real", real.Count, s, 0));
+                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            }
+        }
+        var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance {o.Sampler.GuidanceScale}; " +
+                     $"L = {o.LocalLength}; {o.FrameBudget} frames per row; test split of {o.Data}";
+        ResultTables.Write(o.Out, rows.Where(r => o.Lengths.Contains(r.Frames)).ToList(), header);
+        return rows;
+    }
+
+    /// <summary>Evenly spread windows of n frames over the test episodes.</summary>
+    internal static List<(StoredEpisode Ep, int Start)> Windows(IReadOnlyList<StoredEpisode> eps, int n, int count)
+    {
+        var usable = eps.Where(e => e.FrameCount >= n).ToList();
+        if (usable.Count == 0) throw new ArgumentException($"eval: no test episode has {n} frames.");
+        var list = new List<(StoredEpisode, int)>();
+        int perEpisode = (count + usable.Count - 1) / usable.Count;
+        for (int v = 0; v < count; v++)
+        {
+            var ep = usable[v % usable.Count];
+            int k = v / usable.Count;
+            list.Add((ep, (int)((ep.FrameCount - n) * (k + 0.5) / perEpisode)));
+        }
+        return list;
+    }
+
+    /// <summary>A real window as a scored video: its frames, captions (the prompts) and shot ids.</summary>
+    public static ScoredVideo RealVideo(StoredEpisode ep, int start, int n) => new(
+        Enumerable.Range(start, n).Select(ep.ReadFrame).ToList(),
+        Enumerable.Range(start, n).Select(ep.Caption).ToList(),
+        Enumerable.Range(start, n).Select(f => ep.Annotation(f)!.Shot).ToList());
+
+    private static void WriteSample(string path, IReadOnlyList<Frame> frames)
+    {
+        using var w = VideoWriters.Create(path, 24);
+        foreach (var f in frames) w.Write(f);
+        w.Complete();
+    }
+}

@@ -1,0 +1,10 @@
+namespace Longshot.Eval.Features;
+
+/// <summary>
+/// The extractor shipped in models/toonworld-eval, pinned by the SHA-256 of its weights: `longshot eval` refuses
+/// other weights under that name, so scores from different runs and machines stay comparable.
+/// </summary>
+public static class ShippedExtractor
+{
+    public const string Sha256 = "PENDING";
+}

@@ -1,0 +1,159 @@
+using Longshot.Eval.Attributes;
+using Longshot.Eval.Features;
+using Longshot.Tensors;
+using Longshot.Video.Imaging;
+
+namespace Longshot.Eval.Metrics;
+
+/// <summary>A video to score: its frames, the prompt each frame was asked for, and the story's shot id of each frame.</summary>
+public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<string> Prompts, IReadOnlyList<int> Shots)
+{
+    public void Validate()
+    {
+        if (Frames.Count == 0) throw new ArgumentException("evaluation: a video has no frames.");
+        if (Prompts.Count != Frames.Count || Shots.Count != Frames.Count)
+            throw new ArgumentException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and {Shots.Count} shot ids.");
+    }
+}
+
+/// <summary>
+/// Scores of a set of generated videos against the real videos of the same stories. NaN where a score is undefined
+/// (consistency needs a character seen in two shots).
+/// </summary>
+/// <param name="AvgFid">Fréchet distance of frame features, all frames pooled (NUWA-XL's Avg-FID).</param>
+/// <param name="BlockFvd">Fréchet distance of clip features of every X-frame block (B-FVD-X), blocks pooled.</param>
+/// <param name="StoryAccuracy">Fraction of the attributes each frame's prompt asks for that the classifier sees.</param>
+/// <param name="Consistency">Fraction of a character's later single-character shots whose look (shirt, accessory) matches its first.</param>
+/// <param name="Jitter">Mean frame-to-frame change inside shots (0..1; lower is smoother).</param>
+/// <param name="CutF1">F1 of detected cuts against the story's shot boundaries.</param>
+public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAccuracy, double Consistency, double Jitter, double CutF1, int Frames, int Blocks);
+
+/// <summary>Computes <see cref="VideoScores"/> with a feature extractor.</summary>
+public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames = 16)
+{
+    public FeatureExtractor Extractor { get; } = extractor;
+    public int BlockFrames { get; } = blockFrames >= 2 ? blockFrames : throw new ArgumentException("B-FVD: blocks need at least 2 frames.");
+
+    /// <summary>Per-frame features and attribute logits, and per-block clip features, of one video.</summary>
+    public sealed record Features(List<float[]> FrameFeatures, List<float[]> FrameLogits, List<float[]> BlockFeatures);
+
+    public Features Extract(ScoredVideo v)
+    {
+        v.Validate();
+        using var _ = Tensor.NoGrad();
+        var ff = new List<float[]>();
+        var fl = new List<float[]>();
+        for (int s = 0; s < v.Frames.Count; s += 64)
+        {
+            var batch = Stack(v.Frames.Skip(s).Take(64).ToList());
+            var (f, l) = Extractor.Frames(batch);
+            ff.AddRange(Rows(f)); fl.AddRange(Rows(l));
+        }
+        // Blocks of X consecutive frames (an incomplete tail is dropped), resampled to the clip encoder's length.
+        var bf = new List<float[]>();
+        int t = Extractor.Config.ClipFrames, blocks = v.Frames.Count / BlockFrames;
+        for (int b0 = 0; b0 < blocks; b0 += 4)
+        {
+            var frames = new List<Frame>();
+            for (int b = b0; b < Math.Min(blocks, b0 + 4); b++)
+                for (int i = 0; i < t; i++) frames.Add(v.Frames[b * BlockFrames + (int)((long)i * (BlockFrames - 1) / Math.Max(1, t - 1))]);
+            bf.AddRange(Rows(Extractor.Clips(Stack(frames)).Features));
+        }
+        return new Features(ff, fl, bf);
+    }
+
+    /// <summary>Scores generated videos against the real videos of the same stories.</summary>
+    public VideoScores Score(IReadOnlyList<ScoredVideo> generated, IReadOnlyList<ScoredVideo> real)
+    {
+        var gen = generated.Select(Extract).ToList();
+        var reference = real.Select(Extract).ToList();
+        return Score(generated, gen, reference);
+    }
+
+    /// <summary>Scores from features already extracted (the real videos' features can be reused across schemes).</summary>
+    public VideoScores Score(IReadOnlyList<ScoredVideo> generated, IReadOnlyList<Features> gen, IReadOnlyList<Features> reference)
+    {
+        var genFrames = gen.SelectMany(g => g.FrameFeatures).ToList();
+        var realFrames = reference.SelectMany(g => g.FrameFeatures).ToList();
+        var genBlocks = gen.SelectMany(g => g.BlockFeatures).ToList();
+        var realBlocks = reference.SelectMany(g => g.BlockFeatures).ToList();
+        double fid = FrechetDistance.Compute(genFrames, realFrames);
+        double fvd = genBlocks.Count > 0 && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
+        double story = Mean(generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) => StoryAccuracy(prompt, p.Second.FrameLogits[i]))));
+        double consistency = Mean(generated.Zip(gen).Select(p => Consistency(p.First, p.Second.FrameLogits)));
+        double jitter = Mean(generated.Select(v => VideoSignals.Jitter(v.Frames, v.Shots)));
+        double cuts = Mean(generated.Select(v => VideoSignals.CutF1(VideoSignals.DetectCuts(v.Frames, Extractor.Config.CutThreshold), VideoSignals.ShotStarts(v.Shots))));
+        return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count);
+    }
+
+    /// <summary>Fraction of what a prompt asks for (place, time, framing, each character's shirt and accessory) seen in the frame; NaN if it asks nothing.</summary>
+    public static double StoryAccuracy(string prompt, float[] logits)
+    {
+        var asked = PromptAttributes.Parse(prompt);
+        var d = AttributeLoss.Decide(logits, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
+        int n = 0, ok = 0;
+        void Check(bool hit) { n++; if (hit) ok++; }
+        if (asked.Place != null) Check(d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
+        if (asked.Time != null) Check(d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
+        if (asked.Framing != null) Check(d[FrameAttributes.FramingAt + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
+        foreach (var c in asked.Characters)
+        {
+            if (c.Shirt != null) Check(d[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
+            if (c.Accessory != null) Check(d[FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
+        }
+        return n == 0 ? double.NaN : (double)ok / n;
+    }
+
+    /// <summary>
+    /// Long-term consistency of one video: in every shot whose prompts name exactly one character, the character's
+    /// look is the shirt colour and accessory the classifier sees most often in that shot; a character is consistent
+    /// in a later shot when that look equals the look of its first shot. NaN when no character appears in two shots.
+    /// </summary>
+    public static double Consistency(ScoredVideo v, IReadOnlyList<float[]> logits)
+    {
+        var looks = new Dictionary<int, (string Name, List<string> Votes)>();
+        for (int i = 0; i < v.Frames.Count; i++)
+        {
+            var people = PromptAttributes.Parse(v.Prompts[i]).Characters;
+            if (people.Count != 1) continue;
+            if (!looks.TryGetValue(v.Shots[i], out var shot)) looks[v.Shots[i]] = shot = (people[0].Name, new List<string>());
+            if (shot.Name != people[0].Name) continue;
+            shot.Votes.Add(Look(logits[i]));
+        }
+        var byCharacter = looks.OrderBy(kv => kv.Key).Select(kv => (kv.Value.Name, Look: kv.Value.Votes.GroupBy(x => x).OrderByDescending(g => g.Count()).First().Key))
+            .GroupBy(s => s.Name).Where(g => g.Count() > 1).ToList();
+        if (byCharacter.Count == 0) return double.NaN;
+        return byCharacter.Average(g => g.Skip(1).Count(s => s.Look == g.First().Look) / (double)(g.Count() - 1));
+    }
+
+    /// <summary>The most likely shirt colour and accessory (or none) seen in a frame.</summary>
+    private static string Look(float[] logits)
+    {
+        int shirt = ArgMax(logits, FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length);
+        int acc = ArgMax(logits, FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length);
+        string accessory = logits[FrameAttributes.AccessoryAt + acc] > 0 ? FrameAttributes.Accessories[acc] : "none";
+        return $"{FrameAttributes.Shirts[shirt]}/{accessory}";
+    }
+
+    private static int ArgMax(float[] x, int at, int n)
+    {
+        int best = 0;
+        for (int i = 1; i < n; i++) if (x[at + i] > x[at + best]) best = i;
+        return best;
+    }
+
+    private static double Mean(IEnumerable<double> xs)
+    {
+        var v = xs.Where(x => !double.IsNaN(x)).ToList();
+        return v.Count == 0 ? double.NaN : v.Average();
+    }
+
+    private static Tensor Stack(IReadOnlyList<Frame> frames) => Ops.Stack(frames.Select(f => f.ToTensor()).ToList(), 0);
+
+    private static IEnumerable<float[]> Rows(Tensor t)
+    {
+        var a = t.ToArray();
+        int d = t.Shape[1];
+        for (int i = 0; i < t.Shape[0]; i++) yield return a.AsSpan(i * d, d).ToArray();
+    }
+}

@@ -1,0 +1,105 @@
+using Xunit;
+using Longshot.Eval.Attributes;
+using Longshot.Eval.Features;
+using Longshot.Eval.Metrics;
+using Longshot.Tensors;
+using Longshot.Video.Imaging;
+using Longshot.Video.Toonworld;
+
+namespace Longshot.Eval.Tests;
+
+public class SignalAndAttributeTests
+{
+    [Fact]
+    public void CutF1CountsMatchesWithinTheToleranceOnce()
+    {
+        Assert.Equal(1, VideoSignals.CutF1(new[] { 10, 51 }, new[] { 10, 50 }));
+        // One hit of two detections and two expected cuts: precision 1/2, recall 1/2.
+        Assert.Equal(0.5, VideoSignals.CutF1(new[] { 10, 80 }, new[] { 10, 50 }), 9);
+        // Two detections next to one cut match it only once.
+        Assert.Equal(2.0 / 3, VideoSignals.CutF1(new[] { 10, 11 }, new[] { 10 }), 9);
+        Assert.Equal(1, VideoSignals.CutF1(Array.Empty<int>(), Array.Empty<int>()));
+        Assert.Equal(0, VideoSignals.CutF1(new[] { 5 }, Array.Empty<int>()));
+    }
+
+    [Fact]
+    public void JitterIgnoresTheStorysCutsAndCutsAreDetected()
+    {
+        Frame Solid(byte v) { var f = new Frame(4, 4); Array.Fill(f.Rgb, v); return f; }
+        var frames = new[] { Solid(0), Solid(51), Solid(51), Solid(255) };
+        var shots = new[] { 0, 0, 0, 1 };
+        Assert.Equal(0.1, VideoSignals.Jitter(frames, shots), 9); // (0.2 + 0) / 2; the cut 51 -> 255 is not counted
+        Assert.Equal(new[] { 1, 3 }, VideoSignals.DetectCuts(frames, 0.15).ToArray());
+        Assert.Equal(new[] { 3 }, VideoSignals.DetectCuts(frames, 0.5).ToArray());
+        Assert.Equal(new[] { 3 }, VideoSignals.ShotStarts(shots).ToArray());
+    }
+
+    [Fact]
+    public void PromptsAreReadIntoTheAttributesTheyAskFor()
+    {
+        var p = PromptAttributes.Parse("Close-up of the town at night. Pax, in a blue shirt and a top hat, sits; Momo, in an orange shirt, waves.");
+        Assert.Equal(("town", "night", "close"), (p.Place, p.Time, p.Framing));
+        Assert.Equal(2, p.Characters.Count);
+        Assert.Equal(new CharacterLook("Pax", "blue", "top hat"), p.Characters[0]);
+        Assert.Equal(new CharacterLook("Momo", "orange", null), p.Characters[1]);
+        var free = PromptAttributes.Parse("a cat on a sofa");
+        Assert.Null(free.Place);
+        Assert.Empty(free.Characters);
+    }
+
+    [Fact]
+    public void TargetsOfARenderedFrameMatchItsCaption()
+    {
+        var ep = new ToonworldEpisode(new ToonworldSettings { Frames = 200, Seed = 11 }, 0);
+        for (int f = 0; f < 200; f += 37)
+        {
+            var tf = ep.Render(f);
+            var t = FrameAttributes.Targets(tf.Annotation);
+            var asked = PromptAttributes.Parse(tf.Caption);
+            Assert.Equal(1f, t[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
+            Assert.Equal(1f, t[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
+            Assert.Equal(1f, t[FrameAttributes.FramingAt + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
+            foreach (var c in asked.Characters)
+            {
+                Assert.Equal(1f, t[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
+                if (c.Accessory != null) Assert.Equal(1f, t[FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
+            }
+            Assert.Equal(3f, FrameAttributes.ChoiceGroups.Sum(g => t.Skip(g.At).Take(g.Size).Sum()));
+        }
+    }
+
+    [Fact]
+    public void AttributeLossIsCrossEntropyPlusBinaryCrossEntropy()
+    {
+        // One row, a choice group of 2 and a presence group of 1.
+        var logits = Tensor.FromArray(new[] { 1f, 3f, -0.5f }, 1, 3);
+        var targets = Tensor.FromArray(new[] { 1f, 0f, 1f }, 1, 3);
+        float loss = AttributeLoss.Compute(logits, targets, new[] { (0, 2) }, new[] { (2, 1) }).Item();
+        double ce = -(1 - Math.Log(Math.Exp(1) + Math.Exp(3)));
+        double bce = -Math.Log(1 / (1 + Math.Exp(0.5)));
+        Assert.Equal(ce + bce, loss, 4);
+        Assert.Equal(new[] { false, true, false }, AttributeLoss.Decide(new[] { 1f, 3f, -0.5f }, new[] { (0, 2) }, new[] { (2, 1) }));
+    }
+
+    [Fact]
+    public void ExtractorSavesAndLoadsAsFolderOrSingleFile()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fx-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 }, FrameFeatureDim = 8, ClipFeatureDim = 4, ClipFrames = 4 };
+            var fx = FeatureExtractor.Create(cfg, 3);
+            fx.Save(dir);
+            var frames = Tensor.Randn(new Rng(1), 4, 3, 64, 64);
+            using var _ = Tensor.NoGrad();
+            var a = fx.Frames(frames).Features.ToArray();
+            var b = FeatureExtractor.Load(dir, fx.Sha256).Frames(frames).Features.ToArray();
+            var c = FeatureExtractor.Load(Path.Combine(dir, FeatureExtractor.WeightsFile)).Clips(frames).Features;
+            Assert.Equal(a, b);
+            Assert.Equal(new[] { 1, 4 }, c.Shape);
+            var e = Assert.Throws<InvalidDataException>(() => FeatureExtractor.Load(dir, new string('0', 64)));
+            Assert.Contains("not the pinned extractor", e.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+}
