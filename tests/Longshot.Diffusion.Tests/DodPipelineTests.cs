@@ -35,6 +35,31 @@ public class DodPipelineTests
     }
 
     [Fact]
+    public void TheVideoDoesNotDependOnThreadsOrParallelWorkers()
+    {
+        using (new BuiltinGemm())
+        {
+            var story = Storyline.Parse(Story, frames: 40);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
+            int before = Longshot.Tensors.Kernels.Threads.Count;
+            try
+            {
+                Longshot.Tensors.Kernels.Threads.Count = 1;
+                var serial = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(story, 40, 4, 7, o);
+                Longshot.Tensors.Kernels.Threads.Count = 2;
+                var parallel = DodPipelineTestsAccess.Pipeline(2, workers: 2).GenerateLatents(story, 40, 4, 7, o);
+                var threaded = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(story, 40, 4, 7, o);
+                foreach (var f in Enumerable.Range(0, 40))
+                {
+                    Assert.Equal(serial[f].ToArray(), parallel[f].ToArray());
+                    Assert.Equal(serial[f].ToArray(), threaded[f].ToArray());
+                }
+            }
+            finally { Longshot.Tensors.Kernels.Threads.Count = before; }
+        }
+    }
+
+    [Fact]
     public void StorylinesMapFramesToPromptsAndNameBadLines()
     {
         var s = Storyline.Parse("0-10: one\n10s-: two\n", fps: 1, frames: 30);
@@ -78,12 +103,12 @@ public class DodResumeTests
 
 internal static class DodPipelineTestsAccess
 {
-    public static DodPipeline Pipeline(int batch)
+    public static DodPipeline Pipeline(int batch, int workers = 1)
     {
         var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
         MtdPipelineParts Parts(ulong seed) => MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
             new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
-        return new DodPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch };
+        return new DodPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch, Workers = workers };
     }
 }
 

@@ -1,6 +1,7 @@
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
+using Longshot.Tensors.Kernels;
 
 namespace Longshot.Diffusion.Pipelines;
 
@@ -20,6 +21,13 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
 
     /// <summary>Units sampled together per model call.</summary>
     public int BatchSize { get; init; } = 4;
+
+    /// <summary>
+    /// Batches of one level sampled side by side, each on its share of the kernel threads (default: one per core).
+    /// Units of a level are independent, so this is where diffusion over diffusion beats the autoregressive chain
+    /// on a multi-core CPU; the result does not depend on it.
+    /// </summary>
+    public int Workers { get; init; } = Threads.Count;
 
     /// <summary>
     /// Latents of frames [0, N) by diffusion over diffusion. With <paramref name="runDir"/>, every finished unit is
@@ -71,20 +79,38 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
                 else todo.Add(u);
             }
             yield return 0;
-            for (int s = 0; s < todo.Count; s += BatchSize)
+            int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
+            for (int s = 0; s < todo.Count; s += BatchSize * workers)
             {
-                var batch = todo.Skip(s).Take(BatchSize).ToList();
-                var clips = batch.Select(u => ToClip(u, story, known, seed)).ToList();
-                var outs = sampler.Sample(clips, o, ct);
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    Record(batch[i], outs[i], known);
-                    run?.Save(batch[i], outs[i]);
-                }
-                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, units.Count - todo.Count + Math.Min(s + BatchSize, todo.Count), units.Count));
+                // A wave: up to `workers` batches sampled at once, each batch one model call per step.
+                var wave = Enumerable.Range(0, workers).Select(w => todo.Skip(s + w * BatchSize).Take(BatchSize).ToList()).Where(b => b.Count > 0).ToList();
+                var clips = wave.Select(b => b.Select(u => ToClip(u, story, known, seed)).ToList()).ToList();
+                var outs = SampleWave(sampler, clips, o, ct);
+                for (int w = 0; w < wave.Count; w++)
+                    for (int i = 0; i < wave[w].Count; i++)
+                    {
+                        Record(wave[w][i], outs[w][i], known);
+                        run?.Save(wave[w][i], outs[w][i]);
+                    }
+                int done = Math.Min(s + BatchSize * workers, todo.Count);
+                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, units.Count - todo.Count + done, units.Count));
                 yield return 0;
             }
         }
+    }
+
+    /// <summary>Samples the batches of a wave side by side, splitting the kernel threads between them.</summary>
+    private static List<Tensor>[] SampleWave(MtdSampler sampler, List<List<MtdClip>> batches, SamplerOptions o, CancellationToken ct)
+    {
+        var outs = new List<Tensor>[batches.Count];
+        if (batches.Count == 1) { outs[0] = sampler.Sample(batches[0], o, ct); return outs; }
+        int share = Math.Max(1, Threads.Count / batches.Count);
+        Parallel.For(0, batches.Count, new ParallelOptions { MaxDegreeOfParallelism = batches.Count, CancellationToken = ct }, w =>
+        {
+            using var _ = Threads.LimitTo(share);
+            outs[w] = sampler.Sample(batches[w], o, ct);
+        });
+        return outs;
     }
 
     /// <summary>The latents of a finished run saved with <c>runDir</c> (same settings as when it was made).</summary>

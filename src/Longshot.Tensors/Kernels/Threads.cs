@@ -3,8 +3,31 @@ namespace Longshot.Tensors.Kernels;
 /// <summary>The engine's thread count and a static split of work ranges across it.</summary>
 public static class Threads
 {
-    /// <summary>Worker count for kernels: LONGSHOT_THREADS, else the processor count.</summary>
-    public static int Count { get; set; } = ReadCount();
+    private static int _count = ReadCount();
+    private static readonly AsyncLocal<int> Limit = new();
+
+    /// <summary>
+    /// Worker count for kernels: LONGSHOT_THREADS, else the processor count; lowered inside <see cref="LimitTo"/>
+    /// (for code that runs several independent jobs side by side, each on its share of the cores).
+    /// </summary>
+    public static int Count
+    {
+        get { int l = Limit.Value; return l > 0 && l < _count ? l : _count; }
+        set => _count = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "thread count must be positive.");
+    }
+
+    /// <summary>Limits kernels started from this async flow to <paramref name="count"/> threads until disposed.</summary>
+    public static IDisposable LimitTo(int count)
+    {
+        int previous = Limit.Value;
+        Limit.Value = Math.Max(1, count);
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(int previous) : IDisposable
+    {
+        public void Dispose() => Limit.Value = previous;
+    }
 
     private static int ReadCount()
     {
