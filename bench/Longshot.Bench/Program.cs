@@ -13,6 +13,7 @@ var all = new Dictionary<string, Action>
     ["toonworld"] = DataBench.Toonworld,
     ["vae"] = VaeBench.Run,
     ["mtd"] = MtdBench.Run,
+    ["generate"] = GenerateBench.Run,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

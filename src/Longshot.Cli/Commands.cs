@@ -13,8 +13,7 @@ internal static class Commands
         longshot <command> [options]
 
         Commands:
-          demo [--steps N] [--quiet]   Engine demo: trains a small spatio-temporal network on a synthetic
-                                       moving-square video and reports the loss, speed and backend.
+        {{DemoCommand.Usage}}
           info                         Prints the engine configuration (GEMM backend, SIMD level, threads).
         {{DataCommands.Usage}}
         {{TrainCommands.Usage}}
@@ -36,7 +35,7 @@ internal static class Commands
             return args[0] switch
             {
                 "info" => Info(),
-                "demo" => await Demo(args[1..], cts.Token),
+                "demo" => await Task.Run(() => DemoCommand.Run(args[1..], cts.Token)),
                 "data" => await Task.Run(() => DataCommands.Run(args[1..], cts.Token)),
                 "train" => await Task.Run(() => TrainCommands.Train(args[1..], cts.Token)),
                 "eval" => await Task.Run(() => EvalCommands.Eval(args[1..], cts.Token)),
@@ -70,29 +69,5 @@ internal static class Commands
         Console.WriteLine($"threads      : {Threads.Count}");
         Console.WriteLine($"OpenBLAS     : {(Gemm.OpenBlasAvailable ? Gemm.OpenBlasPath : "not installed (built-in GEMM used)")}");
         return 0;
-    }
-
-    private static async Task<int> Demo(string[] args, CancellationToken ct)
-    {
-        int steps = 60;
-        bool quiet = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--steps" when i + 1 < args.Length && int.TryParse(args[i + 1], out steps) && steps > 0: i++; break;
-                case "--quiet": quiet = true; break;
-                default: return Fail($"demo: unexpected argument '{args[i]}' (expected --steps N or --quiet).");
-            }
-        }
-        Info();
-        var progress = new SyncProgress<EngineDemo.StepReport>(r =>
-        {
-            if (!quiet && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Total))
-                Console.WriteLine($"step {r.Step,4}/{r.Total}  loss {r.Loss:F5}  {r.MsPerStep,7:F1} ms/step");
-        });
-        var result = await Task.Run(() => EngineDemo.Run(steps, progress, ct), ct);
-        Console.WriteLine($"loss {result.FirstLoss:F5} -> {result.LastLoss:F5} in {steps} steps ({result.Seconds:F1} s, {result.Parameters:N0} parameters)");
-        return result.LastLoss < result.FirstLoss ? 0 : 1;
     }
 }

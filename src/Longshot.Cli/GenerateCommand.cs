@@ -10,8 +10,8 @@ namespace Longshot.Cli;
 internal static class GenerateCommand
 {
     public const string Usage = """
-          generate --story FILE --global DIR --local DIR --out FILE [--vae DIR] [--frames N] [--length 16]
-                   [--steps 25] [--guidance 3] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
+          generate --story FILE --out FILE [--global DIR] [--local DIR] [--vae DIR] [--frames N] [--length 16]
+                   [--steps 8] [--guidance 2] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
                    [--run DIR]         keep finished units in DIR: rerunning after a crash or Ctrl-C continues
           generate ... --run DIR --regenerate A-B [--new-story FILE] [--new-seed N]
                                        Redraw frames A..B-1 of a finished run with a new prompt or seed; every frame
@@ -25,12 +25,13 @@ internal static class GenerateCommand
     {
         var a = new Args("generate", args, new HashSet<string> { "quiet" });
         string storyPath = a.Require("story"), outPath = a.Require("out");
-        var global = MtdPipelineParts.Load(a.Require("global"));
-        var local = MtdPipelineParts.Load(a.Require("local"));
+        var global = MtdPipelineParts.Load(a.Get("global") ?? DefaultModels.Global());
+        var local = MtdPipelineParts.Load(a.Get("local") ?? DefaultModels.Local());
         var vae = AutoencoderKL.Load(a.Get("vae") ?? DefaultModels.Vae());
         int? frames = a.Get("frames") is { } f ? int.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : null;
         int length = a.Int("length", 16, 3);
-        var o = new SamplerOptions(a.Int("steps", 25, 1, 1000), (float)a.Double("guidance", 3, 0), a.Get("sampler") ?? "dpm++");
+        var d = Longshot.Diffusion.ShippedModels.Sampler;
+        var o = new SamplerOptions(a.Int("steps", d.Steps, 1, 1000), (float)a.Double("guidance", d.GuidanceScale, 0), a.Get("sampler") ?? d.Scheduler);
         ulong seed = (ulong)a.Int("seed", 1, 0);
         string scheme = a.Get("scheme") ?? "dod";
         int batch = a.Int("batch", 4, 1);
@@ -45,6 +46,18 @@ internal static class GenerateCommand
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
         var pipe = new DodPipeline(global, local, vae, size, size) { BatchSize = batch };
         if (regen != null) return Regenerate(pipe, story, newStoryPath, n, length, seed, newSeed, o, runDir, regen, outPath, ct);
+        Produce(pipe, story, n, length, seed, o, scheme, runDir, outPath, quiet, ct);
+        Console.WriteLine($"wrote {n} frames to {Path.GetFullPath(outPath)}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Generates the video into <paramref name="outPath"/> (any format VideoWriters knows), one contact sheet per level
+    /// (OUT.levelK.png) and OUT.html with the video and the hierarchy, with a progress bar per level.
+    /// </summary>
+    public static void Produce(DodPipeline pipe, Storyline story, int n, int length, ulong seed, SamplerOptions o, string scheme,
+        string? runDir, string outPath, bool quiet, CancellationToken ct)
+    {
         // One contact sheet per level of the hierarchy: the frames that level generated (at most 48 shown).
         var schedule = new DodSchedule(n, length);
         var stem = Path.ChangeExtension(outPath, null);
@@ -79,8 +92,6 @@ internal static class GenerateCommand
         HierarchyPage.Write(stem + ".html", $"{n} frames, {scheme}", Path.GetFileName(outPath),
             levelFrames.Select((f, k) => ($"Level {k + 1}: {f.Count} frames" + (k == 0 && scheme == "dod" ? " (global keyframes)" : ""), Path.GetFileName($"{stem}.level{k + 1}.png"))).ToList(),
             story.Segments.Count == 1 ? story.Segments[0].Prompt : $"{story.Segments.Count} story segments");
-        Console.WriteLine($"wrote {n} frames to {Path.GetFullPath(outPath)}");
-        return 0;
     }
 
 

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Bench;
+
+/// <summary>
+/// Diffusion over diffusion against the autoregressive baseline with the shipped checkpoints and the demo's sampler
+/// settings, at 16, 256 and 1024 frames: wall time (diffusion plus decoding to frames), the diffusion alone,
+/// frames/s, peak resident memory, and the critical path in sequential model calls.
+/// </summary>
+internal static class GenerateBench
+{
+    public static void Run()
+    {
+        var vae = AutoencoderKL.Load(ShippedModels.Vae());
+        int size = vae.Config.SampleSize / vae.Config.DownFactor;
+        var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, size, size);
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var o = ShippedModels.Sampler;
+        const int length = 16;
+        int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        foreach (int n in new[] { 16, 256, 1024 })
+            foreach (var scheme in new[] { "dod", "ar" })
+            {
+                GC.Collect();
+                long peak = Environment.WorkingSet;
+                using var sampler = new Timer(_ => { long w = Environment.WorkingSet; if (w > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, w); }, null, 0, 20);
+                var sw = Stopwatch.StartNew();
+                var latents = scheme == "dod" ? pipe.GenerateLatents(story, n, length, 1, o) : pipe.GenerateLatentsAutoregressive(story, n, length, 1, o);
+                double diffusion = sw.Elapsed.TotalSeconds;
+                int decoded = pipe.Decode(latents, n).Count();
+                double total = sw.Elapsed.TotalSeconds;
+                sampler.Change(Timeout.Infinite, Timeout.Infinite);
+                if (decoded != n) throw new InvalidOperationException($"{scheme}-{n}: decoded {decoded} frames.");
+                int rounds = scheme == "dod" ? new DodSchedule(n, length).CriticalPath : new AutoregressiveSchedule(n, length).CriticalPath;
+                Report.Emit("generate", $"{scheme}-{n}", backend, total, "s");
+                Report.Emit("generate", $"{scheme}-{n}-diffusion", backend, diffusion, "s");
+                Report.Emit("generate", $"{scheme}-{n}-frames-per-second", backend, n / total, "frames/s");
+                Report.Emit("generate", $"{scheme}-{n}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
+                Report.Emit("generate", $"{scheme}-{n}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
+            }
+    }
+}

@@ -1,0 +1,41 @@
+using Longshot.Diffusion.Pipelines;
+
+namespace Longshot.Diffusion;
+
+/// <summary>
+/// The checkpoints shipped in the repository's models/ folder (trained by `longshot train` on Toonworld, recipe in
+/// docs/models.md), found from the working directory or the program's folder, and the sampler settings the demo and
+/// the benchmarks use with them.
+/// </summary>
+public static class ShippedModels
+{
+    /// <summary>The Toonworld T-KLVAE (models/toonworld-vae).</summary>
+    public static string Vae() => Find("toonworld-vae");
+
+    /// <summary>The global MTD (models/toonworld-global).</summary>
+    public static string Global() => Find("toonworld-global", "model_index.json");
+
+    /// <summary>The local MTD (models/toonworld-local).</summary>
+    public static string Local() => Find("toonworld-local", "model_index.json");
+
+    /// <summary>The bundled storyline of the demo (models/demo-story.txt).</summary>
+    public static string DemoStory() => FindFile("demo-story.txt");
+
+    /// <summary>Sampler settings of the demo and of the generate benchmark (DoD and AR alike).</summary>
+    public static SamplerOptions Sampler { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++");
+
+    /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's folder.</summary>
+    public static string Find(string name, string marker = "config.json") =>
+        Path.GetDirectoryName(FindFile(Path.Combine(name, marker)))!;
+
+    private static string FindFile(string relative)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+            {
+                var p = Path.Combine(dir.FullName, "models", relative);
+                if (File.Exists(p)) return p;
+            }
+        throw new FileNotFoundException($"the shipped file models/{relative} was not found above {Directory.GetCurrentDirectory()}; pass the model folder explicitly.");
+    }
+}
