@@ -103,3 +103,45 @@ public class SignalAndAttributeTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 }
+
+public class ExtractorLearningTests
+{
+    [Fact]
+    public void BothEncodersFitAFixedBatch()
+    {
+        var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 }, FrameFeatureDim = 16, ClipFeatureDim = 16, ClipFrames = 4 };
+        var fx = FeatureExtractor.Create(cfg, 3);
+        var rng = new Rng(4);
+        var frames = Tensor.Randn(rng, 8, 3, 64, 64);
+        var frameTargets = Targets(8, FrameAttributes.Count, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
+        var clipTargets = Targets(2, FeatureExtractor.ClipTargets, ExtractorTrainer.ClipChoice, ExtractorTrainer.ClipPresence);
+        var opt = new Longshot.Tensors.Optim.AdamW(fx.Store.Trainable, 3e-3f);
+        float Loss(bool clip, out Tensor t)
+        {
+            t = clip ? AttributeLoss.Compute(fx.Clips(frames).Logits, clipTargets, ExtractorTrainer.ClipChoice, ExtractorTrainer.ClipPresence)
+                     : AttributeLoss.Compute(fx.Frames(frames).Logits, frameTargets, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
+            return t.Item();
+        }
+        float f0 = Loss(false, out _), c0 = Loss(true, out _);
+        for (int i = 0; i < 150; i++)
+        {
+            Loss(false, out var a); Loss(true, out var b);
+            opt.Step((a + b).Backward());
+        }
+        float f1 = Loss(false, out _), c1 = Loss(true, out _);
+        Assert.True(f1 < 0.3f * f0, $"frame loss {f0} -> {f1}");
+        Assert.True(c1 < 0.3f * c0, $"clip loss {c0} -> {c1}");
+    }
+
+    /// <summary>Valid targets: one choice per choice group, every third presence on.</summary>
+    private static Tensor Targets(int rows, int count, (int At, int Size)[] choice, (int At, int Size)[] presence)
+    {
+        var t = new float[rows * count];
+        for (int r = 0; r < rows; r++)
+        {
+            foreach (var (at, size) in choice) t[r * count + at + (r * 5 + at) % size] = 1;
+            foreach (var (at, size) in presence) for (int k = 0; k < size; k++) t[r * count + at + k] = (r + k) % 3 == 0 ? 1 : 0;
+        }
+        return Tensor.FromArray(t, rows, count);
+    }
+}

@@ -109,6 +109,29 @@ public static class MtdTrainer
         return parts;
     }
 
+    /// <summary>
+    /// Held-out noise-prediction loss of a trained model at one level: the mean of <see cref="StepLoss"/> over
+    /// <paramref name="clips"/> clips of the validation split, with fixed clips, timesteps and noise (same seed, same
+    /// number), no prompt dropout. Lower is better; comparable between models that share the VAE.
+    /// </summary>
+    public static double ValidationLoss(MtdPipelineParts parts, string data, string vae, string role, int level, int depth, int length, int clips = 64,
+        ulong seed = 1234, CancellationToken ct = default)
+    {
+        using var store = DatasetStore.Open(data);
+        var sampler = new ClipSampler(store, Splits.Validation);
+        var latents = LatentCache.Build(store, sampler.Episodes, vae, null, ct);
+        var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth, PromptDropout = 0, AutoregressiveFraction = 0 };
+        var rng = new Rng(seed);
+        using var _ = Tensor.NoGrad();
+        double sum = 0;
+        for (int i = 0; i < clips; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            sum += StepLoss(o, parts, latents, sampler, parts.Schedule, level, rng).Item();
+        }
+        return sum / clips;
+    }
+
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 

@@ -15,7 +15,7 @@ public sealed record ExtractorTrainOptions
     public required string Out { get; init; }
     public int Steps { get; init; } = 800;
     public int FrameBatch { get; init; } = 48;
-    public int ClipBatch { get; init; } = 4;
+    public int ClipBatch { get; init; } = 6;
     public float LearningRate { get; init; } = 2e-3f;
     public ulong Seed { get; init; } = 1;
     public FeatureExtractorConfig Config { get; init; } = new();
@@ -56,8 +56,10 @@ public static class ExtractorTrainer
             var (_, frameLogits) = fx.Frames(ClipSampler.Load(frames, 1));
             var frameLoss = AttributeLoss.Compute(frameLogits, FrameTargets(frames), FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
             var clips = Enumerable.Range(0, o.ClipBatch).Select(_ => RandomClip(train, config.ClipFrames, rng)).ToList();
-            var (_, clipLogits) = fx.Clips(ClipSampler.Load(clips, config.ClipFrames));
-            var clipLoss = AttributeLoss.Compute(clipLogits, ClipTargetTensor(clips, config.ClipFrames), ClipChoice, ClipPresence);
+            var (_, clipLogits, clipFrameLogits) = fx.Clips(ClipSampler.Load(clips, config.ClipFrames));
+            var clipFrames = clips.SelectMany(c => Enumerable.Range(c.Item2, config.ClipFrames).Select(f => (c.Item1, f))).ToList();
+            var clipLoss = AttributeLoss.Compute(clipLogits, ClipTargetTensor(clips, config.ClipFrames), ClipChoice, ClipPresence)
+                           + AttributeLoss.Compute(clipFrameLogits, FrameTargets(clipFrames), FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
             var loss = frameLoss + clipLoss;
             NumericCheck.ThrowIfNotFinite(loss, step);
             var grads = loss.Backward();
@@ -157,7 +159,7 @@ public static class ExtractorTrainer
         for (int s = 0; s < clipPicks.Count; s += 8)
         {
             var chunk = clipPicks.Skip(s).Take(8).ToList();
-            var (_, l) = fx.Clips(ClipSampler.Load(chunk, fx.Config.ClipFrames));
+            var (_, l, _) = fx.Clips(ClipSampler.Load(chunk, fx.Config.ClipFrames));
             var arr = l.ToArray();
             for (int i = 0; i < chunk.Count; i++)
             {

@@ -58,7 +58,7 @@ public sealed class FeatureExtractor : Module
     private readonly Conv2d _clipIn;
     private readonly List<(Conv2d Conv, GroupNorm Norm)> _clipDown = new();
     private readonly Conv1d _clipTemporal1, _clipTemporal2;
-    private readonly Linear _clipProj, _clipHead;
+    private readonly Linear _clipProj, _clipHead, _clipFrameHead;
 
     private FeatureExtractor(FeatureExtractorConfig c, ParameterStore store, VarBuilder vb)
     {
@@ -81,6 +81,8 @@ public sealed class FeatureExtractor : Module
         _clipTemporal2 = Child(new Conv1d(v.Pp("temporal").Pp(1), w, w, 3, padding: 1));
         _clipProj = Child(new Linear(v.Pp("proj"), w, c.ClipFeatureDim));
         _clipHead = Child(new Linear(v.Pp("head"), c.ClipFeatureDim, ClipTargets));
+        // Per-frame attributes from the clip trunk: dense supervision for it (every frame of every clip), training only.
+        _clipFrameHead = Child(new Linear(v.Pp("frame_head"), w, FrameAttributes.Count));
     }
 
     /// <summary>A freshly initialised extractor (for training).</summary>
@@ -100,8 +102,11 @@ public sealed class FeatureExtractor : Module
         return (feat, _frameHead.Forward(Ops.Silu(feat)));
     }
 
-    /// <summary>Clip features [B, ClipFeatureDim] and clip logits [B, ClipTargets] of clips [B * ClipFrames, 3, H, W].</summary>
-    public (Tensor Features, Tensor Logits) Clips(Tensor frames)
+    /// <summary>
+    /// Clip features [B, ClipFeatureDim], clip logits [B, ClipTargets] and per-frame attribute logits
+    /// [B * ClipFrames, FrameAttributes.Count] of clips [B * ClipFrames, 3, H, W].
+    /// </summary>
+    public (Tensor Features, Tensor Logits, Tensor FrameLogits) Clips(Tensor frames)
     {
         CheckFrames(frames);
         int t = Config.ClipFrames, n = frames.Shape[0];
@@ -110,11 +115,11 @@ public sealed class FeatureExtractor : Module
         foreach (var (conv, norm) in _clipDown) h = norm.Forward(conv.Forward(h), silu: true);
         var perFrame = Ops.Mean(h, new[] { 2, 3 });                       // [B*T, C]
         int c = perFrame.Shape[1];
-        var seq = perFrame.Reshape(n / t, t, c).Transpose(1, 2);            // [B, C, T]
+        var seq = perFrame.Reshape(n / t, t, c).Transpose(1, 2).Contiguous(); // [B, C, T]
         seq = Ops.Silu(_clipTemporal1.Forward(seq));
         seq = seq + Ops.Silu(_clipTemporal2.Forward(seq));
         var feat = _clipProj.Forward(Ops.Mean(seq, 2));
-        return (feat, _clipHead.Forward(Ops.Silu(feat)));
+        return (feat, _clipHead.Forward(Ops.Silu(feat)), _clipFrameHead.Forward(perFrame));
     }
 
     private void CheckFrames(Tensor x)
