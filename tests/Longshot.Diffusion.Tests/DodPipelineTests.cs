@@ -62,6 +62,9 @@ public class DodPipelineTests
     [Fact]
     public void StorylinesMapFramesToPromptsAndNameBadLines()
     {
+        var dense = Storyline.FromFramePrompts(new[] { "a", "a", "b", "b", "b", "a" });
+        Assert.Equal(new[] { (0, 2, "a"), (2, 5, "b"), (5, 6, "a") }, dense.Segments.Select(x => (x.Start, x.End, x.Prompt)).ToArray());
+        Assert.Equal(dense.Segments, Storyline.Parse(dense.ToText()).Segments);
         var s = Storyline.Parse("0-10: one\n10s-: two\n", fps: 1, frames: 30);
         Assert.Equal(30, s.Frames);
         Assert.Equal("one", s.PromptAt(9));

@@ -45,6 +45,18 @@ public class MtdTrainerTests : IDisposable
     }
 
     [Fact]
+    public void ValidationLossIsDeterministicAndPerLevel()
+    {
+        var model = MtdTrainer.Train(Setup("local", "v", 1));
+        double a = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "local", 2, 2, 4, clips: 3);
+        double b = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "local", 2, 2, 4, clips: 3);
+        double g = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "global", 1, 2, 4, clips: 3);
+        Assert.Equal(a, b);
+        Assert.True(double.IsFinite(a) && a > 0, $"loss {a}");
+        Assert.NotEqual(a, g);
+    }
+
+    [Fact]
     public void ConditionsHoldCleanLatentsOnlyOnGivenFrames()
     {
         var x0 = Tensor.Randn(new Rng(1), 4, 2, 3, 3);
