@@ -24,7 +24,7 @@ public sealed record MtdTrainOptions
     public int Depth { get; init; } = 3;
     public int Steps { get; init; } = 1000;
     public int Batch { get; init; } = 1;
-    public float LearningRate { get; init; } = 2e-4f;
+    public float LearningRate { get; init; } = 4e-4f;
     public float PromptDropout { get; init; } = 0.1f;
     public float EmaDecay { get; init; } = 0.999f;
     public int CheckpointEvery { get; init; } = 100;

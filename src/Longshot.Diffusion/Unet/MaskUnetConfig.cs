@@ -10,7 +10,7 @@ public sealed record MaskUnetConfig
     [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "MaskUNet3DModel";
     [JsonPropertyName("in_channels")] public int InChannels { get; init; } = 4;
     [JsonPropertyName("out_channels")] public int OutChannels { get; init; } = 4;
-    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 64, 128 };
+    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 32, 64 };
     [JsonPropertyName("layers_per_block")] public int LayersPerBlock { get; init; } = 1;
     /// <summary>Whether each level has the attention stack (spatial, prompt cross- and temporal attention).</summary>
     [JsonPropertyName("attention_levels")] public bool[] AttentionLevels { get; init; } = { true, true };

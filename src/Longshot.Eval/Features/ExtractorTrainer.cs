@@ -15,7 +15,7 @@ public sealed record ExtractorTrainOptions
     public required string Out { get; init; }
     public int Steps { get; init; } = 800;
     public int FrameBatch { get; init; } = 48;
-    public int ClipBatch { get; init; } = 6;
+    public int ClipBatch { get; init; } = 8;
     public float LearningRate { get; init; } = 2e-3f;
     public ulong Seed { get; init; } = 1;
     public FeatureExtractorConfig Config { get; init; } = new();
