@@ -18,6 +18,7 @@ public static class ResultTables
     }
 
     private static string F(double x, string format) => double.IsNaN(x) ? "n/a" : x.ToString(format, Inv);
+    private static string Pct(double x) => double.IsNaN(x) ? "n/a" : (100 * x).ToString("F1", Inv) + "%";
 
     public static string Markdown(IReadOnlyList<BenchmarkRow> rows, string header)
     {
@@ -30,7 +31,7 @@ public static class ResultTables
             var s = r.Scores;
             bool real = r.Scheme == "real";
             sb.AppendLine($"| {r.Frames} | {r.Scheme} | {r.Videos} | {(real ? "—" : F(s.AvgFid, "F2"))} | {(real ? "—" : F(s.BlockFvd, "F2"))} | " +
-                          $"{F(s.StoryAccuracy, "P1")} | {F(s.Consistency, "P1")} | {F(s.Jitter, "F4")} | {F(s.CutF1, "F2")} | {(real ? "—" : F(r.SecondsPerVideo, "F1") + " s")} |");
+                          $"{Pct(s.StoryAccuracy)} | {Pct(s.Consistency)} | {F(s.Jitter, "F4")} | {F(s.CutF1, "F2")} | {(real ? "—" : F(r.SecondsPerVideo, "F1") + " s")} |");
         }
         return sb.ToString();
     }

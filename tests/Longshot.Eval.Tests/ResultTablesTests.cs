@@ -1,0 +1,51 @@
+using Longshot.Eval.Benchmark;
+using Longshot.Eval.Metrics;
+using Longshot.Video.Store;
+using Longshot.Video.Toonworld;
+using Xunit;
+
+namespace Longshot.Eval.Tests;
+
+public class ResultTablesTests
+{
+    private static BenchmarkRow Row(int n, string scheme, double fid) =>
+        new(n, scheme, 1024 / n, new VideoScores(fid, fid * 10, 0.5, double.NaN, 0.01, 1, 1024, 64), 12.5);
+
+    [Fact]
+    public void TablesListEveryRowInOrderAndMarkUndefinedScores()
+    {
+        var rows = new[] { Row(256, "ar", 40), Row(16, "dod", 30), Row(256, "dod", 31), Row(16, "ar", 29), Row(16, "real", 0) };
+        var md = ResultTables.Markdown(rows, "test").Split('\n').Where(l => l.StartsWith("| 1") || l.StartsWith("| 2")).ToList();
+        Assert.Equal(5, md.Count);
+        Assert.StartsWith("| 16 | dod |", md[0]);
+        Assert.StartsWith("| 16 | ar |", md[1]);
+        Assert.StartsWith("| 16 | real |", md[2]);
+        Assert.StartsWith("| 256 | dod |", md[3]);
+        Assert.Contains("| 30.00 | 300.00 | 50.0% | n/a |", md[0]);
+        var csv = ResultTables.Csv(rows).Trim().Split('\n');
+        Assert.Equal(6, csv.Length);
+        Assert.Equal("16,dod,64,30,300,0.5,n/a,0.01,1,12.5,1024,64", csv[1]);
+        var svg = ResultTables.Chart(rows);
+        Assert.StartsWith("<svg", svg);
+        Assert.Equal(2 * 2, svg.Split("<polyline").Length - 1); // two schemes in two panels
+    }
+
+    [Fact]
+    public void WindowsSpreadOverTheTestEpisodesAndFitInside()
+    {
+        var dir = Directory.CreateTempSubdirectory("longshot-windows-").FullName;
+        try
+        {
+            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 100, Width = 16, Height = 16, Seed = 2 }, 3);
+            using var store = DatasetStore.Open(dir);
+            var eps = store.Episodes.ToList();
+            var w = LongVideoBenchmark.Windows(eps, 16, 7);
+            Assert.Equal(7, w.Count);
+            Assert.All(w, x => Assert.InRange(x.Start, 0, 100 - 16));
+            Assert.Equal(3, w.Select(x => x.Ep.Entry.Name).Distinct().Count());
+            Assert.Equal(7, w.Select(x => (x.Ep.Entry.Name, x.Start)).Distinct().Count());
+            Assert.Throws<ArgumentException>(() => LongVideoBenchmark.Windows(eps, 101, 1));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

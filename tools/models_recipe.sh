@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduces the shipped diffusion and evaluation checkpoints (models/toonworld-global, models/toonworld-local,
+# models/toonworld-eval) and the MI/SI ablation in docs/results.md. The VAE comes from tools/vae_recipe.sh.
+# About 2 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
+set -euo pipefail
+work=${1:-runs/models}
+longshot() { dotnet run -c Release --project src/Longshot.Cli -- "$@"; }
+mkdir -p "$work"
+# Data: 8 episodes of 3,376 frames (6 train, 1 validation, 1 test); the extractor gets 60 short episodes of another
+# seed, so it sees many casts instead of learning six.
+longshot data toonworld --episodes 8 --out "$work/toon8" --quiet
+longshot data toonworld --episodes 60 --frames 400 --seed 77 --out "$work/toonfx" --quiet
+# The first MTD run builds the latent cache (every frame encoded once by the T-KLVAE); then both train, one core each.
+longshot train global --data "$work/toon8" --out "$work/global" --steps 1 --quiet
+LONGSHOT_THREADS=1 longshot train global --data "$work/toon8" --out "$work/global" --channels 32,64 --lr 4e-4 --steps 3000 &
+LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local" --channels 32,64 --lr 4e-4 --steps 3000 &
+wait
+longshot train extractor --data "$work/toonfx" --out "$work/eval" --steps 1500
+# MI/SI ablation (Table 2b): local models with the same recipe for 800 steps, scored on filling real keyframes.
+LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-no-mi-si" --no-mi --no-si --steps 800 &
+LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-no-si" --no-si --steps 800 &
+wait
+longshot train local --data "$work/toon8" --out "$work/local-full-800" --steps 800
+for m in local-no-mi-si local-no-si local-full-800; do
+  echo "== $m"; longshot eval mtd --model "$work/$m" --data "$work/toon8" --levels 2,3 --fill 48 --extractor "$work/eval"
+done
