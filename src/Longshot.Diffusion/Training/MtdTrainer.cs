@@ -40,6 +40,8 @@ public sealed record MtdTrainOptions
     /// baseline's first clip) is drawn at its true spacing instead of one the model never saw.
     /// </summary>
     public float GlobalKeyframeFraction { get; init; } = 0.5f;
+    /// <summary>Local model: the levels it trains on, in turn (null: every level 2..depth, one model shared across them; one level: a per-level model as in the paper).</summary>
+    public int[]? Levels { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
@@ -64,6 +66,9 @@ public static class MtdTrainer
     {
         if (o.Role is not ("global" or "local")) throw new ArgumentException($"train: role must be global or local, got '{o.Role}'.");
         if (o.Role == "local" && o.Depth < 2) throw new ArgumentException("train local: the depth must be at least 2.");
+        if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
+            throw new ArgumentException($"train local: levels must be between 2 and the depth {o.Depth}, got {string.Join(",", ls)}.");
+        var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
         var vae = AutoencoderKL.Load(o.Vae);
@@ -90,7 +95,7 @@ public static class MtdTrainer
         while (step < o.Steps)
         {
             ct.ThrowIfCancellationRequested();
-            int level = o.Role == "global" ? GlobalLevel(o, rng) : 2 + (int)(step % (o.Depth - 1));
+            int level = o.Role == "global" ? GlobalLevel(o, rng) : localLevels[(int)(step % localLevels.Length)];
             var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng);
             NumericCheck.ThrowIfNotFinite(loss, step);
             var grads = loss.Backward();
@@ -99,7 +104,7 @@ public static class MtdTrainer
             ema.Update();
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
-                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema, new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(), ["depth"] = o.Depth.ToString() });
+                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema, new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(), ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels) });
             double cps = (step - first) * o.Batch / sw.Elapsed.TotalSeconds;
             progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps, TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
         }
