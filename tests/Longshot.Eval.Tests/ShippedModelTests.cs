@@ -1,0 +1,47 @@
+using Longshot.Diffusion;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Vae;
+using Longshot.Eval.Attributes;
+using Longshot.Eval.Features;
+using Longshot.Eval.Metrics;
+using Longshot.Video.Imaging;
+using Xunit;
+
+namespace Longshot.Eval.Tests;
+
+/// <summary>The shipped checkpoints (models/) load and do what the demo relies on.</summary>
+public class ShippedModelTests
+{
+    [Fact]
+    public void TheDemoStorylineCoversTheDemoAndNamesPlacesTimesAndCharacters()
+    {
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24, 1024);
+        Assert.Equal(1024, story.Frames);
+        Assert.True(story.Segments.Count >= 8);
+        Assert.All(story.Segments, s =>
+        {
+            var p = PromptAttributes.Parse(s.Prompt);
+            Assert.NotNull(p.Place); Assert.NotNull(p.Time); Assert.NotNull(p.Framing);
+            Assert.NotEmpty(p.Characters);
+        });
+    }
+
+    [Fact]
+    public void ShippedModelsDrawKeyframesOfThePlaceAndTimeAsked()
+    {
+        var vae = AutoencoderKL.Load(ShippedModels.Vae());
+        var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, 16, 16);
+        var fx = FeatureExtractor.Load(ShippedModels.Find("toonworld-eval"), ShippedExtractor.Sha256);
+        const string prompt = "Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.";
+        var story = Storyline.Parse($"0-16: {prompt}\n");
+        var frames = pipe.Decode(pipe.GenerateLatents(story, 16, 16, 3, ShippedModels.Sampler), 16).Select(Frame.FromTensor).ToList();
+        Assert.Equal(16, frames.Count);
+        var features = new VideoEvaluator(fx).Extract(new ScoredVideo(frames, Enumerable.Repeat(prompt, 16).ToList(), Enumerable.Repeat(0, 16).ToList()));
+        // Place and time are most of what a frame shows; a model that ignored its prompt would hit them 1 time in 6 and 1 in 4.
+        int place = features.FrameLogits.Count(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, "beach")]);
+        int time = features.FrameLogits.Count(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, "noon")]);
+        Assert.True(place >= 12, $"{place}/16 frames show the beach");
+        Assert.True(time >= 12, $"{time}/16 frames show noon");
+    }
+}
