@@ -55,6 +55,7 @@ public sealed class FeatureExtractor : Module
     private readonly Conv2d _frameIn;
     private readonly List<(Conv2d Conv, GroupNorm Norm)> _frameDown = new();
     private readonly Linear _frameProj, _frameHead;
+    private readonly Conv2d _framePresence;
     private readonly Conv2d _clipIn;
     private readonly List<(Conv2d Conv, GroupNorm Norm)> _clipDown = new();
     private readonly Conv1d _clipTemporal1, _clipTemporal2;
@@ -70,7 +71,11 @@ public sealed class FeatureExtractor : Module
             _frameDown.Add((Child(new Conv2d(f.Pp("down").Pp(i - 1).Pp("conv"), c.FrameChannels[i - 1], c.FrameChannels[i], 3, stride: 2, padding: 1)),
                 Child(new GroupNorm(f.Pp("down").Pp(i - 1).Pp("norm"), 8, c.FrameChannels[i]))));
         _frameProj = Child(new Linear(f.Pp("proj"), c.FrameChannels[^1], c.FrameFeatureDim));
-        _frameHead = Child(new Linear(f.Pp("head"), c.FrameFeatureDim, FrameAttributes.Count));
+        _frameHead = Child(new Linear(f.Pp("head"), c.FrameFeatureDim, FrameAttributes.ShirtAt));
+        // Presence (shirts, accessories, bodies) is decided per location of the 8x8 map and max-pooled: "is there a
+        // blue shirt anywhere" must be seen, not guessed from the scene (a global head learns which cast goes with
+        // which background and fails on new casts).
+        _framePresence = Child(new Conv2d(f.Pp("presence"), c.FrameChannels[PresenceLevel(c)], FrameAttributes.Count - FrameAttributes.ShirtAt, 1));
         var v = vb.Pp("clip_encoder");
         _clipIn = Child(new Conv2d(v.Pp("conv_in"), 3, c.ClipChannels[0], 3, stride: 2, padding: 1));
         for (int i = 1; i < c.ClipChannels.Length; i++)
@@ -97,9 +102,18 @@ public sealed class FeatureExtractor : Module
     {
         CheckFrames(frames);
         var h = Ops.Silu(_frameIn.Forward(frames));
-        foreach (var (conv, norm) in _frameDown) h = norm.Forward(conv.Forward(h), silu: true);
+        Tensor? presence = null;
+        for (int i = 0; i < _frameDown.Count; i++)
+        {
+            h = _frameDown[i].Norm.Forward(_frameDown[i].Conv.Forward(h), silu: true);
+            if (i + 1 == PresenceLevel(Config))
+            {
+                var map = _framePresence.Forward(h);                            // [N, P, h, w]
+                presence = Ops.Max(map.Reshape(map.Shape[0], map.Shape[1], map.Shape[2] * map.Shape[3]), 2);
+            }
+        }
         var feat = _frameProj.Forward(Ops.Mean(h, new[] { 2, 3 }));
-        return (feat, _frameHead.Forward(Ops.Silu(feat)));
+        return (feat, Ops.Concat(new[] { _frameHead.Forward(Ops.Silu(feat)), presence! }, 1));
     }
 
     /// <summary>
@@ -121,6 +135,9 @@ public sealed class FeatureExtractor : Module
         var feat = _clipProj.Forward(Ops.Mean(seq, 2));
         return (feat, _clipHead.Forward(Ops.Silu(feat)), _clipFrameHead.Forward(perFrame));
     }
+
+    /// <summary>Index into FrameChannels of the map the presence head reads: the one at 8x8 for 64x64 frames (or the last).</summary>
+    private static int PresenceLevel(FeatureExtractorConfig c) => Math.Min(c.FrameChannels.Length - 1, Math.Max(1, (int)Math.Log2(c.ImageSize / 8)));
 
     private void CheckFrames(Tensor x)
     {
