@@ -14,7 +14,7 @@ internal static class TrainCommands
                                        Stage 1 (image) then stage 2 (video, temporal layers on --init's image VAE).
                                        Rerun the same command to resume after an interruption.
           train global|local --data DIR --out DIR [--vae VAE_DIR] [--length 16] [--depth 3] [--steps N] [--batch N]
-                    [--lr 4e-4] [--channels 32,64] [--no-mi] [--no-si] [--levels 2,3] [--seed N] [--checkpoint-every N]
+                    [--lr 4e-4] [--channels 32,64] [--no-mi] [--no-si] [--levels 2,3] [--raw-weights] [--seed N] [--checkpoint-every N]
                                        Mask Temporal Diffusion trained directly on long videos: the global model on
                                        L frames at stride (L-1)^(m-1), the local model on every lower level
                                        (--levels K: a model for level K only, as the paper trains them).
@@ -56,12 +56,13 @@ internal static class TrainCommands
 
     private static int TrainMtd(string role, string[] args, CancellationToken ct)
     {
-        var a = new Args($"train {role}", args, new HashSet<string> { "quiet", "no-mi", "no-si" });
+        var a = new Args($"train {role}", args, new HashSet<string> { "quiet", "no-mi", "no-si", "raw-weights" });
         var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? new[] { 32, 64 };
         var o = new MtdTrainOptions
         {
             Data = a.Require("data"), Vae = a.Get("vae") ?? DefaultModels.Vae(), Out = a.Require("out"), Role = role,
             Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
+            ExportRaw = a.Flag("raw-weights"),
             Levels = a.Get("levels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             LearningRate = (float)a.Double("lr", 4e-4, 1e-9), CheckpointEvery = a.Int("checkpoint-every", 100, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Unet = new Longshot.Diffusion.Unet.MaskUnetConfig

@@ -42,6 +42,8 @@ public sealed record MtdTrainOptions
     public float GlobalKeyframeFraction { get; init; } = 0.5f;
     /// <summary>Local model: the levels it trains on, in turn (null: every level 2..depth, one model shared across them; one level: a per-level model as in the paper).</summary>
     public int[]? Levels { get; init; }
+    /// <summary>Export the EMA weights (default) or the raw weights of the last step.</summary>
+    public bool ExportRaw { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
@@ -101,15 +103,15 @@ public static class MtdTrainer
             var grads = loss.Backward();
             GradClip.ClipByGlobalNorm(grads, all.Trainable.Select(p => p.Value), 1.0);
             opt.Step(grads);
-            ema.Update();
+            ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
                 TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema, new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(), ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels) });
             double cps = (step - first) * o.Batch / sw.Elapsed.TotalSeconds;
             progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps, TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
         }
-        // Export the EMA weights (what sampling should use).
-        all.Load(ema.Weights(), strict: false);
+        // Export the EMA weights (what sampling should use) unless the raw ones are asked for.
+        if (!o.ExportRaw) all.Load(ema.Weights(), strict: false);
         parts.Save(o.Out);
         return parts;
     }

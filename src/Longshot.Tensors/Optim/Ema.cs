@@ -14,13 +14,22 @@ public sealed class Ema
         _items = parameters.Select(p => (p.Name, p.Param, p.Param.ToArray())).ToList();
     }
 
-    /// <summary>Moves the average towards the current weights.</summary>
-    public void Update()
+    /// <summary>Moves the average towards the current weights with the fixed decay.</summary>
+    public void Update() => Apply(Decay);
+
+    /// <summary>
+    /// Moves the average towards the current weights after optimizer step <paramref name="step"/> (0-based) with a
+    /// warm-up: decay min(Decay, (1 + step) / (10 + step)), so a short run's average is not mostly its random
+    /// initial weights (0.999^800 = 45% of them with the fixed decay). Depends only on the step, so resuming is exact.
+    /// </summary>
+    public void Update(long step) => Apply(Math.Min(Decay, (1f + step) / (10f + step)));
+
+    private void Apply(float decay)
     {
         foreach (var (_, p, s) in _items)
         {
             var v = p.Contiguous().Span;
-            for (int i = 0; i < s.Length; i++) s[i] = Decay * s[i] + (1f - Decay) * v[i];
+            for (int i = 0; i < s.Length; i++) s[i] = decay * s[i] + (1f - decay) * v[i];
         }
     }
 
