@@ -23,7 +23,7 @@ public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<stri
 /// <param name="AvgFid">Fréchet distance of frame features, all frames pooled (NUWA-XL's Avg-FID).</param>
 /// <param name="BlockFvd">Fréchet distance of clip features of every X-frame block (B-FVD-X), blocks pooled.</param>
 /// <param name="StoryAccuracy">Fraction of the attributes each frame's prompt asks for that the classifier sees.</param>
-/// <param name="Consistency">Fraction of a character's later single-character shots whose look (shirt, accessory) matches its first.</param>
+/// <param name="Consistency">Fraction of a character's later single-character shots whose look (shirt colour) matches its first.</param>
 /// <param name="Jitter">Mean frame-to-frame change inside shots (0..1; lower is smoother).</param>
 /// <param name="CutF1">F1 of detected cuts against the story's shot boundaries.</param>
 public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAccuracy, double Consistency, double Jitter, double CutF1, int Frames, int Blocks);
@@ -106,7 +106,7 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
 
     /// <summary>
     /// Long-term consistency of one video: in every shot whose prompts name exactly one character, the character's
-    /// look is the shirt colour and accessory the classifier sees most often in that shot; a character is consistent
+    /// look is the shirt colour the classifier sees most often in that shot; a character is consistent
     /// in a later shot when that look equals the look of its first shot. NaN when no character appears in two shots.
     /// </summary>
     public static double Consistency(ScoredVideo v, IReadOnlyList<float[]> logits)
@@ -126,14 +126,11 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         return byCharacter.Average(g => g.Skip(1).Count(s => s.Look == g.First().Look) / (double)(g.Count() - 1));
     }
 
-    /// <summary>The most likely shirt colour and accessory (or none) seen in a frame.</summary>
-    private static string Look(float[] logits)
-    {
-        int shirt = ArgMax(logits, FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length);
-        int acc = ArgMax(logits, FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length);
-        string accessory = logits[FrameAttributes.AccessoryAt + acc] > 0 ? FrameAttributes.Accessories[acc] : "none";
-        return $"{FrameAttributes.Shirts[shirt]}/{accessory}";
-    }
+    /// <summary>
+    /// The most likely shirt colour seen in a frame. Accessories are left out: the shipped extractor tells them apart
+    /// on unseen casts far less reliably than colours (docs/results.md), and would make real video look inconsistent.
+    /// </summary>
+    private static string Look(float[] logits) => FrameAttributes.Shirts[ArgMax(logits, FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length)];
 
     private static int ArgMax(float[] x, int at, int n)
     {
