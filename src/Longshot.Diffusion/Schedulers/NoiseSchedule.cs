@@ -17,6 +17,9 @@ public sealed record SchedulerConfig
     /// <summary>"linear" (DDPM), "scaled_linear" (Stable Diffusion) or "squaredcos_cap_v2" (cosine, Nichol &amp; Dhariwal).</summary>
     [JsonPropertyName("beta_schedule")] public string BetaSchedule { get; init; } = "linear";
     [JsonPropertyName("prediction_type")] public string PredictionType { get; init; } = "epsilon";
+    /// <summary>Clamp every predicted x0 to [-clip_sample_range, clip_sample_range] (diffusers' clip_sample).</summary>
+    [JsonPropertyName("clip_sample")] public bool ClipSample { get; init; }
+    [JsonPropertyName("clip_sample_range")] public float ClipSampleRange { get; init; } = 1f;
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -79,7 +82,14 @@ public sealed class NoiseSchedule
     public Tensor PredictX0(Tensor sample, Tensor eps, int t)
     {
         double ab = AlphaBar(t);
-        return (sample - eps * (float)Math.Sqrt(1 - ab)) * (float)(1 / Math.Sqrt(ab));
+        var x0 = (sample - eps * (float)Math.Sqrt(1 - ab)) * (float)(1 / Math.Sqrt(ab));
+        if (!Config.ClipSample) return x0;
+        // At high noise 1/sqrt(abar) amplifies any error of eps (x160 at t = 999 for linear betas); clamping keeps
+        // the sampler's trajectory inside the range the model was trained on.
+        float r = Config.ClipSampleRange;
+        var v = x0.ToArray();
+        for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -r, r);
+        return Tensor.FromArray(v, x0.Shape);
     }
 
     /// <summary><paramref name="steps"/> timesteps evenly spaced from T-1 down to 0.</summary>
