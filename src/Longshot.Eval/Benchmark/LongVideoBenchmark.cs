@@ -45,6 +45,12 @@ public static class LongVideoBenchmark
 {
     public const string RowsFile = "rows.json";
 
+    // Undefined scores are NaN, which JSON has no number for.
+    private static readonly JsonSerializerOptions RowsJson = new()
+    {
+        WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
     public static List<BenchmarkRow> Run(BenchmarkOptions o, IProgress<string>? progress = null, CancellationToken ct = default)
     {
         if (o.Lengths.Length == 0 || o.Lengths.Any(l => l < 2)) throw new ArgumentException("eval: lengths must be >= 2 frames.");
@@ -60,7 +66,7 @@ public static class LongVideoBenchmark
         var pipe = new DodPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), vae, size, size) { BatchSize = o.Batch };
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
-        var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath)) ?? new() : new List<BenchmarkRow>();
+        var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson) ?? new() : new List<BenchmarkRow>();
         foreach (int n in o.Lengths)
         {
             var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));
@@ -88,14 +94,14 @@ public static class LongVideoBenchmark
                 progress?.Report($"{scheme} {n} frames: scoring");
                 var scores = evaluator.Score(generated, generated.Select(evaluator.Extract).ToList(), realFeatures);
                 rows.Add(new BenchmarkRow(n, scheme, real.Count, scores, seconds));
-                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
             // The real videos themselves: the ceiling for story accuracy, consistency and cut accuracy.
             if (!rows.Any(r => r.Frames == n && r.Scheme == "real"))
             {
                 var s = evaluator.Score(real, realFeatures, realFeatures);
                 rows.Add(new BenchmarkRow(n, "real", real.Count, s, 0));
-                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
         }
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance {o.Sampler.GuidanceScale}; " +
