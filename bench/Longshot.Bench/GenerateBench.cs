@@ -24,7 +24,9 @@ internal static class GenerateBench
         const int length = 16;
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
-        foreach (int n in new[] { 16, 256, 1024 })
+        // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
+        var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray() ?? new[] { 16, 256, 1024 };
+        foreach (int n in lengths)
             foreach (var scheme in new[] { "dod", "ar" })
             {
                 GC.Collect();

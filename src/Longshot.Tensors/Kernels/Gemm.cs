@@ -60,7 +60,9 @@ public static unsafe class Gemm
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)
     {
         if (m <= 0 || n <= 0) return;
-        if (_backend == GemmBackend.OpenBlas && parallel)
+        // One kernel thread (LONGSHOT_THREADS=1, or a DoD worker's share): OpenBLAS would still start its own pool and
+        // fight the other workers for the cores, so the built-in kernel runs the call on this thread instead.
+        if (_backend == GemmBackend.OpenBlas && parallel && Threads.Count > 1)
         {
             OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
