@@ -1,5 +1,7 @@
 using System.Globalization;
+using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Training;
 using Longshot.Eval.Benchmark;
 using Longshot.Eval.Features;
 
@@ -55,8 +57,8 @@ internal static class EvalCommands
         var lengths = a.Get("lengths")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? (quick ? new[] { 16, 64 } : new[] { 16, 256, 1024 });
         var o = new BenchmarkOptions
         {
-            Data = a.Require("data"), Global = a.Get("global") ?? DefaultModels.Global(), Local = a.Get("local") ?? DefaultModels.Local(),
-            Vae = a.Get("vae") ?? DefaultModels.Vae(), Extractor = extractor ?? DefaultModels.Extractor(),
+            Data = a.Require("data"), Global = a.Get("global") ?? ShippedModels.Global(), Local = a.Get("local") ?? ShippedModels.Local(),
+            Vae = a.Get("vae") ?? ShippedModels.Vae(), Extractor = extractor ?? ShippedExtractor.Folder(),
             ExtractorSha256 = extractor == null ? ShippedExtractor.Sha256 : null,
             Out = a.Get("out") ?? (quick ? "out/eval-quick" : "out/eval"), Lengths = lengths,
             FrameBudget = a.Int("budget", quick ? 64 : 1024, 16), Batch = a.Int("batch", 4, 1), Seed = (ulong)a.Int("seed", 1, 0),
@@ -73,29 +75,29 @@ internal static class EvalCommands
     private static int EvalMtd(string[] args, CancellationToken ct)
     {
         var a = new Args("eval mtd", args, new HashSet<string> { "json" });
-        string model = a.Require("model"), data = a.Require("data"), vae = a.Get("vae") ?? DefaultModels.Vae();
+        string model = a.Require("model"), data = a.Require("data"), vae = a.Get("vae") ?? ShippedModels.Vae();
         int depth = a.Int("depth", 3, 1, 6), length = a.Int("length", 16, 3), clips = a.Int("clips", 64, 1), fill = a.Int("fill", 0, 0);
         var levels = a.Get("levels")?.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
         string? extractor = a.Get("extractor");
         bool json = a.Flag("json");
         a.CheckAllUsed();
-        var parts = Longshot.Diffusion.Training.MtdPipelineParts.Load(model);
+        var parts = MtdPipelineParts.Load(model);
         levels ??= Enumerable.Range(1, depth).ToArray();
         var result = new Dictionary<string, object>();
         foreach (int level in levels)
         {
             var role = level == 1 ? "global" : "local";
-            double loss = Longshot.Diffusion.Training.MtdTrainer.ValidationLoss(parts, data, vae, role, level, depth, length, clips, ct: ct);
+            double loss = MtdTrainer.ValidationLoss(parts, data, vae, role, level, depth, length, clips, ct: ct);
             result[$"val_loss_level{level}"] = loss;
-            if (!json) Console.WriteLine($"level {level} ({role}, stride {Longshot.Diffusion.Training.LongVideoSampling.Stride(level, depth, length)}): validation loss {loss:F5} over {clips} clips");
+            if (!json) Console.WriteLine($"level {level} ({role}, stride {LongVideoSampling.Stride(level, depth, length)}): validation loss {loss:F5} over {clips} clips");
         }
         if (fill > 0)
         {
             var scores = InterpolationBenchmark.Run(new InterpolationOptions
             {
-                Data = data, Local = model, Vae = vae, Extractor = extractor ?? DefaultModels.Extractor(),
+                Data = data, Local = model, Vae = vae, Extractor = extractor ?? ShippedExtractor.Folder(),
                 ExtractorSha256 = extractor == null ? ShippedExtractor.Sha256 : null, Clips = fill, Length = length,
-                Sampler = Longshot.Diffusion.ShippedModels.Sampler,
+                Sampler = ShippedModels.Sampler,
             }, null, ct);
             result["fill_avg_fid"] = scores.AvgFid; result["fill_b_fvd"] = scores.BlockFvd; result["fill_story_accuracy"] = scores.StoryAccuracy;
             if (!json) Console.WriteLine($"fill between real keyframes ({fill} clips of {length}): Avg-FID {scores.AvgFid:F2}  B-FVD-{length} {scores.BlockFvd:F2}  story accuracy {scores.StoryAccuracy:P1}");

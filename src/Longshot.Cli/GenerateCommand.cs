@@ -1,3 +1,4 @@
+using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
@@ -25,12 +26,12 @@ internal static class GenerateCommand
     {
         var a = new Args("generate", args, new HashSet<string> { "quiet" });
         string storyPath = a.Require("story"), outPath = a.Require("out");
-        var global = MtdPipelineParts.Load(a.Get("global") ?? DefaultModels.Global());
-        var local = MtdPipelineParts.Load(a.Get("local") ?? DefaultModels.Local());
-        var vae = AutoencoderKL.Load(a.Get("vae") ?? DefaultModels.Vae());
+        var global = MtdPipelineParts.Load(a.Get("global") ?? ShippedModels.Global());
+        var local = MtdPipelineParts.Load(a.Get("local") ?? ShippedModels.Local());
+        var vae = AutoencoderKL.Load(a.Get("vae") ?? ShippedModels.Vae());
         int? frames = a.Get("frames") is { } f ? int.Parse(f, System.Globalization.CultureInfo.InvariantCulture) : null;
         int length = a.Int("length", 16, 3);
-        var d = Longshot.Diffusion.ShippedModels.Sampler;
+        var d = ShippedModels.Sampler;
         var o = new SamplerOptions(a.Int("steps", d.Steps, 1, 1000), (float)a.Double("guidance", d.GuidanceScale, 0), a.Get("sampler") ?? d.Scheduler);
         ulong seed = (ulong)a.Int("seed", 1, 0);
         string scheme = a.Get("scheme") ?? "dod";

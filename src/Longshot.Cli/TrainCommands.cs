@@ -1,4 +1,5 @@
 using System.Globalization;
+using Longshot.Diffusion;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 
@@ -60,7 +61,7 @@ internal static class TrainCommands
         var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? new[] { 32, 64 };
         var o = new MtdTrainOptions
         {
-            Data = a.Require("data"), Vae = a.Get("vae") ?? DefaultModels.Vae(), Out = a.Require("out"), Role = role,
+            Data = a.Require("data"), Vae = a.Get("vae") ?? ShippedModels.Vae(), Out = a.Require("out"), Role = role,
             Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
             ExportRaw = a.Flag("raw-weights"),
             Levels = a.Get("levels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),

@@ -47,7 +47,7 @@ public class ShippedModelTests
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, 16, 16);
-        var fx = FeatureExtractor.Load(ShippedModels.Find("toonworld-eval"), ShippedExtractor.Sha256);
+        var fx = FeatureExtractor.Load(ShippedExtractor.Folder(), ShippedExtractor.Sha256);
         const string prompt = "Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.";
         var story = Storyline.Parse($"0-16: {prompt}\n");
         var frames = pipe.Decode(pipe.GenerateLatents(story, 16, 16, 3, ShippedModels.Sampler), 16).Select(Frame.FromTensor).ToList();

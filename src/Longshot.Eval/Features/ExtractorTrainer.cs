@@ -148,12 +148,11 @@ public static class ExtractorTrainer
             var arr = l.ToArray();
             for (int i = 0; i < chunk.Count; i++) logits.Add(arr.AsSpan(i * FrameAttributes.Count, FrameAttributes.Count).ToArray());
         }
-        double Group(int at, int size, bool choice) => picks.Select((p, i) =>
-        {
-            var t = FrameAttributes.Targets(p.Item1.Annotation(p.Item2)!);
-            var d = AttributeLoss.Decide(logits[i], FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
-            return Enumerable.Range(at, size).All(k => d[k] == (t[k] > 0.5f)) ? 1.0 : 0.0;
-        }).Average();
+        var targets = picks.Select(p => FrameAttributes.Targets(p.Item1.Annotation(p.Item2)!)).ToList();
+        var decisions = logits.Select(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
+        // Exact match of a whole group (all its labels right).
+        double Group(int at, int size) =>
+            Enumerable.Range(0, picks.Count).Average(i => Enumerable.Range(at, size).All(k => decisions[i][k] == (targets[i][k] > 0.5f)) ? 1.0 : 0.0);
         var clipPicks = Enumerable.Range(0, clips).Select(_ => RandomClip(val, fx.Config.ClipFrames, rng)).ToList();
         double actions = 0, cut = 0;
         for (int s = 0; s < clipPicks.Count; s += 8)
@@ -170,8 +169,8 @@ public static class ExtractorTrainer
                 cut += (row[na] > 0) == (t[na] > 0.5f) ? 1 : 0;
             }
         }
-        return new ExtractorValidation(Group(FrameAttributes.PlaceAt, FrameAttributes.Places.Length, true), Group(FrameAttributes.TimeAt, FrameAttributes.Times.Length, true),
-            Group(FrameAttributes.FramingAt, FrameAttributes.Framings.Length, true), Group(FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length, false),
-            Group(FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length, false), actions / clips, cut / clips, frames, clips);
+        return new ExtractorValidation(Group(FrameAttributes.PlaceAt, FrameAttributes.Places.Length), Group(FrameAttributes.TimeAt, FrameAttributes.Times.Length),
+            Group(FrameAttributes.FramingAt, FrameAttributes.Framings.Length), Group(FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length),
+            Group(FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length), actions / clips, cut / clips, frames, clips);
     }
 }
