@@ -45,6 +45,19 @@ public class LongVideoSamplingTests
     }
 
     [Fact]
+    public void UnconditionedClipsAtFinerStridesGiveNothing()
+    {
+        var rng = new Rng(4);
+        for (int level = 1; level <= 3; level++)
+        {
+            var clip = LongVideoSampling.Sample(level, 3, 16, 3376, rng, conditioned: false);
+            Assert.Equal(LongVideoSampling.Stride(level, 3, 16), clip.Frames[1] - clip.Frames[0]);
+            Assert.DoesNotContain(true, clip.Given);
+        }
+        Assert.Equal(new[] { true, false }, LongVideoSampling.Sample(3, 3, 16, 3376, rng).Given.Distinct().ToArray());
+    }
+
+    [Fact]
     public void TheGlobalLevelOfA3376FrameEpisodeSpansItExactly()
     {
         var clip = LongVideoSampling.Sample(1, 3, 16, 3376, new Rng(1));

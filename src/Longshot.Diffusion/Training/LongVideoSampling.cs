@@ -28,8 +28,12 @@ public static class LongVideoSampling
     /// <summary>Frames a full hierarchy of depth m covers: (L-1)^m + 1 (16 -> 226 -> 3376 for L = 16).</summary>
     public static int Coverage(int depth, int length) => Stride(1, depth, length) * (length - 1) + 1;
 
-    /// <summary>Draws one training clip of level <paramref name="level"/> from an episode of <paramref name="episodeFrames"/> frames.</summary>
-    public static TrainingClip Sample(int level, int depth, int length, int episodeFrames, Rng rng)
+    /// <summary>
+    /// Draws one training clip of level <paramref name="level"/> from an episode of <paramref name="episodeFrames"/>
+    /// frames. With <paramref name="conditioned"/> false nothing is given whatever the level (the global model
+    /// learning the finer strides).
+    /// </summary>
+    public static TrainingClip Sample(int level, int depth, int length, int episodeFrames, Rng rng, bool conditioned = true)
     {
         int stride = Stride(level, depth, length);
         int span = (length - 1) * stride + 1;
@@ -38,7 +42,7 @@ public static class LongVideoSampling
         int start = rng.NextInt(episodeFrames - span + 1);
         var frames = Enumerable.Range(0, length).Select(i => start + i * stride).ToArray();
         var given = new bool[length];
-        if (level > 1) { given[0] = true; given[^1] = true; }
+        if (conditioned && level > 1) { given[0] = true; given[^1] = true; }
         return new TrainingClip(frames, given, stride, level);
     }
 }

@@ -150,9 +150,9 @@ public static class MtdTrainer
         for (int b = 0; b < o.Batch; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng);
-            if (o.Role == "global") clip = clip with { Given = new bool[l] };
-            if (level == o.Depth && level > 1 && rng.NextFloat() < o.AutoregressiveFraction)
+            bool local = o.Role == "local";
+            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng, conditioned: local);
+            if (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction)
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));
         }
