@@ -40,6 +40,19 @@ internal sealed class Args
         return v;
     }
 
+    /// <summary>A comma-separated list of whole numbers (e.g. --channels 32,64), each at least <paramref name="min"/>; null when absent.</summary>
+    public int[]? IntList(string name, int min = int.MinValue)
+    {
+        var s = Get(name);
+        if (s == null) return null;
+        var parts = s.Split(',', StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]) || values[i] < min)
+                throw new ArgumentException($"{_command}: --{name} must be comma-separated whole numbers >= {min}, got '{s}'.");
+        return values;
+    }
+
     public double Double(string name, double def, double min = double.MinValue)
     {
         var s = Get(name);

@@ -54,7 +54,7 @@ internal static class EvalCommands
         var a = new Args("eval", args, new HashSet<string> { "quick", "quiet" });
         bool quick = a.Flag("quick"), quiet = a.Flag("quiet");
         string? extractor = a.Get("extractor");
-        var lengths = a.Get("lengths")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? (quick ? new[] { 16, 64 } : new[] { 16, 256, 1024 });
+        var lengths = a.IntList("lengths", 2) ?? (quick ? new[] { 16, 64 } : new[] { 16, 256, 1024 });
         var o = new BenchmarkOptions
         {
             Data = a.Require("data"), Global = a.Get("global") ?? ShippedModels.Global(), Local = a.Get("local") ?? ShippedModels.Local(),
@@ -77,7 +77,7 @@ internal static class EvalCommands
         var a = new Args("eval mtd", args, new HashSet<string> { "json" });
         string model = a.Require("model"), data = a.Require("data"), vae = a.Get("vae") ?? ShippedModels.Vae();
         int depth = a.Int("depth", 3, 1, 6), length = a.Int("length", 16, 3), clips = a.Int("clips", 64, 1), fill = a.Int("fill", 0, 0);
-        var levels = a.Get("levels")?.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        var levels = a.IntList("levels", 1);
         string? extractor = a.Get("extractor");
         bool json = a.Flag("json");
         a.CheckAllUsed();

@@ -29,7 +29,7 @@ internal static class TrainCommands
         if (args.Length > 0 && args[0] == "extractor") return EvalCommands.TrainExtractor(args[1..], ct);
         if (args.Length == 0 || args[0] != "vae") throw new ArgumentException("train: expected vae, global, local or extractor.");
         var a = new Args("train vae", args[1..], new HashSet<string> { "quiet", "no-temporal", "train-spatial" });
-        var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var channels = a.IntList("channels", 1);
         var o = new VaeTrainOptions
         {
             Data = a.Require("data"), Out = a.Require("out"), Stage = a.Get("stage") ?? "image",
@@ -58,13 +58,13 @@ internal static class TrainCommands
     private static int TrainMtd(string role, string[] args, CancellationToken ct)
     {
         var a = new Args($"train {role}", args, new HashSet<string> { "quiet", "no-mi", "no-si", "raw-weights" });
-        var channels = a.Get("channels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() ?? new[] { 32, 64 };
+        var channels = a.IntList("channels", 1) ?? new[] { 32, 64 };
         var o = new MtdTrainOptions
         {
             Data = a.Require("data"), Vae = a.Get("vae") ?? ShippedModels.Vae(), Out = a.Require("out"), Role = role,
             Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
             ExportRaw = a.Flag("raw-weights"),
-            Levels = a.Get("levels")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            Levels = a.IntList("levels", 1),
             LearningRate = (float)a.Double("lr", 4e-4, 1e-9), CheckpointEvery = a.Int("checkpoint-every", 100, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Unet = new Longshot.Diffusion.Unet.MaskUnetConfig
             {

@@ -66,6 +66,14 @@ public static class LongVideoBenchmark
         var pipe = new DodPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), vae, size, size) { BatchSize = o.Batch };
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
+        // Finished rows are reused only by a rerun with the same models and settings.
+        var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance {o.Sampler.GuidanceScale}; " +
+                     $"L = {o.LocalLength}; {o.FrameBudget} frames per row; seed {o.Seed}; test split of {o.Data}; " +
+                     $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae {Path.GetFullPath(o.Vae)}";
+        var settingsPath = Path.Combine(o.Out, "settings.txt");
+        if (File.Exists(rowsPath) && (!File.Exists(settingsPath) || File.ReadAllText(settingsPath) != header))
+            throw new ArgumentException($"{o.Out} holds results of other models or settings ({settingsPath}); use another --out or delete it.");
+        AtomicFile.WriteAllText(settingsPath, header);
         var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson) ?? new() : new List<BenchmarkRow>();
         foreach (int n in o.Lengths)
         {
@@ -104,8 +112,6 @@ public static class LongVideoBenchmark
                 AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
         }
-        var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance {o.Sampler.GuidanceScale}; " +
-                     $"L = {o.LocalLength}; {o.FrameBudget} frames per row; test split of {o.Data}";
         ResultTables.Write(o.Out, rows.Where(r => o.Lengths.Contains(r.Frames)).ToList(), header);
         return rows;
     }
