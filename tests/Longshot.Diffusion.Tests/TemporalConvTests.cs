@@ -25,6 +25,28 @@ public class TemporalConvTests
         Close(gs[conv.Bias!], gf[conv.Bias!]);
     }
 
+    /// <summary>The inference path (one GEMM per frame over the padded video in place) gives the same numbers.</summary>
+    [Theory]
+    [InlineData(3, true)]
+    [InlineData(5, false)]
+    public void WithoutGradientsTheInPlacePathMatchesTheReferenceConv1d(int kernel, bool bias)
+    {
+        var conv = new Conv1d(VarBuilder.Fresh(new ParameterStore(), 5), 5, 6, kernel, padding: kernel / 2, bias: bias);
+        var x = Tensor.Randn(new Rng(2), 3 * 6, 5, 4, 3); // three videos of six frames
+        var slow = TemporalOps.OverFrames(x, 6, conv.Forward);
+        using var _ = Tensor.NoGrad();
+        Close(slow, TemporalOps.ConvOverFrames(x, 6, conv));
+    }
+
+    [Fact]
+    public void BadShapesAreNamed()
+    {
+        var w = Tensor.Zeros(6, 5, 3);
+        Assert.Contains("6-frame videos", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(8, 5, 2, 2), 6, w)).Message);
+        Assert.Contains("input has 4", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 4, 2, 2), 6, w)).Message);
+        Assert.Contains("odd", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 5, 2, 2), 6, Tensor.Zeros(6, 5, 2))).Message);
+    }
+
     private static void Close(Tensor a, Tensor b)
     {
         Assert.Equal(a.Shape, b.Shape);

@@ -39,26 +39,15 @@ public sealed class SpatioTemporalConv : Module
 public static class TemporalOps
 {
     /// <summary>
-    /// A temporal Conv1d (stride 1, same zero padding) applied over the frame axis, computed without moving pixels
-    /// into the batch: each output frame is W' [Co, k*Ci] times its k neighbouring input frames stacked on channels
-    /// [k*Ci, H*W], one wide GEMM per frame instead of one tiny GEMM per pixel. Same result as
-    /// <see cref="OverFrames"/> with <c>conv.Forward</c>, same parameters.
+    /// A temporal Conv1d applied over the frame axis: <see cref="Ops.TemporalConv"/> (no pixels moved into the batch)
+    /// when it is stride 1 with same zero padding, else <see cref="OverFrames"/> with <c>conv.Forward</c>.
     /// </summary>
     public static Tensor ConvOverFrames(Tensor y, int frames, Conv1d conv)
     {
-        int n = y.Shape[0], c = y.Shape[1], h = y.Shape[2], w = y.Shape[3], k = conv.Weight.Shape[2], co = conv.Weight.Shape[0];
-        if (n % frames != 0) throw new ArgumentException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
-        if (conv.Stride != 1 || conv.Padding != (k - 1) / 2 || conv.PadMode != PadMode.Constant)
+        int k = conv.Weight.Shape[2];
+        if (conv.Stride != 1 || k % 2 == 0 || conv.Padding != (k - 1) / 2 || conv.PadMode != PadMode.Constant)
             return OverFrames(y, frames, conv.Forward);
-        int b = n / frames, pad = (k - 1) / 2;
-        var v = y.Reshape(b, frames, c * h * w);
-        var padded = Ops.Pad(v, new[] { 0, 0, pad, pad });                       // [B, L + k - 1, C*HW]
-        var taps = Enumerable.Range(0, k).Select(t => padded.Narrow(1, t, frames).Reshape(b * frames, c, h * w)).ToList();
-        var stacked = Ops.Concat(taps, 1);                                        // [B*L, k*C, HW], tap-major
-        var wk = conv.Weight.Permute(0, 2, 1).Reshape(co, k * c);                 // W'[o, t*C + i] = W[o, i, t]
-        var o = Ops.MatMul(wk, stacked);                                          // [B*L, Co, HW]
-        if (conv.Bias != null) o = o + conv.Bias.Reshape(1, co, 1);
-        return o.Reshape(n, co, h, w);
+        return Ops.TemporalConv(y, frames, conv.Weight, conv.Bias);
     }
 
     public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)

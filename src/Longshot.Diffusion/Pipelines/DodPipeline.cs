@@ -50,7 +50,7 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
         IProgress<GenerationProgress>? progress = null, CancellationToken ct = default, string? runDir = null)
     {
         var known = new Dictionary<int, Tensor>();
-        var decoder = new ChunkedDecoder(new ChunkedVideoCodec(vae), frames);
+        var decoder = new ChunkedDecoder(ChunkedVideoCodec.ForGeneration(vae), frames);
         float inv = 1f / vae.Config.ScalingFactor;
         Tensor Latents(int s, int n) => Ops.Stack(Enumerable.Range(s, n).Select(f => known[f]).ToList(), 0) * inv;
         int prefix = 0;
@@ -197,6 +197,6 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
     public IEnumerable<Tensor> Decode(Dictionary<int, Tensor> latents, int frames, CancellationToken ct = default)
     {
         var z = Ops.Stack(Enumerable.Range(0, frames).Select(f => latents[f]).ToList(), 0) * (1f / vae.Config.ScalingFactor);
-        return new ChunkedVideoCodec(vae).Decode(z, ct);
+        return ChunkedVideoCodec.ForGeneration(vae).Decode(z, ct);
     }
 }

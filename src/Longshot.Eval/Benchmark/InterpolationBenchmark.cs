@@ -44,7 +44,7 @@ public static class InterpolationBenchmark
         var local = MtdPipelineParts.Load(o.Local);
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
         var sampler = new MtdSampler(local, vae.Config.LatentChannels, size, size);
-        var codec = new ChunkedVideoCodec(vae);
+        var codec = ChunkedVideoCodec.ForGeneration(vae);
         var evaluator = new VideoEvaluator(FeatureExtractor.Load(o.Extractor, o.ExtractorSha256), o.Length);
         int span = (o.Length - 1) * o.Stride + 1;
         var windows = LongVideoBenchmark.Windows(tests, span, o.Clips);

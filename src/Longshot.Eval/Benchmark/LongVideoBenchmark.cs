@@ -1,3 +1,4 @@
+using Longshot.Diffusion;
 using System.Diagnostics;
 using System.Text.Json;
 using Longshot.Diffusion.Pipelines;
@@ -30,7 +31,7 @@ public sealed record BenchmarkOptions
     public int LocalLength { get; init; } = 16;
     public int Batch { get; init; } = 4;
     public ulong Seed { get; init; } = 1;
-    public SamplerOptions Sampler { get; init; } = new(Steps: 10, GuidanceScale: 2f);
+    public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 }
 
 /// <summary>One row of Table 1: a scheme at a length.</summary>
