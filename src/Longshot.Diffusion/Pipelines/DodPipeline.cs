@@ -82,8 +82,10 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
             int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
             for (int s = 0; s < todo.Count; s += BatchSize * workers)
             {
-                // A wave: up to `workers` batches sampled at once, each batch one model call per step.
-                var wave = Enumerable.Range(0, workers).Select(w => todo.Skip(s + w * BatchSize).Take(BatchSize).ToList()).Where(b => b.Count > 0).ToList();
+                // A wave: up to `workers` batches sampled at once, each batch one model call per step. A short last
+                // wave is split evenly (5 units on 2 workers: 3 + 2, not 4 + 1), since it lasts as long as its largest batch.
+                int take = Math.Min(BatchSize * workers, todo.Count - s), parts = Math.Min(workers, take);
+                var wave = Enumerable.Range(0, parts).Select(w => todo.Skip(s + w * take / parts).Take((w + 1) * take / parts - w * take / parts).ToList()).ToList();
                 var clips = wave.Select(b => b.Select(u => ToClip(u, story, known, seed)).ToList()).ToList();
                 var outs = SampleWave(sampler, clips, o, ct);
                 for (int w = 0; w < wave.Count; w++)
