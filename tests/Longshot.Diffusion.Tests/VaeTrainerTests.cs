@@ -50,4 +50,20 @@ public class VaeTrainerTests : IDisposable
         Assert.Contains("image run", e.Message);
     }
 
+    [Fact]
+    public void TheSavedScalingFactorGivesLatentsOfUnitVariance()
+    {
+        MakeData();
+        var (vae, _) = VaeTrainer.Train(Options(P("a"), steps: 2));
+        Assert.Equal(vae.Config.ScalingFactor, AutoencoderKL.Load(P("a/vae")).Config.ScalingFactor);
+        Assert.NotEqual(new AutoencoderKLConfig().ScalingFactor, vae.Config.ScalingFactor);
+        // Every frame of a training episode, not just the frames the factor was measured on.
+        using var store = DatasetStore.Open(P("data"));
+        var ep = store.Split(Splits.Train).First();
+        var x = ClipSampler.Load(Enumerable.Range(0, 40).Select(f => (ep, f)).ToList(), 1);
+        var z = (vae.Encode(x, 1).Mean * vae.Config.ScalingFactor).ToArray();
+        double mean = z.Average(), std = Math.Sqrt(z.Select(v => (v - mean) * (v - mean)).Average());
+        Assert.InRange(std, 0.8, 1.25);
+    }
+
 }
