@@ -48,6 +48,34 @@ public unsafe class GemmTests
         }
     }
 
+    /// <summary>Reading A in place or packed runs the same arithmetic: the results agree to the bit.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReadingAInPlaceGivesTheSameBitsAsPackingIt(bool ta)
+    {
+        var rng = new Rng(5);
+        int m = 157, n = 70, k = 300, lda = (ta ? m : k) + 1;
+        var a = new float[(ta ? k : m) * lda]; var b = new float[k * n]; rng.FillNormal(a); rng.FillNormal(b);
+        int before = GemmBuiltin.DirectAMaxColumns;
+        try
+        {
+            foreach (var isa in Enum.GetValues<GemmBuiltin.Isa>().Where(i => i <= GemmBuiltin.Level))
+            {
+                var packed = new float[m * n]; var direct = new float[m * n];
+                fixed (float* pa = a, pb = b, p1 = packed, p2 = direct)
+                {
+                    GemmBuiltin.DirectAMaxColumns = 0;
+                    GemmBuiltin.Sgemm(ta, false, m, n, k, 0.7f, pa, lda, pb, n, 0f, p1, n, 1, isa);
+                    GemmBuiltin.DirectAMaxColumns = int.MaxValue;
+                    GemmBuiltin.Sgemm(ta, false, m, n, k, 0.7f, pa, lda, pb, n, 0f, p2, n, 1, isa);
+                }
+                Assert.Equal(packed, direct);
+            }
+        }
+        finally { GemmBuiltin.DirectAMaxColumns = before; }
+    }
+
     [Fact]
     public void BetaZeroIgnoresNaNsInTheOutput()
     {

@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics;
 namespace Longshot.Tensors.Kernels;
 
 /// <summary>
-/// The built-in GEMM (BLIS-style): B is packed into KC x NR panels, A into MR x KC panels,
-/// and a register-blocked FMA micro-kernel computes MR x NR tiles of C.
+/// The built-in GEMM (BLIS-style): B is packed into KC x NR panels, A is read in place in MR-row panels (a last partial
+/// panel is packed, zero-padded), and a register-blocked FMA micro-kernel computes MR x NR tiles of C.
 /// AVX-512: 6 x 32 tile (12 accumulators); AVX2: 6 x 16; otherwise a scalar kernel of the same shape.
 /// Work is split across threads by columns or rows of C, so each element's sum runs in a fixed order.
 /// </summary>
@@ -22,6 +22,9 @@ internal static unsafe class GemmBuiltin
     /// <summary>Columns per micro-tile for an instruction set.</summary>
     public static int NrFor(Isa isa) => isa == Isa.Avx512 ? 32 : 16;
     private const int KC = 256, MC = 144, NC = 1024;
+
+    /// <summary>Up to this many columns of C, full 6-row panels of A are read in place instead of packed (tests set 0 to compare).</summary>
+    internal static int DirectAMaxColumns = int.MaxValue;
 
     [ThreadStatic] private static float[]? _packA;
     [ThreadStatic] private static float[]? _packB;
@@ -100,6 +103,11 @@ internal static unsafe class GemmBuiltin
         var packA = _packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
         var packB = _packB ??= GC.AllocateUninitializedArray<float>(KC * (NC + 32), pinned: true);
         float* tile = stackalloc float[MR * 32];
+        // The micro-kernel reads full 6-row panels of A where they lie; only a last partial panel is packed (zero
+        // padding). Packing A cost as much as multiplying it when C has few columns (linear layers with 32-128 outputs:
+        // ~10% of a sampling step went to PackA), and reading in place was never slower on the shapes we measured
+        // (up to 2048 x 2048 x 256 and 1024^3, transposed or not). Same arithmetic either way, same bits.
+        bool directA = n <= DirectAMaxColumns;
         fixed (float* pA = packA, pB = packB)
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -111,8 +119,9 @@ internal static unsafe class GemmBuiltin
                     PackB(transB, b, ldb, pc, kc, jc, nc, pB, nr);
                     for (int ic = 0; ic < m; ic += MC)
                     {
-                        int mc = Math.Min(MC, m - ic);
-                        PackA(transA, a, lda, ic, mc, pc, kc, pA);
+                        int mc = Math.Min(MC, m - ic), tail = mc % MR;
+                        if (!directA) PackA(transA, a, lda, ic, mc, pc, kc, pA);
+                        else if (tail > 0) PackA(transA, a, lda, ic + mc - tail, tail, pc, kc, pA + (long)(mc - tail) * kc);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nrr = Math.Min(nr, nc - jr);
@@ -120,12 +129,15 @@ internal static unsafe class GemmBuiltin
                             for (int ir = 0; ir < mc; ir += MR)
                             {
                                 int mrr = Math.Min(MR, mc - ir);
-                                float* ap = pA + (long)ir * kc;
+                                // A full panel read in place (direct) or from the packed buffer: element (r, p) at ap[r * rs + p * ks].
+                                bool inPlace = directA && mrr == MR;
+                                float* ap = inPlace ? OffsetA(a, transA, lda, ic + ir) + (transA ? (long)pc * lda : pc) : pA + (long)ir * kc;
+                                int rs = inPlace ? (transA ? 1 : lda) : 1, ks = inPlace ? (transA ? lda : 1) : MR;
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                if (mrr == MR && nrr == nr) Kernel(isa, kc, ap, bp, cp, ldc, alpha);
+                                if (mrr == MR && nrr == nr) Kernel(isa, kc, ap, rs, ks, bp, cp, ldc, alpha);
                                 else
                                 {
-                                    Kernel(isa, kc, ap, bp, tile, nr, 0f, store: true);
+                                    Kernel(isa, kc, ap, rs, ks, bp, tile, nr, 0f, store: true);
                                     // Round exactly as the full-tile kernels do (fused on SIMD paths), so an element's
                                     // value does not depend on where tile boundaries fall (batching, thread split).
                                     for (int i = 0; i < mrr; i++)
@@ -218,40 +230,41 @@ internal static unsafe class GemmBuiltin
         }
     }
 
-    /// <summary>C[MR x NR] += alpha * Apanel * Bpanel (or = when store is set).</summary>
+    /// <summary>C[MR x NR] += alpha * A * Bpanel (or = when store is set); A's element (r, p) is a[r * rs + p * ks].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(Isa isa, int kc, float* a, float* b, float* c, int ldc, float alpha, bool store = false)
+    private static void Kernel(Isa isa, int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store = false)
     {
         switch (isa)
         {
-            case Isa.Avx512: Kernel512(kc, a, b, c, ldc, alpha, store); break;
-            case Isa.Avx2: Kernel256(kc, a, b, c, ldc, alpha, store); break;
-            default: KernelScalar(kc, a, b, c, ldc, alpha, store); break;
+            case Isa.Avx512: Kernel512(kc, a, rs, ks, b, c, ldc, alpha, store); break;
+            case Isa.Avx2: Kernel256(kc, a, rs, ks, b, c, ldc, alpha, store); break;
+            default: KernelScalar(kc, a, rs, ks, b, c, ldc, alpha, store); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(int kc, float* a, float* b, float* c, int ldc, float alpha, bool store)
+    private static void Kernel512(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a1 = a + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
             var x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]);
+            x = Vector512.Create(*a1);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]);
+            x = Vector512.Create(*a2);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]);
+            x = Vector512.Create(*a3);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]);
+            x = Vector512.Create(*a4);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]);
+            x = Vector512.Create(*a5);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            a += MR; b += 32;
+            a += ks; a1 += ks; a2 += ks; a3 += ks; a4 += ks; a5 += ks; b += 32;
         }
         var al = Vector512.Create(alpha);
         if (store)
@@ -280,27 +293,28 @@ internal static unsafe class GemmBuiltin
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(int kc, float* a, float* b, float* c, int ldc, float alpha, bool store)
+    private static void Kernel256(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a1 = a + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
             var x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a[1]);
+            x = Vector256.Create(*a1);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a[2]);
+            x = Vector256.Create(*a2);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a[3]);
+            x = Vector256.Create(*a3);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a[4]);
+            x = Vector256.Create(*a4);
             c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a[5]);
+            x = Vector256.Create(*a5);
             c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a += MR; b += 16;
+            a += ks; a1 += ks; a2 += ks; a3 += ks; a4 += ks; a5 += ks; b += 16;
         }
         var acc = new[] { c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 };
         var al = Vector256.Create(alpha);
@@ -315,15 +329,15 @@ internal static unsafe class GemmBuiltin
         }
     }
 
-    private static void KernelScalar(int kc, float* a, float* b, float* c, int ldc, float alpha, bool store)
+    private static void KernelScalar(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
     {
         const int nr = 16;
         float* acc = stackalloc float[MR * nr];
         new Span<float>(acc, MR * nr).Clear();
-        for (int p = 0; p < kc; p++, a += MR, b += nr)
+        for (int p = 0; p < kc; p++, a += ks, b += nr)
             for (int i = 0; i < MR; i++)
             {
-                float x = a[i];
+                float x = a[i * rs];
                 float* row = acc + i * nr;
                 for (int j = 0; j < nr; j++) row[j] += x * b[j];
             }
