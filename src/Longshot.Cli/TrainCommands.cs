@@ -16,6 +16,7 @@ internal static class TrainCommands
                                        Rerun the same command to resume after an interruption.
           train global|local --data DIR --out DIR [--vae VAE_DIR] [--length 16] [--depth 3] [--steps N] [--batch N]
                     [--lr 4e-4] [--channels 32,64] [--no-mi] [--no-si] [--levels 2,3] [--raw-weights] [--seed N] [--checkpoint-every N]
+                    [--prediction v|epsilon] [--init MODEL_DIR]
                                        Mask Temporal Diffusion trained directly on long videos: the global model on
                                        L frames at stride (L-1)^(m-1), the local model on every lower level
                                        (--levels K: a model for level K only, as the paper trains them).
@@ -63,7 +64,8 @@ internal static class TrainCommands
         {
             Data = a.Require("data"), Vae = a.Get("vae") ?? ShippedModels.Vae(), Out = a.Require("out"), Role = role,
             Length = a.Int("length", 16, 3), Depth = a.Int("depth", 3, 1, 6), Steps = a.Int("steps", 1000, 1), Batch = a.Int("batch", 1, 1),
-            ExportRaw = a.Flag("raw-weights"),
+            ExportRaw = a.Flag("raw-weights"), InitFrom = a.Get("init"),
+            PredictionType = a.Get("prediction") switch { null or "v" => "v_prediction", "epsilon" => "epsilon", var p => throw new ArgumentException($"train {role}: --prediction is v or epsilon, got '{p}'.") },
             Levels = a.IntList("levels", 1),
             LearningRate = (float)a.Double("lr", 4e-4, 1e-9), CheckpointEvery = a.Int("checkpoint-every", 100, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Unet = new Longshot.Diffusion.Unet.MaskUnetConfig

@@ -45,6 +45,20 @@ public class MtdTrainerTests : IDisposable
     }
 
     [Fact]
+    public void ARunStartsFromAnotherModelAndKeepsItsPredictionType()
+    {
+        var eps = MtdTrainer.Train(Setup("global", "eps", 2) with { PredictionType = "epsilon" });
+        Assert.Equal("epsilon", MtdPipelineParts.Load(P("eps")).Schedule.Config.PredictionType);
+        // Zero steps from --init: the weights are the initial model's, now saved as a v-prediction model.
+        var tuned = MtdTrainer.Train(Setup("global", "v", 0) with { InitFrom = P("eps") });
+        foreach (var (name, t) in eps.Parameters.Named) Assert.Equal(t.ToArray(), tuned.Parameters[name].ToArray());
+        Assert.Equal("v_prediction", MtdPipelineParts.Load(P("v")).Schedule.Config.PredictionType);
+        // Resuming a run with the other objective would silently mix two; it is refused by name.
+        var e = Assert.Throws<ArgumentException>(() => MtdTrainer.Train(Setup("global", "eps", 3)));
+        Assert.Contains("epsilon", e.Message);
+    }
+
+    [Fact]
     public void ValidationLossIsDeterministicAndPerLevel()
     {
         var model = MtdTrainer.Train(Setup("local", "v", 1));

@@ -72,6 +72,59 @@ public class SchedulerTests
         for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f, $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
     }
 
+    /// <summary>The same with v prediction: a model that outputs the true velocity of x_t lands on x0.</summary>
+    [Theory]
+    [MemberData(nameof(Samplers))]
+    public void AnOracleVelocityPredictionLeadsBackToTheData(string kind, int steps)
+    {
+        var cfg = Linear with { PredictionType = "v_prediction" };
+        Scheduler sch = kind switch
+        {
+            "ddpm" => new DdpmScheduler(cfg),
+            "ddim" => new DdimScheduler(cfg),
+            "ddim-eta1" => new DdimScheduler(cfg, 1f),
+            _ => new DpmSolverMultistepScheduler(cfg),
+        };
+        sch.SetTimesteps(steps);
+        var rng = new Rng(4);
+        var x0 = Tensor.Rand(rng, -1, 1, 2, 4, 5);
+        var x = Tensor.Randn(rng, 2, 4, 5);
+        foreach (int t in sch.Timesteps)
+        {
+            double ab = sch.Schedule.AlphaBar(t);
+            var eps = (x - x0 * (float)Math.Sqrt(ab)) * (float)(1 / Math.Sqrt(1 - ab));
+            var v = eps * (float)Math.Sqrt(ab) - x0 * (float)Math.Sqrt(1 - ab);
+            x = sch.Step(v, t, x, rng);
+        }
+        var a = x.ToArray(); var b = x0.ToArray();
+        for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f, $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
+    }
+
+    /// <summary>The training target is the velocity: converting it back gives x0 and the noise exactly.</summary>
+    [Fact]
+    public void TheVelocityTargetConvertsBackToDataAndNoise()
+    {
+        var sched = new NoiseSchedule(Linear with { PredictionType = "v_prediction" });
+        var rng = new Rng(5);
+        var x0 = Tensor.Randn(rng, 3, 2, 2); var noise = Tensor.Randn(rng, 3, 2, 2);
+        int[] ts = { 0, 500, 999 };
+        var xt = sched.AddNoise(x0, noise, ts);
+        var v = sched.TrainingTarget(x0, noise, ts);
+        for (int i = 0; i < 3; i++)
+        {
+            var x0Hat = sched.PredictX0(xt.Narrow(0, i, 1), v.Narrow(0, i, 1), ts[i]).ToArray();
+            var epsHat = sched.PredictEpsilon(xt.Narrow(0, i, 1), v.Narrow(0, i, 1), ts[i]).ToArray();
+            var x0i = x0.Narrow(0, i, 1).ToArray(); var ni = noise.Narrow(0, i, 1).ToArray();
+            for (int j = 0; j < x0i.Length; j++)
+            {
+                Assert.True(MathF.Abs(x0Hat[j] - x0i[j]) < 1e-4f, $"t {ts[i]}: x0 {x0Hat[j]} vs {x0i[j]}");
+                Assert.True(MathF.Abs(epsHat[j] - ni[j]) < 1e-3f, $"t {ts[i]}: eps {epsHat[j]} vs {ni[j]}");
+            }
+        }
+        Assert.Same(noise, new NoiseSchedule(Linear).TrainingTarget(x0, noise, ts));
+        Assert.Contains("not supported", Assert.Throws<ArgumentException>(() => new NoiseSchedule(Linear with { PredictionType = "sample" })).Message);
+    }
+
     [Fact]
     public void DdpmStepMatchesTheClosedFormPosterior()
     {

@@ -30,7 +30,7 @@ public class ShippedModelTests
     [Fact]
     public void ShippedModelsSampleLatentsOnTheScaleTheyWereTrainedOn()
     {
-        // Without clip_sample the shipped models' samples blew up to a standard deviation of 9 (training latents: 0.37).
+        // The first shipped models (trained on latents of std 0.37) blew up to a standard deviation of 9 when sampled.
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, 16, 16);
         var story = Storyline.Parse("0-20: Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.\n");
@@ -39,10 +39,10 @@ public class ShippedModelTests
         var all = Enumerable.Range(0, 20).SelectMany(f => latents[f].ToArray()).ToArray();
         double mean = all.Average(), std = Math.Sqrt(all.Select(x => (x - mean) * (x - mean)).Average());
         Assert.All(all, x => Assert.True(float.IsFinite(x)));
-        Assert.InRange(std, 0.05, 1.2);
+        Assert.InRange(std, 0.3, 2.0); // training latents: std about 1
     }
 
-    [Fact(Skip = "Known failure: the shipped MTDs were trained on latents scaled 7.5x too small (docs/results.md) and draw textures, not scenes; re-enable after retraining with scaling_factor 0.5.")]
+    [Fact]
     public void ShippedModelsDrawKeyframesOfThePlaceAndTimeAsked()
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());

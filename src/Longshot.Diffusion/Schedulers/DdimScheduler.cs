@@ -10,11 +10,12 @@ public sealed class DdimScheduler(SchedulerConfig config, float eta = 0f) : Sche
 {
     public float Eta { get; } = eta;
 
-    public override Tensor Step(Tensor eps, int t, Tensor sample, Rng? rng = null)
+    public override Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null)
     {
         int prev = Previous(t);
         double ab = Schedule.AlphaBar(t), abPrev = Schedule.AlphaBar(prev);
-        var x0 = Schedule.PredictX0(sample, eps, t);
+        var x0 = Schedule.PredictX0(sample, modelOutput, t);
+        var eps = Schedule.PredictEpsilon(sample, modelOutput, t);
         double sigma = Eta * Math.Sqrt((1 - abPrev) / (1 - ab)) * Math.Sqrt(1 - ab / abPrev);
         var next = x0 * (float)Math.Sqrt(abPrev) + eps * (float)Math.Sqrt(Math.Max(0, 1 - abPrev - sigma * sigma));
         if (sigma > 0)

@@ -11,12 +11,12 @@ public sealed class DdpmScheduler(SchedulerConfig config) : Scheduler(config)
 {
     public override void SetTimesteps(int steps) => Timesteps = Schedule.Spaced(steps);
 
-    public override Tensor Step(Tensor eps, int t, Tensor sample, Rng? rng = null)
+    public override Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null)
     {
         int prev = Previous(t);
         double ab = Schedule.AlphaBar(t), abPrev = Schedule.AlphaBar(prev);
         double beta = 1 - ab / abPrev, alpha = 1 - beta;
-        var x0 = Schedule.PredictX0(sample, eps, t);
+        var x0 = Schedule.PredictX0(sample, modelOutput, t);
         // Posterior q(x_prev | x_t, x0): mean = c0 * x0 + ct * x_t.
         float c0 = (float)(Math.Sqrt(abPrev) * beta / (1 - ab));
         float ct = (float)(Math.Sqrt(alpha) * (1 - abPrev) / (1 - ab));

@@ -24,10 +24,10 @@ public sealed class DpmSolverMultistepScheduler(SchedulerConfig config) : Schedu
         return 0.5 * Math.Log(ab) - 0.5 * Math.Log(1 - ab);
     }
 
-    public override Tensor Step(Tensor eps, int t, Tensor sample, Rng? rng = null)
+    public override Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null)
     {
         int prev = Previous(t);
-        var x0 = Schedule.PredictX0(sample, eps, t);
+        var x0 = Schedule.PredictX0(sample, modelOutput, t);
         double lamS = Lambda(t);
         Tensor result;
         if (prev < 0) result = x0; // sigma = 0 at the end: the solution is the data prediction

@@ -44,7 +44,7 @@ public sealed class NoiseSchedule
     public NoiseSchedule(SchedulerConfig c)
     {
         if (c.NumTrainTimesteps < 2) throw new ArgumentException("scheduler: num_train_timesteps must be >= 2.");
-        if (c.PredictionType != "epsilon") throw new ArgumentException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon).");
+        if (c.PredictionType is not ("epsilon" or "v_prediction")) throw new ArgumentException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon, v_prediction).");
         Config = c;
         int n = c.NumTrainTimesteps;
         Betas = c.BetaSchedule switch
@@ -78,11 +78,38 @@ public sealed class NoiseSchedule
         return x0 * a + noise * s;
     }
 
-    /// <summary>The model's estimate of x0 from an epsilon prediction.</summary>
-    public Tensor PredictX0(Tensor sample, Tensor eps, int t)
+    /// <summary>
+    /// What the model learns to output for x_t = AddNoise(x0, noise, t): the noise (epsilon), or the velocity
+    /// v = sqrt(abar) noise - sqrt(1 - abar) x0 (v_prediction, Salimans and Ho).
+    /// </summary>
+    public Tensor TrainingTarget(Tensor x0, Tensor noise, int[] timesteps)
+    {
+        if (Config.PredictionType == "epsilon") return noise;
+        if (timesteps.Length != x0.Shape[0]) throw new ArgumentException($"TrainingTarget: {timesteps.Length} timesteps for a batch of {x0.Shape[0]}.");
+        var shape = new int[x0.Rank]; Array.Fill(shape, 1); shape[0] = x0.Shape[0];
+        var a = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape);
+        var s = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape);
+        return noise * a - x0 * s;
+    }
+
+    /// <summary>The noise the model's output implies at x_t (for epsilon prediction, the output itself).</summary>
+    public Tensor PredictEpsilon(Tensor sample, Tensor modelOutput, int t)
+    {
+        if (Config.PredictionType == "epsilon") return modelOutput;
+        double ab = AlphaBar(t);
+        return modelOutput * (float)Math.Sqrt(ab) + sample * (float)Math.Sqrt(1 - ab);
+    }
+
+    /// <summary>
+    /// The model's estimate of x0 from its output at x_t. With epsilon prediction, 1/sqrt(abar) amplifies any error
+    /// of the output (x160 at t = 999 for linear betas); v prediction has no such amplification.
+    /// </summary>
+    public Tensor PredictX0(Tensor sample, Tensor modelOutput, int t)
     {
         double ab = AlphaBar(t);
-        var x0 = (sample - eps * (float)Math.Sqrt(1 - ab)) * (float)(1 / Math.Sqrt(ab));
+        var x0 = Config.PredictionType == "epsilon"
+            ? (sample - modelOutput * (float)Math.Sqrt(1 - ab)) * (float)(1 / Math.Sqrt(ab))
+            : sample * (float)Math.Sqrt(ab) - modelOutput * (float)Math.Sqrt(1 - ab);
         if (!Config.ClipSample) return x0;
         // At high noise 1/sqrt(abar) amplifies any error of eps (x160 at t = 999 for linear betas); clamping keeps
         // the sampler's trajectory inside the range the model was trained on.
