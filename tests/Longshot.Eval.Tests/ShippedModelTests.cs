@@ -42,21 +42,23 @@ public class ShippedModelTests
         Assert.InRange(std, 0.3, 2.0); // training latents: std about 1
     }
 
-    [Fact]
-    public void ShippedModelsDrawKeyframesOfThePlaceAndTimeAsked()
+    [Theory]
+    [InlineData("beach", "noon", "Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.")]
+    [InlineData("forest", "night", "Close-up in the forest at night. Bo, in a red shirt, waves.")]
+    public void ShippedModelsDrawKeyframesOfThePlaceAndTimeAsked(string place, string time, string prompt)
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, 16, 16);
         var fx = FeatureExtractor.Load(ShippedExtractor.Folder(), ShippedExtractor.Sha256);
-        const string prompt = "Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.";
         var story = Storyline.Parse($"0-16: {prompt}\n");
         var frames = pipe.Decode(pipe.GenerateLatents(story, 16, 16, 3, ShippedModels.Sampler), 16).Select(Frame.FromTensor).ToList();
         Assert.Equal(16, frames.Count);
         var features = new VideoEvaluator(fx).Extract(new ScoredVideo(frames, Enumerable.Repeat(prompt, 16).ToList(), Enumerable.Repeat(0, 16).ToList()));
         // Place and time are most of what a frame shows; a model that ignored its prompt would hit them 1 time in 6 and 1 in 4.
-        int place = features.FrameLogits.Count(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, "beach")]);
-        int time = features.FrameLogits.Count(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, "noon")]);
-        Assert.True(place >= 12, $"{place}/16 frames show the beach");
-        Assert.True(time >= 12, $"{time}/16 frames show noon");
+        var decided = features.FrameLogits.Select(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
+        int places = decided.Count(d => d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, place)]);
+        int times = decided.Count(d => d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, time)]);
+        Assert.True(places >= 12, $"{places}/16 frames show the {place}");
+        Assert.True(times >= 12, $"{times}/16 frames show {time}");
     }
 }
