@@ -23,11 +23,11 @@ LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local"
 wait
 longshot train extractor --data "$work/toonfx" --out "$work/eval" --steps 1500
 # MI/SI ablation (Table 2b): local models with the same recipe for 800 steps, scored on filling real keyframes.
-# (The figures in docs/results.md were measured with epsilon prediction and the VAE's earlier scaling factor.)
+# (docs/results.md: the 2026-11-22 table came from these commands; the first table used epsilon and scale 0.18215.)
 LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-no-mi-si" --no-mi --no-si --steps 800 &
 LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-no-si" --no-si --steps 800 &
 wait
 longshot train local --data "$work/toon8" --out "$work/local-full-800" --steps 800
 for m in local-no-mi-si local-no-si local-full-800; do
-  echo "== $m"; longshot eval mtd --model "$work/$m" --data "$work/toon8" --levels 2,3 --fill 48 --extractor "$work/eval"
+  echo "== $m"; longshot eval mtd --model "$work/$m" --data "$work/toon8" --levels 2,3 --clips 64 --fill 32 --extractor "$work/eval"
 done
