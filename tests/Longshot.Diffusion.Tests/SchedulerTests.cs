@@ -48,13 +48,7 @@ public class SchedulerTests
     [MemberData(nameof(Samplers))]
     public void AnOracleNoisePredictionLeadsBackToTheData(string kind, int steps)
     {
-        Scheduler sch = kind switch
-        {
-            "ddpm" => new DdpmScheduler(Linear),
-            "ddim" => new DdimScheduler(Linear),
-            "ddim-eta1" => new DdimScheduler(Linear, 1f),
-            _ => new DpmSolverMultistepScheduler(Linear),
-        };
+        var sch = Make(kind, Linear);
         sch.SetTimesteps(steps);
         Assert.Equal(steps, sch.Timesteps.Length);
         Assert.Equal(999, sch.Timesteps[0]);
@@ -72,19 +66,20 @@ public class SchedulerTests
         for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f, $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
     }
 
+    private static Scheduler Make(string kind, SchedulerConfig cfg) => kind switch
+    {
+        "ddpm" => new DdpmScheduler(cfg),
+        "ddim" => new DdimScheduler(cfg),
+        "ddim-eta1" => new DdimScheduler(cfg, 1f),
+        _ => new DpmSolverMultistepScheduler(cfg),
+    };
+
     /// <summary>The same with v prediction: a model that outputs the true velocity of x_t lands on x0.</summary>
     [Theory]
     [MemberData(nameof(Samplers))]
     public void AnOracleVelocityPredictionLeadsBackToTheData(string kind, int steps)
     {
-        var cfg = Linear with { PredictionType = "v_prediction" };
-        Scheduler sch = kind switch
-        {
-            "ddpm" => new DdpmScheduler(cfg),
-            "ddim" => new DdimScheduler(cfg),
-            "ddim-eta1" => new DdimScheduler(cfg, 1f),
-            _ => new DpmSolverMultistepScheduler(cfg),
-        };
+        var sch = Make(kind, Linear with { PredictionType = "v_prediction" });
         sch.SetTimesteps(steps);
         var rng = new Rng(4);
         var x0 = Tensor.Rand(rng, -1, 1, 2, 4, 5);

@@ -71,10 +71,7 @@ public sealed class NoiseSchedule
     /// <summary>x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, with one timestep per batch item (dimension 0).</summary>
     public Tensor AddNoise(Tensor x0, Tensor noise, int[] timesteps)
     {
-        if (timesteps.Length != x0.Shape[0]) throw new ArgumentException($"AddNoise: {timesteps.Length} timesteps for a batch of {x0.Shape[0]}.");
-        var shape = new int[x0.Rank]; Array.Fill(shape, 1); shape[0] = x0.Shape[0];
-        var a = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape);
-        var s = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape);
+        var (a, s) = Coefficients("AddNoise", x0, timesteps);
         return x0 * a + noise * s;
     }
 
@@ -85,11 +82,17 @@ public sealed class NoiseSchedule
     public Tensor TrainingTarget(Tensor x0, Tensor noise, int[] timesteps)
     {
         if (Config.PredictionType == "epsilon") return noise;
-        if (timesteps.Length != x0.Shape[0]) throw new ArgumentException($"TrainingTarget: {timesteps.Length} timesteps for a batch of {x0.Shape[0]}.");
-        var shape = new int[x0.Rank]; Array.Fill(shape, 1); shape[0] = x0.Shape[0];
-        var a = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape);
-        var s = Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape);
+        var (a, s) = Coefficients("TrainingTarget", x0, timesteps);
         return noise * a - x0 * s;
+    }
+
+    /// <summary>sqrt(abar_t) and sqrt(1 - abar_t) per batch item, shaped to broadcast over <paramref name="x"/>.</summary>
+    private (Tensor SqrtAlphaBar, Tensor SqrtOneMinus) Coefficients(string op, Tensor x, int[] timesteps)
+    {
+        if (timesteps.Length != x.Shape[0]) throw new ArgumentException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
+        var shape = new int[x.Rank]; Array.Fill(shape, 1); shape[0] = x.Shape[0];
+        return (Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape),
+                Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape));
     }
 
     /// <summary>The noise the model's output implies at x_t (for epsilon prediction, the output itself).</summary>

@@ -87,11 +87,13 @@ public static class MtdTrainer
         var parts = MtdPipelineParts.Create(o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
             (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize, MaxLength = tokenizer.MaxLength }, tokenizer, new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
         var all = parts.Parameters;
+        var statePath = Path.Combine(o.Out, StateFile);
+        // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
+        if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(), strict: true, o.InitFrom);
         var opt = new AdamW(all.Trainable, o.LearningRate, weightDecay: 0.01f);
         var ema = new Ema(all.Trainable, o.EmaDecay);
         var rng = new Rng(o.Seed);
         Directory.CreateDirectory(o.Out);
-        var statePath = Path.Combine(o.Out, StateFile);
         long step = 0;
         if (File.Exists(statePath))
         {
@@ -100,11 +102,6 @@ public static class MtdTrainer
             var prediction = TrainingCheckpoint.ReadExtra(statePath, "prediction") ?? "epsilon";
             if (prediction != o.PredictionType) throw new ArgumentException($"{statePath} belongs to a run predicting {prediction}; use another --out for {o.PredictionType}.");
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
-        }
-        else if (o.InitFrom != null)
-        {
-            all.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(), strict: true, o.InitFrom);
-            ema = new Ema(all.Trainable, o.EmaDecay);
         }
         var schedule = parts.Schedule;
         var sw = Stopwatch.StartNew();

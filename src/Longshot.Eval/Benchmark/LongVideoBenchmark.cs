@@ -1,6 +1,6 @@
-using Longshot.Diffusion;
 using System.Diagnostics;
 using System.Text.Json;
+using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
