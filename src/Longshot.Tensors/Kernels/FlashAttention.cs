@@ -12,6 +12,11 @@ internal static unsafe class FlashAttention
 {
     public const int BlockQ = 128, BlockK = 256;
 
+    [ThreadStatic] private static float[]? _scores, _max, _sum;
+
+    private static float[] Scratch(ref float[]? cache, int size) =>
+        cache is { } a && a.Length >= size ? a : cache = GC.AllocateUninitializedArray<float>(Math.Max(size, 64));
+
     /// <summary>An additive term broadcast to [B, H, Lq, Lk] through strides (bias, or a 0/1 mask).</summary>
     internal sealed record Extra(float[] Data, int Offset, int[] Strides);
 
@@ -37,8 +42,10 @@ internal static unsafe class FlashAttention
         bool outer = units >= Threads.Count;
         Threads.For(units, outer ? 1 : units, (u0, u1) =>
         {
-            var s = new float[BlockQ * BlockK];
-            var m = new float[BlockQ]; var l = new float[BlockQ];
+            // Scratch sized to the actual blocks and reused per thread: a fresh zeroed 128 KB array per call cost as
+            // much as the attention itself for the many short temporal sequences.
+            var s = Scratch(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var m = Scratch(ref _max, BlockQ); var l = Scratch(ref _sum, BlockQ);
             fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, po = output, ps = s)
             {
                 for (int u = u0; u < u1; u++)
