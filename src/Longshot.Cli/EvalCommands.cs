@@ -15,7 +15,7 @@ internal static class EvalCommands
                                        Trains the evaluation feature extractor (frame and 16-frame clip encoders)
                                        on the store's real frames and annotations; prints held-out accuracy.
           eval --data DIR [--global DIR] [--local DIR] [--out DIR] [--quick] [--lengths 16,256,1024]
-               [--budget 1024] [--steps 8] [--guidance 2] [--sampler dpm++] [--extractor DIR|FILE] [--batch 4]
+               [--budget 1024] [--steps 8] [--guidance 2] [--sampler dpm++] [--extractor DIR|FILE] [--batch 1]
                                        Table 1: generates videos of each length with DoD and AR (the demo's
                                        sampler) from test-split stories and writes table1.md, table1.csv and quality.svg (Avg-FID, B-FVD-16,
                                        story accuracy, consistency, jitter, cut F1, time). Rerun to resume.
@@ -61,7 +61,7 @@ internal static class EvalCommands
             Vae = a.Get("vae") ?? ShippedModels.Vae(), Extractor = extractor ?? ShippedExtractor.Folder(),
             ExtractorSha256 = extractor == null ? ShippedExtractor.Sha256 : null,
             Out = a.Get("out") ?? (quick ? "out/eval-quick" : "out/eval"), Lengths = lengths,
-            FrameBudget = a.Int("budget", quick ? 64 : 1024, 16), Batch = a.Int("batch", 4, 1), Seed = (ulong)a.Int("seed", 1, 0),
+            FrameBudget = a.Int("budget", quick ? 64 : 1024, 16), Batch = a.Int("batch", 1, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Sampler = new SamplerOptions(a.Int("steps", quick ? 6 : ShippedModels.Sampler.Steps, 1, 1000), (float)a.Double("guidance", ShippedModels.Sampler.GuidanceScale, 0),
                 a.Get("sampler") ?? ShippedModels.Sampler.Scheduler),
         };

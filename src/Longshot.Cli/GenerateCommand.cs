@@ -12,7 +12,7 @@ internal static class GenerateCommand
 {
     public const string Usage = """
           generate --story FILE --out FILE [--global DIR] [--local DIR] [--vae DIR] [--frames N] [--length 16]
-                   [--steps 8] [--guidance 2] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 4]
+                   [--steps 8] [--guidance 2] [--sampler dpm++|ddim|ddpm] [--seed 1] [--scheme dod|ar] [--batch 1]
                    [--run DIR]         keep finished units in DIR: rerunning after a crash or Ctrl-C continues
           generate ... --run DIR --regenerate A-B [--new-story FILE] [--new-seed N]
                                        Redraw frames A..B-1 of a finished run with a new prompt or seed; every frame
@@ -35,7 +35,7 @@ internal static class GenerateCommand
         var o = new SamplerOptions(a.Int("steps", d.Steps, 1, 1000), (float)a.Double("guidance", d.GuidanceScale, 0), a.Get("sampler") ?? d.Scheduler);
         ulong seed = (ulong)a.Int("seed", 1, 0);
         string scheme = a.Get("scheme") ?? "dod";
-        int batch = a.Int("batch", 4, 1);
+        int batch = a.Int("batch", 1, 1);
         bool quiet = a.Flag("quiet");
         string? runDir = a.Get("run");
         string? regen = a.Get("regenerate"), newStoryPath = a.Get("new-story");
@@ -74,7 +74,7 @@ internal static class GenerateCommand
         {
             new ProgressView(quiet).Run(scheme == "dod" ? "diffusion over diffusion" : "autoregressive", p =>
             {
-                var relay = new SyncProgress<GenerationProgress>(g => p.Report((g.UnitsDone, g.Units, $"level {g.Level}/{g.Levels}")));
+                var relay = new SyncProgress<GenerationProgress>(g => p.Report((g.AllDone, g.AllUnits, $"level {g.Level}/{g.Levels}")));
                 // DoD streams: frames are decoded and written while the last level is still being sampled.
                 var frames = scheme == "dod"
                     ? pipe.GenerateFrames(story, n, length, seed, o, relay, ct, runDir)

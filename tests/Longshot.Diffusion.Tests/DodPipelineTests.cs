@@ -168,3 +168,33 @@ public class DodRegenerationTests
         }
     }
 }
+
+public class DodSchedulingTests
+{
+    [Fact]
+    public void BatchesStartOnlyWhenTheirFramesExistCoarsestFirstAndShareTheTail()
+    {
+        var schedule = new DodSchedule(226, 16);                    // 1 global unit, 15 level-2 units
+        var todo = schedule.Units.ToList();
+        var known = new HashSet<int>();
+        var first = DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        Assert.Single(first);                                       // only the global unit has nothing to wait for
+        Assert.True(first[0].Single().IsGlobal);
+        foreach (var p in first[0][0].Positions) known.Add(p);
+        var next = DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        Assert.Equal(new[] { 4, 4 }, next.Select(b => b.Count));
+        Assert.All(next.SelectMany(b => b), u => Assert.Equal(2, u.Level));
+        Assert.Equal(7, todo.Count);
+        // 7 left on 2 workers with batches of 4: 4 + 3, then nothing is left to start.
+        Assert.Equal(new[] { 4, 3 }, DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4).Select(b => b.Count));
+        Assert.Empty(todo);
+        // 5 left on 2 workers: 3 + 2, not 4 + 1.
+        var tail = schedule.Levels[1].Take(5).ToList();
+        Assert.Equal(new[] { 3, 2 }, DodPipeline.NextBatches(tail, known.Contains, 2, 2, 4).Select(b => b.Count));
+        // A level-3 unit waits until the level-2 unit making its end frames is done.
+        var deep = new DodSchedule(1024, 16);
+        var level3 = deep.Levels[2].ToList();
+        Assert.Empty(DodPipeline.NextBatches(level3, new HashSet<int>().Contains, 2, 2, 1));
+        Assert.Equal(69, level3.Count);
+    }
+}

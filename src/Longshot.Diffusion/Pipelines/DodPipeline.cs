@@ -6,7 +6,10 @@ using Longshot.Tensors.Kernels;
 namespace Longshot.Diffusion.Pipelines;
 
 /// <summary>Progress of a generation: the level and units done in it.</summary>
-public sealed record GenerationProgress(int Level, int Levels, int UnitsDone, int Units);
+/// <param name="Level">Level (1 = global) of the batch that just finished.</param>
+/// <param name="UnitsDone">Units of that level done so far, of <paramref name="Units"/>.</param>
+/// <param name="AllDone">Units of every level done so far, of <paramref name="AllUnits"/>: levels overlap, so this is the one to show.</param>
+public sealed record GenerationProgress(int Level, int Levels, int UnitsDone, int Units, int AllDone, int AllUnits);
 
 /// <summary>
 /// Diffusion over diffusion (NUWA-XL section 3.3): the global MTD draws L keyframes for the whole storyline, then at
@@ -19,8 +22,12 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
     private readonly MtdSampler _global = new(global, vae.Config.LatentChannels, latentHeight, latentWidth);
     private readonly MtdSampler _local = new(local, vae.Config.LatentChannels, latentHeight, latentWidth);
 
-    /// <summary>Units sampled together per model call.</summary>
-    public int BatchSize { get; init; } = 4;
+    /// <summary>
+    /// Units sampled together per model call. On a CPU one is fastest: a unit on one core took 2.50 s alone, 2.64 s
+    /// batched by two and 2.84 s by four (bigger activations leave the core's cache), and the 1,024-frame demo
+    /// diffused in 106 s, 118 s and 128 s. Batches pay off where a call has fixed costs to share (a GPU).
+    /// </summary>
+    public int BatchSize { get; init; } = 1;
 
     /// <summary>
     /// Batches of one level sampled side by side, each on its share of the kernel threads (default: one per core).
@@ -62,57 +69,90 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
         foreach (var frame in decoder.Advance(Latents, frames, ct)) yield return frame;
     }
 
-    /// <summary>Runs the schedule level by level, filling <paramref name="known"/>; yields after every batch.</summary>
+    /// <summary>
+    /// Runs the schedule, filling <paramref name="known"/>; yields after every finished batch. Batches start as soon as
+    /// their units' given frames exist, not level by level: a level-3 gap can be filled while other level-2 units are
+    /// still being sampled, so no worker waits at a level boundary or behind a slower batch.
+    /// </summary>
     private IEnumerable<int> Run(Storyline story, int frames, int length, ulong seed, SamplerOptions o, Dictionary<int, Tensor> known,
         IProgress<GenerationProgress>? progress, CancellationToken ct, string? runDir)
     {
         var schedule = new DodSchedule(frames, length);
         var run = runDir != null ? UnitStore.Open(runDir, RunIdentity(story, frames, length, seed, o, "dod")) : null;
-        for (int k = 0; k < schedule.Levels.Count; k++)
+        int levels = schedule.Levels.Count, total = schedule.Levels.Sum(l => l.Count);
+        var done = new int[levels];
+        var todo = new List<WorkUnit>();
+        foreach (var u in schedule.Units)
         {
-            var units = schedule.Levels[k];
-            var sampler = k == 0 ? _global : _local;
-            var todo = new List<WorkUnit>();
-            foreach (var u in units)
+            if (run?.TryLoad(u) is { } saved) { Record(u, saved, known); done[u.Level - 1]++; }
+            else todo.Add(u);
+        }
+        yield return 0;
+        int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
+        var running = new List<(Task<List<Tensor>> Task, List<WorkUnit> Units)>();
+        try
+        {
+            while (todo.Count > 0 || running.Count > 0)
             {
-                if (run?.TryLoad(u) is { } saved) Record(u, saved, known);
-                else todo.Add(u);
-            }
-            yield return 0;
-            int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
-            for (int s = 0; s < todo.Count; s += BatchSize * workers)
-            {
-                // A wave: up to `workers` batches sampled at once, each batch one model call per step. A short last
-                // wave is split evenly (5 units on 2 workers: 3 + 2, not 4 + 1), since it lasts as long as its largest batch.
-                int take = Math.Min(BatchSize * workers, todo.Count - s), parts = Math.Min(workers, take);
-                var wave = Enumerable.Range(0, parts).Select(w => todo.Skip(s + w * take / parts).Take((w + 1) * take / parts - w * take / parts).ToList()).ToList();
-                var clips = wave.Select(b => b.Select(u => ToClip(u, story, known, seed)).ToList()).ToList();
-                var outs = SampleWave(sampler, clips, o, ct);
-                for (int w = 0; w < wave.Count; w++)
-                    for (int i = 0; i < wave[w].Count; i++)
+                var batches = NextBatches(todo, known.ContainsKey, workers - running.Count, workers, BatchSize);
+                // A batch that runs alone (the global unit) gets every thread; side by side, each gets its share.
+                int share = running.Count + batches.Count == 1 ? Threads.Count : Math.Max(1, Threads.Count / workers);
+                foreach (var batch in batches)
+                {
+                    var sampler = batch[0].IsGlobal ? _global : _local;
+                    var clips = batch.Select(u => ToClip(u, story, known, seed)).ToList();
+                    running.Add((Task.Run(() =>
                     {
-                        Record(wave[w][i], outs[w][i], known);
-                        run?.Save(wave[w][i], outs[w][i]);
-                    }
-                int done = Math.Min(s + BatchSize * workers, todo.Count);
-                progress?.Report(new GenerationProgress(k + 1, schedule.Levels.Count, units.Count - todo.Count + done, units.Count));
+                        using var _ = Threads.LimitTo(share);
+                        return sampler.Sample(clips, o, ct);
+                    }), batch));
+                }
+                int i = Task.WaitAny(running.Select(r => (Task)r.Task).ToArray());
+                var (task, units) = running[i];
+                running.RemoveAt(i);
+                var outs = task.GetAwaiter().GetResult();
+                for (int j = 0; j < units.Count; j++)
+                {
+                    Record(units[j], outs[j], known);
+                    run?.Save(units[j], outs[j]);
+                }
+                int level = units[0].Level;
+                done[level - 1] += units.Count;
+                progress?.Report(new GenerationProgress(level, levels, done[level - 1], schedule.Levels[level - 1].Count, done.Sum(), total));
                 yield return 0;
             }
         }
+        finally
+        {
+            // Cancelled or failed: let the batches still sampling stop before returning, so nothing runs on unseen.
+            try { Task.WaitAll(running.Select(r => (Task)r.Task).ToArray()); } catch (AggregateException) { }
+        }
     }
 
-    /// <summary>Samples the batches of a wave side by side, splitting the kernel threads between them.</summary>
-    private static List<Tensor>[] SampleWave(MtdSampler sampler, List<List<MtdClip>> batches, SamplerOptions o, CancellationToken ct)
+    /// <summary>
+    /// Batches to start on <paramref name="free"/> idle workers: units whose given frames are all known, coarsest level
+    /// first (they unlock the most work), at most <see cref="BatchSize"/> each. Near the end the remaining units are
+    /// spread over all workers (5 left on 2 workers: 3 + 2, not 4 + 1), since a batch lasts as long as its size.
+    /// Started units are removed from <paramref name="todo"/>.
+    /// </summary>
+    internal static List<List<WorkUnit>> NextBatches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers, int batchSize)
     {
-        var outs = new List<Tensor>[batches.Count];
-        if (batches.Count == 1) { outs[0] = sampler.Sample(batches[0], o, ct); return outs; }
-        int share = Math.Max(1, Threads.Count / batches.Count);
-        Parallel.For(0, batches.Count, new ParallelOptions { MaxDegreeOfParallelism = batches.Count, CancellationToken = ct }, w =>
+        var batches = new List<List<WorkUnit>>();
+        int fairShare = (todo.Count + workers - 1) / workers;
+        while (free > 0 && todo.Count > 0)
         {
-            using var _ = Threads.LimitTo(share);
-            outs[w] = sampler.Sample(batches[w], o, ct);
-        });
-        return outs;
+            var ready = todo.Where(u => u.Positions.Where((_, f) => u.Given[f]).All(known)).ToList();
+            if (ready.Count == 0) break;
+            int level = ready.Min(u => u.Level);
+            var sameLevel = ready.Where(u => u.Level == level).ToList();
+            int take = Math.Min(sameLevel.Count, Math.Min(batchSize, fairShare));
+            take = Math.Max(1, Math.Min(take, (sameLevel.Count + free - 1) / free));
+            var batch = sameLevel.Take(take).ToList();
+            foreach (var u in batch) todo.Remove(u);
+            batches.Add(batch);
+            free--;
+        }
+        return batches;
     }
 
     /// <summary>The latents of a finished run saved with <c>runDir</c> (same settings as when it was made).</summary>
@@ -183,7 +223,7 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
             var outs = (u.IsGlobal ? _global : _local).Sample(new[] { ToClip(u, story, known, seed) }, o, ct);
             for (int f = 0; f < u.Positions.Length; f++)
                 if (!u.Given[f]) known[u.Positions[f]] = outs[0].Narrow(0, f, 1).Squeeze(0).Contiguous();
-            progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count));
+            progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count, i + 1, schedule.Units.Count));
         }
         return known;
     }
