@@ -25,6 +25,8 @@ internal static class GenerateBench
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
+        // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
+        pipe.Decode(pipe.GenerateLatents(story, 2 * length - 1, length, 2, o with { Steps = 1 }), 2 * length - 1).Count();
         var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray() ?? new[] { 16, 256, 1024 };
         foreach (int n in lengths)
             foreach (var scheme in new[] { "dod", "ar" })

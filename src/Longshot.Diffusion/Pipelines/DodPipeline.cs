@@ -92,7 +92,7 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
         var running = new List<(Task<List<Tensor>> Task, List<WorkUnit> Units)>();
         try
         {
-            while (todo.Count > 0 || running.Count > 0)
+            void StartBatches()
             {
                 var batches = NextBatches(todo, known.ContainsKey, workers - running.Count, workers, BatchSize);
                 // A batch that runs alone (the global unit) gets every thread; side by side, each gets its share.
@@ -107,6 +107,10 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
                         return sampler.Sample(clips, o, ct);
                     }), batch));
                 }
+            }
+            StartBatches();
+            while (running.Count > 0)
+            {
                 int i = Task.WaitAny(running.Select(r => (Task)r.Task).ToArray());
                 var (task, units) = running[i];
                 running.RemoveAt(i);
@@ -119,8 +123,11 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
                 int level = units[0].Level;
                 done[level - 1] += units.Count;
                 progress?.Report(new GenerationProgress(level, levels, done[level - 1], schedule.Levels[level - 1].Count, done.Sum(), total));
+                // Refill the workers before yielding, so they keep sampling while the caller decodes finished frames.
+                StartBatches();
                 yield return 0;
             }
+            if (todo.Count > 0) throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is inconsistent.");
         }
         finally
         {
