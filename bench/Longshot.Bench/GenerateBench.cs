@@ -3,6 +3,7 @@ using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Bench;
@@ -48,5 +49,47 @@ internal static class GenerateBench
                 Report.Emit("generate", $"{scheme}-{n}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
                 Report.Emit("generate", $"{scheme}-{n}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
             }
+    }
+
+    /// <summary>
+    /// What bounds DoD's gain on this machine: one local unit (the demo sampler's 8 guided steps) on one kernel
+    /// thread, on every thread (how AR runs each unit), and one unit per core side by side (how DoD runs a level).
+    /// DoD over AR on the diffusion is at most (69 x AR's unit) / (75 x side-by-side unit / workers) at 1,024 frames.
+    /// </summary>
+    public static void UnitScaling()
+    {
+        var vae = AutoencoderKL.Load(ShippedModels.Vae());
+        int size = vae.Config.SampleSize / vae.Config.DownFactor;
+        var sampler = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), vae.Config.LatentChannels, size, size);
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var o = ShippedModels.Sampler;
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        int cores = Threads.Count;
+        MtdClip Clip(int unit)
+        {
+            var positions = Enumerable.Range(unit * 15, 16).ToArray();
+            var given = positions.Select((_, f) => f == 0 || f == 15 ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size) : null).ToArray();
+            return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
+        }
+        double Time(Action a, int reps = 3)
+        {
+            a();
+            var times = new List<double>();
+            for (int r = 0; r < reps; r++) { var sw = Stopwatch.StartNew(); a(); times.Add(sw.Elapsed.TotalSeconds); }
+            return times.Order().ElementAt(reps / 2);
+        }
+        double one, all, pair;
+        using (Threads.LimitTo(1)) one = Time(() => sampler.Sample(new[] { Clip(0) }, o));
+        all = Time(() => sampler.Sample(new[] { Clip(0) }, o));
+        pair = Time(() => Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, w =>
+        {
+            using var _ = Threads.LimitTo(1);
+            sampler.Sample(new[] { Clip(w) }, o);
+        })) / cores;
+        Report.Emit("units", "local-unit-1-thread", backend, one, "s");
+        Report.Emit("units", $"local-unit-{cores}-threads", backend, all, "s");
+        Report.Emit("units", $"local-unit-{cores}-side-by-side", backend, pair, "s per unit");
+        Report.Emit("units", "ar-speedup-from-threads", backend, one / all, "x");
+        Report.Emit("units", "dod-speedup-from-workers", backend, one / pair, "x");
     }
 }

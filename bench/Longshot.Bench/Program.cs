@@ -14,6 +14,7 @@ var all = new Dictionary<string, Action>
     ["vae"] = VaeBench.Run,
     ["mtd"] = MtdBench.Run,
     ["generate"] = GenerateBench.Run,
+    ["units"] = GenerateBench.UnitScaling,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
