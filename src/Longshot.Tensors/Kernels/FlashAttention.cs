@@ -12,7 +12,7 @@ internal static unsafe class FlashAttention
 {
     public const int BlockQ = 128, BlockK = 256;
 
-    [ThreadStatic] private static float[]? _scores, _max, _sum;
+    [ThreadStatic] private static float[]? _scores, _max, _sum, _scoreGrads, _delta;
 
     private static float[] Scratch(ref float[]? cache, int size) =>
         cache is { } a && a.Length >= size ? a : cache = GC.AllocateUninitializedArray<float>(Math.Max(size, 64));
@@ -124,8 +124,9 @@ internal static unsafe class FlashAttention
         bool outer = bh >= Threads.Count;
         Threads.For(bh, outer ? 1 : bh, (h0, h1) =>
         {
-            var s = new float[BlockQ * BlockK]; var dp = new float[BlockQ * BlockK];
-            var delta = new float[c.Lq];
+            var s = Scratch(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var dp = Scratch(ref _scoreGrads, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var delta = Scratch(ref _delta, c.Lq);
             fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, pdo = dO.Storage, pdq = dq, pdk = dk, pdv = dv, ps = s, pdp = dp)
             {
                 for (int bhi = h0; bhi < h1; bhi++)
