@@ -19,7 +19,9 @@ internal static class GenerateBench
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
-        var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, size, size);
+        // LONGSHOT_BENCH_BATCH=N sets DoD's units per batch (default: the pipeline's).
+        int batch = int.TryParse(Environment.GetEnvironmentVariable("LONGSHOT_BENCH_BATCH"), out var b) && b > 0 ? b : DodPipeline.DefaultBatchSize;
+        var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, size, size) { BatchSize = batch };
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;
         const int length = 16;
@@ -30,7 +32,8 @@ internal static class GenerateBench
         pipe.Decode(pipe.GenerateLatents(story, 2 * length - 1, length, 2, o with { Steps = 1 }), 2 * length - 1).Count();
         var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray() ?? new[] { 16, 256, 1024 };
         foreach (int n in lengths)
-            foreach (var scheme in new[] { "dod", "ar" })
+            // LONGSHOT_BENCH_SCHEMES=dod (comma list) runs only those schemes.
+            foreach (var scheme in Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',') ?? new[] { "dod", "ar" })
             {
                 GC.Collect();
                 long peak = Environment.WorkingSet;

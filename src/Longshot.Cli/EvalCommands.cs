@@ -61,7 +61,7 @@ internal static class EvalCommands
             Vae = a.Get("vae") ?? ShippedModels.Vae(), Extractor = extractor ?? ShippedExtractor.Folder(),
             ExtractorSha256 = extractor == null ? ShippedExtractor.Sha256 : null,
             Out = a.Get("out") ?? (quick ? "out/eval-quick" : "out/eval"), Lengths = lengths,
-            FrameBudget = a.Int("budget", quick ? 64 : 1024, 16), Batch = a.Int("batch", 1, 1), Seed = (ulong)a.Int("seed", 1, 0),
+            FrameBudget = a.Int("budget", quick ? 64 : 1024, 16), Batch = a.Int("batch", DodPipeline.DefaultBatchSize, 1), Seed = (ulong)a.Int("seed", 1, 0),
             Sampler = new SamplerOptions(a.Int("steps", quick ? 6 : ShippedModels.Sampler.Steps, 1, 1000), (float)a.Double("guidance", ShippedModels.Sampler.GuidanceScale, 0),
                 a.Get("sampler") ?? ShippedModels.Sampler.Scheduler),
         };

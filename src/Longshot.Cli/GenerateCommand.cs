@@ -35,7 +35,7 @@ internal static class GenerateCommand
         var o = new SamplerOptions(a.Int("steps", d.Steps, 1, 1000), (float)a.Double("guidance", d.GuidanceScale, 0), a.Get("sampler") ?? d.Scheduler);
         ulong seed = (ulong)a.Int("seed", 1, 0);
         string scheme = a.Get("scheme") ?? "dod";
-        int batch = a.Int("batch", 1, 1);
+        int batch = a.Int("batch", DodPipeline.DefaultBatchSize, 1);
         bool quiet = a.Flag("quiet");
         string? runDir = a.Get("run");
         string? regen = a.Get("regenerate"), newStoryPath = a.Get("new-story");

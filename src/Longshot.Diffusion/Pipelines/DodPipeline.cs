@@ -27,7 +27,10 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
     /// batched by two and 2.84 s by four (bigger activations leave the core's cache), and the 1,024-frame demo
     /// diffused in 106 s, 118 s and 128 s. Batches pay off where a call has fixed costs to share (a GPU).
     /// </summary>
-    public int BatchSize { get; init; } = 1;
+    public int BatchSize { get; init; } = DefaultBatchSize;
+
+    /// <summary>The default <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 1;
 
     /// <summary>
     /// Batches of one level sampled side by side, each on its share of the kernel threads (default: one per core).

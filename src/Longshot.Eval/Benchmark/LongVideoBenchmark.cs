@@ -29,7 +29,7 @@ public sealed record BenchmarkOptions
     /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
-    public int Batch { get; init; } = 1;
+    public int Batch { get; init; } = DodPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 }
