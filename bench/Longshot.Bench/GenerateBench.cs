@@ -19,21 +19,25 @@ internal static class GenerateBench
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         int size = vae.Config.SampleSize / vae.Config.DownFactor;
-        // LONGSHOT_BENCH_BATCH=N sets DoD's units per batch (default: the pipeline's).
-        int batch = int.TryParse(Environment.GetEnvironmentVariable("LONGSHOT_BENCH_BATCH"), out var b) && b > 0 ? b : DodPipeline.DefaultBatchSize;
+        // LONGSHOT_BENCH_BATCH=N sets DoD's units per batch (default: the pipeline's); LONGSHOT_BENCH_SCHEMES=dod
+        // (comma list) runs only those schemes.
+        var batchVar = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_BATCH");
+        int batch = batchVar == null ? DodPipeline.DefaultBatchSize
+            : int.TryParse(batchVar, out var b) && b > 0 ? b : throw new ArgumentException($"LONGSHOT_BENCH_BATCH must be a positive whole number, got '{batchVar}'.");
+        var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',') ?? new[] { "dod", "ar" };
+        if (schemes.FirstOrDefault(s => s is not ("dod" or "ar")) is { } bad) throw new ArgumentException($"LONGSHOT_BENCH_SCHEMES: unknown scheme '{bad}' (dod, ar).");
         var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, size, size) { BatchSize = batch };
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;
         const int length = 16;
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
-        // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
         // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
         pipe.Decode(pipe.GenerateLatents(story, 2 * length - 1, length, 2, o with { Steps = 1 }), 2 * length - 1).Count();
+        // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
         var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray() ?? new[] { 16, 256, 1024 };
         foreach (int n in lengths)
-            // LONGSHOT_BENCH_SCHEMES=dod (comma list) runs only those schemes.
-            foreach (var scheme in Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',') ?? new[] { "dod", "ar" })
+            foreach (var scheme in schemes)
             {
                 GC.Collect();
                 long peak = Environment.WorkingSet;
@@ -84,11 +88,7 @@ internal static class GenerateBench
         double one, all, pair;
         using (Threads.LimitTo(1)) one = Time(() => sampler.Sample(new[] { Clip(0) }, o));
         all = Time(() => sampler.Sample(new[] { Clip(0) }, o));
-        pair = Time(() => Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, w =>
-        {
-            using var _ = Threads.LimitTo(1);
-            sampler.Sample(new[] { Clip(w) }, o);
-        })) / cores;
+        pair = Time(() => Threads.SideBySide(cores, w => sampler.Sample(new[] { Clip(w) }, o))) / cores;
         Report.Emit("units", "local-unit-1-thread", backend, one, "s");
         Report.Emit("units", $"local-unit-{cores}-threads", backend, all, "s");
         Report.Emit("units", $"local-unit-{cores}-side-by-side", backend, pair, "s per unit");

@@ -98,14 +98,15 @@ public sealed class DodPipeline(MtdPipelineParts global, MtdPipelineParts local,
             void StartBatches()
             {
                 var batches = NextBatches(todo, known.ContainsKey, workers - running.Count, workers, BatchSize);
-                // A batch that runs alone (the global unit) gets every thread; side by side, each gets its share.
-                int share = running.Count + batches.Count == 1 ? Threads.Count : Math.Max(1, Threads.Count / workers);
+                // A batch that runs alone (the global unit) runs here on every thread (from a pool thread its kernels'
+                // own parallel loops ran ~10% slower); side by side, each gets its share of the threads.
+                bool alone = running.Count + batches.Count == 1;
+                int share = Math.Max(1, Threads.Count / workers);
                 foreach (var batch in batches)
                 {
                     var sampler = batch[0].IsGlobal ? _global : _local;
                     var clips = batch.Select(u => ToClip(u, story, known, seed)).ToList();
-                    // Alone, the batch runs here: from a pool thread its kernels' own parallel loops ran ~10% slower.
-                    running.Add((share == Threads.Count
+                    running.Add((alone
                         ? Task.FromResult(sampler.Sample(clips, o, ct))
                         : Task.Run(() =>
                         {

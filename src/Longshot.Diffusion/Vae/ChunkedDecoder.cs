@@ -74,13 +74,11 @@ public sealed class ChunkedDecoder
     private Tensor[] DecodeTiles(Tensor[] inputs, CancellationToken ct)
     {
         var outs = new Tensor[inputs.Length];
-        int share = Math.Max(1, Threads.Count / inputs.Length);
-        Parallel.For(0, inputs.Length, new ParallelOptions { MaxDegreeOfParallelism = inputs.Length, CancellationToken = ct }, k =>
+        Threads.SideBySide(inputs.Length, k =>
         {
-            using var limit = Threads.LimitTo(share);
-            using var noGrad = Tensor.NoGrad();
+            using var _ = Tensor.NoGrad();
             outs[k] = _codec.Vae.Decode(inputs[k], frames: inputs[k].Shape[0]);
-        });
+        }, ct);
         return outs;
     }
 }

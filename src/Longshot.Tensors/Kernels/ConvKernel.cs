@@ -9,12 +9,7 @@ internal static unsafe class ConvKernel
 {
     [ThreadStatic] private static float[]? _workspace;
 
-    private static float[] Workspace(long size)
-    {
-        var w = _workspace;
-        if (w == null || w.Length < size) _workspace = w = GC.AllocateUninitializedArray<float>((int)Math.Max(size, 1024), pinned: true);
-        return w;
-    }
+    private static float[] Workspace(long size) => ThreadScratch.Get(ref _workspace, size, pinned: true);
 
     /// <summary>y[n] = W [Co, K] x cols(x[n]) (+ bias). x: [N, C, D, H, W] contiguous at xOff, y: [N, Co, P].</summary>
     public static void Forward(float[] x, int xOff, int n, ConvGeometry g, float[] w, int wOff, int co, float[]? bias, int biasOff, float[] y)

@@ -14,9 +14,6 @@ internal static unsafe class FlashAttention
 
     [ThreadStatic] private static float[]? _scores, _max, _sum, _scoreGrads, _delta;
 
-    private static float[] Scratch(ref float[]? cache, int size) =>
-        cache is { } a && a.Length >= size ? a : cache = GC.AllocateUninitializedArray<float>(Math.Max(size, 64));
-
     /// <summary>An additive term broadcast to [B, H, Lq, Lk] through strides (bias, or a 0/1 mask).</summary>
     internal sealed record Extra(float[] Data, int Offset, int[] Strides);
 
@@ -44,8 +41,8 @@ internal static unsafe class FlashAttention
         {
             // Scratch sized to the actual blocks and reused per thread: a fresh zeroed 128 KB array per call cost as
             // much as the attention itself for the many short temporal sequences.
-            var s = Scratch(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
-            var m = Scratch(ref _max, BlockQ); var l = Scratch(ref _sum, BlockQ);
+            var s = ThreadScratch.Get(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var m = ThreadScratch.Get(ref _max, BlockQ); var l = ThreadScratch.Get(ref _sum, BlockQ);
             fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, po = output, ps = s)
             {
                 for (int u = u0; u < u1; u++)
@@ -124,9 +121,9 @@ internal static unsafe class FlashAttention
         bool outer = bh >= Threads.Count;
         Threads.For(bh, outer ? 1 : bh, (h0, h1) =>
         {
-            var s = Scratch(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
-            var dp = Scratch(ref _scoreGrads, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
-            var delta = Scratch(ref _delta, c.Lq);
+            var s = ThreadScratch.Get(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var dp = ThreadScratch.Get(ref _scoreGrads, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
+            var delta = ThreadScratch.Get(ref _delta, c.Lq);
             fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, pdo = dO.Storage, pdq = dq, pdk = dk, pdv = dv, ps = s, pdp = dp)
             {
                 for (int bhi = h0; bhi < h1; bhi++)

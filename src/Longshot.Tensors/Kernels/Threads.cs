@@ -16,6 +16,20 @@ public static class Threads
         set => _count = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "thread count must be positive.");
     }
 
+    /// <summary>
+    /// Runs <paramref name="jobs"/> independent jobs at once, each with its share of the kernel threads (one each when
+    /// there are as many jobs as threads). Small models use cores better this way than by splitting every kernel.
+    /// </summary>
+    public static void SideBySide(int jobs, Action<int> job, CancellationToken ct = default)
+    {
+        int share = Math.Max(1, Count / Math.Max(1, jobs));
+        Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = ct }, j =>
+        {
+            using var _ = LimitTo(share);
+            job(j);
+        });
+    }
+
     /// <summary>Limits kernels started from this async flow to <paramref name="count"/> threads until disposed.</summary>
     public static IDisposable LimitTo(int count)
     {
