@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
 using Longshot.Tensors.Kernels;
@@ -17,44 +16,52 @@ internal static class GenerateBench
 {
     public static void Run()
     {
-        var vae = AutoencoderKL.Load(ShippedModels.Vae());
-        int size = vae.Config.SampleSize / vae.Config.DownFactor;
         // LONGSHOT_BENCH_BATCH=N sets DoD's units per batch (default: the pipeline's); LONGSHOT_BENCH_SCHEMES=dod
         // (comma list) runs only those schemes.
         var batchVar = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_BATCH");
-        int batch = batchVar == null ? DodPipeline.DefaultBatchSize
-            : int.TryParse(batchVar, out var b) && b > 0 ? b : throw new ArgumentException($"LONGSHOT_BENCH_BATCH must be a positive whole number, got '{batchVar}'.");
-        var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',') ?? new[] { "dod", "ar" };
-        if (schemes.FirstOrDefault(s => s is not ("dod" or "ar")) is { } bad) throw new ArgumentException($"LONGSHOT_BENCH_SCHEMES: unknown scheme '{bad}' (dod, ar).");
-        var pipe = new DodPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae, size, size) { BatchSize = batch };
+        int batch = batchVar == null ? LongVideoPipeline.DefaultBatchSize
+            : int.TryParse(batchVar, out var b) && b > 0 ? b
+            : throw new ArgumentException($"LONGSHOT_BENCH_BATCH must be a positive whole number, got '{batchVar}'.");
+        var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',').Select(GenerationSchemes.Parse).ToArray()
+            ?? GenerationSchemes.All.ToArray();
+        var pipe = LongVideoPipeline.LoadShipped();
+        pipe.BatchSize = batch;
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;
         const int length = 16;
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
-        pipe.Decode(pipe.GenerateLatents(story, 2 * length - 1, length, 2, o with { Steps = 1 }), 2 * length - 1).Count();
+        var warm = new GenerationRequest(story, 2 * length - 1) { Length = length, Seed = 2, Sampler = o with { Steps = 1 } };
+        pipe.Decode(pipe.GenerateLatents(warm), warm.Frames).Count();
         // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
-        var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray() ?? new[] { 16, 256, 1024 };
+        var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray()
+            ?? new[] { 16, 256, 1024 };
         foreach (int n in lengths)
             foreach (var scheme in schemes)
             {
+                var request = new GenerationRequest(story, n) { Scheme = scheme, Length = length, Seed = 1, Sampler = o };
+                string name = $"{scheme.Name()}-{n}";
                 GC.Collect();
                 long peak = Environment.WorkingSet;
-                using var sampler = new Timer(_ => { long w = Environment.WorkingSet; if (w > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, w); }, null, 0, 20);
+                using var sampler = new Timer(_ =>
+                {
+                    long w = Environment.WorkingSet;
+                    if (w > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, w);
+                }, null, 0, 20);
                 var sw = Stopwatch.StartNew();
-                var latents = scheme == "dod" ? pipe.GenerateLatents(story, n, length, 1, o) : pipe.GenerateLatentsAutoregressive(story, n, length, 1, o);
+                var latents = pipe.GenerateLatents(request);
                 double diffusion = sw.Elapsed.TotalSeconds;
                 int decoded = pipe.Decode(latents, n).Count();
                 double total = sw.Elapsed.TotalSeconds;
                 sampler.Change(Timeout.Infinite, Timeout.Infinite);
-                if (decoded != n) throw new InvalidOperationException($"{scheme}-{n}: decoded {decoded} frames.");
-                int rounds = scheme == "dod" ? new DodSchedule(n, length).CriticalPath : new AutoregressiveSchedule(n, length).CriticalPath;
-                Report.Emit("generate", $"{scheme}-{n}", backend, total, "s");
-                Report.Emit("generate", $"{scheme}-{n}-diffusion", backend, diffusion, "s");
-                Report.Emit("generate", $"{scheme}-{n}-frames-per-second", backend, n / total, "frames/s");
-                Report.Emit("generate", $"{scheme}-{n}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
-                Report.Emit("generate", $"{scheme}-{n}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
+                if (decoded != n) throw new InvalidOperationException($"{name}: decoded {decoded} frames.");
+                int rounds = LongVideoPipeline.Plan(request).CriticalPath;
+                Report.Emit("generate", name, backend, total, "s");
+                Report.Emit("generate", $"{name}-diffusion", backend, diffusion, "s");
+                Report.Emit("generate", $"{name}-frames-per-second", backend, n / total, "frames/s");
+                Report.Emit("generate", $"{name}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
+                Report.Emit("generate", $"{name}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
             }
     }
 
@@ -66,7 +73,7 @@ internal static class GenerateBench
     public static void UnitScaling()
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
-        int size = vae.Config.SampleSize / vae.Config.DownFactor;
+        int size = vae.LatentSize;
         var sampler = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), vae.Config.LatentChannels, size, size);
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
-using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Longshot.Tensors.Optim;
@@ -21,7 +21,7 @@ internal static class MtdBench
         const int l = 16;
         var x0 = Tensor.Randn(rng, l, 4, 16, 16);
         var given = Enumerable.Range(0, l).Select(i => i == 0 || i == l - 1).ToArray();
-        var (cond, mask) = MtdTrainer.Conditions(x0, given);
+        var (cond, mask) = MtdConditions.Build(x0, given);
         var positions = Enumerable.Range(0, l).Select(i => i * 15).ToArray();
         void Step()
         {

@@ -1,3 +1,3 @@
 using Longshot.Cli;
 
-return await Commands.RunAsync(args);
+return await LongshotCli.RunAsync(args, Console.Out, Console.Error);

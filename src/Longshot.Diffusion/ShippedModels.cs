@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Pipelines;
+using Longshot.Tensors;
 
 namespace Longshot.Diffusion;
 
@@ -36,6 +37,6 @@ public static class ShippedModels
                 var p = Path.Combine(dir.FullName, "models", relative);
                 if (File.Exists(p)) return p;
             }
-        throw new FileNotFoundException($"the shipped file models/{relative} was not found above {Directory.GetCurrentDirectory()}; pass the model folder explicitly.");
+        throw new LongshotException($"the shipped file models/{relative} was not found above {Directory.GetCurrentDirectory()}; pass the model folder explicitly.");
     }
 }

@@ -4,7 +4,9 @@ using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
 using Xunit;
+using static Longshot.Diffusion.Tests.DodPipelineTestsAccess;
 
 namespace Longshot.Diffusion.Tests;
 
@@ -20,16 +22,16 @@ public class DodPipelineTests
         {
             var story = Storyline.Parse(Story, frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
-            var one = DodPipelineTestsAccess.Pipeline(1).GenerateLatents(story, 30, 4, 7, o);
-            var three = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(story, 30, 4, 7, o);
+            var one = DodPipelineTestsAccess.Pipeline(1).GenerateLatents(R(story, 30, 7, o));
+            var three = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(R(story, 30, 7, o));
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(one.ContainsKey(f)));
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(one[f].ToArray(), three[f].ToArray());
-            var other = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(story, 30, 4, 8, o);
+            var other = DodPipelineTestsAccess.Pipeline(3).GenerateLatents(R(story, 30, 8, o));
             Assert.NotEqual(one[5].ToArray(), other[5].ToArray());
             var frames = DodPipelineTestsAccess.Pipeline(1).Decode(one, 30).ToList();
             Assert.Equal(30, frames.Count);
             Assert.Equal(new[] { 3, 8, 8 }, frames[0].Shape);
-            var ar = DodPipelineTestsAccess.Pipeline(1).GenerateLatentsAutoregressive(story, 30, 4, 7, o);
+            var ar = DodPipelineTestsAccess.Pipeline(1).GenerateLatents(R(story, 30, 7, o) with { Scheme = GenerationScheme.Autoregressive });
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(ar.ContainsKey(f)));
         }
     }
@@ -45,10 +47,10 @@ public class DodPipelineTests
             try
             {
                 Longshot.Tensors.Kernels.Threads.Count = 1;
-                var serial = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(story, 40, 4, 7, o);
+                var serial = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(R(story, 40, 7, o));
                 Longshot.Tensors.Kernels.Threads.Count = 2;
-                var parallel = DodPipelineTestsAccess.Pipeline(2, workers: 2).GenerateLatents(story, 40, 4, 7, o);
-                var threaded = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(story, 40, 4, 7, o);
+                var parallel = DodPipelineTestsAccess.Pipeline(2, workers: 2).GenerateLatents(R(story, 40, 7, o));
+                var threaded = DodPipelineTestsAccess.Pipeline(2, workers: 1).GenerateLatents(R(story, 40, 7, o));
                 foreach (var f in Enumerable.Range(0, 40))
                 {
                     Assert.Equal(serial[f].ToArray(), parallel[f].ToArray());
@@ -70,10 +72,10 @@ public class DodPipelineTests
         Assert.Equal("one", s.PromptAt(9));
         Assert.Equal("two", s.PromptAt(10));
         Assert.Equal("two", s.PromptAt(29));
-        Assert.Contains(":2:", Assert.Throws<FormatException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
-        Assert.Contains(":1:", Assert.Throws<FormatException>(() => Storyline.Parse("zero to ten: a\n")).Message);
-        Assert.Contains("empty", Assert.Throws<FormatException>(() => Storyline.Parse("0-0: a\n")).Message);
-        Assert.Contains("requested", Assert.Throws<FormatException>(() => Storyline.Parse("0-10: a\n", frames: 20)).Message);
+        Assert.Contains(":2:", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
+        Assert.Contains(":1:", Assert.Throws<LongshotException>(() => Storyline.Parse("zero to ten: a\n")).Message);
+        Assert.Contains("empty", Assert.Throws<LongshotException>(() => Storyline.Parse("0-0: a\n")).Message);
+        Assert.Contains("requested", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n", frames: 20)).Message);
     }
 }
 
@@ -89,15 +91,15 @@ public class DodResumeTests
         {
             var story = Storyline.Parse("0-: a red ball\n", frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
-            var straight = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o);
+            var straight = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o));
             using var cts = new CancellationTokenSource();
             var stop = new Relay<GenerationProgress>(p => { if (p.Level == 2 && p.UnitsDone >= 2) cts.Cancel(); });
-            Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o, stop, cts.Token, dir));
+            Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o, dir), stop, cts.Token));
             int saved = Directory.GetFiles(Path.Combine(dir, "units")).Length;
             Assert.InRange(saved, 2, 6);
-            var resumed = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 5, o, runDir: dir);
+            var resumed = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o, dir));
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(straight[f].ToArray(), resumed[f].ToArray());
-            Assert.Throws<IOException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(story, 30, 4, 6, o, runDir: dir));
+            Assert.Throws<LongshotException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 6, o, dir)));
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -106,12 +108,19 @@ public class DodResumeTests
 
 internal static class DodPipelineTestsAccess
 {
-    public static DodPipeline Pipeline(int batch, int workers = 1)
+    /// <summary>A DoD request with L = 4 (the test models' length).</summary>
+    public static GenerationRequest R(Storyline story, int frames, ulong seed, SamplerOptions o, string? runDir = null) =>
+        new(story, frames) { Length = 4, Seed = seed, Sampler = o, RunDir = runDir };
+
+    public static LongVideoPipeline Pipeline(int batch, int workers = 1)
     {
         var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
         MtdPipelineParts Parts(ulong seed) => MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
             new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
-        return new DodPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4, 4) { BatchSize = batch, Workers = workers };
+        return new LongVideoPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4)
+        {
+            BatchSize = batch, Workers = workers,
+        };
     }
 }
 
@@ -126,12 +135,12 @@ public class DodStreamingTests
             var story = Storyline.Parse("0-: a red ball\n", frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
             var pipe = DodPipelineTestsAccess.Pipeline(1);
-            var latents = pipe.GenerateLatents(story, 30, 4, 5, o);
+            var latents = pipe.GenerateLatents(R(story, 30, 5, o));
             var atEnd = pipe.Decode(latents, 30).ToList();
             int unitsAtFirstFrame = -1, unitsDone = 0;
             var progress = new Relay<GenerationProgress>(p => { if (p.Level == 4) unitsDone = p.UnitsDone; });
             var streamed = new List<Longshot.Tensors.Tensor>();
-            foreach (var f in pipe.GenerateFrames(story, 30, 4, 5, o, progress))
+            foreach (var f in pipe.GenerateFrames(R(story, 30, 5, o), progress))
             {
                 if (streamed.Count == 0) unitsAtFirstFrame = unitsDone;
                 streamed.Add(f);
@@ -157,14 +166,15 @@ public class DodRegenerationTests
             var newStory = Storyline.Parse("0-: a blue ball rolls\n", frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
             var pipe = DodPipelineTestsAccess.Pipeline(2);
-            var original = pipe.GenerateLatents(story, 30, 4, 5, o);
-            var (changed, lo, hi) = pipe.Regenerate(original, newStory, 30, 4, 99, o, 10, 13);
+            var original = pipe.GenerateLatents(R(story, 30, 5, o));
+            var g = pipe.Regenerate(original, R(newStory, 30, 99, o), 10, 13);
+            var (changed, lo, hi) = (g.Latents, g.Lo, g.Hi);
             Assert.True(lo <= 10 && hi >= 13, $"range [{lo}, {hi})");
             Assert.True(hi - lo < 30, "only part of the video is redrawn");
             foreach (var f in Enumerable.Range(0, 30).Where(f => f < lo || f >= hi))
                 Assert.Equal(original[f].ToArray(), changed[f].ToArray());
             Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray().SequenceEqual(changed[f].ToArray()));
-            Assert.Throws<ArgumentException>(() => pipe.Regenerate(original, newStory, 30, 4, 99, o, 20, 40));
+            Assert.Throws<LongshotException>(() => pipe.Regenerate(original, R(newStory, 30, 99, o), 20, 40));
         }
     }
 }
@@ -177,24 +187,24 @@ public class DodSchedulingTests
         var schedule = new DodSchedule(226, 16);                    // 1 global unit, 15 level-2 units
         var todo = schedule.Units.ToList();
         var known = new HashSet<int>();
-        var first = DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        var first = LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
         Assert.Single(first);                                       // only the global unit has nothing to wait for
         Assert.True(first[0].Single().IsGlobal);
         foreach (var p in first[0][0].Positions) known.Add(p);
-        var next = DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        var next = LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
         Assert.Equal(new[] { 4, 4 }, next.Select(b => b.Count));
         Assert.All(next.SelectMany(b => b), u => Assert.Equal(2, u.Level));
         Assert.Equal(7, todo.Count);
         // 7 left on 2 workers with batches of 4: 4 + 3, then nothing is left to start.
-        Assert.Equal(new[] { 4, 3 }, DodPipeline.NextBatches(todo, known.Contains, 2, 2, 4).Select(b => b.Count));
+        Assert.Equal(new[] { 4, 3 }, LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4).Select(b => b.Count));
         Assert.Empty(todo);
         // 5 left on 2 workers: 3 + 2, not 4 + 1.
         var tail = schedule.Levels[1].Take(5).ToList();
-        Assert.Equal(new[] { 3, 2 }, DodPipeline.NextBatches(tail, known.Contains, 2, 2, 4).Select(b => b.Count));
+        Assert.Equal(new[] { 3, 2 }, LongVideoPipeline.NextBatches(tail, known.Contains, 2, 2, 4).Select(b => b.Count));
         // A level-3 unit waits until the level-2 unit making its end frames is done.
         var deep = new DodSchedule(1024, 16);
         var level3 = deep.Levels[2].ToList();
-        Assert.Empty(DodPipeline.NextBatches(level3, new HashSet<int>().Contains, 2, 2, 1));
+        Assert.Empty(LongVideoPipeline.NextBatches(level3, new HashSet<int>().Contains, 2, 2, 1));
         Assert.Equal(69, level3.Count);
     }
 }

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
@@ -74,7 +75,7 @@ public class MtdTrainerTests : IDisposable
     public void ConditionsHoldCleanLatentsOnlyOnGivenFrames()
     {
         var x0 = Tensor.Randn(new Rng(1), 4, 2, 3, 3);
-        var (cond, mask) = MtdTrainer.Conditions(x0, new[] { true, false, false, true });
+        var (cond, mask) = MtdConditions.Build(x0, new[] { true, false, false, true });
         Assert.Equal(x0.Narrow(0, 0, 1).ToArray(), cond.Narrow(0, 0, 1).ToArray());
         Assert.All(cond.Narrow(0, 1, 2).ToArray(), v => Assert.Equal(0f, v));
         Assert.Equal(new[] { 4, 1, 3, 3 }, mask.Shape);

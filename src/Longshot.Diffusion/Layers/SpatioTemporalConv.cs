@@ -53,7 +53,7 @@ public static class TemporalOps
     public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)
     {
         int n = y.Shape[0], c = y.Shape[1], h = y.Shape[2], w = y.Shape[3];
-        if (n % frames != 0) throw new ArgumentException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
+        if (n % frames != 0) throw new LongshotException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
         int b = n / frames;
         var t = y.Reshape(b, frames, c, h * w).Permute(0, 3, 2, 1).Reshape(b * h * w, c, frames);
         t = f(t);

@@ -1,3 +1,5 @@
+using Longshot.Tensors;
+
 namespace Longshot.Diffusion.Pipelines;
 
 /// <summary>
@@ -35,12 +37,12 @@ public sealed class DodSchedule
 
     public DodSchedule(int frames, int length, int? depth = null)
     {
-        if (frames < 1) throw new ArgumentException($"DoD: frames must be >= 1, got {frames}.");
-        if (length < 3) throw new ArgumentException($"DoD: L must be >= 3, got {length}.");
+        if (frames < 1) throw new LongshotException($"DoD: frames must be >= 1, got {frames}.");
+        if (length < 3) throw new LongshotException($"DoD: L must be >= 3, got {length}.");
         Frames = frames; Length = length;
         Depth = depth ?? DepthFor(frames, length);
         long coverage = (long)Math.Pow(length - 1, Depth) + 1;
-        if (coverage < frames) throw new ArgumentException($"DoD: depth {Depth} with L = {length} covers {coverage} frames, fewer than the {frames} asked for.");
+        if (coverage < frames) throw new LongshotException($"DoD: depth {Depth} with L = {length} covers {coverage} frames, fewer than the {frames} asked for.");
         var levels = new List<IReadOnlyList<WorkUnit>>();
         long stride = (long)Math.Pow(length - 1, Depth - 1);
         levels.Add(new[] { new WorkUnit(1, 0, Enumerable.Range(0, length).Select(i => (int)(i * stride)).ToArray(), new bool[length]) });
@@ -87,7 +89,7 @@ public sealed class AutoregressiveSchedule
 
     public AutoregressiveSchedule(int frames, int length)
     {
-        if (frames < 1 || length < 3) throw new ArgumentException("AR: frames must be >= 1 and L >= 3.");
+        if (frames < 1 || length < 3) throw new LongshotException("AR: frames must be >= 1 and L >= 3.");
         Frames = frames; Length = length;
         var units = new List<WorkUnit> { new(1, 0, Enumerable.Range(0, length).ToArray(), new bool[length]) };
         for (int start = length - 1; start < frames - 1; start += length - 1)

@@ -1,5 +1,4 @@
 using Longshot.Diffusion.Schedulers;
-using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 
@@ -12,9 +11,6 @@ namespace Longshot.Diffusion.Pipelines;
 /// <param name="Seed">The unit's noise comes only from this seed, whatever it is batched with.</param>
 public sealed record MtdClip(int[] Positions, string[] Prompts, Tensor?[] Given, Rng Seed);
 
-/// <summary>Sampler settings.</summary>
-public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++");
-
 /// <summary>
 /// Samples clips with an MTD: a batch of clips sharing the same frame spacing runs as one model call per step
 /// (with classifier-free guidance as a second call on empty prompts). Each clip draws its noise from its own seed,
@@ -24,13 +20,9 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
 {
     public MtdPipelineParts Parts { get; } = parts;
 
-    public Scheduler NewScheduler(SamplerOptions o) => o.Scheduler switch
-    {
-        "ddpm" => new DdpmScheduler(Parts.Schedule.Config),
-        "ddim" => new DdimScheduler(Parts.Schedule.Config),
-        "dpm++" => new DpmSolverMultistepScheduler(Parts.Schedule.Config),
-        _ => throw new ArgumentException($"sampler: unknown scheduler '{o.Scheduler}' (ddpm, ddim, dpm++)."),
-    };
+    /// <summary>A fresh scheduler of the kind <paramref name="o"/> names, over this model's noise schedule.</summary>
+    public Scheduler NewScheduler(SamplerOptions o) =>
+        Scheduler.Create(o.Scheduler, Parts.Schedule.Config, new SchedulerOptions(o.Eta));
 
     /// <summary>Latents [L, c, h, w] for each clip; given frames come back exactly as given.</summary>
     public List<Tensor> Sample(IReadOnlyList<MtdClip> clips, SamplerOptions o, CancellationToken ct = default)
@@ -40,8 +32,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var rel = Relative(clips[0].Positions);
         foreach (var c in clips)
         {
-            if (c.Positions.Length != l || c.Prompts.Length != l || c.Given.Length != l) throw new ArgumentException("sampler: every clip of a batch needs the same number of frames, prompts and given slots.");
-            if (!Relative(c.Positions).SequenceEqual(rel)) throw new ArgumentException("sampler: clips of one batch must share their frame spacing.");
+            if (c.Positions.Length != l || c.Prompts.Length != l || c.Given.Length != l) throw new LongshotException("sampler: every clip of a batch needs the same number of frames, prompts and given slots.");
+            if (!Relative(c.Positions).SequenceEqual(rel)) throw new LongshotException("sampler: clips of one batch must share their frame spacing.");
         }
         using var _ = Tensor.NoGrad();
         int b = clips.Count, n = b * l;
@@ -49,7 +41,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var x = Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed, shape)).ToList(), 0);
         var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
         var x0Given = Ops.Concat(clips.SelectMany(c => c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth) ?? Tensor.Zeros(1, latentChannels, latentHeight, latentWidth))).ToList(), 0);
-        var (cond, mask) = MtdTrainer.Conditions(x0Given, given);
+        var (cond, mask) = MtdConditions.Build(x0Given, given);
         var prompts = Parts.EncodePrompts(clips.SelectMany(c => c.Prompts).ToList());
         var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
         var schedulers = clips.Select(_ => NewScheduler(o)).ToList();

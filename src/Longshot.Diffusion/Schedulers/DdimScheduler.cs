@@ -20,7 +20,7 @@ public sealed class DdimScheduler(SchedulerConfig config, float eta = 0f) : Sche
         var next = x0 * (float)Math.Sqrt(abPrev) + eps * (float)Math.Sqrt(Math.Max(0, 1 - abPrev - sigma * sigma));
         if (sigma > 0)
         {
-            if (rng == null) throw new ArgumentException("DDIM with eta > 0 needs a random generator.");
+            if (rng == null) throw new LongshotException("DDIM with eta > 0 needs a random generator.");
             next = next + Tensor.Randn(rng, sample.Shape) * (float)sigma;
         }
         return next;

@@ -22,7 +22,7 @@ public sealed class DdpmScheduler(SchedulerConfig config) : Scheduler(config)
         float ct = (float)(Math.Sqrt(alpha) * (1 - abPrev) / (1 - ab));
         var mean = x0 * c0 + sample * ct;
         if (prev < 0) return mean;
-        if (rng == null) throw new ArgumentException("DDPM: a random generator is needed for the noise of each step.");
+        if (rng == null) throw new LongshotException("DDPM: a random generator is needed for the noise of each step.");
         double variance = PosteriorVariance(t, prev);
         return mean + Tensor.Randn(rng, sample.Shape) * (float)Math.Sqrt(variance);
     }

@@ -1,37 +1,6 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Longshot.Tensors;
-using Longshot.Tensors.IO;
 
 namespace Longshot.Diffusion.Schedulers;
-
-/// <summary>
-/// A scheduler's config.json (diffusers' keys): the training noise schedule shared by every sampler.
-/// </summary>
-public sealed record SchedulerConfig
-{
-    [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "DDPMScheduler";
-    [JsonPropertyName("num_train_timesteps")] public int NumTrainTimesteps { get; init; } = 1000;
-    [JsonPropertyName("beta_start")] public float BetaStart { get; init; } = 1e-4f;
-    [JsonPropertyName("beta_end")] public float BetaEnd { get; init; } = 0.02f;
-    /// <summary>"linear" (DDPM), "scaled_linear" (Stable Diffusion) or "squaredcos_cap_v2" (cosine, Nichol &amp; Dhariwal).</summary>
-    [JsonPropertyName("beta_schedule")] public string BetaSchedule { get; init; } = "linear";
-    [JsonPropertyName("prediction_type")] public string PredictionType { get; init; } = "epsilon";
-    /// <summary>Clamp every predicted x0 to [-clip_sample_range, clip_sample_range] (diffusers' clip_sample).</summary>
-    [JsonPropertyName("clip_sample")] public bool ClipSample { get; init; }
-    [JsonPropertyName("clip_sample_range")] public float ClipSampleRange { get; init; } = 1f;
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
-    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
-
-    public static SchedulerConfig Load(string path)
-    {
-        try { return JsonSerializer.Deserialize<SchedulerConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new ArgumentException($"{path}: not a valid scheduler config ({e.Message})."); }
-    }
-}
 
 /// <summary>betas, alphas and their cumulative products for t = 0 .. T-1 (computed in double).</summary>
 public sealed class NoiseSchedule
@@ -43,8 +12,8 @@ public sealed class NoiseSchedule
 
     public NoiseSchedule(SchedulerConfig c)
     {
-        if (c.NumTrainTimesteps < 2) throw new ArgumentException("scheduler: num_train_timesteps must be >= 2.");
-        if (c.PredictionType is not ("epsilon" or "v_prediction")) throw new ArgumentException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon, v_prediction).");
+        if (c.NumTrainTimesteps < 2) throw new LongshotException("scheduler: num_train_timesteps must be >= 2.");
+        if (c.PredictionType is not ("epsilon" or "v_prediction")) throw new LongshotException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon, v_prediction).");
         Config = c;
         int n = c.NumTrainTimesteps;
         Betas = c.BetaSchedule switch
@@ -56,7 +25,7 @@ public sealed class NoiseSchedule
                 return s * s;
             }).ToArray(),
             "squaredcos_cap_v2" => Enumerable.Range(0, n).Select(i => Math.Min(1 - CosineAlphaBar((i + 1.0) / n) / CosineAlphaBar((double)i / n), 0.999)).ToArray(),
-            _ => throw new ArgumentException($"scheduler: beta_schedule '{c.BetaSchedule}' is not supported (linear, scaled_linear, squaredcos_cap_v2)."),
+            _ => throw new LongshotException($"scheduler: beta_schedule '{c.BetaSchedule}' is not supported (linear, scaled_linear, squaredcos_cap_v2)."),
         };
         AlphasCumprod = new double[n];
         double p = 1;
@@ -89,7 +58,7 @@ public sealed class NoiseSchedule
     /// <summary>sqrt(abar_t) and sqrt(1 - abar_t) per batch item, shaped to broadcast over <paramref name="x"/>.</summary>
     private (Tensor SqrtAlphaBar, Tensor SqrtOneMinus) Coefficients(string op, Tensor x, int[] timesteps)
     {
-        if (timesteps.Length != x.Shape[0]) throw new ArgumentException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
+        if (timesteps.Length != x.Shape[0]) throw new LongshotException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
         var shape = new int[x.Rank]; Array.Fill(shape, 1); shape[0] = x.Shape[0];
         return (Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape),
                 Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape));
@@ -125,32 +94,8 @@ public sealed class NoiseSchedule
     /// <summary><paramref name="steps"/> timesteps evenly spaced from T-1 down to 0.</summary>
     public int[] Spaced(int steps)
     {
-        if (steps < 1 || steps > T) throw new ArgumentException($"scheduler: {steps} inference steps must be between 1 and {T}.");
+        if (steps < 1 || steps > T) throw new LongshotException($"scheduler: {steps} inference steps must be between 1 and {T}.");
         if (steps == 1) return new[] { T - 1 };
         return Enumerable.Range(0, steps).Select(i => (int)Math.Round((T - 1) * (1 - i / (double)(steps - 1)))).Distinct().ToArray();
     }
-}
-
-/// <summary>A sampler in diffusers' style: set the number of steps, then walk <see cref="Timesteps"/> calling <see cref="Step"/>.</summary>
-public abstract class Scheduler
-{
-    public NoiseSchedule Schedule { get; }
-    public int[] Timesteps { get; protected set; } = Array.Empty<int>();
-
-    protected Scheduler(SchedulerConfig config) => Schedule = new NoiseSchedule(config);
-
-    public virtual void SetTimesteps(int steps) => Timesteps = Schedule.Spaced(steps);
-
-    /// <summary>The timestep after t in the current schedule (-1 after the last).</summary>
-    protected int Previous(int t)
-    {
-        int i = Array.IndexOf(Timesteps, t);
-        if (i < 0) throw new ArgumentException($"scheduler: timestep {t} is not in the current schedule; call SetTimesteps and use Timesteps.");
-        return i + 1 < Timesteps.Length ? Timesteps[i + 1] : -1;
-    }
-
-    /// <summary>One denoising step from timestep t: the sample at the next timestep.</summary>
-    public abstract Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null);
-
-    public Tensor AddNoise(Tensor x0, Tensor noise, int[] timesteps) => Schedule.AddNoise(x0, noise, timesteps);
 }

@@ -19,7 +19,7 @@ public sealed record TextEncoderConfig
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
     public static TextEncoderConfig Load(string path) =>
-        JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(path), Json) ?? throw new ArgumentException($"{path}: empty text encoder config.");
+        JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(path), Json) ?? throw new LongshotException($"{path}: empty text encoder config.");
 }
 
 /// <summary>
@@ -53,7 +53,7 @@ public sealed class TextEncoder : Module
     public Tensor Forward(int[] ids, int batch)
     {
         int l = Config.MaxLength;
-        if (ids.Length != batch * l) throw new ArgumentException($"text encoder: {ids.Length} ids are not {batch} prompts of {l} tokens.");
+        if (ids.Length != batch * l) throw new LongshotException($"text encoder: {ids.Length} ids are not {batch} prompts of {l} tokens.");
         var pos = Enumerable.Range(0, batch * l).Select(i => i % l).ToArray();
         var h = _tokens.Forward(ids, batch, l) + _positions.Forward(pos, batch, l);
         // Keys that are padding are blocked (BOS is never padding, so no row is fully blocked).

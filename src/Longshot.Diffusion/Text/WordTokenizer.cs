@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Longshot.Tensors.IO;
+using Longshot.Tensors;
 using Longshot.Video.Store;
 
 namespace Longshot.Diffusion.Text;
@@ -25,7 +26,7 @@ public sealed class WordTokenizer
 
     private WordTokenizer(IReadOnlyList<string> vocab, int maxLength)
     {
-        if (maxLength < 3) throw new ArgumentException("tokenizer: max length must be >= 3.");
+        if (maxLength < 3) throw new LongshotException("tokenizer: max length must be >= 3.");
         Vocabulary = vocab; MaxLength = maxLength;
         _ids = vocab.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
     }
@@ -71,6 +72,6 @@ public sealed class WordTokenizer
                 throw new JsonException("the special tokens are missing");
             return new WordTokenizer(s.Vocabulary, s.MaxLength);
         }
-        catch (JsonException e) { throw new ArgumentException($"{path}: not a tokenizer file ({e.Message})."); }
+        catch (JsonException e) { throw new LongshotException($"{path}: not a tokenizer file ({e.Message})."); }
     }
 }

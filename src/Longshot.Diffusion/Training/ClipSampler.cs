@@ -12,7 +12,7 @@ public sealed class ClipSampler
     public ClipSampler(DatasetStore store, string split)
     {
         _episodes = store.Split(split).ToList();
-        if (_episodes.Count == 0) throw new ArgumentException($"the dataset at {store.Root} has no {split} episodes (it has {store.Episodes.Count} in all; generate more, e.g. --episodes 3).");
+        if (_episodes.Count == 0) throw new LongshotException($"the dataset at {store.Root} has no {split} episodes (it has {store.Episodes.Count} in all; generate more, e.g. --episodes 3).");
     }
 
     public IReadOnlyList<StoredEpisode> Episodes => _episodes;
@@ -25,7 +25,7 @@ public sealed class ClipSampler
         {
             var ep = _episodes[rng.NextInt(_episodes.Count)];
             int span = (length - 1) * stride + 1;
-            if (span > ep.FrameCount) throw new ArgumentException($"clips of {span} frames do not fit episodes of {ep.FrameCount} frames.");
+            if (span > ep.FrameCount) throw new LongshotException($"clips of {span} frames do not fit episodes of {ep.FrameCount} frames.");
             picks.Add((ep, rng.NextInt(ep.FrameCount - span + 1)));
         }
         return Load(picks, length, stride);

@@ -57,8 +57,8 @@ public sealed class LatentCache
                 vae ??= AutoencoderKL.Load(vaeFolder);
                 var codec = new ChunkedVideoCodec(vae);
                 var frames = ep;
-                z = codec.Encode((s, n) => ClipSampler.Load(Enumerable.Range(s, n).Select(f => (frames, f)).ToList(), 1), ep.FrameCount, ct)
-                    * vae.Config.ScalingFactor;
+                z = vae.ScaleLatents(codec.Encode(
+                    (s, n) => ClipSampler.Load(Enumerable.Range(s, n).Select(f => (frames, f)).ToList(), 1), ep.FrameCount, ct));
                 SafeTensors.Save(path, new Dictionary<string, Tensor> { ["latents"] = z }, DType.F16);
                 z = SafeTensors.Load(path)["latents"]; // use exactly what later runs will read
             }

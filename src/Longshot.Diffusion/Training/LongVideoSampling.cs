@@ -17,11 +17,11 @@ public static class LongVideoSampling
     /// <summary>Stride of level k (1-based) for local length L and depth m.</summary>
     public static int Stride(int level, int depth, int length)
     {
-        if (length < 3) throw new ArgumentException($"local length L = {length} must be >= 3.");
-        if (level < 1 || level > depth) throw new ArgumentException($"level {level} must be between 1 and the depth {depth}.");
+        if (length < 3) throw new LongshotException($"local length L = {length} must be >= 3.");
+        if (level < 1 || level > depth) throw new LongshotException($"level {level} must be between 1 and the depth {depth}.");
         long s = 1;
         for (int i = 0; i < depth - level; i++) s *= length - 1;
-        if (s > int.MaxValue / length) throw new ArgumentException($"L = {length} with depth {depth} is too long.");
+        if (s > int.MaxValue / length) throw new LongshotException($"L = {length} with depth {depth} is too long.");
         return (int)s;
     }
 
@@ -38,7 +38,7 @@ public static class LongVideoSampling
         int stride = Stride(level, depth, length);
         int span = (length - 1) * stride + 1;
         if (span > episodeFrames)
-            throw new ArgumentException($"level {level} needs {span} frames ({length} at stride {stride}) but the episode has {episodeFrames}; use longer episodes or a smaller depth.");
+            throw new LongshotException($"level {level} needs {span} frames ({length} at stride {stride}) but the episode has {episodeFrames}; use longer episodes or a smaller depth.");
         int start = rng.NextInt(episodeFrames - span + 1);
         var frames = Enumerable.Range(0, length).Select(i => start + i * stride).ToArray();
         var given = new bool[length];

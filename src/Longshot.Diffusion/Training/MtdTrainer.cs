@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
@@ -74,10 +75,10 @@ public static class MtdTrainer
     public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null, CancellationToken ct = default,
         IProgress<(int Done, int Total)>? cacheProgress = null)
     {
-        if (o.Role is not ("global" or "local")) throw new ArgumentException($"train: role must be global or local, got '{o.Role}'.");
-        if (o.Role == "local" && o.Depth < 2) throw new ArgumentException("train local: the depth must be at least 2.");
+        if (o.Role is not ("global" or "local")) throw new LongshotException($"train: role must be global or local, got '{o.Role}'.");
+        if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
         if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
-            throw new ArgumentException($"train local: levels must be between 2 and the depth {o.Depth}, got {string.Join(",", ls)}.");
+            throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got {string.Join(",", ls)}.");
         var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
@@ -98,9 +99,9 @@ public static class MtdTrainer
         if (File.Exists(statePath))
         {
             var role = TrainingCheckpoint.ReadExtra(statePath, "role");
-            if (role != o.Role) throw new ArgumentException($"{statePath} belongs to a {role} run; use another --out for the {o.Role} model.");
+            if (role != o.Role) throw new LongshotException($"{statePath} belongs to a {role} run; use another --out for the {o.Role} model.");
             var prediction = TrainingCheckpoint.ReadExtra(statePath, "prediction") ?? "epsilon";
-            if (prediction != o.PredictionType) throw new ArgumentException($"{statePath} belongs to a run predicting {prediction}; use another --out for {o.PredictionType}.");
+            if (prediction != o.PredictionType) throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another --out for {o.PredictionType}.");
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
         var schedule = parts.Schedule;
@@ -178,20 +179,11 @@ public static class MtdTrainer
         var xt = schedule.AddNoise(x0, noise, perFrame);
         var target = schedule.TrainingTarget(x0, noise, perFrame);
         var given = clips.SelectMany(c => c.Clip.Given).ToArray();
-        var (cond, mask) = Conditions(x0, given);
+        var (cond, mask) = MtdConditions.Build(x0, given);
         var pred = parts.Unet.Forward(new MtdInput(xt, timesteps, prompts, cond, mask, clips[0].Clip.Frames.Select(f => f - clips[0].Clip.Frames[0]).ToArray()));
         // Loss on the frames to generate (given frames are replaced by their condition at sampling time).
         var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
         float generated = given.Count(g => !g);
         return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
-    }
-
-    /// <summary>Visual condition (clean latents of given frames, zeros elsewhere) and the mask, both [N, ...].</summary>
-    public static (Tensor Condition, Tensor Mask) Conditions(Tensor x0, bool[] given)
-    {
-        int n = x0.Shape[0], h = x0.Shape[2], w = x0.Shape[3];
-        var m = Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1);
-        using var _ = Tensor.NoGrad();
-        return (x0 * m, Ops.Expand(m, n, 1, h, w).Contiguous());
     }
 }

@@ -54,8 +54,8 @@ public static class VaeTrainer
 
     public static (AutoencoderKL Model, VaeValidation Validation) Train(VaeTrainOptions o, IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default)
     {
-        if (o.Stage is not ("image" or "video")) throw new ArgumentException($"train vae: --stage must be image or video, got '{o.Stage}'.");
-        if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1) throw new ArgumentException("train vae: steps, batch and clip frames must be >= 1.");
+        if (o.Stage is not ("image" or "video")) throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
+        if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1) throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
         using var store = DatasetStore.Open(o.Data);
         var train = new ClipSampler(store, Splits.Train);
         var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
@@ -73,7 +73,7 @@ public static class VaeTrainer
         if (File.Exists(statePath))
         {
             var stage = TrainingCheckpoint.ReadExtra(statePath, "stage");
-            if (stage != o.Stage) throw new ArgumentException($"{statePath} belongs to a {stage} run; use another --out for the {o.Stage} stage.");
+            if (stage != o.Stage) throw new LongshotException($"{statePath} belongs to a {stage} run; use another --out for the {o.Stage} stage.");
             step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
         }
         var valClips = ValidationClips(valid, video ? o.ClipFrames : 4);

@@ -134,14 +134,14 @@ public sealed class MaskUnet3D : Module
     public Tensor Forward(MtdInput x)
     {
         int n = x.Sample.Shape[0], frames = x.Frames;
-        if (frames < 1 || n % frames != 0) throw new ArgumentException($"MTD: {n} images are not whole videos of {frames} frames.");
+        if (frames < 1 || n % frames != 0) throw new LongshotException($"MTD: {n} images are not whole videos of {frames} frames.");
         int videos = n / frames;
-        if (x.Timesteps.Length != videos) throw new ArgumentException($"MTD: {x.Timesteps.Length} timesteps for {videos} videos.");
-        if (x.Condition.Shape.AsSpan().SequenceEqual(x.Sample.Shape) == false) throw new ArgumentException($"MTD: condition {x.Condition} does not match sample {x.Sample}.");
-        if (x.Mask.Shape[0] != n || x.Mask.Shape[1] != 1) throw new ArgumentException($"MTD: mask {x.Mask} must be [N, 1, h, w].");
-        if (x.Prompts.Shape[0] != n) throw new ArgumentException($"MTD: {x.Prompts.Shape[0]} prompts for {n} frames.");
+        if (x.Timesteps.Length != videos) throw new LongshotException($"MTD: {x.Timesteps.Length} timesteps for {videos} videos.");
+        if (x.Condition.Shape.AsSpan().SequenceEqual(x.Sample.Shape) == false) throw new LongshotException($"MTD: condition {x.Condition} does not match sample {x.Sample}.");
+        if (x.Mask.Shape[0] != n || x.Mask.Shape[1] != 1) throw new LongshotException($"MTD: mask {x.Mask} must be [N, 1, h, w].");
+        if (x.Prompts.Shape[0] != n) throw new LongshotException($"MTD: {x.Prompts.Shape[0]} prompts for {n} frames.");
         int down = 1 << (Config.BlockOutChannels.Length - 1);
-        if (x.Sample.Shape[2] % down != 0 || x.Sample.Shape[3] % down != 0) throw new ArgumentException($"MTD: latent size {x.Sample.Shape[2]}x{x.Sample.Shape[3]} is not divisible by {down}.");
+        if (x.Sample.Shape[2] % down != 0 || x.Sample.Shape[3] % down != 0) throw new LongshotException($"MTD: latent size {x.Sample.Shape[2]}x{x.Sample.Shape[3]} is not divisible by {down}.");
 
         var temb = _time.Forward(x.Timesteps.SelectMany(t => Enumerable.Repeat(t, frames)).ToArray());
         // Condition features and mask at every resolution.

@@ -1,6 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Longshot.Tensors.IO;
+using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Unet;
 
@@ -28,14 +29,14 @@ public sealed record MaskUnetConfig
 
     public void Validate()
     {
-        if (BlockOutChannels.Length == 0) throw new ArgumentException("UNet config: block_out_channels is empty.");
-        if (AttentionLevels.Length != BlockOutChannels.Length) throw new ArgumentException("UNet config: attention_levels needs one entry per level.");
+        if (BlockOutChannels.Length == 0) throw new LongshotException("UNet config: block_out_channels is empty.");
+        if (AttentionLevels.Length != BlockOutChannels.Length) throw new LongshotException("UNet config: attention_levels needs one entry per level.");
         foreach (var c in BlockOutChannels)
         {
-            if (c % NormNumGroups != 0) throw new ArgumentException($"UNet config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
-            if (c % Heads != 0) throw new ArgumentException($"UNet config: {c} channels are not divisible by {Heads} heads.");
+            if (c % NormNumGroups != 0) throw new LongshotException($"UNet config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
+            if (c % Heads != 0) throw new LongshotException($"UNet config: {c} channels are not divisible by {Heads} heads.");
         }
-        if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0) throw new ArgumentException("UNet config: relative_position_buckets must be even and >= 4.");
+        if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0) throw new LongshotException("UNet config: relative_position_buckets must be even and >= 4.");
     }
 
     /// <summary>Whether the visual condition is injected at a level, in a down (or up) block.</summary>
@@ -53,6 +54,6 @@ public sealed record MaskUnetConfig
             c.Validate();
             return c;
         }
-        catch (JsonException e) { throw new ArgumentException($"{path}: not a valid UNet config ({e.Message})."); }
+        catch (JsonException e) { throw new LongshotException($"{path}: not a valid UNet config ({e.Message})."); }
     }
 }

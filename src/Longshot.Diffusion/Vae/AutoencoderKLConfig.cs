@@ -1,6 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Longshot.Tensors.IO;
+using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Vae;
 
@@ -38,15 +39,15 @@ public sealed record AutoencoderKLConfig
 
     public void Validate()
     {
-        if (BlockOutChannels.Length == 0) throw new ArgumentException("VAE config: block_out_channels is empty.");
+        if (BlockOutChannels.Length == 0) throw new LongshotException("VAE config: block_out_channels is empty.");
         foreach (var c in BlockOutChannels)
-            if (c % NormNumGroups != 0) throw new ArgumentException($"VAE config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
-        if (LayersPerBlock < 1) throw new ArgumentException("VAE config: layers_per_block must be >= 1.");
-        if (ActFn != "silu") throw new ArgumentException($"VAE config: act_fn '{ActFn}' is not supported (silu).");
-        if (TemporalKernelSize % 2 == 0) throw new ArgumentException("VAE config: temporal_kernel_size must be odd.");
-        if (TemporalInit is not ("identity" or "random")) throw new ArgumentException($"VAE config: temporal_init must be identity or random, got '{TemporalInit}'.");
-        if (DownBlockTypes != null && DownBlockTypes.Any(t => t != "DownEncoderBlock2D")) throw new ArgumentException("VAE config: only DownEncoderBlock2D down blocks are supported.");
-        if (UpBlockTypes != null && UpBlockTypes.Any(t => t != "UpDecoderBlock2D")) throw new ArgumentException("VAE config: only UpDecoderBlock2D up blocks are supported.");
+            if (c % NormNumGroups != 0) throw new LongshotException($"VAE config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
+        if (LayersPerBlock < 1) throw new LongshotException("VAE config: layers_per_block must be >= 1.");
+        if (ActFn != "silu") throw new LongshotException($"VAE config: act_fn '{ActFn}' is not supported (silu).");
+        if (TemporalKernelSize % 2 == 0) throw new LongshotException("VAE config: temporal_kernel_size must be odd.");
+        if (TemporalInit is not ("identity" or "random")) throw new LongshotException($"VAE config: temporal_init must be identity or random, got '{TemporalInit}'.");
+        if (DownBlockTypes != null && DownBlockTypes.Any(t => t != "DownEncoderBlock2D")) throw new LongshotException("VAE config: only DownEncoderBlock2D down blocks are supported.");
+        if (UpBlockTypes != null && UpBlockTypes.Any(t => t != "UpDecoderBlock2D")) throw new LongshotException("VAE config: only UpDecoderBlock2D up blocks are supported.");
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -61,7 +62,7 @@ public sealed record AutoencoderKLConfig
             c.Validate();
             return c;
         }
-        catch (JsonException e) { throw new ArgumentException($"{source}: not a valid VAE config ({e.Message})."); }
+        catch (JsonException e) { throw new LongshotException($"{source}: not a valid VAE config ({e.Message})."); }
     }
 
     public static AutoencoderKLConfig Load(string path) => FromJson(File.ReadAllText(path), path);

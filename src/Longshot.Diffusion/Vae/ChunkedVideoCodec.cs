@@ -15,7 +15,7 @@ public sealed class ChunkedVideoCodec
 
     public ChunkedVideoCodec(AutoencoderKL vae, int tile = 8, int stride = 4)
     {
-        if (tile < 1 || stride < 1 || stride > tile) throw new ArgumentException($"chunked codec: need 1 <= stride ({stride}) <= tile ({tile}).");
+        if (tile < 1 || stride < 1 || stride > tile) throw new LongshotException($"chunked codec: need 1 <= stride ({stride}) <= tile ({tile}).");
         Vae = vae; Tile = tile; Stride = stride;
     }
 
@@ -69,6 +69,35 @@ public sealed class ChunkedVideoCodec
     {
         int length = latents.Shape[0];
         return new ChunkedDecoder(this, length).Advance((s, n) => latents.Narrow(0, s, n).Contiguous(), length, ct);
+    }
+
+    /// <summary>
+    /// Frames [from, to) of a video of <paramref name="length"/> latents, decoded and blended from exactly the tiles
+    /// the full decode would use for them; <paramref name="latents"/>(start, count) returns unscaled latents.
+    /// </summary>
+    public List<Tensor> DecodeRange(Func<int, int, Tensor> latents, int length, int from, int to, CancellationToken ct = default)
+    {
+        if (from < 0 || to > length || from >= to) throw new LongshotException($"decode range [{from}, {to}) is not inside [0, {length}).");
+        using var _ = Tensor.NoGrad();
+        var starts = TileStarts(length);
+        var sums = new Tensor?[to - from];
+        var weights = new float[to - from];
+        for (int k = 0; k < starts.Count; k++)
+        {
+            int s = starts[k], n = Math.Min(Tile, length - s);
+            if (s >= to || s + n <= from) continue;
+            ct.ThrowIfCancellationRequested();
+            var x = Vae.Decode(latents(s, n), frames: n);
+            for (int i = Math.Max(0, from - s); i < n && s + i < to; i++)
+            {
+                float w = Weight(i, n, k > 0, k < starts.Count - 1);
+                var f = x.Narrow(0, i, 1).Squeeze(0);
+                int j = s + i - from;
+                sums[j] = sums[j] is { } acc ? acc + f * w : f * w;
+                weights[j] += w;
+            }
+        }
+        return sums.Select((sum, j) => sum! / weights[j]).ToList();
     }
 
     private void Accumulate(Tensor acc, float[] wsum, Tensor z, int s, int n, bool hasPrev, bool hasNext)

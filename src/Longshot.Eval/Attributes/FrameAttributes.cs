@@ -1,3 +1,4 @@
+using Longshot.Tensors;
 using Longshot.Video.Toonworld;
 
 namespace Longshot.Eval.Attributes;
@@ -55,7 +56,7 @@ public static class FrameAttributes
     private static int Index(string[] names, string name)
     {
         int i = Array.FindIndex(names, n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
-        return i >= 0 ? i : throw new ArgumentException($"unknown attribute value '{name}' (expected one of {string.Join(", ", names)}).");
+        return i >= 0 ? i : throw new LongshotException($"unknown attribute value '{name}' (expected one of {string.Join(", ", names)}).");
     }
 }
 

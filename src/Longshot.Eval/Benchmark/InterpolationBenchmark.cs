@@ -38,12 +38,11 @@ public static class InterpolationBenchmark
     {
         using var store = DatasetStore.Open(o.Data);
         var tests = store.Split(Splits.Test).ToList();
-        if (tests.Count == 0) throw new ArgumentException($"{o.Data}: no test-split episodes.");
+        if (tests.Count == 0) throw new LongshotException($"{o.Data}: no test-split episodes.");
         var vae = AutoencoderKL.Load(o.Vae);
         var latents = LatentCache.Build(store, tests, o.Vae, null, ct);
         var local = MtdPipelineParts.Load(o.Local);
-        int size = vae.Config.SampleSize / vae.Config.DownFactor;
-        var sampler = new MtdSampler(local, vae.Config.LatentChannels, size, size);
+        var sampler = new MtdSampler(local, vae.Config.LatentChannels, vae.LatentSize, vae.LatentSize);
         var codec = ChunkedVideoCodec.ForGeneration(vae);
         var evaluator = new VideoEvaluator(FeatureExtractor.Load(o.Extractor, o.ExtractorSha256), o.Length);
         int span = (o.Length - 1) * o.Stride + 1;
@@ -65,7 +64,7 @@ public static class InterpolationBenchmark
             for (int i = 0; i < batch.Count; i++)
             {
                 using var _ = Tensor.NoGrad();
-                var frames = codec.Decode(outs[i] * (1f / vae.Config.ScalingFactor), ct).Select(Frame.FromTensor).ToList();
+                var frames = codec.Decode(vae.UnscaleLatents(outs[i]), ct).Select(Frame.FromTensor).ToList();
                 var p = clips[i].Positions;
                 var ep = batch[i].Ep;
                 var shots = p.Select(f => ep.Annotation(f)?.Shot ?? 0).ToList();

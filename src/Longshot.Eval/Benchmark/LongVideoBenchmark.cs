@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Features;
 using Longshot.Eval.Metrics;
+using Longshot.Tensors;
 using Longshot.Tensors.IO;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
@@ -25,11 +25,11 @@ public sealed record BenchmarkOptions
     public string? ExtractorSha256 { get; init; }
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
-    public string[] Schemes { get; init; } = { "dod", "ar" };
+    public GenerationScheme[] Schemes { get; init; } = { GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive };
     /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
-    public int Batch { get; init; } = DodPipeline.DefaultBatchSize;
+    public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 }
@@ -54,17 +54,19 @@ public static class LongVideoBenchmark
 
     public static List<BenchmarkRow> Run(BenchmarkOptions o, IProgress<string>? progress = null, CancellationToken ct = default)
     {
-        if (o.Lengths.Length == 0 || o.Lengths.Any(l => l < 2)) throw new ArgumentException("eval: lengths must be >= 2 frames.");
-        if (o.Schemes.Any(s => s is not ("dod" or "ar"))) throw new ArgumentException("eval: schemes are dod and ar.");
+        if (o.Lengths.Length == 0 || o.Lengths.Any(l => l < 2 || l > GenerationRequest.MaxFrames))
+            throw new LongshotException($"eval: lengths must be between 2 and {GenerationRequest.MaxFrames} frames.");
+        o.Sampler.Validate();
         using var store = DatasetStore.Open(o.Data);
         var tests = store.Episodes.Where(e => e.Entry.Split == Splits.Test).ToList();
-        if (tests.Count == 0) throw new ArgumentException($"{o.Data}: no test-split episodes to take stories from.");
-        if (tests.Any(e => e.Annotation(0) == null)) throw new ArgumentException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
+        if (tests.Count == 0) throw new LongshotException($"{o.Data}: no test-split episodes to take stories from.");
+        if (tests.Any(e => e.Annotation(0) == null)) throw new LongshotException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
         var fx = FeatureExtractor.Load(o.Extractor, o.ExtractorSha256);
         var evaluator = new VideoEvaluator(fx);
-        var vae = AutoencoderKL.Load(o.Vae);
-        int size = vae.Config.SampleSize / vae.Config.DownFactor;
-        var pipe = new DodPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), vae, size, size) { BatchSize = o.Batch };
+        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), AutoencoderKL.Load(o.Vae))
+        {
+            BatchSize = o.Batch,
+        };
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
         // Finished rows are reused only by a rerun with the same models and settings.
@@ -73,7 +75,7 @@ public static class LongVideoBenchmark
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae {Path.GetFullPath(o.Vae)}";
         var settingsPath = Path.Combine(o.Out, "settings.txt");
         if (File.Exists(rowsPath) && (!File.Exists(settingsPath) || File.ReadAllText(settingsPath) != header))
-            throw new ArgumentException($"{o.Out} holds results of other models or settings ({settingsPath}); use another --out or delete it.");
+            throw new LongshotException($"{o.Out} holds results of other models or settings ({settingsPath}); use another --out or delete it.");
         AtomicFile.WriteAllText(settingsPath, header);
         var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson) ?? new() : new List<BenchmarkRow>();
         foreach (int n in o.Lengths)
@@ -83,26 +85,25 @@ public static class LongVideoBenchmark
             var realFeatures = real.Select(evaluator.Extract).ToList();
             foreach (var scheme in o.Schemes)
             {
-                if (rows.Any(r => r.Frames == n && r.Scheme == scheme)) continue;
+                if (rows.Any(r => r.Frames == n && r.Scheme == scheme.Name())) continue;
                 var generated = new List<ScoredVideo>();
                 var sw = Stopwatch.StartNew();
                 for (int v = 0; v < real.Count; v++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    progress?.Report($"{scheme} {n} frames: video {v + 1}/{real.Count}");
-                    var story = Storyline.FromFramePrompts(real[v].Prompts);
-                    ulong seed = o.Seed + (ulong)v;
-                    var frames = scheme == "dod"
-                        ? pipe.GenerateFrames(story, n, o.LocalLength, seed, o.Sampler, ct: ct)
-                        : pipe.Decode(pipe.GenerateLatentsAutoregressive(story, n, o.LocalLength, seed, o.Sampler, ct: ct), n, ct);
-                    var video = frames.Select(Frame.FromTensor).ToList();
+                    progress?.Report($"{scheme.Name()} {n} frames: video {v + 1}/{real.Count}");
+                    var request = new GenerationRequest(Storyline.FromFramePrompts(real[v].Prompts), n)
+                    {
+                        Scheme = scheme, Length = o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
+                    };
+                    var video = pipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
                     generated.Add(real[v] with { Frames = video });
-                    if (v == 0) WriteSample(Path.Combine(o.Out, $"{scheme}-{n}.gif"), video);
+                    if (v == 0) WriteSample(Path.Combine(o.Out, $"{scheme.Name()}-{n}.gif"), video);
                 }
                 double seconds = sw.Elapsed.TotalSeconds / real.Count;
-                progress?.Report($"{scheme} {n} frames: scoring");
+                progress?.Report($"{scheme.Name()} {n} frames: scoring");
                 var scores = evaluator.Score(generated, generated.Select(evaluator.Extract).ToList(), realFeatures);
-                rows.Add(new BenchmarkRow(n, scheme, real.Count, scores, seconds));
+                rows.Add(new BenchmarkRow(n, scheme.Name(), real.Count, scores, seconds));
                 AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
             // The real videos themselves: the ceiling for story accuracy, consistency and cut accuracy.
@@ -121,7 +122,7 @@ public static class LongVideoBenchmark
     internal static List<(StoredEpisode Ep, int Start)> Windows(IReadOnlyList<StoredEpisode> eps, int n, int count)
     {
         var usable = eps.Where(e => e.FrameCount >= n).ToList();
-        if (usable.Count == 0) throw new ArgumentException($"eval: no test episode has {n} frames.");
+        if (usable.Count == 0) throw new LongshotException($"eval: no test episode has {n} frames.");
         var list = new List<(StoredEpisode, int)>();
         int perEpisode = (count + usable.Count - 1) / usable.Count;
         for (int v = 0; v < count; v++)

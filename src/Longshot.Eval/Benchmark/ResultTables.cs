@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Tensors.IO;
 
 namespace Longshot.Eval.Benchmark;
@@ -49,13 +50,14 @@ public static class ResultTables
     }
 
     private static IEnumerable<BenchmarkRow> Ordered(IEnumerable<BenchmarkRow> rows) =>
-        rows.OrderBy(r => r.Frames).ThenBy(r => r.Scheme switch { "dod" => 0, "ar" => 1, _ => 2 });
+        rows.OrderBy(r => r.Frames).ThenBy(r => GenerationSchemes.TryParse(r.Scheme) is { } s ? (int)s : int.MaxValue);
 
     /// <summary>Two panels (Avg-FID and B-FVD-16 against video length, log scale), one line per scheme.</summary>
     public static string Chart(IReadOnlyList<BenchmarkRow> rows)
     {
         const int panelW = 360, panelH = 240, margin = 50;
-        var schemes = new[] { ("dod", "#1f77b4", "diffusion over diffusion"), ("ar", "#d62728", "autoregressive") };
+        var colours = new[] { "#1f77b4", "#d62728", "#2ca02c", "#9467bd" };
+        var schemes = GenerationSchemes.All.Select(x => (x.Name(), colours[(int)x % colours.Length], x.Title())).ToList();
         var lengths = rows.Select(r => r.Frames).Distinct().OrderBy(x => x).ToList();
         var sb = new StringBuilder();
         sb.AppendLine($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{2 * (panelW + margin) + margin}\" height=\"{panelH + 2 * margin + 20}\" font-family=\"sans-serif\" font-size=\"12\">");
@@ -87,7 +89,7 @@ public static class ResultTables
             }
         }
         double ly = panelH + 2 * margin;
-        for (int i = 0; i < schemes.Length; i++)
+        for (int i = 0; i < schemes.Count; i++)
         {
             double lx = margin + i * 220;
             sb.AppendLine($"<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{lx + 20}\" y2=\"{ly}\" stroke=\"{schemes[i].Item2}\" stroke-width=\"2\"/>");

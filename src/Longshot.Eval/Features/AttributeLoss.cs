@@ -28,7 +28,7 @@ public static class AttributeLoss
             var bce = Ops.Sum((Ops.AddScalar(Ops.Neg(y), 1f) * x) - logSig) * (1f / n);
             total = total == null ? bce : total + bce;
         }
-        return total ?? throw new ArgumentException("attribute loss: no groups.");
+        return total ?? throw new LongshotException("attribute loss: no groups.");
     }
 
     /// <summary>Decisions [K] for one row of logits: argmax one-hot per choice group, logit &gt; 0 per presence.</summary>

@@ -40,8 +40,8 @@ public static class ExtractorTrainer
         using var store = DatasetStore.Open(o.Data);
         var train = store.Episodes.Where(e => e.Entry.Split == Splits.Train).ToList();
         var val = store.Episodes.Where(e => e.Entry.Split == Splits.Validation).ToList();
-        if (train.Count == 0 || val.Count == 0) throw new ArgumentException($"{o.Data}: the extractor needs train and validation episodes.");
-        if (train.Any(e => e.Annotation(0) == null)) throw new ArgumentException($"{o.Data}: episodes have no annotations (the extractor is trained on generated Toonworld data).");
+        if (train.Count == 0 || val.Count == 0) throw new LongshotException($"{o.Data}: the extractor needs train and validation episodes.");
+        if (train.Any(e => e.Annotation(0) == null)) throw new LongshotException($"{o.Data}: episodes have no annotations (the extractor is trained on generated Toonworld data).");
         var config = o.Config with { CutThreshold = CalibrateCutThreshold(train, new Rng(o.Seed + 7)) };
         var fx = FeatureExtractor.Create(config, o.Seed);
         var opt = new AdamW(fx.Store.Trainable, o.LearningRate, weightDecay: 1e-4f);

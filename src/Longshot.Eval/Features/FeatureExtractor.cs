@@ -23,10 +23,10 @@ public sealed record FeatureExtractorConfig
 
     public void Validate()
     {
-        if (FrameChannels.Length < 2 || ClipChannels.Length < 2) throw new ArgumentException("feature extractor config: needs at least two channel entries per encoder.");
-        if (FrameChannels.Concat(ClipChannels).Any(c => c % 8 != 0)) throw new ArgumentException("feature extractor config: channel counts must be multiples of 8 (group norm).");
-        if (ImageSize >> (FrameChannels.Length - 1) < 1 || ImageSize >> ClipChannels.Length < 1) throw new ArgumentException("feature extractor config: too many downsamplings for the image size.");
-        if (ClipFrames < 2) throw new ArgumentException("feature extractor config: clip_frames must be >= 2.");
+        if (FrameChannels.Length < 2 || ClipChannels.Length < 2) throw new LongshotException("feature extractor config: needs at least two channel entries per encoder.");
+        if (FrameChannels.Concat(ClipChannels).Any(c => c % 8 != 0)) throw new LongshotException("feature extractor config: channel counts must be multiples of 8 (group norm).");
+        if (ImageSize >> (FrameChannels.Length - 1) < 1 || ImageSize >> ClipChannels.Length < 1) throw new LongshotException("feature extractor config: too many downsamplings for the image size.");
+        if (ClipFrames < 2) throw new LongshotException("feature extractor config: clip_frames must be >= 2.");
     }
 }
 
@@ -124,7 +124,7 @@ public sealed class FeatureExtractor : Module
     {
         CheckFrames(frames);
         int t = Config.ClipFrames, n = frames.Shape[0];
-        if (n % t != 0) throw new ArgumentException($"feature extractor: {n} frames are not whole clips of {t}.");
+        if (n % t != 0) throw new LongshotException($"feature extractor: {n} frames are not whole clips of {t}.");
         var h = Ops.Silu(_clipIn.Forward(frames));
         foreach (var (conv, norm) in _clipDown) h = norm.Forward(conv.Forward(h), silu: true);
         var perFrame = Ops.Mean(h, new[] { 2, 3 });                       // [B*T, C]
@@ -142,7 +142,7 @@ public sealed class FeatureExtractor : Module
     private void CheckFrames(Tensor x)
     {
         if (x.Rank != 4 || x.Shape[1] != 3 || x.Shape[2] != Config.ImageSize || x.Shape[3] != Config.ImageSize)
-            throw new ArgumentException($"feature extractor: expected frames [N, 3, {Config.ImageSize}, {Config.ImageSize}], got {x}.");
+            throw new LongshotException($"feature extractor: expected frames [N, 3, {Config.ImageSize}, {Config.ImageSize}], got {x}.");
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -163,10 +163,10 @@ public sealed class FeatureExtractor : Module
     public static FeatureExtractor Load(string path, string? expectedSha256 = null)
     {
         string weights = Directory.Exists(path) ? Path.Combine(path, WeightsFile) : path;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"feature extractor not found: {weights}");
+        if (!File.Exists(weights)) throw new LongshotException($"feature extractor not found: {weights}");
         var hash = HashFile(weights);
         if (expectedSha256 != null && !string.Equals(hash, expectedSha256, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"{weights}: SHA-256 {hash} is not the pinned extractor ({expectedSha256}); scores would not be comparable. Pass it explicitly to use it anyway.");
+            throw new LongshotException($"{weights}: SHA-256 {hash} is not the pinned extractor ({expectedSha256}); scores would not be comparable. Pass it explicitly to use it anyway.");
         using var file = SafeTensorsFile.Open(weights);
         FeatureExtractorConfig config;
         var configPath = Directory.Exists(path) ? Path.Combine(path, "config.json") : null;
@@ -174,10 +174,10 @@ public sealed class FeatureExtractor : Module
         {
             string json = configPath != null && File.Exists(configPath) ? File.ReadAllText(configPath)
                 : file.Metadata.TryGetValue("config", out var meta) ? meta
-                : throw new InvalidDataException($"{weights}: no config.json beside it and no \"config\" entry in its metadata.");
+                : throw new LongshotException($"{weights}: no config.json beside it and no \"config\" entry in its metadata.");
             config = JsonSerializer.Deserialize<FeatureExtractorConfig>(json, Json) ?? throw new JsonException("empty");
         }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid feature extractor config ({e.Message})."); }
+        catch (JsonException e) { throw new LongshotException($"{path}: not a valid feature extractor config ({e.Message})."); }
         var store = new ParameterStore();
         var fx = new FeatureExtractor(config, store, VarBuilder.Fresh(store));
         store.Load(SafeTensors.Load(weights), true, weights);

@@ -1,5 +1,6 @@
-using MathNet.Numerics.LinearAlgebra;
+using Longshot.Tensors;
 using MathNet.Numerics.LinearAlgebra.Factorization;
+using MathNet.Numerics.LinearAlgebra;
 
 namespace Longshot.Eval.Metrics;
 
@@ -9,9 +10,9 @@ public sealed record GaussianStats(Vector<double> Mean, Matrix<double> Covarianc
     /// <summary>Statistics of <paramref name="rows"/> feature vectors of equal length.</summary>
     public static GaussianStats Of(IReadOnlyList<float[]> rows)
     {
-        if (rows.Count == 0) throw new ArgumentException("Fréchet distance: no feature vectors.");
+        if (rows.Count == 0) throw new LongshotException("Fréchet distance: no feature vectors.");
         int d = rows[0].Length;
-        if (rows.Any(r => r.Length != d)) throw new ArgumentException("Fréchet distance: feature vectors differ in length.");
+        if (rows.Any(r => r.Length != d)) throw new LongshotException("Fréchet distance: feature vectors differ in length.");
         var x = Matrix<double>.Build.Dense(rows.Count, d, (i, j) => rows[i][j]);
         var mean = x.ColumnSums() / rows.Count;
         var centred = x - Matrix<double>.Build.Dense(rows.Count, d, (_, j) => mean[j]);
@@ -31,7 +32,7 @@ public static class FrechetDistance
 {
     public static double Compute(GaussianStats a, GaussianStats b)
     {
-        if (a.Mean.Count != b.Mean.Count) throw new ArgumentException($"Fréchet distance: {a.Mean.Count}- and {b.Mean.Count}-dimensional features.");
+        if (a.Mean.Count != b.Mean.Count) throw new LongshotException($"Fréchet distance: {a.Mean.Count}- and {b.Mean.Count}-dimensional features.");
         var diff = a.Mean - b.Mean;
         var rootA = SymmetricSqrt(a.Covariance);
         var m = rootA * b.Covariance * rootA;

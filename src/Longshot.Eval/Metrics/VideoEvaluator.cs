@@ -10,9 +10,9 @@ public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<stri
 {
     public void Validate()
     {
-        if (Frames.Count == 0) throw new ArgumentException("evaluation: a video has no frames.");
+        if (Frames.Count == 0) throw new LongshotException("evaluation: a video has no frames.");
         if (Prompts.Count != Frames.Count || Shots.Count != Frames.Count)
-            throw new ArgumentException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and {Shots.Count} shot ids.");
+            throw new LongshotException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and {Shots.Count} shot ids.");
     }
 }
 
@@ -32,7 +32,7 @@ public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAcc
 public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames = 16)
 {
     public FeatureExtractor Extractor { get; } = extractor;
-    public int BlockFrames { get; } = blockFrames >= 2 ? blockFrames : throw new ArgumentException("B-FVD: blocks need at least 2 frames.");
+    public int BlockFrames { get; } = blockFrames >= 2 ? blockFrames : throw new LongshotException("B-FVD: blocks need at least 2 frames.");
 
     /// <summary>Per-frame features and attribute logits, and per-block clip features, of one video.</summary>
     public sealed record Features(List<float[]> FrameFeatures, List<float[]> FrameLogits, List<float[]> BlockFeatures);

@@ -1,3 +1,4 @@
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Eval.Metrics;
@@ -8,7 +9,7 @@ public static class VideoSignals
     /// <summary>Mean absolute difference of two frames' RGB values, on a 0..1 scale.</summary>
     public static double Change(Frame a, Frame b)
     {
-        if (a.Width != b.Width || a.Height != b.Height) throw new ArgumentException("frame change: frames differ in size.");
+        if (a.Width != b.Width || a.Height != b.Height) throw new LongshotException("frame change: frames differ in size.");
         long sum = 0;
         var x = a.Rgb; var y = b.Rgb;
         for (int i = 0; i < x.Length; i++) sum += Math.Abs(x[i] - y[i]);

@@ -9,7 +9,7 @@ namespace Longshot.Tensors.IO;
 public sealed record TensorInfo(string Name, DType DType, int[] Shape, long Start, long End);
 
 /// <summary>Raised for a safetensors file that is truncated, corrupt or uses an unsupported type.</summary>
-public sealed class SafeTensorsFormatException(string message) : Exception(message);
+public sealed class SafeTensorsFormatException(string message) : LongshotException(message);
 
 /// <summary>
 /// A safetensors file opened for reading through a memory map: the header is parsed and checked up front,

@@ -21,7 +21,7 @@ public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<str
 
 /// <summary>Raised by a strict load that did not match exactly; the report lists every problem.</summary>
 public sealed class StateDictMismatchException(LoadReport report, string source)
-    : Exception($"Weights in {source} do not match the model:\n{report}")
+    : LongshotException($"Weights in {source} do not match the model: {report.ToString().Replace("\n", "; ")}")
 {
     public LoadReport Report { get; } = report;
 }

@@ -1,3 +1,4 @@
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -21,7 +22,7 @@ public sealed class ContactSheet : IVideoWriter
     public ContactSheet(string path, int every = 1, int columns = 8, int maxTiles = 256)
         : this(path, i => i % every == 0, columns, maxTiles)
     {
-        if (every < 1) throw new ArgumentException("ContactSheet: every must be >= 1.");
+        if (every < 1) throw new LongshotException("ContactSheet: every must be >= 1.");
     }
 
     /// <summary>A sheet of the frames whose indices are in <paramref name="indices"/>.</summary>
@@ -29,7 +30,7 @@ public sealed class ContactSheet : IVideoWriter
 
     private ContactSheet(string path, Func<int, bool> keep, int columns, int maxTiles)
     {
-        if (columns < 1) throw new ArgumentException("ContactSheet: columns must be >= 1.");
+        if (columns < 1) throw new LongshotException("ContactSheet: columns must be >= 1.");
         _path = path; _keep = keep; _columns = columns; _maxTiles = maxTiles;
     }
 

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
 
 /// <summary>Raised when ffmpeg is needed but not installed.</summary>
-public sealed class FFmpegMissingException() : Exception("ffmpeg is not installed: install it (apt-get install ffmpeg), or write .gif/.y4m/PNG output, which needs nothing.");
+public sealed class FFmpegMissingException() : LongshotException("ffmpeg is not installed: install it (apt-get install ffmpeg), or write .gif/.y4m/PNG output, which needs nothing.");
 
 /// <summary>How imported footage is fitted to the target size.</summary>
 public enum FitMode
@@ -54,7 +55,7 @@ public static class FFmpeg
     /// <summary>Width, height, frame rate and frame count (if known) of a media file's first video stream.</summary>
     public static (int Width, int Height, double Fps, int? Frames) Probe(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"video file not found: {path}", path);
+        if (!File.Exists(path)) throw new LongshotException($"video file not found: {path}");
         var exe = FfprobePath.Value ?? throw new FFmpegMissingException();
         using var p = Start(exe, new[] { "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,nb_frames", "-of", "default=nw=1", path }, false, true);
         var errTask = p.StandardError.ReadToEndAsync();
@@ -76,8 +77,8 @@ public static class FFmpeg
     /// </summary>
     public static IEnumerable<Frame> Read(string path, int width, int height, double? fps = null, FitMode fit = FitMode.CenterCrop, CancellationToken ct = default)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"video file not found: {path}", path);
-        if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0) throw new ArgumentException($"import size {width}x{height} must be positive and even.");
+        if (!File.Exists(path)) throw new LongshotException($"video file not found: {path}");
+        if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0) throw new LongshotException($"import size {width}x{height} must be positive and even.");
         string scale = fit == FitMode.CenterCrop
             ? $"scale={width}:{height}:force_original_aspect_ratio=increase:flags=area,crop={width}:{height}"
             : $"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=area,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2";
@@ -126,13 +127,13 @@ public sealed class Mp4Writer : FileVideoWriter
     public Mp4Writer(string path, double fps, int crf = 18) : base(path)
     {
         if (!FFmpeg.IsAvailable) throw new FFmpegMissingException();
-        if (fps <= 0) throw new ArgumentException($"MP4: frame rate {fps} must be positive.");
+        if (fps <= 0) throw new LongshotException($"MP4: frame rate {fps} must be positive.");
         _fps = fps; _crf = crf;
     }
 
     protected override void Begin(Frame first)
     {
-        if (Width % 2 != 0 || Height % 2 != 0) throw new ArgumentException($"MP4 (yuv420p) needs even sizes, got {Width}x{Height}.");
+        if (Width % 2 != 0 || Height % 2 != 0) throw new LongshotException($"MP4 (yuv420p) needs even sizes, got {Width}x{Height}.");
         _p = FFmpeg.Start(FFmpeg.Exe, new[]
         {
             "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{Width}x{Height}",

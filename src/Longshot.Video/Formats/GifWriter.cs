@@ -1,3 +1,4 @@
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -13,13 +14,13 @@ public sealed class GifWriter : FileVideoWriter
 
     public GifWriter(string path, double fps) : base(path)
     {
-        if (fps <= 0) throw new ArgumentException($"GIF: frame rate {fps} must be positive.");
+        if (fps <= 0) throw new LongshotException($"GIF: frame rate {fps} must be positive.");
         _fps = fps;
     }
 
     protected override void Begin(Frame first)
     {
-        if (Width > 65535 || Height > 65535) throw new ArgumentException("GIF: frames larger than 65535 pixels are not supported.");
+        if (Width > 65535 || Height > 65535) throw new LongshotException("GIF: frames larger than 65535 pixels are not supported.");
         _s = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         _s.Write("GIF89a"u8);
         WriteU16(Width); WriteU16(Height);

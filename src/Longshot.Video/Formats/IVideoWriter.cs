@@ -1,3 +1,4 @@
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -49,7 +50,7 @@ public abstract class FileVideoWriter : IVideoWriter
         if (_completed) throw new InvalidOperationException($"{Path}: writer is already complete.");
         if (FrameCount == 0) { Width = frame.Width; Height = frame.Height; Begin(frame); }
         else if (frame.Width != Width || frame.Height != Height)
-            throw new ArgumentException($"{Path}: frame {FrameCount} is {frame.Width}x{frame.Height}, but the video is {Width}x{Height}.");
+            throw new LongshotException($"{Path}: frame {FrameCount} is {frame.Width}x{frame.Height}, but the video is {Width}x{Height}.");
         WriteFrame(frame);
         FrameCount++;
     }

@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
 
 /// <summary>Raised for a file that is not a readable image or video of the expected format.</summary>
-public sealed class MediaFormatException(string message) : Exception(message);
+public sealed class MediaFormatException(string message) : LongshotException(message);
 
 /// <summary>A built-in PNG encoder (8-bit RGB, adaptive row filters) and decoder (8/16-bit grey, RGB, palette, with or without alpha; not interlaced).</summary>
 public static class Png
@@ -95,7 +96,7 @@ public static class Png
     /// <summary>Reads a PNG file; alpha is composited over black.</summary>
     public static Frame Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"PNG file not found: {path}", path);
+        if (!File.Exists(path)) throw new LongshotException($"PNG file not found: {path}");
         try { return Decode(File.ReadAllBytes(path)); }
         catch (MediaFormatException e) { throw new MediaFormatException($"{path}: {e.Message}"); }
     }

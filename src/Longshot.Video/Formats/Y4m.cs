@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -84,7 +85,7 @@ public sealed class Y4mWriter : FileVideoWriter
 
     public Y4mWriter(string path, double fps, Y4mChroma chroma = Y4mChroma.C444) : base(path)
     {
-        if (fps <= 0) throw new ArgumentException($"Y4M: frame rate {fps} must be positive.");
+        if (fps <= 0) throw new LongshotException($"Y4M: frame rate {fps} must be positive.");
         _fps = fps; _chroma = chroma;
     }
 
@@ -129,7 +130,7 @@ public sealed class Y4mReader : IDisposable
 
     public Y4mReader(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Y4M file not found: {path}", path);
+        if (!File.Exists(path)) throw new LongshotException($"Y4M file not found: {path}");
         _s = new BufferedStream(File.OpenRead(path), 1 << 20);
         string header = ReadLine() ?? throw new MediaFormatException($"{path}: empty file.");
         var parts = header.Split(' ');

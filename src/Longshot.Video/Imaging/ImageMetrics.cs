@@ -1,3 +1,5 @@
+using Longshot.Tensors;
+
 namespace Longshot.Video.Imaging;
 
 /// <summary>Reconstruction metrics on 8-bit frames: PSNR, SSIM and a temporal-consistency error.</summary>
@@ -8,7 +10,7 @@ public static class ImageMetrics
     /// </summary>
     public static double Ssim(Frame a, Frame b)
     {
-        if (a.Width != b.Width || a.Height != b.Height) throw new ArgumentException("Ssim: frame sizes differ.");
+        if (a.Width != b.Width || a.Height != b.Height) throw new LongshotException("Ssim: frame sizes differ.");
         const double c1 = 6.5025, c2 = 58.5225; // (0.01 * 255)^2, (0.03 * 255)^2
         var la = Luma(a); var lb = Luma(b);
         int w = a.Width, h = a.Height, win = Math.Min(8, Math.Min(w, h)), step = Math.Max(1, win / 2);
@@ -46,7 +48,7 @@ public static class ImageMetrics
     /// </summary>
     public static double TemporalConsistencyError(IReadOnlyList<Frame> source, IReadOnlyList<Frame> recon)
     {
-        if (source.Count != recon.Count) throw new ArgumentException("TemporalConsistencyError: clip lengths differ.");
+        if (source.Count != recon.Count) throw new LongshotException("TemporalConsistencyError: clip lengths differ.");
         if (source.Count < 2) return 0;
         double sum = 0; long n = 0;
         for (int t = 1; t < source.Count; t++)

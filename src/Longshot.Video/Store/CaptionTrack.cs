@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Longshot.Tensors;
 
 namespace Longshot.Video.Store;
 
@@ -10,13 +11,13 @@ public static partial class CaptionTrack
     /// <summary>A caption for every frame (empty where nothing is said). Time-based formats use <paramref name="fps"/>.</summary>
     public static string[] Load(string path, int frames, double fps)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"caption file not found: {path}", path);
+        if (!File.Exists(path)) throw new LongshotException($"caption file not found: {path}");
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var cues = ext switch
         {
             ".srt" or ".vtt" => ParseSubtitles(path, fps),
             ".jsonl" => ParseJsonl(path),
-            _ => throw new ArgumentException($"{path}: captions must be .srt, .vtt or .jsonl."),
+            _ => throw new LongshotException($"{path}: captions must be .srt, .vtt or .jsonl."),
         };
         var result = Enumerable.Repeat("", frames).ToArray();
         foreach (var (start, end, text) in cues)
@@ -37,7 +38,7 @@ public static partial class CaptionTrack
             var m = CueTime().Match(lines[i]);
             if (!m.Success)
             {
-                if (lines[i].Contains("-->")) throw new FormatException($"{path}:{i + 1}: cannot read the cue time '{lines[i].Trim()}' (expected HH:MM:SS,mmm --> HH:MM:SS,mmm).");
+                if (lines[i].Contains("-->")) throw new LongshotException($"{path}:{i + 1}: cannot read the cue time '{lines[i].Trim()}' (expected HH:MM:SS,mmm --> HH:MM:SS,mmm).");
                 continue;
             }
             double Seconds(int g) =>
@@ -45,7 +46,7 @@ public static partial class CaptionTrack
                 + int.Parse(m.Groups[g + 1].Value, CultureInfo.InvariantCulture) * 60 + int.Parse(m.Groups[g + 2].Value, CultureInfo.InvariantCulture)
                 + int.Parse(m.Groups[g + 3].Value.PadRight(3, '0'), CultureInfo.InvariantCulture) / 1000.0;
             double t0 = Seconds(1), t1 = Seconds(5);
-            if (t1 < t0) throw new FormatException($"{path}:{i + 1}: cue ends before it starts.");
+            if (t1 < t0) throw new LongshotException($"{path}:{i + 1}: cue ends before it starts.");
             var text = new List<string>();
             for (i++; i < lines.Length && lines[i].Trim().Length > 0; i++) text.Add(Regex.Replace(lines[i].Trim(), "<[^>]+>", ""));
             cues.Add(((int)Math.Round(t0 * fps), (int)Math.Round(t1 * fps), string.Join(" ", text)));
@@ -66,12 +67,12 @@ public static partial class CaptionTrack
                 using var doc = JsonDocument.Parse(line);
                 var r = doc.RootElement;
                 int s = r.GetProperty("start").GetInt32(), e = r.GetProperty("end").GetInt32();
-                if (e < s) throw new FormatException("end is before start");
+                if (e < s) throw new LongshotException("end is before start");
                 cues.Add((s, e, r.GetProperty("text").GetString() ?? ""));
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                throw new FormatException($"{path}:{n}: expected {{\"start\": frame, \"end\": frame, \"text\": \"...\"}} ({ex.Message}).");
+                throw new LongshotException($"{path}:{n}: expected {{\"start\": frame, \"end\": frame, \"text\": \"...\"}} ({ex.Message}).");
             }
         }
         return cues;

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Longshot.Tensors.IO;
+using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
 using Longshot.Video.Toonworld;
@@ -26,7 +27,7 @@ public static class DatasetBuilder
     public static Manifest GenerateToonworld(string dir, ToonworldSettings settings, int episodes, IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
     {
         settings.Validate();
-        if (episodes < 1) throw new ArgumentException($"episodes must be >= 1, got {episodes}.");
+        if (episodes < 1) throw new LongshotException($"episodes must be >= 1, got {episodes}.");
         var identity = new Dictionary<string, string>
         {
             ["generator"] = "toonworld/1", ["seed"] = settings.Seed.ToString(), ["episodes"] = episodes.ToString(),
@@ -58,12 +59,12 @@ public static class DatasetBuilder
     public static Manifest Import(string dir, IReadOnlyList<(string Video, string? Captions)> sources, int width, int height, double fps,
         FitMode fit, IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
     {
-        if (sources.Count == 0) throw new ArgumentException("import: no input videos.");
+        if (sources.Count == 0) throw new LongshotException("import: no input videos.");
         if (!FFmpeg.IsAvailable) throw new FFmpegMissingException();
         foreach (var (v, c) in sources)
         {
-            if (!File.Exists(v)) throw new FileNotFoundException($"video file not found: {v}", v);
-            if (c != null && !File.Exists(c)) throw new FileNotFoundException($"caption file not found: {c}", c);
+            if (!File.Exists(v)) throw new LongshotException($"video file not found: {v}");
+            if (c != null && !File.Exists(c)) throw new LongshotException($"caption file not found: {c}");
         }
         var identity = new Dictionary<string, string>
         {

@@ -1,11 +1,12 @@
 using System.Text.Json;
+using Longshot.Tensors;
 using Longshot.Video.Imaging;
 using Longshot.Video.Toonworld;
 
 namespace Longshot.Video.Store;
 
 /// <summary>Raised when a folder is not a complete, intact dataset store.</summary>
-public sealed class DatasetStoreException(string message) : Exception(message);
+public sealed class DatasetStoreException(string message) : LongshotException(message);
 
 /// <summary>
 /// A dataset store opened for reading: many long episodes with O(1) access to any frame, its caption and its
@@ -27,7 +28,7 @@ public sealed class DatasetStore : IDisposable
     public static DatasetStore Open(string dir)
     {
         var root = Path.GetFullPath(dir);
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
+        if (!Directory.Exists(root)) throw new LongshotException($"dataset folder not found: {root}");
         var mp = Path.Combine(root, Manifest.FileName);
         if (!File.Exists(mp))
             throw new DatasetStoreException(File.Exists(Path.Combine(root, ".partial.json"))
@@ -35,7 +36,7 @@ public sealed class DatasetStore : IDisposable
                 : $"{root} is not a dataset store (no {Manifest.FileName}).");
         Manifest m;
         try { m = Manifest.FromJson(File.ReadAllText(mp), mp); }
-        catch (InvalidDataException e) { throw new DatasetStoreException(e.Message); }
+        catch (LongshotException e) { throw new DatasetStoreException(e.Message); }
         if (m.Format != Manifest.CurrentFormat) throw new DatasetStoreException($"{mp}: format '{m.Format}' is not supported (expected {Manifest.CurrentFormat}).");
         if (!m.Complete) throw new DatasetStoreException($"{root} is an incomplete dataset.");
         foreach (var e in m.Episodes)

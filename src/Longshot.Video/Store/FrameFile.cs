@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
 using Microsoft.Win32.SafeHandles;
@@ -107,7 +108,7 @@ public sealed class FrameFileReader : IDisposable
     public FrameFileReader(string path)
     {
         Path = path;
-        if (!File.Exists(path)) throw new FileNotFoundException($"frame file not found: {path}", path);
+        if (!File.Exists(path)) throw new LongshotException($"frame file not found: {path}");
         _h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         try
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using Longshot.Tensors;
 
 namespace Longshot.Video.Store;
 
@@ -47,8 +48,8 @@ public sealed record Manifest
 
     public static Manifest FromJson(string json, string path)
     {
-        try { return JsonSerializer.Deserialize<Manifest>(json, Json) ?? throw new InvalidDataException("empty manifest"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: manifest is not valid JSON ({e.Message})."); }
+        try { return JsonSerializer.Deserialize<Manifest>(json, Json) ?? throw new LongshotException("empty manifest"); }
+        catch (JsonException e) { throw new LongshotException($"{path}: manifest is not valid JSON ({e.Message})."); }
     }
 }
 

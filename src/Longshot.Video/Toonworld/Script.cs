@@ -16,10 +16,10 @@ public sealed record ToonworldSettings
 
     public void Validate()
     {
-        if (Frames < 1) throw new ArgumentException($"Toonworld: frames must be >= 1, got {Frames}.");
-        if (Width < 16 || Height < 16 || Width > 1024 || Height > 1024) throw new ArgumentException($"Toonworld: size {Width}x{Height} must be between 16 and 1024 pixels per side.");
-        if (CastSize < 1 || CastSize > Palette.Names.Length) throw new ArgumentException($"Toonworld: cast size {CastSize} must be 1..{Palette.Names.Length}.");
-        if (Fps <= 0) throw new ArgumentException($"Toonworld: fps {Fps} must be positive.");
+        if (Frames < 1) throw new LongshotException($"Toonworld: frames must be >= 1, got {Frames}.");
+        if (Width < 16 || Height < 16 || Width > 1024 || Height > 1024) throw new LongshotException($"Toonworld: size {Width}x{Height} must be between 16 and 1024 pixels per side.");
+        if (CastSize < 1 || CastSize > Palette.Names.Length) throw new LongshotException($"Toonworld: cast size {CastSize} must be 1..{Palette.Names.Length}.");
+        if (Fps <= 0) throw new LongshotException($"Toonworld: fps {Fps} must be positive.");
     }
 }
 

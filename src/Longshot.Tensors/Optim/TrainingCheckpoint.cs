@@ -1,8 +1,8 @@
 using System.Globalization;
 using Longshot.Tensors.Nn;
-using Longshot.Tensors.Optim;
+using Longshot.Tensors.IO;
 
-namespace Longshot.Tensors.IO;
+namespace Longshot.Tensors.Optim;
 
 /// <summary>
 /// A training checkpoint in one safetensors file: weights (model.*), optimizer state (optim.*), optional EMA

@@ -6,7 +6,7 @@ using Longshot.Tensors;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Nn;
 
-namespace Longshot.Diffusion.Training;
+namespace Longshot.Diffusion.Pipelines;
 
 /// <summary>
 /// An MTD with what it needs to run: UNet, text encoder, tokenizer and noise schedule. Saved as a diffusers-style
@@ -31,7 +31,7 @@ public sealed class MtdPipelineParts
     public static MtdPipelineParts Create(MaskUnetConfig unet, TextEncoderConfig text, WordTokenizer tok, SchedulerConfig sched, ulong seed)
     {
         if (text.VocabSize != tok.VocabularySize || text.MaxLength != tok.MaxLength)
-            throw new ArgumentException($"text encoder config (vocab {text.VocabSize}, length {text.MaxLength}) does not match the tokenizer (vocab {tok.VocabularySize}, length {tok.MaxLength}).");
+            throw new LongshotException($"text encoder config (vocab {text.VocabSize}, length {text.MaxLength}) does not match the tokenizer (vocab {tok.VocabularySize}, length {tok.MaxLength}).");
         if (unet.CrossAttentionDim != text.Hidden) unet = unet with { CrossAttentionDim = text.Hidden };
         var textParams = new ParameterStore();
         var enc = new TextEncoder(VarBuilder.Fresh(textParams, seed + 1), text);
@@ -71,7 +71,7 @@ public sealed class MtdPipelineParts
 
     public static MtdPipelineParts Load(string folder)
     {
-        if (!File.Exists(Path.Combine(folder, "model_index.json"))) throw new FileNotFoundException($"{folder} has no model_index.json: not a model folder.");
+        if (!File.Exists(Path.Combine(folder, "model_index.json"))) throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
         var tok = WordTokenizer.Load(Path.Combine(folder, "tokenizer", "tokenizer.json"));
         var textCfg = TextEncoderConfig.Load(Path.Combine(folder, "text_encoder", "config.json"));
         var textParams = new ParameterStore();

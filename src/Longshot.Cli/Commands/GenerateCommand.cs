@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Globalization;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Output;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Tensors;
+using Longshot.Video.Formats;
+
+namespace Longshot.Cli.Commands;
+
+/// <summary>`longshot generate`: storyline in, long video out (diffusion over diffusion, or the AR baseline).</summary>
+internal static class GenerateCommand
+{
+    private static readonly Option<string?> Story = CliOptions.Text("--story", "storyline file: 'START-END: prompt' per line", "FILE", true);
+    private static readonly Option<string?> Out = CliOptions.Text("--out", "video to write: .mp4 (needs ffmpeg), .gif, .y4m, or a folder of PNGs; " +
+        "OUT.levelK.png and OUT.html are written beside it", "FILE", true);
+    private static readonly Option<int?> Frames = CliOptions.OptionalInt("--frames", "frames to generate (default: the story's length)", 1, GenerationRequest.MaxFrames);
+    private static readonly Option<string?> Run = CliOptions.Text("--run", "keep finished units in DIR: rerunning after a crash, Ctrl-C or SIGTERM continues", "DIR");
+    private static readonly Option<(int From, int To)?> Regenerate = new("--regenerate")
+    {
+        Description = "redraw frames A..B-1 of the finished --run with --new-story and/or --new-seed; every frame outside the range stays identical",
+        HelpName = "A-B", CustomParser = ParseRange,
+    };
+    private static readonly Option<string?> NewStory = CliOptions.Text("--new-story", "storyline for the redrawn range (default: --story)", "FILE");
+    private static readonly Option<ulong?> NewSeed = new("--new-seed") { Description = "seed of the redrawn range (default: --seed + 1)", HelpName = "N" };
+
+    public static Command Create()
+    {
+        var m = new ModelOptions();
+        var s = new SamplingOptions();
+        var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
+        var quiet = CliOptions.Flag("--quiet", "no progress output");
+        var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format).")
+            .With(Story, Out, Frames).With(m.All).With(s.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
+        return c.Runs((p, ct) =>
+        {
+            string storyPath = p.GetValue(Story)!, outPath = p.GetValue(Out)!;
+            int? frames = p.GetValue(Frames);
+            string? runDir = p.GetValue(Run);
+            VideoWriters.CheckPath(outPath, "--out");
+            if (runDir != null && File.Exists(runDir)) throw new LongshotException($"--run: {runDir} is a file, not a folder.");
+            var story = Storyline.Load(storyPath, 24, frames);
+            var request = s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir };
+            request.Validate();
+            if (p.GetValue(Regenerate) is { } range)
+            {
+                var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, 24, request.Frames) : story;
+                var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1, RunDir = null };
+                redraw.Validate();
+                var latents = LongVideoPipeline.LoadRun(request);
+                var pipe = m.Load(p);
+                pipe.BatchSize = p.GetValue(batch);
+                var g = pipe.Regenerate(latents, redraw, range.From, range.To, ct);
+                GenerationOutput.Write(LongVideoPipeline.Plan(request), pipe.DecodeRegeneration(g, ct), outPath,
+                    GenerationOutput.Caption(newStory));
+                Console.WriteLine($"redrew frames {g.Lo}..{g.Hi - 1}; wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
+                return 0;
+            }
+            var pipeline = m.Load(p);
+            pipeline.BatchSize = p.GetValue(batch);
+            GenerationView.Produce(pipeline, request, outPath, p.GetValue(quiet), ct);
+            Console.WriteLine($"wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
+            return 0;
+        });
+    }
+
+    private static (int From, int To)? ParseRange(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        var s = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        var parts = s.Split('-');
+        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int a)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int b) && a < b)
+            return (a, b);
+        r.AddError($"--regenerate expects A-B with frames A < B, got '{s}'.");
+        return null;
+    }
+}
+
+/// <summary>--global, --local and --vae: the model folders (default: the shipped ones).</summary>
+internal sealed class ModelOptions
+{
+    public Option<string?> Global { get; } = CliOptions.Text("--global", "global MTD folder (default: models/toonworld-global)", "DIR");
+    public Option<string?> Local { get; } = CliOptions.Text("--local", "local MTD folder (default: models/toonworld-local)", "DIR");
+    public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)", "DIR");
+
+    public Option[] All => new Option[] { Global, Local, Vae };
+
+    public LongVideoPipeline Load(ParseResult p) => LongVideoPipeline.Load(
+        p.GetValue(Global) ?? ShippedModels.Global(), p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+}
+
+/// <summary>How units are sampled: --scheme, --length, --steps, --guidance, --sampler, --eta, --seed.</summary>
+internal sealed class SamplingOptions
+{
+    private static readonly SamplerOptions Shipped = ShippedModels.Sampler;
+
+    public Option<string> Scheme { get; } = CliOptions.Choice("--scheme", "dod: diffusion over diffusion; ar: the autoregressive baseline",
+        GenerationSchemes.All.Select(x => x.Name()).ToArray());
+    public Option<int> Length { get; } = CliOptions.Int("--length", "frames per model call (L) the models were trained for", 16, 3, 1024);
+    public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
+    public Option<double> Guidance { get; } = CliOptions.Number("--guidance", "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
+    public Option<string> Sampler { get; } = CliOptions.Choice("--sampler", "scheduler", Scheduler.Names.ToArray());
+    public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0, 1);
+    public Option<ulong> Seed { get; } = CliOptions.Seed();
+
+    public Option[] All => new Option[] { Scheme, Length, Steps, Guidance, Sampler, Eta, Seed };
+
+    public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
+    {
+        Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
+        Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!, (float)p.GetValue(Eta)),
+    };
+}

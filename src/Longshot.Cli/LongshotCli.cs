@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Longshot.Cli.Commands;
+
+namespace Longshot.Cli;
+
+/// <summary>
+/// The `longshot` command line: one System.CommandLine command per file under Commands/, each a thin parser over a
+/// library call. Parse errors name the option (exit 2), failures go through <see cref="ErrorPolicy"/>, and SIGINT or
+/// SIGTERM cancel the running command cleanly (<see cref="ShutdownSignals"/>).
+/// </summary>
+internal static class LongshotCli
+{
+    /// <summary>The command tree: every command with its options, help and completions.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "Longshot: long-video generation (NUWA-XL diffusion over diffusion) on its own .NET engine.\n" +
+            "Environment: LONGSHOT_GEMM=builtin|openblas chooses the matrix-multiply backend (default: OpenBLAS when " +
+            "installed); LONGSHOT_THREADS=N sets the kernel threads (default: all cores).");
+        foreach (var c in new[]
+                 {
+                     DemoCommand.Create(), InfoCommand.Create(), DataCommands.Create(), TrainCommands.Create(),
+                     GenerateCommand.Create(), EvalCommands.Create(),
+                 })
+            root.Subcommands.Add(c);
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = Build();
+        var parse = root.Parse(args.Length == 0 ? new[] { "--help" } : args);
+        var config = new InvocationConfiguration
+        {
+            Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
+        if (parse.Errors.Count > 0)
+        {
+            string command = CommandPath(parse.CommandResult.Command, root);
+            foreach (var message in parse.Errors.Select(e => e.Message).Distinct())
+                error.WriteLine($"{command}: {message}");
+            error.WriteLine($"Run '{command} --help' for its options.");
+            return ErrorPolicy.BadInput;
+        }
+        using var signals = new ShutdownSignals();
+        try
+        {
+            return await parse.InvokeAsync(config, signals.Token);
+        }
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
+        {
+            error.WriteLine($"cancelled ({signals.Received}); rerun the same command to continue where it stopped.");
+            return signals.ExitCode;
+        }
+        catch (Exception e)
+        {
+            return ErrorPolicy.Report(e, error);
+        }
+    }
+
+    /// <summary>"longshot train vae": the names from the root down to <paramref name="command"/>.</summary>
+    private static string CommandPath(Command command, RootCommand root)
+    {
+        var names = new List<string>();
+        for (Command? c = command; c != null && c != root; c = c.Parents.OfType<Command>().FirstOrDefault())
+            names.Insert(0, c.Name);
+        return string.Join(" ", names.Prepend("longshot"));
+    }
+
+    /// <summary>Runs <paramref name="work"/> off the main thread when the command is invoked.</summary>
+    public static Command Runs(this Command c, Func<ParseResult, CancellationToken, int> work)
+    {
+        c.SetAction((parse, ct) => Task.Run(() => work(parse, ct), CancellationToken.None));
+        return c;
+    }
+}

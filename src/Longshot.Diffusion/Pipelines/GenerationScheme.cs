@@ -1,0 +1,45 @@
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Pipelines;
+
+/// <summary>How a long video is made from the models.</summary>
+public enum GenerationScheme
+{
+    /// <summary>NUWA-XL's diffusion over diffusion: global keyframes, then every gap filled level by level.</summary>
+    DiffusionOverDiffusion,
+
+    /// <summary>The autoregressive baseline: one clip after another, each continuing from the last frame.</summary>
+    Autoregressive,
+}
+
+/// <summary>Names of <see cref="GenerationScheme"/> on the command line, in files and in reports.</summary>
+public static class GenerationSchemes
+{
+    /// <summary>Every scheme, in the order tables list them.</summary>
+    public static IReadOnlyList<GenerationScheme> All { get; } = Enum.GetValues<GenerationScheme>();
+
+    /// <summary>Short name: "dod" or "ar" (the command line's --scheme, result rows, run folders).</summary>
+    public static string Name(this GenerationScheme s) => s switch
+    {
+        GenerationScheme.DiffusionOverDiffusion => "dod",
+        GenerationScheme.Autoregressive => "ar",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>Long name for titles and progress.</summary>
+    public static string Title(this GenerationScheme s) => s switch
+    {
+        GenerationScheme.DiffusionOverDiffusion => "diffusion over diffusion",
+        GenerationScheme.Autoregressive => "autoregressive",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>The scheme of a short name; a <see cref="LongshotException"/> listing the names otherwise.</summary>
+    public static GenerationScheme Parse(string name) =>
+        TryParse(name) ?? throw new LongshotException(
+            $"unknown scheme '{name}' ({string.Join(", ", All.Select(Name))}).");
+
+    /// <summary>The scheme of a short name, or null.</summary>
+    public static GenerationScheme? TryParse(string name) =>
+        All.Cast<GenerationScheme?>().FirstOrDefault(s => s!.Value.Name() == name);
+}

@@ -1,0 +1,316 @@
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Diffusion.Pipelines;
+
+/// <summary>
+/// Makes long videos from a storyline with a global and a local Mask Temporal Diffusion model and a T-KLVAE, by any
+/// <see cref="GenerationScheme"/>. Diffusion over diffusion (NUWA-XL section 3.3): the global MTD draws L keyframes
+/// for the whole storyline, then at each level the local MTD fills every gap between neighbouring frames, all gaps of
+/// a level as independent units. Every unit draws its noise from a seed derived from (run seed, level, index), so the
+/// video does not depend on batching or worker count. The autoregressive baseline runs the same local model unit
+/// after unit.
+/// </summary>
+public sealed class LongVideoPipeline
+{
+    private readonly MtdSampler _global, _local;
+
+    /// <summary>The VAE that decodes the latents.</summary>
+    public AutoencoderKL Vae { get; }
+
+    /// <summary>A pipeline over loaded models; latents are <paramref name="latentSize"/> square (default: the VAE's).</summary>
+    public LongVideoPipeline(MtdPipelineParts global, MtdPipelineParts local, AutoencoderKL vae, int? latentSize = null)
+    {
+        Vae = vae;
+        int size = latentSize ?? vae.LatentSize;
+        _global = new MtdSampler(global, vae.Config.LatentChannels, size, size);
+        _local = new MtdSampler(local, vae.Config.LatentChannels, size, size);
+    }
+
+    /// <summary>Loads the models from their folders (diffusers layout: model_index.json, unet/, ...).</summary>
+    public static LongVideoPipeline Load(string global, string local, string vae) =>
+        new(MtdPipelineParts.Load(global), MtdPipelineParts.Load(local), AutoencoderKL.Load(vae));
+
+    /// <summary>Loads the checkpoints shipped in models/.</summary>
+    public static LongVideoPipeline LoadShipped() => Load(ShippedModels.Global(), ShippedModels.Local(), ShippedModels.Vae());
+
+    /// <summary>
+    /// Units sampled together per model call. On a CPU one is fastest: a unit on one core took 2.50 s alone, 2.64 s
+    /// batched by two and 2.84 s by four (bigger activations leave the core's cache), and the 1,024-frame demo
+    /// diffused in 106 s, 118 s and 128 s. Batches pay off where a call has fixed costs to share (a GPU).
+    /// </summary>
+    public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>The default <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 1;
+
+    /// <summary>
+    /// Batches of one level sampled side by side, each on its share of the kernel threads (default: one per core).
+    /// Units of a level are independent, so this is where diffusion over diffusion beats the autoregressive chain
+    /// on a multi-core CPU; the result does not depend on it.
+    /// </summary>
+    public int Workers { get; set; } = Threads.Count;
+
+    /// <summary>What <paramref name="r"/> computes, level by level (the schedule its scheme runs).</summary>
+    public static GenerationPlan Plan(GenerationRequest r) => r.Scheme switch
+    {
+        GenerationScheme.DiffusionOverDiffusion => GenerationPlan.Of(new DodSchedule(r.Frames, r.Length)),
+        GenerationScheme.Autoregressive => GenerationPlan.Of(new AutoregressiveSchedule(r.Frames, r.Length)),
+        _ => throw new ArgumentOutOfRangeException(nameof(r)),
+    };
+
+    /// <summary>
+    /// Latents of frames [0, N), scaled as the diffusion models see them. With a run folder, every finished DoD unit
+    /// is saved there (atomically) and a rerun of the same request loads them instead of recomputing: a killed run
+    /// continues where it stopped and produces the identical video.
+    /// </summary>
+    public Dictionary<int, Tensor> GenerateLatents(GenerationRequest r, IProgress<GenerationProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        var known = new Dictionary<int, Tensor>();
+        foreach (var _ in Run(r.Validate(), known, progress, ct)) { }
+        return known;
+    }
+
+    /// <summary>
+    /// Generates and decodes, yielding frames [3, H, W] in [-1, 1] in order as soon as the units and tiles covering
+    /// them are done: the first frames arrive while the last level is still being sampled.
+    /// </summary>
+    public IEnumerable<Tensor> GenerateFrames(GenerationRequest r, IProgress<GenerationProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        r.Validate();
+        var known = new Dictionary<int, Tensor>();
+        var decoder = new ChunkedDecoder(ChunkedVideoCodec.ForGeneration(Vae), r.Frames);
+        int prefix = 0;
+        foreach (var _ in Run(r, known, progress, ct))
+        {
+            while (prefix < r.Frames && known.ContainsKey(prefix)) prefix++;
+            foreach (var frame in decoder.Advance(Unscaled(known), prefix, ct)) yield return frame;
+        }
+        foreach (var frame in decoder.Advance(Unscaled(known), r.Frames, ct)) yield return frame;
+    }
+
+    /// <summary>Decodes latents of frames [0, N) in order with the chunked T-KLVAE (bounded memory), as [3, H, W] in [-1, 1].</summary>
+    public IEnumerable<Tensor> Decode(Dictionary<int, Tensor> latents, int frames, CancellationToken ct = default) =>
+        new ChunkedDecoder(ChunkedVideoCodec.ForGeneration(Vae), frames).Advance(Unscaled(latents), frames, ct);
+
+    /// <summary>Frames [s, s + n) of the latents, unscaled for the decoder, as [n, c, h, w].</summary>
+    private Func<int, int, Tensor> Unscaled(Dictionary<int, Tensor> known) =>
+        (s, n) => Vae.UnscaleLatents(Ops.Stack(Enumerable.Range(s, n).Select(f => known[f]).ToList(), 0));
+
+    /// <summary>Runs the request's scheme, filling <paramref name="known"/>; yields after every finished batch.</summary>
+    private IEnumerable<int> Run(GenerationRequest r, Dictionary<int, Tensor> known, IProgress<GenerationProgress>? progress,
+        CancellationToken ct) => r.Scheme switch
+    {
+        GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct),
+        GenerationScheme.Autoregressive => RunAutoregressive(r, known, progress, ct),
+        _ => throw new ArgumentOutOfRangeException(nameof(r)),
+    };
+
+    /// <summary>
+    /// Diffusion over diffusion. Batches start as soon as their units' given frames exist, not level by level: a
+    /// level-3 gap can be filled while other level-2 units are still being sampled, so no worker waits at a level
+    /// boundary or behind a slower batch.
+    /// </summary>
+    private IEnumerable<int> RunDod(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var schedule = new DodSchedule(r.Frames, r.Length);
+        var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
+        int levels = schedule.Levels.Count, total = schedule.Levels.Sum(l => l.Count);
+        var done = new int[levels];
+        var todo = new List<WorkUnit>();
+        foreach (var u in schedule.Units)
+        {
+            if (run?.TryLoad(u) is { } saved) { Record(u, saved, known); done[u.Level - 1]++; }
+            else todo.Add(u);
+        }
+        yield return 0;
+        int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
+        var running = new List<(Task<List<Tensor>> Task, List<WorkUnit> Units)>();
+        try
+        {
+            void StartBatches()
+            {
+                var batches = NextBatches(todo, known.ContainsKey, workers - running.Count, workers, BatchSize);
+                // A batch that runs alone (the global unit) runs here on every thread (from a pool thread its kernels'
+                // own parallel loops ran slower, docs/performance.md); side by side, each gets its share of threads.
+                bool alone = running.Count + batches.Count == 1;
+                int share = Math.Max(1, Threads.Count / workers);
+                foreach (var batch in batches)
+                {
+                    var sampler = batch[0].IsGlobal ? _global : _local;
+                    var clips = batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList();
+                    running.Add((alone
+                        ? Task.FromResult(sampler.Sample(clips, r.Sampler, ct))
+                        : Task.Run(() =>
+                        {
+                            using var _ = Threads.LimitTo(share);
+                            return sampler.Sample(clips, r.Sampler, ct);
+                        }), batch));
+                }
+            }
+            StartBatches();
+            while (running.Count > 0)
+            {
+                int i = Task.WaitAny(running.Select(x => (Task)x.Task).ToArray());
+                var (task, units) = running[i];
+                running.RemoveAt(i);
+                var outs = task.GetAwaiter().GetResult();
+                for (int j = 0; j < units.Count; j++)
+                {
+                    Record(units[j], outs[j], known);
+                    run?.Save(units[j], outs[j]);
+                }
+                int level = units[0].Level;
+                done[level - 1] += units.Count;
+                progress?.Report(new GenerationProgress(level, levels, done[level - 1], schedule.Levels[level - 1].Count,
+                    done.Sum(), total));
+                // Refill the workers before yielding, so they keep sampling while the caller decodes finished frames.
+                StartBatches();
+                yield return 0;
+            }
+            if (todo.Count > 0)
+                throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is inconsistent.");
+        }
+        finally
+        {
+            // Cancelled or failed: let the batches still sampling stop before returning, so nothing runs on unseen.
+            try { Task.WaitAll(running.Select(x => (Task)x.Task).ToArray()); } catch (AggregateException) { }
+        }
+    }
+
+    /// <summary>The autoregressive baseline: the same models, one unit after another.</summary>
+    private IEnumerable<int> RunAutoregressive(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var schedule = new AutoregressiveSchedule(r.Frames, r.Length);
+        for (int i = 0; i < schedule.Units.Count; i++)
+        {
+            var u = schedule.Units[i];
+            var outs = (u.IsGlobal ? _global : _local).Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, r.Sampler, ct);
+            Record(u, outs[0], known);
+            progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count, i + 1, schedule.Units.Count));
+            yield return 0;
+        }
+    }
+
+    /// <summary>
+    /// Batches to start on <paramref name="free"/> idle workers: units whose given frames are all known, coarsest level
+    /// first (they unlock the most work), at most <see cref="BatchSize"/> each. Near the end the remaining units are
+    /// spread over all workers (5 left on 2 workers: 3 + 2, not 4 + 1), since a batch lasts as long as its size.
+    /// Started units are removed from <paramref name="todo"/>.
+    /// </summary>
+    internal static List<List<WorkUnit>> NextBatches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers, int batchSize)
+    {
+        var batches = new List<List<WorkUnit>>();
+        int fairShare = (todo.Count + workers - 1) / workers;
+        while (free > 0 && todo.Count > 0)
+        {
+            var ready = todo.Where(u => u.Positions.Where((_, f) => u.Given[f]).All(known)).ToList();
+            if (ready.Count == 0) break;
+            int level = ready.Min(u => u.Level);
+            var sameLevel = ready.Where(u => u.Level == level).ToList();
+            int take = Math.Min(sameLevel.Count, Math.Min(batchSize, fairShare));
+            take = Math.Max(1, Math.Min(take, (sameLevel.Count + free - 1) / free));
+            var batch = sameLevel.Take(take).ToList();
+            foreach (var u in batch) todo.Remove(u);
+            batches.Add(batch);
+            free--;
+        }
+        return batches;
+    }
+
+    /// <summary>The latents of a finished run of <paramref name="r"/> (its <see cref="GenerationRequest.RunDir"/>).</summary>
+    public static Dictionary<int, Tensor> LoadRun(GenerationRequest r)
+    {
+        r.Validate();
+        if (r.RunDir == null) throw new LongshotException("the run folder of the original generation is needed (--run).");
+        if (!Directory.Exists(r.RunDir)) throw new LongshotException($"run folder not found: {r.RunDir}");
+        var run = UnitStore.Open(r.RunDir, r.Identity);
+        var known = new Dictionary<int, Tensor>();
+        foreach (var u in new DodSchedule(r.Frames, r.Length).Units)
+            Record(u, run.TryLoad(u) ?? throw new LongshotException(
+                $"{r.RunDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate with --run)."),
+                known);
+        return known;
+    }
+
+    /// <summary>
+    /// Local regeneration: redraws frames [from, to) of an existing video (its latents) with the storyline and seed of
+    /// <paramref name="redraw"/>, recomputing only the units under the range. The range is widened to whole
+    /// finest-level gaps; a coarser unit is redrawn only when everything it generates lies inside that range, and a
+    /// unit whose given frames were redrawn is redrawn too. Latents outside the returned [Lo, Hi) stay identical;
+    /// <see cref="DecodeRegeneration"/> keeps the decoded frames outside it identical too.
+    /// </summary>
+    public Regeneration Regenerate(Dictionary<int, Tensor> latents, GenerationRequest redraw, int from, int to,
+        CancellationToken ct = default)
+    {
+        redraw.Validate();
+        int frames = redraw.Frames;
+        if (from < 0 || to > frames || from >= to)
+            throw new LongshotException($"regenerate: range {from}-{to} is not inside the video's {frames} frames.");
+        var schedule = new DodSchedule(frames, redraw.Length);
+        if (schedule.Levels.Count < 2)
+            throw new LongshotException("regenerate: a video made by the global model alone has no local units to redraw.");
+        var finest = schedule.Levels[^1].Where(u => u.Generates.Any(p => p >= from && p < to)).ToList();
+        int lo = Math.Min(from, finest.SelectMany(u => u.Generates).Min());
+        int hi = Math.Max(to, finest.SelectMany(u => u.Generates).Max() + 1);
+        var known = new Dictionary<int, Tensor>(latents);
+        var redrawn = new HashSet<int>();
+        for (int k = 1; k < schedule.Levels.Count; k++)
+        {
+            var units = schedule.Levels[k].Where(u =>
+                u.Positions.Where((_, i) => u.Given[i]).Any(redrawn.Contains)
+                || (k == schedule.Levels.Count - 1 ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi))).ToList();
+            for (int s = 0; s < units.Count; s += BatchSize)
+            {
+                var batch = units.Skip(s).Take(BatchSize).ToList();
+                var outs = _local.Sample(batch.Select(u => ToClip(u, redraw.Story, known, redraw.Seed)).ToList(), redraw.Sampler, ct);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    Record(batch[i], outs[i], known);
+                    foreach (var p in batch[i].Generates) redrawn.Add(p);
+                }
+            }
+        }
+        // Units can redraw frames past the range (a coarser unit's given frame): report the whole span changed.
+        var changed = redrawn.Where(p => p < frames).ToList();
+        if (changed.Count > 0) { lo = Math.Min(lo, changed.Min()); hi = Math.Max(hi, changed.Max() + 1); }
+        return new Regeneration(latents, known, frames, lo, hi);
+    }
+
+    /// <summary>
+    /// The frames of a regenerated video: outside [Lo, Hi) exactly the frames the original latents decode to, inside
+    /// it the new latents decoded with every tile that covers the range, so no frame outside it changes by a bit.
+    /// </summary>
+    public IEnumerable<Tensor> DecodeRegeneration(Regeneration g, CancellationToken ct = default)
+    {
+        var codec = ChunkedVideoCodec.ForGeneration(Vae);
+        var inside = codec.DecodeRange(Unscaled(g.Latents), g.Frames, g.Lo, g.Hi, ct);
+        int f = 0;
+        foreach (var frame in Decode(g.Original, g.Frames, ct))
+        {
+            yield return f >= g.Lo && f < g.Hi ? inside[f - g.Lo] : frame;
+            f++;
+        }
+    }
+
+    private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
+    {
+        for (int f = 0; f < u.Positions.Length; f++)
+            if (!u.Given[f]) known[u.Positions[f]] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
+    }
+
+    private static MtdClip ToClip(WorkUnit u, Storyline story, Dictionary<int, Tensor> known, ulong seed)
+    {
+        var given = u.Positions.Select((p, i) => u.Given[i] ? known[p] : null).ToArray();
+        var prompts = u.Positions.Select(p => story.PromptAt(Math.Min(p, story.Frames - 1))).ToArray();
+        return new MtdClip(u.Positions, prompts, given, new Rng(seed).Derive((ulong)u.Level, (ulong)u.Index));
+    }
+}
+
+/// <summary>A redrawn range: the original latents, the new ones, and the frames [Lo, Hi) that changed.</summary>
+public sealed record Regeneration(Dictionary<int, Tensor> Original, Dictionary<int, Tensor> Latents, int Frames, int Lo, int Hi);
