@@ -56,6 +56,6 @@ public class MtdSamplerTests
     {
         var sampler = new MtdSampler(Parts(), 4, 8, 8);
         var odd = new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "", "", "", "" }, new Tensor?[4], new Rng(1));
-        Assert.Throws<ArgumentException>(() => sampler.Sample(new[] { Clip(0, 1), odd }, new SamplerOptions(Steps: 2)));
+        Assert.Throws<LongshotException>(() => sampler.Sample(new[] { Clip(0, 1), odd }, new SamplerOptions(Steps: 2)));
     }
 }

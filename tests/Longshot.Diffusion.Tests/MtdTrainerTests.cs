@@ -42,7 +42,7 @@ public class MtdTrainerTests : IDisposable
         var loaded = MtdPipelineParts.Load(P("b"));
         Assert.Equal(straight.Tokenizer.Vocabulary, loaded.Tokenizer.Vocabulary);
         foreach (var (name, t) in resumed.Parameters.Named) Assert.Equal(t.ToArray(), loaded.Parameters[name].ToArray());
-        Assert.Throws<ArgumentException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
+        Assert.Throws<LongshotException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public class MtdTrainerTests : IDisposable
         foreach (var (name, t) in eps.Parameters.Named) Assert.Equal(t.ToArray(), tuned.Parameters[name].ToArray());
         Assert.Equal("v_prediction", MtdPipelineParts.Load(P("v")).Schedule.Config.PredictionType);
         // Resuming a run with the other objective would silently mix two; it is refused by name.
-        var e = Assert.Throws<ArgumentException>(() => MtdTrainer.Train(Setup("global", "eps", 3)));
+        var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(Setup("global", "eps", 3)));
         Assert.Contains("epsilon", e.Message);
     }
 

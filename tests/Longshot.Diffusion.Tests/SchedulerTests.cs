@@ -21,7 +21,7 @@ public class SchedulerTests
         var sd = new NoiseSchedule(Linear with { BetaSchedule = "scaled_linear", BetaStart = 0.00085f, BetaEnd = 0.012f });
         Assert.Equal(0.00085, sd.Betas[0], 6);
         Assert.Equal(0.012, sd.Betas[^1], 6);
-        Assert.Throws<ArgumentException>(() => new NoiseSchedule(Linear with { BetaSchedule = "exotic" }));
+        Assert.Throws<LongshotException>(() => new NoiseSchedule(Linear with { BetaSchedule = "exotic" }));
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public class SchedulerTests
             }
         }
         Assert.Same(noise, new NoiseSchedule(Linear).TrainingTarget(x0, noise, ts));
-        Assert.Contains("not supported", Assert.Throws<ArgumentException>(() => new NoiseSchedule(Linear with { PredictionType = "sample" })).Message);
+        Assert.Contains("not supported", Assert.Throws<LongshotException>(() => new NoiseSchedule(Linear with { PredictionType = "sample" })).Message);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 using Longshot.Video.Store;
 using Longshot.Video.Toonworld;
+using Longshot.Tensors;
 using Xunit;
 
 namespace Longshot.Diffusion.Tests;
@@ -46,7 +47,7 @@ public class VaeTrainerTests : IDisposable
         Assert.Contains(video.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name) && p.Value.ToArray().Any(v => v != 0 && v != 1));
         Assert.InRange(val.Psnr, 1, 100);
         Assert.InRange(val.Ssim, -1, 1);
-        var e = Assert.Throws<ArgumentException>(() => VaeTrainer.Train(Options(P("s1"), "video", 3)));
+        var e = Assert.Throws<LongshotException>(() => VaeTrainer.Train(Options(P("s1"), "video", 3)));
         Assert.Contains("image run", e.Message);
     }
 

@@ -60,7 +60,7 @@ public class FrechetDistanceTests
     [Fact]
     public void MismatchedFeatureSizesAreRejected()
     {
-        var e = Assert.Throws<ArgumentException>(() => FrechetDistance.Compute(new List<float[]> { new float[3] }, new List<float[]> { new float[4] }));
+        var e = Assert.Throws<LongshotException>(() => FrechetDistance.Compute(new List<float[]> { new float[3] }, new List<float[]> { new float[4] }));
         Assert.Contains("3- and 4-dimensional", e.Message);
     }
 }

@@ -2,6 +2,7 @@ using Longshot.Eval.Benchmark;
 using Longshot.Eval.Metrics;
 using Longshot.Video.Store;
 using Longshot.Video.Toonworld;
+using Longshot.Tensors;
 using Xunit;
 
 namespace Longshot.Eval.Tests;
@@ -44,7 +45,7 @@ public class ResultTablesTests
             Assert.All(w, x => Assert.InRange(x.Start, 0, 100 - 16));
             Assert.Equal(3, w.Select(x => x.Ep.Entry.Name).Distinct().Count());
             Assert.Equal(7, w.Select(x => (x.Ep.Entry.Name, x.Start)).Distinct().Count());
-            Assert.Throws<ArgumentException>(() => LongVideoBenchmark.Windows(eps, 101, 1));
+            Assert.Throws<LongshotException>(() => LongVideoBenchmark.Windows(eps, 101, 1));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -87,7 +87,7 @@ public unsafe class GemmTests
     [Fact]
     public void OpenBlasAgreesWithBuiltinWhenInstalled()
     {
-        if (!OpenBlas.IsAvailable) return; // nothing to compare on machines without the library
+        if (!OpenBlasExpected()) return; // nothing to compare on machines without the library
         var rng = new Rng(9);
         int m = 65, n = 129, k = 257;
         var a = new float[m * k]; var b = new float[k * n]; rng.FillNormal(a); rng.FillNormal(b);
@@ -98,5 +98,43 @@ public unsafe class GemmTests
             OpenBlas.Sgemm(false, true, m, n / 2, k, 1f, pa, k, pb, k, 0f, p2, n);
         }
         for (int i = 0; i < c1.Length; i++) Assert.True(MathF.Abs(c1[i] - c2[i]) < 1e-3f, $"element {i}: {c1[i]} vs {c2[i]}");
+    }
+
+    /// <summary>True when OpenBLAS is installed; in CI (CI=true), where .ci/run installs it, its absence fails.</summary>
+    internal static bool OpenBlasExpected()
+    {
+        if (OpenBlas.IsAvailable) return true;
+        if (Environment.GetEnvironmentVariable("CI") == "true")
+            throw new InvalidOperationException("OpenBLAS must be installed in CI (.ci/run installs libopenblas0-pthread).");
+        return false;
+    }
+}
+
+/// <summary>The GEMM's dispatch; it switches the process-wide backend, so it runs alone.</summary>
+[Collection("Serial")]
+public class GemmDispatchTests
+{
+    [Fact]
+    public void TheKernelDoesNotDependOnTheThreadLimit()
+    {
+        // A generation unit sampled alone (all threads) or beside another (one thread each) must give the same bits.
+        var rng = new Rng(4);
+        int m = 96, n = 80, k = 200;
+        var a = new float[m * k]; var b = new float[k * n]; rng.FillNormal(a); rng.FillNormal(b);
+        var backends = new List<GemmBackend> { GemmBackend.Builtin };
+        if (GemmTests.OpenBlasExpected()) backends.Add(GemmBackend.OpenBlas);
+        var before = Gemm.Backend;
+        try
+        {
+            foreach (var backend in backends)
+            {
+                Gemm.Backend = backend;
+                var all = new float[m * n]; var one = new float[m * n];
+                Gemm.Sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, all, 0, n);
+                using (Threads.LimitTo(1)) Gemm.Sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, one, 0, n);
+                Assert.Equal(all, one);
+            }
+        }
+        finally { Gemm.Backend = before; }
     }
 }

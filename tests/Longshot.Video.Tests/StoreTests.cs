@@ -1,6 +1,7 @@
 using Longshot.Video.Formats;
 using Longshot.Video.Store;
 using Longshot.Video.Toonworld;
+using Longshot.Tensors;
 using Xunit;
 
 namespace Longshot.Video.Tests;
@@ -116,9 +117,9 @@ public class StoreTests : IDisposable
         var j = CaptionTrack.Load(P("a.jsonl"), 10, 24);
         Assert.Equal(new[] { "", "", "jump", "jump", "jump", "", "", "", "", "" }, j);
         File.WriteAllText(P("bad.jsonl"), "{\"start\": 2}\n");
-        Assert.Contains("bad.jsonl:1", Assert.Throws<FormatException>(() => CaptionTrack.Load(P("bad.jsonl"), 10, 24)).Message);
+        Assert.Contains("bad.jsonl:1", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.jsonl"), 10, 24)).Message);
         File.WriteAllText(P("bad.srt"), "1\n00:00:xx --> 00:00:01,000\nx\n");
-        Assert.Contains("bad.srt:2", Assert.Throws<FormatException>(() => CaptionTrack.Load(P("bad.srt"), 10, 24)).Message);
+        Assert.Contains("bad.srt:2", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.srt"), 10, 24)).Message);
     }
 
     [Fact]

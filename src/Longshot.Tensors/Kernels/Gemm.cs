@@ -11,11 +11,12 @@ public enum GemmBackend
 
 /// <summary>
 /// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
-/// The backend is OpenBLAS when the library loads, unless LONGSHOT_GEMM=builtin
-/// (or <see cref="Backend"/> is set); the built-in kernel works on any machine.
-/// OpenBLAS serves the calls that may use every core; work that callers already spread across cores
-/// (one image or one attention head per core) runs on the built-in kernel, because OpenBLAS cannot be limited
-/// to one thread per call and concurrent calls into it oversubscribe the cores.
+/// The backend is the built-in kernel unless LONGSHOT_GEMM=openblas (or <see cref="Backend"/> is set). With
+/// OpenBLAS, every call that may use several threads goes to it, whatever the current thread limit, so a result
+/// never depends on how work was scheduled (a generation unit sampled alone or beside another gives the same bits:
+/// the two kernels round differently). Work that callers already spread across cores (one image or one attention
+/// head per core) always runs on the built-in kernel. The built-in kernel is the default because it is as fast here
+/// (docs/performance.md) and, unlike OpenBLAS, can be limited to a worker's share of the cores.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -45,10 +46,11 @@ public static unsafe class Gemm
     private static GemmBackend ChooseDefault()
     {
         var env = Environment.GetEnvironmentVariable("LONGSHOT_GEMM")?.Trim().ToLowerInvariant();
-        if (env == "builtin") return GemmBackend.Builtin;
-        if (env == "openblas" && !OpenBlas.IsAvailable)
-            throw new InvalidOperationException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install libopenblas0-pthread).");
-        return OpenBlas.IsAvailable ? GemmBackend.OpenBlas : GemmBackend.Builtin;
+        if (env is null or "" or "builtin") return GemmBackend.Builtin;
+        if (env != "openblas") throw new LongshotException($"LONGSHOT_GEMM must be builtin or openblas, got '{env}'.");
+        if (!OpenBlas.IsAvailable)
+            throw new LongshotException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install libopenblas0-pthread).");
+        return GemmBackend.OpenBlas;
     }
 
     /// <summary>
@@ -60,9 +62,9 @@ public static unsafe class Gemm
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)
     {
         if (m <= 0 || n <= 0) return;
-        // One kernel thread (LONGSHOT_THREADS=1, or a DoD worker's share): OpenBLAS would still start its own pool and
-        // fight the other workers for the cores, so the built-in kernel runs the call on this thread instead.
-        if (_backend == GemmBackend.OpenBlas && parallel && Threads.Count > 1)
+        // The kernel is chosen by the call site alone, never by the current thread limit: the same computation must
+        // give the same bits whether it ran alone or beside another worker.
+        if (_backend == GemmBackend.OpenBlas && parallel)
         {
             OpenBlas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
