@@ -14,14 +14,16 @@ internal static class DataBench
         ep.RenderRange(0, 256);
         var sw = Stopwatch.StartNew();
         int n = ep.Frames().Count();
-        Report.Emit("toonworld", "render 64x64 (frames, captions, annotations)", "2 cores", n / sw.Elapsed.TotalSeconds, "frames/s");
+        Report.Emit("toonworld", "render 64x64 (frames, captions, annotations)", "2 cores",
+            n / sw.Elapsed.TotalSeconds, "frames/s");
 
         var dir = Path.Combine(Path.GetTempPath(), $"longshot-bench-{Guid.NewGuid():N}");
         try
         {
             sw.Restart();
             DatasetBuilder.GenerateToonworld(dir, settings, 2);
-            Report.Emit("toonworld", "generate into a store 64x64 (2 episodes)", "2 cores", 2 * settings.Frames / sw.Elapsed.TotalSeconds, "frames/s");
+            Report.Emit("toonworld", "generate into a store 64x64 (2 episodes)", "2 cores",
+                2 * settings.Frames / sw.Elapsed.TotalSeconds, "frames/s");
 
             using var store = DatasetStore.Open(dir);
             var rng = new Random(1);

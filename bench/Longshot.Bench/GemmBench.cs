@@ -11,7 +11,8 @@ internal static class GemmBench
         var rng = new Rng(1);
         foreach (int n in new[] { 256, 512, 1024, 2048 })
         {
-            var a = Tensor.Randn(rng, n, n).ToArray(); var b = Tensor.Randn(rng, n, n).ToArray(); var c = new float[n * n];
+            var a = Tensor.Randn(rng, n, n).ToArray(); var b = Tensor.Randn(rng, n, n)
+                .ToArray(); var c = new float[n * n];
             var backends = Backends().ToList();
             var runs = backends.Select(backend => (Action)(() =>
             {

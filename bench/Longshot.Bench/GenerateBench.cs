@@ -22,7 +22,8 @@ internal static class GenerateBench
         int batch = batchVar == null ? LongVideoPipeline.DefaultBatchSize
             : int.TryParse(batchVar, out var b) && b > 0 ? b
             : throw new ArgumentException($"LONGSHOT_BENCH_BATCH must be a positive whole number, got '{batchVar}'.");
-        var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',').Select(GenerationSchemes.Parse).ToArray()
+        var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',')
+            .Select(GenerationSchemes.Parse).ToArray()
             ?? GenerationSchemes.All.ToArray();
         var pipe = LongVideoPipeline.LoadShipped();
         pipe.BatchSize = batch;
@@ -32,15 +33,18 @@ internal static class GenerateBench
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
-        var warm = new GenerationRequest(story, 2 * length - 1) { Length = length, Seed = 2, Sampler = o with { Steps = 1 } };
+        var warm = new GenerationRequest(story, 2 * length - 1) { Length = length, Seed = 2,
+            Sampler = o with { Steps = 1 } };
         pipe.Decode(pipe.GenerateLatents(warm), warm.Frames).Count();
         // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
-        var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse).ToArray()
+        var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse)
+            .ToArray()
             ?? new[] { 16, 256, 1024 };
         foreach (int n in lengths)
             foreach (var scheme in schemes)
             {
-                var request = new GenerationRequest(story, n) { Scheme = scheme, Length = length, Seed = 1, Sampler = o };
+                var request = new GenerationRequest(story, n) { Scheme = scheme, Length = length, Seed = 1,
+                    Sampler = o };
                 string name = $"{scheme.Name()}-{n}";
                 GC.Collect();
                 long peak = Environment.WorkingSet;
@@ -74,7 +78,8 @@ internal static class GenerateBench
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         int size = vae.LatentSize;
-        var sampler = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), vae.Config.LatentChannels, size, size);
+        var sampler = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), vae.Config.LatentChannels, size,
+            size);
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
@@ -82,7 +87,9 @@ internal static class GenerateBench
         MtdClip Clip(int unit)
         {
             var positions = Enumerable.Range(unit * 15, 16).ToArray();
-            var given = positions.Select((_, f) => f == 0 || f == 15 ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size) : null).ToArray();
+            var given = positions.Select((_, f) => f == 0
+                || f == 15 ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size)
+                : null).ToArray();
             return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
         }
         double Time(Action a, int reps = 3)

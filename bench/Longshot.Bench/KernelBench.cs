@@ -20,16 +20,20 @@ internal static class KernelBench
         var backends = GemmBench.Backends().ToList();
         double[] fwd;
         using (Tensor.NoGrad())
-            fwd = Report.TimeInterleaved(backends.Select(be => (Action)(() => { Gemm.Backend = be; Ops.Conv2d(x, w, b, padding: 1); })).ToList());
+            fwd = Report.TimeInterleaved(backends.Select(be =>
+                (Action)(() => { Gemm.Backend = be; Ops.Conv2d(x, w, b, padding: 1); })).ToList());
         var y = Ops.Conv2d(x, w, b, padding: 1);
         var g = Tensor.Ones(y.Shape);
-        var bwd = Report.TimeInterleaved(backends.Select(be => (Action)(() => { Gemm.Backend = be; y.Backward(g); })).ToList());
+        var bwd = Report.TimeInterleaved(backends.Select(be => (Action)(() => { Gemm.Backend = be; y.Backward(g); }))
+            .ToList());
         for (int i = 0; i < backends.Count; i++)
         {
-            Report.Emit("conv", "3x3 N=32 C=128 32x32 forward", GemmBench.Name(backends[i]), flops / fwd[i] / 1e9, "GFLOP/s");
+            Report.Emit("conv", "3x3 N=32 C=128 32x32 forward", GemmBench.Name(backends[i]), flops / fwd[i] / 1e9,
+                "GFLOP/s");
             // Backward = input gradient + weight gradient: twice the forward's FLOPs. With OpenBLAS selected, only
             // calls that use every core go to it; per-image GEMMs stay on the built-in kernel.
-            Report.Emit("conv", "3x3 N=32 C=128 32x32 backward", GemmBench.Name(backends[i]), 2 * flops / bwd[i] / 1e9, "GFLOP/s");
+            Report.Emit("conv", "3x3 N=32 C=128 32x32 backward", GemmBench.Name(backends[i]), 2 * flops / bwd[i] / 1e9,
+                "GFLOP/s");
         }
         Gemm.Backend = GemmBench.Default;
     }
@@ -107,10 +111,12 @@ internal static class KernelBench
                 proc.Refresh();
                 double mb = proc.WorkingSet64 / 1e6;
                 if (s == 50) first = mb;
-                Report.Emit("refnet-memory", $"rss after step {s} (loss {loss.Item():F4})", GemmBench.Name(Gemm.Backend), mb, "MB");
+                Report.Emit("refnet-memory", $"rss after step {s} (loss {loss.Item():F4})",
+                    GemmBench.Name(Gemm.Backend), mb, "MB");
             }
         }
         proc.Refresh();
-        Report.Emit("refnet-memory", "rss growth steps 50..500", GemmBench.Name(Gemm.Backend), proc.WorkingSet64 / 1e6 - first, "MB");
+        Report.Emit("refnet-memory", "rss growth steps 50..500", GemmBench.Name(Gemm.Backend),
+            proc.WorkingSet64 / 1e6 - first, "MB");
     }
 }

@@ -55,7 +55,8 @@ internal sealed class RefNet : Module
 
         public Tensor Forward(Tensor x)
         {
-            int n = x.Shape[0], c = x.Shape[1], hh = x.Shape[2], ww = x.Shape[3], b = n / _frames, l = _frames, hw = hh * ww;
+            int n = x.Shape[0], c = x.Shape[1], hh = x.Shape[2], ww = x.Shape[3], b = n / _frames, l = _frames,
+                hw = hh * ww;
             var h = _conv.Forward(_norm1.Forward(x, silu: true));
             // Temporal conv: [B, L, C, H, W] -> [B*H*W, C, L]
             var t = h.Reshape(b, l, c, hw).Permute(0, 3, 2, 1).Reshape(b * hw, c, l);

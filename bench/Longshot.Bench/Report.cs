@@ -8,12 +8,16 @@ internal static class Report
 {
     public static bool Json { get; set; }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static void Emit(string bench, string @case, string backend, double value, string unit)
     {
         if (Json)
-            Console.WriteLine(JsonSerializer.Serialize(new { bench, @case, backend, value = Math.Round(value, 3), unit }, JsonOptions));
+            Console.WriteLine(JsonSerializer.Serialize(new { bench, @case, backend, value = Math.Round(value, 3),
+                unit }, JsonOptions));
         else
             Console.WriteLine($"{bench,-10} {@case,-34} {backend,-9} {value,12:F2} {unit}");
     }
@@ -23,7 +27,8 @@ internal static class Report
     /// warm-up at the start of each block, so that slow drifts of a shared cloud core hit all of them alike while
     /// one backend's idle spinning threads do not spill into the other's timings.
     /// </summary>
-    public static double[] TimeInterleaved(IReadOnlyList<Action> contenders, double secondsPerBlock = 0.6, int blocks = 3)
+    public static double[] TimeInterleaved(IReadOnlyList<Action> contenders, double secondsPerBlock = 0.6,
+        int blocks = 3)
     {
         var times = contenders.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < blocks; round++)

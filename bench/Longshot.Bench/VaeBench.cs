@@ -14,7 +14,8 @@ internal static class VaeBench
             var codec = new ChunkedVideoCodec(vae, 8, 4);
             var video = Tensor.Rand(new Rng(2), -1, 1, 64, 3, 64, 64);
             string name = temporal ? "T-KLVAE" : "KLVAE";
-            double enc = Report.Time(() => codec.Encode((s, n) => video.Narrow(0, s, n).Contiguous(), 64), warmup: 1, minSeconds: 3);
+            double enc = Report.Time(() => codec.Encode((s, n) => video.Narrow(0, s, n).Contiguous(), 64), warmup: 1,
+                minSeconds: 3);
             var z = codec.Encode((s, n) => video.Narrow(0, s, n).Contiguous(), 64);
             double dec = Report.Time(() => { foreach (var _ in codec.Decode(z)) { } }, warmup: 1, minSeconds: 3);
             // Tiles of 8 at stride 4 code most frames twice; report frames of video per second.
@@ -23,7 +24,8 @@ internal static class VaeBench
             // The tiling generation decodes with (each frame decoded 1.33 times instead of twice).
             var gen = ChunkedVideoCodec.ForGeneration(vae);
             double decGen = Report.Time(() => { foreach (var _ in gen.Decode(z)) { } }, warmup: 1, minSeconds: 3);
-            Report.Emit("vae", $"{name} decode 64 frames 64x64 (tiles {gen.Tile}/{gen.Stride})", "builtin", 64 / decGen, "frames/s");
+            Report.Emit("vae", $"{name} decode 64 frames 64x64 (tiles {gen.Tile}/{gen.Stride})", "builtin",
+                64 / decGen, "frames/s");
         }
     }
 }

@@ -30,7 +30,8 @@ internal static class CliOptions
             CustomParser = r =>
             {
                 var s = Token(r);
-                if (ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v <= long.MaxValue) return v;
+                if (ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                    && v <= long.MaxValue) return v;
                 r.AddError($"{name} must be a whole number between 0 and {long.MaxValue}, got '{s}'.");
                 return @default;
             },
@@ -64,7 +65,8 @@ internal static class CliOptions
                 var parts = s.Split(',', StringSplitOptions.TrimEntries);
                 var values = new int[parts.Length];
                 for (int i = 0; i < parts.Length; i++)
-                    if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i])
+                    if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture,
+                        out values[i])
                         || values[i] < min || values[i] > max)
                     {
                         r.AddError($"{name} must be comma-separated whole numbers between {min} and {max}, got '{s}'.");
@@ -105,7 +107,8 @@ internal static class CliOptions
     private static int? ParseInt(ArgumentResult r, string name, int min, int max)
     {
         var s = Token(r);
-        if (int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max) return v;
+        if (int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= min
+            && v <= max) return v;
         r.AddError($"{name} must be a whole number between {min} and {max}, got '{s}'.");
         return null;
     }

@@ -23,7 +23,8 @@ internal static class EngineDemo
         var vb = VarBuilder.Fresh(store, 1);
         var convIn = new Conv2d(vb.Pp("conv_in"), 3, Width, 3, padding: 1);
         var norm = new GroupNorm(vb.Pp("norm"), 8, Width);
-        var temporal = new Conv1d(vb.Pp("temporal_conv"), Width, Width, 3, padding: 1, init: Init.IdentityConv, biasInit: Init.Zeros);
+        var temporal = new Conv1d(vb.Pp("temporal_conv"), Width, Width, 3, padding: 1, init: Init.IdentityConv,
+            biasInit: Init.Zeros);
         var attn = new MultiHeadAttention(vb.Pp("temporal_attn"), Width, 4, zeroOut: true);
         var convOut = new Conv2d(vb.Pp("conv_out"), Width, 3, 3, padding: 1);
         var opt = new AdamW(store.Trainable, 3e-3f, weightDecay: 0f);

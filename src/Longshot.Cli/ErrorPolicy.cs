@@ -26,7 +26,8 @@ internal static class ErrorPolicy
             default:
                 var log = Path.Combine(Path.GetTempPath(), $"longshot-crash-{Environment.ProcessId}.log");
                 try { File.WriteAllText(log, e.ToString()); } catch (IOException) { log = "(could not be written)"; }
-                error.WriteLine($"longshot: internal error ({e.GetType().Name}: {OneLine(e.Message)}); details in {log}");
+                error.WriteLine($"longshot: internal error ({e.GetType().Name}: {OneLine(e.Message)}); details in " +
+                    $"{log}");
                 return InternalError;
         }
     }

@@ -3,7 +3,8 @@ using Spectre.Console;
 
 namespace Longshot.Cli;
 
-/// <summary>Shows progress with an ETA: a live bar on a terminal, periodic lines when output is redirected, nothing with --quiet.</summary>
+/// <summary>Shows progress with an ETA: a live bar on a terminal, periodic lines when output is redirected, nothing
+/// with --quiet.</summary>
 internal sealed class ProgressView
 {
     private readonly bool _quiet;
@@ -18,7 +19,8 @@ internal sealed class ProgressView
         {
             T result = default!;
             AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                    new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(title, maxValue: 1);

@@ -33,7 +33,8 @@ internal sealed class ShutdownSignals : IDisposable
         _cts.Cancel();
     }
 
-    /// <summary>The exit code of a command stopped by a signal: 128 + its number (130 for SIGINT, 143 for SIGTERM).</summary>
+    /// <summary>The exit code of a command stopped by a signal: 128 + its number (130 for SIGINT, 143 for
+    /// SIGTERM).</summary>
     public int ExitCode => Received == PosixSignal.SIGTERM ? 143 : 130;
 
     public void Dispose()

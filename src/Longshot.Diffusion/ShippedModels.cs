@@ -25,7 +25,8 @@ public static class ShippedModels
     /// <summary>Sampler settings of the demo and of the generate benchmark (DoD and AR alike).</summary>
     public static SamplerOptions Sampler { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++");
 
-    /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's folder.</summary>
+    /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's
+    /// folder.</summary>
     public static string Find(string name, string marker = "config.json") =>
         Path.GetDirectoryName(FindFile(Path.Combine(name, marker)))!;
 
@@ -37,6 +38,7 @@ public static class ShippedModels
                 var p = Path.Combine(dir.FullName, "models", relative);
                 if (File.Exists(p)) return p;
             }
-        throw new LongshotException($"the shipped file models/{relative} was not found above {Directory.GetCurrentDirectory()}; pass the model folder explicitly.");
+        throw new LongshotException($"the shipped file models/{relative} was not found above " +
+            $"{Directory.GetCurrentDirectory()}; pass the model folder explicitly.");
     }
 }

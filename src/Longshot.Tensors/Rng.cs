@@ -18,7 +18,8 @@ public sealed class Rng
 
     public Rng(ulong seed, ulong counter = 0) { Seed = seed; Counter = counter; }
 
-    /// <summary>A generator for a sub-stream named by <paramref name="keys"/>, e.g. (level, segment); independent of this one's use.</summary>
+    /// <summary>A generator for a sub-stream named by <paramref name="keys"/>, e.g. (level, segment); independent of
+    /// this one's use.</summary>
     public Rng Derive(params ulong[] keys)
     {
         ulong h = Seed ^ 0x9E3779B97F4A7C15UL;

@@ -17,7 +17,8 @@ internal static class ShapeUtil
         {
             if (s < 0) throw new ArgumentException($"Negative dimension in shape {Str(shape)}.");
             n *= s;
-            if (n > Array.MaxLength) throw new ArgumentException($"Shape {Str(shape)} has more elements than one tensor can hold.");
+            if (n > Array.MaxLength)
+                throw new ArgumentException($"Shape {Str(shape)} has more elements than one tensor can hold.");
         }
         return (int)n;
     }
@@ -47,13 +48,15 @@ internal static class ShapeUtil
     public static int NormDim(int dim, int rank, string op)
     {
         int d = dim < 0 ? dim + rank : dim;
-        if (d < 0 || d >= rank) throw new ArgumentException($"{op}: dimension {dim} is out of range for a tensor of rank {rank}.");
+        if (d < 0 || d >= rank)
+            throw new ArgumentException($"{op}: dimension {dim} is out of range for a tensor of rank {rank}.");
         return d;
     }
 
     public static void CheckSame(string op, int[] a, int[] b)
     {
-        if (!a.AsSpan().SequenceEqual(b)) throw new ArgumentException($"{op}: shapes {Str(a)} and {Str(b)} do not match.");
+        if (!a.AsSpan().SequenceEqual(b))
+            throw new ArgumentException($"{op}: shapes {Str(a)} and {Str(b)} do not match.");
     }
 
     /// <summary>NumPy broadcasting of two shapes.</summary>
@@ -89,10 +92,12 @@ internal static class ShapeUtil
         }
         if (infer >= 0)
         {
-            if (known == 0 || numel % known != 0) throw new ArgumentException($"{op}: cannot reshape {numel} elements into {Str(shape)}.");
+            if (known == 0 || numel % known != 0)
+                throw new ArgumentException($"{op}: cannot reshape {numel} elements into {Str(shape)}.");
             o[infer] = (int)(numel / known);
         }
-        else if (known != numel) throw new ArgumentException($"{op}: cannot reshape {numel} elements into {Str(shape)}.");
+        else if (known != numel)
+            throw new ArgumentException($"{op}: cannot reshape {numel} elements into {Str(shape)}.");
         return o;
     }
 }

@@ -59,7 +59,9 @@ public sealed partial class Tensor
     {
         get
         {
-            if (!IsContiguous) throw new InvalidOperationException($"Span: tensor {ShapeUtil.Str(Shape)} is not contiguous; call Contiguous() first.");
+            if (!IsContiguous)
+                throw new InvalidOperationException($"Span: tensor {ShapeUtil.Str(Shape)} is not contiguous; call " +
+                $"Contiguous() first.");
             return Storage.AsSpan(Offset, Numel);
         }
     }
@@ -67,7 +69,8 @@ public sealed partial class Tensor
     // ---------- creation ----------
 
     /// <summary>A new zero-filled tensor.</summary>
-    public static Tensor Zeros(params int[] shape) => new(new float[ShapeUtil.CheckedNumel(shape)], (int[])shape.Clone());
+    public static Tensor Zeros(params int[] shape) =>
+        new(new float[ShapeUtil.CheckedNumel(shape)], (int[])shape.Clone());
 
     /// <summary>A new tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params int[] shape)
@@ -131,12 +134,15 @@ public sealed partial class Tensor
 
     private int FlatIndex(int[] index)
     {
-        if (index.Length != Rank) throw new ArgumentException($"Index of rank {index.Length} for tensor of shape {ShapeUtil.Str(Shape)}.");
+        if (index.Length != Rank)
+            throw new ArgumentException($"Index of rank {index.Length} for tensor of shape {ShapeUtil.Str(Shape)}.");
         int p = Offset;
         for (int d = 0; d < Rank; d++)
         {
             int i = index[d];
-            if ((uint)i >= (uint)Shape[d]) throw new IndexOutOfRangeException($"Index {i} out of range for dimension {d} of shape {ShapeUtil.Str(Shape)}.");
+            if ((uint)i >= (uint)Shape[d])
+                throw new IndexOutOfRangeException($"Index {i} out of range for dimension {d} of shape " +
+                $"{ShapeUtil.Str(Shape)}.");
             p += i * Strides[d];
         }
         return p;
@@ -145,7 +151,8 @@ public sealed partial class Tensor
     /// <summary>The single value of a one-element tensor.</summary>
     public float Item()
     {
-        if (Numel != 1) throw new InvalidOperationException($"Item: tensor has shape {ShapeUtil.Str(Shape)}, not one element.");
+        if (Numel != 1)
+            throw new InvalidOperationException($"Item: tensor has shape {ShapeUtil.Str(Shape)}, not one element.");
         return Storage[Offset];
     }
 
@@ -171,7 +178,8 @@ public sealed partial class Tensor
     /// <summary>An independent copy (no graph).</summary>
     public Tensor Clone() => new(ToArray(), (int[])Shape.Clone());
 
-    /// <summary>Copies <paramref name="src"/>'s values into this tensor in place (shapes must match; no graph).</summary>
+    /// <summary>Copies <paramref name="src"/>'s values into this tensor in place (shapes must match; no
+    /// graph).</summary>
     public void CopyFrom(Tensor src)
     {
         ShapeUtil.CheckSame("CopyFrom", Shape, src.Shape);
@@ -183,7 +191,9 @@ public sealed partial class Tensor
     /// <summary>Marks this tensor as a trainable leaf (or freezes it). Only leaves may be changed.</summary>
     public Tensor SetRequiresGrad(bool value = true)
     {
-        if (Node != null) throw new InvalidOperationException("SetRequiresGrad: only leaf tensors (not results of ops) can change RequiresGrad.");
+        if (Node != null)
+            throw new InvalidOperationException("SetRequiresGrad: only leaf tensors (not results of ops) can change " +
+            "RequiresGrad.");
         RequiresGrad = value;
         return this;
     }

@@ -31,7 +31,8 @@ public class ChunkedCodecTests
         Assert.Equal(Math.Max(0, length - 8), starts[^1]);
     }
 
-    /// <summary>Frames encoded independently give the same latents whether tiled or not; the blend must not distort them.</summary>
+    /// <summary>Frames encoded independently give the same latents whether tiled or not; the blend must not distort
+    /// them.</summary>
     [Fact]
     public void ChunkedCodingMatchesWholeVideoCodingForAnImageVae()
     {
@@ -67,6 +68,7 @@ public class ChunkedCodecTests
     {
         Assert.Equal(a.Shape, b.Shape);
         var x = a.ToArray(); var y = b.ToArray();
-        for (int i = 0; i < x.Length; i++) Assert.True(MathF.Abs(x[i] - y[i]) <= tol * (1 + MathF.Abs(x[i])), $"[{i}] {x[i]} vs {y[i]}");
+        for (int i = 0; i < x.Length; i++) Assert.True(MathF.Abs(x[i] - y[i]) <= tol * (1 + MathF.Abs(x[i])),
+            $"[{i}] {x[i]} vs {y[i]}");
     }
 }

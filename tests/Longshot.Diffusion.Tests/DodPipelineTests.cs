@@ -1,7 +1,6 @@
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
-using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
@@ -31,7 +30,8 @@ public class DodPipelineTests
             var frames = DodPipelineTestsAccess.Pipeline(1).Decode(one, 30).ToList();
             Assert.Equal(30, frames.Count);
             Assert.Equal(new[] { 3, 8, 8 }, frames[0].Shape);
-            var ar = DodPipelineTestsAccess.Pipeline(1).GenerateLatents(R(story, 30, 7, o) with { Scheme = GenerationScheme.Autoregressive });
+            var ar = DodPipelineTestsAccess.Pipeline(1)
+                .GenerateLatents(R(story, 30, 7, o) with { Scheme = GenerationScheme.Autoregressive });
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(ar.ContainsKey(f)));
         }
     }
@@ -65,7 +65,8 @@ public class DodPipelineTests
     public void StorylinesMapFramesToPromptsAndNameBadLines()
     {
         var dense = Storyline.FromFramePrompts(new[] { "a", "a", "b", "b", "b", "a" });
-        Assert.Equal(new[] { (0, 2, "a"), (2, 5, "b"), (5, 6, "a") }, dense.Segments.Select(x => (x.Start, x.End, x.Prompt)).ToArray());
+        Assert.Equal(new[] { (0, 2, "a"), (2, 5, "b"), (5, 6, "a") },
+            dense.Segments.Select(x => (x.Start, x.End, x.Prompt)).ToArray());
         Assert.Equal(dense.Segments, Storyline.Parse(dense.ToText()).Segments);
         var s = Storyline.Parse("0-10: one\n10s-: two\n", fps: 1, frames: 30);
         Assert.Equal(30, s.Frames);
@@ -75,7 +76,8 @@ public class DodPipelineTests
         Assert.Contains(":2:", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
         Assert.Contains(":1:", Assert.Throws<LongshotException>(() => Storyline.Parse("zero to ten: a\n")).Message);
         Assert.Contains("empty", Assert.Throws<LongshotException>(() => Storyline.Parse("0-0: a\n")).Message);
-        Assert.Contains("requested", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n", frames: 20)).Message);
+        Assert.Contains("requested", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n", frames: 20))
+            .Message);
     }
 }
 
@@ -94,12 +96,14 @@ public class DodResumeTests
             var straight = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o));
             using var cts = new CancellationTokenSource();
             var stop = new Relay<GenerationProgress>(p => { if (p.Level == 2 && p.UnitsDone >= 2) cts.Cancel(); });
-            Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o, dir), stop, cts.Token));
+            Assert.ThrowsAny<OperationCanceledException>(() => DodPipelineTestsAccess.Pipeline(2)
+                .GenerateLatents(R(story, 30, 5, o, dir), stop, cts.Token));
             int saved = Directory.GetFiles(Path.Combine(dir, "units")).Length;
             Assert.InRange(saved, 2, 6);
             var resumed = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o, dir));
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(straight[f].ToArray(), resumed[f].ToArray());
-            Assert.Throws<LongshotException>(() => DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 6, o, dir)));
+            Assert.Throws<LongshotException>(() => DodPipelineTestsAccess.Pipeline(2)
+                .GenerateLatents(R(story, 30, 6, o, dir)));
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -109,15 +113,21 @@ public class DodResumeTests
 internal static class DodPipelineTestsAccess
 {
     /// <summary>A DoD request with L = 4 (the test models' length).</summary>
-    public static GenerationRequest R(Storyline story, int frames, ulong seed, SamplerOptions o, string? runDir = null) =>
+    public static GenerationRequest R(Storyline story, int frames, ulong seed, SamplerOptions o,
+        string? runDir = null) =>
         new(story, frames) { Length = 4, Seed = seed, Sampler = o, RunDir = runDir };
 
     public static LongVideoPipeline Pipeline(int batch, int workers = 1)
     {
         var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
-        MtdPipelineParts Parts(ulong seed) => MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64 }, tok, new SchedulerConfig(), seed);
-        return new LongVideoPipeline(Parts(1), Parts(2), AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3), 4)
+        MtdPipelineParts Parts(ulong seed) =>
+            MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
+            AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new SchedulerConfig(), seed);
+        return new LongVideoPipeline(Parts(1), Parts(2),
+            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3),
+            4)
         {
             BatchSize = batch, Workers = workers,
         };
@@ -148,7 +158,8 @@ public class DodStreamingTests
             Assert.Equal(30, streamed.Count);
             for (int i = 0; i < 30; i++) Assert.Equal(atEnd[i].ToArray(), streamed[i].ToArray());
             var lastLevelUnits = new DodSchedule(30, 4).Levels[^1].Count;
-            Assert.True(unitsAtFirstFrame < lastLevelUnits, $"first frame after {unitsAtFirstFrame} of {lastLevelUnits} last-level units");
+            Assert.True(unitsAtFirstFrame < lastLevelUnits,
+                $"first frame after {unitsAtFirstFrame} of {lastLevelUnits} last-level units");
         }
     }
 
@@ -173,7 +184,8 @@ public class DodRegenerationTests
             Assert.True(hi - lo < 30, "only part of the video is redrawn");
             foreach (var f in Enumerable.Range(0, 30).Where(f => f < lo || f >= hi))
                 Assert.Equal(original[f].ToArray(), changed[f].ToArray());
-            Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray().SequenceEqual(changed[f].ToArray()));
+            Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray()
+                .SequenceEqual(changed[f].ToArray()));
             Assert.Throws<LongshotException>(() => pipe.Regenerate(original, R(newStory, 30, 99, o), 20, 40));
         }
     }

@@ -63,6 +63,7 @@ public class LongVideoSamplingTests
         var clip = LongVideoSampling.Sample(1, 3, 16, 3376, new Rng(1));
         Assert.Equal(0, clip.Frames[0]);
         Assert.Equal(3375, clip.Frames[^1]);
-        Assert.Contains("3376", Assert.Throws<LongshotException>(() => LongVideoSampling.Sample(1, 3, 16, 3000, new Rng(1))).Message);
+        Assert.Contains("3376",
+            Assert.Throws<LongshotException>(() => LongVideoSampling.Sample(1, 3, 16, 3000, new Rng(1))).Message);
     }
 }

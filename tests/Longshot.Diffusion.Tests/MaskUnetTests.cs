@@ -8,16 +8,21 @@ namespace Longshot.Diffusion.Tests;
 
 public class MaskUnetTests
 {
-    private static readonly MaskUnetConfig Tiny = new() { BlockOutChannels = new[] { 32, 64 }, AttentionLevels = new[] { false, true }, CrossAttentionDim = 16, Heads = 4 };
+    private static readonly MaskUnetConfig Tiny = new() { BlockOutChannels = new[] { 32, 64 },
+        AttentionLevels = new[] { false, true }, CrossAttentionDim = 16, Heads = 4 };
 
     private static MtdInput Input(int videos, int frames, ulong seed, int[]? positions = null)
     {
         var rng = new Rng(seed);
         int n = videos * frames;
         var mask = Tensor.Zeros(n, 1, 8, 8);
-        for (int v = 0; v < videos; v++) { mask.Narrow(0, v * frames, 1).CopyFrom(Tensor.Ones(1, 1, 8, 8)); mask.Narrow(0, v * frames + frames - 1, 1).CopyFrom(Tensor.Ones(1, 1, 8, 8)); }
-        return new MtdInput(Tensor.Randn(rng, n, 4, 8, 8), Enumerable.Range(0, videos).Select(i => 100 + 300 * i).ToArray(),
-            Tensor.Randn(rng, n, 5, 16), Tensor.Randn(rng, n, 4, 8, 8), mask, positions ?? Enumerable.Range(0, frames).Select(i => i * 15).ToArray());
+        for (int v = 0; v < videos; v++) { mask.Narrow(0, v * frames, 1)
+            .CopyFrom(Tensor.Ones(1, 1, 8, 8)); mask.Narrow(0, v * frames + frames - 1, 1)
+            .CopyFrom(Tensor.Ones(1, 1, 8, 8)); }
+        return new MtdInput(Tensor.Randn(rng, n, 4, 8, 8), Enumerable.Range(0, videos).Select(i => 100 + 300 * i)
+            .ToArray(),
+            Tensor.Randn(rng, n, 5, 16), Tensor.Randn(rng, n, 4, 8, 8), mask, positions ?? Enumerable.Range(0, frames)
+                .Select(i => i * 15).ToArray());
     }
 
     [Fact]
@@ -29,7 +34,8 @@ public class MaskUnetTests
         using (Tensor.NoGrad()) y = unet.Forward(x);
         Assert.Equal(x.Sample.Shape, y.Shape);
         Assert.Contains(unet.Parameters.Named, p => p.Name == "down_blocks.0.resnets.0.conv1_temporal.weight");
-        Assert.Contains(unet.Parameters.Named, p => p.Name == "up_blocks.0.temporal_attentions.0.relative_position_bias.weight");
+        Assert.Contains(unet.Parameters.Named,
+            p => p.Name == "up_blocks.0.temporal_attentions.0.relative_position_bias.weight");
         Assert.Contains(unet.Parameters.Named, p => p.Name == "down_blocks.1.injections.0.cond_proj.weight");
     }
 
@@ -38,7 +44,8 @@ public class MaskUnetTests
     {
         var unet = MaskUnet3D.Create(Tiny, 3);
         var x = Input(1, 4, 4);
-        var other = x with { Condition = Tensor.Randn(new Rng(9), x.Condition.Shape), Mask = Tensor.Zeros(x.Mask.Shape) };
+        var other = x with { Condition = Tensor.Randn(new Rng(9), x.Condition.Shape),
+            Mask = Tensor.Zeros(x.Mask.Shape) };
         using var _ = Tensor.NoGrad();
         Assert.Equal(unet.Forward(x).ToArray(), unet.Forward(other).ToArray());
     }
@@ -60,7 +67,8 @@ public class MaskUnetTests
     [Fact]
     public void InjectionSitesFollowMiAndSi()
     {
-        static int Count(MaskUnetConfig c, string part) => MaskUnet3D.Create(c).Parameters.Named.Count(p => p.Name.Contains("injections") && p.Name.StartsWith(part));
+        static int Count(MaskUnetConfig c, string part) => MaskUnet3D.Create(c)
+            .Parameters.Named.Count(p => p.Name.Contains("injections") && p.Name.StartsWith(part));
         Assert.True(Count(Tiny, "down_blocks.1") > 0 && Count(Tiny, "up_blocks.0") > 0 && Count(Tiny, "mid_block") > 0);
         var noMi = Tiny with { MultiScaleInjection = false };
         Assert.Equal(0, Count(noMi, "down_blocks.1"));
@@ -79,7 +87,8 @@ public class MaskUnetTests
         Assert.Equal(16 + 3, AttentionStack.Bucket(-3, 32, 4096));
         Assert.True(AttentionStack.Bucket(225, 32, 4096) > AttentionStack.Bucket(15, 32, 4096));
         Assert.Equal(15, AttentionStack.Bucket(100_000, 32, 4096));
-        for (int d = 1; d < 5000; d++) Assert.True(AttentionStack.Bucket(d, 32, 4096) >= AttentionStack.Bucket(d - 1, 32, 4096));
+        for (int d = 1; d < 5000; d++) Assert.True(AttentionStack.Bucket(d, 32, 4096) >= AttentionStack.Bucket(d - 1,
+            32, 4096));
     }
 
     [Fact]
@@ -97,7 +106,8 @@ public class MaskUnetTests
         {
             int k = step % 3;
             var xt = sched.AddNoise(x0, noises[k], Enumerable.Repeat(ts[k], 4).ToArray());
-            var loss = Ops.MseLoss(unet.Forward(baseInput with { Sample = xt, Timesteps = new[] { ts[k] } }), noises[k]);
+            var loss = Ops.MseLoss(unet.Forward(baseInput with { Sample = xt, Timesteps = new[] { ts[k] } }),
+                noises[k]);
             if (step < 3) first += loss.Item() / 3;
             if (step >= 87) last += loss.Item() / 3;
             opt.Step(loss.Backward());

@@ -20,12 +20,15 @@ public class MtdTrainerTests : IDisposable
     {
         if (!Directory.Exists(P("data")))
         {
-            DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 3 }, 2);
-            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1).Save(P("vae"));
+            DatasetBuilder.GenerateToonworld(P("data"),
+                new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 3 }, 2);
+            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1)
+                .Save(P("vae"));
         }
         return new MtdTrainOptions
         {
-            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = role, Length = 4, Depth = 2, Steps = steps, Batch = 1, CheckpointEvery = 1,
+            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = role, Length = 4, Depth = 2, Steps = steps,
+                Batch = 1, CheckpointEvery = 1,
             Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
             Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },
         };
@@ -36,12 +39,16 @@ public class MtdTrainerTests : IDisposable
     {
         var straight = MtdTrainer.Train(Setup("local", "a", 3));
         using var cts = new CancellationTokenSource();
-        Assert.ThrowsAny<OperationCanceledException>(() => MtdTrainer.Train(Setup("local", "b", 3), new Relay<MtdTrainProgress>(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            MtdTrainer.Train(Setup("local", "b", 3),
+            new Relay<MtdTrainProgress>(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token));
         var resumed = MtdTrainer.Train(Setup("local", "b", 3));
-        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(), resumed.Parameters[name].ToArray());
+        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(),
+            resumed.Parameters[name].ToArray());
         var loaded = MtdPipelineParts.Load(P("b"));
         Assert.Equal(straight.Tokenizer.Vocabulary, loaded.Tokenizer.Vocabulary);
-        foreach (var (name, t) in resumed.Parameters.Named) Assert.Equal(t.ToArray(), loaded.Parameters[name].ToArray());
+        foreach (var (name, t) in resumed.Parameters.Named) Assert.Equal(t.ToArray(),
+            loaded.Parameters[name].ToArray());
         Assert.Throws<LongshotException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
     }
 

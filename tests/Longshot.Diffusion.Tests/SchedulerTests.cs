@@ -18,7 +18,8 @@ public class SchedulerTests
         var cos = new NoiseSchedule(Linear with { BetaSchedule = "squaredcos_cap_v2" });
         double f(double t) => Math.Pow(Math.Cos((t + 0.008) / 1.008 * Math.PI / 2), 2);
         Assert.Equal(f(500.0 / 1000) / f(0), cos.AlphasCumprod[499], 6);
-        var sd = new NoiseSchedule(Linear with { BetaSchedule = "scaled_linear", BetaStart = 0.00085f, BetaEnd = 0.012f });
+        var sd = new NoiseSchedule(Linear with { BetaSchedule = "scaled_linear", BetaStart = 0.00085f,
+            BetaEnd = 0.012f });
         Assert.Equal(0.00085, sd.Betas[0], 6);
         Assert.Equal(0.012, sd.Betas[^1], 6);
         Assert.Throws<LongshotException>(() => new NoiseSchedule(Linear with { BetaSchedule = "exotic" }));
@@ -36,7 +37,8 @@ public class SchedulerTests
 
     public static IEnumerable<object[]> Samplers() => new[]
     {
-        new object[] { "ddpm", 1000 }, new object[] { "ddpm", 50 }, new object[] { "ddim", 50 }, new object[] { "ddim-eta1", 50 },
+        new object[] { "ddpm", 1000 }, new object[] { "ddpm", 50 }, new object[] { "ddim", 50 },
+            new object[] { "ddim-eta1", 50 },
         new object[] { "dpm++", 20 }, new object[] { "dpm++", 8 },
     };
 
@@ -63,7 +65,8 @@ public class SchedulerTests
             x = sch.Step(eps, t, x, rng);
         }
         var a = x.ToArray(); var b = x0.ToArray();
-        for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f, $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
+        for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f,
+            $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
     }
 
     private static Scheduler Make(string kind, SchedulerConfig cfg) => kind switch
@@ -92,7 +95,8 @@ public class SchedulerTests
             x = sch.Step(v, t, x, rng);
         }
         var a = x.ToArray(); var b = x0.ToArray();
-        for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f, $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
+        for (int i = 0; i < a.Length; i++) Assert.True(MathF.Abs(a[i] - b[i]) < 2e-3f,
+            $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
     }
 
     /// <summary>The training target is the velocity: converting it back gives x0 and the noise exactly.</summary>
@@ -117,7 +121,9 @@ public class SchedulerTests
             }
         }
         Assert.Same(noise, new NoiseSchedule(Linear).TrainingTarget(x0, noise, ts));
-        Assert.Contains("not supported", Assert.Throws<LongshotException>(() => new NoiseSchedule(Linear with { PredictionType = "sample" })).Message);
+        Assert.Contains("not supported",
+            Assert.Throws<LongshotException>(() => new NoiseSchedule(Linear with { PredictionType = "sample" }))
+            .Message);
     }
 
     [Fact]
@@ -128,7 +134,8 @@ public class SchedulerTests
         var s = ddpm.Schedule;
         int t = 500;
         var xt = Tensor.Full(0.3f, 1, 1); var eps = Tensor.Full(-0.7f, 1, 1);
-        // Eq. 16 (with the square root on the noise term): mean = (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t).
+        // Eq. 16 (with the square root on the noise term): mean = (x_t - beta_t / sqrt(1 - abar_t) eps) /
+        // sqrt(alpha_t).
         double beta = s.Betas[t], alpha = 1 - beta, ab = s.AlphasCumprod[t];
         double mean = (0.3 - beta / Math.Sqrt(1 - ab) * -0.7) / Math.Sqrt(alpha);
         double variance = (1 - s.AlphasCumprod[t - 1]) / (1 - ab) * beta;
@@ -137,7 +144,8 @@ public class SchedulerTests
         var rng = new Rng(5);
         var draws = Enumerable.Range(0, 4000).Select(_ => (double)ddpm.Step(eps, t, xt, rng).Item()).ToList();
         Assert.Equal(mean, draws.Average(), 2);
-        Assert.Equal(Math.Sqrt(variance), Math.Sqrt(draws.Average(d => (d - draws.Average()) * (d - draws.Average()))), 2);
+        Assert.Equal(Math.Sqrt(variance), Math.Sqrt(draws.Average(d => (d - draws.Average()) * (d - draws.Average()))),
+            2);
     }
 
     [Fact]

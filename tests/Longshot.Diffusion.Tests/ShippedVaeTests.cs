@@ -6,7 +6,8 @@ using Xunit;
 
 namespace Longshot.Diffusion.Tests;
 
-/// <summary>The T-KLVAE checkpoint shipped in models/toonworld-vae loads and reconstructs unseen Toonworld video.</summary>
+/// <summary>The T-KLVAE checkpoint shipped in models/toonworld-vae loads and reconstructs unseen Toonworld
+/// video.</summary>
 public class ShippedVaeTests
 {
     private static string ModelDir => Path.Combine(AppContext.BaseDirectory, "models", "toonworld-vae");

@@ -25,7 +25,8 @@ public class TemporalConvTests
         Close(gs[conv.Bias!], gf[conv.Bias!]);
     }
 
-    /// <summary>The inference path (one GEMM per frame over the padded video in place) gives the same numbers.</summary>
+    /// <summary>The inference path (one GEMM per frame over the padded video in place) gives the same
+    /// numbers.</summary>
     [Theory]
     [InlineData(3, true)]
     [InlineData(5, false)]
@@ -42,15 +43,20 @@ public class TemporalConvTests
     public void BadShapesAreNamed()
     {
         var w = Tensor.Zeros(6, 5, 3);
-        Assert.Contains("6-frame videos", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(8, 5, 2, 2), 6, w)).Message);
-        Assert.Contains("input has 4", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 4, 2, 2), 6, w)).Message);
-        Assert.Contains("odd", Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 5, 2, 2), 6, Tensor.Zeros(6, 5, 2))).Message);
+        Assert.Contains("6-frame videos",
+            Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(8, 5, 2, 2), 6, w)).Message);
+        Assert.Contains("input has 4",
+            Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 4, 2, 2), 6, w)).Message);
+        Assert.Contains("odd",
+            Assert.Throws<ArgumentException>(() => Ops.TemporalConv(Tensor.Zeros(6, 5, 2, 2), 6, Tensor.Zeros(6, 5, 2)))
+            .Message);
     }
 
     private static void Close(Tensor a, Tensor b)
     {
         Assert.Equal(a.Shape, b.Shape);
         var x = a.ToArray(); var y = b.ToArray();
-        for (int i = 0; i < x.Length; i++) Assert.True(MathF.Abs(x[i] - y[i]) <= 1e-4f * (1 + MathF.Abs(x[i])), $"[{i}] {x[i]} vs {y[i]}");
+        for (int i = 0; i < x.Length; i++) Assert.True(MathF.Abs(x[i] - y[i]) <= 1e-4f * (1 + MathF.Abs(x[i])),
+            $"[{i}] {x[i]} vs {y[i]}");
     }
 }

@@ -53,7 +53,9 @@ public class TextTests
     {
         var tok = WordTokenizer.Build(Captions, 16);
         var store = new ParameterStore();
-        var enc = new TextEncoder(VarBuilder.Fresh(store, 1), new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 16, Hidden = 32, Heads = 4, Intermediate = 64 });
+        var enc = new TextEncoder(VarBuilder.Fresh(store, 1),
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 16, Hidden = 32, Heads = 4,
+            Intermediate = 64 });
         var ids = tok.Encode(Captions[0]).Concat(tok.Encode(Captions[1])).ToArray();
         var h = enc.Forward(ids, 2);
         Assert.Equal(new[] { 2, 16, 32 }, h.Shape);

@@ -38,7 +38,8 @@ public class VaeTests
     public void FreshTemporalLayersReproduceTheImageVae()
     {
         var image = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } }, seed: 3);
-        var video = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, seed: 3);
+        var video = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 },
+            Temporal = true }, seed: 3);
         // Same spatial weights: copy them over by name; the temporal ones stay at their identity init.
         var report = video.Parameters.Load(image.Parameters.StateDict(), strict: false);
         Assert.Empty(report.Unexpected);
@@ -51,7 +52,8 @@ public class VaeTests
         Close(zi, zv, 1e-5f, "latents");
         Close(image.Decode(zi), video.Decode(zv, frames: 5), 1e-5f, "decoded");
         // Randomly initialised temporal layers (T-KLVAE-R) do change the output.
-        var random = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true, TemporalInit = "random" }, seed: 3);
+        var random = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 },
+            Temporal = true, TemporalInit = "random" }, seed: 3);
         random.Parameters.Load(image.Parameters.StateDict(), strict: false);
         Assert.NotEqual(zi.ToArray(), random.Encode(x, frames: 5).Mean.ToArray());
     }
@@ -59,7 +61,8 @@ public class VaeTests
     [Fact]
     public void TemporalLayersMixFramesAndOnlyThem()
     {
-        var vae = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true, TemporalInit = "random" }, seed: 5);
+        var vae = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true,
+            TemporalInit = "random" }, seed: 5);
         var x = Tensor.Rand(new Rng(6), -1, 1, 4, 3, 8, 8);
         using var _ = Tensor.NoGrad();
         var together = vae.Encode(x, frames: 4).Mean.ToArray();
@@ -101,8 +104,12 @@ public class VaeTests
     public void BadInputsAreNamed()
     {
         var vae = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } });
-        Assert.Contains("divisible", Assert.Throws<LongshotException>(() => vae.Encode(Tensor.Zeros(1, 3, 15, 16))).Message);
-        Assert.Contains("[N, 3, H, W]", Assert.Throws<LongshotException>(() => vae.Encode(Tensor.Zeros(1, 4, 16, 16))).Message);
-        Assert.Contains("norm_num_groups", Assert.Throws<LongshotException>(() => AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 48 } })).Message);
+        Assert.Contains("divisible", Assert.Throws<LongshotException>(() => vae.Encode(Tensor.Zeros(1, 3, 15, 16)))
+            .Message);
+        Assert.Contains("[N, 3, H, W]", Assert.Throws<LongshotException>(() => vae.Encode(Tensor.Zeros(1, 4, 16, 16)))
+            .Message);
+        Assert.Contains("norm_num_groups",
+            Assert.Throws<LongshotException>(() =>
+            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 48 } })).Message);
     }
 }

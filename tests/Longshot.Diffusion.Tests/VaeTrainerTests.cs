@@ -17,10 +17,13 @@ public class VaeTrainerTests : IDisposable
     private VaeTrainOptions Options(string outDir, string stage = "image", int steps = 4) => new()
     {
         Data = P("data"), Out = outDir, Stage = stage, Steps = steps, Batch = 2, ClipFrames = 3,
-        CheckpointEvery = 1, ValidateEvery = 100, Config = new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } },
+        CheckpointEvery = 1, ValidateEvery = 100,
+            Config = new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } },
     };
 
-    private void MakeData() => DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 2 }, 2);
+    private void MakeData() =>
+        DatasetBuilder.GenerateToonworld(P("data"),
+        new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 2 }, 2);
 
     [Fact]
     public void AnInterruptedRunResumesToTheSameWeights()
@@ -32,7 +35,8 @@ public class VaeTrainerTests : IDisposable
         Assert.ThrowsAny<OperationCanceledException>(() => VaeTrainer.Train(Options(P("b")), stopAfter2, cts.Token));
         Assert.True(File.Exists(P("b/" + VaeTrainer.StateFile)));
         var (resumed, _) = VaeTrainer.Train(Options(P("b")));
-        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(), resumed.Parameters[name].ToArray());
+        foreach (var (name, t) in straight.Parameters.Named) Assert.Equal(t.ToArray(),
+            resumed.Parameters[name].ToArray());
         Assert.True(File.Exists(P("b/vae/config.json")));
     }
 
@@ -44,7 +48,8 @@ public class VaeTrainerTests : IDisposable
         var (video, val) = VaeTrainer.Train(Options(P("s2"), "video", 2) with { InitFrom = P("s1/vae") });
         Assert.True(video.Config.Temporal);
         foreach (var (name, t) in image.Parameters.Named) Assert.Equal(t.ToArray(), video.Parameters[name].ToArray());
-        Assert.Contains(video.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name) && p.Value.ToArray().Any(v => v != 0 && v != 1));
+        Assert.Contains(video.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name) && p.Value.ToArray()
+            .Any(v => v != 0 && v != 1));
         Assert.InRange(val.Psnr, 1, 100);
         Assert.InRange(val.Ssim, -1, 1);
         var e = Assert.Throws<LongshotException>(() => VaeTrainer.Train(Options(P("s1"), "video", 3)));

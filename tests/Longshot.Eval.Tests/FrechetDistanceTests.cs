@@ -14,7 +14,8 @@ public class FrechetDistanceTests
     public void OneDimensionalGaussiansMatchTheClosedForm()
     {
         // W2^2 between N(m1, s1^2) and N(m2, s2^2) is (m1 - m2)^2 + (s1 - s2)^2.
-        var d = FrechetDistance.Compute(Stats(new[] { 1.0 }, new[,] { { 4.0 } }), Stats(new[] { -2.0 }, new[,] { { 9.0 } }));
+        var d = FrechetDistance.Compute(Stats(new[] { 1.0 }, new[,] { { 4.0 } }),
+            Stats(new[] { -2.0 }, new[,] { { 9.0 } }));
         Assert.Equal(9 + 1, d, 9);
     }
 
@@ -34,7 +35,8 @@ public class FrechetDistanceTests
     {
         // 5 samples in 8 dimensions: the covariance has rank 4, which scipy's sqrtm handles badly.
         var rng = new Rng(3);
-        var rows = Enumerable.Range(0, 5).Select(_ => Enumerable.Range(0, 8).Select(_ => rng.NextFloat()).ToArray()).ToList();
+        var rows = Enumerable.Range(0, 5).Select(_ => Enumerable.Range(0, 8).Select(_ => rng.NextFloat()).ToArray())
+            .ToList();
         Assert.Equal(0, FrechetDistance.Compute(rows, rows), 6);
     }
 
@@ -60,7 +62,8 @@ public class FrechetDistanceTests
     [Fact]
     public void MismatchedFeatureSizesAreRejected()
     {
-        var e = Assert.Throws<LongshotException>(() => FrechetDistance.Compute(new List<float[]> { new float[3] }, new List<float[]> { new float[4] }));
+        var e = Assert.Throws<LongshotException>(() =>
+            FrechetDistance.Compute(new List<float[]> { new float[3] }, new List<float[]> { new float[4] }));
         Assert.Contains("3- and 4-dimensional", e.Message);
     }
 }

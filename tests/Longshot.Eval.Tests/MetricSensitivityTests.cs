@@ -7,21 +7,25 @@ using Longshot.Video.Toonworld;
 
 namespace Longshot.Eval.Tests;
 
-/// <summary>Real Toonworld video (never seen in training) scores well; each corruption makes the metrics meant to catch it worse.</summary>
+/// <summary>Real Toonworld video (never seen in training) scores well; each corruption makes the metrics meant to catch
+/// it worse.</summary>
 public class MetricSensitivityTests
 {
     private static readonly Lazy<VideoEvaluator> Evaluator = new(() =>
-        new VideoEvaluator(FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"), ShippedExtractor.Sha256)));
+        new VideoEvaluator(FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
+            ShippedExtractor.Sha256)));
 
     /// <summary>An unseen episode (other seed than the training data), 1024 frames.</summary>
     private static readonly Lazy<ScoredVideo> Real = new(() =>
     {
         var frames = new ToonworldEpisode(new ToonworldSettings { Frames = 1024, Seed = 4242 }, 0).RenderRange(0, 1024);
-        return new ScoredVideo(frames.Select(f => f.Frame).ToList(), frames.Select(f => f.Caption).ToList(), frames.Select(f => f.Annotation.Shot).ToList());
+        return new ScoredVideo(frames.Select(f => f.Frame).ToList(), frames.Select(f => f.Caption).ToList(),
+            frames.Select(f => f.Annotation.Shot).ToList());
     });
 
     private static ScoredVideo Every(ScoredVideo v, int phase) =>
-        new(v.Frames.Where((_, i) => i % 2 == phase).ToList(), v.Prompts.Where((_, i) => i % 2 == phase).ToList(), v.Shots.Where((_, i) => i % 2 == phase).ToList());
+        new(v.Frames.Where((_, i) => i % 2 == phase).ToList(), v.Prompts.Where((_, i) => i % 2 == phase).ToList(),
+            v.Shots.Where((_, i) => i % 2 == phase).ToList());
 
     [Fact]
     public void RealVideoScoresNearZeroAgainstItselfAndWellOnStoryAndConsistency()
@@ -57,8 +61,10 @@ public class MetricSensitivityTests
         var e = Evaluator.Value;
         var real = e.Score(new[] { Real.Value }, new[] { Real.Value });
         var recoloured = e.Score(new[] { Corrupt.RecolourShirts(Real.Value, fromFrame: 512) }, new[] { Real.Value });
-        Assert.True(recoloured.Consistency < real.Consistency - 0.2, $"consistency {recoloured.Consistency:P1} vs {real.Consistency:P1}");
-        Assert.True(recoloured.StoryAccuracy < real.StoryAccuracy - 0.05, $"story accuracy {recoloured.StoryAccuracy:P1} vs {real.StoryAccuracy:P1}");
+        Assert.True(recoloured.Consistency < real.Consistency - 0.2,
+            $"consistency {recoloured.Consistency:P1} vs {real.Consistency:P1}");
+        Assert.True(recoloured.StoryAccuracy < real.StoryAccuracy - 0.05,
+            $"story accuracy {recoloured.StoryAccuracy:P1} vs {real.StoryAccuracy:P1}");
     }
 }
 
@@ -74,7 +80,8 @@ internal static class Corrupt
             {
                 var z = Tensor.Randn(rng, f.Rgb.Length).ToArray();
                 var g = f.Clone();
-                for (int i = 0; i < g.Rgb.Length; i++) g.Rgb[i] = (byte)Math.Clamp(g.Rgb[i] + 255 * sigma * z[i], 0, 255);
+                for (int i = 0; i < g.Rgb.Length; i++) g.Rgb[i] = (byte)Math.Clamp(g.Rgb[i] + 255 * sigma * z[i], 0,
+                    255);
                 return g;
             }).ToList(),
         };
@@ -85,11 +92,13 @@ internal static class Corrupt
     {
         var rng = new Rng(seed);
         var order = Enumerable.Range(0, v.Frames.Count).ToArray();
-        for (int i = order.Length - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        for (int i = order.Length
+            - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
         return v with { Frames = order.Select(i => v.Frames[i]).ToList() };
     }
 
-    /// <summary>From a frame on, every shirt colour becomes the next palette colour (a character changes clothes mid-video).</summary>
+    /// <summary>From a frame on, every shirt colour becomes the next palette colour (a character changes clothes
+    /// mid-video).</summary>
     public static ScoredVideo RecolourShirts(ScoredVideo v, int fromFrame)
     {
         var shirts = Palette.Shirts.Select(s => s.Rgb).ToArray();

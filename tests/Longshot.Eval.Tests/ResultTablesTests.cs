@@ -15,8 +15,10 @@ public class ResultTablesTests
     [Fact]
     public void TablesListEveryRowInOrderAndMarkUndefinedScores()
     {
-        var rows = new[] { Row(256, "ar", 40), Row(16, "dod", 30), Row(256, "dod", 31), Row(16, "ar", 29), Row(16, "real", 0) };
-        var md = ResultTables.Markdown(rows, "test").Split('\n').Where(l => l.StartsWith("| 1") || l.StartsWith("| 2")).ToList();
+        var rows = new[] { Row(256, "ar", 40), Row(16, "dod", 30), Row(256, "dod", 31), Row(16, "ar", 29),
+            Row(16, "real", 0) };
+        var md = ResultTables.Markdown(rows, "test").Split('\n').Where(l => l.StartsWith("| 1") || l.StartsWith("| 2"))
+            .ToList();
         Assert.Equal(5, md.Count);
         Assert.StartsWith("| 16 | dod |", md[0]);
         Assert.StartsWith("| 16 | ar |", md[1]);
@@ -37,7 +39,8 @@ public class ResultTablesTests
         var dir = Directory.CreateTempSubdirectory("longshot-windows-").FullName;
         try
         {
-            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 100, Width = 16, Height = 16, Seed = 2 }, 3);
+            DatasetBuilder.GenerateToonworld(dir,
+                new ToonworldSettings { Frames = 100, Width = 16, Height = 16, Seed = 2 }, 3);
             using var store = DatasetStore.Open(dir);
             var eps = store.Episodes.ToList();
             var w = LongVideoBenchmark.Windows(eps, 16, 7);

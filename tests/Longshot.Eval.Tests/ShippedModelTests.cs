@@ -1,6 +1,5 @@
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Attributes;
 using Longshot.Eval.Features;
@@ -32,8 +31,10 @@ public class ShippedModelTests
     {
         // The first shipped models (trained on latents of std 0.37) blew up to a standard deviation of 9 when sampled.
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
-        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae);
-        var story = Storyline.Parse("0-20: Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, sits.\n");
+        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(ShippedModels.Global()),
+            MtdPipelineParts.Load(ShippedModels.Local()), vae);
+        var story = Storyline.Parse("0-20: Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, " +
+            "sits.\n");
         var latents = pipe.GenerateLatents(new GenerationRequest(story, 20) { Seed = 3 });
         Assert.All(Enumerable.Range(0, 20), f => Assert.True(latents.ContainsKey(f)));
         var all = Enumerable.Range(0, 20).SelectMany(f => latents[f].ToArray()).ToArray();
@@ -48,14 +49,20 @@ public class ShippedModelTests
     public void ShippedModelsDrawKeyframesOfThePlaceAndTimeAsked(string place, string time, string prompt)
     {
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
-        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(ShippedModels.Global()), MtdPipelineParts.Load(ShippedModels.Local()), vae);
+        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(ShippedModels.Global()),
+            MtdPipelineParts.Load(ShippedModels.Local()), vae);
         var fx = FeatureExtractor.Load(ShippedExtractor.Folder(), ShippedExtractor.Sha256);
         var story = Storyline.Parse($"0-16: {prompt}\n");
-        var frames = pipe.Decode(pipe.GenerateLatents(new GenerationRequest(story, 16) { Seed = 3 }), 16).Select(Frame.FromTensor).ToList();
+        var frames = pipe.Decode(pipe.GenerateLatents(new GenerationRequest(story, 16) { Seed = 3 }), 16)
+            .Select(Frame.FromTensor).ToList();
         Assert.Equal(16, frames.Count);
-        var features = new VideoEvaluator(fx).Extract(new ScoredVideo(frames, Enumerable.Repeat(prompt, 16).ToList(), Enumerable.Repeat(0, 16).ToList()));
-        // Place and time are most of what a frame shows; a model that ignored its prompt would hit them 1 time in 6 and 1 in 4.
-        var decided = features.FrameLogits.Select(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
+        var features = new VideoEvaluator(fx)
+            .Extract(new ScoredVideo(frames, Enumerable.Repeat(prompt, 16).ToList(), Enumerable.Repeat(0, 16)
+            .ToList()));
+        // Place and time are most of what a frame shows; a model that ignored its prompt would hit them 1 time in 6 and
+        // 1 in 4.
+        var decided = features.FrameLogits.Select(l =>
+            AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
         int places = decided.Count(d => d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, place)]);
         int times = decided.Count(d => d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, time)]);
         Assert.True(places >= 12, $"{places}/16 frames show the {place}");

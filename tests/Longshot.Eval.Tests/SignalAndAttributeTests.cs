@@ -37,7 +37,8 @@ public class SignalAndAttributeTests
     [Fact]
     public void PromptsAreReadIntoTheAttributesTheyAskFor()
     {
-        var p = PromptAttributes.Parse("Close-up of the town at night. Pax, in a blue shirt and a top hat, sits; Momo, in an orange shirt, waves.");
+        var p = PromptAttributes.Parse("Close-up of the town at night. Pax, in a blue shirt and a top hat, sits; " +
+            "Momo, in an orange shirt, waves.");
         Assert.Equal(("town", "night", "close"), (p.Place, p.Time, p.Framing));
         Assert.Equal(2, p.Characters.Count);
         Assert.Equal(new CharacterLook("Pax", "blue", "top hat"), p.Characters[0]);
@@ -62,7 +63,8 @@ public class SignalAndAttributeTests
             foreach (var c in asked.Characters)
             {
                 Assert.Equal(1f, t[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
-                if (c.Accessory != null) Assert.Equal(1f, t[FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
+                if (c.Accessory != null) Assert.Equal(1f,
+                    t[FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
             }
             Assert.Equal(3f, FrameAttributes.ChoiceGroups.Sum(g => t.Skip(g.At).Take(g.Size).Sum()));
         }
@@ -78,7 +80,8 @@ public class SignalAndAttributeTests
         double ce = -(1 - Math.Log(Math.Exp(1) + Math.Exp(3)));
         double bce = -Math.Log(1 / (1 + Math.Exp(0.5)));
         Assert.Equal(ce + bce, loss, 4);
-        Assert.Equal(new[] { false, true, false }, AttributeLoss.Decide(new[] { 1f, 3f, -0.5f }, new[] { (0, 2) }, new[] { (2, 1) }));
+        Assert.Equal(new[] { false, true, false },
+            AttributeLoss.Decide(new[] { 1f, 3f, -0.5f }, new[] { (0, 2) }, new[] { (2, 1) }));
     }
 
     [Fact]
@@ -87,7 +90,8 @@ public class SignalAndAttributeTests
         var dir = Path.Combine(Path.GetTempPath(), "fx-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 }, FrameFeatureDim = 8, ClipFeatureDim = 4, ClipFrames = 4 };
+            var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 },
+                FrameFeatureDim = 8, ClipFeatureDim = 4, ClipFrames = 4 };
             var fx = FeatureExtractor.Create(cfg, 3);
             fx.Save(dir);
             var frames = Tensor.Randn(new Rng(1), 4, 3, 64, 64);
@@ -109,17 +113,22 @@ public class ExtractorLearningTests
     [Fact]
     public void BothEncodersFitAFixedBatch()
     {
-        var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 }, FrameFeatureDim = 16, ClipFeatureDim = 16, ClipFrames = 4 };
+        var cfg = new FeatureExtractorConfig { FrameChannels = new[] { 8, 8, 16 }, ClipChannels = new[] { 8, 16 },
+            FrameFeatureDim = 16, ClipFeatureDim = 16, ClipFrames = 4 };
         var fx = FeatureExtractor.Create(cfg, 3);
         var rng = new Rng(4);
         var frames = Tensor.Randn(rng, 8, 3, 64, 64);
-        var frameTargets = Targets(8, FrameAttributes.Count, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
-        var clipTargets = Targets(2, FeatureExtractor.ClipTargets, ExtractorTrainer.ClipChoice, ExtractorTrainer.ClipPresence);
+        var frameTargets = Targets(8, FrameAttributes.Count, FrameAttributes.ChoiceGroups,
+            FrameAttributes.PresenceGroups);
+        var clipTargets = Targets(2, FeatureExtractor.ClipTargets, ExtractorTrainer.ClipChoice,
+            ExtractorTrainer.ClipPresence);
         var opt = new Longshot.Tensors.Optim.AdamW(fx.Store.Trainable, 3e-3f);
         float Loss(bool clip, out Tensor t)
         {
-            t = clip ? AttributeLoss.Compute(fx.Clips(frames).Logits, clipTargets, ExtractorTrainer.ClipChoice, ExtractorTrainer.ClipPresence)
-                     : AttributeLoss.Compute(fx.Frames(frames).Logits, frameTargets, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
+            t = clip ? AttributeLoss.Compute(fx.Clips(frames).Logits, clipTargets, ExtractorTrainer.ClipChoice,
+                ExtractorTrainer.ClipPresence)
+                     : AttributeLoss.Compute(fx.Frames(frames).Logits, frameTargets, FrameAttributes.ChoiceGroups,
+                         FrameAttributes.PresenceGroups);
             return t.Item();
         }
         float f0 = Loss(false, out _), c0 = Loss(true, out _);
@@ -140,7 +149,8 @@ public class ExtractorLearningTests
         for (int r = 0; r < rows; r++)
         {
             foreach (var (at, size) in choice) t[r * count + at + (r * 5 + at) % size] = 1;
-            foreach (var (at, size) in presence) for (int k = 0; k < size; k++) t[r * count + at + k] = (r + k) % 3 == 0 ? 1 : 0;
+            foreach (var (at, size) in presence) for (int k = 0; k < size; k++) t[r * count + at + k] = (r
+                + k) % 3 == 0 ? 1 : 0;
         }
         return Tensor.FromArray(t, rows, count);
     }

@@ -38,7 +38,8 @@ public class AttentionKernelTests
             {
                 Threads.Count = threads;
                 var got = Ops.ScaledDotProductAttention(q, k, v, mask, bias).ToArray();
-                for (int i = 0; i < got.Length; i++) Assert.True(MathF.Abs(got[i] - expected[i]) < 1e-4f, $"{threads} threads, element {i}: {got[i]} vs {expected[i]}");
+                for (int i = 0; i < got.Length; i++) Assert.True(MathF.Abs(got[i] - expected[i]) < 1e-4f,
+                    $"{threads} threads, element {i}: {got[i]} vs {expected[i]}");
             }
         }
         finally { Threads.Count = before; }

@@ -93,7 +93,8 @@ public class AutogradTests
         Assert.Equal(new[] { 1f, 5f, 9f }, t.Narrow(0, 1, 1).ToArray());
     }
 
-    /// <summary>Central finite differences on sum(f(x) * r) in float32, for ops whose fixtures cover fewer layouts.</summary>
+    /// <summary>Central finite differences on sum(f(x) * r) in float32, for ops whose fixtures cover fewer
+    /// layouts.</summary>
     public static IEnumerable<object[]> FiniteDifferenceCases() => new[]
     {
         new object[] { "conv3d_stride2" }, new object[] { "convt2d" }, new object[] { "attention_bias_mask" },
@@ -108,9 +109,13 @@ public class AutogradTests
         {
             "conv3d_stride2" => Ops.Conv3d(x, Tensor.Randn(rng, 2, 3, 3, 3, 3), Tensor.Randn(rng, 2), 2, 1),
             "convt2d" => Ops.ConvTranspose2d(x.Reshape(1, 3, 5, 6), Tensor.Randn(rng, 3, 2, 3, 3), null, 2, 1),
-            "attention_bias_mask" => Ops.ScaledDotProductAttention(x.Reshape(1, 3, 6, 5), x.Reshape(1, 3, 6, 5) * 0.5f, x.Reshape(1, 3, 6, 5),
-                Tensor.FromArray(Enumerable.Range(0, 36).Select(i => i % 7 == 3 ? 0f : 1f).ToArray(), 6, 6), Tensor.Randn(rng, 3, 6, 6)),
-            "group_norm_silu" => Ops.GroupNorm(x.Reshape(2, 9, 5), 3, Tensor.Randn(rng, 9), Tensor.Randn(rng, 9), 1e-5f, true),
+            "attention_bias_mask" =>
+                Ops.ScaledDotProductAttention(x.Reshape(1, 3, 6, 5), x.Reshape(1, 3, 6, 5) * 0.5f,
+                x.Reshape(1, 3, 6, 5),
+                Tensor.FromArray(Enumerable.Range(0, 36).Select(i => i % 7 == 3 ? 0f : 1f).ToArray(), 6, 6),
+                    Tensor.Randn(rng, 3, 6, 6)),
+            "group_norm_silu" =>
+                Ops.GroupNorm(x.Reshape(2, 9, 5), 3, Tensor.Randn(rng, 9), Tensor.Randn(rng, 9), 1e-5f, true),
             "softmax_dim0" => Ops.Softmax(x.Reshape(6, 15), 0),
             "upsample3d" => Ops.UpsampleNearest(x.Reshape(1, 2, 3, 3, 5), 2, 1, 2),
             "avgpool3d" => Ops.AvgPool(x.Reshape(1, 1, 2, 9, 5).Narrow(3, 0, 8).Narrow(4, 0, 4), 2, 2, 2),
@@ -138,7 +143,8 @@ public class AutogradTests
             var plus = (float[])xs.Clone(); plus[i] += eps;
             var minus = (float[])xs.Clone(); minus[i] -= eps;
             float fd = (Loss(Tensor.FromArray(plus, x.Shape)) - Loss(Tensor.FromArray(minus, x.Shape))) / (2 * eps);
-            Assert.True(MathF.Abs(fd - grad[i]) <= 2e-2f * (1 + MathF.Abs(fd)), $"{name}: d/dx[{i}] analytic {grad[i]} vs finite difference {fd}");
+            Assert.True(MathF.Abs(fd - grad[i]) <= 2e-2f * (1 + MathF.Abs(fd)),
+                $"{name}: d/dx[{i}] analytic {grad[i]} vs finite difference {fd}");
         }
     }
 }

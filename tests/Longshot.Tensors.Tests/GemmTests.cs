@@ -5,7 +5,8 @@ namespace Longshot.Tensors.Tests;
 
 public unsafe class GemmTests
 {
-    private static float[] Naive(bool ta, bool tb, int m, int n, int k, float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c0, int ldc)
+    private static float[] Naive(bool ta, bool tb, int m, int n, int k, float alpha, float[] a, int lda, float[] b,
+        int ldb, float beta, float[] c0, int ldc)
     {
         var c = (float[])c0.Clone();
         for (int i = 0; i < m; i++)
@@ -22,7 +23,8 @@ public unsafe class GemmTests
     public static IEnumerable<object[]> Shapes()
     {
         foreach (var isa in Enum.GetValues<GemmBuiltin.Isa>().Where(i => i <= GemmBuiltin.Level))
-            foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 33, 5), (13, 17, 300), (150, 70, 9), (6, 32, 256), (37, 2100, 3) })
+            foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 33, 5), (13, 17, 300), (150, 70, 9), (6, 32, 256),
+                (37, 2100, 3) })
                 foreach (var ta in new[] { false, true })
                     foreach (var tb in new[] { false, true })
                         yield return new object[] { (int)isa, m, n, k, ta, tb };
@@ -44,7 +46,8 @@ public unsafe class GemmTests
             fixed (float* pa = a, pb = b, pc = got)
                 GemmBuiltin.Sgemm(ta, tb, m, n, k, 0.7f, pa, lda, pb, ldb, 0.5f, pc, ldc, threads, isa);
             for (int i = 0; i < got.Length; i++)
-                Assert.True(MathF.Abs(got[i] - expect[i]) <= 1e-3f * (1 + MathF.Abs(expect[i])), $"{isa} threads={threads}: element {i} is {got[i]}, expected {expect[i]}");
+                Assert.True(MathF.Abs(got[i] - expect[i]) <= 1e-3f * (1 + MathF.Abs(expect[i])),
+                    $"{isa} threads={threads}: element {i} is {got[i]}, expected {expect[i]}");
         }
     }
 
@@ -97,15 +100,18 @@ public unsafe class GemmTests
             GemmBuiltin.Sgemm(false, true, m, n / 2, k, 1f, pa, k, pb, k, 0f, p1, n, 2);
             OpenBlas.Sgemm(false, true, m, n / 2, k, 1f, pa, k, pb, k, 0f, p2, n);
         }
-        for (int i = 0; i < c1.Length; i++) Assert.True(MathF.Abs(c1[i] - c2[i]) < 1e-3f, $"element {i}: {c1[i]} vs {c2[i]}");
+        for (int i = 0; i < c1.Length; i++) Assert.True(MathF.Abs(c1[i] - c2[i]) < 1e-3f,
+            $"element {i}: {c1[i]} vs {c2[i]}");
     }
 
-    /// <summary>True when OpenBLAS is installed; in CI (CI=true), where .ci/run installs it, its absence fails.</summary>
+    /// <summary>True when OpenBLAS is installed; in CI (CI=true), where .ci/run installs it, its absence
+    /// fails.</summary>
     internal static bool OpenBlasExpected()
     {
         if (OpenBlas.IsAvailable) return true;
         if (Environment.GetEnvironmentVariable("CI") == "true")
-            throw new InvalidOperationException("OpenBLAS must be installed in CI (.ci/run installs libopenblas0-pthread).");
+            throw new InvalidOperationException("OpenBLAS must be installed in CI (.ci/run installs " +
+                "libopenblas0-pthread).");
         return false;
     }
 }

@@ -6,9 +6,11 @@ namespace Longshot.Tensors.Tests;
 /// <summary>Every op's forward and backward against PyTorch (fixtures written by tools/make_golden.py).</summary>
 public class GoldenOpTests
 {
-    private static readonly Lazy<Dictionary<string, Tensor>> Golden = new(() => SafeTensors.Load(TestUtil.GoldenPath("ops.safetensors")));
+    private static readonly Lazy<Dictionary<string, Tensor>> Golden = new(() =>
+        SafeTensors.Load(TestUtil.GoldenPath("ops.safetensors")));
 
-    private static Tensor G(string key) => Golden.Value.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"golden tensor {key} missing: rerun tools/make_golden.py");
+    private static Tensor G(string key) => Golden.Value.TryGetValue(key, out var t) ? t
+        : throw new KeyNotFoundException($"golden tensor {key} missing: rerun tools/make_golden.py");
 
     private static int[] Ids() => G("embedding.ids").ToArray().Select(v => (int)v).ToArray();
 
@@ -58,7 +60,8 @@ public class GoldenOpTests
         ["permute_narrow"] = x => Ops.Narrow(Ops.Permute(x[0], 2, 0, 1), 0, 1, 2) * 2f,
         ["attention"] = x => Ops.ScaledDotProductAttention(x[0], x[1], x[2]),
         ["attention_bias"] = x => Ops.ScaledDotProductAttention(x[0], x[1], x[2], bias: x[3]),
-        ["attention_long_mask"] = x => Ops.ScaledDotProductAttention(x[0], x[1], x[2], mask: G("attention_long_mask.mask")),
+        ["attention_long_mask"] = x =>
+            Ops.ScaledDotProductAttention(x[0], x[1], x[2], mask: G("attention_long_mask.mask")),
         ["mse"] = x => Ops.MseLoss(x[0], x[1]),
         ["kl_std"] = x => Ops.GaussianKl(x[0], x[1]),
         ["embedding"] = x => Ops.Embedding(x[0], Ids(), 2, 3),

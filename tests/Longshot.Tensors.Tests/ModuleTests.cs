@@ -44,7 +44,8 @@ public class ModuleTests
             _ => new Activation(Ops.Silu),
             _ => drop = new Dropout(0.5f, rng),
             vb => new Linear(vb, 8, 2));
-        Assert.Equal(new[] { "net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias" }, store.Named.Select(p => p.Name));
+        Assert.Equal(new[] { "net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias" },
+            store.Named.Select(p => p.Name));
         seq.Eval();
         Assert.False(drop!.Training);
         var x = Tensor.Randn(new Rng(2), 5, 4);

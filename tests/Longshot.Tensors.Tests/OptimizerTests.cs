@@ -1,4 +1,3 @@
-using Longshot.Tensors.Autograd;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Optim;
 using Xunit;
@@ -7,7 +6,8 @@ namespace Longshot.Tensors.Tests;
 
 public class OptimizerTests
 {
-    private static readonly Lazy<Dictionary<string, Tensor>> Golden = new(() => SafeTensors.Load(TestUtil.GoldenPath("ops.safetensors")));
+    private static readonly Lazy<Dictionary<string, Tensor>> Golden = new(() =>
+        SafeTensors.Load(TestUtil.GoldenPath("ops.safetensors")));
 
     private static void RunAgainstTorch(string name, Func<IEnumerable<(string, Tensor)>, Optimizer> make)
     {
@@ -25,7 +25,8 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void AdamWMatchesPyTorch() => RunAgainstTorch("adamw", ps => new AdamW(ps, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f));
+    public void AdamWMatchesPyTorch() =>
+        RunAgainstTorch("adamw", ps => new AdamW(ps, 0.01f, 0.9f, 0.999f, 1e-8f, 0.1f));
 
     [Fact]
     public void SgdWithMomentumMatchesPyTorch() => RunAgainstTorch("sgd", ps => new Sgd(ps, 0.05f, 0.9f, 0.01f));

@@ -20,7 +20,8 @@ public class SerializationTests : IDisposable
     public void SafeTensorsRoundTrip(DType dtype, float tol)
     {
         var t = Tensor.Randn(new Rng(1), 3, 5, 7);
-        SafeTensors.Save(P("a.safetensors"), new Dictionary<string, Tensor> { ["w"] = t, ["b"] = Tensor.Ones(2) }, dtype, new Dictionary<string, string> { ["note"] = "hi" });
+        SafeTensors.Save(P("a.safetensors"), new Dictionary<string, Tensor> { ["w"] = t, ["b"] = Tensor.Ones(2) },
+            dtype, new Dictionary<string, string> { ["note"] = "hi" });
         using var f = SafeTensorsFile.Open(P("a.safetensors"));
         Assert.Equal(dtype, f.Info("w").DType);
         Assert.Equal("hi", f.Metadata["note"]);
@@ -61,11 +62,14 @@ public class SerializationTests : IDisposable
             s.Write(BitConverter.GetBytes((ulong)h.Length)); s.Write(h); s.Write(new byte[dataBytes]);
         }
         Write("j.safetensors", "{not json", 0);
-        Assert.Contains("JSON", Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("j.safetensors"))).Message);
+        Assert.Contains("JSON",
+            Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("j.safetensors"))).Message);
         Write("d.safetensors", "{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8);
-        Assert.Contains("I64", Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("d.safetensors"))).Message);
+        Assert.Contains("I64", Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("d.safetensors")))
+            .Message);
         Write("s.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8);
-        Assert.Contains("needs 12 bytes", Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("s.safetensors"))).Message);
+        Assert.Contains("needs 12 bytes",
+            Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("s.safetensors"))).Message);
         Write("h.safetensors", "{\"x\":{\"shape\":[3]}}", 0);
         Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(P("h.safetensors")));
     }
@@ -88,7 +92,8 @@ public class SerializationTests : IDisposable
         Assert.Single(e.Report.Mismatched);
         Assert.Contains("[4, 2]", e.Report.Mismatched[0]);
         Assert.Equal(before, lin.Weight.ToArray());
-        var report = store.Load(new Dictionary<string, Tensor> { ["down_blocks.0.proj.bias"] = Tensor.Ones(4) }, strict: false);
+        var report = store.Load(new Dictionary<string, Tensor> { ["down_blocks.0.proj.bias"] = Tensor.Ones(4) },
+            strict: false);
         Assert.Equal(new[] { "down_blocks.0.proj.weight" }, report.Missing);
         Assert.Equal(new[] { 1f, 1f, 1f, 1f }, lin.Bias!.ToArray());
     }
@@ -98,14 +103,18 @@ public class SerializationTests : IDisposable
     {
         var src = new ParameterStore();
         new Conv2d(VarBuilder.Fresh(src, 3).Pp("down_blocks").Pp(0).Pp("resnets").Pp(1).Pp("conv1"), 2, 3, 3);
-        Assert.Equal(new[] { "down_blocks.0.resnets.1.conv1.weight", "down_blocks.0.resnets.1.conv1.bias" }, src.Named.Select(p => p.Name));
+        Assert.Equal(new[] { "down_blocks.0.resnets.1.conv1.weight", "down_blocks.0.resnets.1.conv1.bias" },
+            src.Named.Select(p => p.Name));
         src.Save(P("m.safetensors"));
         using var f = SafeTensorsFile.Open(P("m.safetensors"));
         var dst = new ParameterStore();
-        var conv = new Conv2d(VarBuilder.FromSafeTensors(dst, f).Pp("down_blocks").Pp(0).Pp("resnets").Pp(1).Pp("conv1"), 2, 3, 3);
+        var conv = new Conv2d(VarBuilder.FromSafeTensors(dst, f).Pp("down_blocks").Pp(0).Pp("resnets").Pp(1)
+            .Pp("conv1"), 2, 3, 3);
         Assert.Equal(src["down_blocks.0.resnets.1.conv1.weight"].ToArray(), conv.Weight.ToArray());
         var bad = new ParameterStore();
-        var e = Assert.Throws<ArgumentException>(() => new Conv2d(VarBuilder.FromSafeTensors(bad, f).Pp("down_blocks").Pp(0).Pp("resnets").Pp(1).Pp("conv1"), 2, 5, 3));
+        var e = Assert.Throws<ArgumentException>(() =>
+            new Conv2d(VarBuilder.FromSafeTensors(bad, f).Pp("down_blocks").Pp(0).Pp("resnets").Pp(1).Pp("conv1"), 2,
+            5, 3));
         Assert.Contains("down_blocks.0.resnets.1.conv1.weight", e.Message);
     }
 
@@ -115,7 +124,8 @@ public class SerializationTests : IDisposable
         var store = new ParameterStore();
         var vb = VarBuilder.Fresh(store, 1);
         var tconv = new Conv1d(vb.Pp("t"), 4, 4, 3, padding: 1, init: Init.IdentityConv, biasInit: Init.Zeros);
-        var c3 = new Conv3d(vb.Pp("a"), 4, 4, new[] { 3, 3, 3 }, padding: new[] { 1, 1, 1 }, padMode: PadMode.Reflect, init: Init.IdentityConv, biasInit: Init.Zeros);
+        var c3 = new Conv3d(vb.Pp("a"), 4, 4, new[] { 3, 3, 3 }, padding: new[] { 1, 1, 1 }, padMode: PadMode.Reflect,
+            init: Init.IdentityConv, biasInit: Init.Zeros);
         var x = Tensor.Randn(new Rng(2), 2, 4, 9);
         TestUtil.AssertClose(x, tconv.Forward(x), 1e-6f, 0, "temporal conv");
         var v = Tensor.Randn(new Rng(3), 1, 4, 5, 6, 7);

@@ -1,4 +1,3 @@
-using Longshot.Tensors;
 using Xunit;
 
 namespace Longshot.Tensors.Tests;
@@ -6,15 +5,18 @@ namespace Longshot.Tensors.Tests;
 internal static class TestUtil
 {
     /// <summary>Asserts |a - b| &lt;= atol + rtol * |b| elementwise, reporting the worst element.</summary>
-    public static void AssertClose(Tensor expected, Tensor actual, float atol = 1e-4f, float rtol = 1e-4f, string what = "")
+    public static void AssertClose(Tensor expected, Tensor actual, float atol = 1e-4f, float rtol = 1e-4f,
+        string what = "")
     {
-        Assert.True(expected.Shape.SequenceEqual(actual.Shape), $"{what}: shape {Str(actual.Shape)} != expected {Str(expected.Shape)}");
+        Assert.True(expected.Shape.SequenceEqual(actual.Shape),
+            $"{what}: shape {Str(actual.Shape)} != expected {Str(expected.Shape)}");
         var e = expected.ToArray(); var a = actual.ToArray();
         int worst = -1; float worstErr = 0;
         for (int i = 0; i < e.Length; i++)
         {
             float err = MathF.Abs(e[i] - a[i]) - (atol + rtol * MathF.Abs(e[i]));
-            if (float.IsNaN(a[i]) || err > worstErr) { worst = i; worstErr = float.IsNaN(a[i]) ? float.PositiveInfinity : err; }
+            if (float.IsNaN(a[i])
+                || err > worstErr) { worst = i; worstErr = float.IsNaN(a[i]) ? float.PositiveInfinity : err; }
         }
         Assert.True(worst < 0, worst < 0 ? "" : $"{what}: element {worst} is {a[worst]}, expected {e[worst]}");
     }

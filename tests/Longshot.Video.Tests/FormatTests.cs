@@ -28,8 +28,10 @@ public class FormatTests : IDisposable
     public void CorruptPngsGiveClearErrors()
     {
         var bytes = Png.Encode(TestMedia.Scene(40, 30, 0));
-        Assert.Contains("signature", Assert.Throws<MediaFormatException>(() => Png.Decode(new byte[] { 1, 2, 3 })).Message);
-        Assert.Contains("truncated", Assert.Throws<MediaFormatException>(() => Png.Decode(bytes[..(bytes.Length / 2)])).Message);
+        Assert.Contains("signature", Assert.Throws<MediaFormatException>(() => Png.Decode(new byte[] { 1, 2, 3 }))
+            .Message);
+        Assert.Contains("truncated", Assert.Throws<MediaFormatException>(() => Png.Decode(bytes[..(bytes.Length / 2)]))
+            .Message);
         var flipped = (byte[])bytes.Clone();
         flipped[40] ^= 0xFF;
         Assert.Contains("CRC", Assert.Throws<MediaFormatException>(() => Png.Decode(flipped)).Message);
@@ -103,14 +105,16 @@ public class FormatTests : IDisposable
         Assert.Equal(24, fps, 3);
         var back = FFmpeg.Read(P("a.mp4"), 128, 128).ToList();
         Assert.Equal(frames.Count, back.Count);
-        for (int i = 0; i < frames.Count; i++) Assert.True(Frame.Psnr(frames[i], back[i]) >= 35, $"frame {i}: {Frame.Psnr(frames[i], back[i]):F1} dB");
+        for (int i = 0; i < frames.Count; i++) Assert.True(Frame.Psnr(frames[i], back[i]) >= 35,
+            $"frame {i}: {Frame.Psnr(frames[i], back[i]):F1} dB");
     }
 
     [Fact]
     public void ImportFitsFootageToTheTargetSize()
     {
         if (!TestMedia.HasFfmpeg()) return;
-        using (var w = new Mp4Writer(P("wide.mp4"), 30)) { for (int t = 0; t < 30; t++) w.Write(TestMedia.Scene(96, 48, t)); w.Complete(); }
+        using (var w = new Mp4Writer(P("wide.mp4"),
+            30)) { for (int t = 0; t < 30; t++) w.Write(TestMedia.Scene(96, 48, t)); w.Complete(); }
         var crop = FFmpeg.Read(P("wide.mp4"), 32, 32, fps: 15).ToList();
         Assert.InRange(crop.Count, 14, 16);
         Assert.All(crop, f => Assert.Equal((32, 32), (f.Width, f.Height)));

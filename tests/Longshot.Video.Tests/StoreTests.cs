@@ -52,12 +52,14 @@ public class StoreTests : IDisposable
     {
         using var cts = new CancellationTokenSource();
         var progress = new SyncProgress(p => { if (p.Episode == 1 && p.Frame == p.Frames) cts.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => DatasetBuilder.GenerateToonworld(P("ds"), Small, 3, progress, cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            DatasetBuilder.GenerateToonworld(P("ds"), Small, 3, progress, cts.Token));
         var e = Assert.Throws<DatasetStoreException>(() => DatasetStore.Open(P("ds")));
         Assert.Contains("incomplete", e.Message);
         var resumed = DatasetBuilder.GenerateToonworld(P("ds"), Small, 3);
         var straight = DatasetBuilder.GenerateToonworld(P("ref"), Small, 3);
-        Assert.Equal(straight.Episodes.Select(x => x.FramesFile.Sha256), resumed.Episodes.Select(x => x.FramesFile.Sha256));
+        Assert.Equal(straight.Episodes.Select(x => x.FramesFile.Sha256),
+            resumed.Episodes.Select(x => x.FramesFile.Sha256));
         using var store = DatasetStore.Open(P("ds"));
         Assert.Equal(3, store.Episodes.Count);
         Assert.Empty(Directory.GetFiles(P("ds"), "*.tmp", SearchOption.AllDirectories));
@@ -89,7 +91,8 @@ public class StoreTests : IDisposable
         }
         File.WriteAllBytes(lsv, bytes[..(bytes.Length - 100)]);
         Assert.Contains("truncated", Assert.Throws<DatasetStoreException>(() => DatasetStore.Open(P("ds"))).Message);
-        Assert.Contains("not a dataset store", Assert.Throws<DatasetStoreException>(() => DatasetStore.Open(_dir)).Message);
+        Assert.Contains("not a dataset store", Assert.Throws<DatasetStoreException>(() => DatasetStore.Open(_dir))
+            .Message);
     }
 
     [Fact]
@@ -105,7 +108,9 @@ public class StoreTests : IDisposable
     [Fact]
     public void CaptionTracksMapTimesToFrames()
     {
-        File.WriteAllText(P("a.srt"), "1\n00:00:00,500 --> 00:00:01,000\nHello <i>there</i>\n\n2\n00:00:01,000 --> 00:00:02,000\nSecond line\nwraps\n");
+        File.WriteAllText(P("a.srt"),
+            "1\n00:00:00,500 --> 00:00:01,000\nHello <i>there</i>\n\n2\n00:00:01,000 --> 00:00:02,000\nSecond " +
+            "line\nwraps\n");
         var srt = CaptionTrack.Load(P("a.srt"), 60, 24);
         Assert.Equal("", srt[11]);
         Assert.Equal("Hello there", srt[12]);
@@ -117,18 +122,22 @@ public class StoreTests : IDisposable
         var j = CaptionTrack.Load(P("a.jsonl"), 10, 24);
         Assert.Equal(new[] { "", "", "jump", "jump", "jump", "", "", "", "", "" }, j);
         File.WriteAllText(P("bad.jsonl"), "{\"start\": 2}\n");
-        Assert.Contains("bad.jsonl:1", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.jsonl"), 10, 24)).Message);
+        Assert.Contains("bad.jsonl:1", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.jsonl"), 10, 24))
+            .Message);
         File.WriteAllText(P("bad.srt"), "1\n00:00:xx --> 00:00:01,000\nx\n");
-        Assert.Contains("bad.srt:2", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.srt"), 10, 24)).Message);
+        Assert.Contains("bad.srt:2", Assert.Throws<LongshotException>(() => CaptionTrack.Load(P("bad.srt"), 10, 24))
+            .Message);
     }
 
     [Fact]
     public void ImportedFootageBecomesAStore()
     {
         if (!TestMedia.HasFfmpeg()) return;
-        using (var w = new Mp4Writer(P("clip.mp4"), 24)) { for (int t = 0; t < 48; t++) w.Write(TestMedia.Scene(80, 48, t % 20)); w.Complete(); }
+        using (var w = new Mp4Writer(P("clip.mp4"),
+            24)) { for (int t = 0; t < 48; t++) w.Write(TestMedia.Scene(80, 48, t % 20)); w.Complete(); }
         File.WriteAllText(P("clip.srt"), "1\n00:00:00,000 --> 00:00:01,000\nA red ball rolls.\n");
-        var m = DatasetBuilder.Import(P("ds"), new[] { (P("clip.mp4"), (string?)P("clip.srt")) }, 32, 32, 12, FitMode.CenterCrop);
+        var m = DatasetBuilder.Import(P("ds"), new[] { (P("clip.mp4"), (string?)P("clip.srt")) }, 32, 32, 12,
+            FitMode.CenterCrop);
         Assert.Equal(24, m.Episodes[0].Frames);
         using var store = DatasetStore.Open(P("ds"));
         Assert.Equal("A red ball rolls.", store.Episodes[0].Caption(5));

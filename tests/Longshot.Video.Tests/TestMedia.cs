@@ -11,7 +11,8 @@ internal static class TestMedia
     public static bool HasFfmpeg()
     {
         if (FFmpeg.IsAvailable) return true;
-        if (Environment.GetEnvironmentVariable("CI") == "true") throw new InvalidOperationException("ffmpeg must be installed in CI (.ci/run installs it).");
+        if (Environment.GetEnvironmentVariable("CI") == "true")
+            throw new InvalidOperationException("ffmpeg must be installed in CI (.ci/run installs it).");
         return false;
     }
 

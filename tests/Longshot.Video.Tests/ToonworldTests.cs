@@ -41,9 +41,11 @@ public class ToonworldTests
         Assert.Equal(script.Cast.Count, script.Cast.Select(c => c.Shirt.Name).Distinct().Count());
     }
 
-    public static IEnumerable<object[]> Seeds() => new[] { new object[] { 1UL }, new object[] { 2UL }, new object[] { 3UL } };
+    public static IEnumerable<object[]> Seeds() =>
+        new[] { new object[] { 1UL }, new object[] { 2UL }, new object[] { 3UL } };
 
-    /// <summary>Every visible character that nobody overlaps shows its shirt colour inside its box; no shirt colour appears outside all boxes.</summary>
+    /// <summary>Every visible character that nobody overlaps shows its shirt colour inside its box; no shirt colour
+    /// appears outside all boxes.</summary>
     [Theory]
     [MemberData(nameof(Seeds))]
     public void AnnotationsMatchThePixels(ulong seed)
@@ -61,15 +63,18 @@ public class ToonworldTests
                 if (overlapped) continue;
                 var shirt = ep.Script.Cast[c.Id].Shirt.Rgb;
                 int n = CountColour(tf.Frame, c.Box, shirt);
-                Assert.True(n >= 2, $"seed {seed} frame {t}: {c.Name}'s {c.Shirt} shirt not found in box [{string.Join(",", c.Box)}]");
+                Assert.True(n >= 2,
+                    $"seed {seed} frame {t}: {c.Name}'s {c.Shirt} shirt not found in box [{string.Join(",", c.Box)}]");
                 checkedChars++;
             }
             // Outside every character's box, no pixel has any cast member's exact shirt colour.
             for (int y = 0; y < tf.Frame.Height; y++)
                 for (int x = 0; x < tf.Frame.Width; x++)
                 {
-                    if (tf.Annotation.Characters.Any(c => x >= c.Box[0] && x < c.Box[2] && y >= c.Box[1] && y < c.Box[3])) continue;
-                    Assert.False(shirts.Contains(tf.Frame.GetPixel(x, y)), $"seed {seed} frame {t}: shirt colour at ({x},{y}) outside every box");
+                    if (tf.Annotation.Characters.Any(c => x >= c.Box[0] && x < c.Box[2] && y >= c.Box[1]
+                        && y < c.Box[3])) continue;
+                    Assert.False(shirts.Contains(tf.Frame.GetPixel(x, y)),
+                        $"seed {seed} frame {t}: shirt colour at ({x},{y}) outside every box");
                 }
         }
         Assert.True(checkedChars > 20, $"only {checkedChars} characters checked");
@@ -86,9 +91,11 @@ public class ToonworldTests
             var tf = ep.Render(t);
             var named = names.Where(n => tf.Caption.Contains(n)).ToHashSet();
             var inView = tf.Annotation.Characters.Where(c => c.Visible).Select(c => c.Name).ToHashSet();
-            Assert.True(named.SetEquals(inView), $"frame {t}: caption '{tf.Caption}' vs in view [{string.Join(", ", inView)}]");
+            Assert.True(named.SetEquals(inView),
+                $"frame {t}: caption '{tf.Caption}' vs in view [{string.Join(", ", inView)}]");
             foreach (var c in tf.Annotation.Characters.Where(c => c.Visible))
-                Assert.Contains($"{c.Name}, in a{(c.Shirt[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "n" : "")} {c.Shirt} shirt", tf.Caption);
+                Assert.Contains($"{c.Name}, in a{(c.Shirt[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "n" : "")} " +
+                    $"{c.Shirt} shirt", tf.Caption);
             if (inView.Count > 0) withPeople++; else empty++;
         }
         Assert.True(withPeople > empty * 3, $"{withPeople} frames with characters, {empty} without");

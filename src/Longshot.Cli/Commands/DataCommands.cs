@@ -38,11 +38,14 @@ internal static class DataCommands
                     Frames = p.GetValue(frames), Width = p.GetValue(width) ?? s, Height = p.GetValue(height) ?? s,
                     Seed = p.GetValue(seed), CastSize = p.GetValue(cast),
                 };
-                var m = new ProgressView(p.GetValue(quiet)).Run("toonworld", v => DatasetBuilder.GenerateToonworld(p.GetValue(outDir)!,
+                var m = new ProgressView(p.GetValue(quiet))
+                    .Run("toonworld", v => DatasetBuilder.GenerateToonworld(p.GetValue(outDir)!,
                     settings, n, new SyncProgress<BuildProgress>(b => v.Report((
-                        b.Episode * (double)settings.Frames + (b.Frame < b.Frames ? b.Frame : 0), n * (double)settings.Frames,
+                        b.Episode * (double)settings.Frames + (b.Frame < b.Frames ? b.Frame : 0),
+                            n * (double)settings.Frames,
                         $"episode {Math.Min(b.Episode + 1, n)}/{n}"))), ct));
-                Console.WriteLine($"wrote {m.Episodes.Count} episode(s), {m.Episodes.Sum(e => (long)e.Frames):N0} frames, " +
+                Console.WriteLine($"wrote {m.Episodes.Count} episode(s), {m.Episodes.Sum(e => (long)e.Frames):N0} " +
+                    $"frames, " +
                                   $"to {Path.GetFullPath(p.GetValue(outDir)!)}");
                 return 0;
             });
@@ -50,15 +53,18 @@ internal static class DataCommands
 
     private static Command Import()
     {
-        var videos = new Argument<string[]>("VIDEO") { Description = "video files, one episode each", Arity = ArgumentArity.OneOrMore };
+        var videos = new Argument<string[]>("VIDEO") { Description = "video files, one episode each",
+            Arity = ArgumentArity.OneOrMore };
         var outDir = CliOptions.Text("--out", "dataset folder to write", "DIR", true);
-        var captions = CliOptions.Text("--captions", "caption files, comma-separated, one per video: SRT, WebVTT or JSONL " +
+        var captions = CliOptions.Text("--captions",
+            "caption files, comma-separated, one per video: SRT, WebVTT or JSONL " +
                                                      "({\"start\": frame, \"end\": frame, \"text\": ...})", "FILE,...");
         var fps = CliOptions.Number("--fps", "frame rate to sample at", 24, 0.01, 1000);
         var size = CliOptions.Int("--size", "frame width and height (even)", 64, 2, 4096);
         var fit = CliOptions.Choice("--fit", "how frames are fitted to the square", "crop", "letterbox");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var c = new Command("import", "Import footage through ffmpeg, one episode per video.").With(outDir, captions, fps, size, fit, quiet);
+        var c = new Command("import", "Import footage through ffmpeg, one episode per video.")
+            .With(outDir, captions, fps, size, fit, quiet);
         c.Arguments.Add(videos);
         return c.Runs((p, ct) =>
         {
@@ -67,14 +73,17 @@ internal static class DataCommands
             var files = p.GetValue(videos)!;
             var caps = p.GetValue(captions)?.Split(',').ToList();
             if (caps != null && caps.Count != files.Length)
-                throw new LongshotException($"--captions: {files.Length} video(s) but {caps.Count} caption file(s) (comma-separated, one per video).");
+                throw new LongshotException($"--captions: {files.Length} video(s) but {caps.Count} caption file(s) " +
+                    $"(comma-separated, one per video).");
             var sources = files.Select((v, i) => (v, caps?[i])).ToList();
             var mode = p.GetValue(fit) == "letterbox" ? FitMode.Letterbox : FitMode.CenterCrop;
             double rate = p.GetValue(fps);
-            var m = new ProgressView(p.GetValue(quiet)).Run("import", v => DatasetBuilder.Import(p.GetValue(outDir)!, sources, s, s, rate, mode,
+            var m = new ProgressView(p.GetValue(quiet))
+                .Run("import", v => DatasetBuilder.Import(p.GetValue(outDir)!, sources, s, s, rate, mode,
                 new SyncProgress<BuildProgress>(b => v.Report((b.Episode, sources.Count,
                     $"video {Math.Min(b.Episode + 1, sources.Count)}/{sources.Count}, frame {b.Frame}"))), ct));
-            Console.WriteLine($"imported {m.Episodes.Count} video(s), {m.Episodes.Sum(e => (long)e.Frames):N0} frames at {s}x{s}, " +
+            Console.WriteLine($"imported {m.Episodes.Count} video(s), {m.Episodes.Sum(e => (long)e.Frames):N0} " +
+                $"frames at {s}x{s}, " +
                               $"{rate} fps, to {Path.GetFullPath(p.GetValue(outDir)!)}");
             return 0;
         });
@@ -95,7 +104,8 @@ internal static class DataCommands
             Console.WriteLine($"source      : {m.Source}");
             Console.WriteLine($"episodes    : {m.Episodes.Count}");
             Console.WriteLine($"frames      : {m.Episodes.Sum(e => (long)e.Frames):N0} " +
-                              $"(per episode {string.Join(", ", m.Episodes.Select(e => e.Frames).Distinct().Take(5))})");
+                              $"(per episode {string.Join(", " +
+                                  "", m.Episodes.Select(e => e.Frames).Distinct().Take(5))})");
             Console.WriteLine($"resolution  : {m.Width}x{m.Height} at {m.Fps} fps");
             Console.WriteLine($"vocabulary  : {m.VocabularySize} words");
             foreach (var split in new[] { Splits.Train, Splits.Validation, Splits.Test })
@@ -109,14 +119,16 @@ internal static class DataCommands
     private static Command Verify()
     {
         var dir = Folder();
-        var c = new Command("verify", "Recompute every file's SHA-256 against the manifest (exit 1 when a file is damaged).");
+        var c = new Command("verify",
+            "Recompute every file's SHA-256 against the manifest (exit 1 when a file is damaged).");
         c.Arguments.Add(dir);
         return c.Runs((p, _) =>
         {
             using var store = DatasetStore.Open(p.GetValue(dir)!);
             var bad = store.Verify();
             foreach (var b in bad) Console.Error.WriteLine($"checksum mismatch: {b}");
-            Console.WriteLine(bad.Count == 0 ? $"all {store.Manifest.Episodes.Count} episode(s) intact" : $"{bad.Count} file(s) damaged");
+            Console.WriteLine(bad.Count == 0 ? $"all {store.Manifest.Episodes.Count} episode(s) intact"
+                : $"{bad.Count} file(s) damaged");
             return bad.Count == 0 ? 0 : 1;
         });
     }
@@ -124,7 +136,8 @@ internal static class DataCommands
     private static Command Render()
     {
         var dir = Folder();
-        var outPath = CliOptions.Text("--out", ".mp4/.gif/.y4m video, a PNG folder, or a contact sheet (.png)", "FILE", true);
+        var outPath = CliOptions.Text("--out", ".mp4/.gif/.y4m video, a PNG folder, or a contact sheet (.png)", "FILE",
+            true);
         var episode = CliOptions.Int("--episode", "episode index", 0, 0);
         var from = CliOptions.Int("--from", "first frame", 0, 0);
         var to = CliOptions.OptionalInt("--to", "end frame, exclusive (default: the episode's end)", 1);

@@ -20,10 +20,13 @@ internal static class DemoCommand
         var outDir = CliOptions.Text("--out", "output folder (default: out)", "DIR");
         var s = new SamplingOptions();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var engine = CliOptions.Flag("--engine", "instead: train a small spatio-temporal network on a synthetic video (engine check)");
+        var engine = CliOptions.Flag("--engine",
+            "instead: train a small spatio-temporal network on a synthetic video (engine check)");
         var engineSteps = CliOptions.Int("--engine-steps", "training steps of --engine", 60, 1, 100_000);
-        var c = new Command("demo", "Generate a long Toonworld video from the bundled storyline with the shipped models into " +
-                                    "out/demo.mp4 (demo.gif without ffmpeg), with contact sheets of each level and demo.html.")
+        var c = new Command("demo",
+            "Generate a long Toonworld video from the bundled storyline with the shipped models into " +
+                                    "out/demo.mp4 (demo.gif without ffmpeg), with contact sheets of each level and " +
+                                        "demo.html.")
             .With(frames, outDir).With(s.All).With(quiet, engine, engineSteps);
         return c.Runs((p, ct) =>
         {
@@ -36,12 +39,16 @@ internal static class DemoCommand
             var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), 24, n), n).Validate();
             var pipe = LongVideoPipeline.LoadShipped();
             if (!p.GetValue(quiet))
-                Console.WriteLine($"{n} frames ({n / GenerationOutput.Fps:F1} s at 24 fps) from {request.Story.Segments.Count} story " +
-                                  $"segments, {request.Scheme.Name()}, {request.Sampler.Steps} {request.Sampler.Scheduler} steps, " +
-                                  $"guidance {request.Sampler.GuidanceScale}" + (FFmpeg.IsAvailable ? "" : "; ffmpeg not found, writing GIF"));
+                Console.WriteLine($"{n} frames ({n / GenerationOutput.Fps:F1} s at 24 fps) from " +
+                    $"{request.Story.Segments.Count} story " +
+                                  $"segments, {request.Scheme.Name()}, {request.Sampler.Steps} " +
+                                      $"{request.Sampler.Scheduler} steps, " +
+                                  $"guidance {request.Sampler.GuidanceScale}"
+                                      + (FFmpeg.IsAvailable ? "" : "; ffmpeg not found, writing GIF"));
             GenerationView.Produce(pipe, request, outPath, p.GetValue(quiet), ct);
             Console.WriteLine($"wrote {n} frames to {Path.GetFullPath(outPath)} in {sw.Elapsed.TotalSeconds:F0} s; " +
-                              $"open {Path.GetFullPath(GenerationOutput.PagePath(outPath))} for the video with its hierarchy of keyframes");
+                              $"open {Path.GetFullPath(GenerationOutput.PagePath(outPath))} for the video with its " +
+                                  $"hierarchy of keyframes");
             return 0;
         });
     }

@@ -17,19 +17,27 @@ internal static class EvalCommands
         var m = new ModelOptions();
         var outDir = CliOptions.Text("--out", "results folder (default out/eval, out/eval-quick with --quick)", "DIR");
         var quick = CliOptions.Flag("--quick", "lengths 16,64, 64 frames per row, 6 steps");
-        var lengths = CliOptions.IntList("--lengths", "video lengths (default 16,256,1024)", 2, GenerationRequest.MaxFrames);
-        var budget = CliOptions.OptionalInt("--budget", "frames generated per row (default 1024, 64 with --quick)", 16, 10_000_000);
-        var steps = CliOptions.OptionalInt("--steps", $"denoising steps (default {ShippedModels.Sampler.Steps}, 6 with --quick)", 1, 1000);
-        var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale", ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
+        var lengths = CliOptions.IntList("--lengths", "video lengths (default 16,256,1024)", 2,
+            GenerationRequest.MaxFrames);
+        var budget = CliOptions.OptionalInt("--budget", "frames generated per row (default 1024, 64 with --quick)", 16,
+            10_000_000);
+        var steps = CliOptions.OptionalInt("--steps",
+            $"denoising steps (default {ShippedModels.Sampler.Steps}, 6 with --quick)", 1, 1000);
+        var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
+            ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
         var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
-        var extractor = CliOptions.Text("--extractor", "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var extractor = CliOptions.Text("--extractor",
+            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var seed = CliOptions.Seed();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var eval = new Command("eval", "Table 1: videos of each length by DoD and AR from test-split stories, scored (Avg-FID, " +
-                                       "B-FVD-16, story accuracy, consistency, jitter, cut F1, time) into table1.md, table1.csv and " +
+        var eval = new Command("eval",
+            "Table 1: videos of each length by DoD and AR from test-split stories, scored (Avg-FID, " +
+                                       "B-FVD-16, story accuracy, consistency, jitter, cut F1, time) into table1.md, " +
+                                           "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
-            .With(data).With(m.All).With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, seed, quiet);
+            .With(data).With(m.All)
+                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         return eval.Runs((p, ct) =>
@@ -38,20 +46,24 @@ internal static class EvalCommands
             string? fx = p.GetValue(extractor);
             var o = new BenchmarkOptions
             {
-                Data = p.GetValue(data)!, Global = p.GetValue(m.Global) ?? ShippedModels.Global(), Local = p.GetValue(m.Local) ?? ShippedModels.Local(),
+                Data = p.GetValue(data)!, Global = p.GetValue(m.Global) ?? ShippedModels.Global(),
+                    Local = p.GetValue(m.Local) ?? ShippedModels.Local(),
                 Vae = p.GetValue(m.Vae) ?? ShippedModels.Vae(), Extractor = fx ?? ShippedExtractor.Folder(),
                 ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null,
                 Out = p.GetValue(outDir) ?? (q ? "out/eval-quick" : "out/eval"),
                 Lengths = p.GetValue(lengths) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
-                Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps), (float)p.GetValue(guidance),
+                Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
+                    (float)p.GetValue(guidance),
                     p.GetValue(sampler)!),
             };
             bool silent = p.GetValue(quiet);
-            var progress = new SyncProgress<string>(x => { if (!silent) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {x}"); });
+            var progress = new SyncProgress<string>(x =>
+                { if (!silent) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {x}"); });
             LongVideoBenchmark.Run(o, progress, ct);
             Console.WriteLine(File.ReadAllText(Path.Combine(o.Out, "table1.md")));
-            Console.WriteLine($"wrote {Path.GetFullPath(Path.Combine(o.Out, "table1.md"))}, table1.csv and quality.svg");
+            Console.WriteLine($"wrote {Path.GetFullPath(Path.Combine(o.Out, "table1.md"))}, table1.csv and " +
+                $"quality.svg");
             return 0;
         });
     }
@@ -63,13 +75,17 @@ internal static class EvalCommands
         var clip = CliOptions.Int("--clip-frames", "frames per clip", 8, 2, 1024);
         var images = CliOptions.Flag("--images", "score frame by frame (image VAE)");
         var json = CliOptions.Flag("--json", "print JSON");
-        return new Command("vae", "Validation PSNR, SSIM and temporal-consistency error of a VAE.").With(model, data, clip, images, json)
+        return new Command("vae", "Validation PSNR, SSIM and temporal-consistency error of a VAE.")
+            .With(model, data, clip, images, json)
             .Runs((p, _) =>
             {
-                var v = VaeTrainer.Evaluate(p.GetValue(model)!, p.GetValue(data)!, p.GetValue(clip), asVideo: !p.GetValue(images));
+                var v = VaeTrainer.Evaluate(p.GetValue(model)!, p.GetValue(data)!, p.GetValue(clip),
+                    asVideo: !p.GetValue(images));
                 Console.WriteLine(p.GetValue(json)
-                    ? JsonSerializer.Serialize(new { psnr = v.Psnr, ssim = v.Ssim, temporal_error = v.TemporalError, frames = v.Frames })
-                    : $"psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error {v.TemporalError:F3}  ({v.Frames} frames)");
+                    ? JsonSerializer.Serialize(new { psnr = v.Psnr, ssim = v.Ssim, temporal_error = v.TemporalError,
+                        frames = v.Frames })
+                    : $"psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error {v.TemporalError:F3}  ({v.Frames} " +
+                        $"frames)");
                 return 0;
             });
     }
@@ -83,17 +99,21 @@ internal static class EvalCommands
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var clips = CliOptions.Int("--clips", "validation clips per level", 64, 1, 100_000);
-        var fill = CliOptions.Int("--fill", "also fill N real-keyframe clips of the test split and score them (the MI/SI ablation)", 0, 0, 100_000);
+        var fill = CliOptions.Int("--fill",
+            "also fill N real-keyframe clips of the test split and score them (the MI/SI ablation)", 0, 0, 100_000);
         var extractor = CliOptions.Text("--extractor", "feature extractor (default: the shipped one)", "DIR|FILE");
         var json = CliOptions.Flag("--json", "print JSON");
-        return new Command("mtd", "Held-out loss of an MTD at each level (validation split), and optionally real-keyframe fill scores.")
+        return new Command("mtd",
+            "Held-out loss of an MTD at each level (validation split), and optionally real-keyframe fill scores.")
             .With(model, data, vae, levels, depth, length, clips, fill, extractor, json).Runs((p, ct) =>
             {
-                string folder = p.GetValue(model)!, store = p.GetValue(data)!, vaeFolder = p.GetValue(vae) ?? ShippedModels.Vae();
+                string folder = p.GetValue(model)!, store = p.GetValue(data)!,
+                    vaeFolder = p.GetValue(vae) ?? ShippedModels.Vae();
                 int d = p.GetValue(depth), l = p.GetValue(length), n = p.GetValue(clips), f = p.GetValue(fill);
                 bool asJson = p.GetValue(json);
                 var ks = p.GetValue(levels) ?? Enumerable.Range(1, d).ToArray();
-                if (ks.Any(k => k > d)) throw new Tensors.LongshotException($"--levels must be between 1 and the depth {d}.");
+                if (ks.Any(k => k > d))
+                    throw new Tensors.LongshotException($"--levels must be between 1 and the depth {d}.");
                 var parts = MtdPipelineParts.Load(folder);
                 var result = new Dictionary<string, object>();
                 foreach (int level in ks)
@@ -102,7 +122,8 @@ internal static class EvalCommands
                     double loss = MtdTrainer.ValidationLoss(parts, store, vaeFolder, role, level, d, l, n, ct: ct);
                     result[$"val_loss_level{level}"] = loss;
                     if (!asJson)
-                        Console.WriteLine($"level {level} ({role}, stride {LongVideoSampling.Stride(level, d, l)}): validation loss {loss:F5} over {n} clips");
+                        Console.WriteLine($"level {level} ({role}, stride {LongVideoSampling.Stride(level, d, l)}): " +
+                            $"validation loss {loss:F5} over {n} clips");
                 }
                 if (f > 0)
                 {
@@ -110,13 +131,15 @@ internal static class EvalCommands
                     var scores = InterpolationBenchmark.Run(new InterpolationOptions
                     {
                         Data = store, Local = folder, Vae = vaeFolder, Extractor = fx ?? ShippedExtractor.Folder(),
-                        ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null, Clips = f, Length = l, Sampler = ShippedModels.Sampler,
+                        ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null, Clips = f, Length = l,
+                            Sampler = ShippedModels.Sampler,
                     }, null, ct);
                     result["fill_avg_fid"] = scores.AvgFid;
                     result["fill_b_fvd"] = scores.BlockFvd;
                     result["fill_story_accuracy"] = scores.StoryAccuracy;
                     if (!asJson)
-                        Console.WriteLine($"fill between real keyframes ({f} clips of {l}): Avg-FID {scores.AvgFid:F2}  B-FVD-{l} " +
+                        Console.WriteLine($"fill between real keyframes ({f} clips of {l}): Avg-FID " +
+                            $"{scores.AvgFid:F2}  B-FVD-{l} " +
                                           $"{scores.BlockFvd:F2}  story accuracy {scores.StoryAccuracy:P1}");
                 }
                 if (asJson) Console.WriteLine(JsonSerializer.Serialize(result));

@@ -12,18 +12,25 @@ namespace Longshot.Cli.Commands;
 /// <summary>`longshot generate`: storyline in, long video out (diffusion over diffusion, or the AR baseline).</summary>
 internal static class GenerateCommand
 {
-    private static readonly Option<string?> Story = CliOptions.Text("--story", "storyline file: 'START-END: prompt' per line", "FILE", true);
-    private static readonly Option<string?> Out = CliOptions.Text("--out", "video to write: .mp4 (needs ffmpeg), .gif, .y4m, or a folder of PNGs; " +
+    private static readonly Option<string?> Story = CliOptions.Text("--story",
+        "storyline file: 'START-END: prompt' per line", "FILE", true);
+    private static readonly Option<string?> Out = CliOptions.Text("--out",
+        "video to write: .mp4 (needs ffmpeg), .gif, .y4m, or a folder of PNGs; " +
         "OUT.levelK.png and OUT.html are written beside it", "FILE", true);
-    private static readonly Option<int?> Frames = CliOptions.OptionalInt("--frames", "frames to generate (default: the story's length)", 1, GenerationRequest.MaxFrames);
-    private static readonly Option<string?> Run = CliOptions.Text("--run", "keep finished units in DIR: rerunning after a crash, Ctrl-C or SIGTERM continues", "DIR");
+    private static readonly Option<int?> Frames = CliOptions.OptionalInt("--frames",
+        "frames to generate (default: the story's length)", 1, GenerationRequest.MaxFrames);
+    private static readonly Option<string?> Run = CliOptions.Text("--run",
+        "keep finished units in DIR: rerunning after a crash, Ctrl-C or SIGTERM continues", "DIR");
     private static readonly Option<(int From, int To)?> Regenerate = new("--regenerate")
     {
-        Description = "redraw frames A..B-1 of the finished --run with --new-story and/or --new-seed; every frame outside the range stays identical",
+        Description = "redraw frames A..B-1 of the finished --run with --new-story and/or --new-seed; every frame " +
+            "outside the range stays identical",
         HelpName = "A-B", CustomParser = ParseRange,
     };
-    private static readonly Option<string?> NewStory = CliOptions.Text("--new-story", "storyline for the redrawn range (default: --story)", "FILE");
-    private static readonly Option<ulong?> NewSeed = new("--new-seed") { Description = "seed of the redrawn range (default: --seed + 1)", HelpName = "N" };
+    private static readonly Option<string?> NewStory = CliOptions.Text("--new-story",
+        "storyline for the redrawn range (default: --story)", "FILE");
+    private static readonly Option<ulong?> NewSeed = new("--new-seed") { Description = "seed of the redrawn range " +
+        "(default: --seed + 1)", HelpName = "N" };
 
     public static Command Create()
     {
@@ -39,14 +46,16 @@ internal static class GenerateCommand
             int? frames = p.GetValue(Frames);
             string? runDir = p.GetValue(Run);
             VideoWriters.CheckPath(outPath, "--out");
-            if (runDir != null && File.Exists(runDir)) throw new LongshotException($"--run: {runDir} is a file, not a folder.");
+            if (runDir != null && File.Exists(runDir))
+                throw new LongshotException($"--run: {runDir} is a file, not a folder.");
             var story = Storyline.Load(storyPath, 24, frames);
             var request = s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir };
             request.Validate();
             if (p.GetValue(Regenerate) is { } range)
             {
                 var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, 24, request.Frames) : story;
-                var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1, RunDir = null };
+                var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1,
+                    RunDir = null };
                 redraw.Validate();
                 var latents = LongVideoPipeline.LoadRun(request);
                 var pipe = m.Load(p);
@@ -54,7 +63,8 @@ internal static class GenerateCommand
                 var g = pipe.Regenerate(latents, redraw, range.From, range.To, ct);
                 GenerationOutput.Write(LongVideoPipeline.Plan(request), pipe.DecodeRegeneration(g, ct), outPath,
                     GenerationOutput.Caption(newStory));
-                Console.WriteLine($"redrew frames {g.Lo}..{g.Hi - 1}; wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
+                Console.WriteLine($"redrew frames {g.Lo}..{g.Hi - 1}; wrote {request.Frames} frames to " +
+                    $"{Path.GetFullPath(outPath)}");
                 return 0;
             }
             var pipeline = m.Load(p);
@@ -80,14 +90,18 @@ internal static class GenerateCommand
 /// <summary>--global, --local and --vae: the model folders (default: the shipped ones).</summary>
 internal sealed class ModelOptions
 {
-    public Option<string?> Global { get; } = CliOptions.Text("--global", "global MTD folder (default: models/toonworld-global)", "DIR");
-    public Option<string?> Local { get; } = CliOptions.Text("--local", "local MTD folder (default: models/toonworld-local)", "DIR");
-    public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)", "DIR");
+    public Option<string?> Global { get; } = CliOptions.Text("--global",
+        "global MTD folder (default: models/toonworld-global)", "DIR");
+    public Option<string?> Local { get; } = CliOptions.Text("--local",
+        "local MTD folder (default: models/toonworld-local)", "DIR");
+    public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
+        "DIR");
 
     public Option[] All => new Option[] { Global, Local, Vae };
 
     public LongVideoPipeline Load(ParseResult p) => LongVideoPipeline.Load(
-        p.GetValue(Global) ?? ShippedModels.Global(), p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+        p.GetValue(Global) ?? ShippedModels.Global(), p.GetValue(Local) ?? ShippedModels.Local(),
+            p.GetValue(Vae) ?? ShippedModels.Vae());
 }
 
 /// <summary>How units are sampled: --scheme, --length, --steps, --guidance, --sampler, --eta, --seed.</summary>
@@ -95,13 +109,17 @@ internal sealed class SamplingOptions
 {
     private static readonly SamplerOptions Shipped = ShippedModels.Sampler;
 
-    public Option<string> Scheme { get; } = CliOptions.Choice("--scheme", "dod: diffusion over diffusion; ar: the autoregressive baseline",
+    public Option<string> Scheme { get; } = CliOptions.Choice("--scheme",
+        "dod: diffusion over diffusion; ar: the autoregressive baseline",
         GenerationSchemes.All.Select(x => x.Name()).ToArray());
-    public Option<int> Length { get; } = CliOptions.Int("--length", "frames per model call (L) the models were trained for", 16, 3, 1024);
+    public Option<int> Length { get; } = CliOptions.Int("--length",
+        "frames per model call (L) the models were trained for", 16, 3, 1024);
     public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
-    public Option<double> Guidance { get; } = CliOptions.Number("--guidance", "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
+    public Option<double> Guidance { get; } = CliOptions.Number("--guidance",
+        "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
     public Option<string> Sampler { get; } = CliOptions.Choice("--sampler", "scheduler", Scheduler.Names.ToArray());
-    public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0, 1);
+    public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0,
+        1);
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
     public Option[] All => new Option[] { Scheme, Length, Steps, Guidance, Sampler, Eta, Seed };
@@ -109,6 +127,7 @@ internal sealed class SamplingOptions
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
         Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
-        Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!, (float)p.GetValue(Eta)),
+        Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
+            (float)p.GetValue(Eta)),
     };
 }

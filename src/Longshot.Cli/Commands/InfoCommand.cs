@@ -12,7 +12,8 @@ internal static class InfoCommand
             Console.WriteLine($"GEMM backend : {Gemm.Backend}");
             Console.WriteLine($"SIMD level   : {Gemm.SimdLevel}");
             Console.WriteLine($"threads      : {Threads.Count}");
-            Console.WriteLine($"OpenBLAS     : {(Gemm.OpenBlasAvailable ? Gemm.OpenBlasPath : "not installed (built-in GEMM used)")}");
+            Console.WriteLine($"OpenBLAS     : {(Gemm.OpenBlasAvailable ? Gemm.OpenBlasPath : "not installed " +
+                "(built-in GEMM used)")}");
             return 0;
         });
 }

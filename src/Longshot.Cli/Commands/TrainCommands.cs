@@ -7,12 +7,14 @@ using Longshot.Eval.Features;
 
 namespace Longshot.Cli.Commands;
 
-/// <summary>`longshot train vae|global|local|extractor`: training with progress, atomic checkpoints and exact resume.</summary>
+/// <summary>`longshot train vae|global|local|extractor`: training with progress, atomic checkpoints and exact
+/// resume.</summary>
 internal static class TrainCommands
 {
     public static Command Create()
     {
-        var train = new Command("train", "Train the T-KLVAE, the global or local MTD, or the evaluation feature extractor. " +
+        var train = new Command("train",
+            "Train the T-KLVAE, the global or local MTD, or the evaluation feature extractor. " +
                                          "Rerun the same command to resume after an interruption.");
         foreach (var c in new[] { Vae(), Mtd("global"), Mtd("local"), Extractor() }) train.Subcommands.Add(c);
         return train;
@@ -22,7 +24,8 @@ internal static class TrainCommands
     {
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "run folder (checkpoint and the model in OUT/vae)", "DIR", true);
-        var stage = CliOptions.Choice("--stage", "image: stage 1; video: stage 2, temporal layers on --init's image VAE", "image", "video");
+        var stage = CliOptions.Choice("--stage",
+            "image: stage 1; video: stage 2, temporal layers on --init's image VAE", "image", "video");
         var steps = CliOptions.Int("--steps", "training steps", 2000, 1, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 8, 1, 4096);
         var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", 8, 2, 1024);
@@ -38,16 +41,19 @@ internal static class TrainCommands
         var validateEvery = CliOptions.Int("--validate-every", "steps between validations", 500, 1);
         var quiet = CliOptions.Flag("--quiet", "only validation lines");
         var c = new Command("vae", "Train the temporal KL-VAE: stage 1 (image) then stage 2 (video).")
-            .With(data, outDir, stage, steps, batch, clipFrames, lr, kl, init, channels, temporalInit, noTemporal, trainSpatial, seed,
+            .With(data, outDir, stage, steps, batch, clipFrames, lr, kl, init, channels, temporalInit, noTemporal,
+                trainSpatial, seed,
                 checkpointEvery, validateEvery, quiet);
         return c.Runs((p, ct) =>
         {
             var ch = p.GetValue(channels);
             var o = new VaeTrainOptions
             {
-                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!, Steps = p.GetValue(steps),
+                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!,
+                    Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), ClipFrames = p.GetValue(clipFrames), LearningRate = (float)p.GetValue(lr),
-                KlWeight = (float)p.GetValue(kl), CheckpointEvery = p.GetValue(checkpointEvery), ValidateEvery = p.GetValue(validateEvery),
+                KlWeight = (float)p.GetValue(kl), CheckpointEvery = p.GetValue(checkpointEvery),
+                    ValidateEvery = p.GetValue(validateEvery),
                 Seed = p.GetValue(seed), InitFrom = p.GetValue(init), TemporalInit = p.GetValue(temporalInit)!,
                 NoTemporal = p.GetValue(noTemporal), TrainSpatial = p.GetValue(trainSpatial),
                 Config = ch != null ? new AutoencoderKLConfig { BlockOutChannels = ch } : null,
@@ -60,10 +66,12 @@ internal static class TrainCommands
                     Console.WriteLine($"step {r.Step,6}/{r.Steps}  loss {r.Loss:F5}  psnr {r.Psnr,5:F2} dB  " +
                                       $"{r.FramesPerSecond,6:F1} frames/s  eta {r.Eta:hh\\:mm\\:ss}");
                 if (r.Validation is { } v)
-                    Console.WriteLine($"  validation: psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error {v.TemporalError:F3}  ({v.Frames} frames)");
+                    Console.WriteLine($"  validation: psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error " +
+                        $"{v.TemporalError:F3}  ({v.Frames} frames)");
             });
             var (_, val) = VaeTrainer.Train(o, progress, ct);
-            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} dB, " +
+            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} " +
+                $"dB, " +
                               $"ssim {val.Ssim:F4}, temporal error {val.TemporalError:F3})");
             return 0;
         });
@@ -73,16 +81,19 @@ internal static class TrainCommands
     {
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
-        var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)", "DIR");
+        var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)",
+            "DIR");
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var steps = CliOptions.Int("--steps", "training steps", 1000, 1, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
         var lr = CliOptions.Number("--lr", "learning rate", 4e-4, 1e-9, 10);
-        var channels = CliOptions.IntList("--channels", "UNet block output channels, multiples of 32 (default 32,64)", 1, 4096);
+        var channels = CliOptions.IntList("--channels", "UNet block output channels, multiples of 32 (default 32,64)",
+            1, 4096);
         var noMi = CliOptions.Flag("--no-mi", "without multi-scale injection (ablation)");
         var noSi = CliOptions.Flag("--no-si", "without symmetric injection (ablation)");
-        var levels = CliOptions.IntList("--levels", "local model: train on these levels only (default: 2..depth)", 2, 6);
+        var levels = CliOptions.IntList("--levels", "local model: train on these levels only (default: 2..depth)", 2,
+            6);
         var raw = CliOptions.Flag("--raw-weights", "export the last step's weights instead of the EMA");
         var seed = CliOptions.Seed();
         var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
@@ -92,15 +103,18 @@ internal static class TrainCommands
         var c = new Command(role, role == "global"
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
-            .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery, prediction, init, quiet);
+            .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
+                prediction, init, quiet);
         if (role == "local") c.Options.Add(levels);
         return c.Runs((p, ct) =>
         {
             var ch = p.GetValue(channels) ?? new[] { 32, 64 };
             var o = new MtdTrainOptions
             {
-                Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!, Role = role,
-                Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps), Batch = p.GetValue(batch),
+                Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
+                    Role = role,
+                Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
+                    Batch = p.GetValue(batch),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
                 Levels = role == "local" ? p.GetValue(levels) : null, LearningRate = (float)p.GetValue(lr),
@@ -115,7 +129,8 @@ internal static class TrainCommands
             var progress = new SyncProgress<MtdTrainProgress>(r =>
             {
                 if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
-                    Console.WriteLine($"step {r.Step,6}/{r.Steps}  level {r.Level}  loss {r.Loss:F5}  {r.ClipsPerSecond:F2} clips/s  " +
+                    Console.WriteLine($"step {r.Step,6}/{r.Steps}  level {r.Level}  loss {r.Loss:F5}  " +
+                        $"{r.ClipsPerSecond:F2} clips/s  " +
                                       $"eta {r.Eta:hh\\:mm\\:ss}");
             });
             var cache = new SyncProgress<(int Done, int Total)>(x =>
@@ -135,22 +150,28 @@ internal static class TrainCommands
         var steps = CliOptions.Int("--steps", "training steps", 800, 1, 10_000_000);
         var seed = CliOptions.Seed();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var c = new Command("extractor", "Train the evaluation feature extractor (frame and 16-frame clip encoders) on the " +
+        var c = new Command("extractor",
+            "Train the evaluation feature extractor (frame and 16-frame clip encoders) on the " +
                                          "store's real frames and annotations; prints held-out accuracy.")
             .With(data, outDir, steps, seed, quiet);
         return c.Runs((p, ct) =>
         {
-            var o = new ExtractorTrainOptions { Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Steps = p.GetValue(steps), Seed = p.GetValue(seed) };
+            var o = new ExtractorTrainOptions { Data = p.GetValue(data)!, Out = p.GetValue(outDir)!,
+                Steps = p.GetValue(steps), Seed = p.GetValue(seed) };
             bool q = p.GetValue(quiet);
             var progress = new SyncProgress<ExtractorTrainProgress>(r =>
             {
                 if (!q && (r.Step % 25 == 0 || r.Step == 1 || r.Step == r.Steps))
-                    Console.WriteLine($"step {r.Step,5}/{r.Steps}  frame loss {r.FrameLoss:F4}  clip loss {r.ClipLoss:F4}  eta {r.Eta:hh\\:mm\\:ss}");
+                    Console.WriteLine($"step {r.Step,5}/{r.Steps}  frame loss {r.FrameLoss:F4}  clip loss " +
+                        $"{r.ClipLoss:F4}  eta {r.Eta:hh\\:mm\\:ss}");
             });
             var (fx, v) = ExtractorTrainer.Train(o, progress, ct);
-            Console.WriteLine($"held-out accuracy: place {v.Place:P1}, time {v.Time:P1}, framing {v.Framing:P1}, shirts {v.Shirts:P1}, " +
-                              $"accessories {v.Accessories:P1}, clip actions {v.Actions:P1}, cuts {v.Cuts:P1}  ({v.Frames} frames, {v.Clips} clips)");
-            Console.WriteLine($"cut threshold {fx.Config.CutThreshold:F4}; saved {Path.GetFullPath(o.Out)} (sha256 {fx.Sha256})");
+            Console.WriteLine($"held-out accuracy: place {v.Place:P1}, time {v.Time:P1}, framing {v.Framing:P1}, " +
+                $"shirts {v.Shirts:P1}, " +
+                              $"accessories {v.Accessories:P1}, clip actions {v.Actions:P1}, cuts {v.Cuts:P1}  " +
+                                  $"({v.Frames} frames, {v.Clips} clips)");
+            Console.WriteLine($"cut threshold {fx.Config.CutThreshold:F4}; saved {Path.GetFullPath(o.Out)} (sha256 " +
+                $"{fx.Sha256})");
             return 0;
         });
     }

@@ -3,7 +3,8 @@ using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Layers;
 
-/// <summary>A temporal convolution to add after a spatial one: kernel size, and identity (NUWA-XL Eq. 1) or PyTorch-default init.</summary>
+/// <summary>A temporal convolution to add after a spatial one: kernel size, and identity (NUWA-XL Eq. 1) or
+/// PyTorch-default init.</summary>
 public sealed record TemporalSpec(int Kernel = 3, bool Identity = true);
 
 /// <summary>
@@ -16,7 +17,8 @@ public sealed class SpatioTemporalConv : Module
     public Conv2d Spatial { get; }
     public Conv1d? Temporal { get; }
 
-    public SpatioTemporalConv(VarBuilder parent, string name, int inC, int outC, int kernel, int stride, int padding, TemporalSpec? temporal, Init? init = null)
+    public SpatioTemporalConv(VarBuilder parent, string name, int inC, int outC, int kernel, int stride, int padding,
+        TemporalSpec? temporal, Init? init = null)
     {
         Spatial = Child(new Conv2d(parent.Pp(name), inC, outC, kernel, stride, padding, init: init, biasInit: init));
         if (temporal != null)
@@ -35,7 +37,8 @@ public sealed class SpatioTemporalConv : Module
     }
 }
 
-/// <summary>Reshapes between frames-as-batch [B*L, C, H, W] and pixels-as-batch [B*H*W, C, L] (NUWA-XL Eq. 8-9).</summary>
+/// <summary>Reshapes between frames-as-batch [B*L, C, H, W] and pixels-as-batch [B*H*W, C, L] (NUWA-XL Eq.
+/// 8-9).</summary>
 public static class TemporalOps
 {
     /// <summary>
@@ -53,7 +56,9 @@ public static class TemporalOps
     public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)
     {
         int n = y.Shape[0], c = y.Shape[1], h = y.Shape[2], w = y.Shape[3];
-        if (n % frames != 0) throw new LongshotException($"temporal layer: batch of {n} images is not a whole number of {frames}-frame videos.");
+        if (n % frames != 0)
+            throw new LongshotException($"temporal layer: batch of {n} images is not a whole number of " +
+            $"{frames}-frame videos.");
         int b = n / frames;
         var t = y.Reshape(b, frames, c, h * w).Permute(0, 3, 2, 1).Reshape(b * h * w, c, frames);
         t = f(t);

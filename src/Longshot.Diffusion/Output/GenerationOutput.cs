@@ -18,7 +18,8 @@ public static class GenerationOutput
     /// <summary>Frames shown at most on one level's contact sheet.</summary>
     public const int MaxSheetFrames = 48;
 
-    /// <summary>Contact sheet path of level <paramref name="k"/> (0-based) for a video at <paramref name="outPath"/>.</summary>
+    /// <summary>Contact sheet path of level <paramref name="k"/> (0-based) for a video at <paramref
+    /// name="outPath"/>.</summary>
     public static string SheetPath(string outPath, int k) => $"{Path.ChangeExtension(outPath, null)}.level{k + 1}.png";
 
     /// <summary>The HTML page's path for a video at <paramref name="outPath"/>.</summary>
@@ -49,7 +50,8 @@ public static class GenerationOutput
                     foreach (var sh in sheets) sh.Write(frame);
                 }
                 if (w.FrameCount != plan.Frames)
-                    throw new InvalidOperationException($"{outPath}: {w.FrameCount} frames generated, {plan.Frames} planned.");
+                    throw new InvalidOperationException($"{outPath}: {w.FrameCount} frames generated, {plan.Frames} " +
+                        $"planned.");
                 w.Complete();
             }
             foreach (var sh in sheets) sh.Complete();

@@ -42,10 +42,13 @@ public sealed class DodSchedule
         Frames = frames; Length = length;
         Depth = depth ?? DepthFor(frames, length);
         long coverage = (long)Math.Pow(length - 1, Depth) + 1;
-        if (coverage < frames) throw new LongshotException($"DoD: depth {Depth} with L = {length} covers {coverage} frames, fewer than the {frames} asked for.");
+        if (coverage < frames)
+            throw new LongshotException($"DoD: depth {Depth} with L = {length} covers {coverage} frames, fewer than " +
+            $"the {frames} asked for.");
         var levels = new List<IReadOnlyList<WorkUnit>>();
         long stride = (long)Math.Pow(length - 1, Depth - 1);
-        levels.Add(new[] { new WorkUnit(1, 0, Enumerable.Range(0, length).Select(i => (int)(i * stride)).ToArray(), new bool[length]) });
+        levels.Add(new[] { new WorkUnit(1, 0, Enumerable.Range(0, length).Select(i => (int)(i * stride)).ToArray(),
+            new bool[length]) });
         for (int k = 2; k <= Depth; k++)
         {
             long gap = stride;
@@ -53,7 +56,8 @@ public sealed class DodSchedule
             var units = new List<WorkUnit>();
             // Gaps start at every multiple of the previous stride below the last needed frame.
             for (long a = 0; a < frames - 1; a += gap)
-                units.Add(new WorkUnit(k, units.Count, Enumerable.Range(0, length).Select(i => (int)(a + i * stride)).ToArray(), WorkUnit.Ends(length, true, true)));
+                units.Add(new WorkUnit(k, units.Count, Enumerable.Range(0, length).Select(i => (int)(a + i * stride))
+                    .ToArray(), WorkUnit.Ends(length, true, true)));
             levels.Add(units);
         }
         Levels = levels;
@@ -93,7 +97,8 @@ public sealed class AutoregressiveSchedule
         Frames = frames; Length = length;
         var units = new List<WorkUnit> { new(1, 0, Enumerable.Range(0, length).ToArray(), new bool[length]) };
         for (int start = length - 1; start < frames - 1; start += length - 1)
-            units.Add(new WorkUnit(2, units.Count, Enumerable.Range(start, length).ToArray(), WorkUnit.Ends(length, true, false)));
+            units.Add(new WorkUnit(2, units.Count, Enumerable.Range(start, length).ToArray(),
+                WorkUnit.Ends(length, true, false)));
         Units = units;
     }
 

@@ -21,7 +21,8 @@ public sealed class GenerationPlan
     /// <summary>Rounds of model calls that must run one after another: DoD's levels, AR's units.</summary>
     public int CriticalPath { get; }
 
-    private GenerationPlan(GenerationScheme scheme, int frames, IReadOnlyList<IReadOnlyList<int>> levels, int units, int path)
+    private GenerationPlan(GenerationScheme scheme, int frames, IReadOnlyList<IReadOnlyList<int>> levels, int units,
+        int path)
     {
         Scheme = scheme; Frames = frames; LevelFrames = levels; Units = units; CriticalPath = path;
     }
@@ -35,7 +36,8 @@ public sealed class GenerationPlan
     public static GenerationPlan Of(AutoregressiveSchedule s) => new(GenerationScheme.Autoregressive, s.Frames,
         new[] { (IReadOnlyList<int>)Enumerable.Range(0, s.Frames).ToList() }, s.Units.Count, s.CriticalPath);
 
-    /// <summary>A caption for level <paramref name="k"/> (0-based), e.g. "Level 1: 16 frames (global keyframes)".</summary>
+    /// <summary>A caption for level <paramref name="k"/> (0-based), e.g. "Level 1: 16 frames (global
+    /// keyframes)".</summary>
     public string LevelTitle(int k) => $"Level {k + 1}: {LevelFrames[k].Count} frames"
         + (k == 0 && Scheme == GenerationScheme.DiffusionOverDiffusion ? " (global keyframes)" : "");
 }

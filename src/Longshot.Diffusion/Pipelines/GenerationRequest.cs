@@ -35,12 +35,16 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     /// <summary>Throws <see cref="LongshotException"/> naming the first setting that cannot work.</summary>
     public GenerationRequest Validate()
     {
-        if (Frames < 1 || Frames > MaxFrames) throw new LongshotException($"frames must be between 1 and {MaxFrames}, got {Frames}.");
-        if (Length < 3 || Length > 1024) throw new LongshotException($"length (L) must be between 3 and 1024, got {Length}.");
+        if (Frames < 1 || Frames > MaxFrames)
+            throw new LongshotException($"frames must be between 1 and {MaxFrames}, got {Frames}.");
+        if (Length < 3 || Length > 1024)
+            throw new LongshotException($"length (L) must be between 3 and 1024, got {Length}.");
         if (Story.Frames < Frames)
-            throw new LongshotException($"the storyline ends at frame {Story.Frames}, before the {Frames} frames asked for.");
+            throw new LongshotException($"the storyline ends at frame {Story.Frames}, before the {Frames} frames " +
+                $"asked for.");
         if (RunDir != null && Scheme != GenerationScheme.DiffusionOverDiffusion)
-            throw new LongshotException($"a run folder keeps diffusion-over-diffusion units only; the {Scheme.Name()} scheme cannot resume.");
+            throw new LongshotException($"a run folder keeps diffusion-over-diffusion units only; the " +
+                $"{Scheme.Name()} scheme cannot resume.");
         Sampler.Validate();
         return this;
     }

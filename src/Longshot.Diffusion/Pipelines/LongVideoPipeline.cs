@@ -19,7 +19,8 @@ public sealed class LongVideoPipeline
     /// <summary>The VAE that decodes the latents.</summary>
     public AutoencoderKL Vae { get; }
 
-    /// <summary>A pipeline over loaded models; latents are <paramref name="latentSize"/> square (default: the VAE's).</summary>
+    /// <summary>A pipeline over loaded models; latents are <paramref name="latentSize"/> square (default: the
+    /// VAE's).</summary>
     public LongVideoPipeline(MtdPipelineParts global, MtdPipelineParts local, AutoencoderKL vae, int? latentSize = null)
     {
         Vae = vae;
@@ -33,7 +34,8 @@ public sealed class LongVideoPipeline
         new(MtdPipelineParts.Load(global), MtdPipelineParts.Load(local), AutoencoderKL.Load(vae));
 
     /// <summary>Loads the checkpoints shipped in models/.</summary>
-    public static LongVideoPipeline LoadShipped() => Load(ShippedModels.Global(), ShippedModels.Local(), ShippedModels.Vae());
+    public static LongVideoPipeline LoadShipped() =>
+        Load(ShippedModels.Global(), ShippedModels.Local(), ShippedModels.Vae());
 
     /// <summary>
     /// Units sampled together per model call. On a CPU one is fastest: a unit on one core took 2.50 s alone, 2.64 s
@@ -92,7 +94,8 @@ public sealed class LongVideoPipeline
         foreach (var frame in decoder.Advance(Unscaled(known), r.Frames, ct)) yield return frame;
     }
 
-    /// <summary>Decodes latents of frames [0, N) in order with the chunked T-KLVAE (bounded memory), as [3, H, W] in [-1, 1].</summary>
+    /// <summary>Decodes latents of frames [0, N) in order with the chunked T-KLVAE (bounded memory), as [3, H, W] in
+    /// [-1, 1].</summary>
     public IEnumerable<Tensor> Decode(Dictionary<int, Tensor> latents, int frames, CancellationToken ct = default) =>
         new ChunkedDecoder(ChunkedVideoCodec.ForGeneration(Vae), frames).Advance(Unscaled(latents), frames, ct);
 
@@ -100,8 +103,10 @@ public sealed class LongVideoPipeline
     private Func<int, int, Tensor> Unscaled(Dictionary<int, Tensor> known) =>
         (s, n) => Vae.UnscaleLatents(Ops.Stack(Enumerable.Range(s, n).Select(f => known[f]).ToList(), 0));
 
-    /// <summary>Runs the request's scheme, filling <paramref name="known"/>; yields after every finished batch.</summary>
-    private IEnumerable<int> Run(GenerationRequest r, Dictionary<int, Tensor> known, IProgress<GenerationProgress>? progress,
+    /// <summary>Runs the request's scheme, filling <paramref name="known"/>; yields after every finished
+    /// batch.</summary>
+    private IEnumerable<int> Run(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress,
         CancellationToken ct) => r.Scheme switch
     {
         GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct),
@@ -166,14 +171,16 @@ public sealed class LongVideoPipeline
                 }
                 int level = units[0].Level;
                 done[level - 1] += units.Count;
-                progress?.Report(new GenerationProgress(level, levels, done[level - 1], schedule.Levels[level - 1].Count,
+                progress?.Report(new GenerationProgress(level, levels, done[level - 1],
+                    schedule.Levels[level - 1].Count,
                     done.Sum(), total));
                 // Refill the workers before yielding, so they keep sampling while the caller decodes finished frames.
                 StartBatches();
                 yield return 0;
             }
             if (todo.Count > 0)
-                throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is inconsistent.");
+                throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is " +
+                    $"inconsistent.");
         }
         finally
         {
@@ -190,7 +197,8 @@ public sealed class LongVideoPipeline
         for (int i = 0; i < schedule.Units.Count; i++)
         {
             var u = schedule.Units[i];
-            var outs = (u.IsGlobal ? _global : _local).Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, r.Sampler, ct);
+            var outs = (u.IsGlobal ? _global : _local)
+                .Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, r.Sampler, ct);
             Record(u, outs[0], known);
             progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count, i + 1, schedule.Units.Count));
             yield return 0;
@@ -203,7 +211,8 @@ public sealed class LongVideoPipeline
     /// spread over all workers (5 left on 2 workers: 3 + 2, not 4 + 1), since a batch lasts as long as its size.
     /// Started units are removed from <paramref name="todo"/>.
     /// </summary>
-    internal static List<List<WorkUnit>> NextBatches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers, int batchSize)
+    internal static List<List<WorkUnit>> NextBatches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers,
+        int batchSize)
     {
         var batches = new List<List<WorkUnit>>();
         int fairShare = (todo.Count + workers - 1) / workers;
@@ -223,17 +232,20 @@ public sealed class LongVideoPipeline
         return batches;
     }
 
-    /// <summary>The latents of a finished run of <paramref name="r"/> (its <see cref="GenerationRequest.RunDir"/>).</summary>
+    /// <summary>The latents of a finished run of <paramref name="r"/> (its <see
+    /// cref="GenerationRequest.RunDir"/>).</summary>
     public static Dictionary<int, Tensor> LoadRun(GenerationRequest r)
     {
         r.Validate();
-        if (r.RunDir == null) throw new LongshotException("the run folder of the original generation is needed (--run).");
+        if (r.RunDir == null)
+            throw new LongshotException("the run folder of the original generation is needed (--run).");
         if (!Directory.Exists(r.RunDir)) throw new LongshotException($"run folder not found: {r.RunDir}");
         var run = UnitStore.Open(r.RunDir, r.Identity);
         var known = new Dictionary<int, Tensor>();
         foreach (var u in new DodSchedule(r.Frames, r.Length).Units)
             Record(u, run.TryLoad(u) ?? throw new LongshotException(
-                $"{r.RunDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate with --run)."),
+                $"{r.RunDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate " +
+                    $"with --run)."),
                 known);
         return known;
     }
@@ -254,7 +266,8 @@ public sealed class LongVideoPipeline
             throw new LongshotException($"regenerate: range {from}-{to} is not inside the video's {frames} frames.");
         var schedule = new DodSchedule(frames, redraw.Length);
         if (schedule.Levels.Count < 2)
-            throw new LongshotException("regenerate: a video made by the global model alone has no local units to redraw.");
+            throw new LongshotException("regenerate: a video made by the global model alone has no local units to " +
+                "redraw.");
         var finest = schedule.Levels[^1].Where(u => u.Generates.Any(p => p >= from && p < to)).ToList();
         int lo = Math.Min(from, finest.SelectMany(u => u.Generates).Min());
         int hi = Math.Max(to, finest.SelectMany(u => u.Generates).Max() + 1);
@@ -264,11 +277,13 @@ public sealed class LongVideoPipeline
         {
             var units = schedule.Levels[k].Where(u =>
                 u.Positions.Where((_, i) => u.Given[i]).Any(redrawn.Contains)
-                || (k == schedule.Levels.Count - 1 ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi))).ToList();
+                || (k == schedule.Levels.Count - 1 ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi)))
+                    .ToList();
             for (int s = 0; s < units.Count; s += BatchSize)
             {
                 var batch = units.Skip(s).Take(BatchSize).ToList();
-                var outs = _local.Sample(batch.Select(u => ToClip(u, redraw.Story, known, redraw.Seed)).ToList(), redraw.Sampler, ct);
+                var outs = _local.Sample(batch.Select(u => ToClip(u, redraw.Story, known, redraw.Seed)).ToList(),
+                    redraw.Sampler, ct);
                 for (int i = 0; i < batch.Count; i++)
                 {
                     Record(batch[i], outs[i], known);
@@ -313,4 +328,5 @@ public sealed class LongVideoPipeline
 }
 
 /// <summary>A redrawn range: the original latents, the new ones, and the frames [Lo, Hi) that changed.</summary>
-public sealed record Regeneration(Dictionary<int, Tensor> Original, Dictionary<int, Tensor> Latents, int Frames, int Lo, int Hi);
+public sealed record Regeneration(Dictionary<int, Tensor> Original, Dictionary<int, Tensor> Latents, int Frames,
+    int Lo, int Hi);

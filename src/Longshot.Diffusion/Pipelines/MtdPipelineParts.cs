@@ -22,16 +22,19 @@ public sealed class MtdPipelineParts
     /// <summary>UNet and text encoder parameters together ("unet.", "text_encoder.").</summary>
     public ParameterStore Parameters { get; }
 
-    private MtdPipelineParts(MaskUnet3D unet, TextEncoder text, ParameterStore textParams, WordTokenizer tok, NoiseSchedule schedule)
+    private MtdPipelineParts(MaskUnet3D unet, TextEncoder text, ParameterStore textParams, WordTokenizer tok,
+        NoiseSchedule schedule)
     {
         Unet = unet; TextEncoder = text; TextParameters = textParams; Tokenizer = tok; Schedule = schedule;
         Parameters = ParameterStore.Combine(("unet", unet.Parameters), ("text_encoder", textParams));
     }
 
-    public static MtdPipelineParts Create(MaskUnetConfig unet, TextEncoderConfig text, WordTokenizer tok, SchedulerConfig sched, ulong seed)
+    public static MtdPipelineParts Create(MaskUnetConfig unet, TextEncoderConfig text, WordTokenizer tok,
+        SchedulerConfig sched, ulong seed)
     {
         if (text.VocabSize != tok.VocabularySize || text.MaxLength != tok.MaxLength)
-            throw new LongshotException($"text encoder config (vocab {text.VocabSize}, length {text.MaxLength}) does not match the tokenizer (vocab {tok.VocabularySize}, length {tok.MaxLength}).");
+            throw new LongshotException($"text encoder config (vocab {text.VocabSize}, length {text.MaxLength}) does " +
+                $"not match the tokenizer (vocab {tok.VocabularySize}, length {tok.MaxLength}).");
         if (unet.CrossAttentionDim != text.Hidden) unet = unet with { CrossAttentionDim = text.Hidden };
         var textParams = new ParameterStore();
         var enc = new TextEncoder(VarBuilder.Fresh(textParams, seed + 1), text);
@@ -62,16 +65,19 @@ public sealed class MtdPipelineParts
         Tokenizer.Save(Path.Combine(folder, "tokenizer", "tokenizer.json"));
         Directory.CreateDirectory(Path.Combine(folder, "scheduler"));
         Schedule.Config.Save(Path.Combine(folder, "scheduler", "scheduler_config.json"));
-        AtomicFile.WriteAllText(Path.Combine(folder, "model_index.json"), JsonSerializer.Serialize(new Dictionary<string, string[]>
+        AtomicFile.WriteAllText(Path.Combine(folder, "model_index.json"),
+            JsonSerializer.Serialize(new Dictionary<string, string[]>
         {
             ["unet"] = new[] { "longshot", "MaskUNet3DModel" }, ["text_encoder"] = new[] { "longshot", "TextEncoder" },
-            ["tokenizer"] = new[] { "longshot", "WordTokenizer" }, ["scheduler"] = new[] { "diffusers", "DDPMScheduler" },
+            ["tokenizer"] = new[] { "longshot", "WordTokenizer" },
+                ["scheduler"] = new[] { "diffusers", "DDPMScheduler" },
         }, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     public static MtdPipelineParts Load(string folder)
     {
-        if (!File.Exists(Path.Combine(folder, "model_index.json"))) throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
+        if (!File.Exists(Path.Combine(folder, "model_index.json")))
+            throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
         var tok = WordTokenizer.Load(Path.Combine(folder, "tokenizer", "tokenizer.json"));
         var textCfg = TextEncoderConfig.Load(Path.Combine(folder, "text_encoder", "config.json"));
         var textParams = new ParameterStore();

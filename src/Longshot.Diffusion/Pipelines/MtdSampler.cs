@@ -4,7 +4,8 @@ using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Pipelines;
 
-/// <summary>One clip for the MTD to generate: its frames' positions, prompts, given latents, and its own seed.</summary>
+/// <summary>One clip for the MTD to generate: its frames' positions, prompts, given latents, and its own
+/// seed.</summary>
 /// <param name="Positions">True frame indices in the long video (L of them).</param>
 /// <param name="Prompts">One prompt per frame.</param>
 /// <param name="Given">Clean latents [c, h, w] of frames given as conditions (null entries are generated).</param>
@@ -32,15 +33,20 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var rel = Relative(clips[0].Positions);
         foreach (var c in clips)
         {
-            if (c.Positions.Length != l || c.Prompts.Length != l || c.Given.Length != l) throw new LongshotException("sampler: every clip of a batch needs the same number of frames, prompts and given slots.");
-            if (!Relative(c.Positions).SequenceEqual(rel)) throw new LongshotException("sampler: clips of one batch must share their frame spacing.");
+            if (c.Positions.Length != l || c.Prompts.Length != l || c.Given.Length != l)
+                throw new LongshotException("sampler: every clip of a batch needs the same number of frames, prompts " +
+                "and given slots.");
+            if (!Relative(c.Positions).SequenceEqual(rel))
+                throw new LongshotException("sampler: clips of one batch must share their frame spacing.");
         }
         using var _ = Tensor.NoGrad();
         int b = clips.Count, n = b * l;
         var shape = new[] { l, latentChannels, latentHeight, latentWidth };
         var x = Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed, shape)).ToList(), 0);
         var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
-        var x0Given = Ops.Concat(clips.SelectMany(c => c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth) ?? Tensor.Zeros(1, latentChannels, latentHeight, latentWidth))).ToList(), 0);
+        var x0Given = Ops.Concat(clips.SelectMany(c =>
+            c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth)
+            ?? Tensor.Zeros(1, latentChannels, latentHeight, latentWidth))).ToList(), 0);
         var (cond, mask) = MtdConditions.Build(x0Given, given);
         var prompts = Parts.EncodePrompts(clips.SelectMany(c => c.Prompts).ToList());
         var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
@@ -59,7 +65,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             // Step each clip with its own scheduler and generator.
             var next = new List<Tensor>(b);
             for (int i = 0; i < b; i++)
-                next.Add(schedulers[i].Step(eps.Narrow(0, i * l, l).Contiguous(), t, x.Narrow(0, i * l, l).Contiguous(), clips[i].Seed));
+                next.Add(schedulers[i].Step(eps.Narrow(0, i * l, l).Contiguous(), t, x.Narrow(0, i * l, l)
+                    .Contiguous(), clips[i].Seed));
             x = Ops.Concat(next, 0);
         }
         var result = new List<Tensor>(b);
@@ -67,7 +74,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         {
             var clip = x.Narrow(0, i * l, l).Contiguous().Clone();
             for (int f = 0; f < l; f++)
-                if (clips[i].Given[f] is { } g) clip.Narrow(0, f, 1).CopyFrom(g.Reshape(1, latentChannels, latentHeight, latentWidth));
+                if (clips[i].Given[f] is { } g) clip.Narrow(0, f, 1)
+                    .CopyFrom(g.Reshape(1, latentChannels, latentHeight, latentWidth));
             result.Add(clip);
         }
         return result;

@@ -8,7 +8,8 @@ namespace Longshot.Diffusion.Pipelines;
 /// <param name="GuidanceScale">Classifier-free guidance scale; 1 turns guidance off (one model call per step).</param>
 /// <param name="Scheduler">A name <see cref="Schedulers.Scheduler.Create"/> knows: dpm++, ddim or ddpm.</param>
 /// <param name="Eta">DDIM's eta (0: deterministic); only for ddim.</param>
-public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++", float Eta = 0f)
+public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
+    float Eta = 0f)
 {
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
@@ -16,14 +17,17 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
     /// <summary>Throws <see cref="LongshotException"/> naming the first setting out of range.</summary>
     public SamplerOptions Validate()
     {
-        if (Steps < 1 || Steps > 1000) throw new LongshotException($"sampler: steps must be between 1 and 1000, got {Steps}.");
+        if (Steps < 1 || Steps > 1000)
+            throw new LongshotException($"sampler: steps must be between 1 and 1000, got {Steps}.");
         if (!float.IsFinite(GuidanceScale) || GuidanceScale < 0 || GuidanceScale > MaxGuidance)
-            throw new LongshotException($"sampler: guidance must be a number between 0 and {MaxGuidance}, got {GuidanceScale}.");
+            throw new LongshotException($"sampler: guidance must be a number between 0 and {MaxGuidance}, got " +
+                $"{GuidanceScale}.");
         Schedulers.Scheduler.Create(Scheduler, new SchedulerConfig(), new SchedulerOptions(Eta));
         return this;
     }
 
     /// <summary>The settings that decide the samples, as a stable text (run folders are keyed by it).</summary>
-    public string Identity => $"SamplerOptions {{ Steps = {Steps}, GuidanceScale = {GuidanceScale}, Scheduler = {Scheduler} }}"
+    public string Identity =>
+        $"SamplerOptions {{ Steps = {Steps}, GuidanceScale = {GuidanceScale}, Scheduler = {Scheduler} }}"
                               + (Eta != 0 ? $" eta {Eta}" : "");
 }

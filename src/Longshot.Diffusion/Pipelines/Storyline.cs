@@ -40,19 +40,26 @@ public sealed partial class Storyline
             var raw = lines[i].TrimEnd('\r');
             if (raw.Trim().Length == 0 || raw.TrimStart().StartsWith('#')) continue;
             var m = Line().Match(raw);
-            if (!m.Success) throw new LongshotException($"{source}:{i + 1}: expected 'START-END: prompt' (frames, or seconds with 's'), got '{raw.Trim()}'.");
-            int Frame(string num, string s) => (int)Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (s == "s" ? fps : 1));
+            if (!m.Success)
+                throw new LongshotException($"{source}:{i + 1}: expected 'START-END: prompt' (frames, or seconds " +
+                $"with 's'), got '{raw.Trim()}'.");
+            int Frame(string num, string s) =>
+                (int)Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (s == "s" ? fps : 1));
             int start = Frame(m.Groups[1].Value, m.Groups[2].Value);
             int end = m.Groups[3].Success ? Frame(m.Groups[3].Value, m.Groups[4].Value)
-                : frames ?? throw new LongshotException($"{source}:{i + 1}: an open-ended range needs the video length (--frames).");
+                : frames ?? throw new LongshotException($"{source}:{i + 1}: an open-ended range needs the video " +
+                    $"length (--frames).");
             if (end <= start) throw new LongshotException($"{source}:{i + 1}: the range {start}-{end} is empty.");
             int expected = segs.Count == 0 ? 0 : segs[^1].End;
             if (start != expected)
-                throw new LongshotException($"{source}:{i + 1}: segment starts at frame {start} but the previous one ends at {expected} (ranges must be contiguous, starting at 0).");
+                throw new LongshotException($"{source}:{i + 1}: segment starts at frame {start} but the previous one " +
+                    $"ends at {expected} (ranges must be contiguous, starting at 0).");
             segs.Add(new StorySegment(start, end, m.Groups[5].Value));
         }
         if (segs.Count == 0) throw new LongshotException($"{source}: no segments.");
-        if (frames is { } f && segs[^1].End < f) throw new LongshotException($"{source}: the story ends at frame {segs[^1].End}, before the requested {f} frames.");
+        if (frames is { } f && segs[^1].End < f)
+            throw new LongshotException($"{source}: the story ends at frame {segs[^1].End}, before the requested {f} " +
+            $"frames.");
         return new Storyline(segs);
     }
 
@@ -63,7 +70,8 @@ public sealed partial class Storyline
         var segs = new List<StorySegment>();
         int start = 0;
         for (int i = 1; i <= prompts.Count; i++)
-            if (i == prompts.Count || prompts[i] != prompts[start]) { segs.Add(new StorySegment(start, i, prompts[start])); start = i; }
+            if (i == prompts.Count
+                || prompts[i] != prompts[start]) { segs.Add(new StorySegment(start, i, prompts[start])); start = i; }
         return new Storyline(segs);
     }
 

@@ -13,19 +13,25 @@ public sealed class NoiseSchedule
     public NoiseSchedule(SchedulerConfig c)
     {
         if (c.NumTrainTimesteps < 2) throw new LongshotException("scheduler: num_train_timesteps must be >= 2.");
-        if (c.PredictionType is not ("epsilon" or "v_prediction")) throw new LongshotException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon, v_prediction).");
+        if (c.PredictionType is not ("epsilon" or "v_prediction"))
+            throw new LongshotException($"scheduler: prediction_type '{c.PredictionType}' is not supported (epsilon, " +
+            $"v_prediction).");
         Config = c;
         int n = c.NumTrainTimesteps;
         Betas = c.BetaSchedule switch
         {
-            "linear" => Enumerable.Range(0, n).Select(i => c.BetaStart + (c.BetaEnd - (double)c.BetaStart) * i / (n - 1)).ToArray(),
+            "linear" => Enumerable.Range(0, n)
+                .Select(i => c.BetaStart + (c.BetaEnd - (double)c.BetaStart) * i / (n - 1)).ToArray(),
             "scaled_linear" => Enumerable.Range(0, n).Select(i =>
             {
                 double s = Math.Sqrt(c.BetaStart) + (Math.Sqrt(c.BetaEnd) - Math.Sqrt(c.BetaStart)) * i / (n - 1);
                 return s * s;
             }).ToArray(),
-            "squaredcos_cap_v2" => Enumerable.Range(0, n).Select(i => Math.Min(1 - CosineAlphaBar((i + 1.0) / n) / CosineAlphaBar((double)i / n), 0.999)).ToArray(),
-            _ => throw new LongshotException($"scheduler: beta_schedule '{c.BetaSchedule}' is not supported (linear, scaled_linear, squaredcos_cap_v2)."),
+            "squaredcos_cap_v2" => Enumerable.Range(0, n)
+                .Select(i => Math.Min(1 - CosineAlphaBar((i + 1.0) / n) / CosineAlphaBar((double)i / n), 0.999))
+                .ToArray(),
+            _ => throw new LongshotException($"scheduler: beta_schedule '{c.BetaSchedule}' is not supported (linear, " +
+                $"scaled_linear, squaredcos_cap_v2)."),
         };
         AlphasCumprod = new double[n];
         double p = 1;
@@ -55,10 +61,12 @@ public sealed class NoiseSchedule
         return noise * a - x0 * s;
     }
 
-    /// <summary>sqrt(abar_t) and sqrt(1 - abar_t) per batch item, shaped to broadcast over <paramref name="x"/>.</summary>
+    /// <summary>sqrt(abar_t) and sqrt(1 - abar_t) per batch item, shaped to broadcast over <paramref
+    /// name="x"/>.</summary>
     private (Tensor SqrtAlphaBar, Tensor SqrtOneMinus) Coefficients(string op, Tensor x, int[] timesteps)
     {
-        if (timesteps.Length != x.Shape[0]) throw new LongshotException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
+        if (timesteps.Length != x.Shape[0])
+            throw new LongshotException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
         var shape = new int[x.Rank]; Array.Fill(shape, 1); shape[0] = x.Shape[0];
         return (Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape),
                 Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape));
@@ -94,8 +102,10 @@ public sealed class NoiseSchedule
     /// <summary><paramref name="steps"/> timesteps evenly spaced from T-1 down to 0.</summary>
     public int[] Spaced(int steps)
     {
-        if (steps < 1 || steps > T) throw new LongshotException($"scheduler: {steps} inference steps must be between 1 and {T}.");
+        if (steps < 1 || steps > T)
+            throw new LongshotException($"scheduler: {steps} inference steps must be between 1 and {T}.");
         if (steps == 1) return new[] { T - 1 };
-        return Enumerable.Range(0, steps).Select(i => (int)Math.Round((T - 1) * (1 - i / (double)(steps - 1)))).Distinct().ToArray();
+        return Enumerable.Range(0, steps).Select(i => (int)Math.Round((T - 1) * (1 - i / (double)(steps - 1))))
+            .Distinct().ToArray();
     }
 }

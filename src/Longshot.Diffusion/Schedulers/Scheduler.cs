@@ -21,7 +21,8 @@ public abstract class Scheduler
         options ??= new SchedulerOptions();
         if (!float.IsFinite(options.Eta) || options.Eta < 0 || options.Eta > 1)
             throw new LongshotException($"scheduler: eta must be between 0 and 1, got {options.Eta}.");
-        if (options.Eta != 0 && name != "ddim") throw new LongshotException($"scheduler: eta applies to ddim only, not {name}.");
+        if (options.Eta != 0 && name != "ddim")
+            throw new LongshotException($"scheduler: eta applies to ddim only, not {name}.");
         return name switch
         {
             "ddpm" => new DdpmScheduler(config),
@@ -42,7 +43,9 @@ public abstract class Scheduler
     protected int Previous(int t)
     {
         int i = Array.IndexOf(Timesteps, t);
-        if (i < 0) throw new LongshotException($"scheduler: timestep {t} is not in the current schedule; call SetTimesteps and use Timesteps.");
+        if (i < 0)
+            throw new LongshotException($"scheduler: timestep {t} is not in the current schedule; call SetTimesteps " +
+            $"and use Timesteps.");
         return i + 1 < Timesteps.Length ? Timesteps[i + 1] : -1;
     }
 

@@ -14,7 +14,8 @@ public sealed record SchedulerConfig
     [JsonPropertyName("num_train_timesteps")] public int NumTrainTimesteps { get; init; } = 1000;
     [JsonPropertyName("beta_start")] public float BetaStart { get; init; } = 1e-4f;
     [JsonPropertyName("beta_end")] public float BetaEnd { get; init; } = 0.02f;
-    /// <summary>"linear" (DDPM), "scaled_linear" (Stable Diffusion) or "squaredcos_cap_v2" (cosine, Nichol &amp; Dhariwal).</summary>
+    /// <summary>"linear" (DDPM), "scaled_linear" (Stable Diffusion) or "squaredcos_cap_v2" (cosine, Nichol &amp;
+    /// Dhariwal).</summary>
     [JsonPropertyName("beta_schedule")] public string BetaSchedule { get; init; } = "linear";
     [JsonPropertyName("prediction_type")] public string PredictionType { get; init; } = "epsilon";
     /// <summary>Clamp every predicted x0 to [-clip_sample_range, clip_sample_range] (diffusers' clip_sample).</summary>
@@ -28,7 +29,8 @@ public sealed record SchedulerConfig
 
     public static SchedulerConfig Load(string path)
     {
-        try { return JsonSerializer.Deserialize<SchedulerConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("empty"); }
+        try { return JsonSerializer.Deserialize<SchedulerConfig>(File.ReadAllText(path), Json)
+            ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new LongshotException($"{path}: not a valid scheduler config ({e.Message})."); }
     }
 }

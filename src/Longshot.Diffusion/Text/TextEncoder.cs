@@ -19,7 +19,8 @@ public sealed record TextEncoderConfig
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
     public static TextEncoderConfig Load(string path) =>
-        JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(path), Json) ?? throw new LongshotException($"{path}: empty text encoder config.");
+        JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(path), Json)
+            ?? throw new LongshotException($"{path}: empty text encoder config.");
 }
 
 /// <summary>
@@ -42,8 +43,10 @@ public sealed class TextEncoder : Module
         for (int i = 0; i < c.Layers; i++)
         {
             var l = vb.Pp("encoder").Pp("layers").Pp(i);
-            _layers.Add((Child(new LayerNorm(l.Pp("layer_norm1"), c.Hidden)), Child(new MultiHeadAttention(l.Pp("self_attn"), c.Hidden, c.Heads, qkvBias: true)),
-                Child(new LayerNorm(l.Pp("layer_norm2"), c.Hidden)), Child(new Linear(l.Pp("mlp").Pp("fc1"), c.Hidden, c.Intermediate)),
+            _layers.Add((Child(new LayerNorm(l.Pp("layer_norm1"), c.Hidden)),
+                Child(new MultiHeadAttention(l.Pp("self_attn"), c.Hidden, c.Heads, qkvBias: true)),
+                Child(new LayerNorm(l.Pp("layer_norm2"), c.Hidden)),
+                    Child(new Linear(l.Pp("mlp").Pp("fc1"), c.Hidden, c.Intermediate)),
                 Child(new Linear(l.Pp("mlp").Pp("fc2"), c.Intermediate, c.Hidden))));
         }
         _final = Child(new LayerNorm(vb.Pp("final_layer_norm"), c.Hidden));
@@ -53,7 +56,8 @@ public sealed class TextEncoder : Module
     public Tensor Forward(int[] ids, int batch)
     {
         int l = Config.MaxLength;
-        if (ids.Length != batch * l) throw new LongshotException($"text encoder: {ids.Length} ids are not {batch} prompts of {l} tokens.");
+        if (ids.Length != batch * l)
+            throw new LongshotException($"text encoder: {ids.Length} ids are not {batch} prompts of {l} tokens.");
         var pos = Enumerable.Range(0, batch * l).Select(i => i % l).ToArray();
         var h = _tokens.Forward(ids, batch, l) + _positions.Forward(pos, batch, l);
         // Keys that are padding are blocked (BOS is never padding, so no row is fully blocked).

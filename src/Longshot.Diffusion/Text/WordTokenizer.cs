@@ -31,13 +31,15 @@ public sealed class WordTokenizer
         _ids = vocab.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
     }
 
-    /// <summary>Builds the vocabulary from captions: words seen at least <paramref name="minCount"/> times, sorted.</summary>
+    /// <summary>Builds the vocabulary from captions: words seen at least <paramref name="minCount"/> times,
+    /// sorted.</summary>
     public static WordTokenizer Build(IEnumerable<string> captions, int maxLength = 48, int minCount = 1)
     {
         var counts = new Dictionary<string, int>();
         foreach (var c in captions)
             foreach (var w in Words.Of(c)) counts[w] = counts.GetValueOrDefault(w) + 1;
-        var words = counts.Where(kv => kv.Value >= minCount).Select(kv => kv.Key).OrderBy(w => w, StringComparer.Ordinal);
+        var words = counts.Where(kv => kv.Value >= minCount).Select(kv => kv.Key)
+            .OrderBy(w => w, StringComparer.Ordinal);
         return new WordTokenizer(Specials.Concat(words).ToList(), maxLength);
     }
 
@@ -57,11 +59,14 @@ public sealed class WordTokenizer
     }
 
     /// <summary>Words for ids (padding dropped).</summary>
-    public string Decode(IEnumerable<int> ids) => string.Join(" ", ids.Where(i => i != Pad && i != Bos && i != Eos).Select(i => i < Vocabulary.Count ? Vocabulary[i] : Specials[Unk]));
+    public string Decode(IEnumerable<int> ids) =>
+        string.Join(" ", ids.Where(i => i != Pad && i != Bos && i != Eos)
+        .Select(i => i < Vocabulary.Count ? Vocabulary[i] : Specials[Unk]));
 
     private sealed record Saved(int MaxLength, List<string> Vocabulary);
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new Saved(MaxLength, Vocabulary.ToList())));
+    public void Save(string path) =>
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new Saved(MaxLength, Vocabulary.ToList())));
 
     public static WordTokenizer Load(string path)
     {

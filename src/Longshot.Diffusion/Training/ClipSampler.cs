@@ -4,7 +4,8 @@ using Longshot.Video.Store;
 
 namespace Longshot.Diffusion.Training;
 
-/// <summary>Draws training clips (consecutive or strided frames) from a split of a dataset store, as [N, 3, H, W] in [-1, 1].</summary>
+/// <summary>Draws training clips (consecutive or strided frames) from a split of a dataset store, as [N, 3, H, W] in
+/// [-1, 1].</summary>
 public sealed class ClipSampler
 {
     private readonly IReadOnlyList<StoredEpisode> _episodes;
@@ -12,12 +13,15 @@ public sealed class ClipSampler
     public ClipSampler(DatasetStore store, string split)
     {
         _episodes = store.Split(split).ToList();
-        if (_episodes.Count == 0) throw new LongshotException($"the dataset at {store.Root} has no {split} episodes (it has {store.Episodes.Count} in all; generate more, e.g. --episodes 3).");
+        if (_episodes.Count == 0)
+            throw new LongshotException($"the dataset at {store.Root} has no {split} episodes (it has " +
+            $"{store.Episodes.Count} in all; generate more, e.g. --episodes 3).");
     }
 
     public IReadOnlyList<StoredEpisode> Episodes => _episodes;
 
-    /// <summary><paramref name="clips"/> random clips of <paramref name="length"/> frames spaced <paramref name="stride"/> apart.</summary>
+    /// <summary><paramref name="clips"/> random clips of <paramref name="length"/> frames spaced <paramref
+    /// name="stride"/> apart.</summary>
     public Tensor Sample(Rng rng, int clips, int length, int stride = 1)
     {
         var picks = new List<(StoredEpisode Ep, int Start)>();
@@ -25,7 +29,8 @@ public sealed class ClipSampler
         {
             var ep = _episodes[rng.NextInt(_episodes.Count)];
             int span = (length - 1) * stride + 1;
-            if (span > ep.FrameCount) throw new LongshotException($"clips of {span} frames do not fit episodes of {ep.FrameCount} frames.");
+            if (span > ep.FrameCount)
+                throw new LongshotException($"clips of {span} frames do not fit episodes of {ep.FrameCount} frames.");
             picks.Add((ep, rng.NextInt(ep.FrameCount - span + 1)));
         }
         return Load(picks, length, stride);

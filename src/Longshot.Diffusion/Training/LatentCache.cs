@@ -58,7 +58,8 @@ public sealed class LatentCache
                 var codec = new ChunkedVideoCodec(vae);
                 var frames = ep;
                 z = vae.ScaleLatents(codec.Encode(
-                    (s, n) => ClipSampler.Load(Enumerable.Range(s, n).Select(f => (frames, f)).ToList(), 1), ep.FrameCount, ct));
+                    (s, n) => ClipSampler.Load(Enumerable.Range(s, n).Select(f => (frames, f)).ToList(), 1),
+                        ep.FrameCount, ct));
                 SafeTensors.Save(path, new Dictionary<string, Tensor> { ["latents"] = z }, DType.F16);
                 z = SafeTensors.Load(path)["latents"]; // use exactly what later runs will read
             }
@@ -71,7 +72,8 @@ public sealed class LatentCache
     /// <summary>Scaled latents [n, c, h, w] of the given frames of an episode.</summary>
     public Tensor Frames(StoredEpisode ep, IReadOnlyList<int> frames)
     {
-        if (!_episodes.TryGetValue(ep.Entry.Name, out var z)) throw new KeyNotFoundException($"episode {ep.Entry.Name} is not in the latent cache.");
+        if (!_episodes.TryGetValue(ep.Entry.Name, out var z))
+            throw new KeyNotFoundException($"episode {ep.Entry.Name} is not in the latent cache.");
         return Ops.Concat(frames.Select(f => z.Narrow(0, f, 1)).ToList(), 0).Contiguous();
     }
 }

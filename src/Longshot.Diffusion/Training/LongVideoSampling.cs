@@ -2,7 +2,8 @@ using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Training;
 
-/// <summary>Which frames of a long video one training example uses, and which of them are given as conditions.</summary>
+/// <summary>Which frames of a long video one training example uses, and which of them are given as
+/// conditions.</summary>
 /// <param name="Frames">Indices into the episode, increasing, <see cref="Stride"/> apart.</param>
 /// <param name="Given">Per frame: true when it is a visual condition (clean input), false when it is generated.</param>
 public sealed record TrainingClip(int[] Frames, bool[] Given, int Stride, int Level);
@@ -18,7 +19,8 @@ public static class LongVideoSampling
     public static int Stride(int level, int depth, int length)
     {
         if (length < 3) throw new LongshotException($"local length L = {length} must be >= 3.");
-        if (level < 1 || level > depth) throw new LongshotException($"level {level} must be between 1 and the depth {depth}.");
+        if (level < 1 || level > depth)
+            throw new LongshotException($"level {level} must be between 1 and the depth {depth}.");
         long s = 1;
         for (int i = 0; i < depth - level; i++) s *= length - 1;
         if (s > int.MaxValue / length) throw new LongshotException($"L = {length} with depth {depth} is too long.");
@@ -33,12 +35,14 @@ public static class LongVideoSampling
     /// frames. With <paramref name="conditioned"/> false nothing is given whatever the level (the global model
     /// learning the finer strides).
     /// </summary>
-    public static TrainingClip Sample(int level, int depth, int length, int episodeFrames, Rng rng, bool conditioned = true)
+    public static TrainingClip Sample(int level, int depth, int length, int episodeFrames, Rng rng,
+        bool conditioned = true)
     {
         int stride = Stride(level, depth, length);
         int span = (length - 1) * stride + 1;
         if (span > episodeFrames)
-            throw new LongshotException($"level {level} needs {span} frames ({length} at stride {stride}) but the episode has {episodeFrames}; use longer episodes or a smaller depth.");
+            throw new LongshotException($"level {level} needs {span} frames ({length} at stride {stride}) but the " +
+                $"episode has {episodeFrames}; use longer episodes or a smaller depth.");
         int start = rng.NextInt(episodeFrames - span + 1);
         var frames = Enumerable.Range(0, length).Select(i => start + i * stride).ToArray();
         var given = new bool[length];

@@ -5,8 +5,6 @@ using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
-using Longshot.Tensors.IO;
-using Longshot.Tensors.Nn;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
 
@@ -19,7 +17,8 @@ public sealed record MtdTrainOptions
     /// <summary>The T-KLVAE model folder whose latents the diffusion model learns.</summary>
     public required string Vae { get; init; }
     public required string Out { get; init; }
-    /// <summary>"global" (level 1) or "local" (levels 2..depth, one model shared across them; the frame spacing tells them apart).</summary>
+    /// <summary>"global" (level 1) or "local" (levels 2..depth, one model shared across them; the frame spacing tells
+    /// them apart).</summary>
     public string Role { get; init; } = "global";
     public int Length { get; init; } = 16;
     public int Depth { get; init; } = 3;
@@ -41,7 +40,8 @@ public sealed record MtdTrainOptions
     /// baseline's first clip) is drawn at its true spacing instead of one the model never saw.
     /// </summary>
     public float GlobalKeyframeFraction { get; init; } = 0.5f;
-    /// <summary>Local model: the levels it trains on, in turn (null: every level 2..depth, one model shared across them; one level: a per-level model as in the paper).</summary>
+    /// <summary>Local model: the levels it trains on, in turn (null: every level 2..depth, one model shared across
+    /// them; one level: a per-level model as in the paper).</summary>
     public int[]? Levels { get; init; }
     /// <summary>Export the EMA weights (default) or the raw weights of the last step.</summary>
     public bool ExportRaw { get; init; }
@@ -51,19 +51,23 @@ public sealed record MtdTrainOptions
     /// off to latents of std 9; v prediction has no such amplification.
     /// </summary>
     public string PredictionType { get; init; } = "v_prediction";
-    /// <summary>A trained model folder whose UNet and text-encoder weights a fresh run starts from (same vocabulary and sizes).</summary>
+    /// <summary>A trained model folder whose UNet and text-encoder weights a fresh run starts from (same vocabulary and
+    /// sizes).</summary>
     public string? InitFrom { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
 
 /// <summary>One progress report of diffusion training.</summary>
-public sealed record MtdTrainProgress(long Step, long Steps, float Loss, int Level, double ClipsPerSecond, TimeSpan Eta);
+public sealed record MtdTrainProgress(long Step, long Steps, float Loss, int Level, double ClipsPerSecond,
+    TimeSpan Eta);
 
 /// <summary>
 /// Trains an MTD (global or local) directly on long videos: each step draws clips at the level's stride from the
-/// dataset store, takes their T-KLVAE latents from the latent cache (built on the first run), noises them at a random timestep per clip and regresses the noise
-/// (Eq. 5) or the velocity (v prediction, the default) on the frames to generate; local models get the first and last frames clean as the visual condition.
+/// dataset store, takes their T-KLVAE latents from the latent cache (built on the first run), noises them at a random
+/// timestep per clip and regresses the noise
+/// (Eq. 5) or the velocity (v prediction, the default) on the frames to generate; local models get the first and last
+/// frames clean as the visual condition.
 /// The text encoder trains jointly; captions are dropped (replaced by an empty prompt) with a small probability so
 /// that classifier-free guidance works. Checkpoints are atomic and resume exactly; EMA weights are kept.
 /// </summary>
@@ -72,25 +76,33 @@ public static class MtdTrainer
     public const string StateFile = "train_state.safetensors";
 
     /// <param name="cacheProgress">Reports episodes encoded while the latent cache is built (first run only).</param>
-    public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null, CancellationToken ct = default,
+    public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null,
+        CancellationToken ct = default,
         IProgress<(int Done, int Total)>? cacheProgress = null)
     {
-        if (o.Role is not ("global" or "local")) throw new LongshotException($"train: role must be global or local, got '{o.Role}'.");
+        if (o.Role is not ("global" or "local"))
+            throw new LongshotException($"train: role must be global or local, got '{o.Role}'.");
         if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
         if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
-            throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got {string.Join(",", ls)}.");
+            throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got " +
+                $"{string.Join(",", ls)}.");
         var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
         var vae = AutoencoderKL.Load(o.Vae);
         var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, cacheProgress, ct);
-        var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption)), o.Text?.MaxLength ?? 48);
-        var parts = MtdPipelineParts.Create(o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
-            (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize, MaxLength = tokenizer.MaxLength }, tokenizer, new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
+        var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount)
+            .Select(e.Caption)), o.Text?.MaxLength ?? 48);
+        var parts = MtdPipelineParts.Create(o.Unet
+            ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
+            (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
+                MaxLength = tokenizer.MaxLength }, tokenizer,
+                new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
         var all = parts.Parameters;
         var statePath = Path.Combine(o.Out, StateFile);
         // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
-        if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(), strict: true, o.InitFrom);
+        if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom)
+            .Parameters.StateDict(), strict: true, o.InitFrom);
         var opt = new AdamW(all.Trainable, o.LearningRate, weightDecay: 0.01f);
         var ema = new Ema(all.Trainable, o.EmaDecay);
         var rng = new Rng(o.Seed);
@@ -99,9 +111,13 @@ public static class MtdTrainer
         if (File.Exists(statePath))
         {
             var role = TrainingCheckpoint.ReadExtra(statePath, "role");
-            if (role != o.Role) throw new LongshotException($"{statePath} belongs to a {role} run; use another --out for the {o.Role} model.");
+            if (role != o.Role)
+                throw new LongshotException($"{statePath} belongs to a {role} run; use another --out for the " +
+                $"{o.Role} model.");
             var prediction = TrainingCheckpoint.ReadExtra(statePath, "prediction") ?? "epsilon";
-            if (prediction != o.PredictionType) throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another --out for {o.PredictionType}.");
+            if (prediction != o.PredictionType)
+                throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
+                $"--out for {o.PredictionType}.");
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
         var schedule = parts.Schedule;
@@ -119,9 +135,13 @@ public static class MtdTrainer
             ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
-                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema, new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(), ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels), ["prediction"] = o.PredictionType });
+                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema,
+                    new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
+                    ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
+                    ["prediction"] = o.PredictionType });
             double cps = (step - first) * o.Batch / sw.Elapsed.TotalSeconds;
-            progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps, TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
+            progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps,
+                TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
         }
         // Export the EMA weights (what sampling should use) unless the raw ones are asked for.
         if (!o.ExportRaw) all.Load(ema.Weights(), strict: false);
@@ -134,13 +154,15 @@ public static class MtdTrainer
     /// <paramref name="clips"/> clips of the validation split, with fixed clips, timesteps and noise (same seed, same
     /// number), no prompt dropout. Lower is better; comparable between models that share the VAE.
     /// </summary>
-    public static double ValidationLoss(MtdPipelineParts parts, string data, string vae, string role, int level, int depth, int length, int clips = 64,
+    public static double ValidationLoss(MtdPipelineParts parts, string data, string vae, string role, int level,
+        int depth, int length, int clips = 64,
         ulong seed = 1234, CancellationToken ct = default)
     {
         using var store = DatasetStore.Open(data);
         var sampler = new ClipSampler(store, Splits.Validation);
         var latents = LatentCache.Build(store, sampler.Episodes, vae, null, ct);
-        var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth, PromptDropout = 0, AutoregressiveFraction = 0 };
+        var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth,
+            PromptDropout = 0, AutoregressiveFraction = 0 };
         var rng = new Rng(seed);
         using var _ = Tensor.NoGrad();
         double sum = 0;
@@ -156,7 +178,8 @@ public static class MtdTrainer
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 
     /// <summary>The noise-regression loss of one batch of clips at one level.</summary>
-    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents, ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
+    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents,
+        ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
     {
         int l = o.Length, n = o.Batch * l;
         var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
@@ -171,7 +194,8 @@ public static class MtdTrainer
         }
         // Latents of the clips, from the cache (encoded once over consecutive frames by the frozen VAE).
         var x0 = Ops.Concat(clips.Select(c => latents.Frames(c.Ep, c.Clip.Frames)).ToList(), 0);
-        var captions = clips.SelectMany(c => c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
+        var captions = clips.SelectMany(c =>
+            c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
         var prompts = parts.EncodePrompts(captions);
         var timesteps = Enumerable.Range(0, o.Batch).Select(_ => rng.NextInt(schedule.T)).ToArray();
         var noise = Tensor.Randn(rng, x0.Shape);
@@ -180,7 +204,8 @@ public static class MtdTrainer
         var target = schedule.TrainingTarget(x0, noise, perFrame);
         var given = clips.SelectMany(c => c.Clip.Given).ToArray();
         var (cond, mask) = MtdConditions.Build(x0, given);
-        var pred = parts.Unet.Forward(new MtdInput(xt, timesteps, prompts, cond, mask, clips[0].Clip.Frames.Select(f => f - clips[0].Clip.Frames[0]).ToArray()));
+        var pred = parts.Unet.Forward(new MtdInput(xt, timesteps, prompts, cond, mask,
+            clips[0].Clip.Frames.Select(f => f - clips[0].Clip.Frames[0]).ToArray()));
         // Loss on the frames to generate (given frames are replaced by their condition at sampling time).
         var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
         float generated = given.Count(g => !g);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
-using Longshot.Tensors.IO;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Imaging;
 using Longshot.Video.Store;
@@ -28,16 +27,20 @@ public sealed record VaeTrainOptions
     public string? InitFrom { get; init; }
     /// <summary>Architecture for a fresh start (stage 1 default: the small Toonworld VAE).</summary>
     public AutoencoderKLConfig? Config { get; init; }
-    /// <summary>Stage 2: also train the spatial layers (default: only the temporal ones, as the paper keeps the image VAE intact).</summary>
+    /// <summary>Stage 2: also train the spatial layers (default: only the temporal ones, as the paper keeps the image
+    /// VAE intact).</summary>
     public bool TrainSpatial { get; init; }
-    /// <summary>Stage 2 ablation: "identity" (T-KLVAE) or "random" (T-KLVAE-R) initialisation of the temporal layers.</summary>
+    /// <summary>Stage 2 ablation: "identity" (T-KLVAE) or "random" (T-KLVAE-R) initialisation of the temporal
+    /// layers.</summary>
     public string TemporalInit { get; init; } = "identity";
-    /// <summary>Stage 2 ablation "KLVAE": keep frames independent (no temporal layers) but train on the same clips.</summary>
+    /// <summary>Stage 2 ablation "KLVAE": keep frames independent (no temporal layers) but train on the same
+    /// clips.</summary>
     public bool NoTemporal { get; init; }
 }
 
 /// <summary>One progress report of VAE training.</summary>
-public sealed record VaeTrainProgress(long Step, long Steps, float Loss, double Psnr, double FramesPerSecond, TimeSpan Eta, VaeValidation? Validation);
+public sealed record VaeTrainProgress(long Step, long Steps, float Loss, double Psnr, double FramesPerSecond,
+    TimeSpan Eta, VaeValidation? Validation);
 
 /// <summary>Validation figures: mean PSNR (dB), SSIM and temporal-consistency error (0-255 levels).</summary>
 public sealed record VaeValidation(double Psnr, double Ssim, double TemporalError, int Frames);
@@ -52,10 +55,13 @@ public static class VaeTrainer
 {
     public const string StateFile = "train_state.safetensors";
 
-    public static (AutoencoderKL Model, VaeValidation Validation) Train(VaeTrainOptions o, IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default)
+    public static (AutoencoderKL Model, VaeValidation Validation) Train(VaeTrainOptions o,
+        IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default)
     {
-        if (o.Stage is not ("image" or "video")) throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
-        if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1) throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
+        if (o.Stage is not ("image" or "video"))
+            throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
+        if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1)
+            throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
         using var store = DatasetStore.Open(o.Data);
         var train = new ClipSampler(store, Splits.Train);
         var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
@@ -73,7 +79,9 @@ public static class VaeTrainer
         if (File.Exists(statePath))
         {
             var stage = TrainingCheckpoint.ReadExtra(statePath, "stage");
-            if (stage != o.Stage) throw new LongshotException($"{statePath} belongs to a {stage} run; use another --out for the {o.Stage} stage.");
+            if (stage != o.Stage)
+                throw new LongshotException($"{statePath} belongs to a {stage} run; use another --out for the " +
+                $"{o.Stage} stage.");
             step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
         }
         var valClips = ValidationClips(valid, video ? o.ClipFrames : 4);
@@ -103,12 +111,14 @@ public static class VaeTrainer
             if (step % o.CheckpointEvery == 0 || last) SaveCheckpoint(o, model, opt, rng, step);
             double fps = (step - startStep) * x.Shape[0] / sw.Elapsed.TotalSeconds;
             var eta = TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds / (step - startStep) * (o.Steps - step));
-            progress?.Report(new VaeTrainProgress(step, o.Steps, loss.Item(), psnr, fps, eta, step % o.ValidateEvery == 0 || last ? lastVal : null));
+            progress?.Report(new VaeTrainProgress(step, o.Steps, loss.Item(), psnr, fps, eta,
+                step % o.ValidateEvery == 0 || last ? lastVal : null));
         }
         lastVal ??= Validate(model, valClips, frames);
         var folder = Path.Combine(o.Out, "vae");
         model.Save(folder);
-        (model.Config with { ScalingFactor = LatentScalingFactor(model, train, frames, o.Seed) }).Save(Path.Combine(folder, "config.json"));
+        (model.Config with { ScalingFactor = LatentScalingFactor(model, train, frames, o.Seed) })
+            .Save(Path.Combine(folder, "config.json"));
         return (AutoencoderKL.Load(folder), lastVal);
     }
 
@@ -117,7 +127,8 @@ public static class VaeTrainer
     /// that hands the diffusion models latents of unit variance. Stable Diffusion's 0.18215 is this figure for its own
     /// VAE; copied onto ours (latent std about 2) it left our first MTDs learning latents of std 0.37.
     /// </summary>
-    public static float LatentScalingFactor(AutoencoderKL model, ClipSampler train, int frames, ulong seed, int samples = 16)
+    public static float LatentScalingFactor(AutoencoderKL model, ClipSampler train, int frames, ulong seed,
+        int samples = 16)
     {
         using var _ = Tensor.NoGrad();
         var rng = new Rng(seed).Derive(0x5CA1E);
@@ -128,7 +139,8 @@ public static class VaeTrainer
             foreach (var v in model.Encode(x, frames).Mean.ToArray()) { sum += v; sq += (double)v * v; n++; }
         }
         double mean = sum / n, std = Math.Sqrt(Math.Max(1e-12, sq / n - mean * mean));
-        return float.Parse((1 / std).ToString("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+        return float.Parse((1 / std).ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
+            System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static AutoencoderKL BuildModel(VaeTrainOptions o, bool video, DatasetStore store)
@@ -136,7 +148,9 @@ public static class VaeTrainer
         if (o.InitFrom != null)
         {
             var baseCfg = AutoencoderKLConfig.Load(Path.Combine(o.InitFrom, "config.json"));
-            var cfg = video && !o.NoTemporal ? baseCfg with { Temporal = true, TemporalInit = o.TemporalInit } : baseCfg with { Temporal = false };
+            var cfg = video
+                && !o.NoTemporal ? baseCfg with { Temporal = true, TemporalInit = o.TemporalInit }
+                : baseCfg with { Temporal = false };
             return AutoencoderKL.Load(o.InitFrom, cfg, strict: false, seed: o.Seed);
         }
         var fresh = (o.Config ?? new AutoencoderKLConfig()) with { SampleSize = store.Manifest.Width };
@@ -146,7 +160,8 @@ public static class VaeTrainer
 
     private static void SaveCheckpoint(VaeTrainOptions o, AutoencoderKL model, Optimizer opt, Rng rng, long step)
     {
-        TrainingCheckpoint.Save(Path.Combine(o.Out, StateFile), model.Parameters, opt, step, rng, extra: new Dictionary<string, string>
+        TrainingCheckpoint.Save(Path.Combine(o.Out, StateFile), model.Parameters, opt, step, rng,
+            extra: new Dictionary<string, string>
         {
             ["stage"] = o.Stage, ["config"] = model.Config.ToJson(),
         });
@@ -161,8 +176,10 @@ public static class VaeTrainer
         return clips;
     }
 
-    /// <summary>Reconstructs the validation clips from the latent means; PSNR, SSIM on 8-bit frames, temporal error.</summary>
-    public static VaeValidation Validate(AutoencoderKL model, IReadOnlyList<(StoredEpisode Ep, int Start)> clips, int frames)
+    /// <summary>Reconstructs the validation clips from the latent means; PSNR, SSIM on 8-bit frames, temporal
+    /// error.</summary>
+    public static VaeValidation Validate(AutoencoderKL model, IReadOnlyList<(StoredEpisode Ep, int Start)> clips,
+        int frames)
     {
         using var _ = Tensor.NoGrad();
         int length = Math.Max(frames, 4);

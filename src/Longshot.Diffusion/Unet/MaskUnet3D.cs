@@ -9,10 +9,12 @@ namespace Longshot.Diffusion.Unet;
 /// <param name="Sample">Noisy latents x_t, [N, c, h, w].</param>
 /// <param name="Timesteps">One diffusion timestep per video, length B.</param>
 /// <param name="Prompts">Per-frame prompt embeddings, [N, l_p, d_p].</param>
-/// <param name="Condition">Visual condition x0^c: clean latents of the given frames, zeros elsewhere, [N, c, h, w].</param>
+/// <param name="Condition">Visual condition x0^c: clean latents of the given frames, zeros elsewhere, [N, c, h,
+/// w].</param>
 /// <param name="Mask">x0^m: 1 for given frames, 0 for frames to generate, [N, 1, h, w].</param>
 /// <param name="Positions">True indices of the L frames in the long video (only their differences matter).</param>
-public sealed record MtdInput(Tensor Sample, int[] Timesteps, Tensor Prompts, Tensor Condition, Tensor Mask, int[] Positions)
+public sealed record MtdInput(Tensor Sample, int[] Timesteps, Tensor Prompts, Tensor Condition, Tensor Mask,
+    int[] Positions)
 {
     public int Frames => Positions.Length;
 }
@@ -56,7 +58,8 @@ public sealed class MaskUnet3D : Module
         _convIn = Child(new SpatioTemporalConv(vb, "conv_in", cfg.InChannels, ch[0], 3, 1, 1, temporal));
         // The condition is brought to each resolution by a cascade of convolutions.
         for (int i = 0; i < ch.Length; i++)
-            _condEncoder.Add(Child(new Conv2d(vb.Pp("cond_encoder").Pp(i), i == 0 ? cfg.InChannels : ch[i - 1], ch[i], 3, stride: i == 0 ? 1 : 2, padding: 1)));
+            _condEncoder.Add(Child(new Conv2d(vb.Pp("cond_encoder").Pp(i), i == 0 ? cfg.InChannels : ch[i - 1], ch[i],
+                3, stride: i == 0 ? 1 : 2, padding: 1)));
 
         var skips = new Stack<int>();
         skips.Push(ch[0]);
@@ -68,15 +71,19 @@ public sealed class MaskUnet3D : Module
             for (int j = 0; j < cfg.LayersPerBlock; j++)
             {
                 var r = Child(new UnetResnet(bvb.Pp("resnets").Pp(j), cur, ch[i], tembDim, cfg));
-                var inj = cfg.Injects(i, down: true) ? Child(new ConditionInjection(bvb.Pp("injections").Pp(j), ch[i], ch[i])) : null;
-                var at = cfg.AttentionLevels[i] ? Child(new AttentionStack(bvb.Pp("attentions").Pp(j), bvb.Pp("temporal_attentions").Pp(j), ch[i], cfg)) : null;
+                var inj = cfg.Injects(i, down: true)
+                    ? Child(new ConditionInjection(bvb.Pp("injections").Pp(j), ch[i], ch[i])) : null;
+                var at = cfg.AttentionLevels[i]
+                    ? Child(new AttentionStack(bvb.Pp("attentions").Pp(j), bvb.Pp("temporal_attentions").Pp(j), ch[i],
+                    cfg)) : null;
                 level.Layers.Add((r, inj, at));
                 cur = ch[i];
                 skips.Push(cur);
             }
             if (i < ch.Length - 1)
             {
-                level.Sampler = Child(new SpatioTemporalConv(bvb.Pp("downsamplers").Pp(0), "conv", cur, cur, 3, 2, 1, temporal));
+                level.Sampler = Child(new SpatioTemporalConv(bvb.Pp("downsamplers").Pp(0), "conv", cur, cur, 3, 2, 1,
+                    temporal));
                 skips.Push(cur);
             }
             _down.Add(level);
@@ -84,8 +91,12 @@ public sealed class MaskUnet3D : Module
         var mvb = vb.Pp("mid_block");
         int last = ch.Length - 1;
         _mid = (Child(new UnetResnet(mvb.Pp("resnets").Pp(0), cur, cur, tembDim, cfg)),
-            cfg.AttentionLevels[last] ? Child(new AttentionStack(mvb.Pp("attentions").Pp(0), mvb.Pp("temporal_attentions").Pp(0), cur, cfg)) : null,
-            cfg.Injects(last, down: false) && cfg.MultiScaleInjection ? Child(new ConditionInjection(mvb.Pp("injections").Pp(0), cur, ch[last])) : null,
+            cfg.AttentionLevels[last]
+                ? Child(new AttentionStack(mvb.Pp("attentions").Pp(0), mvb.Pp("temporal_attentions").Pp(0), cur, cfg))
+                : null,
+            cfg.Injects(last, down: false)
+                && cfg.MultiScaleInjection ? Child(new ConditionInjection(mvb.Pp("injections").Pp(0), cur, ch[last]))
+                : null,
             Child(new UnetResnet(mvb.Pp("resnets").Pp(1), cur, cur, tembDim, cfg)));
         for (int u = 0; u < ch.Length; u++)
         {
@@ -96,12 +107,16 @@ public sealed class MaskUnet3D : Module
             {
                 int skip = skips.Pop();
                 var r = Child(new UnetResnet(bvb.Pp("resnets").Pp(j), cur + skip, ch[i], tembDim, cfg));
-                var inj = cfg.Injects(i, down: false) ? Child(new ConditionInjection(bvb.Pp("injections").Pp(j), ch[i], ch[i])) : null;
-                var at = cfg.AttentionLevels[i] ? Child(new AttentionStack(bvb.Pp("attentions").Pp(j), bvb.Pp("temporal_attentions").Pp(j), ch[i], cfg)) : null;
+                var inj = cfg.Injects(i, down: false)
+                    ? Child(new ConditionInjection(bvb.Pp("injections").Pp(j), ch[i], ch[i])) : null;
+                var at = cfg.AttentionLevels[i]
+                    ? Child(new AttentionStack(bvb.Pp("attentions").Pp(j), bvb.Pp("temporal_attentions").Pp(j), ch[i],
+                    cfg)) : null;
                 level.Layers.Add((r, inj, at));
                 cur = ch[i];
             }
-            if (i > 0) level.Sampler = Child(new SpatioTemporalConv(bvb.Pp("upsamplers").Pp(0), "conv", cur, cur, 3, 1, 1, temporal));
+            if (i > 0) level.Sampler = Child(new SpatioTemporalConv(bvb.Pp("upsamplers").Pp(0), "conv", cur, cur, 3, 1,
+                1, temporal));
             _up.Add(level);
         }
         _normOut = Child(new GroupNorm(vb.Pp("conv_norm_out"), cfg.NormNumGroups, ch[0]));
@@ -134,14 +149,20 @@ public sealed class MaskUnet3D : Module
     public Tensor Forward(MtdInput x)
     {
         int n = x.Sample.Shape[0], frames = x.Frames;
-        if (frames < 1 || n % frames != 0) throw new LongshotException($"MTD: {n} images are not whole videos of {frames} frames.");
+        if (frames < 1 || n % frames != 0)
+            throw new LongshotException($"MTD: {n} images are not whole videos of {frames} frames.");
         int videos = n / frames;
-        if (x.Timesteps.Length != videos) throw new LongshotException($"MTD: {x.Timesteps.Length} timesteps for {videos} videos.");
-        if (x.Condition.Shape.AsSpan().SequenceEqual(x.Sample.Shape) == false) throw new LongshotException($"MTD: condition {x.Condition} does not match sample {x.Sample}.");
-        if (x.Mask.Shape[0] != n || x.Mask.Shape[1] != 1) throw new LongshotException($"MTD: mask {x.Mask} must be [N, 1, h, w].");
+        if (x.Timesteps.Length != videos)
+            throw new LongshotException($"MTD: {x.Timesteps.Length} timesteps for {videos} videos.");
+        if (x.Condition.Shape.AsSpan().SequenceEqual(x.Sample.Shape) == false)
+            throw new LongshotException($"MTD: condition {x.Condition} does not match sample {x.Sample}.");
+        if (x.Mask.Shape[0] != n || x.Mask.Shape[1] != 1)
+            throw new LongshotException($"MTD: mask {x.Mask} must be [N, 1, h, w].");
         if (x.Prompts.Shape[0] != n) throw new LongshotException($"MTD: {x.Prompts.Shape[0]} prompts for {n} frames.");
         int down = 1 << (Config.BlockOutChannels.Length - 1);
-        if (x.Sample.Shape[2] % down != 0 || x.Sample.Shape[3] % down != 0) throw new LongshotException($"MTD: latent size {x.Sample.Shape[2]}x{x.Sample.Shape[3]} is not divisible by {down}.");
+        if (x.Sample.Shape[2] % down != 0 || x.Sample.Shape[3] % down != 0)
+            throw new LongshotException($"MTD: latent size {x.Sample.Shape[2]}x{x.Sample.Shape[3]} is not divisible " +
+            $"by {down}.");
 
         var temb = _time.Forward(x.Timesteps.SelectMany(t => Enumerable.Repeat(t, frames)).ToArray());
         // Condition features and mask at every resolution.

@@ -30,13 +30,18 @@ public sealed record MaskUnetConfig
     public void Validate()
     {
         if (BlockOutChannels.Length == 0) throw new LongshotException("UNet config: block_out_channels is empty.");
-        if (AttentionLevels.Length != BlockOutChannels.Length) throw new LongshotException("UNet config: attention_levels needs one entry per level.");
+        if (AttentionLevels.Length != BlockOutChannels.Length)
+            throw new LongshotException("UNet config: attention_levels needs one entry per level.");
         foreach (var c in BlockOutChannels)
         {
-            if (c % NormNumGroups != 0) throw new LongshotException($"UNet config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
-            if (c % Heads != 0) throw new LongshotException($"UNet config: {c} channels are not divisible by {Heads} heads.");
+            if (c % NormNumGroups != 0)
+                throw new LongshotException($"UNet config: {c} channels are not divisible by norm_num_groups = " +
+                $"{NormNumGroups}.");
+            if (c % Heads != 0)
+                throw new LongshotException($"UNet config: {c} channels are not divisible by {Heads} heads.");
         }
-        if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0) throw new LongshotException("UNet config: relative_position_buckets must be even and >= 4.");
+        if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0)
+            throw new LongshotException("UNet config: relative_position_buckets must be even and >= 4.");
     }
 
     /// <summary>Whether the visual condition is injected at a level, in a down (or up) block.</summary>
@@ -50,7 +55,8 @@ public sealed record MaskUnetConfig
     {
         try
         {
-            var c = JsonSerializer.Deserialize<MaskUnetConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
+            var c = JsonSerializer.Deserialize<MaskUnetConfig>(File.ReadAllText(path), Json)
+                ?? throw new JsonException("empty");
             c.Validate();
             return c;
         }

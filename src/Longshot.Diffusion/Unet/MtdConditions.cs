@@ -8,7 +8,8 @@ namespace Longshot.Diffusion.Unet;
 /// </summary>
 public static class MtdConditions
 {
-    /// <summary>Condition and mask, both [N, ...], from clean latents [N, c, h, w] and which frames are given.</summary>
+    /// <summary>Condition and mask, both [N, ...], from clean latents [N, c, h, w] and which frames are
+    /// given.</summary>
     public static (Tensor Condition, Tensor Mask) Build(Tensor x0, bool[] given)
     {
         int n = x0.Shape[0], h = x0.Shape[2], w = x0.Shape[3];

@@ -4,7 +4,8 @@ using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Unet;
 
-/// <summary>Sinusoidal timestep features (diffusers' flip_sin_to_cos layout: cos then sin) and the MLP that embeds them.</summary>
+/// <summary>Sinusoidal timestep features (diffusers' flip_sin_to_cos layout: cos then sin) and the MLP that embeds
+/// them.</summary>
 public sealed class TimestepEmbedding : Module
 {
     private readonly Linear _l1, _l2;
@@ -35,7 +36,8 @@ public sealed class TimestepEmbedding : Module
     public Tensor Forward(int[] timesteps) => _l2.Forward(Ops.Silu(_l1.Forward(Sinusoidal(timesteps, Dim))));
 }
 
-/// <summary>Resnet block with the timestep embedding added after the first (factorised) convolution (NUWA-XL Eq. 7).</summary>
+/// <summary>Resnet block with the timestep embedding added after the first (factorised) convolution (NUWA-XL Eq.
+/// 7).</summary>
 public sealed class UnetResnet : Module
 {
     private readonly GroupNorm _norm1, _norm2;
@@ -76,8 +78,10 @@ public sealed class ConditionInjection : Module
 
     public ConditionInjection(VarBuilder vb, int channels, int condChannels)
     {
-        _cond = Child(new Conv2d(vb.Pp("cond_proj"), condChannels, 2 * channels, 3, padding: 1, init: Init.Zeros, biasInit: Init.Zeros));
-        _mask = Child(new Conv2d(vb.Pp("mask_proj"), 1, 2 * channels, 3, padding: 1, init: Init.Zeros, biasInit: Init.Zeros));
+        _cond = Child(new Conv2d(vb.Pp("cond_proj"), condChannels, 2 * channels, 3, padding: 1, init: Init.Zeros,
+            biasInit: Init.Zeros));
+        _mask = Child(new Conv2d(vb.Pp("mask_proj"), 1, 2 * channels, 3, padding: 1, init: Init.Zeros,
+            biasInit: Init.Zeros));
     }
 
     public Tensor Forward(Tensor h, Tensor cond, Tensor mask)
@@ -144,7 +148,8 @@ public sealed class AttentionStack : Module
         int l = positions.Length;
         var ids = new int[l * l];
         for (int i = 0; i < l; i++)
-            for (int j = 0; j < l; j++) ids[i * l + j] = Bucket(positions[j] - positions[i], _cfg.RelativeBuckets, _cfg.MaxRelativeDistance);
+            for (int j = 0; j < l; j++) ids[i * l + j] = Bucket(positions[j] - positions[i], _cfg.RelativeBuckets,
+                _cfg.MaxRelativeDistance);
         return _relBias.Forward(ids, l, l).Permute(2, 0, 1).Unsqueeze(0);
     }
 
@@ -153,7 +158,8 @@ public sealed class AttentionStack : Module
     {
         int half = buckets / 2, exact = Math.Min(8, half / 2), m = Math.Abs(d);
         int b = m < exact ? m
-            : Math.Min(half - 1, exact + (int)(Math.Log(m / (double)exact) / Math.Log(maxDistance / (double)exact) * (half - exact)));
+            : Math.Min(half - 1,
+                exact + (int)(Math.Log(m / (double)exact) / Math.Log(maxDistance / (double)exact) * (half - exact)));
         return (d < 0 ? half : 0) + b;
     }
 }

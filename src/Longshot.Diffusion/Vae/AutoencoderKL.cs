@@ -41,10 +41,12 @@ public sealed class AutoencoderKL : Module
     /// <paramref name="config"/> given, that architecture is built instead and weights are matched by name: loading
     /// an image VAE into a temporal config keeps the temporal layers at their initialisation (strict=false).
     /// </summary>
-    public static AutoencoderKL Load(string folder, AutoencoderKLConfig? config = null, bool strict = true, ulong seed = 0)
+    public static AutoencoderKL Load(string folder, AutoencoderKLConfig? config = null, bool strict = true,
+        ulong seed = 0)
     {
         var cfgPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(cfgPath)) throw new LongshotException($"{folder} has no config.json: not a diffusers model folder.");
+        if (!File.Exists(cfgPath))
+            throw new LongshotException($"{folder} has no config.json: not a diffusers model folder.");
         var cfg = config ?? AutoencoderKLConfig.Load(cfgPath);
         var model = Create(cfg, seed);
         var weights = Path.Combine(folder, WeightsFile);
@@ -63,16 +65,19 @@ public sealed class AutoencoderKL : Module
     /// <summary>The latent distribution of images x: [N, 3, H, W] (H and W divisible by the down factor).</summary>
     public DiagonalGaussian Encode(Tensor x, int frames = 1)
     {
-        if (x.Rank != 4 || x.Shape[1] != Config.InChannels) throw new LongshotException($"VAE encode: expected [N, {Config.InChannels}, H, W], got {x}.");
+        if (x.Rank != 4 || x.Shape[1] != Config.InChannels)
+            throw new LongshotException($"VAE encode: expected [N, {Config.InChannels}, H, W], got {x}.");
         if (x.Shape[2] % Config.DownFactor != 0 || x.Shape[3] % Config.DownFactor != 0)
-            throw new LongshotException($"VAE encode: size {x.Shape[2]}x{x.Shape[3]} is not divisible by the down factor {Config.DownFactor}.");
+            throw new LongshotException($"VAE encode: size {x.Shape[2]}x{x.Shape[3]} is not divisible by the down " +
+                $"factor {Config.DownFactor}.");
         return DiagonalGaussian.FromMoments(_quant.Forward(Encoder.Forward(x, frames)));
     }
 
     /// <summary>Images from latents z: [N, latent, h, w].</summary>
     public Tensor Decode(Tensor z, int frames = 1)
     {
-        if (z.Rank != 4 || z.Shape[1] != Config.LatentChannels) throw new LongshotException($"VAE decode: expected [N, {Config.LatentChannels}, h, w], got {z}.");
+        if (z.Rank != 4 || z.Shape[1] != Config.LatentChannels)
+            throw new LongshotException($"VAE decode: expected [N, {Config.LatentChannels}, h, w], got {z}.");
         return Decoder.Forward(_postQuant.Forward(z), frames);
     }
 
@@ -80,7 +85,8 @@ public sealed class AutoencoderKL : Module
     /// <summary>Side of the latent grid of a <see cref="AutoencoderKLConfig.SampleSize"/> frame.</summary>
     public int LatentSize => Config.SampleSize / Config.DownFactor;
 
-    /// <summary>Latents as the diffusion models see them: latent means times scaling_factor (the one place it is applied).</summary>
+    /// <summary>Latents as the diffusion models see them: latent means times scaling_factor (the one place it is
+    /// applied).</summary>
     public Tensor ScaleLatents(Tensor z) => z * Config.ScalingFactor;
 
     /// <summary>The inverse of <see cref="ScaleLatents"/>: diffusion latents back to what the decoder takes.</summary>

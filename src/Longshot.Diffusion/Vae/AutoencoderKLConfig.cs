@@ -25,14 +25,16 @@ public sealed record AutoencoderKLConfig
     [JsonPropertyName("down_block_types")] public string[]? DownBlockTypes { get; init; }
     [JsonPropertyName("up_block_types")] public string[]? UpBlockTypes { get; init; }
 
-    /// <summary>T-KLVAE: add a temporal conv after each spatial conv and a temporal attention after the spatial one.</summary>
+    /// <summary>T-KLVAE: add a temporal conv after each spatial conv and a temporal attention after the spatial
+    /// one.</summary>
     [JsonPropertyName("temporal")] public bool Temporal { get; init; }
     [JsonPropertyName("temporal_kernel_size")] public int TemporalKernelSize { get; init; } = 3;
     /// <summary>"identity" (the paper's T-KLVAE) or "random" (the T-KLVAE-R ablation).</summary>
     [JsonPropertyName("temporal_init")] public string TemporalInit { get; init; } = "identity";
 
     /// <summary>The temporal layers to add after spatial convolutions, or null for an image VAE.</summary>
-    [JsonIgnore] public Layers.TemporalSpec? TemporalSpec => Temporal ? new Layers.TemporalSpec(TemporalKernelSize, TemporalInit == "identity") : null;
+    [JsonIgnore] public Layers.TemporalSpec? TemporalSpec => Temporal
+        ? new Layers.TemporalSpec(TemporalKernelSize, TemporalInit == "identity") : null;
 
     /// <summary>Spatial downsampling factor: 2^(levels - 1).</summary>
     [JsonIgnore] public int DownFactor => 1 << (BlockOutChannels.Length - 1);
@@ -41,13 +43,18 @@ public sealed record AutoencoderKLConfig
     {
         if (BlockOutChannels.Length == 0) throw new LongshotException("VAE config: block_out_channels is empty.");
         foreach (var c in BlockOutChannels)
-            if (c % NormNumGroups != 0) throw new LongshotException($"VAE config: {c} channels are not divisible by norm_num_groups = {NormNumGroups}.");
+            if (c % NormNumGroups != 0)
+                throw new LongshotException($"VAE config: {c} channels are not divisible by norm_num_groups = " +
+                $"{NormNumGroups}.");
         if (LayersPerBlock < 1) throw new LongshotException("VAE config: layers_per_block must be >= 1.");
         if (ActFn != "silu") throw new LongshotException($"VAE config: act_fn '{ActFn}' is not supported (silu).");
         if (TemporalKernelSize % 2 == 0) throw new LongshotException("VAE config: temporal_kernel_size must be odd.");
-        if (TemporalInit is not ("identity" or "random")) throw new LongshotException($"VAE config: temporal_init must be identity or random, got '{TemporalInit}'.");
-        if (DownBlockTypes != null && DownBlockTypes.Any(t => t != "DownEncoderBlock2D")) throw new LongshotException("VAE config: only DownEncoderBlock2D down blocks are supported.");
-        if (UpBlockTypes != null && UpBlockTypes.Any(t => t != "UpDecoderBlock2D")) throw new LongshotException("VAE config: only UpDecoderBlock2D up blocks are supported.");
+        if (TemporalInit is not ("identity" or "random"))
+            throw new LongshotException($"VAE config: temporal_init must be identity or random, got '{TemporalInit}'.");
+        if (DownBlockTypes != null && DownBlockTypes.Any(t => t != "DownEncoderBlock2D"))
+            throw new LongshotException("VAE config: only DownEncoderBlock2D down blocks are supported.");
+        if (UpBlockTypes != null && UpBlockTypes.Any(t => t != "UpDecoderBlock2D"))
+            throw new LongshotException("VAE config: only UpDecoderBlock2D up blocks are supported.");
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

@@ -4,7 +4,8 @@ using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Vae;
 
-/// <summary>diffusers' ResnetBlock2D (norm1, conv1, norm2, conv2, conv_shortcut when channels change), eps 1e-6.</summary>
+/// <summary>diffusers' ResnetBlock2D (norm1, conv1, norm2, conv2, conv_shortcut when channels change), eps
+/// 1e-6.</summary>
 public sealed class ResnetBlock2D : Module
 {
     private readonly GroupNorm _norm1, _norm2;
@@ -33,7 +34,8 @@ public sealed class Downsample2D : Module
 {
     private readonly SpatioTemporalConv _conv;
 
-    public Downsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 2, 0, cfg.TemporalSpec));
+    public Downsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) =>
+        _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 2, 0, cfg.TemporalSpec));
 
     public Tensor Forward(Tensor x, int frames) => _conv.Forward(Ops.Pad(x, new[] { 0, 1, 0, 1 }), frames);
 }
@@ -43,7 +45,8 @@ public sealed class Upsample2D : Module
 {
     private readonly SpatioTemporalConv _conv;
 
-    public Upsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) => _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 1, 1, cfg.TemporalSpec));
+    public Upsample2D(VarBuilder vb, int channels, AutoencoderKLConfig cfg) =>
+        _conv = Child(new SpatioTemporalConv(vb, "conv", channels, channels, 3, 1, 1, cfg.TemporalSpec));
 
     public Tensor Forward(Tensor x, int frames) => _conv.Forward(Ops.UpsampleNearest(x, 2, 2), frames);
 }
@@ -93,7 +96,8 @@ public sealed class VaeMidBlock : Module
         if (cfg.MidBlockAddAttention)
         {
             _attn = Child(new VaeAttention(vb.Pp("attentions").Pp(0), channels, cfg));
-            if (cfg.Temporal) _temporalAttn = Child(new VaeAttention(vb.Pp("temporal_attentions").Pp(0), channels, cfg, zeroOut: cfg.TemporalInit == "identity"));
+            if (cfg.Temporal) _temporalAttn = Child(new VaeAttention(vb.Pp("temporal_attentions").Pp(0), channels, cfg,
+                zeroOut: cfg.TemporalInit == "identity"));
         }
         _r1 = Child(new ResnetBlock2D(vb.Pp("resnets").Pp(1), channels, channels, cfg));
     }

@@ -46,7 +46,8 @@ public sealed class ChunkedDecoder
             while (count < workers && _nextTile + count < _starts.Count && End(_nextTile + count) <= available) count++;
             if (count == 0) yield break;
             ct.ThrowIfCancellationRequested();
-            var inputs = Enumerable.Range(_nextTile, count).Select(k => latents(_starts[k], End(k) - _starts[k])).ToArray();
+            var inputs = Enumerable.Range(_nextTile, count).Select(k => latents(_starts[k], End(k) - _starts[k]))
+                .ToArray();
             var tiles = DecodeTiles(inputs, ct);
             foreach (var x in tiles)
             {

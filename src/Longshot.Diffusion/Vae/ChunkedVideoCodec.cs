@@ -15,7 +15,8 @@ public sealed class ChunkedVideoCodec
 
     public ChunkedVideoCodec(AutoencoderKL vae, int tile = 8, int stride = 4)
     {
-        if (tile < 1 || stride < 1 || stride > tile) throw new LongshotException($"chunked codec: need 1 <= stride ({stride}) <= tile ({tile}).");
+        if (tile < 1 || stride < 1 || stride > tile)
+            throw new LongshotException($"chunked codec: need 1 <= stride ({stride}) <= tile ({tile}).");
         Vae = vae; Tile = tile; Stride = stride;
     }
 
@@ -26,7 +27,8 @@ public sealed class ChunkedVideoCodec
     /// </summary>
     public static ChunkedVideoCodec ForGeneration(AutoencoderKL vae) => new(vae, 16, 12);
 
-    /// <summary>Tile start positions covering [0, length): every Stride frames, the last one flush with the end.</summary>
+    /// <summary>Tile start positions covering [0, length): every Stride frames, the last one flush with the
+    /// end.</summary>
     public IReadOnlyList<int> TileStarts(int length)
     {
         if (length <= Tile) return new[] { 0 };
@@ -36,7 +38,8 @@ public sealed class ChunkedVideoCodec
         return starts.Distinct().ToList();
     }
 
-    /// <summary>Blend weight of local frame i in a tile of n frames that overlaps its neighbours on the given sides.</summary>
+    /// <summary>Blend weight of local frame i in a tile of n frames that overlaps its neighbours on the given
+    /// sides.</summary>
     internal float Weight(int i, int n, bool hasPrev, bool hasNext)
     {
         int ramp = Tile - Stride + 1;
@@ -57,14 +60,16 @@ public sealed class ChunkedVideoCodec
             ct.ThrowIfCancellationRequested();
             int s = starts[k], n = Math.Min(Tile, length - s);
             var z = Vae.Encode(frames(s, n), frames: n).Mean;
-            if (acc == null) { acc = Tensor.Zeros(length, z.Shape[1], z.Shape[2], z.Shape[3]); wsum = new float[length]; }
+            if (acc == null) { acc = Tensor.Zeros(length, z.Shape[1], z.Shape[2],
+                z.Shape[3]); wsum = new float[length]; }
             Accumulate(acc, wsum!, z, s, n, k > 0, k < starts.Count - 1);
         }
         Normalize(acc!, wsum!, 0, length);
         return acc!;
     }
 
-    /// <summary>Decodes latents [L, c, h, w] into frames [3, H, W], yielded in order, one tile of memory at a time.</summary>
+    /// <summary>Decodes latents [L, c, h, w] into frames [3, H, W], yielded in order, one tile of memory at a
+    /// time.</summary>
     public IEnumerable<Tensor> Decode(Tensor latents, CancellationToken ct = default)
     {
         int length = latents.Shape[0];
@@ -75,9 +80,11 @@ public sealed class ChunkedVideoCodec
     /// Frames [from, to) of a video of <paramref name="length"/> latents, decoded and blended from exactly the tiles
     /// the full decode would use for them; <paramref name="latents"/>(start, count) returns unscaled latents.
     /// </summary>
-    public List<Tensor> DecodeRange(Func<int, int, Tensor> latents, int length, int from, int to, CancellationToken ct = default)
+    public List<Tensor> DecodeRange(Func<int, int, Tensor> latents, int length, int from, int to,
+        CancellationToken ct = default)
     {
-        if (from < 0 || to > length || from >= to) throw new LongshotException($"decode range [{from}, {to}) is not inside [0, {length}).");
+        if (from < 0 || to > length || from >= to)
+            throw new LongshotException($"decode range [{from}, {to}) is not inside [0, {length}).");
         using var _ = Tensor.NoGrad();
         var starts = TileStarts(length);
         var sums = new Tensor?[to - from];

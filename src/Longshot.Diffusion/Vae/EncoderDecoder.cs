@@ -4,7 +4,8 @@ using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Vae;
 
-/// <summary>diffusers' VAE Encoder: conv_in, down_blocks (resnets + downsamplers), mid_block, conv_norm_out, conv_out (to mean and log-variance).</summary>
+/// <summary>diffusers' VAE Encoder: conv_in, down_blocks (resnets + downsamplers), mid_block, conv_norm_out, conv_out
+/// (to mean and log-variance).</summary>
 public sealed class VaeEncoder : Module
 {
     private readonly SpatioTemporalConv _convIn, _convOut;
@@ -25,13 +26,15 @@ public sealed class VaeEncoder : Module
             {
                 resnets.Add(Child(new ResnetBlock2D(bvb.Pp("resnets").Pp(j), j == 0 ? prev : ch[i], ch[i], cfg)));
             }
-            Downsample2D? down = i < ch.Length - 1 ? Child(new Downsample2D(bvb.Pp("downsamplers").Pp(0), ch[i], cfg)) : null;
+            Downsample2D? down = i < ch.Length - 1 ? Child(new Downsample2D(bvb.Pp("downsamplers").Pp(0), ch[i], cfg))
+                : null;
             _blocks.Add((resnets, down));
             prev = ch[i];
         }
         _mid = Child(new VaeMidBlock(vb.Pp("mid_block"), ch[^1], cfg));
         _normOut = Child(new GroupNorm(vb.Pp("conv_norm_out"), cfg.NormNumGroups, ch[^1], 1e-6f));
-        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[^1], 2 * cfg.LatentChannels, 3, 1, 1, cfg.TemporalSpec));
+        _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[^1], 2 * cfg.LatentChannels, 3, 1, 1,
+            cfg.TemporalSpec));
     }
 
     public Tensor Forward(Tensor x, int frames)
@@ -47,7 +50,8 @@ public sealed class VaeEncoder : Module
     }
 }
 
-/// <summary>diffusers' VAE Decoder: conv_in, mid_block, up_blocks (layers_per_block + 1 resnets + upsamplers), conv_norm_out, conv_out.</summary>
+/// <summary>diffusers' VAE Decoder: conv_in, mid_block, up_blocks (layers_per_block + 1 resnets + upsamplers),
+/// conv_norm_out, conv_out.</summary>
 public sealed class VaeDecoder : Module
 {
     private readonly SpatioTemporalConv _convIn, _convOut;
@@ -102,7 +106,8 @@ public sealed record DiagonalGaussian(Tensor Mean, Tensor LogVar)
     {
         var c = lv.Contiguous().Detach();
         var span = c.Span;
-        if (System.Numerics.Tensors.TensorPrimitives.Min(span) >= -30f && System.Numerics.Tensors.TensorPrimitives.Max(span) <= 20f) return lv;
+        if (System.Numerics.Tensors.TensorPrimitives.Min(span) >= -30f
+            && System.Numerics.Tensors.TensorPrimitives.Max(span) <= 20f) return lv;
         using var _ = Tensor.NoGrad();
         var v = c.ToArray();
         for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -30f, 20f);

@@ -14,7 +14,8 @@ public static class FrameAttributes
     public static readonly string[] Times = Palette.Times.Select(t => t.Name).ToArray();
     public static readonly string[] Framings = { "wide", "medium", "close" };
     public static readonly string[] Shirts = Palette.Shirts.Select(s => s.Name).ToArray();
-    public static readonly string[] Accessories = Enum.GetValues<Accessory>().Where(a => a != Accessory.None).Select(Palette.AccessoryWord).ToArray();
+    public static readonly string[] Accessories = Enum.GetValues<Accessory>().Where(a => a != Accessory.None)
+        .Select(Palette.AccessoryWord).ToArray();
     public static readonly string[] Bodies = { "round", "tall", "square" };
 
     /// <summary>Offsets of each group in the target/logit vector.</summary>
@@ -28,12 +29,15 @@ public static class FrameAttributes
     public static readonly int Count = BodyAt + Bodies.Length;
 
     /// <summary>The single-choice groups (softmax heads): (offset, size).</summary>
-    public static readonly (int At, int Size)[] ChoiceGroups = { (PlaceAt, Places.Length), (TimeAt, Times.Length), (FramingAt, Framings.Length) };
+    public static readonly (int At, int Size)[] ChoiceGroups = { (PlaceAt, Places.Length), (TimeAt, Times.Length),
+        (FramingAt, Framings.Length) };
 
     /// <summary>The any-number groups (sigmoid heads): (offset, size).</summary>
-    public static readonly (int At, int Size)[] PresenceGroups = { (ShirtAt, Shirts.Length), (AccessoryAt, Accessories.Length), (BodyAt, Bodies.Length) };
+    public static readonly (int At, int Size)[] PresenceGroups = { (ShirtAt, Shirts.Length),
+        (AccessoryAt, Accessories.Length), (BodyAt, Bodies.Length) };
 
-    /// <summary>Target vector of a frame from its ground truth: one-hot choices and 0/1 presences of visible characters.</summary>
+    /// <summary>Target vector of a frame from its ground truth: one-hot choices and 0/1 presences of visible
+    /// characters.</summary>
     public static float[] Targets(FrameAnnotation a)
     {
         var t = new float[Count];
@@ -43,7 +47,8 @@ public static class FrameAttributes
         foreach (var c in a.Characters.Where(c => c.Visible))
         {
             t[ShirtAt + Index(Shirts, c.Shirt)] = 1;
-            if (c.Accessory is { Length: > 0 } acc && acc != "none") t[AccessoryAt + Index(Accessories, AccessoryName(acc))] = 1;
+            if (c.Accessory is { Length: > 0 } acc
+                && acc != "none") t[AccessoryAt + Index(Accessories, AccessoryName(acc))] = 1;
             t[BodyAt + Index(Bodies, c.Body)] = 1;
         }
         return t;
@@ -56,12 +61,16 @@ public static class FrameAttributes
     private static int Index(string[] names, string name)
     {
         int i = Array.FindIndex(names, n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
-        return i >= 0 ? i : throw new LongshotException($"unknown attribute value '{name}' (expected one of {string.Join(", ", names)}).");
+        return i >= 0 ? i
+            : throw new LongshotException($"unknown attribute value '{name}' (expected one of {string.Join(", " +
+            "", names)}).");
     }
 }
 
-/// <summary>What one prompt asks to see: place, time and framing (when stated), and the named characters' looks.</summary>
-public sealed record PromptAttributes(string? Place, string? Time, string? Framing, IReadOnlyList<CharacterLook> Characters)
+/// <summary>What one prompt asks to see: place, time and framing (when stated), and the named characters'
+/// looks.</summary>
+public sealed record PromptAttributes(string? Place, string? Time, string? Framing,
+    IReadOnlyList<CharacterLook> Characters)
 {
     /// <summary>
     /// Reads a Toonworld-style prompt ("Close-up of the town at night. Pax, in a blue shirt and a top hat, sits.").
@@ -72,7 +81,8 @@ public sealed record PromptAttributes(string? Place, string? Time, string? Frami
         var lower = prompt.ToLowerInvariant();
         string? place = FrameAttributes.Places.FirstOrDefault(p => ContainsWord(lower, p));
         string? time = FrameAttributes.Times.FirstOrDefault(t => ContainsWord(lower, t));
-        string? framing = lower.Contains("close-up") ? "close" : lower.Contains("medium shot") ? "medium" : lower.Contains("wide shot") ? "wide" : null;
+        string? framing = lower.Contains("close-up") ? "close" : lower.Contains("medium shot") ? "medium"
+            : lower.Contains("wide shot") ? "wide" : null;
         var looks = new List<CharacterLook>();
         int dot = lower.IndexOf('.');
         var people = dot >= 0 ? prompt[(dot + 1)..] : prompt;
@@ -90,7 +100,8 @@ public sealed record PromptAttributes(string? Place, string? Time, string? Frami
 
     private static bool ContainsWord(string text, string word)
     {
-        for (int i = text.IndexOf(word, StringComparison.OrdinalIgnoreCase); i >= 0; i = text.IndexOf(word, i + 1, StringComparison.OrdinalIgnoreCase))
+        for (int i = text.IndexOf(word, StringComparison.OrdinalIgnoreCase); i >= 0; i = text.IndexOf(word, i + 1,
+            StringComparison.OrdinalIgnoreCase))
         {
             bool start = i == 0 || !char.IsLetter(text[i - 1]);
             bool end = i + word.Length == text.Length || !char.IsLetter(text[i + word.Length]);

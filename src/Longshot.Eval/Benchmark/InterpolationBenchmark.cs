@@ -34,7 +34,8 @@ public sealed record InterpolationOptions
 /// </summary>
 public static class InterpolationBenchmark
 {
-    public static VideoScores Run(InterpolationOptions o, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
+    public static VideoScores Run(InterpolationOptions o, IProgress<(int Done, int Total)>? progress = null,
+        CancellationToken ct = default)
     {
         using var store = DatasetStore.Open(o.Data);
         var tests = store.Split(Splits.Test).ToList();
@@ -56,9 +57,11 @@ public static class InterpolationBenchmark
             {
                 var positions = Enumerable.Range(0, o.Length).Select(k => w.Start + k * o.Stride).ToArray();
                 var z = latents.Frames(w.Ep, positions);
-                var given = positions.Select((_, k) => k == 0 || k == o.Length - 1 ? z.Narrow(0, k, 1).Squeeze(0).Contiguous() : null).ToArray();
+                var given = positions.Select((_, k) => k == 0 || k == o.Length - 1 ? z.Narrow(0, k, 1).Squeeze(0)
+                    .Contiguous() : null).ToArray();
                 var prompts = positions.Select(w.Ep.Caption).ToArray();
-                return (Clip: new MtdClip(positions, prompts, given, new Rng(o.Seed).Derive((ulong)(s + i))), Positions: positions);
+                return (Clip: new MtdClip(positions, prompts, given, new Rng(o.Seed).Derive((ulong)(s + i))),
+                    Positions: positions);
             }).ToList();
             var outs = sampler.Sample(clips.Select(c => c.Clip).ToList(), o.Sampler, ct);
             for (int i = 0; i < batch.Count; i++)

@@ -25,8 +25,10 @@ public sealed record BenchmarkOptions
     public string? ExtractorSha256 { get; init; }
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
-    public GenerationScheme[] Schemes { get; init; } = { GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive };
-    /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as many frames and blocks.</summary>
+    public GenerationScheme[] Schemes { get; init; } = { GenerationScheme.DiffusionOverDiffusion,
+        GenerationScheme.Autoregressive };
+    /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as
+    /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
     public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
@@ -49,10 +51,12 @@ public static class LongVideoBenchmark
     // Undefined scores are NaN, which JSON has no number for.
     private static readonly JsonSerializerOptions RowsJson = new()
     {
-        WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        WriteIndented = true,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static List<BenchmarkRow> Run(BenchmarkOptions o, IProgress<string>? progress = null, CancellationToken ct = default)
+    public static List<BenchmarkRow> Run(BenchmarkOptions o, IProgress<string>? progress = null,
+        CancellationToken ct = default)
     {
         if (o.Lengths.Length == 0 || o.Lengths.Any(l => l < 2 || l > GenerationRequest.MaxFrames))
             throw new LongshotException($"eval: lengths must be between 2 and {GenerationRequest.MaxFrames} frames.");
@@ -60,24 +64,31 @@ public static class LongVideoBenchmark
         using var store = DatasetStore.Open(o.Data);
         var tests = store.Episodes.Where(e => e.Entry.Split == Splits.Test).ToList();
         if (tests.Count == 0) throw new LongshotException($"{o.Data}: no test-split episodes to take stories from.");
-        if (tests.Any(e => e.Annotation(0) == null)) throw new LongshotException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
+        if (tests.Any(e => e.Annotation(0) == null))
+            throw new LongshotException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
         var fx = FeatureExtractor.Load(o.Extractor, o.ExtractorSha256);
         var evaluator = new VideoEvaluator(fx);
-        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local), AutoencoderKL.Load(o.Vae))
+        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local),
+            AutoencoderKL.Load(o.Vae))
         {
             BatchSize = o.Batch,
         };
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
         // Finished rows are reused only by a rerun with the same models and settings.
-        var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance {o.Sampler.GuidanceScale}; " +
+        var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
+            $"{o.Sampler.GuidanceScale}; " +
                      $"L = {o.LocalLength}; {o.FrameBudget} frames per row; seed {o.Seed}; test split of {o.Data}; " +
-                     $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae {Path.GetFullPath(o.Vae)}";
+                     $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
+                         $"{Path.GetFullPath(o.Vae)}";
         var settingsPath = Path.Combine(o.Out, "settings.txt");
         if (File.Exists(rowsPath) && (!File.Exists(settingsPath) || File.ReadAllText(settingsPath) != header))
-            throw new LongshotException($"{o.Out} holds results of other models or settings ({settingsPath}); use another --out or delete it.");
+            throw new LongshotException($"{o.Out} holds results of other models or settings ({settingsPath}); use " +
+                $"another --out or delete it.");
         AtomicFile.WriteAllText(settingsPath, header);
-        var rows = File.Exists(rowsPath) ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson) ?? new() : new List<BenchmarkRow>();
+        var rows = File.Exists(rowsPath)
+            ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson)
+            ?? new() : new List<BenchmarkRow>();
         foreach (int n in o.Lengths)
         {
             var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));

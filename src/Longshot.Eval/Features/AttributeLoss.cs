@@ -2,14 +2,16 @@ using Longshot.Tensors;
 
 namespace Longshot.Eval.Features;
 
-/// <summary>Losses and decisions of the attribute heads: softmax groups (one choice) and sigmoid groups (any number).</summary>
+/// <summary>Losses and decisions of the attribute heads: softmax groups (one choice) and sigmoid groups (any
+/// number).</summary>
 public static class AttributeLoss
 {
     /// <summary>
     /// Mean over rows of the cross-entropy of each choice group plus the binary cross-entropy of each presence logit.
     /// <paramref name="logits"/> and <paramref name="targets"/> are [N, K]; groups are (offset, size) column ranges.
     /// </summary>
-    public static Tensor Compute(Tensor logits, Tensor targets, IEnumerable<(int At, int Size)> choice, IEnumerable<(int At, int Size)> presence)
+    public static Tensor Compute(Tensor logits, Tensor targets, IEnumerable<(int At, int Size)> choice,
+        IEnumerable<(int At, int Size)> presence)
     {
         int n = logits.Shape[0];
         Tensor? total = null;
@@ -31,8 +33,10 @@ public static class AttributeLoss
         return total ?? throw new LongshotException("attribute loss: no groups.");
     }
 
-    /// <summary>Decisions [K] for one row of logits: argmax one-hot per choice group, logit &gt; 0 per presence.</summary>
-    public static bool[] Decide(ReadOnlySpan<float> logits, IEnumerable<(int At, int Size)> choice, IEnumerable<(int At, int Size)> presence)
+    /// <summary>Decisions [K] for one row of logits: argmax one-hot per choice group, logit &gt; 0 per
+    /// presence.</summary>
+    public static bool[] Decide(ReadOnlySpan<float> logits, IEnumerable<(int At, int Size)> choice,
+        IEnumerable<(int At, int Size)> presence)
     {
         var d = new bool[logits.Length];
         foreach (var (at, size) in choice)

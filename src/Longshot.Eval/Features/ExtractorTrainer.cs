@@ -4,7 +4,6 @@ using Longshot.Eval.Attributes;
 using Longshot.Tensors;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
-using Longshot.Video.Toonworld;
 
 namespace Longshot.Eval.Features;
 
@@ -25,7 +24,8 @@ public sealed record ExtractorTrainOptions
 public sealed record ExtractorTrainProgress(int Step, int Steps, float FrameLoss, float ClipLoss, TimeSpan Eta);
 
 /// <summary>Held-out accuracy of the extractor's heads on the validation split.</summary>
-public sealed record ExtractorValidation(double Place, double Time, double Framing, double Shirts, double Accessories, double Actions, double Cuts, int Frames, int Clips);
+public sealed record ExtractorValidation(double Place, double Time, double Framing, double Shirts, double Accessories,
+    double Actions, double Cuts, int Frames, int Clips);
 
 /// <summary>
 /// Trains the evaluation feature extractor on real Toonworld frames supervised by their annotations (attributes per
@@ -40,8 +40,11 @@ public static class ExtractorTrainer
         using var store = DatasetStore.Open(o.Data);
         var train = store.Episodes.Where(e => e.Entry.Split == Splits.Train).ToList();
         var val = store.Episodes.Where(e => e.Entry.Split == Splits.Validation).ToList();
-        if (train.Count == 0 || val.Count == 0) throw new LongshotException($"{o.Data}: the extractor needs train and validation episodes.");
-        if (train.Any(e => e.Annotation(0) == null)) throw new LongshotException($"{o.Data}: episodes have no annotations (the extractor is trained on generated Toonworld data).");
+        if (train.Count == 0 || val.Count == 0)
+            throw new LongshotException($"{o.Data}: the extractor needs train and validation episodes.");
+        if (train.Any(e => e.Annotation(0) == null))
+            throw new LongshotException($"{o.Data}: episodes have no annotations (the extractor is trained on " +
+            $"generated Toonworld data).");
         var config = o.Config with { CutThreshold = CalibrateCutThreshold(train, new Rng(o.Seed + 7)) };
         var fx = FeatureExtractor.Create(config, o.Seed);
         var opt = new AdamW(fx.Store.Trainable, o.LearningRate, weightDecay: 1e-4f);
@@ -54,12 +57,17 @@ public static class ExtractorTrainer
             opt.LearningRate = schedule.At(step);
             var frames = Enumerable.Range(0, o.FrameBatch).Select(_ => RandomFrame(train, rng)).ToList();
             var (_, frameLogits) = fx.Frames(ClipSampler.Load(frames, 1));
-            var frameLoss = AttributeLoss.Compute(frameLogits, FrameTargets(frames), FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
-            var clips = Enumerable.Range(0, o.ClipBatch).Select(_ => RandomClip(train, config.ClipFrames, rng)).ToList();
+            var frameLoss = AttributeLoss.Compute(frameLogits, FrameTargets(frames), FrameAttributes.ChoiceGroups,
+                FrameAttributes.PresenceGroups);
+            var clips = Enumerable.Range(0, o.ClipBatch).Select(_ => RandomClip(train, config.ClipFrames, rng))
+                .ToList();
             var (_, clipLogits, clipFrameLogits) = fx.Clips(ClipSampler.Load(clips, config.ClipFrames));
-            var clipFrames = clips.SelectMany(c => Enumerable.Range(c.Item2, config.ClipFrames).Select(f => (c.Item1, f))).ToList();
-            var clipLoss = AttributeLoss.Compute(clipLogits, ClipTargetTensor(clips, config.ClipFrames), ClipChoice, ClipPresence)
-                           + AttributeLoss.Compute(clipFrameLogits, FrameTargets(clipFrames), FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
+            var clipFrames = clips.SelectMany(c => Enumerable.Range(c.Item2, config.ClipFrames)
+                .Select(f => (c.Item1, f))).ToList();
+            var clipLoss = AttributeLoss.Compute(clipLogits, ClipTargetTensor(clips, config.ClipFrames), ClipChoice,
+                ClipPresence)
+                           + AttributeLoss.Compute(clipFrameLogits, FrameTargets(clipFrames),
+                               FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
             var loss = frameLoss + clipLoss;
             NumericCheck.ThrowIfNotFinite(loss, step);
             var grads = loss.Backward();
@@ -74,9 +82,12 @@ public static class ExtractorTrainer
     }
 
     /// <summary>Clip head groups: actions and cut are presences; the middle frame's attributes follow.</summary>
-    internal static readonly (int At, int Size)[] ClipChoice = FrameAttributes.ChoiceGroups.Select(g => (g.At + FeatureExtractor.Actions.Length + 1, g.Size)).ToArray();
+    internal static readonly (int At,
+        int Size)[] ClipChoice = FrameAttributes.ChoiceGroups.Select(g =>
+        (g.At + FeatureExtractor.Actions.Length + 1, g.Size)).ToArray();
     internal static readonly (int At, int Size)[] ClipPresence = new[] { (0, FeatureExtractor.Actions.Length + 1) }
-        .Concat(FrameAttributes.PresenceGroups.Select(g => (g.At + FeatureExtractor.Actions.Length + 1, g.Size))).ToArray();
+        .Concat(FrameAttributes.PresenceGroups.Select(g => (g.At + FeatureExtractor.Actions.Length + 1, g.Size)))
+            .ToArray();
 
     private static (StoredEpisode, int) RandomFrame(List<StoredEpisode> eps, Rng rng)
     {
@@ -91,9 +102,11 @@ public static class ExtractorTrainer
     }
 
     private static Tensor FrameTargets(IReadOnlyList<(StoredEpisode Ep, int Frame)> frames) =>
-        Tensor.FromArray(frames.SelectMany(f => FrameAttributes.Targets(f.Ep.Annotation(f.Frame)!)).ToArray(), frames.Count, FrameAttributes.Count);
+        Tensor.FromArray(frames.SelectMany(f => FrameAttributes.Targets(f.Ep.Annotation(f.Frame)!)).ToArray(),
+            frames.Count, FrameAttributes.Count);
 
-    /// <summary>Clip targets: actions of visible characters anywhere in the clip, whether a cut happens, middle-frame attributes.</summary>
+    /// <summary>Clip targets: actions of visible characters anywhere in the clip, whether a cut happens, middle-frame
+    /// attributes.</summary>
     internal static float[] ClipTargets(StoredEpisode ep, int start, int length)
     {
         var t = new float[FeatureExtractor.ClipTargets];
@@ -109,7 +122,8 @@ public static class ExtractorTrainer
     }
 
     private static Tensor ClipTargetTensor(IReadOnlyList<(StoredEpisode Ep, int Start)> clips, int length) =>
-        Tensor.FromArray(clips.SelectMany(c => ClipTargets(c.Ep, c.Start, length)).ToArray(), clips.Count, FeatureExtractor.ClipTargets);
+        Tensor.FromArray(clips.SelectMany(c => ClipTargets(c.Ep, c.Start, length)).ToArray(), clips.Count,
+            FeatureExtractor.ClipTargets);
 
     /// <summary>
     /// The cut threshold: halfway (geometrically) between the 99th percentile of frame-to-frame change inside shots
@@ -122,11 +136,13 @@ public static class ExtractorTrainer
         foreach (var ep in eps)
         {
             for (int f = 1; f < ep.FrameCount; f++)
-                if (ep.Annotation(f)!.Shot != ep.Annotation(f - 1)!.Shot) cuts.Add(Metrics.VideoSignals.Change(ep.ReadFrame(f - 1), ep.ReadFrame(f)));
+                if (ep.Annotation(f)!.Shot != ep.Annotation(f
+                    - 1)!.Shot) cuts.Add(Metrics.VideoSignals.Change(ep.ReadFrame(f - 1), ep.ReadFrame(f)));
             for (int k = 0; k < 200; k++)
             {
                 int f = 1 + rng.NextInt(ep.FrameCount - 1);
-                if (ep.Annotation(f)!.Shot == ep.Annotation(f - 1)!.Shot) inside.Add(Metrics.VideoSignals.Change(ep.ReadFrame(f - 1), ep.ReadFrame(f)));
+                if (ep.Annotation(f)!.Shot == ep.Annotation(f
+                    - 1)!.Shot) inside.Add(Metrics.VideoSignals.Change(ep.ReadFrame(f - 1), ep.ReadFrame(f)));
             }
         }
         if (cuts.Count == 0) return 0.1f;
@@ -136,7 +152,8 @@ public static class ExtractorTrainer
     }
 
     /// <summary>Held-out accuracy per head on the validation split.</summary>
-    public static ExtractorValidation Validate(FeatureExtractor fx, List<StoredEpisode> val, Rng rng, int frames = 512, int clips = 32)
+    public static ExtractorValidation Validate(FeatureExtractor fx, List<StoredEpisode> val, Rng rng, int frames = 512,
+        int clips = 32)
     {
         using var _ = Tensor.NoGrad();
         var picks = Enumerable.Range(0, frames).Select(_ => RandomFrame(val, rng)).ToList();
@@ -146,13 +163,17 @@ public static class ExtractorTrainer
             var chunk = picks.Skip(s).Take(64).ToList();
             var (_, l) = fx.Frames(ClipSampler.Load(chunk, 1));
             var arr = l.ToArray();
-            for (int i = 0; i < chunk.Count; i++) logits.Add(arr.AsSpan(i * FrameAttributes.Count, FrameAttributes.Count).ToArray());
+            for (int i = 0; i < chunk.Count; i++) logits.Add(arr.AsSpan(i * FrameAttributes.Count,
+                FrameAttributes.Count).ToArray());
         }
         var targets = picks.Select(p => FrameAttributes.Targets(p.Item1.Annotation(p.Item2)!)).ToList();
-        var decisions = logits.Select(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
+        var decisions = logits.Select(l =>
+            AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups)).ToList();
         // Exact match of a whole group (all its labels right).
         double Group(int at, int size) =>
-            Enumerable.Range(0, picks.Count).Average(i => Enumerable.Range(at, size).All(k => decisions[i][k] == (targets[i][k] > 0.5f)) ? 1.0 : 0.0);
+            Enumerable.Range(0, picks.Count)
+                .Average(i => Enumerable.Range(at, size)
+                .All(k => decisions[i][k] == (targets[i][k] > 0.5f)) ? 1.0 : 0.0);
         var clipPicks = Enumerable.Range(0, clips).Select(_ => RandomClip(val, fx.Config.ClipFrames, rng)).ToList();
         double actions = 0, cut = 0;
         for (int s = 0; s < clipPicks.Count; s += 8)
@@ -169,8 +190,11 @@ public static class ExtractorTrainer
                 cut += (row[na] > 0) == (t[na] > 0.5f) ? 1 : 0;
             }
         }
-        return new ExtractorValidation(Group(FrameAttributes.PlaceAt, FrameAttributes.Places.Length), Group(FrameAttributes.TimeAt, FrameAttributes.Times.Length),
-            Group(FrameAttributes.FramingAt, FrameAttributes.Framings.Length), Group(FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length),
-            Group(FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length), actions / clips, cut / clips, frames, clips);
+        return new ExtractorValidation(Group(FrameAttributes.PlaceAt, FrameAttributes.Places.Length),
+            Group(FrameAttributes.TimeAt, FrameAttributes.Times.Length),
+            Group(FrameAttributes.FramingAt, FrameAttributes.Framings.Length),
+                Group(FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length),
+            Group(FrameAttributes.AccessoryAt, FrameAttributes.Accessories.Length), actions / clips, cut / clips,
+                frames, clips);
     }
 }

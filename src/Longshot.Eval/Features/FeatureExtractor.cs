@@ -18,14 +18,19 @@ public sealed record FeatureExtractorConfig
     [JsonPropertyName("clip_channels")] public int[] ClipChannels { get; init; } = { 16, 32, 64, 64 };
     [JsonPropertyName("clip_feature_dim")] public int ClipFeatureDim { get; init; } = 32;
     [JsonPropertyName("clip_frames")] public int ClipFrames { get; init; } = 16;
-    /// <summary>Mean absolute pixel change (0..1 scale) above which two consecutive frames count as a cut; set from real data in training.</summary>
+    /// <summary>Mean absolute pixel change (0..1 scale) above which two consecutive frames count as a cut; set from
+    /// real data in training.</summary>
     [JsonPropertyName("cut_threshold")] public float CutThreshold { get; init; } = 0.1f;
 
     public void Validate()
     {
-        if (FrameChannels.Length < 2 || ClipChannels.Length < 2) throw new LongshotException("feature extractor config: needs at least two channel entries per encoder.");
-        if (FrameChannels.Concat(ClipChannels).Any(c => c % 8 != 0)) throw new LongshotException("feature extractor config: channel counts must be multiples of 8 (group norm).");
-        if (ImageSize >> (FrameChannels.Length - 1) < 1 || ImageSize >> ClipChannels.Length < 1) throw new LongshotException("feature extractor config: too many downsamplings for the image size.");
+        if (FrameChannels.Length < 2 || ClipChannels.Length < 2)
+            throw new LongshotException("feature extractor config: needs at least two channel entries per encoder.");
+        if (FrameChannels.Concat(ClipChannels).Any(c => c % 8 != 0))
+            throw new LongshotException("feature extractor config: channel counts must be multiples of 8 (group " +
+            "norm).");
+        if (ImageSize >> (FrameChannels.Length - 1) < 1 || ImageSize >> ClipChannels.Length < 1)
+            throw new LongshotException("feature extractor config: too many downsamplings for the image size.");
         if (ClipFrames < 2) throw new LongshotException("feature extractor config: clip_frames must be >= 2.");
     }
 }
@@ -43,8 +48,10 @@ public sealed class FeatureExtractor : Module
 {
     public const string WeightsFile = "model.safetensors";
     /// <summary>Actions the clip head predicts (the Toonworld action vocabulary).</summary>
-    public static readonly string[] Actions = Enum.GetNames<Video.Toonworld.CharacterAction>().Select(n => n.ToLowerInvariant()).ToArray();
-    /// <summary>Clip head layout: actions, then one "contains a cut" logit, then the middle frame's attributes.</summary>
+    public static readonly string[] Actions = Enum.GetNames<Video.Toonworld.CharacterAction>()
+        .Select(n => n.ToLowerInvariant()).ToArray();
+    /// <summary>Clip head layout: actions, then one "contains a cut" logit, then the middle frame's
+    /// attributes.</summary>
     public static int ClipTargets => Actions.Length + 1 + FrameAttributes.Count;
 
     public FeatureExtractorConfig Config { get; }
@@ -68,25 +75,29 @@ public sealed class FeatureExtractor : Module
         var f = vb.Pp("frame_encoder");
         _frameIn = Child(new Conv2d(f.Pp("conv_in"), 3, c.FrameChannels[0], 3, padding: 1));
         for (int i = 1; i < c.FrameChannels.Length; i++)
-            _frameDown.Add((Child(new Conv2d(f.Pp("down").Pp(i - 1).Pp("conv"), c.FrameChannels[i - 1], c.FrameChannels[i], 3, stride: 2, padding: 1)),
+            _frameDown.Add((Child(new Conv2d(f.Pp("down").Pp(i - 1).Pp("conv"), c.FrameChannels[i - 1],
+                c.FrameChannels[i], 3, stride: 2, padding: 1)),
                 Child(new GroupNorm(f.Pp("down").Pp(i - 1).Pp("norm"), 8, c.FrameChannels[i]))));
         _frameProj = Child(new Linear(f.Pp("proj"), c.FrameChannels[^1], c.FrameFeatureDim));
         _frameHead = Child(new Linear(f.Pp("head"), c.FrameFeatureDim, FrameAttributes.ShirtAt));
         // Presence (shirts, accessories, bodies) is decided per location of the 8x8 map and max-pooled: "is there a
         // blue shirt anywhere" must be seen, not guessed from the scene (a global head learns which cast goes with
         // which background and fails on new casts).
-        _framePresence = Child(new Conv2d(f.Pp("presence"), c.FrameChannels[PresenceLevel(c)], FrameAttributes.Count - FrameAttributes.ShirtAt, 1));
+        _framePresence = Child(new Conv2d(f.Pp("presence"), c.FrameChannels[PresenceLevel(c)],
+            FrameAttributes.Count - FrameAttributes.ShirtAt, 1));
         var v = vb.Pp("clip_encoder");
         _clipIn = Child(new Conv2d(v.Pp("conv_in"), 3, c.ClipChannels[0], 3, stride: 2, padding: 1));
         for (int i = 1; i < c.ClipChannels.Length; i++)
-            _clipDown.Add((Child(new Conv2d(v.Pp("down").Pp(i - 1).Pp("conv"), c.ClipChannels[i - 1], c.ClipChannels[i], 3, stride: 2, padding: 1)),
+            _clipDown.Add((Child(new Conv2d(v.Pp("down").Pp(i - 1).Pp("conv"), c.ClipChannels[i - 1],
+                c.ClipChannels[i], 3, stride: 2, padding: 1)),
                 Child(new GroupNorm(v.Pp("down").Pp(i - 1).Pp("norm"), 8, c.ClipChannels[i]))));
         int w = c.ClipChannels[^1];
         _clipTemporal1 = Child(new Conv1d(v.Pp("temporal").Pp(0), w, w, 3, padding: 1));
         _clipTemporal2 = Child(new Conv1d(v.Pp("temporal").Pp(1), w, w, 3, padding: 1));
         _clipProj = Child(new Linear(v.Pp("proj"), w, c.ClipFeatureDim));
         _clipHead = Child(new Linear(v.Pp("head"), c.ClipFeatureDim, ClipTargets));
-        // Per-frame attributes from the clip trunk: dense supervision for it (every frame of every clip), training only.
+        // Per-frame attributes from the clip trunk: dense supervision for it (every frame of every clip), training
+        // only.
         _clipFrameHead = Child(new Linear(v.Pp("frame_head"), w, FrameAttributes.Count));
     }
 
@@ -97,7 +108,8 @@ public sealed class FeatureExtractor : Module
         return new FeatureExtractor(c, store, VarBuilder.Fresh(store, seed));
     }
 
-    /// <summary>Frame features [N, FrameFeatureDim] and attribute logits [N, FrameAttributes.Count] of frames [N, 3, H, W] in [-1, 1].</summary>
+    /// <summary>Frame features [N, FrameFeatureDim] and attribute logits [N, FrameAttributes.Count] of frames [N, 3, H,
+    /// W] in [-1, 1].</summary>
     public (Tensor Features, Tensor Logits) Frames(Tensor frames)
     {
         CheckFrames(frames);
@@ -136,13 +148,16 @@ public sealed class FeatureExtractor : Module
         return (feat, _clipHead.Forward(Ops.Silu(feat)), _clipFrameHead.Forward(perFrame));
     }
 
-    /// <summary>Index into FrameChannels of the map the presence head reads: the one at 8x8 for 64x64 frames (or the last).</summary>
-    private static int PresenceLevel(FeatureExtractorConfig c) => Math.Min(c.FrameChannels.Length - 1, Math.Max(1, (int)Math.Log2(c.ImageSize / 8)));
+    /// <summary>Index into FrameChannels of the map the presence head reads: the one at 8x8 for 64x64 frames (or the
+    /// last).</summary>
+    private static int PresenceLevel(FeatureExtractorConfig c) =>
+        Math.Min(c.FrameChannels.Length - 1, Math.Max(1, (int)Math.Log2(c.ImageSize / 8)));
 
     private void CheckFrames(Tensor x)
     {
         if (x.Rank != 4 || x.Shape[1] != 3 || x.Shape[2] != Config.ImageSize || x.Shape[3] != Config.ImageSize)
-            throw new LongshotException($"feature extractor: expected frames [N, 3, {Config.ImageSize}, {Config.ImageSize}], got {x}.");
+            throw new LongshotException($"feature extractor: expected frames [N, 3, {Config.ImageSize}, " +
+                $"{Config.ImageSize}], got {x}.");
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -151,7 +166,8 @@ public sealed class FeatureExtractor : Module
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
-        Store.Save(Path.Combine(folder, WeightsFile), DType.F32, new Dictionary<string, string> { ["config"] = JsonSerializer.Serialize(Config) });
+        Store.Save(Path.Combine(folder, WeightsFile), DType.F32,
+            new Dictionary<string, string> { ["config"] = JsonSerializer.Serialize(Config) });
         AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(Config, Json));
         Sha256 = HashFile(Path.Combine(folder, WeightsFile));
     }
@@ -166,7 +182,8 @@ public sealed class FeatureExtractor : Module
         if (!File.Exists(weights)) throw new LongshotException($"feature extractor not found: {weights}");
         var hash = HashFile(weights);
         if (expectedSha256 != null && !string.Equals(hash, expectedSha256, StringComparison.OrdinalIgnoreCase))
-            throw new LongshotException($"{weights}: SHA-256 {hash} is not the pinned extractor ({expectedSha256}); scores would not be comparable. Pass it explicitly to use it anyway.");
+            throw new LongshotException($"{weights}: SHA-256 {hash} is not the pinned extractor ({expectedSha256}); " +
+                $"scores would not be comparable. Pass it explicitly to use it anyway.");
         using var file = SafeTensorsFile.Open(weights);
         FeatureExtractorConfig config;
         var configPath = Directory.Exists(path) ? Path.Combine(path, "config.json") : null;
@@ -174,10 +191,12 @@ public sealed class FeatureExtractor : Module
         {
             string json = configPath != null && File.Exists(configPath) ? File.ReadAllText(configPath)
                 : file.Metadata.TryGetValue("config", out var meta) ? meta
-                : throw new LongshotException($"{weights}: no config.json beside it and no \"config\" entry in its metadata.");
+                : throw new LongshotException($"{weights}: no config.json beside it and no \"config\" entry in its " +
+                    $"metadata.");
             config = JsonSerializer.Deserialize<FeatureExtractorConfig>(json, Json) ?? throw new JsonException("empty");
         }
-        catch (JsonException e) { throw new LongshotException($"{path}: not a valid feature extractor config ({e.Message})."); }
+        catch (JsonException e) { throw new LongshotException($"{path}: not a valid feature extractor config " +
+            $"({e.Message})."); }
         var store = new ParameterStore();
         var fx = new FeatureExtractor(config, store, VarBuilder.Fresh(store));
         store.Load(SafeTensors.Load(weights), true, weights);

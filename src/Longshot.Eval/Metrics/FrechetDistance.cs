@@ -1,5 +1,4 @@
 using Longshot.Tensors;
-using MathNet.Numerics.LinearAlgebra.Factorization;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace Longshot.Eval.Metrics;
@@ -12,11 +11,13 @@ public sealed record GaussianStats(Vector<double> Mean, Matrix<double> Covarianc
     {
         if (rows.Count == 0) throw new LongshotException("Fréchet distance: no feature vectors.");
         int d = rows[0].Length;
-        if (rows.Any(r => r.Length != d)) throw new LongshotException("Fréchet distance: feature vectors differ in length.");
+        if (rows.Any(r => r.Length != d))
+            throw new LongshotException("Fréchet distance: feature vectors differ in length.");
         var x = Matrix<double>.Build.Dense(rows.Count, d, (i, j) => rows[i][j]);
         var mean = x.ColumnSums() / rows.Count;
         var centred = x - Matrix<double>.Build.Dense(rows.Count, d, (_, j) => mean[j]);
-        var cov = rows.Count > 1 ? centred.TransposeThisAndMultiply(centred) / (rows.Count - 1) : Matrix<double>.Build.Dense(d, d);
+        var cov = rows.Count > 1 ? centred.TransposeThisAndMultiply(centred) / (rows.Count - 1)
+            : Matrix<double>.Build.Dense(d, d);
         return new GaussianStats(mean, cov, rows.Count);
     }
 }
@@ -32,7 +33,8 @@ public static class FrechetDistance
 {
     public static double Compute(GaussianStats a, GaussianStats b)
     {
-        if (a.Mean.Count != b.Mean.Count) throw new LongshotException($"Fréchet distance: {a.Mean.Count}- and {b.Mean.Count}-dimensional features.");
+        if (a.Mean.Count != b.Mean.Count)
+            throw new LongshotException($"Fréchet distance: {a.Mean.Count}- and {b.Mean.Count}-dimensional features.");
         var diff = a.Mean - b.Mean;
         var rootA = SymmetricSqrt(a.Covariance);
         var m = rootA * b.Covariance * rootA;
@@ -42,14 +44,17 @@ public static class FrechetDistance
         return Math.Max(d, 0); // rounding can leave -1e-12 for identical sets
     }
 
-    public static double Compute(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b) => Compute(GaussianStats.Of(a), GaussianStats.Of(b));
+    public static double Compute(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b) =>
+        Compute(GaussianStats.Of(a), GaussianStats.Of(b));
 
-    /// <summary>Square root of a symmetric positive semi-definite matrix (negative rounding eigenvalues clipped to 0).</summary>
+    /// <summary>Square root of a symmetric positive semi-definite matrix (negative rounding eigenvalues clipped to
+    /// 0).</summary>
     public static Matrix<double> SymmetricSqrt(Matrix<double> s)
     {
         var evd = ((s + s.Transpose()) * 0.5).Evd(Symmetricity.Symmetric);
         var v = evd.EigenVectors;
-        var roots = Matrix<double>.Build.DiagonalOfDiagonalVector(evd.EigenValues.Map(e => Math.Sqrt(Math.Max(e.Real, 0))));
+        var roots = Matrix<double>.Build.DiagonalOfDiagonalVector(evd.EigenValues.Map(e =>
+            Math.Sqrt(Math.Max(e.Real, 0))));
         return v * roots * v.Transpose();
     }
 }

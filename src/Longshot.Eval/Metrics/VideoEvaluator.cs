@@ -5,14 +5,16 @@ using Longshot.Video.Imaging;
 
 namespace Longshot.Eval.Metrics;
 
-/// <summary>A video to score: its frames, the prompt each frame was asked for, and the story's shot id of each frame.</summary>
+/// <summary>A video to score: its frames, the prompt each frame was asked for, and the story's shot id of each
+/// frame.</summary>
 public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<string> Prompts, IReadOnlyList<int> Shots)
 {
     public void Validate()
     {
         if (Frames.Count == 0) throw new LongshotException("evaluation: a video has no frames.");
         if (Prompts.Count != Frames.Count || Shots.Count != Frames.Count)
-            throw new LongshotException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and {Shots.Count} shot ids.");
+            throw new LongshotException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and " +
+                $"{Shots.Count} shot ids.");
     }
 }
 
@@ -22,17 +24,21 @@ public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<stri
 /// </summary>
 /// <param name="AvgFid">Fréchet distance of frame features, all frames pooled (NUWA-XL's Avg-FID).</param>
 /// <param name="BlockFvd">Fréchet distance of clip features of every X-frame block (B-FVD-X), blocks pooled.</param>
-/// <param name="StoryAccuracy">Fraction of the attributes each frame's prompt asks for that the classifier sees.</param>
-/// <param name="Consistency">Fraction of a character's later single-character shots whose look (shirt colour) matches its first.</param>
+/// <param name="StoryAccuracy">Fraction of the attributes each frame's prompt asks for that the classifier
+/// sees.</param>
+/// <param name="Consistency">Fraction of a character's later single-character shots whose look (shirt colour) matches
+/// its first.</param>
 /// <param name="Jitter">Mean frame-to-frame change inside shots (0..1; lower is smoother).</param>
 /// <param name="CutF1">F1 of detected cuts against the story's shot boundaries.</param>
-public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAccuracy, double Consistency, double Jitter, double CutF1, int Frames, int Blocks);
+public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAccuracy, double Consistency,
+    double Jitter, double CutF1, int Frames, int Blocks);
 
 /// <summary>Computes <see cref="VideoScores"/> with a feature extractor.</summary>
 public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames = 16)
 {
     public FeatureExtractor Extractor { get; } = extractor;
-    public int BlockFrames { get; } = blockFrames >= 2 ? blockFrames : throw new LongshotException("B-FVD: blocks need at least 2 frames.");
+    public int BlockFrames { get; } = blockFrames >= 2 ? blockFrames
+        : throw new LongshotException("B-FVD: blocks need at least 2 frames.");
 
     /// <summary>Per-frame features and attribute logits, and per-block clip features, of one video.</summary>
     public sealed record Features(List<float[]> FrameFeatures, List<float[]> FrameLogits, List<float[]> BlockFeatures);
@@ -56,7 +62,8 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         {
             var frames = new List<Frame>();
             for (int b = b0; b < Math.Min(blocks, b0 + 4); b++)
-                for (int i = 0; i < t; i++) frames.Add(v.Frames[b * BlockFrames + (int)((long)i * (BlockFrames - 1) / Math.Max(1, t - 1))]);
+                for (int i = 0; i < t; i++) frames.Add(v.Frames[b * BlockFrames
+                    + (int)((long)i * (BlockFrames - 1) / Math.Max(1, t - 1))]);
             bf.AddRange(Rows(Extractor.Clips(Stack(frames)).Features));
         }
         return new Features(ff, fl, bf);
@@ -70,23 +77,30 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         return Score(generated, gen, reference);
     }
 
-    /// <summary>Scores from features already extracted (the real videos' features can be reused across schemes).</summary>
-    public VideoScores Score(IReadOnlyList<ScoredVideo> generated, IReadOnlyList<Features> gen, IReadOnlyList<Features> reference)
+    /// <summary>Scores from features already extracted (the real videos' features can be reused across
+    /// schemes).</summary>
+    public VideoScores Score(IReadOnlyList<ScoredVideo> generated, IReadOnlyList<Features> gen,
+        IReadOnlyList<Features> reference)
     {
         var genFrames = gen.SelectMany(g => g.FrameFeatures).ToList();
         var realFrames = reference.SelectMany(g => g.FrameFeatures).ToList();
         var genBlocks = gen.SelectMany(g => g.BlockFeatures).ToList();
         var realBlocks = reference.SelectMany(g => g.BlockFeatures).ToList();
         double fid = FrechetDistance.Compute(genFrames, realFrames);
-        double fvd = genBlocks.Count > 0 && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
-        double story = Mean(generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) => StoryAccuracy(prompt, p.Second.FrameLogits[i]))));
+        double fvd = genBlocks.Count > 0
+            && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
+        double story = Mean(generated.Zip(gen)
+            .SelectMany(p => p.First.Prompts.Select((prompt, i) => StoryAccuracy(prompt, p.Second.FrameLogits[i]))));
         double consistency = Mean(generated.Zip(gen).Select(p => Consistency(p.First, p.Second.FrameLogits)));
         double jitter = Mean(generated.Select(v => VideoSignals.Jitter(v.Frames, v.Shots)));
-        double cuts = Mean(generated.Select(v => VideoSignals.CutF1(VideoSignals.DetectCuts(v.Frames, Extractor.Config.CutThreshold), VideoSignals.ShotStarts(v.Shots))));
+        double cuts = Mean(generated.Select(v =>
+            VideoSignals.CutF1(VideoSignals.DetectCuts(v.Frames, Extractor.Config.CutThreshold),
+            VideoSignals.ShotStarts(v.Shots))));
         return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count);
     }
 
-    /// <summary>Fraction of what a prompt asks for (place, time, framing, each character's shirt and accessory) seen in the frame; NaN if it asks nothing.</summary>
+    /// <summary>Fraction of what a prompt asks for (place, time, framing, each character's shirt and accessory) seen in
+    /// the frame; NaN if it asks nothing.</summary>
     public static double StoryAccuracy(string prompt, float[] logits)
     {
         var asked = PromptAttributes.Parse(prompt);
@@ -95,11 +109,13 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         void Check(bool hit) { n++; if (hit) ok++; }
         if (asked.Place != null) Check(d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
         if (asked.Time != null) Check(d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
-        if (asked.Framing != null) Check(d[FrameAttributes.FramingAt + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
+        if (asked.Framing != null) Check(d[FrameAttributes.FramingAt
+            + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
         foreach (var c in asked.Characters)
         {
             if (c.Shirt != null) Check(d[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
-            if (c.Accessory != null) Check(d[FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
+            if (c.Accessory != null) Check(d[FrameAttributes.AccessoryAt
+                + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
         }
         return n == 0 ? double.NaN : (double)ok / n;
     }
@@ -116,11 +132,14 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         {
             var people = PromptAttributes.Parse(v.Prompts[i]).Characters;
             if (people.Count != 1) continue;
-            if (!looks.TryGetValue(v.Shots[i], out var shot)) looks[v.Shots[i]] = shot = (people[0].Name, new List<string>());
+            if (!looks.TryGetValue(v.Shots[i], out var shot)) looks[v.Shots[i]] = shot = (people[0].Name,
+                new List<string>());
             if (shot.Name != people[0].Name) continue;
             shot.Votes.Add(Look(logits[i]));
         }
-        var byCharacter = looks.OrderBy(kv => kv.Key).Select(kv => (kv.Value.Name, Look: kv.Value.Votes.GroupBy(x => x).OrderByDescending(g => g.Count()).First().Key))
+        var byCharacter = looks.OrderBy(kv => kv.Key)
+            .Select(kv =>
+            (kv.Value.Name, Look: kv.Value.Votes.GroupBy(x => x).OrderByDescending(g => g.Count()).First().Key))
             .GroupBy(s => s.Name).Where(g => g.Count() > 1).ToList();
         if (byCharacter.Count == 0) return double.NaN;
         return byCharacter.Average(g => g.Skip(1).Count(s => s.Look == g.First().Look) / (double)(g.Count() - 1));
@@ -130,7 +149,8 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
     /// The most likely shirt colour seen in a frame. Accessories are left out: the shipped extractor tells them apart
     /// on unseen casts far less reliably than colours (docs/results.md), and would make real video look inconsistent.
     /// </summary>
-    private static string Look(float[] logits) => FrameAttributes.Shirts[ArgMax(logits, FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length)];
+    private static string Look(float[] logits) =>
+        FrameAttributes.Shirts[ArgMax(logits, FrameAttributes.ShirtAt, FrameAttributes.Shirts.Length)];
 
     private static int ArgMax(float[] x, int at, int n)
     {

@@ -9,7 +9,8 @@ public static class VideoSignals
     /// <summary>Mean absolute difference of two frames' RGB values, on a 0..1 scale.</summary>
     public static double Change(Frame a, Frame b)
     {
-        if (a.Width != b.Width || a.Height != b.Height) throw new LongshotException("frame change: frames differ in size.");
+        if (a.Width != b.Width || a.Height != b.Height)
+            throw new LongshotException("frame change: frames differ in size.");
         long sum = 0;
         var x = a.Rgb; var y = b.Rgb;
         for (int i = 0; i < x.Length; i++) sum += Math.Abs(x[i] - y[i]);
@@ -50,7 +51,8 @@ public static class VideoSignals
         {
             int best = -1;
             for (int j = 0; j < detected.Count; j++)
-                if (!used[j] && Math.Abs(detected[j] - e) <= tolerance && (best < 0 || Math.Abs(detected[j] - e) < Math.Abs(detected[best] - e))) best = j;
+                if (!used[j] && Math.Abs(detected[j] - e) <= tolerance
+                    && (best < 0 || Math.Abs(detected[j] - e) < Math.Abs(detected[best] - e))) best = j;
             if (best >= 0) { used[best] = true; hits++; }
         }
         if (hits == 0) return 0;

@@ -8,8 +8,12 @@ internal static class Backward
 {
     public static GradStore Run(Tensor root, Tensor? seed)
     {
-        if (!root.RequiresGrad) throw new InvalidOperationException($"Backward: {root} does not require a gradient (no input of the graph requires one, or it was computed under NoGrad).");
-        if (seed == null && root.Numel != 1) throw new InvalidOperationException($"Backward: {root} is not a scalar; pass a seed gradient of the same shape.");
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward: {root} does not require a gradient (no input of the " +
+            $"graph requires one, or it was computed under NoGrad).");
+        if (seed == null && root.Numel != 1)
+            throw new InvalidOperationException($"Backward: {root} is not a scalar; pass a seed gradient of the same " +
+            $"shape.");
         if (seed != null) ShapeUtil.CheckSame("Backward", root.Shape, seed.Shape);
         using var _ = GradMode.Push(false);
         var store = new GradStore();
@@ -87,20 +91,27 @@ internal static class Backward
             case OpKind.Rsqrt:
                 Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.Mul(Ops.Mul(y, y), y), -0.5f))); break;
             case OpKind.Tanh:
-                Give(s, x[0], () => Elementwise.Map2(y, g, (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * (1 - yy[i] * yy[i]); })); break;
+                Give(s, x[0],
+                    () => Elementwise.Map2(y, g,
+                    (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * (1 - yy[i] * yy[i]); })); break;
             case OpKind.Sigmoid:
-                Give(s, x[0], () => Elementwise.Map2(y, g, (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * yy[i] * (1 - yy[i]); })); break;
+                Give(s, x[0],
+                    () => Elementwise.Map2(y, g,
+                    (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * yy[i] * (1 - yy[i]); })); break;
             case OpKind.Silu:
                 Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.SiluBackward)); break;
             case OpKind.Gelu:
                 Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.GeluBackward)); break;
             case OpKind.Relu:
-                Give(s, x[0], () => Elementwise.Map2(x[0], g, (xx, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = xx[i] > 0 ? gg[i] : 0f; })); break;
+                Give(s, x[0],
+                    () => Elementwise.Map2(x[0], g,
+                    (xx, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = xx[i] > 0 ? gg[i] : 0f; })); break;
 
             case OpKind.Sum:
             {
                 var c = (Ops.ReduceCtx)n.Ctx!;
-                Give(s, x[0], () => Ops.Expand(Ops.Reshape(g, Ops.ReducedShape(c.InShape, c.Dims, true)), c.InShape).Contiguous());
+                Give(s, x[0], () => Ops.Expand(Ops.Reshape(g, Ops.ReducedShape(c.InShape, c.Dims, true)), c.InShape)
+                    .Contiguous());
                 break;
             }
             case OpKind.Max:
@@ -168,8 +179,11 @@ internal static class Backward
                     ConvKernel.BackwardInput(gc.Storage, batch, geo, w.Storage, w.Offset, co, dx.Storage);
                     return dx;
                 });
-                Give(s, x[1], () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo, co), w.Shape));
-                if (x.Length > 2) Give(s, x[2], () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, co, geo.P), co));
+                Give(s, x[1],
+                    () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo,
+                    co), w.Shape));
+                if (x.Length > 2) Give(s, x[2],
+                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, co, geo.P), co));
                 break;
             }
             case OpKind.ConvTranspose:
@@ -179,10 +193,13 @@ internal static class Backward
                 if (gc.Offset != 0) gc = gc.Clone();
                 int batch = xin.Shape[0], ci = w.Shape[0];
                 var dx = x[0].RequiresGrad ? Tensor.Empty(xin.Shape) : null;
-                var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage, w.Offset, dx?.Storage, x[1].RequiresGrad);
+                var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage,
+                    w.Offset, dx?.Storage, x[1].RequiresGrad);
                 if (dx != null) Give(s, x[0], () => dx);
                 Give(s, x[1], () => Tensor.FromArray(dw, w.Shape));
-                if (x.Length > 2) Give(s, x[2], () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, geo.C, geo.D * geo.H * geo.W), geo.C));
+                if (x.Length > 2) Give(s, x[2],
+                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, geo.C, geo.D * geo.H * geo.W),
+                    geo.C));
                 break;
             }
             case OpKind.UpsampleNearest:
@@ -277,7 +294,8 @@ internal static class Backward
             case OpKind.Attention:
             {
                 var c = (FlashAttention.Ctx)n.Ctx!;
-                var q = x[0].Contiguous().Detach(); var k = x[1].Contiguous().Detach(); var v = x[2].Contiguous().Detach();
+                var q = x[0].Contiguous().Detach(); var k = x[1].Contiguous().Detach(); var v = x[2].Contiguous()
+                    .Detach();
                 var gc = g.Contiguous();
                 var dq = new float[q.Numel]; var dk = new float[k.Numel]; var dv = new float[v.Numel];
                 bool biasGrad = x.Length > 3 && x[3].RequiresGrad;

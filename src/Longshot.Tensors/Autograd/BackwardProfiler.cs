@@ -2,7 +2,8 @@ using System.Diagnostics;
 
 namespace Longshot.Tensors.Autograd;
 
-/// <summary>Time spent in each op's backward rule, collected when <see cref="Enabled"/> is set (LONGSHOT_PROFILE=1).</summary>
+/// <summary>Time spent in each op's backward rule, collected when <see cref="Enabled"/> is set
+/// (LONGSHOT_PROFILE=1).</summary>
 public static class BackwardProfiler
 {
     private static readonly long[] Ticks = new long[Enum.GetValues<OpKind>().Length];
@@ -21,7 +22,8 @@ public static class BackwardProfiler
 
     /// <summary>Milliseconds and calls per op kind, largest first.</summary>
     public static IEnumerable<(string Op, double Ms, int Calls)> Report() =>
-        Enum.GetValues<OpKind>().Select(k => (k.ToString(), Ticks[(int)k] * 1000.0 / Stopwatch.Frequency, Counts[(int)k]))
+        Enum.GetValues<OpKind>()
+            .Select(k => (k.ToString(), Ticks[(int)k] * 1000.0 / Stopwatch.Frequency, Counts[(int)k]))
             .Where(r => r.Item3 > 0).OrderByDescending(r => r.Item2);
 
     public static void Reset() { Array.Clear(Ticks); Array.Clear(Counts); }

@@ -25,7 +25,8 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Runs <paramref name="block"/>(inputs); under gradient mode the forward is recomputed during backward.</summary>
+    /// <summary>Runs <paramref name="block"/>(inputs); under gradient mode the forward is recomputed during
+    /// backward.</summary>
     public static Tensor Run(Func<Tensor[], Tensor> block, params Tensor[] inputs)
     {
         if (!GradMode.IsEnabled) return block(inputs);

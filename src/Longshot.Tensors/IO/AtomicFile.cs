@@ -1,9 +1,11 @@
 namespace Longshot.Tensors.IO;
 
-/// <summary>Writes files through a temporary sibling and a rename, so a crash never leaves a half-written file.</summary>
+/// <summary>Writes files through a temporary sibling and a rename, so a crash never leaves a half-written
+/// file.</summary>
 public static class AtomicFile
 {
-    /// <summary>Calls <paramref name="write"/> on a temporary file next to <paramref name="path"/>, flushes it to disk, then renames it over the target.</summary>
+    /// <summary>Calls <paramref name="write"/> on a temporary file next to <paramref name="path"/>, flushes it to disk,
+    /// then renames it over the target.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);

@@ -37,19 +37,23 @@ public sealed class SafeTensorsFile : IDisposable
         Path = path; _map = map; _view = view; _dataStart = dataStart; _infos = infos; Metadata = metadata;
     }
 
-    /// <summary>Opens and validates a file. Throws <see cref="SafeTensorsFormatException"/> naming the problem.</summary>
+    /// <summary>Opens and validates a file. Throws <see cref="SafeTensorsFormatException"/> naming the
+    /// problem.</summary>
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         long size = new FileInfo(path).Length;
-        if (size < 8) throw new SafeTensorsFormatException($"{path}: file is {size} bytes, too short for a safetensors header (truncated?).");
+        if (size < 8)
+            throw new SafeTensorsFormatException($"{path}: file is {size} bytes, too short for a safetensors header " +
+            $"(truncated?).");
         var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         var view = map.CreateViewAccessor(0, size, MemoryMappedFileAccess.Read);
         try
         {
             ulong hlen = view.ReadUInt64(0);
             if (hlen == 0 || hlen > 100_000_000 || (long)hlen > size - 8)
-                throw new SafeTensorsFormatException($"{path}: header length {hlen} does not fit a file of {size} bytes (truncated or not a safetensors file).");
+                throw new SafeTensorsFormatException($"{path}: header length {hlen} does not fit a file of {size} " +
+                    $"bytes (truncated or not a safetensors file).");
             var bytes = new byte[hlen];
             view.ReadArray(8, bytes, 0, (int)hlen);
             long dataStart = 8 + (long)hlen, dataLen = size - dataStart;
@@ -63,13 +67,16 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
-    private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] bytes, long dataLen)
+    private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] bytes,
+        long dataLen)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(bytes); }
-        catch (JsonException e) { throw new SafeTensorsFormatException($"{path}: header is not valid JSON ({e.Message})."); }
+        catch (JsonException e) { throw new SafeTensorsFormatException($"{path}: header is not valid JSON " +
+            $"({e.Message})."); }
         using var _ = doc;
-        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new SafeTensorsFormatException($"{path}: header is not a JSON object.");
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new SafeTensorsFormatException($"{path}: header is not a JSON object.");
         var infos = new Dictionary<string, TensorInfo>();
         var meta = new Dictionary<string, string>();
         foreach (var p in doc.RootElement.EnumerateObject())
@@ -77,7 +84,8 @@ public sealed class SafeTensorsFile : IDisposable
             if (p.Name == "__metadata__")
             {
                 if (p.Value.ValueKind == JsonValueKind.Object)
-                    foreach (var m in p.Value.EnumerateObject()) meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    foreach (var m in p.Value.EnumerateObject())
+                        meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                 continue;
             }
             try
@@ -86,15 +94,18 @@ public sealed class SafeTensorsFile : IDisposable
                 var dtype = dtypeStr switch
                 {
                     "F32" => DType.F32, "F16" => DType.F16, "BF16" => DType.BF16, "F64" => DType.F64,
-                    _ => throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' has dtype {dtypeStr}; supported are F32, F16, BF16 and F64."),
+                    _ => throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' has dtype {dtypeStr}; " +
+                        $"supported are F32, F16, BF16 and F64."),
                 };
                 var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLen)
-                    throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' has data offsets [{string.Join(", ", offs)}] outside the {dataLen} data bytes (truncated file?).");
+                    throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' has data offsets " +
+                        $"[{string.Join(", ", offs)}] outside the {dataLen} data bytes (truncated file?).");
                 long expect = (long)ShapeUtil.CheckedNumel(shape) * HalfConvert.Size(dtype);
                 if (offs[1] - offs[0] != expect)
-                    throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' of shape {ShapeUtil.Str(shape)} and dtype {dtype} needs {expect} bytes but has {offs[1] - offs[0]}.");
+                    throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' of shape {ShapeUtil.Str(shape)} " +
+                        $"and dtype {dtype} needs {expect} bytes but has {offs[1] - offs[0]}.");
                 infos[p.Name] = new TensorInfo(p.Name, dtype, shape, offs[0], offs[1]);
             }
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
@@ -134,11 +145,13 @@ public sealed class SafeTensorsFile : IDisposable
             {
                 var tmp = new ushort[n]; _view.ReadArray(pos, tmp, 0, n);
                 bool bf = info.DType == DType.BF16;
-                for (int i = 0; i < n; i++) dst[i] = bf ? HalfConvert.FromBFloat16(tmp[i]) : HalfConvert.FromHalf(tmp[i]);
+                for (int i = 0; i < n; i++) dst[i] = bf ? HalfConvert.FromBFloat16(tmp[i])
+                    : HalfConvert.FromHalf(tmp[i]);
                 break;
             }
         }
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors reading needs a little-endian machine.");
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("safetensors reading needs a little-endian machine.");
         return Tensor.FromArray(dst, info.Shape);
     }
 
@@ -156,9 +169,11 @@ public sealed class SafeTensorsFile : IDisposable
 public static class SafeTensors
 {
     /// <summary>Writes tensors (sorted by name) in the given storage type, with optional string metadata.</summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, DType dtype = DType.F32, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, DType dtype = DType.F32,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
-        if (dtype == DType.F64) throw new ArgumentException("SafeTensors.Save: F64 output is not supported; use F32, F16 or BF16.");
+        if (dtype == DType.F64)
+            throw new ArgumentException("SafeTensors.Save: F64 output is not supported; use F32, F16 or BF16.");
         var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
         var header = new Dictionary<string, object>();
         if (metadata != null && metadata.Count > 0) header["__metadata__"] = metadata;
@@ -187,7 +202,8 @@ public static class SafeTensors
                 else
                 {
                     var half = new ushort[data.Length];
-                    for (int i = 0; i < data.Length; i++) half[i] = dtype == DType.BF16 ? HalfConvert.ToBFloat16(data[i]) : HalfConvert.ToHalf(data[i]);
+                    for (int i = 0; i < data.Length; i++) half[i] = dtype == DType.BF16
+                        ? HalfConvert.ToBFloat16(data[i]) : HalfConvert.ToHalf(data[i]);
                     s.Write(MemoryMarshal.AsBytes(half.AsSpan()));
                 }
             }

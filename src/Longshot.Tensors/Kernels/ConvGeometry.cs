@@ -23,7 +23,8 @@ internal sealed record ConvGeometry(
     public int InSize => C * D * H * W;
 
     /// <summary>True when the column matrix is the input itself (1x1x1 kernel, stride 1, no padding).</summary>
-    public bool IsPointwise => KD == 1 && KH == 1 && KW == 1 && SD == 1 && SH == 1 && SW == 1 && PD == 0 && PH == 0 && PW == 0;
+    public bool IsPointwise => KD == 1 && KH == 1 && KW == 1 && SD == 1 && SH == 1 && SW == 1 && PD == 0 && PH == 0
+        && PW == 0;
 }
 
 /// <summary>im2col / col2im over a range of output rows, so the column buffer stays small.</summary>
@@ -71,7 +72,8 @@ internal static unsafe class Im2Col
         }
     }
 
-    /// <summary>Adds columns for output rows [r0, r1) back into the image (the adjoint of <see cref="Expand"/>).</summary>
+    /// <summary>Adds columns for output rows [r0, r1) back into the image (the adjoint of <see
+    /// cref="Expand"/>).</summary>
     public static void Accumulate(float* cols, ConvGeometry g, int r0, int r1, float* dst)
     {
         int ow = g.OW, oh = g.OH, n = (r1 - r0) * ow;
@@ -95,7 +97,8 @@ internal static unsafe class Im2Col
                     if (hi > lo)
                     {
                         var seg = new Span<float>(d + lo + ix0, hi - lo);
-                        System.Numerics.Tensors.TensorPrimitives.Add(seg, new ReadOnlySpan<float>(s + lo, hi - lo), seg);
+                        System.Numerics.Tensors.TensorPrimitives.Add(seg, new ReadOnlySpan<float>(s + lo, hi - lo),
+                            seg);
                     }
                 }
                 else

@@ -12,7 +12,8 @@ internal static unsafe class ConvKernel
     private static float[] Workspace(long size) => ThreadScratch.Get(ref _workspace, size, pinned: true);
 
     /// <summary>y[n] = W [Co, K] x cols(x[n]) (+ bias). x: [N, C, D, H, W] contiguous at xOff, y: [N, Co, P].</summary>
-    public static void Forward(float[] x, int xOff, int n, ConvGeometry g, float[] w, int wOff, int co, float[]? bias, int biasOff, float[] y)
+    public static void Forward(float[] x, int xOff, int n, ConvGeometry g, float[] w, int wOff, int co, float[]? bias,
+        int biasOff, float[] y)
     {
         int p = g.P, k = g.K;
         bool perImage = n >= Threads.Count;
@@ -43,7 +44,8 @@ internal static unsafe class ConvKernel
                         {
                             int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
                             Im2Col.Expand(xi, g, r0, r1, cols);
-                            Gemm.Sgemm(false, false, co, tp, k, 1f, pw + wOff, k, cols, tp, beta, yi + (long)r0 * g.OW, p, parallel: !perImage);
+                            Gemm.Sgemm(false, false, co, tp, k, 1f, pw + wOff, k, cols, tp, beta, yi + (long)r0 * g.OW,
+                                p, parallel: !perImage);
                         }
                     }
                 }
@@ -77,7 +79,8 @@ internal static unsafe class ConvKernel
                         for (int r0 = 0; r0 < rows; r0 += tileRows)
                         {
                             int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
-                            Gemm.Sgemm(true, false, k, tp, co, 1f, pw + wOff, k, dyi + (long)r0 * g.OW, p, 0f, cols, tp, parallel: !perImage);
+                            Gemm.Sgemm(true, false, k, tp, co, 1f, pw + wOff, k, dyi + (long)r0 * g.OW, p, 0f, cols,
+                                tp, parallel: !perImage);
                             Im2Col.Accumulate(cols, g, r0, r1, dxi);
                         }
                     }
@@ -115,7 +118,8 @@ internal static unsafe class ConvKernel
                         {
                             int r1 = Math.Min(rows, r0 + tileRows), tp = (r1 - r0) * g.OW;
                             Im2Col.Expand(xi, g, r0, r1, cols);
-                            Gemm.Sgemm(false, true, co, k, tp, 1f, dyi + (long)r0 * g.OW, p, cols, tp, 1f, pdw, k, parallel: !perImage);
+                            Gemm.Sgemm(false, true, co, k, tp, 1f, dyi + (long)r0 * g.OW, p, cols, tp, 1f, pdw, k,
+                                parallel: !perImage);
                         }
                     }
                 }
@@ -128,7 +132,8 @@ internal static unsafe class ConvKernel
         return total;
     }
 
-    /// <summary>Bias gradient: per output channel, the sum of dy [N, Co, P] over images and positions (in a fixed order).</summary>
+    /// <summary>Bias gradient: per output channel, the sum of dy [N, Co, P] over images and positions (in a fixed
+    /// order).</summary>
     public static float[] BiasGradient(float[] dy, int dyOff, int n, int co, int p)
     {
         var db = new float[co];
@@ -137,7 +142,8 @@ internal static unsafe class ConvKernel
             for (int c = c0; c < c1; c++)
             {
                 double s = 0;
-                for (int i = 0; i < n; i++) s += System.Numerics.Tensors.TensorPrimitives.Sum(dy.AsSpan(dyOff + (i * co + c) * p, p));
+                for (int i = 0; i < n; i++) s += System.Numerics.Tensors.TensorPrimitives.Sum(dy.AsSpan(dyOff
+                    + (i * co + c) * p, p));
                 db[c] = (float)s;
             }
         });
@@ -148,7 +154,8 @@ internal static unsafe class ConvKernel
     /// Transposed convolution forward: y[n] = col2im(W^T x[n]) with W [Ci, Co*k] and g describing
     /// the ordinary convolution that maps y (C = Co) back to x (output = input size of x).
     /// </summary>
-    public static void TransposedForward(float[] x, int xOff, int n, int ci, ConvGeometry g, float[] w, int wOff, float[] y)
+    public static void TransposedForward(float[] x, int xOff, int n, int ci, ConvGeometry g, float[] w, int wOff,
+        float[] y)
     {
         int p = g.P, k = g.K;
         bool perImage = n >= Threads.Count;
@@ -161,7 +168,8 @@ internal static unsafe class ConvKernel
                 {
                     float* yi = py + (long)i * g.InSize;
                     new Span<float>(yi, g.InSize).Clear();
-                    Gemm.Sgemm(true, false, k, p, ci, 1f, pw + wOff, k, px + xOff + (long)i * ci * p, p, 0f, cols, p, parallel: !perImage);
+                    Gemm.Sgemm(true, false, k, p, ci, 1f, pw + wOff, k, px + xOff + (long)i * ci * p, p, 0f, cols, p,
+                        parallel: !perImage);
                     Im2Col.Accumulate(cols, g, 0, g.OD * g.OH, yi);
                 }
             }
@@ -169,7 +177,8 @@ internal static unsafe class ConvKernel
     }
 
     /// <summary>Transposed convolution backward: dx[n] = W cols(dy[n]); dW = sum_n x[n] cols(dy[n])^T.</summary>
-    public static float[] TransposedBackward(float[] x, int xOff, float[] dy, int n, int ci, ConvGeometry g, float[] w, int wOff, float[]? dx, bool needWeight)
+    public static float[] TransposedBackward(float[] x, int xOff, float[] dy, int n, int ci, ConvGeometry g, float[] w,
+        int wOff, float[]? dx, bool needWeight)
     {
         int p = g.P, k = g.K;
         bool perImage = n >= Threads.Count;
@@ -185,9 +194,11 @@ internal static unsafe class ConvKernel
                 {
                     Im2Col.Expand(pdy + (long)i * g.InSize, g, 0, g.OD * g.OH, cols);
                     if (dx != null)
-                        Gemm.Sgemm(false, false, ci, p, k, 1f, pw + wOff, k, cols, p, 0f, pdx + (long)i * ci * p, p, parallel: !perImage);
+                        Gemm.Sgemm(false, false, ci, p, k, 1f, pw + wOff, k, cols, p, 0f, pdx + (long)i * ci * p, p,
+                            parallel: !perImage);
                     if (dw != null)
-                        Gemm.Sgemm(false, true, ci, k, p, 1f, px + xOff + (long)i * ci * p, p, cols, p, 1f, pdw, k, parallel: !perImage);
+                        Gemm.Sgemm(false, true, ci, k, p, 1f, px + xOff + (long)i * ci * p, p, cols, p, 1f, pdw, k,
+                            parallel: !perImage);
                 }
             }
             if (dw != null) partials[chunk] = dw;

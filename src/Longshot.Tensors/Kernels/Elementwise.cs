@@ -20,7 +20,8 @@ internal static class Elementwise
         {
             int n = o.Length;
             Threads.For(n, ParallelThreshold, (s, e) =>
-                SpanSpan(op, a.Storage.AsSpan(a.Offset + s, e - s), b.Storage.AsSpan(b.Offset + s, e - s), o.AsSpan(s, e - s)));
+                SpanSpan(op, a.Storage.AsSpan(a.Offset + s, e - s), b.Storage.AsSpan(b.Offset + s, e - s),
+                    o.AsSpan(s, e - s)));
             return outT;
         }
         var sa = BroadcastStrides(a, shape);
@@ -123,7 +124,8 @@ internal static class Elementwise
         var src = x.Contiguous();
         var outT = Tensor.Empty(x.Shape);
         var o = outT.Storage;
-        Threads.For(o.Length, ParallelThreshold, (s, e) => f(src.Storage.AsSpan(src.Offset + s, e - s), o.AsSpan(s, e - s)));
+        Threads.For(o.Length, ParallelThreshold,
+            (s, e) => f(src.Storage.AsSpan(src.Offset + s, e - s), o.AsSpan(s, e - s)));
         return outT;
     }
 
@@ -150,7 +152,10 @@ internal static class Elementwise
             var va = System.Runtime.Intrinsics.Vector256.Create(a);
             var vb = System.Runtime.Intrinsics.Vector256.Create(b);
             for (; i <= x.Length - 8; i += 8)
-                System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(System.Runtime.Intrinsics.Vector256.Create((ReadOnlySpan<float>)x.Slice(i, 8)), va, vb).CopyTo(d.Slice(i, 8));
+            {
+                var vx = System.Runtime.Intrinsics.Vector256.Create((ReadOnlySpan<float>)x.Slice(i, 8));
+                System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(vx, va, vb).CopyTo(d.Slice(i, 8));
+            }
         }
         for (; i < x.Length; i++) d[i] = MathF.FusedMultiplyAdd(x[i], a, b);
     }
@@ -161,15 +166,18 @@ internal static class Elementwise
     public static void Silu(ReadOnlySpan<float> x, Span<float> d) => FastMath.Silu(x, d);
 
     /// <summary>d = g * silu'(x); x, g and d may alias.</summary>
-    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) => FastMath.SiluGrad(x, g, d);
+    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) =>
+        FastMath.SiluGrad(x, g, d);
 
     /// <summary>Exact (erf) GELU, as PyTorch's default.</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> d) => FastMath.Gelu(x, d);
 
     /// <summary>d = g * gelu'(x).</summary>
-    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) => FastMath.GeluGrad(x, g, d);
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> d) =>
+        FastMath.GeluGrad(x, g, d);
 
-    /// <summary>erf: Maclaurin series for |x| &lt; 0.5, otherwise 1 - erfc with erfc from Numerical Recipes' erfcc (relative error &lt; 1.2e-7).</summary>
+    /// <summary>erf: Maclaurin series for |x| &lt; 0.5, otherwise 1 - erfc with erfc from Numerical Recipes' erfcc
+    /// (relative error &lt; 1.2e-7).</summary>
     public static float Erf(float xf)
     {
         double x = xf, ax = Math.Abs(x);
@@ -177,7 +185,8 @@ internal static class Elementwise
         {
             double t = x * x;
             return (float)(x * (1.1283791670955126 + t * (-0.3761263890318375 + t * (0.1128379167095513 +
-                t * (-0.0268661706451312 + t * (0.0052239776254421 + t * (-0.0008548327023450 + t * 0.0001205533298179)))))));
+                t * (-0.0268661706451312 + t
+                    * (0.0052239776254421 + t * (-0.0008548327023450 + t * 0.0001205533298179)))))));
         }
         double tt = 1.0 / (1.0 + 0.5 * ax);
         double erfc = tt * Math.Exp(-ax * ax - 1.26551223 + tt * (1.00002368 + tt * (0.37409196 + tt * (0.09678418 +

@@ -12,7 +12,8 @@ namespace Longshot.Tensors.Kernels;
 internal static class FastMath
 {
     private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
-    private const float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f, P3 = 4.1665795894E-2f, P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
+    private const float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f, P3 = 4.1665795894E-2f,
+        P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
     private const float Hi = 88.3762626647949f, Lo = -88.3762626647949f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -129,7 +130,8 @@ internal static class FastMath
     }
 
     // erf(z) for z >= 0 by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), sign restored by the caller.
-    private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f, ErfA4 = -1.453152027f, ErfA5 = 1.061405429f;
+    private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f,
+        ErfA4 = -1.453152027f, ErfA5 = 1.061405429f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ErfAbs(Vector512<float> z)
@@ -218,14 +220,16 @@ internal static class FastMath
             {
                 var v = Vector512.Create(x.Slice(i, 16));
                 var sg = Vector512<float>.One / (Vector512<float>.One + Exp(-v));
-                (Vector512.Create(g.Slice(i, 16)) * sg * (Vector512<float>.One + v * (Vector512<float>.One - sg))).CopyTo(d.Slice(i, 16));
+                (Vector512.Create(g.Slice(i, 16)) * sg * (Vector512<float>.One + v * (Vector512<float>.One - sg)))
+                    .CopyTo(d.Slice(i, 16));
             }
         else if (Vector256.IsHardwareAccelerated)
             for (; i <= x.Length - 8; i += 8)
             {
                 var v = Vector256.Create(x.Slice(i, 8));
                 var sg = Vector256<float>.One / (Vector256<float>.One + Exp(-v));
-                (Vector256.Create(g.Slice(i, 8)) * sg * (Vector256<float>.One + v * (Vector256<float>.One - sg))).CopyTo(d.Slice(i, 8));
+                (Vector256.Create(g.Slice(i, 8)) * sg * (Vector256<float>.One + v * (Vector256<float>.One - sg)))
+                    .CopyTo(d.Slice(i, 8));
             }
         for (; i < x.Length; i++)
         {

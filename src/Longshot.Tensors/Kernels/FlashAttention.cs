@@ -17,16 +17,20 @@ internal static unsafe class FlashAttention
     /// <summary>An additive term broadcast to [B, H, Lq, Lk] through strides (bias, or a 0/1 mask).</summary>
     internal sealed record Extra(float[] Data, int Offset, int[] Strides);
 
-    internal sealed record Ctx(int B, int H, int Lq, int Lk, int D, int Dv, float Scale, float[] Lse, Extra? Bias, Extra? Mask);
+    internal sealed record Ctx(int B, int H, int Lq, int Lk, int D, int Dv, float Scale, float[] Lse, Extra? Bias,
+        Extra? Mask);
 
     public static Extra? MakeExtra(Tensor? t, int b, int h, int lq, int lk)
     {
         if (t == null) return null;
         var shape = new[] { b, h, lq, lk };
         ShapeUtil.Broadcast("Attention", t.Shape, shape);
-        if (t.Rank > 4) throw new ArgumentException($"Attention: bias/mask {ShapeUtil.Str(t.Shape)} has more than 4 dimensions.");
+        if (t.Rank > 4)
+            throw new ArgumentException($"Attention: bias/mask {ShapeUtil.Str(t.Shape)} has more than 4 dimensions.");
         var full = ShapeUtil.Broadcast("Attention", t.Shape, shape);
-        if (!full.AsSpan().SequenceEqual(shape)) throw new ArgumentException($"Attention: bias/mask {ShapeUtil.Str(t.Shape)} does not broadcast to {ShapeUtil.Str(shape)}.");
+        if (!full.AsSpan().SequenceEqual(shape))
+            throw new ArgumentException($"Attention: bias/mask {ShapeUtil.Str(t.Shape)} does not broadcast to " +
+            $"{ShapeUtil.Str(shape)}.");
         return new Extra(t.Storage, t.Offset, Elementwise.BroadcastStrides(t, shape));
     }
 
@@ -113,7 +117,8 @@ internal static unsafe class FlashAttention
         }
     }
 
-    /// <summary>Gradients for q, k, v (contiguous [B*H, L, D]) and, when asked, the full [B, H, Lq, Lk] bias gradient.</summary>
+    /// <summary>Gradients for q, k, v (contiguous [B*H, L, D]) and, when asked, the full [B, H, Lq, Lk] bias
+    /// gradient.</summary>
     public static void Backward(Tensor q, Tensor k, Tensor v, float[] o, Tensor dO, Ctx c,
         float[] dq, float[] dk, float[] dv, float[]? dBias)
     {
@@ -124,7 +129,8 @@ internal static unsafe class FlashAttention
             var s = ThreadScratch.Get(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
             var dp = ThreadScratch.Get(ref _scoreGrads, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
             var delta = ThreadScratch.Get(ref _delta, c.Lq);
-            fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, pdo = dO.Storage, pdq = dq, pdk = dk, pdv = dv, ps = s, pdp = dp)
+            fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, pdo = dO.Storage, pdq = dq, pdk = dk,
+                pdv = dv, ps = s, pdp = dp)
             {
                 for (int bhi = h0; bhi < h1; bhi++)
                 {
@@ -133,14 +139,16 @@ internal static unsafe class FlashAttention
                     float* vh = pv + v.Offset + (long)bhi * c.Lk * c.Dv;
                     float* doh = pdo + dO.Offset + (long)bhi * c.Lq * c.Dv;
                     for (int i = 0; i < c.Lq; i++)
-                        delta[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * c.Dv, c.Dv), o.AsSpan((bhi * c.Lq + i) * c.Dv, c.Dv));
+                        delta[i] = TensorPrimitives.Dot(new ReadOnlySpan<float>(doh + (long)i * c.Dv, c.Dv),
+                            o.AsSpan((bhi * c.Lq + i) * c.Dv, c.Dv));
                     for (int i0 = 0; i0 < c.Lq; i0 += BlockQ)
                     {
                         int bq = Math.Min(BlockQ, c.Lq - i0);
                         for (int j0 = 0; j0 < c.Lk; j0 += BlockK)
                         {
                             int bk = Math.Min(BlockK, c.Lk - j0);
-                            Gemm.Sgemm(false, true, bq, bk, c.D, c.Scale, qh + (long)i0 * c.D, c.D, kh + (long)j0 * c.D, c.D, 0f, ps, bk, parallel: !outer);
+                            Gemm.Sgemm(false, true, bq, bk, c.D, c.Scale, qh + (long)i0 * c.D, c.D,
+                                kh + (long)j0 * c.D, c.D, 0f, ps, bk, parallel: !outer);
                             AddExtras(c, bhi, i0, bq, j0, bk, s);
                             for (int i = 0; i < bq; i++)
                             {
@@ -150,9 +158,11 @@ internal static unsafe class FlashAttention
                                 FastMath.ExpShiftSum(row, l, row);
                             }
                             // dV += P^T dO
-                            Gemm.Sgemm(true, false, bk, c.Dv, bq, 1f, ps, bk, doh + (long)i0 * c.Dv, c.Dv, 1f, pdv + ((long)bhi * c.Lk + j0) * c.Dv, c.Dv, parallel: !outer);
+                            Gemm.Sgemm(true, false, bk, c.Dv, bq, 1f, ps, bk, doh + (long)i0 * c.Dv, c.Dv, 1f,
+                                pdv + ((long)bhi * c.Lk + j0) * c.Dv, c.Dv, parallel: !outer);
                             // dP = dO V^T
-                            Gemm.Sgemm(false, true, bq, bk, c.Dv, 1f, doh + (long)i0 * c.Dv, c.Dv, vh + (long)j0 * c.Dv, c.Dv, 0f, pdp, bk, parallel: !outer);
+                            Gemm.Sgemm(false, true, bq, bk, c.Dv, 1f, doh + (long)i0 * c.Dv, c.Dv,
+                                vh + (long)j0 * c.Dv, c.Dv, 0f, pdp, bk, parallel: !outer);
                             // dS = P * (dP - delta)
                             for (int i = 0; i < bq; i++)
                             {
@@ -164,8 +174,10 @@ internal static unsafe class FlashAttention
                                 for (int i = 0; i < bq; i++)
                                     dp.AsSpan(i * bk, bk).CopyTo(dBias.AsSpan(((bhi * c.Lq) + i0 + i) * c.Lk + j0, bk));
                             // dQ += dS K * scale; dK += dS^T Q * scale
-                            Gemm.Sgemm(false, false, bq, c.D, bk, c.Scale, pdp, bk, kh + (long)j0 * c.D, c.D, 1f, pdq + ((long)bhi * c.Lq + i0) * c.D, c.D, parallel: !outer);
-                            Gemm.Sgemm(true, false, bk, c.D, bq, c.Scale, pdp, bk, qh + (long)i0 * c.D, c.D, 1f, pdk + ((long)bhi * c.Lk + j0) * c.D, c.D, parallel: !outer);
+                            Gemm.Sgemm(false, false, bq, c.D, bk, c.Scale, pdp, bk, kh + (long)j0 * c.D, c.D, 1f,
+                                pdq + ((long)bhi * c.Lq + i0) * c.D, c.D, parallel: !outer);
+                            Gemm.Sgemm(true, false, bk, c.D, bq, c.Scale, pdp, bk, qh + (long)i0 * c.D, c.D, 1f,
+                                pdk + ((long)bhi * c.Lk + j0) * c.D, c.D, parallel: !outer);
                         }
                     }
                 }

@@ -29,7 +29,8 @@ public static unsafe class Gemm
         set
         {
             if (value == GemmBackend.OpenBlas && !OpenBlas.IsAvailable)
-                throw new InvalidOperationException("OpenBLAS is not installed (apt-get install libopenblas0-pthread); the built-in GEMM is used instead.");
+                throw new InvalidOperationException("OpenBLAS is not installed (apt-get install " +
+                    "libopenblas0-pthread); the built-in GEMM is used instead.");
             _backend = value;
         }
     }
@@ -49,7 +50,8 @@ public static unsafe class Gemm
         if (env is null or "" or "builtin") return GemmBackend.Builtin;
         if (env != "openblas") throw new LongshotException($"LONGSHOT_GEMM must be builtin or openblas, got '{env}'.");
         if (!OpenBlas.IsAvailable)
-            throw new LongshotException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install libopenblas0-pthread).");
+            throw new LongshotException("LONGSHOT_GEMM=openblas but OpenBLAS could not be loaded (apt-get install " +
+                "libopenblas0-pthread).");
         return GemmBackend.OpenBlas;
     }
 
@@ -74,7 +76,8 @@ public static unsafe class Gemm
 
     /// <summary>Array overload with element offsets.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc, bool parallel = true)
+        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc,
+            bool parallel = true)
     {
         fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
             Sgemm(transA, transB, m, n, k, alpha, pa + aOff, lda, pb + bOff, ldb, beta, pc + cOff, ldc, parallel);

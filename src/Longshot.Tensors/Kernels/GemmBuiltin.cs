@@ -23,7 +23,8 @@ internal static unsafe class GemmBuiltin
     public static int NrFor(Isa isa) => isa == Isa.Avx512 ? 32 : 16;
     private const int KC = 256, MC = 144, NC = 1024;
 
-    /// <summary>Up to this many columns of C, full 6-row panels of A are read in place instead of packed (tests set 0 to compare).</summary>
+    /// <summary>Up to this many columns of C, full 6-row panels of A are read in place instead of packed (tests set 0
+    /// to compare).</summary>
     internal static int DirectAMaxColumns = int.MaxValue;
 
     [ThreadStatic] private static float[]? _packA;
@@ -84,8 +85,10 @@ internal static unsafe class GemmBuiltin
                     int u0 = units * s / slabs, u1 = units * (s + 1) / slabs;
                     int start = u0 * unit, end = Math.Min(total, u1 * unit);
                     if (end <= start) return;
-                    if (splitN) Serial(transA, transB, m, end - start, k, alpha, (float*)pa, lda, OffsetB((float*)pb, transB, ldb, start), ldb, (float*)pc + start, ldc, isa);
-                    else Serial(transA, transB, end - start, n, k, alpha, OffsetA((float*)pa, transA, lda, start), lda, (float*)pb, ldb, (float*)pc + (long)start * ldc, ldc, isa);
+                    if (splitN) Serial(transA, transB, m, end - start, k, alpha, (float*)pa, lda,
+                        OffsetB((float*)pb, transB, ldb, start), ldb, (float*)pc + start, ldc, isa);
+                    else Serial(transA, transB, end - start, n, k, alpha, OffsetA((float*)pa, transA, lda, start), lda,
+                        (float*)pb, ldb, (float*)pc + (long)start * ldc, ldc, isa);
                 });
                 return;
             }
@@ -121,7 +124,8 @@ internal static unsafe class GemmBuiltin
                     {
                         int mc = Math.Min(MC, m - ic), tail = mc % MR;
                         if (!directA) PackA(transA, a, lda, ic, mc, pc, kc, pA);
-                        else if (tail > 0) PackA(transA, a, lda, ic + mc - tail, tail, pc, kc, pA + (long)(mc - tail) * kc);
+                        else if (tail > 0) PackA(transA, a, lda, ic + mc - tail, tail, pc, kc,
+                            pA + (long)(mc - tail) * kc);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nrr = Math.Min(nr, nc - jr);
@@ -129,9 +133,11 @@ internal static unsafe class GemmBuiltin
                             for (int ir = 0; ir < mc; ir += MR)
                             {
                                 int mrr = Math.Min(MR, mc - ir);
-                                // A full panel read in place (direct) or from the packed buffer: element (r, p) at ap[r * rs + p * ks].
+                                // A full panel read in place (direct) or from the packed buffer: element (r, p) at ap[r
+                                // * rs + p * ks].
                                 bool inPlace = directA && mrr == MR;
-                                float* ap = inPlace ? OffsetA(a, transA, lda, ic + ir) + (transA ? (long)pc * lda : pc) : pA + (long)ir * kc;
+                                float* ap = inPlace ? OffsetA(a, transA, lda, ic + ir) + (transA ? (long)pc * lda : pc)
+                                    : pA + (long)ir * kc;
                                 int rs = inPlace ? (transA ? 1 : lda) : 1, ks = inPlace ? (transA ? lda : 1) : MR;
                                 float* cp = c + (long)(ic + ir) * ldc + jc + jr;
                                 if (mrr == MR && nrr == nr) Kernel(isa, kc, ap, rs, ks, bp, cp, ldc, alpha);
@@ -144,7 +150,8 @@ internal static unsafe class GemmBuiltin
                                         for (int j = 0; j < nrr; j++)
                                         {
                                             ref float cij = ref cp[(long)i * ldc + j];
-                                            cij = isa == Isa.Scalar ? cij + alpha * tile[i * nr + j] : MathF.FusedMultiplyAdd(tile[i * nr + j], alpha, cij);
+                                            cij = isa == Isa.Scalar ? cij + alpha * tile[i * nr + j]
+                                                : MathF.FusedMultiplyAdd(tile[i * nr + j], alpha, cij);
                                         }
                                 }
                             }
@@ -166,7 +173,8 @@ internal static unsafe class GemmBuiltin
             {
                 if (rows == MR)
                 {
-                    float* r0 = a + (long)(i0 + ir) * lda + p0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+                    float* r0 = a + (long)(i0 + ir) * lda + p0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda,
+                        r4 = r3 + lda, r5 = r4 + lda;
                     for (int p = 0; p < kc; p++, d += MR)
                     {
                         d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
@@ -189,7 +197,8 @@ internal static unsafe class GemmBuiltin
         }
     }
 
-    /// <summary>Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column panels, k-major, zero-padded.</summary>
+    /// <summary>Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column panels, k-major,
+    /// zero-padded.</summary>
     private static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst, int nr)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -230,9 +239,11 @@ internal static unsafe class GemmBuiltin
         }
     }
 
-    /// <summary>C[MR x NR] += alpha * A * Bpanel (or = when store is set); A's element (r, p) is a[r * rs + p * ks].</summary>
+    /// <summary>C[MR x NR] += alpha * A * Bpanel (or = when store is set); A's element (r, p) is a[r * rs + p *
+    /// ks].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(Isa isa, int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store = false)
+    private static void Kernel(Isa isa, int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha,
+        bool store = false)
     {
         switch (isa)
         {
@@ -243,7 +254,8 @@ internal static unsafe class GemmBuiltin
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
+    private static void Kernel512(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha,
+        bool store)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -293,7 +305,8 @@ internal static unsafe class GemmBuiltin
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
+    private static void Kernel256(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha,
+        bool store)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -329,7 +342,8 @@ internal static unsafe class GemmBuiltin
         }
     }
 
-    private static void KernelScalar(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha, bool store)
+    private static void KernelScalar(int kc, float* a, int rs, int ks, float* b, float* c, int ldc, float alpha,
+        bool store)
     {
         const int nr = 16;
         float* acc = stackalloc float[MR * nr];

@@ -11,7 +11,8 @@ internal static class NormKernel
     internal sealed record GroupCtx(int Groups, float Eps, bool Silu, float[] Mean, float[] Rstd);
 
     /// <summary>x: [N, C, S] contiguous view; returns y and the saved statistics.</summary>
-    public static (Tensor Y, GroupCtx Ctx) GroupNormForward(Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps, bool silu)
+    public static (Tensor Y, GroupCtx Ctx) GroupNormForward(Tensor x, int groups, Tensor? gamma, Tensor? beta,
+        float eps, bool silu)
     {
         int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c), cpg = c / groups;
         var y = Tensor.Empty(x.Shape);
@@ -51,7 +52,8 @@ internal static class NormKernel
     }
 
     /// <summary>Returns (dx, dgamma, dbeta) for group norm; dgamma/dbeta are null when gamma is null.</summary>
-    public static (Tensor Dx, float[]? DGamma, float[]? DBeta) GroupNormBackward(Tensor x, Tensor dy, Tensor? gamma, Tensor? beta, GroupCtx ctx)
+    public static (Tensor Dx, float[]? DGamma, float[]? DBeta) GroupNormBackward(Tensor x, Tensor dy, Tensor? gamma,
+        Tensor? beta, GroupCtx ctx)
     {
         int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c), groups = ctx.Groups, cpg = c / groups;
         var xc = x.Contiguous(); var g = dy.Contiguous();
@@ -144,7 +146,8 @@ internal static class NormKernel
         return (y, new LayerCtx(eps, mean, rstd));
     }
 
-    public static (Tensor Dx, float[]? DGamma, float[]? DBeta) LayerNormBackward(Tensor x, Tensor dy, Tensor? gamma, bool hasBeta, LayerCtx ctx)
+    public static (Tensor Dx, float[]? DGamma, float[]? DBeta) LayerNormBackward(Tensor x, Tensor dy, Tensor? gamma,
+        bool hasBeta, LayerCtx ctx)
     {
         int d = x.Shape[^1], rows = x.Numel / Math.Max(1, d);
         var xc = x.Contiguous(); var g = dy.Contiguous();
@@ -174,7 +177,8 @@ internal static class NormKernel
         });
         float[]? dgamma = null, dbeta = null;
         if (gamma != null) { dgamma = new float[d]; foreach (var p in dgParts) if (p != null) TensorPrimitives.Add(dgamma, p, dgamma); }
-        if (hasBeta) { dbeta = new float[d]; foreach (var p in dbParts) if (p != null) TensorPrimitives.Add(dbeta, p, dbeta); }
+        if (hasBeta) { dbeta = new float[d]; foreach (var p in dbParts) if (p != null) TensorPrimitives.Add(dbeta, p,
+            dbeta); }
         return (dx, dgamma, dbeta);
     }
 }

@@ -5,7 +5,8 @@ namespace Longshot.Tensors.Kernels;
 /// <summary>cblas_sgemm from Debian's OpenBLAS, resolved at run time so nothing breaks when it is absent.</summary>
 internal static unsafe class OpenBlas
 {
-    private static readonly delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> SgemmPtr;
+    private static readonly delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int,
+        float, float*, int, void> SgemmPtr;
 
     /// <summary>Where the library was found, or null.</summary>
     public static readonly string? LibraryPath;
@@ -27,7 +28,8 @@ internal static unsafe class OpenBlas
             if (!NativeLibrary.TryLoad(name, out var handle)) continue;
             if (NativeLibrary.TryGetExport(handle, "cblas_sgemm", out var fn))
             {
-                SgemmPtr = (delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)fn;
+                SgemmPtr = (delegate* unmanaged[Cdecl]<int, int, int, int, int, int, float, float*, int, float*, int,
+                    float, float*, int, void>)fn;
                 LibraryPath = name;
                 return;
             }
@@ -45,6 +47,7 @@ internal static unsafe class OpenBlas
             GemmBuiltin.ScaleC(m, n, beta, c, ldc);
             return;
         }
-        SgemmPtr(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        SgemmPtr(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+            ldc);
     }
 }

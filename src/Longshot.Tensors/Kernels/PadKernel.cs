@@ -8,7 +8,8 @@ internal static class PadKernel
     public static Ctx Plan(int[] shape, int[] pads, PadMode mode)
     {
         if (pads.Length % 2 != 0 || pads.Length == 0 || pads.Length > 6 || pads.Length / 2 > shape.Length)
-            throw new ArgumentException($"Pad: {pads.Length} pad values for a tensor of shape {ShapeUtil.Str(shape)}; give (left, right) pairs for up to 3 trailing dimensions.");
+            throw new ArgumentException($"Pad: {pads.Length} pad values for a tensor of shape " +
+                $"{ShapeUtil.Str(shape)}; give (left, right) pairs for up to 3 trailing dimensions.");
         int k = pads.Length / 2;
         var outShape = (int[])shape.Clone();
         var maps = new int[3][]; var inDims = new[] { 1, 1, 1 }; var outDims = new[] { 1, 1, 1 };
@@ -18,8 +19,10 @@ internal static class PadKernel
             int d = shape.Length - 1 - j, lo = pads[2 * j], hi = pads[2 * j + 1], n = shape[d];
             if (lo < 0 || hi < 0) throw new ArgumentException($"Pad: negative padding ({lo}, {hi}) is not supported.");
             if (mode == PadMode.Reflect && (lo >= n || hi >= n))
-                throw new ArgumentException($"Pad: reflect padding ({lo}, {hi}) must be smaller than the dimension size {n} of {ShapeUtil.Str(shape)}.");
-            if (mode != PadMode.Constant && n == 0) throw new ArgumentException("Pad: cannot reflect or replicate an empty dimension.");
+                throw new ArgumentException($"Pad: reflect padding ({lo}, {hi}) must be smaller than the dimension " +
+                    $"size {n} of {ShapeUtil.Str(shape)}.");
+            if (mode != PadMode.Constant && n == 0)
+                throw new ArgumentException("Pad: cannot reflect or replicate an empty dimension.");
             int o = n + lo + hi;
             outShape[d] = o;
             var map = new int[o];
@@ -42,7 +45,8 @@ internal static class PadKernel
     {
         var r = Tensor.Empty(c.OutShape);
         var src = x.Storage; var dst = r.Storage; int off = x.Offset;
-        int iD = c.InDims[0], iH = c.InDims[1], iW = c.InDims[2], oD = c.OutDims[0], oH = c.OutDims[1], oW = c.OutDims[2];
+        int iD = c.InDims[0], iH = c.InDims[1], iW = c.InDims[2], oD = c.OutDims[0], oH = c.OutDims[1],
+            oW = c.OutDims[2];
         var mz = c.Maps[0]; var my = c.Maps[1]; var mx = c.Maps[2];
         Threads.For(c.Batch, 4, (b0, b1) =>
         {
@@ -65,7 +69,8 @@ internal static class PadKernel
         var gc = g.Contiguous();
         var r = Tensor.Zeros(c.InShape);
         var src = gc.Storage; var dst = r.Storage; int off = gc.Offset;
-        int iD = c.InDims[0], iH = c.InDims[1], iW = c.InDims[2], oD = c.OutDims[0], oH = c.OutDims[1], oW = c.OutDims[2];
+        int iD = c.InDims[0], iH = c.InDims[1], iW = c.InDims[2], oD = c.OutDims[0], oH = c.OutDims[1],
+            oW = c.OutDims[2];
         var mz = c.Maps[0]; var my = c.Maps[1]; var mx = c.Maps[2];
         Threads.For(c.Batch, 4, (b0, b1) =>
         {

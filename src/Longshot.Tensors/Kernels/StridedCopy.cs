@@ -3,7 +3,8 @@ namespace Longshot.Tensors.Kernels;
 /// <summary>Copies between strided views and contiguous buffers, merging dimensions where the layout allows.</summary>
 internal static class StridedCopy
 {
-    /// <summary>Writes the elements of <paramref name="src"/> in row-major order into <paramref name="dst"/> at <paramref name="dstOff"/>.</summary>
+    /// <summary>Writes the elements of <paramref name="src"/> in row-major order into <paramref name="dst"/> at
+    /// <paramref name="dstOff"/>.</summary>
     public static void Gather(Tensor src, float[] dst, int dstOff)
     {
         int n = src.Numel;
@@ -19,7 +20,8 @@ internal static class StridedCopy
         });
     }
 
-    /// <summary>Writes row-major <paramref name="src"/> into the (possibly strided) view <paramref name="dst"/>.</summary>
+    /// <summary>Writes row-major <paramref name="src"/> into the (possibly strided) view <paramref
+    /// name="dst"/>.</summary>
     public static void Scatter(float[] src, Tensor dst)
     {
         if (dst.Numel == 0) return;

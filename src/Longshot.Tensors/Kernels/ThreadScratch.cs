@@ -6,7 +6,9 @@ namespace Longshot.Tensors.Kernels;
 /// </summary>
 internal static class ThreadScratch
 {
-    /// <summary>The buffer in <paramref name="cache"/> (a [ThreadStatic] field), replaced by a larger one if needed.</summary>
+    /// <summary>The buffer in <paramref name="cache"/> (a [ThreadStatic] field), replaced by a larger one if
+    /// needed.</summary>
     public static float[] Get(ref float[]? cache, long size, bool pinned = false) =>
-        cache is { } a && a.Length >= size ? a : cache = GC.AllocateUninitializedArray<float>((int)Math.Max(size, 1024), pinned);
+        cache is { } a
+            && a.Length >= size ? a : cache = GC.AllocateUninitializedArray<float>((int)Math.Max(size, 1024), pinned);
 }

@@ -13,7 +13,8 @@ public static class Threads
     public static int Count
     {
         get { int l = Limit.Value; return l > 0 && l < _count ? l : _count; }
-        set => _count = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "thread count must be positive.");
+        set => _count = value > 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), "thread count must be positive.");
     }
 
     /// <summary>
@@ -23,14 +24,16 @@ public static class Threads
     public static void SideBySide(int jobs, Action<int> job, CancellationToken ct = default)
     {
         int share = Math.Max(1, Count / Math.Max(1, jobs));
-        Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = ct }, j =>
+        Parallel.For(0, jobs,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs), CancellationToken = ct }, j =>
         {
             using var _ = LimitTo(share);
             job(j);
         });
     }
 
-    /// <summary>Limits kernels started from this async flow to <paramref name="count"/> threads until disposed.</summary>
+    /// <summary>Limits kernels started from this async flow to <paramref name="count"/> threads until
+    /// disposed.</summary>
     public static IDisposable LimitTo(int count)
     {
         int previous = Limit.Value;
@@ -56,9 +59,11 @@ public static class Threads
     /// Runs body(start, end) over [0, n) split into at most <see cref="Count"/> contiguous chunks.
     /// The split depends only on n and the thread count, so results are reproducible.
     /// </summary>
-    public static void For(int n, int minPerChunk, Action<int, int> body) => For(n, minPerChunk, (_, s, e) => body(s, e));
+    public static void For(int n, int minPerChunk, Action<int, int> body) =>
+        For(n, minPerChunk, (_, s, e) => body(s, e));
 
-    /// <summary>As <see cref="For(int,int,Action{int,int})"/>, also passing the chunk index (for per-chunk partial results).</summary>
+    /// <summary>As <see cref="For(int,int,Action{int,int})"/>, also passing the chunk index (for per-chunk partial
+    /// results).</summary>
     public static void For(int n, int minPerChunk, Action<int, int, int> body)
     {
         int chunks = Chunks(n, minPerChunk);

@@ -12,10 +12,13 @@ public sealed class MultiHeadAttention : Module
     public Linear ToOut { get; }
     public int Heads { get; }
 
-    /// <param name="zeroOut">Zero-initialise the output projection so the block starts as identity in a residual.</param>
-    public MultiHeadAttention(VarBuilder vb, int dim, int heads, int? contextDim = null, bool qkvBias = false, bool zeroOut = false)
+    /// <param name="zeroOut">Zero-initialise the output projection so the block starts as identity in a
+    /// residual.</param>
+    public MultiHeadAttention(VarBuilder vb, int dim, int heads, int? contextDim = null, bool qkvBias = false,
+        bool zeroOut = false)
     {
-        if (dim % heads != 0) throw new ArgumentException($"Attention '{vb.Prefix}': width {dim} is not divisible by {heads} heads.");
+        if (dim % heads != 0)
+            throw new ArgumentException($"Attention '{vb.Prefix}': width {dim} is not divisible by {heads} heads.");
         int cd = contextDim ?? dim;
         ToQ = Child(new Linear(vb.Pp("to_q"), dim, dim, qkvBias));
         ToK = Child(new Linear(vb.Pp("to_k"), cd, dim, qkvBias));
@@ -61,7 +64,8 @@ public sealed class TorchMultiheadAttention : Module
 
     public TorchMultiheadAttention(VarBuilder vb, int dim, int heads)
     {
-        if (dim % heads != 0) throw new ArgumentException($"Attention '{vb.Prefix}': width {dim} is not divisible by {heads} heads.");
+        if (dim % heads != 0)
+            throw new ArgumentException($"Attention '{vb.Prefix}': width {dim} is not divisible by {heads} heads.");
         InProjWeight = vb.Get("in_proj_weight", new[] { 3 * dim, dim }, Init.XavierUniform);
         InProjBias = vb.Get("in_proj_bias", new[] { 3 * dim }, Init.Zeros);
         OutProj = Child(new Linear(vb.Pp("out_proj"), dim, dim, true, null));

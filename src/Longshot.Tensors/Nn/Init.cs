@@ -1,6 +1,7 @@
 namespace Longshot.Tensors.Nn;
 
-/// <summary>How a fresh parameter is initialised. The identity inits keep an added layer a no-op until trained.</summary>
+/// <summary>How a fresh parameter is initialised. The identity inits keep an added layer a no-op until
+/// trained.</summary>
 public abstract record Init
 {
     /// <summary>Creates a tensor of the given shape.</summary>
@@ -18,7 +19,8 @@ public abstract record Init
     /// <summary>U(-bound, bound).</summary>
     public static Init Uniform(float bound) => new UniformInit(bound);
 
-    /// <summary>PyTorch's default for Linear/Conv weights: kaiming_uniform(a = sqrt 5), i.e. U(+-1/sqrt(fan_in)).</summary>
+    /// <summary>PyTorch's default for Linear/Conv weights: kaiming_uniform(a = sqrt 5), i.e.
+    /// U(+-1/sqrt(fan_in)).</summary>
     public static readonly Init TorchDefault = new FanInInit();
 
     /// <summary>PyTorch's default bias for a layer with the given fan-in: U(+-1/sqrt(fan_in)).</summary>
@@ -56,7 +58,8 @@ public abstract record Init
 
     private sealed record FanInInit : Init
     {
-        public override Tensor Create(int[] shape, Rng rng) => new UniformInit(1f / MathF.Sqrt(FanIn(shape))).Create(shape, rng);
+        public override Tensor Create(int[] shape, Rng rng) => new UniformInit(1f / MathF.Sqrt(FanIn(shape)))
+            .Create(shape, rng);
     }
 
     private sealed record XavierInit : Init
@@ -74,13 +77,16 @@ public abstract record Init
         public override Tensor Create(int[] shape, Rng rng)
         {
             if (shape.Length < 3 || shape[0] != shape[1])
-                throw new ArgumentException($"IdentityConv: weight {ShapeUtil.Str(shape)} must be [C, C, k...] with equal channels.");
+                throw new ArgumentException($"IdentityConv: weight {ShapeUtil.Str(shape)} must be [C, C, k...] with " +
+                    $"equal channels.");
             var t = Tensor.Zeros(shape);
             int taps = 1; for (int i = 2; i < shape.Length; i++) taps *= shape[i];
             int centre = 0, stride = 1;
             for (int i = shape.Length - 1; i >= 2; i--)
             {
-                if (shape[i] % 2 == 0) throw new ArgumentException($"IdentityConv: kernel {ShapeUtil.Str(shape[2..])} needs odd sizes to have a centre tap.");
+                if (shape[i] % 2 == 0)
+                    throw new ArgumentException($"IdentityConv: kernel {ShapeUtil.Str(shape[2..])} needs odd sizes " +
+                    $"to have a centre tap.");
                 centre += (shape[i] - 1) / 2 * stride; stride *= shape[i];
             }
             for (int c = 0; c < shape[0]; c++) t.Storage[(c * shape[1] + c) * taps + centre] = 1f;

@@ -9,7 +9,8 @@ public sealed class Linear : Layer
     public Linear(VarBuilder vb, int inFeatures, int outFeatures, bool bias = true, Init? init = null)
     {
         Weight = vb.Get("weight", new[] { outFeatures, inFeatures }, init ?? Init.TorchDefault);
-        if (bias) Bias = vb.Get("bias", new[] { outFeatures }, init == Init.Zeros ? Init.Zeros : Init.TorchBias(inFeatures));
+        if (bias) Bias = vb.Get("bias", new[] { outFeatures },
+            init == Init.Zeros ? Init.Zeros : Init.TorchBias(inFeatures));
     }
 
     public override Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
@@ -24,7 +25,8 @@ public sealed class Conv1d : Layer
     public int Padding { get; }
     public PadMode PadMode { get; }
 
-    public Conv1d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0, bool bias = true, PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
+    public Conv1d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0, bool bias = true,
+        PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
     {
         Weight = vb.Get("weight", new[] { outC, inC, kernel }, init ?? Init.TorchDefault);
         if (bias) Bias = vb.Get("bias", new[] { outC }, biasInit ?? Init.TorchBias(inC * kernel));
@@ -43,7 +45,8 @@ public sealed class Conv2d : Layer
     public int Padding { get; }
     public PadMode PadMode { get; }
 
-    public Conv2d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0, bool bias = true, PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
+    public Conv2d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0, bool bias = true,
+        PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
     {
         Weight = vb.Get("weight", new[] { outC, inC, kernel, kernel }, init ?? Init.TorchDefault);
         if (bias) Bias = vb.Get("bias", new[] { outC }, biasInit ?? Init.TorchBias(inC * kernel * kernel));
@@ -62,11 +65,13 @@ public sealed class Conv3d : Layer
     public int[] Padding { get; }
     public PadMode PadMode { get; }
 
-    public Conv3d(VarBuilder vb, int inC, int outC, int[] kernel, int[]? stride = null, int[]? padding = null, bool bias = true, PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
+    public Conv3d(VarBuilder vb, int inC, int outC, int[] kernel, int[]? stride = null, int[]? padding = null,
+        bool bias = true, PadMode padMode = PadMode.Constant, Init? init = null, Init? biasInit = null)
     {
         if (kernel.Length != 3) throw new ArgumentException("Conv3d: kernel needs three sizes (D, H, W).");
         Weight = vb.Get("weight", new[] { outC, inC, kernel[0], kernel[1], kernel[2] }, init ?? Init.TorchDefault);
-        if (bias) Bias = vb.Get("bias", new[] { outC }, biasInit ?? Init.TorchBias(inC * kernel[0] * kernel[1] * kernel[2]));
+        if (bias) Bias = vb.Get("bias", new[] { outC },
+            biasInit ?? Init.TorchBias(inC * kernel[0] * kernel[1] * kernel[2]));
         Stride = stride ?? new[] { 1, 1, 1 }; Padding = padding ?? new[] { 0, 0, 0 }; PadMode = padMode;
     }
 
@@ -81,7 +86,8 @@ public sealed class ConvTranspose2d : Layer
     public int Stride { get; }
     public int Padding { get; }
 
-    public ConvTranspose2d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0, bool bias = true)
+    public ConvTranspose2d(VarBuilder vb, int inC, int outC, int kernel, int stride = 1, int padding = 0,
+        bool bias = true)
     {
         // PyTorch computes fan-in from weight.size(1) * k * k for transposed convs.
         Weight = vb.Get("weight", new[] { inC, outC, kernel, kernel }, Init.TorchDefault);
@@ -102,7 +108,9 @@ public sealed class GroupNorm : Layer
 
     public GroupNorm(VarBuilder vb, int groups, int channels, float eps = 1e-5f)
     {
-        if (channels % groups != 0) throw new ArgumentException($"GroupNorm '{vb.Prefix}': {channels} channels do not split into {groups} groups.");
+        if (channels % groups != 0)
+            throw new ArgumentException($"GroupNorm '{vb.Prefix}': {channels} channels do not split into {groups} " +
+            $"groups.");
         Weight = vb.Get("weight", new[] { channels }, Init.Ones);
         Bias = vb.Get("bias", new[] { channels }, Init.Zeros);
         Groups = groups; Eps = eps;
@@ -138,7 +146,8 @@ public sealed class Embedding : Module
 {
     public Tensor Weight { get; }
 
-    public Embedding(VarBuilder vb, int count, int dim) => Weight = vb.Get("weight", new[] { count, dim }, Init.Normal(1f));
+    public Embedding(VarBuilder vb, int count, int dim) =>
+        Weight = vb.Get("weight", new[] { count, dim }, Init.Normal(1f));
 
     public Tensor Forward(int[] ids, params int[] shape) => Ops.Embedding(Weight, ids, shape);
 }

@@ -2,8 +2,10 @@ using Longshot.Tensors.IO;
 
 namespace Longshot.Tensors.Nn;
 
-/// <summary>What a load found: keys the model wanted but the file lacked, keys the file had but the model did not, and shape conflicts.</summary>
-public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Mismatched)
+/// <summary>What a load found: keys the model wanted but the file lacked, keys the file had but the model did not, and
+/// shape conflicts.</summary>
+public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected,
+    IReadOnlyList<string> Mismatched)
 {
     /// <summary>True when every key matched in name and shape.</summary>
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && Mismatched.Count == 0;
@@ -12,9 +14,12 @@ public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<str
     public override string ToString()
     {
         var parts = new List<string>();
-        if (Missing.Count > 0) parts.Add($"missing keys ({Missing.Count}): {string.Join(", ", Missing.Take(20))}{(Missing.Count > 20 ? ", ..." : "")}");
-        if (Unexpected.Count > 0) parts.Add($"unexpected keys ({Unexpected.Count}): {string.Join(", ", Unexpected.Take(20))}{(Unexpected.Count > 20 ? ", ..." : "")}");
-        if (Mismatched.Count > 0) parts.Add($"mis-shaped keys ({Mismatched.Count}): {string.Join("; ", Mismatched.Take(20))}");
+        if (Missing.Count > 0) parts.Add($"missing keys ({Missing.Count}): {string.Join(", " +
+            "", Missing.Take(20))}{(Missing.Count > 20 ? ", ..." : "")}");
+        if (Unexpected.Count > 0) parts.Add($"unexpected keys ({Unexpected.Count}): {string.Join(", " +
+            "", Unexpected.Take(20))}{(Unexpected.Count > 20 ? ", ..." : "")}");
+        if (Mismatched.Count > 0) parts.Add($"mis-shaped keys ({Mismatched.Count}): {string.Join("; " +
+            "", Mismatched.Take(20))}");
         return parts.Count == 0 ? "all keys matched" : string.Join("\n", parts);
     }
 }
@@ -48,13 +53,15 @@ public sealed class ParameterStore
     public long ElementCount => _params.Values.Sum(t => (long)t.Numel);
 
     /// <summary>The parameter of that name.</summary>
-    public Tensor this[string name] => _params.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"No parameter named '{name}'.");
+    public Tensor this[string name] => _params.TryGetValue(name, out var t) ? t
+        : throw new KeyNotFoundException($"No parameter named '{name}'.");
 
     public bool Contains(string name) => _params.ContainsKey(name);
 
     internal Tensor Add(string name, Tensor t)
     {
-        if (_params.ContainsKey(name)) throw new InvalidOperationException($"Parameter '{name}' is created twice; give each layer its own name.");
+        if (_params.ContainsKey(name))
+            throw new InvalidOperationException($"Parameter '{name}' is created twice; give each layer its own name.");
         t.Name = name;
         t.SetRequiresGrad(true);
         _params[name] = t;
@@ -73,7 +80,8 @@ public sealed class ParameterStore
             foreach (var (name, t) in store.Named)
             {
                 var full = $"{prefix}.{name}";
-                if (all._params.ContainsKey(full)) throw new InvalidOperationException($"Parameter '{full}' appears twice.");
+                if (all._params.ContainsKey(full))
+                    throw new InvalidOperationException($"Parameter '{full}' appears twice.");
                 all._params[full] = t;
                 all._order.Add(full);
             }
@@ -102,11 +110,14 @@ public sealed class ParameterStore
     public void Save(string path, DType dtype = DType.F32, IReadOnlyDictionary<string, string>? metadata = null) =>
         SafeTensors.Save(path, StateDict(), dtype, metadata);
 
-    /// <summary>Copies values in by name. Strict: any missing, unexpected or mis-shaped key throws, listing all of them, and nothing is changed.</summary>
-    public LoadReport Load(IReadOnlyDictionary<string, Tensor> source, bool strict = true, string sourceName = "state dict")
+    /// <summary>Copies values in by name. Strict: any missing, unexpected or mis-shaped key throws, listing all of
+    /// them, and nothing is changed.</summary>
+    public LoadReport Load(IReadOnlyDictionary<string, Tensor> source, bool strict = true,
+        string sourceName = "state dict")
     {
         var missing = _order.Where(n => !source.ContainsKey(n)).ToList();
-        var unexpected = source.Keys.Where(k => !_params.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = source.Keys.Where(k => !_params.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal)
+            .ToList();
         var mism = new List<string>();
         foreach (var (name, t) in Named)
             if (source.TryGetValue(name, out var s) && !s.Shape.SequenceEqual(t.Shape))
@@ -118,6 +129,7 @@ public sealed class ParameterStore
         return report;
     }
 
-    /// <summary>Loads a safetensors file by key name (see <see cref="Load(IReadOnlyDictionary{string, Tensor}, bool, string)"/>).</summary>
+    /// <summary>Loads a safetensors file by key name (see <see cref="Load(IReadOnlyDictionary{string, Tensor}, bool,
+    /// string)"/>).</summary>
     public LoadReport Load(string path, bool strict = true) => Load(SafeTensors.Load(path), strict, path);
 }

@@ -50,9 +50,12 @@ public sealed class VarBuilder
         Tensor t;
         if (_source != null)
         {
-            var s = _source(full) ?? throw new KeyNotFoundException($"Weight '{full}' {ShapeUtil.Str(shape)} is missing from the checkpoint.");
+            var s = _source(full)
+                ?? throw new KeyNotFoundException($"Weight '{full}' {ShapeUtil.Str(shape)} is missing from the " +
+                $"checkpoint.");
             if (!s.Shape.SequenceEqual(shape))
-                throw new ArgumentException($"Weight '{full}' has shape {ShapeUtil.Str(s.Shape)} in the checkpoint but the model expects {ShapeUtil.Str(shape)}.");
+                throw new ArgumentException($"Weight '{full}' has shape {ShapeUtil.Str(s.Shape)} in the checkpoint " +
+                    $"but the model expects {ShapeUtil.Str(shape)}.");
             t = s.Clone();
         }
         else t = init.Create(shape, _rng.Derive(StableHash(full)));

@@ -8,16 +8,20 @@ namespace Longshot.Tensors;
 public static partial class Ops
 {
     /// <summary>a + b with broadcasting.</summary>
-    public static Tensor Add(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Add", BinaryOp.Add, a, b), OpKind.Add, null, a, b);
+    public static Tensor Add(Tensor a, Tensor b) =>
+        Graph.Record(Elementwise.Binary("Add", BinaryOp.Add, a, b), OpKind.Add, null, a, b);
 
     /// <summary>a - b with broadcasting.</summary>
-    public static Tensor Sub(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Sub", BinaryOp.Sub, a, b), OpKind.Sub, null, a, b);
+    public static Tensor Sub(Tensor a, Tensor b) =>
+        Graph.Record(Elementwise.Binary("Sub", BinaryOp.Sub, a, b), OpKind.Sub, null, a, b);
 
     /// <summary>a * b with broadcasting.</summary>
-    public static Tensor Mul(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Mul", BinaryOp.Mul, a, b), OpKind.Mul, null, a, b);
+    public static Tensor Mul(Tensor a, Tensor b) =>
+        Graph.Record(Elementwise.Binary("Mul", BinaryOp.Mul, a, b), OpKind.Mul, null, a, b);
 
     /// <summary>a / b with broadcasting.</summary>
-    public static Tensor Div(Tensor a, Tensor b) => Graph.Record(Elementwise.Binary("Div", BinaryOp.Div, a, b), OpKind.Div, null, a, b);
+    public static Tensor Div(Tensor a, Tensor b) =>
+        Graph.Record(Elementwise.Binary("Div", BinaryOp.Div, a, b), OpKind.Div, null, a, b);
 
     /// <summary>x + s.</summary>
     public static Tensor AddScalar(Tensor x, float s) =>
@@ -44,16 +48,20 @@ public static partial class Ops
     public static Tensor Log(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Log), OpKind.Log, null, x);
 
     /// <summary>Square root.</summary>
-    public static Tensor Sqrt(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Sqrt), OpKind.Sqrt, null, x);
+    public static Tensor Sqrt(Tensor x) =>
+        Graph.Record(Elementwise.Map(x, TensorPrimitives.Sqrt), OpKind.Sqrt, null, x);
 
     /// <summary>1 / sqrt(x).</summary>
-    public static Tensor Rsqrt(Tensor x) => Graph.Record(Elementwise.Map(x, (s, d) => { TensorPrimitives.Sqrt(s, d); TensorPrimitives.Reciprocal(d, d); }), OpKind.Rsqrt, null, x);
+    public static Tensor Rsqrt(Tensor x) =>
+        Graph.Record(Elementwise.Map(x, (s, d) => { TensorPrimitives.Sqrt(s, d); TensorPrimitives.Reciprocal(d, d); }),
+        OpKind.Rsqrt, null, x);
 
     /// <summary>Hyperbolic tangent.</summary>
     public static Tensor Tanh(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Tanh), OpKind.Tanh, null, x);
 
     /// <summary>Logistic sigmoid.</summary>
-    public static Tensor Sigmoid(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
+    public static Tensor Sigmoid(Tensor x) =>
+        Graph.Record(Elementwise.Map(x, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
 
     /// <summary>x * sigmoid(x).</summary>
     public static Tensor Silu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Silu), OpKind.Silu, null, x);
@@ -62,7 +70,8 @@ public static partial class Ops
     public static Tensor Gelu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Gelu), OpKind.Gelu, null, x);
 
     /// <summary>max(x, 0).</summary>
-    public static Tensor Relu(Tensor x) => Graph.Record(Elementwise.Map(x, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
+    public static Tensor Relu(Tensor x) =>
+        Graph.Record(Elementwise.Map(x, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
 }
 
 public sealed partial class Tensor

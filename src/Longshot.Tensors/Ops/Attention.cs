@@ -11,19 +11,25 @@ public static partial class Ops
     /// <paramref name="mask"/> (1 = attend, 0 = blocked) removes keys; both broadcast to [B, H, Lq, Lk].
     /// A query whose keys are all blocked outputs zeros. The bias may require a gradient; the mask may not.
     /// </summary>
-    public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, Tensor? bias = null, float? scale = null)
+    public static Tensor ScaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor? mask = null,
+        Tensor? bias = null, float? scale = null)
     {
         if (q.Rank != 4 || k.Rank != 4 || v.Rank != 4)
-            throw new ArgumentException($"Attention: q, k, v must be [B, H, L, D]; got {ShapeUtil.Str(q.Shape)}, {ShapeUtil.Str(k.Shape)}, {ShapeUtil.Str(v.Shape)}.");
+            throw new ArgumentException($"Attention: q, k, v must be [B, H, L, D]; got {ShapeUtil.Str(q.Shape)}, " +
+                $"{ShapeUtil.Str(k.Shape)}, {ShapeUtil.Str(v.Shape)}.");
         int b = q.Shape[0], h = q.Shape[1], lq = q.Shape[2], d = q.Shape[3], lk = k.Shape[2], dv = v.Shape[3];
-        if (k.Shape[0] != b || k.Shape[1] != h || k.Shape[3] != d || v.Shape[0] != b || v.Shape[1] != h || v.Shape[2] != lk)
-            throw new ArgumentException($"Attention: shapes q {ShapeUtil.Str(q.Shape)}, k {ShapeUtil.Str(k.Shape)}, v {ShapeUtil.Str(v.Shape)} do not agree.");
-        if (mask != null && mask.RequiresGrad) throw new ArgumentException("Attention: the mask cannot require a gradient.");
+        if (k.Shape[0] != b || k.Shape[1] != h || k.Shape[3] != d || v.Shape[0] != b || v.Shape[1] != h
+            || v.Shape[2] != lk)
+            throw new ArgumentException($"Attention: shapes q {ShapeUtil.Str(q.Shape)}, k {ShapeUtil.Str(k.Shape)}, " +
+                $"v {ShapeUtil.Str(v.Shape)} do not agree.");
+        if (mask != null && mask.RequiresGrad)
+            throw new ArgumentException("Attention: the mask cannot require a gradient.");
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, scale ?? 1f / MathF.Sqrt(d), new float[b * h * lq],
             FlashAttention.MakeExtra(bias, b, h, lq, lk), FlashAttention.MakeExtra(mask, b, h, lq, lk));
         var y = Tensor.Empty(b, h, lq, dv);
         FlashAttention.Forward(qc, kc, vc, ctx, y.Storage);
-        return bias != null ? Graph.Record(y, OpKind.Attention, ctx, q, k, v, bias) : Graph.Record(y, OpKind.Attention, ctx, q, k, v);
+        return bias != null ? Graph.Record(y, OpKind.Attention, ctx, q, k, v, bias)
+            : Graph.Record(y, OpKind.Attention, ctx, q, k, v);
     }
 }

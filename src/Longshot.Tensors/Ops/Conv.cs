@@ -6,7 +6,8 @@ namespace Longshot.Tensors;
 public static partial class Ops
 {
     /// <summary>1-D convolution. x: [N, C, L], weight: [Co, C, k].</summary>
-    public static Tensor Conv1d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, PadMode padMode = PadMode.Constant)
+    public static Tensor Conv1d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0,
+        PadMode padMode = PadMode.Constant)
     {
         Expect("Conv1d", x, 3, "[N, C, L]"); Expect("Conv1d", weight, 3, "[Co, C, k]");
         var y = ConvNd("Conv1d", x.Unsqueeze(2).Unsqueeze(2), weight.Unsqueeze(2).Unsqueeze(2), bias,
@@ -15,11 +16,13 @@ public static partial class Ops
     }
 
     /// <summary>2-D convolution. x: [N, C, H, W], weight: [Co, C, kh, kw].</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, PadMode padMode = PadMode.Constant)
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0,
+        PadMode padMode = PadMode.Constant)
         => Conv2d(x, weight, bias, (stride, stride), (padding, padding), padMode);
 
     /// <summary>2-D convolution with separate (height, width) stride and padding.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, PadMode padMode = PadMode.Constant)
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+        PadMode padMode = PadMode.Constant)
     {
         Expect("Conv2d", x, 4, "[N, C, H, W]"); Expect("Conv2d", weight, 4, "[Co, C, kh, kw]");
         var y = ConvNd("Conv2d", x.Unsqueeze(2), weight.Unsqueeze(2), bias,
@@ -27,38 +30,47 @@ public static partial class Ops
         return y.Squeeze(2);
     }
 
-    /// <summary>3-D convolution. x: [N, C, D, H, W], weight: [Co, C, kd, kh, kw]; stride and padding per (D, H, W).</summary>
-    public static Tensor Conv3d(Tensor x, Tensor weight, Tensor? bias, int[] stride, int[] padding, PadMode padMode = PadMode.Constant)
+    /// <summary>3-D convolution. x: [N, C, D, H, W], weight: [Co, C, kd, kh, kw]; stride and padding per (D, H,
+    /// W).</summary>
+    public static Tensor Conv3d(Tensor x, Tensor weight, Tensor? bias, int[] stride, int[] padding,
+        PadMode padMode = PadMode.Constant)
     {
         Expect("Conv3d", x, 5, "[N, C, D, H, W]"); Expect("Conv3d", weight, 5, "[Co, C, kd, kh, kw]");
-        if (stride.Length != 3 || padding.Length != 3) throw new ArgumentException("Conv3d: stride and padding need three values (D, H, W).");
+        if (stride.Length != 3 || padding.Length != 3)
+            throw new ArgumentException("Conv3d: stride and padding need three values (D, H, W).");
         return ConvNd("Conv3d", x, weight, bias, stride, padding, padMode);
     }
 
     /// <summary>3-D convolution with the same stride and padding on every axis.</summary>
-    public static Tensor Conv3d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, PadMode padMode = PadMode.Constant)
+    public static Tensor Conv3d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0,
+        PadMode padMode = PadMode.Constant)
         => Conv3d(x, weight, bias, new[] { stride, stride, stride }, new[] { padding, padding, padding }, padMode);
 
     /// <summary>2-D transposed convolution. x: [N, Ci, H, W], weight: [Ci, Co, kh, kw] (PyTorch layout).</summary>
     public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
     {
         Expect("ConvTranspose2d", x, 4, "[N, Ci, H, W]"); Expect("ConvTranspose2d", weight, 4, "[Ci, Co, kh, kw]");
-        return ConvTransposeNd(x.Unsqueeze(2), weight.Unsqueeze(2), bias, new[] { 1, stride, stride }, new[] { 0, padding, padding }).Squeeze(2);
+        return ConvTransposeNd(x.Unsqueeze(2), weight.Unsqueeze(2), bias, new[] { 1, stride, stride },
+            new[] { 0, padding, padding }).Squeeze(2);
     }
 
     /// <summary>3-D transposed convolution. x: [N, Ci, D, H, W], weight: [Ci, Co, kd, kh, kw].</summary>
     public static Tensor ConvTranspose3d(Tensor x, Tensor weight, Tensor? bias, int[] stride, int[] padding)
     {
-        Expect("ConvTranspose3d", x, 5, "[N, Ci, D, H, W]"); Expect("ConvTranspose3d", weight, 5, "[Ci, Co, kd, kh, kw]");
+        Expect("ConvTranspose3d", x, 5, "[N, Ci, D, H, W]"); Expect("ConvTranspose3d", weight, 5,
+            "[Ci, Co, kd, kh, kw]");
         return ConvTransposeNd(x, weight, bias, stride, padding);
     }
 
-    /// <summary>Nearest-neighbour upsampling of the trailing spatial dims by integer factors (1, 2 or 3 factors).</summary>
+    /// <summary>Nearest-neighbour upsampling of the trailing spatial dims by integer factors (1, 2 or 3
+    /// factors).</summary>
     public static Tensor UpsampleNearest(Tensor x, params int[] factors)
     {
         var (x5, back) = ToSpatial5("UpsampleNearest", x, factors.Length);
         var f = Pad3(factors, 1);
-        if (f.Any(v => v < 1)) throw new ArgumentException($"UpsampleNearest: factors must be positive, got [{string.Join(", ", factors)}].");
+        if (f.Any(v => v < 1))
+            throw new ArgumentException($"UpsampleNearest: factors must be positive, got [{string.Join(", " +
+            "", factors)}].");
         var y = Graph.Record(PoolKernel.Upsample(x5.Contiguous(), f), OpKind.UpsampleNearest, f, x5);
         return back(y);
     }
@@ -70,7 +82,8 @@ public static partial class Ops
         var k = Pad3(kernel, 1);
         for (int i = 0; i < 3; i++)
             if (k[i] < 1 || x5.Shape[2 + i] % k[i] != 0)
-                throw new ArgumentException($"AvgPool: size {x5.Shape[2 + i]} is not divisible by kernel {k[i]} (input {ShapeUtil.Str(x.Shape)}).");
+                throw new ArgumentException($"AvgPool: size {x5.Shape[2 + i]} is not divisible by kernel {k[i]} " +
+                    $"(input {ShapeUtil.Str(x.Shape)}).");
         var y = Graph.Record(PoolKernel.AvgPool(x5.Contiguous(), k), OpKind.AvgPool, k, x5);
         return back(y);
     }
@@ -79,7 +92,9 @@ public static partial class Ops
 
     private static void Expect(string op, Tensor t, int rank, string layout)
     {
-        if (t.Rank != rank) throw new ArgumentException($"{op}: expected a tensor of rank {rank} {layout}, got {ShapeUtil.Str(t.Shape)}.");
+        if (t.Rank != rank)
+            throw new ArgumentException($"{op}: expected a tensor of rank {rank} {layout}, got " +
+            $"{ShapeUtil.Str(t.Shape)}.");
     }
 
     private static int[] Pad3(int[] v, int fill)
@@ -92,19 +107,24 @@ public static partial class Ops
     private static (Tensor, Func<Tensor, Tensor>) ToSpatial5(string op, Tensor x, int spatial)
     {
         if (spatial < 1 || spatial > 3 || x.Rank != spatial + 2)
-            throw new ArgumentException($"{op}: {spatial} factor(s) need an input of rank {spatial + 2} [N, C, spatial...], got {ShapeUtil.Str(x.Shape)}.");
+            throw new ArgumentException($"{op}: {spatial} factor(s) need an input of rank {spatial + 2} [N, C, " +
+                $"spatial...], got {ShapeUtil.Str(x.Shape)}.");
         var x5 = x;
         for (int i = spatial; i < 3; i++) x5 = x5.Unsqueeze(2);
         return (x5, y => { for (int i = spatial; i < 3; i++) y = y.Squeeze(2); return y; });
     }
 
-    private static Tensor ConvNd(string op, Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding, PadMode padMode)
+    private static Tensor ConvNd(string op, Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding,
+        PadMode padMode)
     {
         if (x.Shape[1] != w.Shape[1])
-            throw new ArgumentException($"{op}: input {ShapeUtil.Str(x.Shape)} has {x.Shape[1]} channels but weight {ShapeUtil.Str(w.Shape)} expects {w.Shape[1]}.");
+            throw new ArgumentException($"{op}: input {ShapeUtil.Str(x.Shape)} has {x.Shape[1]} channels but weight " +
+                $"{ShapeUtil.Str(w.Shape)} expects {w.Shape[1]}.");
         if (bias != null && (bias.Rank != 1 || bias.Shape[0] != w.Shape[0]))
-            throw new ArgumentException($"{op}: bias {ShapeUtil.Str(bias.Shape)} does not match {w.Shape[0]} output channels.");
-        if (stride.Any(s => s < 1) || padding.Any(p => p < 0)) throw new ArgumentException($"{op}: stride must be >= 1 and padding >= 0.");
+            throw new ArgumentException($"{op}: bias {ShapeUtil.Str(bias.Shape)} does not match {w.Shape[0]} output " +
+                $"channels.");
+        if (stride.Any(s => s < 1) || padding.Any(p => p < 0))
+            throw new ArgumentException($"{op}: stride must be >= 1 and padding >= 0.");
         if (padMode != PadMode.Constant && padding.Any(p => p > 0))
         {
             x = Pad(x, new[] { padding[2], padding[2], padding[1], padding[1], padding[0], padding[0] }, padMode);
@@ -113,32 +133,39 @@ public static partial class Ops
         var g = new ConvGeometry(x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4], w.Shape[2], w.Shape[3], w.Shape[4],
             stride[0], stride[1], stride[2], padding[0], padding[1], padding[2]);
         if (g.OD < 1 || g.OH < 1 || g.OW < 1)
-            throw new ArgumentException($"{op}: kernel {ShapeUtil.Str(w.Shape[2..])} is larger than the padded input {ShapeUtil.Str(x.Shape)}.");
+            throw new ArgumentException($"{op}: kernel {ShapeUtil.Str(w.Shape[2..])} is larger than the padded input " +
+                $"{ShapeUtil.Str(x.Shape)}.");
         int n = x.Shape[0], co = w.Shape[0];
         var xc = x.Contiguous(); var wc = w.Contiguous();
         var y = Tensor.Empty(n, co, g.OD, g.OH, g.OW);
         var bc = bias?.Contiguous();
-        ConvKernel.Forward(xc.Storage, xc.Offset, n, g, wc.Storage, wc.Offset, co, bc?.Storage, bc?.Offset ?? 0, y.Storage);
+        ConvKernel.Forward(xc.Storage, xc.Offset, n, g, wc.Storage, wc.Offset, co, bc?.Storage, bc?.Offset ?? 0,
+            y.Storage);
         return bias != null ? Graph.Record(y, OpKind.Conv, g, x, w, bias) : Graph.Record(y, OpKind.Conv, g, x, w);
     }
 
     private static Tensor ConvTransposeNd(Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding)
     {
         if (x.Shape[1] != w.Shape[0])
-            throw new ArgumentException($"ConvTranspose: input {ShapeUtil.Str(x.Shape)} has {x.Shape[1]} channels but weight {ShapeUtil.Str(w.Shape)} expects {w.Shape[0]}.");
+            throw new ArgumentException($"ConvTranspose: input {ShapeUtil.Str(x.Shape)} has {x.Shape[1]} channels " +
+                $"but weight {ShapeUtil.Str(w.Shape)} expects {w.Shape[0]}.");
         int n = x.Shape[0], ci = w.Shape[0], co = w.Shape[1];
         if (bias != null && (bias.Rank != 1 || bias.Shape[0] != co))
-            throw new ArgumentException($"ConvTranspose: bias {ShapeUtil.Str(bias.Shape)} does not match {co} output channels.");
+            throw new ArgumentException($"ConvTranspose: bias {ShapeUtil.Str(bias.Shape)} does not match {co} output " +
+                $"channels.");
         int od = (x.Shape[2] - 1) * stride[0] - 2 * padding[0] + w.Shape[2];
         int oh = (x.Shape[3] - 1) * stride[1] - 2 * padding[1] + w.Shape[3];
         int ow = (x.Shape[4] - 1) * stride[2] - 2 * padding[2] + w.Shape[4];
-        if (od < 1 || oh < 1 || ow < 1) throw new ArgumentException($"ConvTranspose: padding too large for input {ShapeUtil.Str(x.Shape)}.");
+        if (od < 1 || oh < 1 || ow < 1)
+            throw new ArgumentException($"ConvTranspose: padding too large for input {ShapeUtil.Str(x.Shape)}.");
         // g: the ordinary convolution from the output back to the input.
-        var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2], padding[0], padding[1], padding[2]);
+        var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2],
+            padding[0], padding[1], padding[2]);
         var xc = x.Contiguous(); var wc = w.Contiguous();
         var y = Tensor.Empty(n, co, od, oh, ow);
         ConvKernel.TransposedForward(xc.Storage, xc.Offset, n, ci, g, wc.Storage, wc.Offset, y.Storage);
         if (bias != null) y = Elementwise.Binary("ConvTranspose", BinaryOp.Add, y, bias.Reshape(1, co, 1, 1, 1));
-        return bias != null ? Graph.Record(y, OpKind.ConvTranspose, g, x, w, bias) : Graph.Record(y, OpKind.ConvTranspose, g, x, w);
+        return bias != null ? Graph.Record(y, OpKind.ConvTranspose, g, x, w, bias)
+            : Graph.Record(y, OpKind.ConvTranspose, g, x, w);
     }
 }

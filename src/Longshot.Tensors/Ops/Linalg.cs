@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Kernels;
 
@@ -17,9 +16,11 @@ public static partial class Ops
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
         if (weight.Rank != 2 || x.Rank < 1 || x.Shape[^1] != weight.Shape[1])
-            throw new ArgumentException($"Linear: input {ShapeUtil.Str(x.Shape)} does not match weight {ShapeUtil.Str(weight.Shape)} (expected [..., {(weight.Rank == 2 ? weight.Shape[1] : -1)}]).");
+            throw new ArgumentException($"Linear: input {ShapeUtil.Str(x.Shape)} does not match weight " +
+                $"{ShapeUtil.Str(weight.Shape)} (expected [..., {(weight.Rank == 2 ? weight.Shape[1] : -1)}]).");
         if (bias != null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
-            throw new ArgumentException($"Linear: bias {ShapeUtil.Str(bias.Shape)} does not match weight {ShapeUtil.Str(weight.Shape)}.");
+            throw new ArgumentException($"Linear: bias {ShapeUtil.Str(bias.Shape)} does not match weight " +
+                $"{ShapeUtil.Str(weight.Shape)}.");
         int inF = weight.Shape[1], outF = weight.Shape[0];
         var xc = x.Contiguous().Detach(); var wc = weight.Contiguous().Detach();
         int rows = x.Numel / Math.Max(1, inF);
@@ -30,14 +31,17 @@ public static partial class Ops
             var bc = bias.Contiguous();
             for (int i = 0; i < rows; i++) bc.Span.CopyTo(y.Storage.AsSpan(i * outF, outF));
         }
-        Gemm.Sgemm(false, true, rows, outF, inF, 1f, xc.Storage, xc.Offset, inF, wc.Storage, wc.Offset, inF, bias != null ? 1f : 0f, y.Storage, 0, outF);
-        return bias != null ? Graph.Record(y, OpKind.Linear, null, x, weight, bias) : Graph.Record(y, OpKind.Linear, null, x, weight);
+        Gemm.Sgemm(false, true, rows, outF, inF, 1f, xc.Storage, xc.Offset, inF, wc.Storage, wc.Offset, inF,
+            bias != null ? 1f : 0f, y.Storage, 0, outF);
+        return bias != null ? Graph.Record(y, OpKind.Linear, null, x, weight, bias)
+            : Graph.Record(y, OpKind.Linear, null, x, weight);
     }
 
     /// <summary>A matrix view usable by GEMM: base offset, transposed flag and leading dimension.</summary>
     private readonly record struct MatView(bool Trans, int Ld);
 
-    /// <summary>Whether a strided matrix can be read by GEMM directly, as row-major or as the transpose of a row-major one.</summary>
+    /// <summary>Whether a strided matrix can be read by GEMM directly, as row-major or as the transpose of a row-major
+    /// one.</summary>
     private static bool TryMatView(int rows, int cols, int rs, int cs, out MatView v)
     {
         int rs1 = rows == 1 ? cols : rs, cs1 = cols == 1 ? 1 : cs;
@@ -50,9 +54,13 @@ public static partial class Ops
 
     internal static Tensor MatMulKernel(Tensor a, Tensor b)
     {
-        if (a.Rank < 2 || b.Rank < 2) throw new ArgumentException($"MatMul: both inputs need rank >= 2, got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
+        if (a.Rank < 2 || b.Rank < 2)
+            throw new ArgumentException($"MatMul: both inputs need rank >= 2, got {ShapeUtil.Str(a.Shape)} and " +
+            $"{ShapeUtil.Str(b.Shape)}.");
         int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1];
-        if (b.Shape[^2] != k) throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeUtil.Str(a.Shape)} @ {ShapeUtil.Str(b.Shape)}.");
+        if (b.Shape[^2] != k)
+            throw new ArgumentException($"MatMul: inner dimensions differ: {ShapeUtil.Str(a.Shape)} @ " +
+            $"{ShapeUtil.Str(b.Shape)}.");
         var batchShape = ShapeUtil.Broadcast("MatMul", a.Shape[..^2], b.Shape[..^2]);
         int batch = ShapeUtil.Numel(batchShape);
         var outShape = batchShape.Append(m).Append(n).ToArray();
@@ -63,8 +71,10 @@ public static partial class Ops
         if (b.Rank == 2 && a.IsContiguous)
         {
             var bb = b.Detach();
-            if (!TryMatView(k, n, bb.Strides[0], bb.Strides[1], out var vb)) { bb = bb.Contiguous(); vb = new MatView(false, n); }
-            Gemm.Sgemm(false, vb.Trans, batch * m, n, k, 1f, a.Storage, a.Offset, k, bb.Storage, bb.Offset, vb.Ld, 0f, y.Storage, 0, n);
+            if (!TryMatView(k, n, bb.Strides[0], bb.Strides[1],
+                out var vb)) { bb = bb.Contiguous(); vb = new MatView(false, n); }
+            Gemm.Sgemm(false, vb.Trans, batch * m, n, k, 1f, a.Storage, a.Offset, k, bb.Storage, bb.Offset, vb.Ld, 0f,
+                y.Storage, 0, n);
             return y;
         }
 
@@ -76,13 +86,15 @@ public static partial class Ops
             Threads.For(batch, 1, (s, e) =>
             {
                 for (int i = s; i < e; i++)
-                    Gemm.Sgemm(va.Trans, vbm.Trans, m, n, k, 1f, ae.Storage, aOffs[i], va.Ld, be.Storage, bOffs[i], vbm.Ld, 0f, y.Storage, i * m * n, n, parallel: false);
+                    Gemm.Sgemm(va.Trans, vbm.Trans, m, n, k, 1f, ae.Storage, aOffs[i], va.Ld, be.Storage, bOffs[i],
+                        vbm.Ld, 0f, y.Storage, i * m * n, n, parallel: false);
             });
         }
         else
         {
             for (int i = 0; i < batch; i++)
-                Gemm.Sgemm(va.Trans, vbm.Trans, m, n, k, 1f, ae.Storage, aOffs[i], va.Ld, be.Storage, bOffs[i], vbm.Ld, 0f, y.Storage, i * m * n, n);
+                Gemm.Sgemm(va.Trans, vbm.Trans, m, n, k, 1f, ae.Storage, aOffs[i], va.Ld, be.Storage, bOffs[i], vbm.Ld,
+                    0f, y.Storage, i * m * n, n);
         }
         return y;
     }
@@ -91,7 +103,8 @@ public static partial class Ops
     private static Tensor Prepare(Tensor x, int[] batchShape, int rows, int cols, out MatView v, out int[] offs)
     {
         var t = x.Detach();
-        if (!TryMatView(rows, cols, t.Strides[^2], t.Strides[^1], out v)) { t = t.Contiguous(); v = new MatView(false, cols); }
+        if (!TryMatView(rows, cols, t.Strides[^2], t.Strides[^1], out v)) { t = t.Contiguous(); v = new MatView(false,
+            cols); }
         int br = batchShape.Length, lead = br - (t.Rank - 2);
         var bst = new int[br];
         for (int d = 0; d < t.Rank - 2; d++) bst[d + lead] = t.Shape[d] == 1 ? 0 : t.Strides[d];
@@ -100,7 +113,8 @@ public static partial class Ops
         for (int i = 0; i < batch; i++)
         {
             int rem = i, o = t.Offset;
-            for (int d = br - 1; d >= 0; d--) { int idx = rem % batchShape[d]; rem /= batchShape[d]; o += idx * bst[d]; }
+            for (int d = br - 1; d >= 0; d--) { int idx = rem % batchShape[d]; rem /= batchShape[d]; o += idx
+                * bst[d]; }
             offs[i] = o;
         }
         return t;

@@ -8,21 +8,26 @@ public static partial class Ops
     /// <summary>Rows of <paramref name="weight"/> [V, D] picked by ids; the result has shape [..idShape, D].</summary>
     public static Tensor Embedding(Tensor weight, int[] ids, params int[] idShape)
     {
-        if (weight.Rank != 2) throw new ArgumentException($"Embedding: weight must be [V, D], got {ShapeUtil.Str(weight.Shape)}.");
+        if (weight.Rank != 2)
+            throw new ArgumentException($"Embedding: weight must be [V, D], got {ShapeUtil.Str(weight.Shape)}.");
         if (idShape.Length == 0) idShape = new[] { ids.Length };
-        if (ShapeUtil.Numel(idShape) != ids.Length) throw new ArgumentException($"Embedding: {ids.Length} ids cannot have shape {ShapeUtil.Str(idShape)}.");
+        if (ShapeUtil.Numel(idShape) != ids.Length)
+            throw new ArgumentException($"Embedding: {ids.Length} ids cannot have shape {ShapeUtil.Str(idShape)}.");
         int v = weight.Shape[0], d = weight.Shape[1];
         var w = weight.Contiguous();
         var y = Tensor.Empty(idShape.Append(d).ToArray());
         for (int i = 0; i < ids.Length; i++)
         {
-            if ((uint)ids[i] >= (uint)v) throw new ArgumentException($"Embedding: id {ids[i]} at position {i} is outside the table of {v} rows.");
+            if ((uint)ids[i] >= (uint)v)
+                throw new ArgumentException($"Embedding: id {ids[i]} at position {i} is outside the table of {v} " +
+                $"rows.");
             Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
         }
         return Graph.Record(y, OpKind.Embedding, ids, weight);
     }
 
-    /// <summary>Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). Identity when not training.</summary>
+    /// <summary>Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). Identity when not
+    /// training.</summary>
     public static Tensor Dropout(Tensor x, float p, Rng rng, bool training = true)
     {
         if (p < 0 || p >= 1) throw new ArgumentException($"Dropout: probability {p} must be in [0, 1).");

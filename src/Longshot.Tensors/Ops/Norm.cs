@@ -5,15 +5,21 @@ namespace Longshot.Tensors;
 
 public static partial class Ops
 {
-    /// <summary>Group normalisation of x [N, C, ...] with optional affine [C]; <paramref name="silu"/> fuses the SiLU that usually follows.</summary>
-    public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps = 1e-5f, bool silu = false)
+    /// <summary>Group normalisation of x [N, C, ...] with optional affine [C]; <paramref name="silu"/> fuses the SiLU
+    /// that usually follows.</summary>
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps = 1e-5f,
+        bool silu = false)
     {
         if (x.Rank < 2) throw new ArgumentException($"GroupNorm: expected [N, C, ...], got {ShapeUtil.Str(x.Shape)}.");
         int c = x.Shape[1];
-        if (groups < 1 || c % groups != 0) throw new ArgumentException($"GroupNorm: {c} channels cannot be split into {groups} groups.");
-        if ((gamma == null) != (beta == null)) throw new ArgumentException("GroupNorm: give both weight and bias, or neither.");
-        if (gamma != null && (gamma.Numel != c)) throw new ArgumentException($"GroupNorm: weight {ShapeUtil.Str(gamma.Shape)} does not match {c} channels.");
-        if (beta != null && (beta.Numel != c)) throw new ArgumentException($"GroupNorm: bias {ShapeUtil.Str(beta.Shape)} does not match {c} channels.");
+        if (groups < 1 || c % groups != 0)
+            throw new ArgumentException($"GroupNorm: {c} channels cannot be split into {groups} groups.");
+        if ((gamma == null) != (beta == null))
+            throw new ArgumentException("GroupNorm: give both weight and bias, or neither.");
+        if (gamma != null && (gamma.Numel != c))
+            throw new ArgumentException($"GroupNorm: weight {ShapeUtil.Str(gamma.Shape)} does not match {c} channels.");
+        if (beta != null && (beta.Numel != c))
+            throw new ArgumentException($"GroupNorm: bias {ShapeUtil.Str(beta.Shape)} does not match {c} channels.");
         var (y, ctx) = NormKernel.GroupNormForward(x.Contiguous(), groups, gamma, beta, eps, silu);
         var inputs = new List<Tensor> { x };
         if (gamma != null) inputs.Add(gamma);
@@ -25,8 +31,12 @@ public static partial class Ops
     public static Tensor LayerNorm(Tensor x, Tensor? gamma, Tensor? beta, float eps = 1e-5f)
     {
         int d = x.Shape[^1];
-        if (gamma != null && gamma.Numel != d) throw new ArgumentException($"LayerNorm: weight {ShapeUtil.Str(gamma.Shape)} does not match last dimension of {ShapeUtil.Str(x.Shape)}.");
-        if (beta != null && beta.Numel != d) throw new ArgumentException($"LayerNorm: bias {ShapeUtil.Str(beta.Shape)} does not match last dimension of {ShapeUtil.Str(x.Shape)}.");
+        if (gamma != null && gamma.Numel != d)
+            throw new ArgumentException($"LayerNorm: weight {ShapeUtil.Str(gamma.Shape)} does not match last " +
+            $"dimension of {ShapeUtil.Str(x.Shape)}.");
+        if (beta != null && beta.Numel != d)
+            throw new ArgumentException($"LayerNorm: bias {ShapeUtil.Str(beta.Shape)} does not match last dimension " +
+            $"of {ShapeUtil.Str(x.Shape)}.");
         var (y, ctx) = NormKernel.LayerNormForward(x, gamma, beta, eps);
         var inputs = new List<Tensor> { x };
         if (gamma != null) inputs.Add(gamma);

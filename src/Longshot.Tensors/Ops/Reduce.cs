@@ -75,14 +75,17 @@ public static partial class Ops
     {
         if (g.Shape.AsSpan().SequenceEqual(shape)) return g;
         int lead = g.Rank - shape.Length;
-        if (lead < 0) throw new ArgumentException($"SumTo: cannot reduce {ShapeUtil.Str(g.Shape)} to the larger rank {ShapeUtil.Str(shape)}.");
+        if (lead < 0)
+            throw new ArgumentException($"SumTo: cannot reduce {ShapeUtil.Str(g.Shape)} to the larger rank " +
+            $"{ShapeUtil.Str(shape)}.");
         var dims = new List<int>();
         for (int i = 0; i < g.Rank; i++)
         {
             if (i < lead) dims.Add(i);
             else if (shape[i - lead] == 1 && g.Shape[i] != 1) dims.Add(i);
             else if (shape[i - lead] != g.Shape[i])
-                throw new ArgumentException($"SumTo: {ShapeUtil.Str(g.Shape)} is not a broadcast of {ShapeUtil.Str(shape)}.");
+                throw new ArgumentException($"SumTo: {ShapeUtil.Str(g.Shape)} is not a broadcast of " +
+                    $"{ShapeUtil.Str(shape)}.");
         }
         var s = Sum(g, dims.ToArray(), keepDim: true);
         return Reshape(s, shape);
@@ -123,7 +126,8 @@ public static partial class Ops
             int rows = x.Numel / red;
             Threads.For(rows, 64, (a, b) =>
             {
-                for (int i = a; i < b; i++) r.Storage[i] = TensorPrimitives.Sum(c.Storage.AsSpan(c.Offset + i * red, red));
+                for (int i = a; i < b; i++) r.Storage[i] = TensorPrimitives.Sum(c.Storage.AsSpan(c.Offset + i * red,
+                    red));
             });
             return r;
         }
@@ -134,7 +138,8 @@ public static partial class Ops
             Threads.For(inner, 4096, (a, b) =>
             {
                 var acc = r.Storage.AsSpan(a, b - a);
-                for (int i = 0; i < red; i++) TensorPrimitives.Add(acc, c.Storage.AsSpan(c.Offset + i * inner + a, b - a), acc);
+                for (int i = 0; i < red; i++) TensorPrimitives.Add(acc,
+                    c.Storage.AsSpan(c.Offset + i * inner + a, b - a), acc);
             });
             return r;
         }
@@ -176,7 +181,8 @@ public static partial class Ops
             int rows = moved.Numel / n;
             Threads.For(rows, Math.Max(1, 8192 / n), (a, b) =>
             {
-                for (int i = a; i < b; i++) f(moved.Storage.AsSpan(moved.Offset + i * n, n), y.Storage.AsSpan(i * n, n));
+                for (int i = a; i < b; i++) f(moved.Storage.AsSpan(moved.Offset + i * n, n),
+                    y.Storage.AsSpan(i * n, n));
             });
         }
         return MoveFromLast(y, d, x.Rank);

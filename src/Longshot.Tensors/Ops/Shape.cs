@@ -28,13 +28,16 @@ public static partial class Ops
     /// <summary>Reorders dimensions (a view).</summary>
     public static Tensor Permute(Tensor x, params int[] dims)
     {
-        if (dims.Length != x.Rank) throw new ArgumentException($"Permute: {dims.Length} dimensions given for a tensor of shape {ShapeUtil.Str(x.Shape)}.");
+        if (dims.Length != x.Rank)
+            throw new ArgumentException($"Permute: {dims.Length} dimensions given for a tensor of shape " +
+            $"{ShapeUtil.Str(x.Shape)}.");
         var seen = new bool[x.Rank];
         var shape = new int[x.Rank]; var strides = new int[x.Rank];
         for (int i = 0; i < dims.Length; i++)
         {
             int d = ShapeUtil.NormDim(dims[i], x.Rank, "Permute");
-            if (seen[d]) throw new ArgumentException($"Permute: dimension {d} repeated in [{string.Join(", ", dims)}].");
+            if (seen[d])
+                throw new ArgumentException($"Permute: dimension {d} repeated in [{string.Join(", ", dims)}].");
             seen[d] = true;
             shape[i] = x.Shape[d]; strides[i] = x.Strides[d];
         }
@@ -57,7 +60,8 @@ public static partial class Ops
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Narrow");
         if (start < 0 || length < 0 || start + length > x.Shape[d])
-            throw new ArgumentException($"Narrow: range [{start}, {start + length}) is outside dimension {d} of shape {ShapeUtil.Str(x.Shape)}.");
+            throw new ArgumentException($"Narrow: range [{start}, {start + length}) is outside dimension {d} of " +
+                $"shape {ShapeUtil.Str(x.Shape)}.");
         var shape = (int[])x.Shape.Clone(); shape[d] = length;
         var r = new Tensor(x.Storage, shape, (int[])x.Strides.Clone(), x.Offset + start * x.Strides[d]);
         return Graph.Record(r, OpKind.Narrow, new[] { d, start }, x);
@@ -67,7 +71,9 @@ public static partial class Ops
     public static Tensor[] Split(Tensor x, int dim, params int[] sizes)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Split");
-        if (sizes.Sum() != x.Shape[d]) throw new ArgumentException($"Split: sizes [{string.Join(", ", sizes)}] do not add up to {x.Shape[d]} (dimension {d} of {ShapeUtil.Str(x.Shape)}).");
+        if (sizes.Sum() != x.Shape[d])
+            throw new ArgumentException($"Split: sizes [{string.Join(", ", sizes)}] do not add up to {x.Shape[d]} " +
+            $"(dimension {d} of {ShapeUtil.Str(x.Shape)}).");
         var parts = new Tensor[sizes.Length];
         int start = 0;
         for (int i = 0; i < sizes.Length; i++) { parts[i] = Narrow(x, d, start, sizes[i]); start += sizes[i]; }
@@ -78,7 +84,9 @@ public static partial class Ops
     public static Tensor[] Chunk(Tensor x, int chunks, int dim)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Chunk");
-        if (x.Shape[d] % chunks != 0) throw new ArgumentException($"Chunk: dimension {d} of {ShapeUtil.Str(x.Shape)} does not split into {chunks} equal parts.");
+        if (x.Shape[d] % chunks != 0)
+            throw new ArgumentException($"Chunk: dimension {d} of {ShapeUtil.Str(x.Shape)} does not split into " +
+            $"{chunks} equal parts.");
         return Split(x, d, Enumerable.Repeat(x.Shape[d] / chunks, chunks).ToArray());
     }
 
@@ -91,10 +99,13 @@ public static partial class Ops
         shape[d] = 0;
         foreach (var t in xs)
         {
-            if (t.Rank != shape.Length) throw new ArgumentException($"Concat: shapes {ShapeUtil.Str(xs[0].Shape)} and {ShapeUtil.Str(t.Shape)} differ in rank.");
+            if (t.Rank != shape.Length)
+                throw new ArgumentException($"Concat: shapes {ShapeUtil.Str(xs[0].Shape)} and " +
+                $"{ShapeUtil.Str(t.Shape)} differ in rank.");
             for (int i = 0; i < shape.Length; i++)
                 if (i != d && t.Shape[i] != xs[0].Shape[i])
-                    throw new ArgumentException($"Concat: shapes {ShapeUtil.Str(xs[0].Shape)} and {ShapeUtil.Str(t.Shape)} differ outside dimension {d}.");
+                    throw new ArgumentException($"Concat: shapes {ShapeUtil.Str(xs[0].Shape)} and " +
+                        $"{ShapeUtil.Str(t.Shape)} differ outside dimension {d}.");
             shape[d] += t.Shape[d];
         }
         var r = Tensor.Empty(shape);
@@ -110,13 +121,15 @@ public static partial class Ops
 
     /// <summary>Stacks same-shape tensors along a new dimension.</summary>
     public static Tensor Stack(IReadOnlyList<Tensor> xs, int dim) =>
-        Concat(xs.Select(t => Unsqueeze(t, dim < 0 ? dim + t.Rank + 1 : dim)).ToList(), dim < 0 ? dim + xs[0].Rank + 1 : dim);
+        Concat(xs.Select(t => Unsqueeze(t, dim < 0 ? dim + t.Rank + 1 : dim)).ToList(),
+            dim < 0 ? dim + xs[0].Rank + 1 : dim);
 
     /// <summary>Inserts a dimension of size 1 (a view).</summary>
     public static Tensor Unsqueeze(Tensor x, int dim)
     {
         int d = dim < 0 ? dim + x.Rank + 1 : dim;
-        if (d < 0 || d > x.Rank) throw new ArgumentException($"Unsqueeze: dimension {dim} is out of range for rank {x.Rank}.");
+        if (d < 0 || d > x.Rank)
+            throw new ArgumentException($"Unsqueeze: dimension {dim} is out of range for rank {x.Rank}.");
         var s = x.Shape.ToList(); s.Insert(d, 1);
         return Reshape(x, s.ToArray());
     }
@@ -125,7 +138,8 @@ public static partial class Ops
     public static Tensor Squeeze(Tensor x, int dim)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Squeeze");
-        if (x.Shape[d] != 1) throw new ArgumentException($"Squeeze: dimension {d} of {ShapeUtil.Str(x.Shape)} is not 1.");
+        if (x.Shape[d] != 1)
+            throw new ArgumentException($"Squeeze: dimension {d} of {ShapeUtil.Str(x.Shape)} is not 1.");
         var s = x.Shape.ToList(); s.RemoveAt(d);
         return Reshape(x, s.ToArray());
     }
@@ -133,9 +147,13 @@ public static partial class Ops
     /// <summary>Broadcasts to a larger shape without copying (stride 0 on expanded dimensions).</summary>
     public static Tensor Expand(Tensor x, params int[] shape)
     {
-        if (shape.Length < x.Rank) throw new ArgumentException($"Expand: cannot expand {ShapeUtil.Str(x.Shape)} to fewer dimensions {ShapeUtil.Str(shape)}.");
+        if (shape.Length < x.Rank)
+            throw new ArgumentException($"Expand: cannot expand {ShapeUtil.Str(x.Shape)} to fewer dimensions " +
+            $"{ShapeUtil.Str(shape)}.");
         var full = ShapeUtil.Broadcast("Expand", x.Shape, shape);
-        if (!full.AsSpan().SequenceEqual(shape)) throw new ArgumentException($"Expand: {ShapeUtil.Str(x.Shape)} cannot be expanded to {ShapeUtil.Str(shape)}.");
+        if (!full.AsSpan().SequenceEqual(shape))
+            throw new ArgumentException($"Expand: {ShapeUtil.Str(x.Shape)} cannot be expanded to " +
+            $"{ShapeUtil.Str(shape)}.");
         var r = new Tensor(x.Storage, (int[])shape.Clone(), Elementwise.BroadcastStrides(x, shape), x.Offset);
         return Graph.Record(r, OpKind.Expand, null, x);
     }
@@ -143,7 +161,9 @@ public static partial class Ops
     /// <summary>Tiles the tensor: output dimension i is shape[i] * reps[i] (like torch.Tensor.repeat).</summary>
     public static Tensor Repeat(Tensor x, params int[] reps)
     {
-        if (reps.Length != x.Rank) throw new ArgumentException($"Repeat: {reps.Length} repeat counts for a tensor of shape {ShapeUtil.Str(x.Shape)}.");
+        if (reps.Length != x.Rank)
+            throw new ArgumentException($"Repeat: {reps.Length} repeat counts for a tensor of shape " +
+            $"{ShapeUtil.Str(x.Shape)}.");
         var inter = new List<int>(); var expanded = new List<int>(); var final = new int[x.Rank];
         for (int i = 0; i < x.Rank; i++)
         {

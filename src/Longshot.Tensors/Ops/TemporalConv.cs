@@ -15,10 +15,16 @@ public static partial class Ops
     {
         Expect("TemporalConv", x, 4, "[B*L, C, H, W]"); Expect("TemporalConv", weight, 3, "[Co, C, k]");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], co = weight.Shape[0], k = weight.Shape[2];
-        if (frames < 1 || n % frames != 0) throw new ArgumentException($"TemporalConv: batch of {n} images is not a whole number of {frames}-frame videos.");
-        if (weight.Shape[1] != c) throw new ArgumentException($"TemporalConv: weight {ShapeUtil.Str(weight.Shape)} expects {weight.Shape[1]} channels, input has {c}.");
+        if (frames < 1 || n % frames != 0)
+            throw new ArgumentException($"TemporalConv: batch of {n} images is not a whole number of {frames}-frame " +
+            $"videos.");
+        if (weight.Shape[1] != c)
+            throw new ArgumentException($"TemporalConv: weight {ShapeUtil.Str(weight.Shape)} expects " +
+            $"{weight.Shape[1]} channels, input has {c}.");
         if (k % 2 == 0) throw new ArgumentException($"TemporalConv: kernel size {k} must be odd (same padding).");
-        if (bias != null && (bias.Rank != 1 || bias.Shape[0] != co)) throw new ArgumentException($"TemporalConv: bias {ShapeUtil.Str(bias.Shape)} does not match {co} output channels.");
+        if (bias != null && (bias.Rank != 1 || bias.Shape[0] != co))
+            throw new ArgumentException($"TemporalConv: bias {ShapeUtil.Str(bias.Shape)} does not match {co} output " +
+            $"channels.");
         int b = n / frames, pad = (k - 1) / 2;
         var padded = Pad(x.Reshape(b, frames, c * h * w), new[] { 0, 0, pad, pad });   // [B, L + k - 1, C*HW]
         var wk = weight.Permute(0, 2, 1).Reshape(co, k * c);                              // W'[o, t*C + i] = W[o, i, t]
@@ -32,7 +38,8 @@ public static partial class Ops
 
     // Inference: in the padded video the k frames around output frame f are k consecutive [C, HW] blocks, i.e. one
     // [k*C, HW] matrix in place, so every output frame is a single GEMM reading the padded video with no copies.
-    private static Tensor TemporalConvNoGrad(Tensor padded, Tensor wk, Tensor? bias, int b, int frames, int c, int h, int w, int k)
+    private static Tensor TemporalConvNoGrad(Tensor padded, Tensor wk, Tensor? bias, int b, int frames, int c, int h,
+        int w, int k)
     {
         int hw = h * w, co = wk.Shape[0], kc = k * c;
         var y = Tensor.Empty(b * frames, co, h, w);
@@ -46,7 +53,8 @@ public static partial class Ops
                 int video = i / frames, f = i % frames;
                 if (bv != null)
                     for (int o = 0; o < co; o++) Array.Fill(dst, bv[o], (i * co + o) * hw, hw);
-                Gemm.Sgemm(false, false, co, hw, kc, 1f, wts, wOff, kc, src, srcOff + (video * (frames + k - 1) + f) * c * hw, hw,
+                Gemm.Sgemm(false, false, co, hw, kc, 1f, wts, wOff, kc, src,
+                    srcOff + (video * (frames + k - 1) + f) * c * hw, hw,
                     bv != null ? 1f : 0f, dst, i * co * hw, hw, parallel: false);
             }
         });

@@ -10,7 +10,8 @@ public sealed class AdamW : Optimizer
     public float Eps { get; }
     public float WeightDecay { get; }
 
-    public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
+    public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, float lr = 1e-3f, float beta1 = 0.9f,
+        float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
         : base(parameters, lr)
     {
         Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay;
@@ -48,9 +49,11 @@ public sealed class AdamW : Optimizer
         _state.Clear();
         foreach (var (name, p) in Params)
         {
-            if (!state.TryGetValue($"{name}.exp_avg", out var m) || !state.TryGetValue($"{name}.exp_avg_sq", out var v)) continue;
+            if (!state.TryGetValue($"{name}.exp_avg", out var m)
+                || !state.TryGetValue($"{name}.exp_avg_sq", out var v)) continue;
             if (m.Numel != p.Numel || v.Numel != p.Numel)
-                throw new ArgumentException($"AdamW state for '{name}' has {m.Numel} elements but the parameter has {p.Numel}.");
+                throw new ArgumentException($"AdamW state for '{name}' has {m.Numel} elements but the parameter has " +
+                    $"{p.Numel}.");
             _state[name] = (m.ToArray(), v.ToArray());
         }
         StepCount = stepCount;

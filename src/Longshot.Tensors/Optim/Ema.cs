@@ -34,7 +34,8 @@ public sealed class Ema
     }
 
     /// <summary>The averaged weights by parameter name.</summary>
-    public Dictionary<string, Tensor> Weights() => _items.ToDictionary(i => i.Name, i => Tensor.FromArray((float[])i.Shadow.Clone(), i.Param.Shape));
+    public Dictionary<string, Tensor> Weights() =>
+        _items.ToDictionary(i => i.Name, i => Tensor.FromArray((float[])i.Shadow.Clone(), i.Param.Shape));
 
     /// <summary>Restores averaged weights (for resuming).</summary>
     public void Load(IReadOnlyDictionary<string, Tensor> weights)
@@ -42,7 +43,8 @@ public sealed class Ema
         foreach (var (name, p, s) in _items)
             if (weights.TryGetValue(name, out var w))
             {
-                if (w.Numel != s.Length) throw new ArgumentException($"Ema: '{name}' has {w.Numel} elements, expected {s.Length}.");
+                if (w.Numel != s.Length)
+                    throw new ArgumentException($"Ema: '{name}' has {w.Numel} elements, expected {s.Length}.");
                 w.ToArray().CopyTo(s, 0);
             }
     }

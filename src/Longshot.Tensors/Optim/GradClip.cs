@@ -18,7 +18,8 @@ public static class GradClip
         return Math.Sqrt(sq);
     }
 
-    /// <summary>Scales the gradients so their global norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    /// <summary>Scales the gradients so their global norm is at most <paramref name="maxNorm"/>; returns the norm
+    /// before clipping.</summary>
     public static double ClipByGlobalNorm(GradStore grads, IEnumerable<Tensor> parameters, double maxNorm)
     {
         var ps = parameters.ToList();
@@ -37,7 +38,8 @@ public static class GradClip
     }
 }
 
-/// <summary>Detects NaN or infinite values, so a training loop can stop (or skip a step) instead of corrupting weights.</summary>
+/// <summary>Detects NaN or infinite values, so a training loop can stop (or skip a step) instead of corrupting
+/// weights.</summary>
 public static class NumericCheck
 {
     /// <summary>True when every element is finite.</summary>
@@ -49,12 +51,15 @@ public static class NumericCheck
     }
 
     /// <summary>Names of parameters whose gradient contains NaN or Inf (empty when all are finite).</summary>
-    public static List<string> NonFiniteGradients(GradStore grads, IEnumerable<(string Name, Tensor Param)> parameters) =>
+    public static List<string> NonFiniteGradients(GradStore grads,
+        IEnumerable<(string Name, Tensor Param)> parameters) =>
         parameters.Where(p => grads.Get(p.Param) is { } g && !IsFinite(g)).Select(p => p.Name).ToList();
 
     /// <summary>Throws naming the value when a loss is NaN or infinite.</summary>
     public static void ThrowIfNotFinite(Tensor loss, long step)
     {
-        if (!IsFinite(loss)) throw new ArithmeticException($"Training diverged at step {step}: loss is {loss.ToArray()[0]}. Lower the learning rate or enable gradient clipping.");
+        if (!IsFinite(loss))
+            throw new ArithmeticException($"Training diverged at step {step}: loss is {loss.ToArray()[0]}. Lower the " +
+            $"learning rate or enable gradient clipping.");
     }
 }

@@ -19,7 +19,8 @@ public abstract class Optimizer
     protected Optimizer(IEnumerable<(string Name, Tensor Param)> parameters, float lr)
     {
         Params = parameters.ToList();
-        if (Params.Count == 0) throw new ArgumentException("Optimizer: no trainable parameters (are they all frozen?).");
+        if (Params.Count == 0)
+            throw new ArgumentException("Optimizer: no trainable parameters (are they all frozen?).");
         LearningRate = lr;
     }
 

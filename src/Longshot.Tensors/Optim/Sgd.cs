@@ -9,7 +9,8 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
     public bool Nesterov { get; }
 
-    public Sgd(IEnumerable<(string Name, Tensor Param)> parameters, float lr, float momentum = 0.9f, float weightDecay = 0f, bool nesterov = false)
+    public Sgd(IEnumerable<(string Name, Tensor Param)> parameters, float lr, float momentum = 0.9f,
+        float weightDecay = 0f, bool nesterov = false)
         : base(parameters, lr)
     {
         Momentum = momentum; WeightDecay = weightDecay; Nesterov = nesterov;
@@ -19,7 +20,8 @@ public sealed class Sgd : Optimizer
     {
         float[]? buf = null;
         bool first = false;
-        if (Momentum != 0 && !_velocity.TryGetValue(name, out buf)) { _velocity[name] = buf = new float[p.Length]; first = true; }
+        if (Momentum != 0
+            && !_velocity.TryGetValue(name, out buf)) { _velocity[name] = buf = new float[p.Length]; first = true; }
         for (int i = 0; i < p.Length; i++)
         {
             float d = g[i] + WeightDecay * p[i];
@@ -33,7 +35,8 @@ public sealed class Sgd : Optimizer
     }
 
     public override Dictionary<string, Tensor> StateTensors() =>
-        _velocity.ToDictionary(kv => $"{kv.Key}.momentum_buffer", kv => Tensor.FromArray((float[])kv.Value.Clone(), kv.Value.Length));
+        _velocity.ToDictionary(kv => $"{kv.Key}.momentum_buffer",
+            kv => Tensor.FromArray((float[])kv.Value.Clone(), kv.Value.Length));
 
     public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
     {
@@ -41,7 +44,9 @@ public sealed class Sgd : Optimizer
         foreach (var (name, p) in Params)
             if (state.TryGetValue($"{name}.momentum_buffer", out var b))
             {
-                if (b.Numel != p.Numel) throw new ArgumentException($"SGD state for '{name}' has {b.Numel} elements but the parameter has {p.Numel}.");
+                if (b.Numel != p.Numel)
+                    throw new ArgumentException($"SGD state for '{name}' has {b.Numel} elements but the parameter " +
+                    $"has {p.Numel}.");
                 _velocity[name] = b.ToArray();
             }
         StepCount = stepCount;

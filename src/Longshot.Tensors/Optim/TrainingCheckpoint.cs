@@ -34,7 +34,8 @@ public static class TrainingCheckpoint
         SafeTensors.Save(path, tensors, DType.F32, meta);
     }
 
-    /// <summary>One "extra" metadata value of a checkpoint (e.g. which kind of run wrote it), without loading tensors.</summary>
+    /// <summary>One "extra" metadata value of a checkpoint (e.g. which kind of run wrote it), without loading
+    /// tensors.</summary>
     public static string? ReadExtra(string path, string key)
     {
         using var f = SafeTensorsFile.Open(path);
@@ -49,22 +50,28 @@ public static class TrainingCheckpoint
     {
         using var f = SafeTensorsFile.Open(path);
         if (!f.Metadata.TryGetValue("format", out var fmt) || fmt != "longshot-training-checkpoint/1")
-            throw new SafeTensorsFormatException($"{path}: not a Longshot training checkpoint (format '{fmt ?? "missing"}').");
+            throw new SafeTensorsFormatException($"{path}: not a Longshot training checkpoint (format " +
+                $"'{fmt ?? "missing"}').");
         string optName = f.Metadata.GetValueOrDefault("optimizer", "");
         if (optName != optimizer.GetType().Name)
-            throw new ArgumentException($"{path}: checkpoint was trained with {optName}, not {optimizer.GetType().Name}.");
+            throw new ArgumentException($"{path}: checkpoint was trained with {optName}, not " +
+                $"{optimizer.GetType().Name}.");
         var all = f.LoadAll();
         Dictionary<string, Tensor> Part(string prefix) =>
-            all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+            all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
         model.Load(Part("model."), strict: true, sourceName: path);
         optimizer.LoadState(Part("optim."), long.Parse(f.Metadata["optimizer_steps"], CultureInfo.InvariantCulture));
         optimizer.LearningRate = float.Parse(f.Metadata["learning_rate"], CultureInfo.InvariantCulture);
         if (ema != null) ema.Load(Part("ema."));
         ulong seed = ulong.Parse(f.Metadata["rng_seed"], CultureInfo.InvariantCulture);
         ulong counter = ulong.Parse(f.Metadata["rng_counter"], CultureInfo.InvariantCulture);
-        if (seed != rng.Seed) throw new ArgumentException($"{path}: checkpoint used RNG seed {seed}, but this run was started with seed {rng.Seed}.");
+        if (seed != rng.Seed)
+            throw new ArgumentException($"{path}: checkpoint used RNG seed {seed}, but this run was started with " +
+            $"seed {rng.Seed}.");
         rng.Restore(counter);
-        var extra = f.Metadata.Where(kv => kv.Key.StartsWith("extra.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[6..], kv => kv.Value);
+        var extra = f.Metadata.Where(kv => kv.Key.StartsWith("extra.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[6..], kv => kv.Value);
         return new Info(long.Parse(f.Metadata["step"], CultureInfo.InvariantCulture), seed, counter, extra);
     }
 }

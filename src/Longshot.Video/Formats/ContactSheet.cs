@@ -26,7 +26,8 @@ public sealed class ContactSheet : IVideoWriter
     }
 
     /// <summary>A sheet of the frames whose indices are in <paramref name="indices"/>.</summary>
-    public ContactSheet(string path, IReadOnlySet<int> indices, int columns = 8) : this(path, indices.Contains, columns, Math.Max(1, indices.Count)) { }
+    public ContactSheet(string path, IReadOnlySet<int> indices, int columns = 8) : this(path, indices.Contains,
+        columns, Math.Max(1, indices.Count)) { }
 
     private ContactSheet(string path, Func<int, bool> keep, int columns, int maxTiles)
     {

@@ -6,7 +6,8 @@ using Longshot.Video.Imaging;
 namespace Longshot.Video.Formats;
 
 /// <summary>Raised when ffmpeg is needed but not installed.</summary>
-public sealed class FFmpegMissingException() : LongshotException("ffmpeg is not installed: install it (apt-get install ffmpeg), or write .gif/.y4m/PNG output, which needs nothing.");
+public sealed class FFmpegMissingException() : LongshotException("ffmpeg is not installed: install it (apt-get " +
+    "install ffmpeg), or write .gif/.y4m/PNG output, which needs nothing.");
 
 /// <summary>How imported footage is fitted to the target size.</summary>
 public enum FitMode
@@ -46,7 +47,8 @@ public static class FFmpeg
     {
         var psi = new ProcessStartInfo(exe)
         {
-            RedirectStandardInput = stdin, RedirectStandardOutput = stdout, RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardInput = stdin, RedirectStandardOutput = stdout, RedirectStandardError = true,
+                UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         return Process.Start(psi) ?? throw new IOException($"could not start {exe}.");
@@ -57,33 +59,42 @@ public static class FFmpeg
     {
         if (!File.Exists(path)) throw new LongshotException($"video file not found: {path}");
         var exe = FfprobePath.Value ?? throw new FFmpegMissingException();
-        using var p = Start(exe, new[] { "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,nb_frames", "-of", "default=nw=1", path }, false, true);
+        using var p = Start(exe,
+            new[] { "-v", "error", "-select_streams", "v:0", "-show_entries",
+            "stream=width,height,avg_frame_rate,nb_frames", "-of", "default=nw=1", path }, false, true);
         var errTask = p.StandardError.ReadToEndAsync();
         string outText = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        var fields = outText.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
+        var fields = outText.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
+            .Where(kv => kv.Length == 2)
             .ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
         if (p.ExitCode != 0 || !fields.ContainsKey("width"))
             throw new MediaFormatException($"{path}: ffmpeg cannot decode a video stream ({errTask.Result.Trim()}).");
         double fps = 0;
         if (fields.TryGetValue("avg_frame_rate", out var fr) && fr.Split('/') is { Length: 2 } q
-            && double.TryParse(q[0], CultureInfo.InvariantCulture, out var a) && double.TryParse(q[1], CultureInfo.InvariantCulture, out var b) && b != 0) fps = a / b;
+            && double.TryParse(q[0], CultureInfo.InvariantCulture, out var a)
+                && double.TryParse(q[1], CultureInfo.InvariantCulture, out var b) && b != 0) fps = a / b;
         int? frames = fields.TryGetValue("nb_frames", out var nf) && int.TryParse(nf, out var n) ? n : null;
-        return (int.Parse(fields["width"], CultureInfo.InvariantCulture), int.Parse(fields["height"], CultureInfo.InvariantCulture), fps, frames);
+        return (int.Parse(fields["width"], CultureInfo.InvariantCulture),
+            int.Parse(fields["height"], CultureInfo.InvariantCulture), fps, frames);
     }
 
     /// <summary>
     /// Decodes any file ffmpeg reads into RGB frames of the given size and frame rate, streamed.
     /// </summary>
-    public static IEnumerable<Frame> Read(string path, int width, int height, double? fps = null, FitMode fit = FitMode.CenterCrop, CancellationToken ct = default)
+    public static IEnumerable<Frame> Read(string path, int width, int height, double? fps = null,
+        FitMode fit = FitMode.CenterCrop, CancellationToken ct = default)
     {
         if (!File.Exists(path)) throw new LongshotException($"video file not found: {path}");
-        if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0) throw new LongshotException($"import size {width}x{height} must be positive and even.");
+        if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0)
+            throw new LongshotException($"import size {width}x{height} must be positive and even.");
         string scale = fit == FitMode.CenterCrop
             ? $"scale={width}:{height}:force_original_aspect_ratio=increase:flags=area,crop={width}:{height}"
             : $"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=area,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2";
         string vf = fps is { } f ? $"fps={f.ToString(CultureInfo.InvariantCulture)},{scale}" : scale;
-        var p = Start(Exe, new[] { "-v", "error", "-nostdin", "-i", path, "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-" }, false, true);
+        var p = Start(Exe,
+            new[] { "-v", "error", "-nostdin", "-i", path, "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-" },
+            false, true);
         var err = p.StandardError.ReadToEndAsync();
         try
         {
@@ -105,7 +116,8 @@ public static class FFmpeg
                 yield return new Frame(width, height, buf);
             }
             p.WaitForExit();
-            if (p.ExitCode != 0) throw new MediaFormatException($"{path}: ffmpeg could not decode the file: {err.Result.Trim()}");
+            if (p.ExitCode != 0)
+                throw new MediaFormatException($"{path}: ffmpeg could not decode the file: {err.Result.Trim()}");
         }
         finally
         {
@@ -133,7 +145,8 @@ public sealed class Mp4Writer : FileVideoWriter
 
     protected override void Begin(Frame first)
     {
-        if (Width % 2 != 0 || Height % 2 != 0) throw new LongshotException($"MP4 (yuv420p) needs even sizes, got {Width}x{Height}.");
+        if (Width % 2 != 0 || Height % 2 != 0)
+            throw new LongshotException($"MP4 (yuv420p) needs even sizes, got {Width}x{Height}.");
         _p = FFmpeg.Start(FFmpeg.Exe, new[]
         {
             "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{Width}x{Height}",
@@ -160,7 +173,8 @@ public sealed class Mp4Writer : FileVideoWriter
     {
         _p!.StandardInput.Close();
         _p.WaitForExit();
-        if (_p.ExitCode != 0) throw new IOException($"{Path}: ffmpeg failed (exit {_p.ExitCode}): {_err!.Result.Trim()}");
+        if (_p.ExitCode != 0)
+            throw new IOException($"{Path}: ffmpeg failed (exit {_p.ExitCode}): {_err!.Result.Trim()}");
         _p.Dispose();
     }
 

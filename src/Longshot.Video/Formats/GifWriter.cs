@@ -20,7 +20,8 @@ public sealed class GifWriter : FileVideoWriter
 
     protected override void Begin(Frame first)
     {
-        if (Width > 65535 || Height > 65535) throw new LongshotException("GIF: frames larger than 65535 pixels are not supported.");
+        if (Width > 65535 || Height > 65535)
+            throw new LongshotException("GIF: frames larger than 65535 pixels are not supported.");
         _s = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         _s.Write("GIF89a"u8);
         WriteU16(Width); WriteU16(Height);
@@ -114,7 +115,11 @@ internal static class Lzw
 
         void Flush()
         {
-            if (bitCount > 0) { block[blockLen++] = (byte)bitBuf; bitBuf = 0; bitCount = 0; if (blockLen == 255) { output.WriteByte(255); output.Write(block, 0, 255); blockLen = 0; } }
+            if (bitCount > 0)
+            {
+                block[blockLen++] = (byte)bitBuf; bitBuf = 0; bitCount = 0;
+                if (blockLen == 255) { output.WriteByte(255); output.Write(block, 0, 255); blockLen = 0; }
+            }
             if (blockLen > 0) { output.WriteByte((byte)blockLen); output.Write(block, 0, blockLen); }
         }
     }

@@ -12,13 +12,16 @@ public static class HierarchyPage
 {
     /// <param name="videoFile">File name of the video, relative to the page.</param>
     /// <param name="levels">Per level: a title and the contact sheet's file name, relative to the page.</param>
-    public static void Write(string path, string title, string videoFile, IReadOnlyList<(string Title, string Sheet)> levels, string? caption = null)
+    public static void Write(string path, string title, string videoFile,
+        IReadOnlyList<(string Title, string Sheet)> levels, string? caption = null)
     {
         var sb = new StringBuilder();
         string E(string s) => WebUtility.HtmlEncode(s);
         sb.AppendLine("<!doctype html><html><head><meta charset=\"utf-8\">");
         sb.AppendLine($"<title>{E(title)}</title>");
-        sb.AppendLine("<style>body{font-family:sans-serif;background:#16161a;color:#e8e8e8;margin:24px}img,video{image-rendering:pixelated;max-width:100%}h2{font-size:16px;margin-top:28px}.strip{overflow-x:auto;white-space:nowrap}</style>");
+        sb.AppendLine("<style>body{font-family:sans-serif;background:#16161a;color:#e8e8e8;margin:24px}" +
+                      "img,video{image-rendering:pixelated;max-width:100%}h2{font-size:16px;margin-top:28px}" +
+                      ".strip{overflow-x:auto;white-space:nowrap}</style>");
         sb.AppendLine("</head><body>");
         sb.AppendLine($"<h1>{E(title)}</h1>");
         if (caption != null) sb.AppendLine($"<p>{E(caption)}</p>");

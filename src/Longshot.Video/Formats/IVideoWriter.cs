@@ -41,7 +41,8 @@ public abstract class FileVideoWriter : IVideoWriter
     {
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        TempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
+        TempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!,
+            $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
     }
 
     public void Write(Frame frame)
@@ -50,7 +51,8 @@ public abstract class FileVideoWriter : IVideoWriter
         if (_completed) throw new InvalidOperationException($"{Path}: writer is already complete.");
         if (FrameCount == 0) { Width = frame.Width; Height = frame.Height; Begin(frame); }
         else if (frame.Width != Width || frame.Height != Height)
-            throw new LongshotException($"{Path}: frame {FrameCount} is {frame.Width}x{frame.Height}, but the video is {Width}x{Height}.");
+            throw new LongshotException($"{Path}: frame {FrameCount} is {frame.Width}x{frame.Height}, but the video " +
+                $"is {Width}x{Height}.");
         WriteFrame(frame);
         FrameCount++;
     }

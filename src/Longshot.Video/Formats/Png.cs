@@ -9,7 +9,8 @@ namespace Longshot.Video.Formats;
 /// <summary>Raised for a file that is not a readable image or video of the expected format.</summary>
 public sealed class MediaFormatException(string message) : LongshotException(message);
 
-/// <summary>A built-in PNG encoder (8-bit RGB, adaptive row filters) and decoder (8/16-bit grey, RGB, palette, with or without alpha; not interlaced).</summary>
+/// <summary>A built-in PNG encoder (8-bit RGB, adaptive row filters) and decoder (8/16-bit grey, RGB, palette, with or
+/// without alpha; not interlaced).</summary>
 public static class Png
 {
     private static readonly byte[] Signature = { 137, 80, 78, 71, 13, 10, 26, 10 };
@@ -23,7 +24,8 @@ public static class Png
     }
 
     /// <summary>Writes a frame to a PNG file atomically.</summary>
-    public static void Save(string path, Frame f) => Tensors.IO.AtomicFile.Write(path, s => Write(s, f, CompressionLevel.Optimal));
+    public static void Save(string path, Frame f) =>
+        Tensors.IO.AtomicFile.Write(path, s => Write(s, f, CompressionLevel.Optimal));
 
     /// <summary>Writes PNG bytes to a stream.</summary>
     public static void Write(Stream s, Frame f, CompressionLevel level)
@@ -39,7 +41,8 @@ public static class Png
             using (var z = new ZLibStream(idat, level, leaveOpen: true))
             {
                 int stride = f.Width * 3;
-                var prev = new byte[stride]; var cur = new byte[stride]; var best = new byte[stride + 1]; var trial = new byte[stride + 1];
+                var prev = new byte[stride]; var cur = new byte[stride]; var best = new byte[stride
+                    + 1]; var trial = new byte[stride + 1];
                 for (int y = 0; y < f.Height; y++)
                 {
                     Array.Copy(f.Rgb, y * stride, cur, 0, stride);
@@ -104,7 +107,8 @@ public static class Png
     /// <summary>Decodes PNG bytes.</summary>
     public static Frame Decode(byte[] data)
     {
-        if (data.Length < 8 || !data.AsSpan(0, 8).SequenceEqual(Signature)) throw new MediaFormatException("not a PNG file (bad signature).");
+        if (data.Length < 8 || !data.AsSpan(0, 8).SequenceEqual(Signature))
+            throw new MediaFormatException("not a PNG file (bad signature).");
         int pos = 8, width = 0, height = 0, depth = 0, colorType = -1;
         byte[]? palette = null;
         using var idat = new MemoryStream();
@@ -114,19 +118,24 @@ public static class Png
             if (pos + 8 > data.Length) throw new MediaFormatException("truncated PNG (chunk header past the end).");
             int len = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(pos));
             string type = Encoding.ASCII.GetString(data, pos + 4, 4);
-            if (len < 0 || pos + 12L + len > data.Length) throw new MediaFormatException($"truncated PNG (chunk {type} of {len} bytes past the end).");
+            if (len < 0 || pos + 12L + len > data.Length)
+                throw new MediaFormatException($"truncated PNG (chunk {type} of {len} bytes past the end).");
             var body = data.AsSpan(pos + 8, len);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(pos + 8 + len));
-            if (Crc32.Update(Crc32.Update(0, data.AsSpan(pos + 4, 4)), body) != crc) throw new MediaFormatException($"corrupt PNG (CRC mismatch in chunk {type}).");
+            if (Crc32.Update(Crc32.Update(0, data.AsSpan(pos + 4, 4)), body) != crc)
+                throw new MediaFormatException($"corrupt PNG (CRC mismatch in chunk {type}).");
             switch (type)
             {
                 case "IHDR":
                     width = BinaryPrimitives.ReadInt32BigEndian(body); height = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
                     depth = body[8]; colorType = body[9];
                     if (body[12] != 0) throw new MediaFormatException("interlaced PNGs are not supported.");
-                    if (depth != 8 && depth != 16) throw new MediaFormatException($"PNG bit depth {depth} is not supported (8 or 16).");
-                    if (colorType is not (0 or 2 or 3 or 4 or 6)) throw new MediaFormatException($"PNG colour type {colorType} is not valid.");
-                    if (width <= 0 || height <= 0 || (long)width * height > 1 << 28) throw new MediaFormatException($"PNG size {width}x{height} is not supported.");
+                    if (depth != 8 && depth != 16)
+                        throw new MediaFormatException($"PNG bit depth {depth} is not supported (8 or 16).");
+                    if (colorType is not (0 or 2 or 3 or 4 or 6))
+                        throw new MediaFormatException($"PNG colour type {colorType} is not valid.");
+                    if (width <= 0 || height <= 0 || (long)width * height > 1 << 28)
+                        throw new MediaFormatException($"PNG size {width}x{height} is not supported.");
                     break;
                 case "PLTE": palette = body.ToArray(); break;
                 case "IDAT": idat.Write(body); break;
@@ -175,12 +184,15 @@ public static class Png
                     case 4: r = g = bl = (byte)(Sample(0) * Sample(1) / 255); break;
                     case 3:
                         int idx = cur[s] * 3;
-                        if (idx + 2 >= palette!.Length) throw new MediaFormatException($"PNG pixel uses palette entry {cur[s]} beyond the palette.");
+                        if (idx + 2 >= palette!.Length)
+                            throw new MediaFormatException($"PNG pixel uses palette entry {cur[s]} beyond the " +
+                            $"palette.");
                         r = palette[idx]; g = palette[idx + 1]; bl = palette[idx + 2]; break;
                     case 2: r = Sample(0); g = Sample(1); bl = Sample(2); break;
                     default:
                         int al = Sample(3);
-                        r = (byte)(Sample(0) * al / 255); g = (byte)(Sample(1) * al / 255); bl = (byte)(Sample(2) * al / 255); break;
+                        r = (byte)(Sample(0) * al / 255); g = (byte)(Sample(1) * al / 255); bl = (byte)(Sample(2)
+                            * al / 255); break;
                 }
                 frame.Rgb[o] = r; frame.Rgb[o + 1] = g; frame.Rgb[o + 2] = bl;
             }

@@ -2,7 +2,8 @@ using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
 
-/// <summary>Writes frames as numbered PNG files (frame_000000.png, ...) into a folder that appears when complete.</summary>
+/// <summary>Writes frames as numbered PNG files (frame_000000.png, ...) into a folder that appears when
+/// complete.</summary>
 public sealed class PngSequenceWriter : IVideoWriter
 {
     private readonly string _dir, _tmp;
@@ -22,7 +23,8 @@ public sealed class PngSequenceWriter : IVideoWriter
     public void Write(Frame frame)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        File.WriteAllBytes(Path.Combine(_tmp, $"frame_{FrameCount:D6}.png"), Png.Encode(frame, System.IO.Compression.CompressionLevel.Fastest));
+        File.WriteAllBytes(Path.Combine(_tmp, $"frame_{FrameCount:D6}.png"),
+            Png.Encode(frame, System.IO.Compression.CompressionLevel.Fastest));
         FrameCount++;
     }
 

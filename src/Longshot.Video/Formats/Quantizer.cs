@@ -39,13 +39,15 @@ internal sealed class Quantizer
                 for (int c = 0; c < 3; c++)
                 {
                     int lo = 255, hi = 0;
-                    foreach (var px in boxes[i]) { int v = c == 0 ? px.R : c == 1 ? px.G : px.B; lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+                    foreach (var px in boxes[i]) { int v = c == 0 ? px.R : c == 1 ? px.G
+                        : px.B; lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
                     if (hi - lo > bestRange) { bestRange = hi - lo; bi = i; channel = c; }
                 }
             }
             if (bi < 0) break;
             var box = boxes[bi];
-            box.Sort((a, b) => channel == 0 ? a.R.CompareTo(b.R) : channel == 1 ? a.G.CompareTo(b.G) : a.B.CompareTo(b.B));
+            box.Sort((a, b) => channel == 0 ? a.R.CompareTo(b.R) : channel == 1 ? a.G.CompareTo(b.G)
+                : a.B.CompareTo(b.B));
             boxes[bi] = box.GetRange(0, box.Count / 2);
             boxes.Add(box.GetRange(box.Count / 2, box.Count - box.Count / 2));
         }

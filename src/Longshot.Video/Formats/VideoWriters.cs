@@ -22,7 +22,8 @@ public static class VideoWriters
     }
 
     private static string Unsupported(string path) =>
-        $"unsupported video output '{Path.GetExtension(path)}' for {path}: use .mp4, .gif, .y4m or a folder name for PNG frames.";
+        $"unsupported video output '{Path.GetExtension(path)}' for {path}: use .mp4, .gif, .y4m or a folder name for " +
+            $"PNG frames.";
 
     /// <summary>
     /// Checks, before any work, that a video can be written at <paramref name="path"/>: a known extension, and no
@@ -31,15 +32,20 @@ public static class VideoWriters
     public static void CheckPath(string path, string option)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext is not (".mp4" or ".gif" or ".y4m" or "")) throw new LongshotException($"{option}: {Unsupported(path)}");
-        if (ext == ".mp4" && !FFmpeg.IsAvailable) throw new LongshotException($"{option}: {new FFmpegMissingException().Message}");
+        if (ext is not (".mp4" or ".gif" or ".y4m" or ""))
+            throw new LongshotException($"{option}: {Unsupported(path)}");
+        if (ext == ".mp4" && !FFmpeg.IsAvailable)
+            throw new LongshotException($"{option}: {new FFmpegMissingException().Message}");
         var full = Path.GetFullPath(path);
-        if (ext != "" && Directory.Exists(full)) throw new LongshotException($"{option}: {path} is a folder, not a file.");
-        if (ext == "" && File.Exists(full)) throw new LongshotException($"{option}: {path} is a file, not a folder for PNG frames.");
+        if (ext != "" && Directory.Exists(full))
+            throw new LongshotException($"{option}: {path} is a folder, not a file.");
+        if (ext == "" && File.Exists(full))
+            throw new LongshotException($"{option}: {path} is a file, not a folder for PNG frames.");
         for (var dir = Path.GetDirectoryName(full); dir != null; dir = Path.GetDirectoryName(dir))
         {
             if (Directory.Exists(dir)) break;
-            if (File.Exists(dir)) throw new LongshotException($"{option}: {dir} is a file, so {path} cannot be written under it.");
+            if (File.Exists(dir))
+                throw new LongshotException($"{option}: {dir} is a file, so {path} cannot be written under it.");
         }
     }
 

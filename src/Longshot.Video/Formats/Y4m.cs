@@ -73,7 +73,8 @@ public static class Yuv
         return o;
     }
 
-    public static int ChromaSize(int w, int h, Y4mChroma c) => c == Y4mChroma.C444 ? w * h : ((w + 1) / 2) * ((h + 1) / 2);
+    public static int ChromaSize(int w, int h, Y4mChroma c) => c == Y4mChroma.C444 ? w * h : ((w + 1) / 2)
+        * ((h + 1) / 2);
 }
 
 /// <summary>Streams frames into a YUV4MPEG2 (.y4m) file.</summary>
@@ -102,7 +103,9 @@ public sealed class Y4mWriter : FileVideoWriter
     /// <summary>Writes planes exactly as given (the bit-exact path).</summary>
     public void WritePlanes(YuvPlanes p)
     {
-        if (_stream == null) throw new InvalidOperationException("Y4M: write one frame first to fix the size, or use Y4mWriter.Create with a size.");
+        if (_stream == null)
+            throw new InvalidOperationException("Y4M: write one frame first to fix the size, or use Y4mWriter.Create " +
+            "with a size.");
         _stream.Write("FRAME\n"u8);
         _stream.Write(p.Y); _stream.Write(p.U); _stream.Write(p.V);
     }
@@ -145,12 +148,14 @@ public sealed class Y4mReader : IDisposable
                 case 'H': Height = int.Parse(p[1..], CultureInfo.InvariantCulture); break;
                 case 'F':
                     var fr = p[1..].Split(':');
-                    Fps = double.Parse(fr[0], CultureInfo.InvariantCulture) / double.Parse(fr[1], CultureInfo.InvariantCulture); break;
+                    Fps = double.Parse(fr[0], CultureInfo.InvariantCulture) / double.Parse(fr[1],
+                        CultureInfo.InvariantCulture); break;
                 case 'C':
                     Chroma = p.StartsWith("C444", StringComparison.Ordinal) ? Y4mChroma.C444
                         : p.StartsWith("C420", StringComparison.Ordinal) ? Y4mChroma.C420
                         : throw new MediaFormatException($"{path}: chroma {p} is not supported (C444 or C420).");
-                    if (System.Text.RegularExpressions.Regex.IsMatch(p, @"p\d+$")) throw new MediaFormatException($"{path}: high bit depth ({p}) is not supported.");
+                    if (System.Text.RegularExpressions.Regex.IsMatch(p, @"p\d+$"))
+                        throw new MediaFormatException($"{path}: high bit depth ({p}) is not supported.");
                     break;
             }
         }
@@ -161,7 +166,8 @@ public sealed class Y4mReader : IDisposable
     {
         var sb = new StringBuilder();
         int b;
-        while ((b = _s.ReadByte()) >= 0 && b != '\n') { sb.Append((char)b); if (sb.Length > 4096) throw new MediaFormatException("Y4M header line too long."); }
+        while ((b = _s.ReadByte()) >= 0 && b != '\n') { sb.Append((char)b); if (sb.Length > 4096)
+            throw new MediaFormatException("Y4M header line too long."); }
         return b < 0 && sb.Length == 0 ? null : sb.ToString();
     }
 
@@ -170,7 +176,8 @@ public sealed class Y4mReader : IDisposable
     {
         var line = ReadLine();
         if (line == null) return null;
-        if (!line.StartsWith("FRAME", StringComparison.Ordinal)) throw new MediaFormatException("Y4M: expected a FRAME marker (corrupt file?).");
+        if (!line.StartsWith("FRAME", StringComparison.Ordinal))
+            throw new MediaFormatException("Y4M: expected a FRAME marker (corrupt file?).");
         int cs = Yuv.ChromaSize(Width, Height, Chroma);
         var y = ReadExactly(Width * Height); var u = ReadExactly(cs); var v = ReadExactly(cs);
         return new YuvPlanes(y, u, v);

@@ -17,7 +17,8 @@ public sealed class Canvas(Frame frame)
         for (int i = 0; i < b.Length; i += 3) { b[i] = c.R; b[i + 1] = c.G; b[i + 2] = c.B; }
     }
 
-    /// <summary>A vertical gradient from <paramref name="top"/> to <paramref name="bottom"/> over rows [y0, y1).</summary>
+    /// <summary>A vertical gradient from <paramref name="top"/> to <paramref name="bottom"/> over rows [y0,
+    /// y1).</summary>
     public void VerticalGradient(int y0, int y1, Rgb top, Rgb bottom)
     {
         y0 = Math.Max(0, y0); y1 = Math.Min(Frame.Height, y1);
@@ -25,7 +26,8 @@ public sealed class Canvas(Frame frame)
         {
             var c = top.Lerp(bottom, y1 - y0 <= 1 ? 0 : (y - y0) / (float)(y1 - y0 - 1));
             int row = y * Frame.Width * 3;
-            for (int x = 0; x < Frame.Width; x++) { int i = row + x * 3; Frame.Rgb[i] = c.R; Frame.Rgb[i + 1] = c.G; Frame.Rgb[i + 2] = c.B; }
+            for (int x = 0; x < Frame.Width; x++) { int i = row + x
+                * 3; Frame.Rgb[i] = c.R; Frame.Rgb[i + 1] = c.G; Frame.Rgb[i + 2] = c.B; }
         }
     }
 
@@ -59,7 +61,8 @@ public sealed class Canvas(Frame frame)
     public void Line(float x0, float y0, float x1, float y1, float width, Rgb c, float opacity = 1)
     {
         float h = width / 2, dx = x1 - x0, dy = y1 - y0, len2 = MathF.Max(dx * dx + dy * dy, 1e-6f);
-        Fill(MathF.Min(x0, x1) - h, MathF.Min(y0, y1) - h, MathF.Max(x0, x1) + h, MathF.Max(y0, y1) + h, c, opacity, (px, py) =>
+        Fill(MathF.Min(x0, x1) - h, MathF.Min(y0, y1) - h, MathF.Max(x0, x1) + h, MathF.Max(y0, y1) + h, c, opacity,
+            (px, py) =>
         {
             float t = Math.Clamp(((px - x0) * dx + (py - y0) * dy) / len2, 0, 1);
             float ex = px - (x0 + t * dx), ey = py - (y0 + t * dy);
@@ -72,7 +75,8 @@ public sealed class Canvas(Frame frame)
     {
         float sign = MathF.Sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax));
         if (sign == 0) return;
-        Fill(MathF.Min(ax, MathF.Min(bx, cx)), MathF.Min(ay, MathF.Min(by, cy)), MathF.Max(ax, MathF.Max(bx, cx)), MathF.Max(ay, MathF.Max(by, cy)), c, opacity, (px, py) =>
+        Fill(MathF.Min(ax, MathF.Min(bx, cx)), MathF.Min(ay, MathF.Min(by, cy)), MathF.Max(ax, MathF.Max(bx, cx)),
+            MathF.Max(ay, MathF.Max(by, cy)), c, opacity, (px, py) =>
         {
             float d0 = EdgeDistance(px, py, ax, ay, bx, by) * sign;
             float d1 = EdgeDistance(px, py, bx, by, cx, cy) * sign;
@@ -92,7 +96,8 @@ public sealed class Canvas(Frame frame)
     private void Fill(float x0, float y0, float x1, float y1, Rgb c, float opacity, Sdf sdf)
     {
         int ix0 = Math.Max(0, (int)MathF.Floor(x0 - 1)), iy0 = Math.Max(0, (int)MathF.Floor(y0 - 1));
-        int ix1 = Math.Min(Frame.Width - 1, (int)MathF.Ceiling(x1 + 1)), iy1 = Math.Min(Frame.Height - 1, (int)MathF.Ceiling(y1 + 1));
+        int ix1 = Math.Min(Frame.Width - 1, (int)MathF.Ceiling(x1 + 1)),
+            iy1 = Math.Min(Frame.Height - 1, (int)MathF.Ceiling(y1 + 1));
         var b = Frame.Rgb; int w = Frame.Width;
         for (int y = iy0; y <= iy1; y++)
             for (int x = ix0; x <= ix1; x++)
@@ -119,7 +124,8 @@ public sealed class Canvas(Frame frame)
             if (dy < 0 || dy >= Frame.Height) continue;
             int sx0 = Math.Max(0, -x), sx1 = Math.Min(src.Width, Frame.Width - x);
             if (sx1 <= sx0) continue;
-            Array.Copy(src.Rgb, (sy * src.Width + sx0) * 3, Frame.Rgb, (dy * Frame.Width + x + sx0) * 3, (sx1 - sx0) * 3);
+            Array.Copy(src.Rgb, (sy * src.Width + sx0) * 3, Frame.Rgb, (dy * Frame.Width + x + sx0) * 3,
+                (sx1 - sx0) * 3);
         }
     }
 }

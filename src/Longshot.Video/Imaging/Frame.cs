@@ -19,7 +19,9 @@ public sealed class Frame
     public Frame(int width, int height, byte[] rgb)
     {
         if (width <= 0 || height <= 0) throw new LongshotException($"Frame: size {width}x{height} must be positive.");
-        if (rgb.Length != width * height * 3) throw new LongshotException($"Frame: {rgb.Length} bytes do not make a {width}x{height} RGB image ({width * height * 3} needed).");
+        if (rgb.Length != width * height * 3)
+            throw new LongshotException($"Frame: {rgb.Length} bytes do not make a {width}x{height} RGB image " +
+            $"({width * height * 3} needed).");
         Width = width; Height = height; Rgb = rgb;
     }
 
@@ -53,7 +55,8 @@ public sealed class Frame
     /// <summary>A frame from a [3, H, W] tensor in [-1, 1] (values clamped, rounded to nearest).</summary>
     public static Frame FromTensor(Tensor t)
     {
-        if (t.Rank != 3 || t.Shape[0] != 3) throw new LongshotException($"Frame.FromTensor: expected [3, H, W], got {t}.");
+        if (t.Rank != 3 || t.Shape[0] != 3)
+            throw new LongshotException($"Frame.FromTensor: expected [3, H, W], got {t}.");
         int h = t.Shape[1], w = t.Shape[2], plane = w * h;
         var v = t.ToArray();
         var f = new Frame(w, h);
@@ -66,7 +69,8 @@ public sealed class Frame
     /// <summary>Peak signal-to-noise ratio in dB between two same-size frames (infinity when identical).</summary>
     public static double Psnr(Frame a, Frame b)
     {
-        if (a.Width != b.Width || a.Height != b.Height) throw new LongshotException($"Psnr: sizes {a.Width}x{a.Height} and {b.Width}x{b.Height} differ.");
+        if (a.Width != b.Width || a.Height != b.Height)
+            throw new LongshotException($"Psnr: sizes {a.Width}x{a.Height} and {b.Width}x{b.Height} differ.");
         double se = 0;
         for (int i = 0; i < a.Rgb.Length; i++) { double d = a.Rgb[i] - b.Rgb[i]; se += d * d; }
         if (se == 0) return double.PositiveInfinity;

@@ -19,7 +19,8 @@ public static class ImageMetrics
             for (int x = 0; x + win <= w; x += step)
             {
                 double ma = 0, mb = 0;
-                for (int j = 0; j < win; j++) for (int i = 0; i < win; i++) { ma += la[(y + j) * w + x + i]; mb += lb[(y + j) * w + x + i]; }
+                for (int j = 0; j < win; j++) for (int i = 0; i < win; i++) { ma += la[(y + j) * w + x
+                    + i]; mb += lb[(y + j) * w + x + i]; }
                 int n = win * win; ma /= n; mb /= n;
                 double va = 0, vb = 0, cov = 0;
                 for (int j = 0; j < win; j++)
@@ -38,7 +39,8 @@ public static class ImageMetrics
     private static double[] Luma(Frame f)
     {
         var l = new double[f.Width * f.Height];
-        for (int p = 0; p < l.Length; p++) l[p] = 0.299 * f.Rgb[3 * p] + 0.587 * f.Rgb[3 * p + 1] + 0.114 * f.Rgb[3 * p + 2];
+        for (int p = 0; p < l.Length; p++) l[p] = 0.299 * f.Rgb[3 * p] + 0.587 * f.Rgb[3 * p + 1] + 0.114
+            * f.Rgb[3 * p + 2];
         return l;
     }
 

@@ -1,6 +1,7 @@
 namespace Longshot.Video.Imaging;
 
-/// <summary>A 3x5 pixel font (digits, upper-case letters and a few signs) for frame labels; no font files needed.</summary>
+/// <summary>A 3x5 pixel font (digits, upper-case letters and a few signs) for frame labels; no font files
+/// needed.</summary>
 internal static class PixelFont
 {
     // Each glyph: 5 rows of 3 bits (MSB = left column).

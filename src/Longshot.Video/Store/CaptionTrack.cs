@@ -8,7 +8,8 @@ namespace Longshot.Video.Store;
 /// <summary>Per-frame captions read from SRT or WebVTT subtitles, or from JSONL frame ranges.</summary>
 public static partial class CaptionTrack
 {
-    /// <summary>A caption for every frame (empty where nothing is said). Time-based formats use <paramref name="fps"/>.</summary>
+    /// <summary>A caption for every frame (empty where nothing is said). Time-based formats use <paramref
+    /// name="fps"/>.</summary>
     public static string[] Load(string path, int frames, double fps)
     {
         if (!File.Exists(path)) throw new LongshotException($"caption file not found: {path}");
@@ -38,17 +39,21 @@ public static partial class CaptionTrack
             var m = CueTime().Match(lines[i]);
             if (!m.Success)
             {
-                if (lines[i].Contains("-->")) throw new LongshotException($"{path}:{i + 1}: cannot read the cue time '{lines[i].Trim()}' (expected HH:MM:SS,mmm --> HH:MM:SS,mmm).");
+                if (lines[i].Contains("-->"))
+                    throw new LongshotException($"{path}:{i + 1}: cannot read the cue time '{lines[i].Trim()}' " +
+                    $"(expected HH:MM:SS,mmm --> HH:MM:SS,mmm).");
                 continue;
             }
             double Seconds(int g) =>
                 (m.Groups[g].Success ? int.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) * 3600 : 0)
-                + int.Parse(m.Groups[g + 1].Value, CultureInfo.InvariantCulture) * 60 + int.Parse(m.Groups[g + 2].Value, CultureInfo.InvariantCulture)
+                + int.Parse(m.Groups[g + 1].Value, CultureInfo.InvariantCulture) * 60
+                    + int.Parse(m.Groups[g + 2].Value, CultureInfo.InvariantCulture)
                 + int.Parse(m.Groups[g + 3].Value.PadRight(3, '0'), CultureInfo.InvariantCulture) / 1000.0;
             double t0 = Seconds(1), t1 = Seconds(5);
             if (t1 < t0) throw new LongshotException($"{path}:{i + 1}: cue ends before it starts.");
             var text = new List<string>();
-            for (i++; i < lines.Length && lines[i].Trim().Length > 0; i++) text.Add(Regex.Replace(lines[i].Trim(), "<[^>]+>", ""));
+            for (i++; i < lines.Length && lines[i].Trim()
+                .Length > 0; i++) text.Add(Regex.Replace(lines[i].Trim(), "<[^>]+>", ""));
             cues.Add(((int)Math.Round(t0 * fps), (int)Math.Round(t1 * fps), string.Join(" ", text)));
         }
         return cues;
@@ -72,7 +77,8 @@ public static partial class CaptionTrack
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                throw new LongshotException($"{path}:{n}: expected {{\"start\": frame, \"end\": frame, \"text\": \"...\"}} ({ex.Message}).");
+                throw new LongshotException($"{path}:{n}: expected {{\"start\": frame, \"end\": frame, \"text\": " +
+                    $"\"...\"}} ({ex.Message}).");
             }
         }
         return cues;

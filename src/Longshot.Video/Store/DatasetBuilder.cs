@@ -3,7 +3,6 @@ using System.Text;
 using Longshot.Tensors.IO;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
-using Longshot.Video.Imaging;
 using Longshot.Video.Toonworld;
 
 namespace Longshot.Video.Store;
@@ -24,7 +23,8 @@ public static class DatasetBuilder
     private sealed record Partial(Dictionary<string, string> Settings, List<EpisodeEntry> Done);
 
     /// <summary>Generates <paramref name="episodes"/> Toonworld episodes into <paramref name="dir"/>.</summary>
-    public static Manifest GenerateToonworld(string dir, ToonworldSettings settings, int episodes, IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
+    public static Manifest GenerateToonworld(string dir, ToonworldSettings settings, int episodes,
+        IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
     {
         settings.Validate();
         if (episodes < 1) throw new LongshotException($"episodes must be >= 1, got {episodes}.");
@@ -33,7 +33,8 @@ public static class DatasetBuilder
             ["generator"] = "toonworld/1", ["seed"] = settings.Seed.ToString(), ["episodes"] = episodes.ToString(),
             ["frames"] = settings.Frames.ToString(), ["cast"] = settings.CastSize.ToString(),
         };
-        return Build(dir, "toonworld", settings.Width, settings.Height, settings.Fps, identity, episodes, (index, root) =>
+        return Build(dir, "toonworld", settings.Width, settings.Height, settings.Fps, identity, episodes,
+            (index, root) =>
         {
             var ep = new ToonworldEpisode(settings, index);
             var captions = new List<string>(ep.FrameCount);
@@ -55,8 +56,10 @@ public static class DatasetBuilder
         }, progress, ct);
     }
 
-    /// <summary>Imports videos (one episode each) with optional caption files (SRT, WebVTT or JSONL), through ffmpeg.</summary>
-    public static Manifest Import(string dir, IReadOnlyList<(string Video, string? Captions)> sources, int width, int height, double fps,
+    /// <summary>Imports videos (one episode each) with optional caption files (SRT, WebVTT or JSONL), through
+    /// ffmpeg.</summary>
+    public static Manifest Import(string dir, IReadOnlyList<(string Video, string? Captions)> sources, int width,
+        int height, double fps,
         FitMode fit, IProgress<BuildProgress>? progress = null, CancellationToken ct = default)
     {
         if (sources.Count == 0) throw new LongshotException("import: no input videos.");
@@ -69,7 +72,8 @@ public static class DatasetBuilder
         var identity = new Dictionary<string, string>
         {
             ["generator"] = "import/1", ["fit"] = fit.ToString(),
-            ["inputs"] = string.Join("|", sources.Select(s => $"{Path.GetFullPath(s.Video)}:{new FileInfo(s.Video).Length}:{s.Captions}")),
+            ["inputs"] = string.Join("|",
+                sources.Select(s => $"{Path.GetFullPath(s.Video)}:{new FileInfo(s.Video).Length}:{s.Captions}")),
         };
         return Build(dir, "import", width, height, fps, identity, sources.Count, (index, root) =>
         {
@@ -86,15 +90,18 @@ public static class DatasetBuilder
                 if (n == 0) throw new MediaFormatException($"{video}: no frames could be decoded.");
                 w.Complete();
             }
-            var captions = captionPath != null ? CaptionTrack.Load(captionPath, n, fps) : Enumerable.Repeat("", n).ToArray();
+            var captions = captionPath != null ? CaptionTrack.Load(captionPath, n, fps) : Enumerable.Repeat("", n)
+                .ToArray();
             return (captions.ToList(), (string?)null);
         }, progress, ct);
     }
 
     public static string EpisodeName(int index) => $"ep_{index:D5}";
 
-    private static Manifest Build(string dir, string source, int width, int height, double fps, Dictionary<string, string> identity, int count,
-        Func<int, string, (List<string> Captions, string? Annotations)> writeEpisode, IProgress<BuildProgress>? progress, CancellationToken ct)
+    private static Manifest Build(string dir, string source, int width, int height, double fps,
+        Dictionary<string, string> identity, int count,
+        Func<int, string, (List<string> Captions, string? Annotations)> writeEpisode,
+            IProgress<BuildProgress>? progress, CancellationToken ct)
     {
         var root = Path.GetFullPath(dir);
         var manifestPath = Path.Combine(root, Manifest.FileName);
@@ -110,7 +117,8 @@ public static class DatasetBuilder
         {
             var partial = JsonSerializer.Deserialize<Partial>(File.ReadAllText(partialPath), Manifest.Json)!;
             if (!SameSettings(partial.Settings, identity))
-                throw new IOException($"{root} holds an interrupted build with other settings; delete it or rerun with the same options.");
+                throw new IOException($"{root} holds an interrupted build with other settings; delete it or rerun " +
+                    $"with the same options.");
             done = partial.Done.Where(e => Intact(root, e)).ToList();
         }
         else if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
@@ -127,13 +135,15 @@ public static class DatasetBuilder
             AtomicFile.WriteAllText(Path.Combine(root, capRel), JsonSerializer.Serialize(captions));
             if (annotations != null) AtomicFile.WriteAllText(Path.Combine(root, annRel), annotations);
             done.Add(new EpisodeEntry(i, name, captions.Count, Splits.For(i),
-                StoredFile.Of(root, $"episodes/{name}.lsv"), StoredFile.Of(root, capRel), annotations != null ? StoredFile.Of(root, annRel) : null));
+                StoredFile.Of(root, $"episodes/{name}.lsv"), StoredFile.Of(root, capRel),
+                    annotations != null ? StoredFile.Of(root, annRel) : null));
             AtomicFile.WriteAllText(partialPath, JsonSerializer.Serialize(new Partial(identity, done), Manifest.Json));
             progress?.Report(new BuildProgress(i + 1, count, captions.Count, captions.Count));
         }
         var vocab = new HashSet<string>();
         foreach (var e in done)
-            foreach (var cap in JsonSerializer.Deserialize<List<string>>(File.ReadAllText(Path.Combine(root, e.CaptionsFile.Path)))!.Distinct())
+            foreach (var cap in JsonSerializer.Deserialize<List<string>>(File.ReadAllText(Path.Combine(root,
+                e.CaptionsFile.Path)))!.Distinct())
                 foreach (var w in Words.Of(cap)) vocab.Add(w);
         var manifest = new Manifest
         {
@@ -149,5 +159,7 @@ public static class DatasetBuilder
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
     private static bool Intact(string root, EpisodeEntry e) =>
-        new[] { e.FramesFile, e.CaptionsFile, e.AnnotationsFile }.All(f => f == null || (File.Exists(Path.Combine(root, f.Path)) && StoredFile.Of(root, f.Path) == f));
+        new[] { e.FramesFile, e.CaptionsFile,
+            e.AnnotationsFile }.All(f => f == null
+            || (File.Exists(Path.Combine(root, f.Path)) && StoredFile.Of(root, f.Path) == f));
 }

@@ -37,7 +37,9 @@ public sealed class DatasetStore : IDisposable
         Manifest m;
         try { m = Manifest.FromJson(File.ReadAllText(mp), mp); }
         catch (LongshotException e) { throw new DatasetStoreException(e.Message); }
-        if (m.Format != Manifest.CurrentFormat) throw new DatasetStoreException($"{mp}: format '{m.Format}' is not supported (expected {Manifest.CurrentFormat}).");
+        if (m.Format != Manifest.CurrentFormat)
+            throw new DatasetStoreException($"{mp}: format '{m.Format}' is not supported (expected " +
+            $"{Manifest.CurrentFormat}).");
         if (!m.Complete) throw new DatasetStoreException($"{root} is an incomplete dataset.");
         foreach (var e in m.Episodes)
             foreach (var f in new[] { e.FramesFile, e.CaptionsFile, e.AnnotationsFile })
@@ -45,7 +47,9 @@ public sealed class DatasetStore : IDisposable
                 if (f == null) continue;
                 var full = Path.Combine(root, f.Path);
                 if (!File.Exists(full)) throw new DatasetStoreException($"{root}: {f.Path} is missing.");
-                if (new FileInfo(full).Length != f.Size) throw new DatasetStoreException($"{root}: {f.Path} has {new FileInfo(full).Length} bytes, the manifest says {f.Size} (truncated or replaced).");
+                if (new FileInfo(full).Length != f.Size)
+                    throw new DatasetStoreException($"{root}: {f.Path} has {new FileInfo(full).Length} bytes, the " +
+                    $"manifest says {f.Size} (truncated or replaced).");
             }
         return new DatasetStore(root, m);
     }
@@ -67,7 +71,6 @@ public sealed class DatasetStore : IDisposable
 /// <summary>One stored episode: frames read on demand, captions and annotations loaded on first use.</summary>
 public sealed class StoredEpisode : IDisposable
 {
-    private readonly string _root;
     private readonly Lazy<FrameFileReader> _frames;
     private readonly Lazy<string[]> _captions;
     private readonly Lazy<FrameAnnotation[]?> _annotations;
@@ -77,11 +80,13 @@ public sealed class StoredEpisode : IDisposable
 
     internal StoredEpisode(string root, EpisodeEntry e)
     {
-        _root = root; Entry = e;
+        Entry = e;
         _frames = new Lazy<FrameFileReader>(() => new FrameFileReader(Path.Combine(root, e.FramesFile.Path)));
-        _captions = new Lazy<string[]>(() => JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(root, e.CaptionsFile.Path)))!);
+        _captions = new Lazy<string[]>(() =>
+            JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(root, e.CaptionsFile.Path)))!);
         _annotations = new Lazy<FrameAnnotation[]?>(() => e.AnnotationsFile == null ? null
-            : File.ReadLines(Path.Combine(root, e.AnnotationsFile.Path)).Select(l => JsonSerializer.Deserialize<FrameAnnotation>(l, Manifest.JsonLine)!).ToArray());
+            : File.ReadLines(Path.Combine(root, e.AnnotationsFile.Path))
+                .Select(l => JsonSerializer.Deserialize<FrameAnnotation>(l, Manifest.JsonLine)!).ToArray());
     }
 
     /// <summary>Frame <paramref name="index"/>, read without touching the others.</summary>

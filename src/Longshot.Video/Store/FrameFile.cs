@@ -35,7 +35,8 @@ public static class FrameFile
     }
 }
 
-/// <summary>Streams frames into an LSV1 file; the file appears at its path when <see cref="FileVideoWriter.Complete"/> runs.</summary>
+/// <summary>Streams frames into an LSV1 file; the file appears at its path when <see cref="FileVideoWriter.Complete"/>
+/// runs.</summary>
 public sealed class FrameFileWriter : FileVideoWriter
 {
     private readonly double _fps;
@@ -114,14 +115,16 @@ public sealed class FrameFileReader : IDisposable
         {
             long size = RandomAccess.GetLength(_h);
             var head = new byte[FrameFile.HeaderSize];
-            if (size < FrameFile.HeaderSize || RandomAccess.Read(_h, head, 0) != head.Length || !head.AsSpan(0, 4).SequenceEqual(FrameFile.Magic))
+            if (size < FrameFile.HeaderSize || RandomAccess.Read(_h, head, 0) != head.Length || !head.AsSpan(0, 4)
+                .SequenceEqual(FrameFile.Magic))
                 throw new MediaFormatException($"{path}: not a Longshot frame file (LSV1), or truncated.");
             Width = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(8));
             Height = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(12));
             FrameCount = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(16));
             Fps = BinaryPrimitives.ReadDoubleLittleEndian(head.AsSpan(20));
             long indexOffset = BinaryPrimitives.ReadInt64LittleEndian(head.AsSpan(28));
-            if (Width <= 0 || Height <= 0 || FrameCount < 0 || indexOffset < FrameFile.HeaderSize || indexOffset + 16L * FrameCount != size)
+            if (Width <= 0 || Height <= 0 || FrameCount < 0 || indexOffset < FrameFile.HeaderSize
+                || indexOffset + 16L * FrameCount != size)
                 throw new MediaFormatException($"{path}: header does not match the file size (truncated or corrupt).");
             var index = new byte[16 * FrameCount];
             RandomAccess.Read(_h, index, indexOffset);
@@ -145,9 +148,12 @@ public sealed class FrameFileReader : IDisposable
     /// <summary>Reads and checks one frame.</summary>
     public Frame ReadFrame(int index)
     {
-        if ((uint)index >= (uint)FrameCount) throw new ArgumentOutOfRangeException(nameof(index), $"frame {index} is outside {Path}'s {FrameCount} frames.");
+        if ((uint)index >= (uint)FrameCount)
+            throw new ArgumentOutOfRangeException(nameof(index),
+            $"frame {index} is outside {Path}'s {FrameCount} frames.");
         var comp = new byte[_lengths[index]];
-        if (RandomAccess.Read(_h, comp, _offsets[index]) != comp.Length) throw new MediaFormatException($"{Path}: frame {index} is truncated.");
+        if (RandomAccess.Read(_h, comp, _offsets[index]) != comp.Length)
+            throw new MediaFormatException($"{Path}: frame {index} is truncated.");
         var rgb = new byte[Width * Height * 3];
         try
         {
@@ -159,11 +165,15 @@ public sealed class FrameFileReader : IDisposable
                 if (n == 0) break;
                 read += n;
             }
-            if (read != rgb.Length) throw new MediaFormatException($"{Path}: frame {index} decompresses to {read} bytes, expected {rgb.Length} (corrupt).");
+            if (read != rgb.Length)
+                throw new MediaFormatException($"{Path}: frame {index} decompresses to {read} bytes, expected " +
+                $"{rgb.Length} (corrupt).");
         }
-        catch (InvalidDataException) { throw new MediaFormatException($"{Path}: frame {index} is corrupt (bad compressed data)."); }
+        catch (InvalidDataException) { throw new MediaFormatException($"{Path}: frame {index} is corrupt (bad " +
+            $"compressed data)."); }
         FrameFile.Unfilter(rgb, Width);
-        if (Crc32.Compute(rgb) != _crcs[index]) throw new MediaFormatException($"{Path}: frame {index} fails its checksum (corrupt).");
+        if (Crc32.Compute(rgb) != _crcs[index])
+            throw new MediaFormatException($"{Path}: frame {index} fails its checksum (corrupt).");
         return new Frame(Width, Height, rgb);
     }
 

@@ -17,9 +17,11 @@ public sealed record StoredFile(string Path, long Size, string Sha256)
 }
 
 /// <summary>An episode of the store: where its frames, captions and annotations are, and its split.</summary>
-public sealed record EpisodeEntry(int Index, string Name, int Frames, string Split, StoredFile FramesFile, StoredFile CaptionsFile, StoredFile? AnnotationsFile);
+public sealed record EpisodeEntry(int Index, string Name, int Frames, string Split, StoredFile FramesFile,
+    StoredFile CaptionsFile, StoredFile? AnnotationsFile);
 
-/// <summary>The store's table of contents, written last: a store without it (or with complete = false) is not a store.</summary>
+/// <summary>The store's table of contents, written last: a store without it (or with complete = false) is not a
+/// store.</summary>
 public sealed record Manifest
 {
     public const string FileName = "manifest.json";
@@ -48,7 +50,8 @@ public sealed record Manifest
 
     public static Manifest FromJson(string json, string path)
     {
-        try { return JsonSerializer.Deserialize<Manifest>(json, Json) ?? throw new LongshotException("empty manifest"); }
+        try { return JsonSerializer.Deserialize<Manifest>(json, Json)
+            ?? throw new LongshotException("empty manifest"); }
         catch (JsonException e) { throw new LongshotException($"{path}: manifest is not valid JSON ({e.Message})."); }
     }
 }

@@ -1,6 +1,7 @@
 namespace Longshot.Video.Store;
 
-/// <summary>Splits captions into lower-case word tokens (the tokenizer of the text encoder builds on the same rule).</summary>
+/// <summary>Splits captions into lower-case word tokens (the tokenizer of the text encoder builds on the same
+/// rule).</summary>
 public static class Words
 {
     public static IEnumerable<string> Of(string caption)

@@ -1,6 +1,7 @@
 namespace Longshot.Video.Toonworld;
 
-/// <summary>Writes a frame's caption from its ground truth: the shot, the place, and what each visible character does.</summary>
+/// <summary>Writes a frame's caption from its ground truth: the shot, the place, and what each visible character
+/// does.</summary>
 public static class Captioner
 {
     public static string Caption(EpisodeScript script, FrameAnnotation a)
@@ -13,8 +14,10 @@ public static class Captioner
         {
             var ch = script.Cast[c.Id];
             string look = $"in {Article(c.Shirt)} {c.Shirt} shirt";
-            if (ch.Accessory != Accessory.None) look += $" and {Article(Palette.AccessoryWord(ch.Accessory))} {Palette.AccessoryWord(ch.Accessory)}";
-            string action = Palette.ActionPhrase(Enum.Parse<CharacterAction>(c.Action.Replace("_", ""), ignoreCase: true));
+            if (ch.Accessory != Accessory.None) look += $" and {Article(Palette.AccessoryWord(ch.Accessory))} " +
+                $"{Palette.AccessoryWord(ch.Accessory)}";
+            string action = Palette.ActionPhrase(Enum.Parse<CharacterAction>(c.Action.Replace("_", ""),
+                ignoreCase: true));
             return $"{c.Name}, {look}, {action}";
         });
         return head + " " + string.Join("; ", parts) + ".";

@@ -18,10 +18,12 @@ public enum Framing { Wide, Medium, Close }
 public sealed record NamedColor(string Name, Rgb Rgb);
 
 /// <summary>A recurring character whose look is fixed for the whole episode.</summary>
-public sealed record Character(int Id, string Name, BodyShape Body, NamedColor Shirt, Accessory Accessory, NamedColor AccessoryColor, Rgb Skin);
+public sealed record Character(int Id, string Name, BodyShape Body, NamedColor Shirt, Accessory Accessory,
+    NamedColor AccessoryColor, Rgb Skin);
 
 /// <summary>A place: sky by time of day, ground, props.</summary>
-public sealed record Location(int Id, string Name, string TimeOfDay, Rgb SkyTop, Rgb SkyBottom, Rgb Ground, Rgb Hills, string Prop, float[] PropXs);
+public sealed record Location(int Id, string Name, string TimeOfDay, Rgb SkyTop, Rgb SkyBottom, Rgb Ground, Rgb Hills,
+    string Prop, float[] PropXs);
 
 /// <summary>The fixed vocabularies of Toonworld.</summary>
 public static class Palette
@@ -38,10 +40,12 @@ public static class Palette
 
     public static readonly NamedColor[] AccessoryColors =
     {
-        new("black", new Rgb(20, 20, 20)), new("brown", new Rgb(110, 60, 20)), new("gold", new Rgb(200, 160, 40)), new("grey", new Rgb(120, 120, 130)),
+        new("black", new Rgb(20, 20, 20)), new("brown", new Rgb(110, 60, 20)), new("gold", new Rgb(200, 160, 40)),
+            new("grey", new Rgb(120, 120, 130)),
     };
 
-    public static readonly Rgb[] Skins = { new(255, 214, 170), new(224, 172, 120), new(170, 115, 70), new(120, 80, 50) };
+    public static readonly Rgb[] Skins = { new(255, 214, 170), new(224, 172, 120), new(170, 115, 70),
+        new(120, 80, 50) };
 
     /// <summary>Locations: name, prop kind, ground colour, hill colour.</summary>
     public static readonly (string Name, string Prop, Rgb Ground, Rgb Hills)[] Places =

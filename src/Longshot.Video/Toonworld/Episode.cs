@@ -29,7 +29,9 @@ public sealed class ToonworldEpisode
     /// <summary>Renders frames [start, start + count) across all cores.</summary>
     public ToonFrame[] RenderRange(int start, int count)
     {
-        if (start < 0 || count < 0 || start + count > FrameCount) throw new ArgumentOutOfRangeException(nameof(count), $"frames [{start}, {start + count}) are outside the episode's {FrameCount} frames.");
+        if (start < 0 || count < 0 || start + count > FrameCount)
+            throw new ArgumentOutOfRangeException(nameof(count),
+            $"frames [{start}, {start + count}) are outside the episode's {FrameCount} frames.");
         var result = new ToonFrame[count];
         Threads.For(count, 8, (a, b) => { for (int i = a; i < b; i++) result[i] = Render(start + i); });
         return result;

@@ -2,11 +2,14 @@ using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Toonworld;
 
-/// <summary>Ground truth for one character in one frame. Box is [x0, y0, x1, y1) in pixels, clipped to the frame.</summary>
-public sealed record CharacterAnnotation(int Id, string Name, int[] Box, string Action, string Shirt, string Accessory, string Body, bool Visible);
+/// <summary>Ground truth for one character in one frame. Box is [x0, y0, x1, y1) in pixels, clipped to the
+/// frame.</summary>
+public sealed record CharacterAnnotation(int Id, string Name, int[] Box, string Action, string Shirt, string Accessory,
+    string Body, bool Visible);
 
 /// <summary>Ground truth for one frame: shot, location and every character in the shot.</summary>
-public sealed record FrameAnnotation(int Frame, int Shot, int Location, string Place, string TimeOfDay, string Framing, IReadOnlyList<CharacterAnnotation> Characters);
+public sealed record FrameAnnotation(int Frame, int Shot, int Location, string Place, string TimeOfDay, string Framing,
+    IReadOnlyList<CharacterAnnotation> Characters);
 
 /// <summary>Draws a frame of an episode from its script, and reports exactly what it drew.</summary>
 public static class Renderer
@@ -20,7 +23,8 @@ public static class Renderer
         var loc = script.Locations[shot.LocationId];
         var f = new Frame(s.Width, s.Height);
         var c = new Canvas(f);
-        float vw = EpisodeScript.ViewWidth(shot.Framing), cam = shot.CameraX(frame), ppu = s.Width / vw, left = cam - vw / 2;
+        float vw = EpisodeScript.ViewWidth(shot.Framing), cam = shot.CameraX(frame), ppu = s.Width / vw,
+            left = cam - vw / 2;
         float horizon = s.Height * 0.62f;
         DrawBackground(c, loc, horizon, cam, ppu, left, s);
 
@@ -33,15 +37,18 @@ public static class Renderer
             float x = seg.X0 + (seg.X1 - seg.X0) * u;
             float phase = (frame - seg.Start) / (float)s.Fps;
             float footY = s.Height * (0.74f + 0.12f * p.Lane);
-            var box = DrawCharacter(c, ch, seg, (x - left) * ppu, footY, CharacterHeight * ppu * (0.9f + 0.15f * p.Lane), phase);
+            var box = DrawCharacter(c, ch, seg, (x - left) * ppu, footY,
+                CharacterHeight * ppu * (0.9f + 0.15f * p.Lane), phase);
             annotations.Add(Annotate(ch, seg.Action, box, s.Width, s.Height));
         }
-        var ann = new FrameAnnotation(frame, shot.Id, loc.Id, loc.Name, loc.TimeOfDay, shot.Framing.ToString().ToLowerInvariant(),
+        var ann = new FrameAnnotation(frame, shot.Id, loc.Id, loc.Name, loc.TimeOfDay, shot.Framing.ToString()
+            .ToLowerInvariant(),
             annotations.OrderBy(a => a.Id).ToList());
         return (f, ann);
     }
 
-    private static CharacterAnnotation Annotate(Character ch, CharacterAction action, (float X0, float Y0, float X1, float Y1) b, int w, int h)
+    private static CharacterAnnotation Annotate(Character ch, CharacterAction action,
+        (float X0, float Y0, float X1, float Y1) b, int w, int h)
     {
         float visW = Math.Max(0, Math.Min(b.X1, w) - Math.Max(b.X0, 0));
         bool visible = visW >= 0.5f * (b.X1 - b.X0) && b.Y1 > 0 && b.Y0 < h;
@@ -51,10 +58,12 @@ public static class Renderer
             Math.Clamp((int)MathF.Ceiling(b.X1), 0, w), Math.Clamp((int)MathF.Ceiling(b.Y1), 0, h),
         };
         return new CharacterAnnotation(ch.Id, ch.Name, box, Palette.ActionId(action), ch.Shirt.Name,
-            ch.Accessory == Accessory.None ? "none" : Palette.AccessoryWord(ch.Accessory), ch.Body.ToString().ToLowerInvariant(), visible);
+            ch.Accessory == Accessory.None ? "none" : Palette.AccessoryWord(ch.Accessory), ch.Body.ToString()
+                .ToLowerInvariant(), visible);
     }
 
-    private static void DrawBackground(Canvas c, Location loc, float horizon, float cam, float ppu, float left, ToonworldSettings s)
+    private static void DrawBackground(Canvas c, Location loc, float horizon, float cam, float ppu, float left,
+        ToonworldSettings s)
     {
         int w = s.Width, h = s.Height;
         c.VerticalGradient(0, (int)MathF.Ceiling(horizon), loc.SkyTop, loc.SkyBottom);
@@ -66,7 +75,8 @@ public static class Renderer
             case "dusk": c.Ellipse(w * 0.8f, h * 0.45f, r * 1.2f, r * 1.2f, new Rgb(255, 170, 90)); break;
             default:
                 c.Ellipse(w * 0.75f, h * 0.15f, r, r, new Rgb(235, 235, 210));
-                for (int i = 0; i < 6; i++) c.Ellipse((i * 37 % 100) / 100f * w, (i * 53 % 40) / 100f * h + 2, 0.6f, 0.6f, new Rgb(220, 220, 230));
+                for (int i = 0; i < 6; i++) c.Ellipse((i * 37 % 100) / 100f * w, (i * 53 % 40) / 100f * h + 2, 0.6f,
+                    0.6f, new Rgb(220, 220, 230));
                 break;
         }
         // Distant hills move at 40% of the camera's speed.
@@ -98,17 +108,21 @@ public static class Renderer
                 break;
             case "palm":
                 c.Line(x, y, x + 0.2f * u, y - 1.3f * u, Math.Max(1, 0.12f * u), new Rgb(140, 100, 60));
-                c.Triangle(x + 0.2f * u, y - 1.4f * u, x - 0.5f * u, y - 1.1f * u, x + 0.25f * u, y - 1.2f * u, new Rgb(40, 130, 60));
-                c.Triangle(x + 0.2f * u, y - 1.4f * u, x + 0.9f * u, y - 1.1f * u, x + 0.15f * u, y - 1.2f * u, new Rgb(40, 130, 60));
+                c.Triangle(x + 0.2f * u, y - 1.4f * u, x - 0.5f * u, y - 1.1f * u, x + 0.25f * u, y - 1.2f * u,
+                    new Rgb(40, 130, 60));
+                c.Triangle(x + 0.2f * u, y - 1.4f * u, x + 0.9f * u, y - 1.1f * u, x + 0.15f * u, y - 1.2f * u,
+                    new Rgb(40, 130, 60));
                 break;
             case "house":
                 c.Rect(x - 0.5f * u, y - 0.8f * u, x + 0.5f * u, y, new Rgb(200, 185, 160));
-                c.Triangle(x - 0.6f * u, y - 0.8f * u, x + 0.6f * u, y - 0.8f * u, x, y - 1.3f * u, new Rgb(150, 75, 65));
+                c.Triangle(x - 0.6f * u, y - 0.8f * u, x + 0.6f * u, y - 0.8f * u, x, y - 1.3f * u,
+                    new Rgb(150, 75, 65));
                 c.Rect(x - 0.12f * u, y - 0.4f * u, x + 0.12f * u, y, new Rgb(90, 60, 40));
                 break;
             case "pine":
                 c.Rect(x - 0.06f * u, y - 0.3f * u, x + 0.06f * u, y, new Rgb(90, 60, 35));
-                c.Triangle(x - 0.4f * u, y - 0.3f * u, x + 0.4f * u, y - 0.3f * u, x, y - 1.4f * u, new Rgb(30, 80, 40));
+                c.Triangle(x - 0.4f * u, y - 0.3f * u, x + 0.4f * u, y - 0.3f * u, x, y - 1.4f * u,
+                    new Rgb(30, 80, 40));
                 break;
             default: // cactus
                 c.Rect(x - 0.1f * u, y - 0.9f * u, x + 0.1f * u, y, new Rgb(70, 140, 70), 0.1f * u);
@@ -119,7 +133,8 @@ public static class Renderer
     }
 
     /// <summary>Draws one character with its feet at (fx, fy) and height h pixels; returns its bounding box.</summary>
-    private static (float, float, float, float) DrawCharacter(Canvas c, Character ch, ActionSegment seg, float fx, float fy, float h, float phase)
+    private static (float, float, float, float) DrawCharacter(Canvas c, Character ch, ActionSegment seg, float fx,
+        float fy, float h, float phase)
     {
         var a = seg.Action;
         bool walking = a is CharacterAction.WalkLeft or CharacterAction.WalkRight or CharacterAction.Enter or CharacterAction.Exit;
@@ -130,7 +145,9 @@ public static class Renderer
         float limb = Math.Max(1f, 0.07f * h);
         var dark = new Rgb(40, 35, 45);
         float x0 = fx, x1 = fx, y0 = fy, y1 = fy;
-        void Extend(float ax, float ay, float bx, float by) { x0 = Math.Min(x0, Math.Min(ax, bx)); x1 = Math.Max(x1, Math.Max(ax, bx)); y0 = Math.Min(y0, Math.Min(ay, by)); y1 = Math.Max(y1, Math.Max(ay, by)); }
+        void Extend(float ax, float ay, float bx,
+            float by) { x0 = Math.Min(x0, Math.Min(ax, bx)); x1 = Math.Max(x1, Math.Max(ax, bx)); y0 = Math.Min(y0,
+            Math.Min(ay, by)); y1 = Math.Max(y1, Math.Max(ay, by)); }
 
         // Legs.
         float swing = walking ? MathF.Sin(phase * MathF.PI * 2 * 1.8f) * 0.12f * h : 0;
@@ -166,10 +183,12 @@ public static class Renderer
         {
             float sx = fx + side * bw;
             float hx, hy;
-            if (a == CharacterAction.Wave && side == 1) { hx = sx + 0.12f * h + 0.05f * h * MathF.Sin(phase * 12f); hy = shoulderY - 0.26f * h; }
+            if (a == CharacterAction.Wave
+                && side == 1) { hx = sx + 0.12f * h + 0.05f * h * MathF.Sin(phase * 12f); hy = shoulderY - 0.26f * h; }
             else { hx = sx + side * 0.08f * h; hy = shoulderY + 0.26f * h + (walking ? -side * swing * 0.5f : 0); }
             c.Line(sx, shoulderY, hx, hy, limb, ch.Skin);
-            Extend(Math.Min(sx, hx) - limb / 2, Math.Min(shoulderY, hy) - limb / 2, Math.Max(sx, hx) + limb / 2, Math.Max(shoulderY, hy));
+            Extend(Math.Min(sx, hx) - limb / 2, Math.Min(shoulderY, hy) - limb / 2, Math.Max(sx, hx) + limb / 2,
+                Math.Max(shoulderY, hy));
         }
         // Head, eyes, accessory.
         float hr = 0.15f * h, hcy = top - hr * 0.85f;
@@ -184,7 +203,8 @@ public static class Renderer
         {
             case Accessory.Cap:
                 c.Ellipse(fx, headTop + 0.04f * h, hr, 0.07f * h, ac);
-                c.Line(fx, headTop + 0.06f * h, fx + facing * hr * 1.5f, headTop + 0.06f * h, Math.Max(1, 0.04f * h), ac);
+                c.Line(fx, headTop + 0.06f * h, fx + facing * hr * 1.5f, headTop + 0.06f * h, Math.Max(1, 0.04f * h),
+                    ac);
                 Extend(fx - hr * 1.5f, headTop - 0.03f * h, fx + hr * 1.5f, headTop);
                 break;
             case Accessory.TopHat:
@@ -204,7 +224,8 @@ public static class Renderer
                 break;
             case Accessory.Crown:
                 c.Rect(fx - 0.12f * h, headTop - 0.06f * h, fx + 0.12f * h, headTop + 0.02f * h, ac);
-                for (int k = -1; k <= 1; k++) c.Triangle(fx + (k * 0.08f - 0.05f) * h, headTop - 0.05f * h, fx + (k * 0.08f + 0.05f) * h, headTop - 0.05f * h, fx + k * 0.08f * h, headTop - 0.16f * h, ac);
+                for (int k = -1; k <= 1; k++) c.Triangle(fx + (k * 0.08f - 0.05f) * h, headTop - 0.05f * h,
+                    fx + (k * 0.08f + 0.05f) * h, headTop - 0.05f * h, fx + k * 0.08f * h, headTop - 0.16f * h, ac);
                 Extend(fx - 0.13f * h, headTop - 0.16f * h, fx + 0.13f * h, headTop);
                 break;
         }

@@ -5,7 +5,8 @@ namespace Longshot.Video.Toonworld;
 /// <summary>Settings of a generated episode.</summary>
 public sealed record ToonworldSettings
 {
-    /// <summary>Frames per episode; 3,376 = 16 -> 226 -> 3376 with L = 16 and depth 3 (the paper's training length).</summary>
+    /// <summary>Frames per episode; 3,376 = 16 -> 226 -> 3376 with L = 16 and depth 3 (the paper's training
+    /// length).</summary>
     public int Frames { get; init; } = 3376;
     public int Width { get; init; } = 64;
     public int Height { get; init; } = 64;
@@ -17,8 +18,11 @@ public sealed record ToonworldSettings
     public void Validate()
     {
         if (Frames < 1) throw new LongshotException($"Toonworld: frames must be >= 1, got {Frames}.");
-        if (Width < 16 || Height < 16 || Width > 1024 || Height > 1024) throw new LongshotException($"Toonworld: size {Width}x{Height} must be between 16 and 1024 pixels per side.");
-        if (CastSize < 1 || CastSize > Palette.Names.Length) throw new LongshotException($"Toonworld: cast size {CastSize} must be 1..{Palette.Names.Length}.");
+        if (Width < 16 || Height < 16 || Width > 1024 || Height > 1024)
+            throw new LongshotException($"Toonworld: size {Width}x{Height} must be between 16 and 1024 pixels per " +
+            $"side.");
+        if (CastSize < 1 || CastSize > Palette.Names.Length)
+            throw new LongshotException($"Toonworld: cast size {CastSize} must be 1..{Palette.Names.Length}.");
         if (Fps <= 0) throw new LongshotException($"Toonworld: fps {Fps} must be positive.");
     }
 }
@@ -37,9 +41,11 @@ public sealed record Performer(int CharacterId, float Lane, IReadOnlyList<Action
 }
 
 /// <summary>One shot: frames [Start, End) at a location, with a framing and a camera pan.</summary>
-public sealed record Shot(int Id, int Start, int End, int LocationId, Framing Framing, float CameraX0, float CameraX1, IReadOnlyList<Performer> Performers)
+public sealed record Shot(int Id, int Start, int End, int LocationId, Framing Framing, float CameraX0, float CameraX1,
+    IReadOnlyList<Performer> Performers)
 {
-    public float CameraX(int frame) => End - Start <= 1 ? CameraX0 : CameraX0 + (CameraX1 - CameraX0) * (frame - Start) / (End - Start - 1);
+    public float CameraX(int frame) => End - Start <= 1 ? CameraX0 : CameraX0 + (CameraX1 - CameraX0)
+        * (frame - Start) / (End - Start - 1);
 }
 
 /// <summary>
@@ -66,7 +72,9 @@ public sealed class EpisodeScript
     /// <summary>The shot containing a frame.</summary>
     public Shot ShotAt(int frame)
     {
-        if ((uint)frame >= (uint)Settings.Frames) throw new ArgumentOutOfRangeException(nameof(frame), $"frame {frame} is outside the episode's {Settings.Frames} frames.");
+        if ((uint)frame >= (uint)Settings.Frames)
+            throw new ArgumentOutOfRangeException(nameof(frame),
+            $"frame {frame} is outside the episode's {Settings.Frames} frames.");
         int lo = 0, hi = Shots.Count - 1;
         while (lo < hi)
         {
@@ -76,7 +84,8 @@ public sealed class EpisodeScript
         return Shots[lo];
     }
 
-    /// <summary>Writes the script for episode <paramref name="episode"/> of a data set seeded by settings.Seed.</summary>
+    /// <summary>Writes the script for episode <paramref name="episode"/> of a data set seeded by
+    /// settings.Seed.</summary>
     public static EpisodeScript Create(ToonworldSettings s, int episode)
     {
         s.Validate();
@@ -88,7 +97,8 @@ public sealed class EpisodeScript
         for (int i = 0; i < s.CastSize; i++)
         {
             cast.Add(new Character(i, Palette.Names[names[i]], (BodyShape)rng.NextInt(3), Palette.Shirts[shirts[i]],
-                (Accessory)rng.NextInt(6), Palette.AccessoryColors[rng.NextInt(Palette.AccessoryColors.Length)], Palette.Skins[rng.NextInt(Palette.Skins.Length)]));
+                (Accessory)rng.NextInt(6), Palette.AccessoryColors[rng.NextInt(Palette.AccessoryColors.Length)],
+                    Palette.Skins[rng.NextInt(Palette.Skins.Length)]));
         }
         // Locations: 3 or 4 places, each at a fixed time of day.
         var places = Shuffle(Enumerable.Range(0, Palette.Places.Length).ToList(), rng);
@@ -99,7 +109,8 @@ public sealed class EpisodeScript
             var p = Palette.Places[places[i]];
             var t = Palette.Times[rng.NextInt(Palette.Times.Length)];
             int props = 4 + rng.NextInt(3);
-            var xs = Enumerable.Range(0, props).Select(k => (k + 0.2f + 0.6f * rng.NextFloat()) * StageWidth / props).ToArray();
+            var xs = Enumerable.Range(0, props).Select(k => (k + 0.2f + 0.6f * rng.NextFloat()) * StageWidth / props)
+                .ToArray();
             locs.Add(new Location(i, p.Name, t.Name, t.Top, t.Bottom, p.Ground, p.Hills, p.Prop, xs));
         }
         // Shots: cuts every 2-12 s; a new location at about a third of the cuts.
@@ -115,7 +126,8 @@ public sealed class EpisodeScript
             float cam0 = vw / 2 + rng.NextFloat() * (StageWidth - vw);
             var performers = Perform(s, cast.Count, start, end, cam0, vw, rng);
             // The camera pans towards where the characters end up (those that leave excepted).
-            var stay = performers.Where(p => p.Segments[^1].Action != CharacterAction.Exit).Select(p => p.Segments[^1].X1).ToList();
+            var stay = performers.Where(p => p.Segments[^1].Action != CharacterAction.Exit)
+                .Select(p => p.Segments[^1].X1).ToList();
             float target = stay.Count > 0 ? stay.Average() : cam0;
             float cam1 = Math.Clamp(cam0 + (target - cam0) * 0.8f, vw / 2, StageWidth - vw / 2);
             shots.Add(new Shot(shots.Count, start, end, loc, framing, cam0, cam1, performers));
@@ -124,7 +136,8 @@ public sealed class EpisodeScript
         return new EpisodeScript(s, cast, locs, shots);
     }
 
-    private static List<Performer> Perform(ToonworldSettings s, int castCount, int start, int end, float cam, float vw, Rng rng)
+    private static List<Performer> Perform(ToonworldSettings s, int castCount, int start, int end, float cam, float vw,
+        Rng rng)
     {
         int k = 1 + rng.NextInt(Math.Min(3, castCount));
         var who = Shuffle(Enumerable.Range(0, castCount).ToList(), rng).Take(k).ToList();
