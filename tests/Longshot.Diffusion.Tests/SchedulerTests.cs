@@ -69,13 +69,23 @@ public class SchedulerTests
             $"{kind}/{steps}: [{i}] {a[i]} vs {b[i]}");
     }
 
-    private static Scheduler Make(string kind, SchedulerConfig cfg) => kind switch
+    private static Scheduler Make(string kind, SchedulerConfig cfg) => kind == "ddim-eta1"
+        ? Scheduler.Create("ddim", cfg, new SchedulerOptions(Eta: 1f))
+        : Scheduler.Create(kind, cfg);
+
+    [Fact]
+    public void TheFactoryMakesEveryNamedSchedulerAndRefusesOthers()
     {
-        "ddpm" => new DdpmScheduler(cfg),
-        "ddim" => new DdimScheduler(cfg),
-        "ddim-eta1" => new DdimScheduler(cfg, 1f),
-        _ => new DpmSolverMultistepScheduler(cfg),
-    };
+        var cfg = new SchedulerConfig();
+        Assert.IsType<DpmSolverMultistepScheduler>(Scheduler.Create(Scheduler.Names[0], cfg));
+        Assert.IsType<DdpmScheduler>(Scheduler.Create("ddpm", cfg));
+        Assert.Equal(0.5f, Assert.IsType<DdimScheduler>(Scheduler.Create("ddim", cfg, new SchedulerOptions(0.5f))).Eta);
+        Assert.Contains("ddim", Assert.Throws<LongshotException>(() => Scheduler.Create("euler", cfg)).Message);
+        Assert.Contains("ddim only", Assert.Throws<LongshotException>(
+            () => Scheduler.Create("dpm++", cfg, new SchedulerOptions(0.5f))).Message);
+        Assert.Contains("eta", Assert.Throws<LongshotException>(
+            () => Scheduler.Create("ddim", cfg, new SchedulerOptions(float.NaN))).Message);
+    }
 
     /// <summary>The same with v prediction: a model that outputs the true velocity of x_t lands on x0.</summary>
     [Theory]

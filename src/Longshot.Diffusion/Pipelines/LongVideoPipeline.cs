@@ -38,9 +38,9 @@ public sealed class LongVideoPipeline
         Load(ShippedModels.Global(), ShippedModels.Local(), ShippedModels.Vae());
 
     /// <summary>
-    /// Units sampled together per model call. On a CPU one is fastest: a unit on one core took 2.50 s alone, 2.64 s
-    /// batched by two and 2.84 s by four (bigger activations leave the core's cache), and the 1,024-frame demo
-    /// diffused in 106 s, 118 s and 128 s. Batches pay off where a call has fixed costs to share (a GPU).
+    /// Units sampled together per model call. On a CPU one is fastest (bigger activations leave the core's cache;
+    /// the batch sweep is in docs/performance.md, "Generation"). Batches pay off where a call has fixed costs to
+    /// share (a GPU).
     /// </summary>
     public int BatchSize { get; set; } = DefaultBatchSize;
 

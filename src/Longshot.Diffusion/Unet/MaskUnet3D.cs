@@ -24,7 +24,8 @@ public sealed record MtdInput(Tensor Sample, int[] Timesteps, Tensor Prompts, Te
 /// embedding added in every resnet, factorised spatial/temporal convolutions (temporal ones start as identity), the
 /// visual condition and mask injected through zero-initialised scale/shift convolutions (multi-scale MI and
 /// symmetric SI switchable), and an attention stack of spatial, prompt-cross and temporal attention.
-/// It predicts the noise epsilon.
+/// It predicts what its noise schedule's prediction_type names: the noise epsilon, or the velocity v (the shipped
+/// models; see <see cref="Schedulers.NoiseSchedule.PredictX0"/>).
 /// </summary>
 public sealed class MaskUnet3D : Module
 {
@@ -145,7 +146,7 @@ public sealed class MaskUnet3D : Module
         Config.Save(Path.Combine(folder, "config.json"));
     }
 
-    /// <summary>Predicts the noise in <see cref="MtdInput.Sample"/>.</summary>
+    /// <summary>The model output for <see cref="MtdInput.Sample"/>: its noise or velocity (prediction_type).</summary>
     public Tensor Forward(MtdInput x)
     {
         int n = x.Sample.Shape[0], frames = x.Frames;

@@ -22,8 +22,8 @@ public sealed class ChunkedVideoCodec
 
     /// <summary>
     /// The tiling generation decodes with: 16 frames at stride 12 decodes each frame 1.33 times instead of twice
-    /// (8/4). On 96 test frames of Toonworld both tilings reconstruct at the same PSNR (28.39 dB) and temporal error,
-    /// and 16/12 decodes about 1.5x faster. Encoding keeps 8/4, which latent caches were built with.
+    /// (8/4), at the same reconstruction quality (docs/performance.md, "VAE"). Encoding keeps 8/4, which latent
+    /// caches were built with.
     /// </summary>
     public static ChunkedVideoCodec ForGeneration(AutoencoderKL vae) => new(vae, 16, 12);
 
