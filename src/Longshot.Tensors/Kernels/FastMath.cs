@@ -61,7 +61,8 @@ internal static class FastMath
         Fn.Exp => Exp(x),
         Fn.Sigmoid => Vector512<float>.One / (Vector512<float>.One + Exp(-x)),
         Fn.Silu => x / (Vector512<float>.One + Exp(-x)),
-        _ => Vector512.Create(2f) / (Vector512<float>.One + Exp(x * Vector512.Create(-2f))) - Vector512<float>.One,
+        _ => Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(TanhSeriesBelow)),
+            TanhSeries(x), Vector512.Create(2f) / (Vector512<float>.One + Exp(x * Vector512.Create(-2f))) - Vector512<float>.One),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -70,8 +71,33 @@ internal static class FastMath
         Fn.Exp => Exp(x),
         Fn.Sigmoid => Vector256<float>.One / (Vector256<float>.One + Exp(-x)),
         Fn.Silu => x / (Vector256<float>.One + Exp(-x)),
-        _ => Vector256.Create(2f) / (Vector256<float>.One + Exp(x * Vector256.Create(-2f))) - Vector256<float>.One,
+        _ => Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(TanhSeriesBelow)),
+            TanhSeries(x), Vector256.Create(2f) / (Vector256<float>.One + Exp(x * Vector256.Create(-2f))) - Vector256<float>.One),
     };
+
+    // Near 0, 2 / (1 + e^-2x) - 1 cancels (2% relative error at |x| ~ 0.01): below 1/4 tanh is its odd Taylor series
+    // to x^9, whose next term is below 2e-8 of tanh x there.
+    private const float TanhSeriesBelow = 0.25f, T3 = -1f / 3, T5 = 2f / 15, T7 = -17f / 315, T9 = 62f / 2835;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TanhSeries(Vector512<float> x)
+    {
+        var x2 = x * x;
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(T9), x2, Vector512.Create(T7));
+        p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(T5));
+        p = Vector512.FusedMultiplyAdd(p, x2, Vector512.Create(T3));
+        return Vector512.FusedMultiplyAdd(p * x2, x, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> TanhSeries(Vector256<float> x)
+    {
+        var x2 = x * x;
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(T9), x2, Vector256.Create(T7));
+        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T5));
+        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T3));
+        return Vector256.FusedMultiplyAdd(p * x2, x, x);
+    }
 
     private static float Apply(Fn f, float x) => f switch
     {

@@ -26,15 +26,19 @@ internal static class NormKernel
                 int i = ng / groups, g = ng % groups;
                 int start = off + (i * c + g * cpg) * s, len = cpg * s;
                 var span = src.AsSpan(start, len);
+                // Two passes (mean, then squares about it), each a vector sum per channel slice accumulated in
+                // double: one pass of E[x^2] - E[x]^2 in float lost the variance when |mean| >> spread. The output
+                // slices serve as scratch for the centred values; the affine below overwrites them.
                 double sum = 0, sq = 0;
-                // Pairwise-friendly: vector sums per channel slice, accumulated in double.
+                for (int ch = 0; ch < cpg; ch++) sum += TensorPrimitives.Sum(span.Slice(ch * s, s));
+                double m = sum / len;
                 for (int ch = 0; ch < cpg; ch++)
                 {
-                    var row = span.Slice(ch * s, s);
-                    sum += TensorPrimitives.Sum(row);
-                    sq += TensorPrimitives.SumOfSquares(row);
+                    var centred = y.Storage.AsSpan((i * c + g * cpg + ch) * s, s);
+                    TensorPrimitives.Subtract(span.Slice(ch * s, s), (float)m, centred);
+                    sq += TensorPrimitives.SumOfSquares(centred);
                 }
-                double m = sum / len, v = Math.Max(0, sq / len - m * m);
+                double rounding = m - (float)m, v = Math.Max(0, sq / len - rounding * rounding);
                 float r = (float)(1.0 / Math.Sqrt(v + eps));
                 mean[ng] = (float)m; rstd[ng] = r;
                 for (int ch = 0; ch < cpg; ch++)
@@ -132,12 +136,14 @@ internal static class NormKernel
             for (int i = a; i < b; i++)
             {
                 var row = xc.Storage.AsSpan(xc.Offset + i * d, d);
-                double sum = TensorPrimitives.Sum(row), sq = TensorPrimitives.SumOfSquares(row);
-                double m = sum / d, v = Math.Max(0, sq / d - m * m);
-                float r = (float)(1.0 / Math.Sqrt(v + eps));
-                mean[i] = (float)m; rstd[i] = r;
+                // Two passes: the mean, then the squares of the centred row (see the group norm above).
+                double m = TensorPrimitives.Sum(row) / (double)d;
                 var dst = y.Storage.AsSpan(i * d, d);
                 TensorPrimitives.Subtract(row, (float)m, dst);
+                double rounding = m - (float)m;
+                double v = Math.Max(0, TensorPrimitives.SumOfSquares(dst) / (double)d - rounding * rounding);
+                float r = (float)(1.0 / Math.Sqrt(v + eps));
+                mean[i] = (float)m; rstd[i] = r;
                 TensorPrimitives.Multiply(dst, r, dst);
                 if (gm != null) TensorPrimitives.Multiply(dst, gm, dst);
                 if (bt != null) TensorPrimitives.Add(dst, bt, dst);
