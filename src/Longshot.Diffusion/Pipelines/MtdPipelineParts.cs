@@ -74,12 +74,31 @@ public sealed class MtdPipelineParts
         }, new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The components a model folder's model_index.json must name.</summary>
+    private static readonly string[] Components = { "unet", "text_encoder", "tokenizer", "scheduler" };
+
+    /// <summary>model_index.json must be a JSON object naming every component as [library, class].</summary>
+    private static void CheckModelIndex(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new LongshotException($"model folder not found: {folder}");
+        var path = Path.Combine(folder, "model_index.json");
+        if (!File.Exists(path)) throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
+        var index = StrictJson.Load<Dictionary<string, string[]>>(path, "model index");
+        foreach (var c in Components)
+            if (!index.TryGetValue(c, out var entry) || entry is not { Length: 2 } || entry.Any(string.IsNullOrEmpty))
+                throw new LongshotException($"{path}: not a valid model index (\"{c}\" must be [library, class]).");
+    }
+
+    /// <summary>Loads a model folder saved by <see cref="Save"/>; every file is checked strictly.</summary>
     public static MtdPipelineParts Load(string folder)
     {
-        if (!File.Exists(Path.Combine(folder, "model_index.json")))
-            throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
+        CheckModelIndex(folder);
         var tok = WordTokenizer.Load(Path.Combine(folder, "tokenizer", "tokenizer.json"));
         var textCfg = TextEncoderConfig.Load(Path.Combine(folder, "text_encoder", "config.json"));
+        if (textCfg.VocabSize != tok.VocabularySize || textCfg.MaxLength != tok.MaxLength)
+            throw new LongshotException($"{folder}: the text encoder (vocab {textCfg.VocabSize}, length " +
+                                        $"{textCfg.MaxLength}) does not match the tokenizer (vocab " +
+                                        $"{tok.VocabularySize}, length {tok.MaxLength}).");
         var textParams = new ParameterStore();
         var enc = new TextEncoder(VarBuilder.Fresh(textParams), textCfg);
         var tw = Path.Combine(folder, "text_encoder", "model.safetensors");

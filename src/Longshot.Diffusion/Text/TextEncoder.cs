@@ -9,18 +9,25 @@ namespace Longshot.Diffusion.Text;
 /// <summary>config.json of the text encoder.</summary>
 public sealed record TextEncoderConfig
 {
-    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
-    [JsonPropertyName("max_position_embeddings")] public int MaxLength { get; init; } = 48;
-    [JsonPropertyName("hidden_size")] public int Hidden { get; init; } = 128;
-    [JsonPropertyName("num_hidden_layers")] public int Layers { get; init; } = 2;
-    [JsonPropertyName("num_attention_heads")] public int Heads { get; init; } = 4;
-    [JsonPropertyName("intermediate_size")] public int Intermediate { get; init; } = 256;
+    [JsonPropertyName("vocab_size"), JsonRequired] public int VocabSize { get; init; }
+    [JsonPropertyName("max_position_embeddings"), JsonRequired] public int MaxLength { get; init; } = 48;
+    [JsonPropertyName("hidden_size"), JsonRequired] public int Hidden { get; init; } = 128;
+    [JsonPropertyName("num_hidden_layers"), JsonRequired] public int Layers { get; init; } = 2;
+    [JsonPropertyName("num_attention_heads"), JsonRequired] public int Heads { get; init; } = 4;
+    [JsonPropertyName("intermediate_size"), JsonRequired] public int Intermediate { get; init; } = 256;
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
-    public static TextEncoderConfig Load(string path) =>
-        JsonSerializer.Deserialize<TextEncoderConfig>(File.ReadAllText(path), Json)
-            ?? throw new LongshotException($"{path}: empty text encoder config.");
+    public static TextEncoderConfig Load(string path)
+    {
+        var c = StrictJson.Load<TextEncoderConfig>(path, "text encoder config", Json);
+        if (c.VocabSize < 5 || c.VocabSize > 10_000_000 || c.MaxLength < 2 || c.MaxLength > 65536 || c.Hidden < 1
+            || c.Heads < 1 || c.Hidden % c.Heads != 0 || c.Layers < 1 || c.Layers > 1024 || c.Intermediate < 1)
+            throw new LongshotException($"{path}: text encoder config out of range (vocab_size >= 5, " +
+                                        "max_position_embeddings >= 2, hidden_size a positive multiple of " +
+                                        "num_attention_heads, num_hidden_layers and intermediate_size positive).");
+        return c;
+    }
 }
 
 /// <summary>

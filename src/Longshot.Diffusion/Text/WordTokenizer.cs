@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.Json;
 using Longshot.Tensors.IO;
 using Longshot.Tensors;
@@ -63,20 +64,24 @@ public sealed class WordTokenizer
         string.Join(" ", ids.Where(i => i != Pad && i != Bos && i != Eos)
         .Select(i => i < Vocabulary.Count ? Vocabulary[i] : Specials[Unk]));
 
-    private sealed record Saved(int MaxLength, List<string> Vocabulary);
+    private sealed class Saved
+    {
+        [JsonRequired] public int MaxLength { get; init; }
+        [JsonRequired] public List<string> Vocabulary { get; init; } = new();
+    }
 
-    public void Save(string path) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(new Saved(MaxLength, Vocabulary.ToList())));
+    public void Save(string path) => AtomicFile.WriteAllText(path,
+        JsonSerializer.Serialize(new Saved { MaxLength = MaxLength, Vocabulary = Vocabulary.ToList() }));
 
     public static WordTokenizer Load(string path)
     {
-        try
-        {
-            var s = JsonSerializer.Deserialize<Saved>(File.ReadAllText(path)) ?? throw new JsonException("empty");
-            if (s.Vocabulary.Count < Specials.Length || !s.Vocabulary.Take(Specials.Length).SequenceEqual(Specials))
-                throw new JsonException("the special tokens are missing");
-            return new WordTokenizer(s.Vocabulary, s.MaxLength);
-        }
-        catch (JsonException e) { throw new LongshotException($"{path}: not a tokenizer file ({e.Message})."); }
+        var s = StrictJson.Load<Saved>(path, "tokenizer file");
+        if (s.Vocabulary.Count < Specials.Length || !s.Vocabulary.Take(Specials.Length).SequenceEqual(Specials))
+            throw new LongshotException($"{path}: not a valid tokenizer file (the special tokens are missing).");
+        if (s.MaxLength < 2 || s.MaxLength > 65536)
+            throw new LongshotException($"{path}: not a valid tokenizer file (MaxLength must be between 2 and 65536).");
+        if (s.Vocabulary.Any(w => w == null) || s.Vocabulary.Distinct().Count() != s.Vocabulary.Count)
+            throw new LongshotException($"{path}: not a valid tokenizer file (null or repeated words).");
+        return new WordTokenizer(s.Vocabulary, s.MaxLength);
     }
 }

@@ -9,27 +9,35 @@ namespace Longshot.Diffusion.Unet;
 public sealed record MaskUnetConfig
 {
     [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "MaskUNet3DModel";
-    [JsonPropertyName("in_channels")] public int InChannels { get; init; } = 4;
-    [JsonPropertyName("out_channels")] public int OutChannels { get; init; } = 4;
-    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 32, 64 };
-    [JsonPropertyName("layers_per_block")] public int LayersPerBlock { get; init; } = 1;
+    [JsonPropertyName("in_channels"), JsonRequired] public int InChannels { get; init; } = 4;
+    [JsonPropertyName("out_channels"), JsonRequired] public int OutChannels { get; init; } = 4;
+    [JsonPropertyName("block_out_channels"), JsonRequired] public int[] BlockOutChannels { get; init; } = { 32, 64 };
+    [JsonPropertyName("layers_per_block"), JsonRequired] public int LayersPerBlock { get; init; } = 1;
     /// <summary>Whether each level has the attention stack (spatial, prompt cross- and temporal attention).</summary>
-    [JsonPropertyName("attention_levels")] public bool[] AttentionLevels { get; init; } = { true, true };
-    [JsonPropertyName("attention_heads")] public int Heads { get; init; } = 4;
-    [JsonPropertyName("cross_attention_dim")] public int CrossAttentionDim { get; init; } = 128;
-    [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 32;
-    [JsonPropertyName("temporal_kernel_size")] public int TemporalKernelSize { get; init; } = 3;
+    [JsonPropertyName("attention_levels"), JsonRequired] public bool[] AttentionLevels { get; init; } = { true, true };
+    [JsonPropertyName("attention_heads"), JsonRequired] public int Heads { get; init; } = 4;
+    [JsonPropertyName("cross_attention_dim"), JsonRequired] public int CrossAttentionDim { get; init; } = 128;
+    [JsonPropertyName("norm_num_groups"), JsonRequired] public int NormNumGroups { get; init; } = 32;
+    [JsonPropertyName("temporal_kernel_size"), JsonRequired] public int TemporalKernelSize { get; init; } = 3;
     /// <summary>MI: inject the visual condition at every resolution (else only at the highest).</summary>
-    [JsonPropertyName("multi_scale_injection")] public bool MultiScaleInjection { get; init; } = true;
+    [JsonPropertyName("multi_scale_injection"), JsonRequired] public bool MultiScaleInjection { get; init; } = true;
     /// <summary>SI: inject in down blocks as well as up blocks (else up blocks only).</summary>
-    [JsonPropertyName("symmetric_injection")] public bool SymmetricInjection { get; init; } = true;
+    [JsonPropertyName("symmetric_injection"), JsonRequired] public bool SymmetricInjection { get; init; } = true;
     /// <summary>Signed log buckets of frame distance for the temporal attention's relative position bias.</summary>
-    [JsonPropertyName("relative_position_buckets")] public int RelativeBuckets { get; init; } = 32;
-    [JsonPropertyName("max_relative_distance")] public int MaxRelativeDistance { get; init; } = 4096;
+    [JsonPropertyName("relative_position_buckets"), JsonRequired] public int RelativeBuckets { get; init; } = 32;
+    [JsonPropertyName("max_relative_distance"), JsonRequired] public int MaxRelativeDistance { get; init; } = 4096;
 
     public void Validate()
     {
         if (BlockOutChannels.Length == 0) throw new LongshotException("UNet config: block_out_channels is empty.");
+        if (InChannels < 1 || OutChannels < 1 || LayersPerBlock < 1 || CrossAttentionDim < 1 || Heads < 1 || NormNumGroups < 1)
+            throw new LongshotException("UNet config: in_channels, out_channels, layers_per_block, cross_attention_dim, " +
+                                        "attention_heads and norm_num_groups must be positive.");
+        if (BlockOutChannels.Any(c => c < 1 || c > 65536))
+            throw new LongshotException("UNet config: block_out_channels must be between 1 and 65536.");
+        if (TemporalKernelSize < 1 || TemporalKernelSize % 2 == 0)
+            throw new LongshotException("UNet config: temporal_kernel_size must be odd and positive.");
+        if (MaxRelativeDistance < 1) throw new LongshotException("UNet config: max_relative_distance must be positive.");
         if (AttentionLevels.Length != BlockOutChannels.Length)
             throw new LongshotException("UNet config: attention_levels needs one entry per level.");
         foreach (var c in BlockOutChannels)
@@ -53,13 +61,9 @@ public sealed record MaskUnetConfig
 
     public static MaskUnetConfig Load(string path)
     {
-        try
-        {
-            var c = JsonSerializer.Deserialize<MaskUnetConfig>(File.ReadAllText(path), Json)
-                ?? throw new JsonException("empty");
-            c.Validate();
-            return c;
-        }
-        catch (JsonException e) { throw new LongshotException($"{path}: not a valid UNet config ({e.Message})."); }
+        var c = StrictJson.Load<MaskUnetConfig>(path, "UNet config", Json);
+        try { c.Validate(); }
+        catch (LongshotException e) { throw new LongshotException($"{path}: {e.Message}"); }
+        return c;
     }
 }

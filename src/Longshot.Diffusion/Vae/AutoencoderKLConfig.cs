@@ -12,11 +12,11 @@ namespace Longshot.Diffusion.Vae;
 public sealed record AutoencoderKLConfig
 {
     [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "AutoencoderKL";
-    [JsonPropertyName("in_channels")] public int InChannels { get; init; } = 3;
-    [JsonPropertyName("out_channels")] public int OutChannels { get; init; } = 3;
-    [JsonPropertyName("block_out_channels")] public int[] BlockOutChannels { get; init; } = { 32, 64, 64 };
-    [JsonPropertyName("layers_per_block")] public int LayersPerBlock { get; init; } = 1;
-    [JsonPropertyName("latent_channels")] public int LatentChannels { get; init; } = 4;
+    [JsonPropertyName("in_channels"), JsonRequired] public int InChannels { get; init; } = 3;
+    [JsonPropertyName("out_channels"), JsonRequired] public int OutChannels { get; init; } = 3;
+    [JsonPropertyName("block_out_channels"), JsonRequired] public int[] BlockOutChannels { get; init; } = { 32, 64, 64 };
+    [JsonPropertyName("layers_per_block"), JsonRequired] public int LayersPerBlock { get; init; } = 1;
+    [JsonPropertyName("latent_channels"), JsonRequired] public int LatentChannels { get; init; } = 4;
     [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 32;
     [JsonPropertyName("scaling_factor")] public float ScalingFactor { get; init; } = 0.18215f;
     [JsonPropertyName("act_fn")] public string ActFn { get; init; } = "silu";
@@ -24,6 +24,8 @@ public sealed record AutoencoderKLConfig
     [JsonPropertyName("mid_block_add_attention")] public bool MidBlockAddAttention { get; init; } = true;
     [JsonPropertyName("down_block_types")] public string[]? DownBlockTypes { get; init; }
     [JsonPropertyName("up_block_types")] public string[]? UpBlockTypes { get; init; }
+    /// <summary>diffusers' hint to run the VAE in float32 under half precision; the engine always does.</summary>
+    [JsonPropertyName("force_upcast")] public bool? ForceUpcast { get; init; }
 
     /// <summary>T-KLVAE: add a temporal conv after each spatial conv and a temporal attention after the spatial
     /// one.</summary>
@@ -42,6 +44,13 @@ public sealed record AutoencoderKLConfig
     public void Validate()
     {
         if (BlockOutChannels.Length == 0) throw new LongshotException("VAE config: block_out_channels is empty.");
+        if (InChannels < 1 || OutChannels < 1 || LatentChannels < 1 || NormNumGroups < 1 || SampleSize < 1)
+            throw new LongshotException("VAE config: in_channels, out_channels, latent_channels, norm_num_groups and " +
+                                        "sample_size must be positive.");
+        if (BlockOutChannels.Length > 12 || BlockOutChannels.Any(c => c < 1 || c > 65536))
+            throw new LongshotException("VAE config: block_out_channels must be 1 to 12 values between 1 and 65536.");
+        if (!float.IsFinite(ScalingFactor) || ScalingFactor <= 0)
+            throw new LongshotException($"VAE config: scaling_factor must be a positive number, got {ScalingFactor}.");
         foreach (var c in BlockOutChannels)
             if (c % NormNumGroups != 0)
                 throw new LongshotException($"VAE config: {c} channels are not divisible by norm_num_groups = " +
@@ -63,16 +72,14 @@ public sealed record AutoencoderKLConfig
 
     public static AutoencoderKLConfig FromJson(string json, string source)
     {
-        try
-        {
-            var c = JsonSerializer.Deserialize<AutoencoderKLConfig>(json, Json) ?? throw new JsonException("empty");
-            c.Validate();
-            return c;
-        }
-        catch (JsonException e) { throw new LongshotException($"{source}: not a valid VAE config ({e.Message})."); }
+        var c = StrictJson.Parse<AutoencoderKLConfig>(json, source, "VAE config", Json);
+        try { c.Validate(); }
+        catch (LongshotException e) { throw new LongshotException($"{source}: {e.Message}"); }
+        return c;
     }
 
-    public static AutoencoderKLConfig Load(string path) => FromJson(File.ReadAllText(path), path);
+    public static AutoencoderKLConfig Load(string path) => File.Exists(path) ? FromJson(File.ReadAllText(path), path)
+        : throw new LongshotException($"{path}: VAE config not found.");
 
     /// <summary>Writes config.json with the block types spelled out, as diffusers expects them.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, (this with

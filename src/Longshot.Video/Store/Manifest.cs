@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using System.Text.Json;
-using Longshot.Tensors;
+using Longshot.Tensors.IO;
 
 namespace Longshot.Video.Store;
 
@@ -50,9 +50,7 @@ public sealed record Manifest
 
     public static Manifest FromJson(string json, string path)
     {
-        try { return JsonSerializer.Deserialize<Manifest>(json, Json)
-            ?? throw new LongshotException("empty manifest"); }
-        catch (JsonException e) { throw new LongshotException($"{path}: manifest is not valid JSON ({e.Message})."); }
+        return StrictJson.Parse<Manifest>(json, path, "dataset manifest", Json);
     }
 }
 
