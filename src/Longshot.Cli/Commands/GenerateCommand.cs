@@ -57,8 +57,8 @@ internal static class GenerateCommand
                 var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1,
                     RunDir = null };
                 redraw.Validate();
-                var latents = LongVideoPipeline.LoadRun(request);
                 var pipe = m.Load(p);
+                var latents = pipe.LoadRun(request);
                 pipe.BatchSize = p.GetValue(batch);
                 var g = pipe.Regenerate(latents, redraw, range.From, range.To, ct);
                 GenerationOutput.Write(LongVideoPipeline.Plan(request), pipe.DecodeRegeneration(g, ct), outPath,
@@ -99,9 +99,13 @@ internal sealed class ModelOptions
 
     public Option[] All => new Option[] { Global, Local, Vae };
 
-    public LongVideoPipeline Load(ParseResult p) => LongVideoPipeline.Load(
-        p.GetValue(Global) ?? ShippedModels.Global(), p.GetValue(Local) ?? ShippedModels.Local(),
-            p.GetValue(Vae) ?? ShippedModels.Vae());
+    public LongVideoPipeline Load(ParseResult p)
+    {
+        var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),
+            p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+        pipe.Warning = w => Console.Error.WriteLine($"longshot: warning: {w}");
+        return pipe;
+    }
 }
 
 /// <summary>How units are sampled: --scheme, --length, --steps, --guidance, --sampler, --eta, --seed.</summary>

@@ -15,6 +15,7 @@ namespace Longshot.Diffusion.Pipelines;
 public sealed class LongVideoPipeline
 {
     private readonly MtdSampler _global, _local;
+    private readonly int _channels, _size;
 
     /// <summary>The VAE that decodes the latents.</summary>
     public AutoencoderKL Vae { get; }
@@ -25,6 +26,7 @@ public sealed class LongVideoPipeline
     {
         Vae = vae;
         int size = latentSize ?? vae.LatentSize;
+        _channels = vae.Config.LatentChannels; _size = size;
         _global = new MtdSampler(global, vae.Config.LatentChannels, size, size);
         _local = new MtdSampler(local, vae.Config.LatentChannels, size, size);
     }
@@ -43,6 +45,9 @@ public sealed class LongVideoPipeline
     /// share (a GPU).
     /// </summary>
     public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>Told about recoverable problems, such as a damaged unit file that will be recomputed.</summary>
+    public Action<string>? Warning { get; set; }
 
     /// <summary>The default <see cref="BatchSize"/>.</summary>
     public const int DefaultBatchSize = 1;
@@ -123,15 +128,16 @@ public sealed class LongVideoPipeline
         IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var schedule = new DodSchedule(r.Frames, r.Length);
-        var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
+        using var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
         int levels = schedule.Levels.Count, total = schedule.Levels.Sum(l => l.Count);
         var done = new int[levels];
         var todo = new List<WorkUnit>();
         foreach (var u in schedule.Units)
         {
-            if (run?.TryLoad(u) is { } saved) { Record(u, saved, known); done[u.Level - 1]++; }
+            if (run?.TryLoad(u, UnitShape(u)) is { } saved) { Record(u, saved, known); done[u.Level - 1]++; }
             else todo.Add(u);
         }
+        foreach (var damaged in run?.Damaged ?? new List<string>()) Warning?.Invoke(damaged);
         yield return 0;
         int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
         var running = new List<(Task<List<Tensor>> Task, List<WorkUnit> Units)>();
@@ -234,16 +240,16 @@ public sealed class LongVideoPipeline
 
     /// <summary>The latents of a finished run of <paramref name="r"/> (its <see
     /// cref="GenerationRequest.RunDir"/>).</summary>
-    public static Dictionary<int, Tensor> LoadRun(GenerationRequest r)
+    public Dictionary<int, Tensor> LoadRun(GenerationRequest r)
     {
         r.Validate();
         if (r.RunDir == null)
             throw new LongshotException("the run folder of the original generation is needed (--run).");
         if (!Directory.Exists(r.RunDir)) throw new LongshotException($"run folder not found: {r.RunDir}");
-        var run = UnitStore.Open(r.RunDir, r.Identity);
+        using var run = UnitStore.Open(r.RunDir, r.Identity);
         var known = new Dictionary<int, Tensor>();
         foreach (var u in new DodSchedule(r.Frames, r.Length).Units)
-            Record(u, run.TryLoad(u) ?? throw new LongshotException(
+            Record(u, run.TryLoad(u, UnitShape(u)) ?? throw new LongshotException(
                 $"{r.RunDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate " +
                     $"with --run)."),
                 known);
@@ -312,6 +318,8 @@ public sealed class LongVideoPipeline
             f++;
         }
     }
+
+    private int[] UnitShape(WorkUnit u) => new[] { u.Positions.Length, _channels, _size, _size };
 
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
     {

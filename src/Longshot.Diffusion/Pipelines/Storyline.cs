@@ -27,24 +27,35 @@ public sealed partial class Storyline
 
     private Storyline(List<StorySegment> s) => Segments = s;
 
-    [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)(s?)\s*-\s*(?:(\d+(?:\.\d+)?)(s?))?\s*:\s*(.+?)\s*$")]
-    private static partial Regex Line();
+    /// <summary>The range before the colon: START-END or START-, each a number of frames or of seconds ("12.5s").</summary>
+    [GeneratedRegex(@"^\s*([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?)\s*-\s*(?:([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?))?\s*$")]
+    private static partial Regex Range();
 
     /// <summary>Parses a storyline; <paramref name="frames"/> closes an open-ended last segment.</summary>
     public static Storyline Parse(string text, double fps = 24, int? frames = null, string source = "storyline")
     {
+        if (!double.IsFinite(fps) || fps <= 0 || fps > 1000)
+            throw new LongshotException($"{source}: frame rate must be between 0 and 1000, got {fps}.");
         var segs = new List<StorySegment>();
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
         {
             var raw = lines[i].TrimEnd('\r');
             if (raw.Trim().Length == 0 || raw.TrimStart().StartsWith('#')) continue;
-            var m = Line().Match(raw);
-            if (!m.Success)
+            // The range is what comes before the first colon; everything after it, trimmed, is the prompt.
+            int colon = raw.IndexOf(':');
+            var m = colon > 0 && colon <= 64 ? Range().Match(raw[..colon]) : Match.Empty;
+            string prompt = colon >= 0 ? raw[(colon + 1)..].Trim() : "";
+            if (!m.Success || prompt.Length == 0)
                 throw new LongshotException($"{source}:{i + 1}: expected 'START-END: prompt' (frames, or seconds " +
-                $"with 's'), got '{raw.Trim()}'.");
-            int Frame(string num, string s) =>
-                (int)Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (s == "s" ? fps : 1));
+                    $"with 's'), got '{Shorten(raw.Trim())}'.");
+            int Frame(string num, string unit)
+            {
+                double f = Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (unit == "s" ? fps : 1));
+                return f <= GenerationRequest.MaxFrames ? (int)f
+                    : throw new LongshotException($"{source}:{i + 1}: frame {num}{unit} is past the longest video " +
+                                                  $"({GenerationRequest.MaxFrames} frames).");
+            }
             int start = Frame(m.Groups[1].Value, m.Groups[2].Value);
             int end = m.Groups[3].Success ? Frame(m.Groups[3].Value, m.Groups[4].Value)
                 : frames ?? throw new LongshotException($"{source}:{i + 1}: an open-ended range needs the video " +
@@ -54,7 +65,7 @@ public sealed partial class Storyline
             if (start != expected)
                 throw new LongshotException($"{source}:{i + 1}: segment starts at frame {start} but the previous one " +
                     $"ends at {expected} (ranges must be contiguous, starting at 0).");
-            segs.Add(new StorySegment(start, end, m.Groups[5].Value));
+            segs.Add(new StorySegment(start, end, prompt));
         }
         if (segs.Count == 0) throw new LongshotException($"{source}: no segments.");
         if (frames is { } f && segs[^1].End < f)
@@ -62,6 +73,8 @@ public sealed partial class Storyline
             $"frames.");
         return new Storyline(segs);
     }
+
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     /// <summary>A storyline from one prompt per frame, consecutive equal prompts merged into one segment.</summary>
     public static Storyline FromFramePrompts(IReadOnlyList<string> prompts)

@@ -87,9 +87,16 @@ public static class MtdTrainer
             throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got " +
                 $"{string.Join(",", ls)}.");
         var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
+        // Everything the options decide is checked before the latent cache, which can take minutes to build.
+        o.Unet?.Validate();
+        if (o.Length < 3 || o.Steps < 1 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
+            throw new LongshotException("train: need length >= 3, steps >= 1, batch >= 1 and a positive learning rate.");
+        if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
+            throw new LongshotException($"--init: {o.InitFrom} has no model_index.json: not a model folder.");
+        if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
+        var vae = AutoencoderKL.Load(o.Vae);
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
-        var vae = AutoencoderKL.Load(o.Vae);
         var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, cacheProgress, ct);
         var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount)
             .Select(e.Caption)), o.Text?.MaxLength ?? 48);

@@ -70,6 +70,17 @@ public sealed class SafeTensorsFile : IDisposable
     private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] bytes,
         long dataLen)
     {
+        // Names that are not UTF-8 surface as InvalidOperationException from the JSON reader; the file is at fault.
+        try { return ParseHeaderJson(path, bytes, dataLen); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            throw new SafeTensorsFormatException($"{path}: header is not valid UTF-8 JSON ({e.Message})");
+        }
+    }
+
+    private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeaderJson(string path, byte[] bytes,
+        long dataLen)
+    {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(bytes); }
         catch (JsonException e) { throw new SafeTensorsFormatException($"{path}: header is not valid JSON " +

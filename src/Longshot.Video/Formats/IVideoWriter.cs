@@ -1,4 +1,5 @@
 using Longshot.Tensors;
+using Longshot.Tensors.IO;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -41,8 +42,7 @@ public abstract class FileVideoWriter : IVideoWriter
     {
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        TempPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!,
-            $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
+        TempPath = TempFiles.For(Path);
     }
 
     public void Write(Frame frame)

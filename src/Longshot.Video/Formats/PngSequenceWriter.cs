@@ -1,3 +1,5 @@
+using Longshot.Tensors;
+using Longshot.Tensors.IO;
 using Longshot.Video.Imaging;
 
 namespace Longshot.Video.Formats;
@@ -15,8 +17,8 @@ public sealed class PngSequenceWriter : IVideoWriter
     {
         _dir = Path.GetFullPath(directory);
         if (Directory.Exists(_dir) && Directory.EnumerateFileSystemEntries(_dir).Any())
-            throw new IOException($"{_dir} already exists and is not empty; choose another folder.");
-        _tmp = _dir.TrimEnd(Path.DirectorySeparatorChar) + $".{Guid.NewGuid():N}.tmp";
+            throw new LongshotException($"{_dir} already exists and is not empty; choose another folder.");
+        _tmp = TempFiles.For(_dir);
         Directory.CreateDirectory(_tmp);
     }
 
