@@ -85,10 +85,16 @@ internal static class CliOptions
     {
         var o = new Option<string>(name)
         {
-            Description = description, HelpName = string.Join("|", choices),
-            DefaultValueFactory = _ => choices[0],
+            Description = description, HelpName = string.Join("|", choices), DefaultValueFactory = _ => choices[0],
+            CustomParser = r =>
+            {
+                var s = Token(r);
+                if (choices.Contains(s)) return s;
+                r.AddError($"{name} must be one of {string.Join(", ", choices)}, got '{s}'.");
+                return choices[0];
+            },
         };
-        o.AcceptOnlyFromAmong(choices);
+        o.CompletionSources.Add(choices);
         return o;
     }
 

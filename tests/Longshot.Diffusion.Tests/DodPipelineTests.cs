@@ -191,6 +191,38 @@ public class DodRegenerationTests
     }
 }
 
+[Collection("Serial")]
+public class DodRegenerationPixelTests
+{
+    [Fact]
+    public void RegeneratedVideosKeepEveryDecodedFrameOutsideTheRangeBitForBit()
+    {
+        using (new BuiltinGemm())
+        {
+            var story = Storyline.Parse("0-: a red ball\n", frames: 40);
+            var newStory = Storyline.Parse("0-: a blue ball rolls\n", frames: 40);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
+            var pipe = DodPipelineTestsAccess.Pipeline(1);
+            // Fresh temporal layers are the identity, which would decode every frame on its own: mix frames.
+            var rng = new Rng(8);
+            using (Tensor.NoGrad())
+                foreach (var (name, w) in pipe.Vae.Parameters.Named.Where(p => AutoencoderKL.IsTemporal(p.Name)))
+                    w.CopyFrom(w + Tensor.Randn(rng, w.Shape) * 0.05f);
+            var original = pipe.GenerateLatents(R(story, 40, 5, o));
+            var before = pipe.Decode(original, 40).Select(f => f.ToArray()).ToList();
+            var g = pipe.Regenerate(original, R(newStory, 40, 99, o), 18, 22);
+            var after = pipe.DecodeRegeneration(g).Select(f => f.ToArray()).ToList();
+            Assert.Equal(40, after.Count);
+            for (int f = 0; f < 40; f++)
+                if (f < g.Lo || f >= g.Hi) Assert.True(before[f].SequenceEqual(after[f]), $"frame {f} outside [{g.Lo}, {g.Hi}) changed");
+            Assert.Contains(Enumerable.Range(g.Lo, g.Hi - g.Lo), f => !before[f].SequenceEqual(after[f]));
+            // Decoding the new latents whole would have changed frames next to the range (tiles overlap it).
+            var whole = pipe.Decode(g.Latents, 40).Select(f => f.ToArray()).ToList();
+            Assert.Contains(Enumerable.Range(0, 40).Where(f => f < g.Lo || f >= g.Hi), f => !before[f].SequenceEqual(whole[f]));
+        }
+    }
+}
+
 public class DodSchedulingTests
 {
     [Fact]

@@ -212,3 +212,28 @@ public class SerializationTests : IDisposable
         Assert.True(last < first * 0.2f, $"loss went from {first} to {last}");
     }
 }
+
+public class TempFilesTests
+{
+    [Fact]
+    public void OnlyTemporaryFilesOfProcessesThatAreGoneAreSwept()
+    {
+        var dir = Directory.CreateTempSubdirectory("longshot-tmp-").FullName;
+        try
+        {
+            string Name(int pid) => Path.Combine(dir, $".video.gif.{pid}.{Guid.NewGuid():N}.tmp");
+            var dead = Name(4194305);                        // above Linux's largest pid_max
+            var mine = Name(Environment.ProcessId);
+            var other = Path.Combine(dir, ".notes.tmp");      // not ours: no PID in the name
+            foreach (var f in new[] { dead, mine, other }) File.WriteAllText(f, "x");
+            Directory.CreateDirectory(Name(4194306));        // a PNG folder being written by a dead process
+            Assert.Equal(2, Longshot.Tensors.IO.TempFiles.Sweep(dir));
+            Assert.False(File.Exists(dead));
+            Assert.True(File.Exists(mine));
+            Assert.True(File.Exists(other));
+            Assert.StartsWith(Path.Combine(dir, ".out.gif." + Environment.ProcessId + "."),
+                Longshot.Tensors.IO.TempFiles.For(Path.Combine(dir, "out.gif")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

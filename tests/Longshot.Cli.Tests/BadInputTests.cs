@@ -1,0 +1,152 @@
+using Xunit;
+
+namespace Longshot.Cli.Tests;
+
+/// <summary>
+/// Bad input, as a hostile user would give it: every case ends with exit code 2 and one line naming the option or
+/// file and the problem, never a stack trace, and before any expensive work.
+/// </summary>
+public class BadInputTests
+{
+    private static readonly string Story = Cli.Models("demo-story.txt");
+
+    private static void Refused((int Code, string Out, string Err) r, params string[] mentions)
+    {
+        Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.DoesNotContain("Exception", r.Err);
+        foreach (var m in mentions) Assert.Contains(m, r.Err);
+    }
+
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("info")]
+    [InlineData("generate")]
+    [InlineData("data", "toonworld")]
+    [InlineData("data", "render")]
+    [InlineData("train", "vae")]
+    [InlineData("train", "global")]
+    [InlineData("train", "extractor")]
+    [InlineData("eval")]
+    [InlineData("eval", "mtd")]
+    public void EveryCommandPrintsItsOwnOptions(params string[] command)
+    {
+        var r = Cli.Run(command.Append("--help").ToArray());
+        Assert.Equal(0, r.Code);
+        Assert.Contains("Usage:", r.Out);
+        Assert.Contains($"{string.Join(" ", command)} ", r.Out);
+        Assert.Contains("[options]", r.Out);
+        Assert.Contains("--help", r.Out);
+    }
+
+    [Theory]
+    [InlineData("--frames", "abc")]
+    [InlineData("--frames", "1000000000000")]
+    [InlineData("--frames", "10000000")]
+    [InlineData("--frames", "0")]
+    [InlineData("--guidance", "NaN")]
+    [InlineData("--guidance", "Infinity")]
+    [InlineData("--guidance", "1e308")]
+    [InlineData("--steps", "0")]
+    [InlineData("--length", "100000")]
+    [InlineData("--seed", "-1")]
+    [InlineData("--scheme", "zigzag")]
+    [InlineData("--sampler", "euler")]
+    [InlineData("--regenerate", "9-3")]
+    public void NumbersAndChoicesAreCheckedAndNamed(string option, string value)
+    {
+        var r = Cli.Run("generate", "--story", Story, "--out", "x.gif", option, value);
+        Refused(r, option);
+        Assert.Equal(2, r.Err.Trim().Split('\n').Length); // the problem, then where to find the options
+    }
+
+    [Fact]
+    public void UnknownOptionsAndMissingValuesAreRefused()
+    {
+        Refused(Cli.Run("generate", "--story", Story, "--out", "x.gif", "--bogus", "1"), "--bogus");
+        Refused(Cli.Run("generate", "--story", Story), "--out");
+        Refused(Cli.Run("generate", "--story", Story, "--out"), "--out");
+    }
+
+    [Fact]
+    public void PathsThatCannotWorkAreNamedBeforeAnyWork()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var file = Path.Combine(dir, "afile");
+            File.WriteAllText(file, "x");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--run", file), "--run", "afile");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(file, "o.gif")), "--out", "afile");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.avi")), "--out", ".avi");
+            Refused(Cli.Run("generate", "--story", Path.Combine(dir, "none.txt"), "--out", "x.gif"), "none.txt");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--global", dir),
+                "model_index.json");
+            Refused(Cli.Run("train", "global", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
+                "--channels", "8,16"), "norm_num_groups");
+            Assert.Empty(Directory.GetFiles(dir, "*.gif"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void StoryProblemsNameTheLine()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var story = Path.Combine(dir, "s.txt");
+            File.WriteAllText(story, "0-10: beach\n12-20: forest\n");
+            Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif")), "s.txt:2");
+            File.WriteAllText(story, "0-: a" + new string(' ', 1_000_000) + "x\n");
+            Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif"), "--frames", "2147483647"),
+                "--frames");
+            File.WriteAllText(story, "0-99999999999: beach\n");
+            Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif")), "s.txt:1");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    public static TheoryData<string, string> BrokenFiles => new()
+    {
+        { "text_encoder/config.json", "" },
+        { "text_encoder/config.json", "{\"vocab_size\": 65, \"max_posi" },
+        { "text_encoder/config.json", "hello" },
+        { "text_encoder/config.json", "[]" },
+        { "text_encoder/config.json", "\u0001\u00ff\u0000binary" },
+        { "text_encoder/config.json", "{\"vocab_size\":\"abc\"}" },
+        { "text_encoder/config.json", "{\"vocab_size\": 65, \"max_position_embeddings\": 48, \"hidden_size\": 128, " +
+                                      "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"intermediate_size\": 256, \"extra\": 1}" },
+        { "tokenizer/tokenizer.json", "{}" },
+        { "model_index.json", "{\"unet\": 3}" },
+        { "model_index.json", "garbage" },
+        { "unet/config.json", "{}" },
+        { "scheduler/scheduler_config.json", "{}" },
+        { "unet/diffusion_pytorch_model.safetensors", "\u0008\u0000\u0000\u0000\u0000\u0000\u0000\u0000{\"\u00ff\":1}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenFiles))]
+    public void ABrokenModelFolderIsNamedNotCrashedOn(string file, string content)
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var model = Path.Combine(dir, "global");
+            CopyFolder(Cli.Models("toonworld-global"), model);
+            File.WriteAllText(Path.Combine(model, file), content, new System.Text.UTF8Encoding(false));
+            var r = Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.gif"), "--global", model);
+            Refused(r, Path.GetFileName(file));
+            Assert.False(File.Exists(Path.Combine(dir, "o.gif")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    internal static void CopyFolder(string from, string to)
+    {
+        foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(d.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(f, f.Replace(from, to));
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Longshot.Cli.Tests;
+
+/// <summary>Runs the command line in this process (fast) or as a child process (for signals and kills).</summary>
+internal static class Cli
+{
+    /// <summary>Exit code, standard output and standard error of `longshot ARGS` run in this process.</summary>
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = LongshotCli.RunAsync(args, output, error).GetAwaiter().GetResult();
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The repository root (where models/ lives).</summary>
+    public static string Root { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Longshot.slnx"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+
+    public static string Models(string name) => Path.Combine(Root, "models", name);
+
+    /// <summary>`dotnet longshot.dll ARGS` as a child process in <paramref name="dir"/>, output captured.</summary>
+    public static Process Start(string dir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "longshot.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["LONGSHOT_GEMM"] = "builtin";
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Waits for a child, returning its exit code and its whole standard error.</summary>
+    public static (int Code, string Err) Finish(Process p, int timeoutSeconds = 300)
+    {
+        var err = p.StandardError.ReadToEndAsync();
+        var _ = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutSeconds * 1000))
+        {
+            p.Kill(true);
+            throw new TimeoutException($"longshot did not finish in {timeoutSeconds} s");
+        }
+        return (p.ExitCode, err.Result);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    /// <summary>Sends a POSIX signal (15: SIGTERM, 2: SIGINT, 9: SIGKILL).</summary>
+    public static void Signal(Process p, int signal)
+    {
+        if (kill(p.Id, signal) != 0) throw new InvalidOperationException($"kill({p.Id}, {signal}) failed");
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds or the process ends; false if it ended first.</summary>
+    public static bool WaitFor(Process p, Func<bool> condition, int timeoutSeconds = 120)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed.TotalSeconds < timeoutSeconds)
+        {
+            if (condition()) return true;
+            if (p.HasExited) return condition();
+            Thread.Sleep(20);
+        }
+        throw new TimeoutException("condition not reached in time");
+    }
+
+    /// <summary>A fresh folder under the system's temp, removed by the caller.</summary>
+    public static string TempDir() => Directory.CreateTempSubdirectory("longshot-cli-").FullName;
+}
