@@ -89,8 +89,8 @@ public static class MtdTrainer
         var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
         // Everything the options decide is checked before the latent cache, which can take minutes to build.
         o.Unet?.Validate();
-        if (o.Length < 3 || o.Steps < 1 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
-            throw new LongshotException("train: need length >= 3, steps >= 1, batch >= 1 and a positive learning rate.");
+        if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
+            throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning rate.");
         if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
             throw new LongshotException($"--init: {o.InitFrom} has no model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
