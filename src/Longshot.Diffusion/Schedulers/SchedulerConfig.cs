@@ -27,13 +27,8 @@ public sealed record SchedulerConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 
-    public static SchedulerConfig Load(string path)
-    {
-        var c = StrictJson.Load<SchedulerConfig>(path, "scheduler config", Json);
-        try { c.Validate(); }
-        catch (LongshotException e) { throw new LongshotException($"{path}: {e.Message}"); }
-        return c;
-    }
+    public static SchedulerConfig Load(string path) =>
+        StrictJson.Load<SchedulerConfig>(path, "scheduler config", Json, c => c.Validate());
 
     /// <summary>Throws <see cref="LongshotException"/> naming the first setting no schedule can be built from.</summary>
     public void Validate()

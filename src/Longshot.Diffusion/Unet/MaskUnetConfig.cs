@@ -59,11 +59,6 @@ public sealed record MaskUnetConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 
-    public static MaskUnetConfig Load(string path)
-    {
-        var c = StrictJson.Load<MaskUnetConfig>(path, "UNet config", Json);
-        try { c.Validate(); }
-        catch (LongshotException e) { throw new LongshotException($"{path}: {e.Message}"); }
-        return c;
-    }
+    public static MaskUnetConfig Load(string path) =>
+        StrictJson.Load<MaskUnetConfig>(path, "UNet config", Json, c => c.Validate());
 }

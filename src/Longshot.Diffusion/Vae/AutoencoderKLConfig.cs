@@ -70,13 +70,8 @@ public sealed record AutoencoderKLConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static AutoencoderKLConfig FromJson(string json, string source)
-    {
-        var c = StrictJson.Parse<AutoencoderKLConfig>(json, source, "VAE config", Json);
-        try { c.Validate(); }
-        catch (LongshotException e) { throw new LongshotException($"{source}: {e.Message}"); }
-        return c;
-    }
+    public static AutoencoderKLConfig FromJson(string json, string source) =>
+        StrictJson.Parse<AutoencoderKLConfig>(json, source, "VAE config", Json, c => c.Validate());
 
     public static AutoencoderKLConfig Load(string path) => File.Exists(path) ? FromJson(File.ReadAllText(path), path)
         : throw new LongshotException($"{path}: VAE config not found.");

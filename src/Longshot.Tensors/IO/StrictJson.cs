@@ -11,15 +11,28 @@ namespace Longshot.Tensors.IO;
 /// </summary>
 public static class StrictJson
 {
-    /// <summary>Reads <paramref name="path"/> as a <typeparamref name="T"/>; <paramref name="what"/> names it in errors.</summary>
-    public static T Load<T>(string path, string what, JsonSerializerOptions? options = null) where T : class
+    /// <summary>
+    /// Reads <paramref name="path"/> as a <typeparamref name="T"/>; <paramref name="what"/> names it in errors, and
+    /// <paramref name="validate"/>'s <see cref="LongshotException"/> is reported with the path in front.
+    /// </summary>
+    public static T Load<T>(string path, string what, JsonSerializerOptions? options = null, Action<T>? validate = null)
+        where T : class
     {
         if (!File.Exists(path)) throw new LongshotException($"{path}: {what} not found.");
-        return Parse<T>(File.ReadAllText(path), path, what, options);
+        return Parse(File.ReadAllText(path), path, what, options, validate);
     }
 
     /// <summary>Parses <paramref name="json"/> from <paramref name="source"/> as a <typeparamref name="T"/>.</summary>
-    public static T Parse<T>(string json, string source, string what, JsonSerializerOptions? options = null) where T : class
+    public static T Parse<T>(string json, string source, string what, JsonSerializerOptions? options = null,
+        Action<T>? validate = null) where T : class
+    {
+        var value = Deserialize<T>(json, source, what, options);
+        try { validate?.Invoke(value); }
+        catch (LongshotException e) { throw new LongshotException($"{source}: {e.Message}", e); }
+        return value;
+    }
+
+    private static T Deserialize<T>(string json, string source, string what, JsonSerializerOptions? options) where T : class
     {
         options ??= JsonSerializerOptions.Default;
         try

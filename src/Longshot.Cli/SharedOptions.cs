@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+
+namespace Longshot.Cli;
+
+/// <summary>--global, --local and --vae: the model folders (default: the shipped ones).</summary>
+internal sealed class ModelOptions
+{
+    public Option<string?> Global { get; } = CliOptions.Text("--global",
+        "global MTD folder (default: models/toonworld-global)", "DIR");
+    public Option<string?> Local { get; } = CliOptions.Text("--local",
+        "local MTD folder (default: models/toonworld-local)", "DIR");
+    public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
+        "DIR");
+
+    public Option[] All => new Option[] { Global, Local, Vae };
+
+    public LongVideoPipeline Load(ParseResult p)
+    {
+        var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),
+            p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+        pipe.Warning = w => Console.Error.WriteLine($"longshot: warning: {w}");
+        return pipe;
+    }
+}
+
+/// <summary>How units are sampled: --scheme, --length, --steps, --guidance, --sampler, --eta, --seed.</summary>
+internal sealed class SamplingOptions
+{
+    private static readonly SamplerOptions Shipped = ShippedModels.Sampler;
+
+    public Option<string> Scheme { get; } = CliOptions.Choice("--scheme",
+        "dod: diffusion over diffusion; ar: the autoregressive baseline",
+        GenerationSchemes.All.Select(x => x.Name()).ToArray());
+    public Option<int> Length { get; } = CliOptions.Int("--length",
+        "frames per model call (L) the models were trained for", 16, 3, 1024);
+    public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
+    public Option<double> Guidance { get; } = CliOptions.Number("--guidance",
+        "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
+    public Option<string> Sampler { get; } = CliOptions.Choice("--sampler", "scheduler", Scheduler.Names.ToArray());
+    public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0,
+        1);
+    public Option<ulong> Seed { get; } = CliOptions.Seed();
+
+    public Option[] All => new Option[] { Scheme, Length, Steps, Guidance, Sampler, Eta, Seed };
+
+    public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
+    {
+        Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
+        Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
+            (float)p.GetValue(Eta)),
+    };
+}
