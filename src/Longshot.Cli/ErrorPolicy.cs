@@ -12,21 +12,22 @@ internal static class ErrorPolicy
 {
     public const int BadInput = 2, EnvironmentFailed = 1, InternalError = 70;
 
-    public static int Report(Exception e, TextWriter error)
+    public static int Report(Exception e, TextWriter error, string? rank = null)
     {
+        string who = rank == null ? "longshot" : $"longshot ({rank})";
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
         switch (e)
         {
             case LongshotException:
-                error.WriteLine($"longshot: {OneLine(e.Message)}");
+                error.WriteLine($"{who}: {OneLine(e.Message)}");
                 return BadInput;
             case IOException or UnauthorizedAccessException:
-                error.WriteLine($"longshot: {OneLine(e.Message)}");
+                error.WriteLine($"{who}: {OneLine(e.Message)}");
                 return EnvironmentFailed;
             default:
                 var log = Path.Combine(Path.GetTempPath(), $"longshot-crash-{Environment.ProcessId}.log");
                 try { File.WriteAllText(log, e.ToString()); } catch (IOException) { log = "(could not be written)"; }
-                error.WriteLine($"longshot: internal error ({e.GetType().Name}: {OneLine(e.Message)}); details in " +
+                error.WriteLine($"{who}: internal error ({e.GetType().Name}: {OneLine(e.Message)}); details in " +
                     $"{log}");
                 return InternalError;
         }

@@ -6,6 +6,26 @@ namespace Longshot.Cli;
 /// <summary>Runs a generation into its output files with a progress bar over all units of the plan.</summary>
 internal static class GenerationView
 {
+    /// <summary>
+    /// Under mpirun with several ranks: rank 0 keeps the pipeline (and is told which ranks sample) and returns true;
+    /// every other rank samples units for it until it is done and returns false (nothing more to do).
+    /// </summary>
+    public static bool UseRanks(LongVideoPipeline pipe, GenerationRequest request, bool quiet, CancellationToken ct)
+    {
+        if (!JobRanks.Distributed) return true;
+        var ranks = JobRanks.Current;
+        if (ranks.Rank != 0)
+        {
+            Longshot.Diffusion.Distributed.RankWorker.Serve(pipe, request, ranks, ct);
+            return false;
+        }
+        pipe.Ranks = ranks;
+        if (!quiet)
+            Console.WriteLine($"running on {ranks.Size} MPI ranks: rank 0 schedules, saves and decodes, " +
+                              $"{ranks.Size - 1} sample units ({Longshot.Tensors.Kernels.Threads.Count} threads each)");
+        return true;
+    }
+
     public static void Produce(LongVideoPipeline pipe, GenerationRequest request, string outPath, bool quiet,
         CancellationToken ct)
     {

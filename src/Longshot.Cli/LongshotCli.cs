@@ -34,6 +34,7 @@ internal static class LongshotCli
         {
             Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
         };
+        if (parse.Errors.Count > 0 && !JobRanks.IsLeader) return ErrorPolicy.BadInput;
         if (parse.Errors.Count > 0)
         {
             string command = CommandPath(parse.CommandResult.Command, root);
@@ -43,19 +44,29 @@ internal static class LongshotCli
             return ErrorPolicy.BadInput;
         }
         using var signals = new ShutdownSignals();
+        int code;
         try
         {
-            return await parse.InvokeAsync(config, signals.Token);
+            var top = CommandPath(parse.CommandResult.Command, root).Split(' ').Skip(1).FirstOrDefault();
+            if (top is not ("generate" or "demo" or "info" or null)) JobRanks.RequireSingle($"longshot {top}");
+            code = await parse.InvokeAsync(config, signals.Token);
         }
         catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
-            error.WriteLine($"cancelled ({signals.Received}); rerun the same command to continue where it stopped.");
-            return signals.ExitCode;
+            if (JobRanks.IsLeader)
+                error.WriteLine($"cancelled ({signals.Received}); rerun the same command to continue where it stopped.");
+            code = signals.ExitCode;
         }
         catch (Exception e)
         {
-            return ErrorPolicy.Report(e, error);
+            // Bad input fails every rank alike: rank 0 says so. Anything else is said by the rank it happened on.
+            bool says = JobRanks.IsLeader || e is not Tensors.LongshotException;
+            code = ErrorPolicy.Report(e, says ? error : TextWriter.Null, JobRanks.RankLabel);
+            // One rank failing alone would leave the others waiting for it: end the whole job.
+            if (JobRanks.Distributed) JobRanks.Current.Abort(code);
         }
+        JobRanks.Finish();
+        return code;
     }
 
     /// <summary>"longshot train vae": the names from the root down to <paramref name="command"/>.</summary>

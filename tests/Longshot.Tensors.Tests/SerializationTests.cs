@@ -39,6 +39,17 @@ public class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void ANameThatIsNotUtf8NamesTheFile()
+    {
+        var header = System.Text.Encoding.ASCII.GetBytes("{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        header[3] = 0xff; // a lone byte no UTF-8 text has
+        var file = BitConverter.GetBytes((long)header.Length).Concat(header).Concat(new byte[4]).ToArray();
+        File.WriteAllBytes(P("bad-name.safetensors"), file);
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(P("bad-name.safetensors")));
+        Assert.Contains("bad-name.safetensors", e.Message);
+    }
+
+    [Fact]
     public void TruncatedFileGivesAClearError()
     {
         SafeTensors.Save(P("t.safetensors"), new Dictionary<string, Tensor> { ["w"] = Tensor.Ones(100) });

@@ -49,6 +49,10 @@ internal static class GenerateCommand
             var story = Storyline.Load(storyPath, 24, frames);
             var request = s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir };
             request.Validate();
+            if (JobRanks.Distributed && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
+                throw new LongshotException("--scheme ar is one chain of units, one after another: run it without mpirun.");
+            if (JobRanks.Distributed && p.GetValue(Regenerate) != null)
+                throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
             if (p.GetValue(Regenerate) is { } range)
             {
                 var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, 24, request.Frames) : story;
@@ -67,6 +71,7 @@ internal static class GenerateCommand
             }
             var pipeline = m.Load(p);
             pipeline.BatchSize = p.GetValue(batch);
+            if (!GenerationView.UseRanks(pipeline, request, p.GetValue(quiet), ct)) return 0;
             GenerationView.Produce(pipeline, request, outPath, p.GetValue(quiet), ct);
             Console.WriteLine($"wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
             return 0;

@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Vae;
+using Longshot.Distributed;
 using Longshot.Tensors;
 using Longshot.Tensors.Kernels;
 
@@ -45,6 +46,13 @@ public sealed class LongVideoPipeline
     /// share (a GPU).
     /// </summary>
     public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>
+    /// The ranks of an MPI job that sample diffusion-over-diffusion units: this process (rank 0) schedules, saves and
+    /// decodes, and every other rank runs <see cref="Distributed.RankWorker.Serve"/>. Null or one rank: the units
+    /// are sampled on this process's cores. The video is the same either way.
+    /// </summary>
+    public ICommunicator? Ranks { get; set; }
 
     /// <summary>Told about recoverable problems, such as a damaged unit file that will be recomputed.</summary>
     public Action<string>? Warning { get; set; }
@@ -114,7 +122,7 @@ public sealed class LongVideoPipeline
         IProgress<GenerationProgress>? progress,
         CancellationToken ct) => r.Scheme switch
     {
-        GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct),
+        GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct, Ranks),
         GenerationScheme.Autoregressive => RunAutoregressive(r, known, progress, ct),
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };
@@ -125,7 +133,7 @@ public sealed class LongVideoPipeline
     /// boundary or behind a slower batch.
     /// </summary>
     private IEnumerable<int> RunDod(GenerationRequest r, Dictionary<int, Tensor> known,
-        IProgress<GenerationProgress>? progress, CancellationToken ct)
+        IProgress<GenerationProgress>? progress, CancellationToken ct, ICommunicator? ranks = null)
     {
         var schedule = new DodSchedule(r.Frames, r.Length);
         using var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
@@ -139,60 +147,43 @@ public sealed class LongVideoPipeline
         }
         foreach (var damaged in run?.Damaged ?? new List<string>()) Warning?.Invoke(damaged);
         yield return 0;
-        int workers = Math.Clamp(Workers, 1, Math.Max(1, Threads.Count));
-        var running = new List<(Task<List<Tensor>> Task, List<WorkUnit> Units)>();
-        try
+        using IUnitRunner runner = ranks is { Size: > 1 }
+            ? new Distributed.RankUnitRunner(ranks, known, schedule, UnitShape)
+            : new ThreadUnitRunner(Math.Clamp(Workers, 1, Math.Max(1, Threads.Count)),
+                (batch, token) => SampleBatch(r, batch, known, token), ct);
+        void StartBatches()
         {
-            void StartBatches()
+            var batches = NextBatches(todo, known.ContainsKey, runner.Capacity - runner.Running, runner.Capacity, BatchSize);
+            bool alone = runner.Running + batches.Count == 1;
+            foreach (var batch in batches) runner.Start(batch, alone);
+        }
+        StartBatches();
+        while (runner.Running > 0)
+        {
+            var (units, outs) = runner.WaitAny(ct);
+            for (int j = 0; j < units.Count; j++)
             {
-                var batches = NextBatches(todo, known.ContainsKey, workers - running.Count, workers, BatchSize);
-                // A batch that runs alone (the global unit) runs here on every thread (from a pool thread its kernels'
-                // own parallel loops ran slower, docs/performance.md); side by side, each gets its share of threads.
-                bool alone = running.Count + batches.Count == 1;
-                int share = Math.Max(1, Threads.Count / workers);
-                foreach (var batch in batches)
-                {
-                    var sampler = batch[0].IsGlobal ? _global : _local;
-                    var clips = batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList();
-                    running.Add((alone
-                        ? Task.FromResult(sampler.Sample(clips, r.Sampler, ct))
-                        : Task.Run(() =>
-                        {
-                            using var _ = Threads.LimitTo(share);
-                            return sampler.Sample(clips, r.Sampler, ct);
-                        }), batch));
-                }
+                Record(units[j], outs[j], known);
+                run?.Save(units[j], outs[j]);
             }
+            int level = units[0].Level;
+            done[level - 1] += units.Count;
+            progress?.Report(new GenerationProgress(level, levels, done[level - 1], schedule.Levels[level - 1].Count,
+                done.Sum(), total));
+            // Refill the workers before yielding, so they keep sampling while the caller decodes finished frames.
             StartBatches();
-            while (running.Count > 0)
-            {
-                int i = Task.WaitAny(running.Select(x => (Task)x.Task).ToArray());
-                var (task, units) = running[i];
-                running.RemoveAt(i);
-                var outs = task.GetAwaiter().GetResult();
-                for (int j = 0; j < units.Count; j++)
-                {
-                    Record(units[j], outs[j], known);
-                    run?.Save(units[j], outs[j]);
-                }
-                int level = units[0].Level;
-                done[level - 1] += units.Count;
-                progress?.Report(new GenerationProgress(level, levels, done[level - 1],
-                    schedule.Levels[level - 1].Count,
-                    done.Sum(), total));
-                // Refill the workers before yielding, so they keep sampling while the caller decodes finished frames.
-                StartBatches();
-                yield return 0;
-            }
-            if (todo.Count > 0)
-                throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is " +
-                    $"inconsistent.");
+            yield return 0;
         }
-        finally
-        {
-            // Cancelled or failed: let the batches still sampling stop before returning, so nothing runs on unseen.
-            try { Task.WaitAll(running.Select(x => (Task)x.Task).ToArray()); } catch (AggregateException) { }
-        }
+        if (todo.Count > 0)
+            throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is inconsistent.");
+    }
+
+    /// <summary>Samples one batch of units of <paramref name="r"/> whose given frames are in <paramref name="known"/>.</summary>
+    internal List<Tensor> SampleBatch(GenerationRequest r, List<WorkUnit> batch, Dictionary<int, Tensor> known,
+        CancellationToken ct)
+    {
+        var sampler = batch[0].IsGlobal ? _global : _local;
+        return sampler.Sample(batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList(), r.Sampler, ct);
     }
 
     /// <summary>The autoregressive baseline: the same models, one unit after another.</summary>
@@ -319,7 +310,7 @@ public sealed class LongVideoPipeline
         }
     }
 
-    private int[] UnitShape(WorkUnit u) => new[] { u.Positions.Length, _channels, _size, _size };
+    internal int[] UnitShape(WorkUnit u) => new[] { u.Positions.Length, _channels, _size, _size };
 
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
     {

@@ -1,0 +1,43 @@
+using Longshot.Diffusion.Pipelines;
+using Longshot.Distributed;
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Distributed;
+
+/// <summary>
+/// A sampling rank (1 .. N-1) of a generation over MPI: it builds the same schedule from the same request as rank 0,
+/// then samples whatever batch rank 0 sends, with the given frames' latents that come with it, until told to stop.
+/// </summary>
+public static class RankWorker
+{
+    /// <summary>Serves rank 0 until it says stop; returns the number of units sampled here.</summary>
+    public static int Serve(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks, CancellationToken ct = default)
+    {
+        if (ranks.Rank == 0) throw new InvalidOperationException("rank 0 runs the pipeline; only other ranks serve it.");
+        r.Validate();
+        var schedule = new DodSchedule(r.Frames, r.Length);
+        int sampled = 0;
+        while (true)
+        {
+            var (message, _) = ranks.ReceiveFloats(0, RankMessages.WorkTag, ct);
+            var units = RankMessages.Units(message, schedule);
+            if (units.Count == 0) return sampled;
+            var known = new Dictionary<int, Tensor>();
+            int at = RankMessages.PayloadStart(units.Count);
+            foreach (var u in units)
+            {
+                var shape = pipe.UnitShape(u);
+                int perFrame = shape[1] * shape[2] * shape[3];
+                for (int f = 0; f < u.Positions.Length; f++)
+                {
+                    if (!u.Given[f]) continue;
+                    known[u.Positions[f]] = Tensor.FromArray(message.AsSpan(at, perFrame).ToArray(), shape[1], shape[2], shape[3]);
+                    at += perFrame;
+                }
+            }
+            var latents = pipe.SampleBatch(r, units, known, ct);
+            ranks.Send(RankMessages.Result(units, latents), 0, RankMessages.ResultTag);
+            sampled += units.Count;
+        }
+    }
+}
