@@ -40,6 +40,56 @@ internal static class Cli
         return Process.Start(psi)!;
     }
 
+    /// <summary>
+    /// `mpirun -np N dotnet longshot.dll ARGS` as a child process, or null where mpirun is not installed; in CI
+    /// (CI=true), where .ci/run installs openmpi-bin, its absence is a failure.
+    /// </summary>
+    public static Process? StartMpi(string dir, int ranks, params string[] args)
+    {
+        if (!MpirunAvailable)
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+                throw new InvalidOperationException("mpirun must be installed in CI (.ci/run installs openmpi-bin).");
+            return null;
+        }
+        var psi = new ProcessStartInfo("mpirun")
+        {
+            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--oversubscribe", "--allow-run-as-root", "-np", ranks.ToString(), "dotnet",
+                     Path.Combine(AppContext.BaseDirectory, "longshot.dll") }.Concat(args))
+            psi.ArgumentList.Add(a);
+        psi.Environment["LONGSHOT_GEMM"] = "builtin";
+        return Process.Start(psi)!;
+    }
+
+    public static bool MpirunAvailable { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
+        .Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun")));
+
+    /// <summary>PIDs of this machine's processes whose environment holds NAME=VALUE.</summary>
+    public static List<int> ProcessesWithEnvironment(string name, string value)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                var env = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                if (env.Contains($"{name}={value}")) found.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+
+    /// <summary>Sends a POSIX signal to a process id.</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed");
+    }
+
     /// <summary>Waits for a child, returning its exit code and its whole standard error.</summary>
     public static (int Code, string Err) Finish(Process p, int timeoutSeconds = 300)
     {

@@ -17,11 +17,11 @@ public class KillAndResumeTests
     private static readonly string Story = Cli.Models("demo-story.txt");
 
     // 121 frames with L = 16: one global unit and 8 local units, a few seconds per run.
-    private static string[] Generate(string outPath, string? run) =>
+    internal static string[] Generate(string outPath, string? run) =>
         new[] { "generate", "--story", Story, "--frames", "121", "--steps", "2", "--seed", "3", "--quiet", "--out", outPath }
             .Concat(run != null ? new[] { "--run", run } : Array.Empty<string>()).ToArray();
 
-    private static readonly Lazy<byte[]> Reference = new(() =>
+    internal static readonly Lazy<byte[]> Reference = new(() =>
     {
         var dir = Cli.TempDir();
         try
@@ -33,7 +33,7 @@ public class KillAndResumeTests
         finally { Directory.Delete(dir, true); }
     });
 
-    private static int Units(string run) =>
+    internal static int Units(string run) =>
         Directory.Exists(Path.Combine(run, "units")) ? Directory.GetFiles(Path.Combine(run, "units"), "*.safetensors").Length : 0;
 
     private static void NoLeftovers(string dir) =>
