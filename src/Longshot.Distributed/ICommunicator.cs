@@ -50,6 +50,9 @@ public interface ICommunicator : IDisposable
     /// <summary>Element-wise sum over ranks, in place.</summary>
     void AllReduceSum(Span<float> data);
 
+    /// <summary>Element-wise sum over ranks, in place, in double precision (norms, counters).</summary>
+    void AllReduceSum(Span<double> data);
+
     /// <summary>
     /// Element-wise sum over ranks of <paramref name="send"/>, of which rank r keeps the counts[r] values starting
     /// at the sum of the counts before it.

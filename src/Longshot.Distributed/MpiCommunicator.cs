@@ -128,6 +128,13 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                 "MPI_Allreduce");
     }
 
+    public void AllReduceSum(Span<double> data)
+    {
+        fixed (double* p = data)
+            MpiLibrary.Check(MpiLibrary.Allreduce(MpiLibrary.InPlace, p, data.Length, MpiLibrary.Double, MpiLibrary.OpSum, MpiLibrary.CommWorld),
+                "MPI_Allreduce");
+    }
+
     public void ReduceScatterSum(ReadOnlySpan<float> send, Span<float> receive, int[] counts)
     {
         Offsets(counts, send.Length, "reduce-scatter");

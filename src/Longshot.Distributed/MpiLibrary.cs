@@ -16,6 +16,7 @@ internal static unsafe class MpiLibrary
     public static readonly nint CommWorld = Symbol("ompi_mpi_comm_world");
     public static readonly nint Float = Symbol("ompi_mpi_float");
     public static readonly nint Byte = Symbol("ompi_mpi_byte");
+    public static readonly nint Double = Symbol("ompi_mpi_double");
     public static readonly nint OpSum = Symbol("ompi_mpi_op_sum");
     public static readonly nint ErrorsReturn = Symbol("ompi_mpi_errors_return");
 

@@ -25,6 +25,7 @@ public sealed class SingleProcessCommunicator : ICommunicator
     public void AllGather(ReadOnlySpan<float> send, Span<float> receive) => send.CopyTo(receive);
     public void AllGather(ReadOnlySpan<float> send, Span<float> receive, int[] counts) => send[..counts[0]].CopyTo(receive);
     public void AllReduceSum(Span<float> data) { }
+    public void AllReduceSum(Span<double> data) { }
     public void ReduceScatterSum(ReadOnlySpan<float> send, Span<float> receive, int[] counts) => send[..counts[0]].CopyTo(receive);
     public void Barrier() { }
     public void Abort(int exitCode) => Environment.Exit(exitCode);

@@ -85,7 +85,7 @@ internal static class TrainCommands
             "DIR");
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
-        var steps = CliOptions.Int("--steps", "training steps", 1000, 1, 10_000_000);
+        var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
         var lr = CliOptions.Number("--lr", "learning rate", 4e-4, 1e-9, 10);
         var channels = CliOptions.IntList("--channels", "UNet block output channels, multiples of 32 (default 32,64)",
@@ -100,11 +100,13 @@ internal static class TrainCommands
         var prediction = CliOptions.Choice("--prediction", "what the UNet predicts", "v", "epsilon");
         var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
+        var zero = CliOptions.Int("--zero", "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded " +
+                                            "across ranks, 2: gradients too)", 0, 0, 2);
         var c = new Command(role, role == "global"
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
-                prediction, init, quiet);
+                prediction, init, quiet, zero);
         if (role == "local") c.Options.Add(levels);
         return c.Runs((p, ct) =>
         {
@@ -112,9 +114,8 @@ internal static class TrainCommands
             var o = new MtdTrainOptions
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
-                    Role = role,
-                Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
-                    Batch = p.GetValue(batch),
+                Role = role, Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
+                Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
                 Levels = role == "local" ? p.GetValue(levels) : null, LearningRate = (float)p.GetValue(lr),
@@ -125,19 +126,23 @@ internal static class TrainCommands
                     MultiScaleInjection = !p.GetValue(noMi), SymmetricInjection = !p.GetValue(noSi),
                 },
             };
-            bool q = p.GetValue(quiet);
+            bool q = p.GetValue(quiet) || !JobRanks.IsLeader;
+            var ranks = JobRanks.Current;
+            if (!q && ranks.Size > 1)
+                Console.WriteLine($"training on {ranks.Size} MPI ranks, {o.Batch} clips each ({o.Batch * ranks.Size} per step), " +
+                                  $"ZeRO stage {o.Zero}");
             var progress = new SyncProgress<MtdTrainProgress>(r =>
             {
                 if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
                     Console.WriteLine($"step {r.Step,6}/{r.Steps}  level {r.Level}  loss {r.Loss:F5}  " +
-                        $"{r.ClipsPerSecond:F2} clips/s  " +
-                                      $"eta {r.Eta:hh\\:mm\\:ss}");
+                                      $"{r.ClipsPerSecond:F2} clips/s  eta {r.Eta:hh\\:mm\\:ss}");
             });
             var cache = new SyncProgress<(int Done, int Total)>(x =>
             {
                 if (!q) Console.WriteLine($"latent cache: episode {x.Done}/{x.Total} ready");
             });
-            MtdTrainer.Train(o, progress, ct, cache);
+            MtdTrainer.Train(o, progress, ct, cache, ranks);
+            if (!JobRanks.IsLeader) return 0;
             Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
             return 0;
         });

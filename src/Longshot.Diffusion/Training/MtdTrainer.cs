@@ -4,6 +4,7 @@ using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
+using Longshot.Distributed;
 using Longshot.Tensors;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
@@ -54,6 +55,8 @@ public sealed record MtdTrainOptions
     /// <summary>A trained model folder whose UNet and text-encoder weights a fresh run starts from (same vocabulary and
     /// sizes).</summary>
     public string? InitFrom { get; init; }
+    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the gradients.</summary>
+    public int Zero { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
 }
@@ -76,10 +79,14 @@ public static class MtdTrainer
     public const string StateFile = "train_state.safetensors";
 
     /// <param name="cacheProgress">Reports episodes encoded while the latent cache is built (first run only).</param>
+    /// <param name="ranks">The ranks of a data-parallel job (null: this process alone). Each rank trains on its own
+    /// <see cref="MtdTrainOptions.Batch"/> clips of every step's batch of Batch x ranks; rank 0 writes checkpoints and
+    /// the model.</param>
     public static MtdPipelineParts Train(MtdTrainOptions o, IProgress<MtdTrainProgress>? progress = null,
         CancellationToken ct = default,
-        IProgress<(int Done, int Total)>? cacheProgress = null)
+        IProgress<(int Done, int Total)>? cacheProgress = null, ICommunicator? ranks = null)
     {
+        ranks ??= new SingleProcessCommunicator();
         if (o.Role is not ("global" or "local"))
             throw new LongshotException($"train: role must be global or local, got '{o.Role}'.");
         if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
@@ -97,7 +104,10 @@ public static class MtdTrainer
         var vae = AutoencoderKL.Load(o.Vae);
         using var store = DatasetStore.Open(o.Data);
         var sampler = new ClipSampler(store, Splits.Train);
-        var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, cacheProgress, ct);
+        // Rank 0 encodes the latent cache; the others wait and read it.
+        if (ranks.Rank != 0) ranks.Barrier();
+        var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null, ct);
+        if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
         var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount)
             .Select(e.Caption)), o.Text?.MaxLength ?? 48);
         var parts = MtdPipelineParts.Create(o.Unet
@@ -110,10 +120,11 @@ public static class MtdTrainer
         // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
         if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom)
             .Parameters.StateDict(), strict: true, o.InitFrom);
-        var opt = new AdamW(all.Trainable, o.LearningRate, weightDecay: 0.01f);
+        var dp = new DataParallel(ranks, all.Trainable, o.Zero, ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
+        var opt = dp.Optimizer;
         var ema = new Ema(all.Trainable, o.EmaDecay);
         var rng = new Rng(o.Seed);
-        Directory.CreateDirectory(o.Out);
+        if (ranks.Rank == 0) Directory.CreateDirectory(o.Out);
         long step = 0;
         if (File.Exists(statePath))
         {
@@ -134,25 +145,26 @@ public static class MtdTrainer
         {
             ct.ThrowIfCancellationRequested();
             int level = o.Role == "global" ? GlobalLevel(o, rng) : localLevels[(int)(step % localLevels.Length)];
-            var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng);
+            var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng, ranks.Size, ranks.Rank);
             NumericCheck.ThrowIfNotFinite(loss, step);
-            var grads = loss.Backward();
-            GradClip.ClipByGlobalNorm(grads, all.Trainable.Select(p => p.Value), 1.0);
-            opt.Step(grads);
+            dp.Step(loss.Backward(), 1.0);
             ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
-                TrainingCheckpoint.Save(statePath, all, opt, step, rng, ema,
+                dp.SaveCheckpoint(statePath, all, step, rng, ema,
                     new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
                     ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
                     ["prediction"] = o.PredictionType });
-            double cps = (step - first) * o.Batch / sw.Elapsed.TotalSeconds;
-            progress?.Report(new MtdTrainProgress(step, o.Steps, loss.Item(), level, cps,
-                TimeSpan.FromSeconds((o.Steps - step) * o.Batch / Math.Max(1e-9, cps))));
+            double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
+            // Each rank's loss is its share of the batch's: the sum is the batch's loss.
+            var batchLoss = new[] { (double)loss.Item() };
+            ranks.AllReduceSum(batchLoss.AsSpan());
+            progress?.Report(new MtdTrainProgress(step, o.Steps, (float)batchLoss[0], level, cps,
+                TimeSpan.FromSeconds((o.Steps - step) * o.Batch * ranks.Size / Math.Max(1e-9, cps))));
         }
         // Export the EMA weights (what sampling should use) unless the raw ones are asked for.
         if (!o.ExportRaw) all.Load(ema.Weights(), strict: false);
-        parts.Save(o.Out);
+        if (ranks.Rank == 0) parts.Save(o.Out);
         return parts;
     }
 
@@ -185,12 +197,18 @@ public static class MtdTrainer
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 
     /// <summary>The noise-regression loss of one batch of clips at one level.</summary>
+    /// <remarks>
+    /// In a job of <paramref name="ranks"/> ranks every rank draws the whole batch of Batch x ranks clips (their
+    /// places, prompts, timesteps and noise: cheap, and it keeps every rank's generator in step with one process's),
+    /// then runs the model on its own Batch clips only; the loss is normalised by the whole batch, so the ranks'
+    /// losses add up to the one-process loss.
+    /// </remarks>
     internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents,
-        ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng)
+        ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
     {
-        int l = o.Length, n = o.Batch * l;
+        int l = o.Length, n = o.Batch * l, total = o.Batch * ranks, from = rank * o.Batch;
         var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
-        for (int b = 0; b < o.Batch; b++)
+        for (int b = 0; b < total; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
             bool local = o.Role == "local";
@@ -199,23 +217,29 @@ public static class MtdTrainer
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));
         }
-        // Latents of the clips, from the cache (encoded once over consecutive frames by the frozen VAE).
-        var x0 = Ops.Concat(clips.Select(c => latents.Frames(c.Ep, c.Clip.Frames)).ToList(), 0);
         var captions = clips.SelectMany(c =>
             c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
-        var prompts = parts.EncodePrompts(captions);
-        var timesteps = Enumerable.Range(0, o.Batch).Select(_ => rng.NextInt(schedule.T)).ToArray();
-        var noise = Tensor.Randn(rng, x0.Shape);
+        var allTimesteps = Enumerable.Range(0, total).Select(_ => rng.NextInt(schedule.T)).ToArray();
+        float generated = clips.SelectMany(c => c.Clip.Given).Count(g => !g);
+        // This rank's clips. Latents from the cache (encoded once over consecutive frames by the frozen VAE).
+        var own = clips.GetRange(from, o.Batch);
+        var x0 = Ops.Concat(own.Select(c => latents.Frames(c.Ep, c.Clip.Frames)).ToList(), 0);
+        var prompts = parts.EncodePrompts(captions.GetRange(from * l, n));
+        var timesteps = allTimesteps[from..(from + o.Batch)];
+        var noiseShape = x0.Shape.ToArray();
+        noiseShape[0] = total * l;
+        var noise = Tensor.Randn(rng, noiseShape);
+        if (ranks > 1) noise = noise.Narrow(0, from * l, n).Contiguous();
         var perFrame = timesteps.SelectMany(t => Enumerable.Repeat(t, l)).ToArray();
         var xt = schedule.AddNoise(x0, noise, perFrame);
         var target = schedule.TrainingTarget(x0, noise, perFrame);
-        var given = clips.SelectMany(c => c.Clip.Given).ToArray();
+        var given = own.SelectMany(c => c.Clip.Given).ToArray();
         var (cond, mask) = MtdConditions.Build(x0, given);
         var pred = parts.Unet.Forward(new MtdInput(xt, timesteps, prompts, cond, mask,
-            clips[0].Clip.Frames.Select(f => f - clips[0].Clip.Frames[0]).ToArray()));
-        // Loss on the frames to generate (given frames are replaced by their condition at sampling time).
+            own[0].Clip.Frames.Select(f => f - own[0].Clip.Frames[0]).ToArray()));
+        // Loss on the frames to generate (given frames are replaced by their condition at sampling time), per
+        // generated frame of the whole batch.
         var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
-        float generated = given.Count(g => !g);
         return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
     }
 }

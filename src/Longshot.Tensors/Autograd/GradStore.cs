@@ -14,6 +14,14 @@ public sealed class GradStore
     /// <summary>Every tensor that received a gradient.</summary>
     public IEnumerable<Tensor> Keys => _grads.Keys;
 
+    /// <summary>A store holding exactly these gradients (gradients exchanged between the ranks of a job).</summary>
+    public static GradStore Of(IEnumerable<(Tensor Param, Tensor Grad)> grads)
+    {
+        var store = new GradStore();
+        foreach (var (p, g) in grads) store._grads[p] = g;
+        return store;
+    }
+
     /// <summary>Number of gradients held.</summary>
     public int Count => _grads.Count;
 

@@ -14,11 +14,19 @@ public static class TrainingCheckpoint
 {
     /// <summary>Saves the training state.</summary>
     public static void Save(string path, ParameterStore model, Optimizer optimizer, long step, Rng rng, Ema? ema = null,
-        IReadOnlyDictionary<string, string>? extra = null)
+        IReadOnlyDictionary<string, string>? extra = null) =>
+        Save(path, model, optimizer.StateTensors(), optimizer, step, rng, ema, extra);
+
+    /// <summary>
+    /// Saves the training state with <paramref name="optimizerState"/> in place of the optimizer's own (the whole
+    /// state gathered from the ranks of a job whose optimizer is sharded); the file is the same as one process's.
+    /// </summary>
+    public static void Save(string path, ParameterStore model, IReadOnlyDictionary<string, Tensor> optimizerState,
+        Optimizer optimizer, long step, Rng rng, Ema? ema = null, IReadOnlyDictionary<string, string>? extra = null)
     {
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, t) in model.Named) tensors[$"model.{name}"] = t;
-        foreach (var (k, t) in optimizer.StateTensors()) tensors[$"optim.{k}"] = t;
+        foreach (var (k, t) in optimizerState) tensors[$"optim.{k}"] = t;
         if (ema != null) foreach (var (k, t) in ema.Weights()) tensors[$"ema.{k}"] = t;
         var meta = new Dictionary<string, string>
         {
