@@ -40,25 +40,26 @@ internal static class TrainCommands
         var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 200, 1);
         var validateEvery = CliOptions.Int("--validate-every", "steps between validations", 500, 1);
         var quiet = CliOptions.Flag("--quiet", "only validation lines");
+        var zero = ZeroOption();
         var c = new Command("vae", "Train the temporal KL-VAE: stage 1 (image) then stage 2 (video).")
             .With(data, outDir, stage, steps, batch, clipFrames, lr, kl, init, channels, temporalInit, noTemporal,
-                trainSpatial, seed,
-                checkpointEvery, validateEvery, quiet);
+                trainSpatial, seed, checkpointEvery, validateEvery, quiet, zero);
         return c.Runs((p, ct) =>
         {
             var ch = p.GetValue(channels);
             var o = new VaeTrainOptions
             {
-                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!,
-                    Steps = p.GetValue(steps),
+                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!, Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), ClipFrames = p.GetValue(clipFrames), LearningRate = (float)p.GetValue(lr),
                 KlWeight = (float)p.GetValue(kl), CheckpointEvery = p.GetValue(checkpointEvery),
-                    ValidateEvery = p.GetValue(validateEvery),
+                ValidateEvery = p.GetValue(validateEvery), Zero = p.GetValue(zero),
                 Seed = p.GetValue(seed), InitFrom = p.GetValue(init), TemporalInit = p.GetValue(temporalInit)!,
                 NoTemporal = p.GetValue(noTemporal), TrainSpatial = p.GetValue(trainSpatial),
                 Config = ch != null ? new AutoencoderKLConfig { BlockOutChannels = ch } : null,
             };
             bool q = p.GetValue(quiet);
+            if (!JobRanks.IsLeader) { VaeTrainer.Train(o, null, ct, JobRanks.Current); return 0; }
+            AnnounceRanks(o.Batch, o.Zero, q);
             var progress = new SyncProgress<VaeTrainProgress>(r =>
             {
                 if (q && r.Validation == null) return;
@@ -69,9 +70,8 @@ internal static class TrainCommands
                     Console.WriteLine($"  validation: psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error " +
                         $"{v.TemporalError:F3}  ({v.Frames} frames)");
             });
-            var (_, val) = VaeTrainer.Train(o, progress, ct);
-            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} " +
-                $"dB, " +
+            var (_, val) = VaeTrainer.Train(o, progress, ct, JobRanks.Current);
+            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} dB, " +
                               $"ssim {val.Ssim:F4}, temporal error {val.TemporalError:F3})");
             return 0;
         });
@@ -100,8 +100,7 @@ internal static class TrainCommands
         var prediction = CliOptions.Choice("--prediction", "what the UNet predicts", "v", "epsilon");
         var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var zero = CliOptions.Int("--zero", "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded " +
-                                            "across ranks, 2: gradients too)", 0, 0, 2);
+        var zero = ZeroOption();
         var c = new Command(role, role == "global"
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
@@ -128,9 +127,7 @@ internal static class TrainCommands
             };
             bool q = p.GetValue(quiet) || !JobRanks.IsLeader;
             var ranks = JobRanks.Current;
-            if (!q && ranks.Size > 1)
-                Console.WriteLine($"training on {ranks.Size} MPI ranks, {o.Batch} clips each ({o.Batch * ranks.Size} per step), " +
-                                  $"ZeRO stage {o.Zero}");
+            if (JobRanks.IsLeader) AnnounceRanks(o.Batch, o.Zero, q);
             var progress = new SyncProgress<MtdTrainProgress>(r =>
             {
                 if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
@@ -148,6 +145,17 @@ internal static class TrainCommands
         });
     }
 
+    private static Option<int> ZeroOption() => CliOptions.Int("--zero",
+        "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded across ranks, 2: gradients too)", 0, 0, 2);
+
+    private static void AnnounceRanks(int batch, int zero, bool quiet)
+    {
+        var ranks = JobRanks.Current;
+        if (!quiet && ranks.Size > 1)
+            Console.WriteLine($"training on {ranks.Size} MPI ranks, {batch} clips each ({batch * ranks.Size} per step), " +
+                              $"ZeRO stage {zero}");
+    }
+
     private static Command Extractor()
     {
         var data = CliOptions.Text("--data", "dataset folder with annotations", "DIR", true);
@@ -161,6 +169,7 @@ internal static class TrainCommands
             .With(data, outDir, steps, seed, quiet);
         return c.Runs((p, ct) =>
         {
+            JobRanks.RequireSingle("longshot train extractor");
             var o = new ExtractorTrainOptions { Data = p.GetValue(data)!, Out = p.GetValue(outDir)!,
                 Steps = p.GetValue(steps), Seed = p.GetValue(seed) };
             bool q = p.GetValue(quiet);

@@ -22,7 +22,9 @@ public sealed class ClipSampler
 
     /// <summary><paramref name="clips"/> random clips of <paramref name="length"/> frames spaced <paramref
     /// name="stride"/> apart.</summary>
-    public Tensor Sample(Rng rng, int clips, int length, int stride = 1)
+    /// <param name="part">Only these clips (start, count) are loaded; the draws for all of them are still made,
+    /// so every rank of a data-parallel job keeps its generator in step with one process's.</param>
+    public Tensor Sample(Rng rng, int clips, int length, int stride = 1, (int From, int Count)? part = null)
     {
         var picks = new List<(StoredEpisode Ep, int Start)>();
         for (int c = 0; c < clips; c++)
@@ -33,7 +35,8 @@ public sealed class ClipSampler
                 throw new LongshotException($"clips of {span} frames do not fit episodes of {ep.FrameCount} frames.");
             picks.Add((ep, rng.NextInt(ep.FrameCount - span + 1)));
         }
-        return Load(picks, length, stride);
+        var (from, count) = part ?? (0, clips);
+        return Load(picks.GetRange(from, count), length, stride);
     }
 
     /// <summary>Frames of fixed clips (for validation).</summary>

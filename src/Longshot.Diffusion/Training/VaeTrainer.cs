@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Longshot.Diffusion.Vae;
+using Longshot.Distributed;
 using Longshot.Tensors;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Imaging;
@@ -10,6 +11,8 @@ namespace Longshot.Diffusion.Training;
 /// <summary>Options of `longshot train vae`.</summary>
 public sealed record VaeTrainOptions
 {
+    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the gradients.</summary>
+    public int Zero { get; init; }
     public required string Data { get; init; }
     public required string Out { get; init; }
     /// <summary>"image": stage 1, frames independently. "video": stage 2, clips with temporal layers.</summary>
@@ -55,9 +58,12 @@ public static class VaeTrainer
 {
     public const string StateFile = "train_state.safetensors";
 
+    /// <param name="ranks">The ranks of a data-parallel job (null: this process alone): each trains on its own
+    /// <see cref="VaeTrainOptions.Batch"/> clips of a batch of Batch x ranks; rank 0 validates and writes.</param>
     public static (AutoencoderKL Model, VaeValidation Validation) Train(VaeTrainOptions o,
-        IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default)
+        IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default, ICommunicator? ranks = null)
     {
+        ranks ??= new SingleProcessCommunicator();
         if (o.Stage is not ("image" or "video"))
             throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
         if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1)
@@ -70,10 +76,11 @@ public static class VaeTrainer
 
         var model = BuildModel(o, video, store);
         if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
-        var opt = new AdamW(model.Parameters.Trainable, o.LearningRate, weightDecay: 0f);
+        var dp = new DataParallel(ranks, model.Parameters.Trainable, o.Zero, ps => new AdamW(ps, o.LearningRate, weightDecay: 0f));
+        var opt = dp.Optimizer;
         var schedule = new WarmupCosine(o.LearningRate, Math.Min(100, o.Steps / 10), o.Steps, o.LearningRate * 0.1f);
         var rng = new Rng(o.Seed);
-        Directory.CreateDirectory(o.Out);
+        if (ranks.Rank == 0) Directory.CreateDirectory(o.Out);
         var statePath = Path.Combine(o.Out, StateFile);
         long step = 0;
         if (File.Exists(statePath))
@@ -92,28 +99,31 @@ public static class VaeTrainer
         {
             ct.ThrowIfCancellationRequested();
             opt.LearningRate = schedule.At(step);
-            var x = video ? train.Sample(rng, o.Batch, o.ClipFrames) : train.Sample(rng, o.Batch, 1);
+            // Every rank draws the whole batch's clips and noise (keeping the generators in step) and encodes its part.
+            var (from, count) = dp.Part(o.Batch);
+            var x = train.Sample(rng, o.Batch * ranks.Size, video ? o.ClipFrames : 1, part: (from, count));
             var dist = model.Encode(x, frames);
-            var z = dist.Sample(rng);
+            var z = dist.Sample(rng, ranks.Size, ranks.Rank);
             var recon = model.Decode(z, frames);
             var mse = Ops.MseLoss(recon, x);
             // Both terms per pixel: LDM's sum-over-image losses divided by the same pixel count.
             var loss = mse + dist.Kl() * (o.KlWeight / (x.Numel / x.Shape[0]));
+            // A rank's batch-mean losses count for its share of the batch: the ranks' losses add up to the batch's.
+            if (ranks.Size > 1) loss = loss * (1f / ranks.Size);
             NumericCheck.ThrowIfNotFinite(loss, step);
-            var grads = loss.Backward();
-            GradClip.ClipByGlobalNorm(grads, model.Parameters.Trainable.Select(p => p.Value), 1.0);
-            opt.Step(grads);
+            dp.Step(loss.Backward(), 1.0);
             step++;
             // PSNR of [-1, 1] images: the range is 2, so peak^2 = 4.
             double psnr = 10 * Math.Log10(4.0 / Math.Max(1e-10, mse.Item()));
             bool last = step == o.Steps;
-            if (step % o.ValidateEvery == 0 || last) lastVal = Validate(model, valClips, frames);
-            if (step % o.CheckpointEvery == 0 || last) SaveCheckpoint(o, model, opt, rng, step);
+            if (ranks.Rank == 0 && (step % o.ValidateEvery == 0 || last)) lastVal = Validate(model, valClips, frames);
+            if (step % o.CheckpointEvery == 0 || last) SaveCheckpoint(o, model, dp, rng, step);
             double fps = (step - startStep) * x.Shape[0] / sw.Elapsed.TotalSeconds;
             var eta = TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds / (step - startStep) * (o.Steps - step));
             progress?.Report(new VaeTrainProgress(step, o.Steps, loss.Item(), psnr, fps, eta,
                 step % o.ValidateEvery == 0 || last ? lastVal : null));
         }
+        if (ranks.Rank != 0) return (model, lastVal ?? new VaeValidation(double.NaN, double.NaN, double.NaN, 0));
         lastVal ??= Validate(model, valClips, frames);
         var folder = Path.Combine(o.Out, "vae");
         model.Save(folder);
@@ -158,10 +168,10 @@ public static class VaeTrainer
         return AutoencoderKL.Create(fresh, o.Seed);
     }
 
-    private static void SaveCheckpoint(VaeTrainOptions o, AutoencoderKL model, Optimizer opt, Rng rng, long step)
+    private static void SaveCheckpoint(VaeTrainOptions o, AutoencoderKL model, DataParallel dp, Rng rng, long step)
     {
-        TrainingCheckpoint.Save(Path.Combine(o.Out, StateFile), model.Parameters, opt, step, rng,
-            extra: new Dictionary<string, string>
+        dp.SaveCheckpoint(Path.Combine(o.Out, StateFile), model.Parameters, step, rng, null,
+            new Dictionary<string, string>
         {
             ["stage"] = o.Stage, ["config"] = model.Config.ToJson(),
         });

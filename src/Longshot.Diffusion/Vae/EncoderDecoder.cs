@@ -117,6 +117,19 @@ public sealed record DiagonalGaussian(Tensor Mean, Tensor LogVar)
     /// <summary>mean + std * eps with eps from <paramref name="rng"/>.</summary>
     public Tensor Sample(Rng rng) => Mean + Ops.Exp(LogVar * 0.5f) * Tensor.Randn(rng, Mean.Shape);
 
+    /// <summary>
+    /// A sample when this batch is part <paramref name="part"/> of <paramref name="parts"/> equal parts of a larger
+    /// one: the noise of the whole batch is drawn and this part's slice used, as one process would.
+    /// </summary>
+    public Tensor Sample(Rng rng, int parts, int part)
+    {
+        if (parts == 1) return Sample(rng);
+        var shape = Mean.Shape.ToArray();
+        shape[0] *= parts;
+        var noise = Tensor.Randn(rng, shape).Narrow(0, part * Mean.Shape[0], Mean.Shape[0]).Contiguous();
+        return Mean + Ops.Exp(LogVar * 0.5f) * noise;
+    }
+
     /// <summary>KL to the standard normal, summed over latent elements and averaged over the batch.</summary>
     public Tensor Kl() => Ops.GaussianKl(Mean, LogVar) / Mean.Shape[0];
 }
