@@ -15,6 +15,8 @@ var all = new Dictionary<string, Action>
     ["mtd"] = MtdBench.Run,
     ["generate"] = GenerateBench.Run,
     ["units"] = GenerateBench.UnitScaling,
+    ["distributed"] = DistributedBench.Run,
+    ["distributed-ranks"] = DistributedBench.Ranks,
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

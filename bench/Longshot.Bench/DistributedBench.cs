@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Distributed;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Distributed;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Bench;
+
+/// <summary>
+/// Longshot over MPI ranks. Measured: the all-reduce of the MTD's gradients and the send-receive of one unit's
+/// latents between 2 ranks (under mpirun, started by this bench), a 256-frame generation on 2 ranks against one
+/// process with two workers (same run), and one local unit's time on one core. Projected from those measurements:
+/// DoD and AR diffusion time at 1,024 and 3,376 frames on W workers (list scheduling over the real dependency graph;
+/// cases ending in -projected).
+/// </summary>
+internal static class DistributedBench
+{
+    private const int Length = 16;
+
+    /// <summary>`bench distributed`: starts the 2-rank part under mpirun, then measures and projects here.</summary>
+    public static void Run()
+    {
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        RunRanks(backend);
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var pipe = LongVideoPipeline.LoadShipped();
+        var request = new GenerationRequest(story, 256) { Length = Length };
+        pipe.Decode(pipe.GenerateLatents(request with { Frames = 31, Sampler = request.Sampler with { Steps = 1 } }), 31).Count();
+        var sw = Stopwatch.StartNew();
+        pipe.Decode(pipe.GenerateLatents(request), 256).Count();
+        Report.Emit("distributed", "generate-256-one-process-2-workers", backend, sw.Elapsed.TotalSeconds, "s");
+        Project(backend, pipe, story);
+    }
+
+    /// <summary>Runs this bench's rank part under `mpirun -np 2` and passes its report through.</summary>
+    private static void RunRanks(string backend)
+    {
+        var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--oversubscribe", "--allow-run-as-root", "-np", "2", "dotnet",
+                     typeof(DistributedBench).Assembly.Location, "distributed-ranks" })
+            psi.ArgumentList.Add(a);
+        if (Report.Json) psi.ArgumentList.Add("--json");
+        psi.Environment["LONGSHOT_GEMM"] = backend;
+        Process? p;
+        try { p = Process.Start(psi); }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine("distributed: mpirun not found (apt-get install openmpi-bin); rank cases skipped.");
+            return;
+        }
+        foreach (var line in p!.StandardOutput.ReadToEnd().Split('\n').Where(l => l.Contains("distributed")))
+            Console.WriteLine(line.TrimStart('\u001b', '[', '?', '1', 'h', '='));
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"mpirun -np 2 distributed-ranks exited with {p.ExitCode}.");
+    }
+
+    /// <summary>`bench distributed-ranks`, under mpirun: what only ranks can measure.</summary>
+    public static void Ranks()
+    {
+        using var ranks = MpiCommunicator.Initialize();
+        if (ranks.Size != 2) throw new InvalidOperationException("distributed-ranks runs on exactly 2 ranks.");
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        int cores = Math.Max(1, Environment.ProcessorCount / ranks.LocalSize);
+        Threads.Count = cores;
+
+        // The MTD's gradients: one float per trainable parameter of the shipped configuration.
+        int count = MtdPipelineParts.Load(ShippedModels.Local()).Parameters.Trainable.Sum(p => p.Value.Numel);
+        var grads = new float[count];
+        double allReduce = Median(20, () => ranks.AllReduceSum(grads), ranks);
+        Emit(ranks, "allreduce-mtd-grads", backend, allReduce * 1e3, "ms");
+        Emit(ranks, "allreduce-mtd-grads-bandwidth", backend, count * 4.0 / allReduce / 1e9, "GB/s");
+        Emit(ranks, "allreduce-mtd-grads-size", backend, count * 4.0 / 1e6, "MB");
+
+        // One unit's latents (16 frames of 4 x 16 x 16) there and back.
+        var unit = new float[Length * 4 * 16 * 16];
+        var back = new float[unit.Length];
+        double roundTrip = Median(200, () =>
+        {
+            if (ranks.Rank == 0)
+            {
+                ranks.Send(unit, 1, 31);
+                ranks.ReceiveFloats(1, 32);
+            }
+            else
+            {
+                ranks.ReceiveFloats(0, 31);
+                ranks.Send(back, 0, 32);
+            }
+        }, ranks);
+        Emit(ranks, "sendrecv-unit", backend, roundTrip / 2 * 1e3, "ms");
+        Emit(ranks, "sendrecv-unit-bandwidth", backend, unit.Length * 4.0 / (roundTrip / 2) / 1e9, "GB/s");
+
+        // A 256-frame generation: rank 0 schedules and decodes, rank 1 samples every unit.
+        var pipe = LongVideoPipeline.LoadShipped();
+        var request = new GenerationRequest(Storyline.Load(ShippedModels.DemoStory(), 24), 256) { Length = Length };
+        ranks.Barrier();
+        var sw = Stopwatch.StartNew();
+        if (ranks.Rank == 0)
+        {
+            pipe.Ranks = ranks;
+            pipe.Decode(pipe.GenerateLatents(request), 256).Count();
+        }
+        else RankWorker.Serve(pipe, request, ranks);
+        ranks.Barrier();
+        Emit(ranks, "generate-256-mpi-2-ranks", backend, sw.Elapsed.TotalSeconds, "s");
+    }
+
+    private static void Emit(ICommunicator ranks, string name, string backend, double value, string unit)
+    {
+        if (ranks.Rank == 0) Report.Emit("distributed", name, backend, value, unit);
+    }
+
+    /// <summary>Median seconds of <paramref name="reps"/> calls, every rank in step (a barrier before each).</summary>
+    private static double Median(int reps, Action call, ICommunicator ranks)
+    {
+        for (int w = 0; w < 3; w++) call();
+        var times = new List<double>();
+        for (int i = 0; i < reps; i++)
+        {
+            ranks.Barrier();
+            var sw = Stopwatch.StartNew();
+            call();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        return times.Order().ElementAt(reps / 2);
+    }
+
+    /// <summary>
+    /// Diffusion time of DoD and AR at 1,024 and 3,376 frames on W workers, each unit costing what one local unit
+    /// measured on one core here plus its message (the measured send-receive is far below it and left out), over the
+    /// real dependency graph: list scheduling, coarsest ready unit first, as the pipeline schedules. AR's units
+    /// depend on each other, so it gains nothing from workers.
+    /// </summary>
+    private static void Project(string backend, LongVideoPipeline pipe, Storyline story)
+    {
+        double unit = UnitSeconds(pipe, story);
+        Report.Emit("distributed", "local-unit-1-core", backend, unit, "s");
+        foreach (int frames in new[] { 1024, 3376 })
+        {
+            var dod = new DodSchedule(frames, Length);
+            int ar = new AutoregressiveSchedule(frames, Length).Units.Count;
+            foreach (int w in new[] { 1, 2, 4, 8, 16, 64 })
+            {
+                double d = Makespan(dod, w, unit), a = ar * unit;
+                Report.Emit("distributed", $"dod-{frames}-w{w}-projected", backend, d, "s");
+                Report.Emit("distributed", $"ar-{frames}-w{w}-projected", backend, a, "s");
+                Report.Emit("distributed", $"ar-over-dod-{frames}-w{w}-projected", backend, a / d, "x");
+            }
+        }
+    }
+
+    private static double UnitSeconds(LongVideoPipeline pipe, Storyline story)
+    {
+        var request = new GenerationRequest(story, 31) { Length = Length };
+        var schedule = new DodSchedule(31, Length);
+        var known = pipe.GenerateLatents(request);
+        var unit = schedule.Levels[1].ToList().GetRange(0, 1);
+        using (Threads.LimitTo(1))
+        {
+            pipe.SampleBatch(request, unit, known, default);
+            var times = new List<double>();
+            for (int i = 0; i < 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                pipe.SampleBatch(request, unit, known, default);
+                times.Add(sw.Elapsed.TotalSeconds);
+            }
+            return times.Order().ElementAt(1);
+        }
+    }
+
+    /// <summary>Finish time of the last unit when W workers each take the next ready unit as soon as they are free.</summary>
+    internal static double Makespan(DodSchedule schedule, int workers, double unitSeconds)
+    {
+        var todo = schedule.Units.ToList();
+        var ready = new HashSet<int>();
+        var free = new PriorityQueue<int, double>();
+        for (int w = 0; w < workers; w++) free.Enqueue(w, 0);
+        var running = new PriorityQueue<WorkUnit, double>();
+        double now = 0, end = 0;
+        while (todo.Count > 0 || running.Count > 0)
+        {
+            var batches = LongVideoPipeline.NextBatches(todo, ready.Contains, free.Count, workers, 1);
+            foreach (var b in batches)
+            {
+                free.Dequeue();
+                running.Enqueue(b[0], now + unitSeconds);
+            }
+            if (running.Count == 0) throw new InvalidOperationException("the schedule left units that never became ready.");
+            running.TryDequeue(out var done, out now);
+            foreach (var p in done!.Generates) ready.Add(p);
+            free.Enqueue(0, now);
+            end = Math.Max(end, now);
+        }
+        return end;
+    }
+}
