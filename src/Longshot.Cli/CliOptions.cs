@@ -54,27 +54,36 @@ internal static class CliOptions
             },
         };
 
-    /// <summary>Comma-separated whole numbers (e.g. 32,64), each in [min, max]; null when absent.</summary>
-    public static Option<int[]?> IntList(string name, string description, int min = 0, int max = int.MaxValue) =>
-        new(name)
+    /// <summary>
+    /// Comma-separated whole numbers (e.g. 32,64), each in [min, max], checked when the command line is parsed; read
+    /// them with <see cref="Ints"/> (null when absent). A text option, because System.CommandLine hands an absent
+    /// array-typed option over as an empty array.
+    /// </summary>
+    public static Option<string?> IntList(string name, string description, int min = 0, int max = int.MaxValue)
+    {
+        var o = new Option<string?>(name) { Description = description, HelpName = "N,N,..." };
+        o.Validators.Add(r =>
         {
-            Description = description, HelpName = "N,N,...",
-            CustomParser = r =>
-            {
-                var s = Token(r);
-                var parts = s.Split(',', StringSplitOptions.TrimEntries);
-                var values = new int[parts.Length];
-                for (int i = 0; i < parts.Length; i++)
-                    if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture,
-                        out values[i])
-                        || values[i] < min || values[i] > max)
-                    {
-                        r.AddError($"{name} must be comma-separated whole numbers between {min} and {max}, got '{s}'.");
-                        return null;
-                    }
-                return values;
-            },
-        };
+            var s = Token(r);
+            if (TryInts(s, min, max) == null)
+                r.AddError($"{name} must be comma-separated whole numbers between {min} and {max}, got '{s}'.");
+        });
+        return o;
+    }
+
+    /// <summary>The numbers of an <see cref="IntList"/> option, or null when it was not given.</summary>
+    public static int[]? Ints(string? value) => value == null ? null : TryInts(value, int.MinValue, int.MaxValue);
+
+    private static int[]? TryInts(string s, int min, int max)
+    {
+        var parts = s.Split(',', StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i])
+                || values[i] < min || values[i] > max)
+                return null;
+        return values;
+    }
 
     /// <summary>A text value (a path, a name), null when absent unless required.</summary>
     public static Option<string?> Text(string name, string description, string helpName, bool required = false) =>
@@ -108,7 +117,7 @@ internal static class CliOptions
         return c;
     }
 
-    private static string Token(ArgumentResult r) => r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+    private static string Token(SymbolResult r) => r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
 
     private static int? ParseInt(ArgumentResult r, string name, int min, int max)
     {

@@ -90,6 +90,22 @@ public class BadInputTests
     }
 
     [Fact]
+    public void AbsentListOptionsMeanTheirDefaults()
+    {
+        // An absent --channels, --lengths or --levels once arrived as an empty list and was refused.
+        var dir = Cli.TempDir();
+        try
+        {
+            var none = Path.Combine(dir, "none");
+            Refused(Cli.Run("train", "global", "--data", none, "--out", Path.Combine(dir, "g")), "dataset folder not found");
+            Refused(Cli.Run("train", "vae", "--data", none, "--out", Path.Combine(dir, "v")), "dataset folder not found");
+            Refused(Cli.Run("eval", "--data", none), "dataset folder not found");
+            Refused(Cli.Run("eval", "mtd", "--data", none, "--model", Cli.Models("toonworld-local")), "dataset folder not found");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void StoryProblemsNameTheLine()
     {
         var dir = Cli.TempDir();

@@ -51,7 +51,7 @@ internal static class EvalCommands
                 Vae = p.GetValue(m.Vae) ?? ShippedModels.Vae(), Extractor = fx ?? ShippedExtractor.Folder(),
                 ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null,
                 Out = p.GetValue(outDir) ?? (q ? "out/eval-quick" : "out/eval"),
-                Lengths = p.GetValue(lengths) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
+                Lengths = CliOptions.Ints(p.GetValue(lengths)) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance),
@@ -111,7 +111,7 @@ internal static class EvalCommands
                     vaeFolder = p.GetValue(vae) ?? ShippedModels.Vae();
                 int d = p.GetValue(depth), l = p.GetValue(length), n = p.GetValue(clips), f = p.GetValue(fill);
                 bool asJson = p.GetValue(json);
-                var ks = p.GetValue(levels) ?? Enumerable.Range(1, d).ToArray();
+                var ks = CliOptions.Ints(p.GetValue(levels)) ?? Enumerable.Range(1, d).ToArray();
                 if (ks.Any(k => k > d))
                     throw new Tensors.LongshotException($"--levels must be between 1 and the depth {d}.");
                 var parts = MtdPipelineParts.Load(folder);

@@ -46,7 +46,7 @@ internal static class TrainCommands
                 trainSpatial, seed, checkpointEvery, validateEvery, quiet, zero);
         return c.Runs((p, ct) =>
         {
-            var ch = p.GetValue(channels);
+            var ch = CliOptions.Ints(p.GetValue(channels));
             var o = new VaeTrainOptions
             {
                 Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!, Steps = p.GetValue(steps),
@@ -109,7 +109,7 @@ internal static class TrainCommands
         if (role == "local") c.Options.Add(levels);
         return c.Runs((p, ct) =>
         {
-            var ch = p.GetValue(channels) ?? new[] { 32, 64 };
+            var ch = CliOptions.Ints(p.GetValue(channels)) ?? new[] { 32, 64 };
             var o = new MtdTrainOptions
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
@@ -117,7 +117,7 @@ internal static class TrainCommands
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
-                Levels = role == "local" ? p.GetValue(levels) : null, LearningRate = (float)p.GetValue(lr),
+                Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null, LearningRate = (float)p.GetValue(lr),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
                 Unet = new MaskUnetConfig
                 {
