@@ -26,7 +26,8 @@ internal static class DistributedBench
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var pipe = LongVideoPipeline.LoadShipped();
         var request = new GenerationRequest(story, 256) { Length = Length };
-        pipe.Decode(pipe.GenerateLatents(request with { Frames = 31, Sampler = request.Sampler with { Steps = 1 } }), 31).Count();
+        pipe.Decode(pipe.GenerateLatents(request with { Frames = 31, Sampler = request.Sampler with { Steps = 1 } }),
+            31).Count();
         var sw = Stopwatch.StartNew();
         pipe.Decode(pipe.GenerateLatents(request), 256).Count();
         Report.Emit("distributed", "generate-256-one-process-2-workers", backend, sw.Elapsed.TotalSeconds, "s");
@@ -52,7 +53,8 @@ internal static class DistributedBench
         foreach (var line in p!.StandardOutput.ReadToEnd().Split('\n').Where(l => l.Contains("distributed")))
             Console.WriteLine(line.TrimStart('\u001b', '[', '?', '1', 'h', '='));
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"mpirun -np 2 distributed-ranks exited with {p.ExitCode}.");
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"mpirun -np 2 distributed-ranks exited with {p.ExitCode}.");
     }
 
     /// <summary>`bench distributed-ranks`, under mpirun: what only ranks can measure.</summary>
@@ -170,7 +172,8 @@ internal static class DistributedBench
         }
     }
 
-    /// <summary>Finish time of the last unit when W workers each take the next ready unit as soon as they are free.</summary>
+    /// <summary>Finish time of the last unit when W workers each take the next ready unit as soon as they are
+    /// free.</summary>
     internal static double Makespan(DodSchedule schedule, int workers, double unitSeconds)
     {
         var todo = schedule.Units.ToList();
@@ -187,7 +190,8 @@ internal static class DistributedBench
                 free.Dequeue();
                 running.Enqueue(b[0], now + unitSeconds);
             }
-            if (running.Count == 0) throw new InvalidOperationException("the schedule left units that never became ready.");
+            if (running.Count == 0)
+                throw new InvalidOperationException("the schedule left units that never became ready.");
             running.TryDequeue(out var done, out now);
             foreach (var p in done!.Generates) ready.Add(p);
             free.Enqueue(0, now);

@@ -20,7 +20,8 @@ internal static class JobRanks
 
     /// <summary>True for rank 0, or when not under mpirun: the rank that prints and writes outputs.</summary>
     public static bool IsLeader => !Communicators.StartedByMpirun
-        || (_current?.Rank ?? (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK"), out var r) ? r : 0)) == 0;
+        || (_current?.Rank
+            ?? (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK"), out var r) ? r : 0)) == 0;
 
     private static ICommunicator Start()
     {
@@ -37,7 +38,8 @@ internal static class JobRanks
     public static void RequireSingle(string command)
     {
         if (Distributed)
-            throw new LongshotException($"{command} does not run over MPI ranks; run it without mpirun (or with -np 1).");
+            throw new LongshotException($"{command} does not run over MPI ranks; run it without mpirun (or with -np " +
+                $"1).");
     }
 
     /// <summary>Finalizes MPI at a normal exit.</summary>

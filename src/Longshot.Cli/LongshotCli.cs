@@ -48,13 +48,15 @@ internal static class LongshotCli
         try
         {
             var top = CommandPath(parse.CommandResult.Command, root).Split(' ').Skip(1).FirstOrDefault();
-            if (top is not ("generate" or "demo" or "info" or "train" or null)) JobRanks.RequireSingle($"longshot {top}");
+            if (top is not ("generate" or "demo" or "info" or "train" or null)) JobRanks.RequireSingle($"longshot " +
+                $"{top}");
             code = await parse.InvokeAsync(config, signals.Token);
         }
         catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
             if (JobRanks.IsLeader)
-                error.WriteLine($"cancelled ({signals.Received}); rerun the same command to continue where it stopped.");
+                error.WriteLine($"cancelled ({signals.Received}); rerun the same command to continue where it " +
+                    $"stopped.");
             code = signals.ExitCode;
         }
         catch (Exception e)

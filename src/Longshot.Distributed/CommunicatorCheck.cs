@@ -6,7 +6,8 @@ namespace Longshot.Distributed;
 /// </summary>
 public static class CommunicatorCheck
 {
-    /// <summary>Runs every operation and returns what was checked; throws <see cref="MpiException"/> on a mismatch.</summary>
+    /// <summary>Runs every operation and returns what was checked; throws <see cref="MpiException"/> on a
+    /// mismatch.</summary>
     public static IReadOnlyList<string> Run(ICommunicator c)
     {
         int r = c.Rank, n = c.Size;
@@ -28,7 +29,8 @@ public static class CommunicatorCheck
                 {
                     var (f, source) = c.ReceiveFloats(-1, 12);
                     var (b, sourceB) = c.ReceiveBytes(source, 13);
-                    Expect(f.Length == 2 && f[0] == source && f[1] == -source && b.Length == 1 && b[0] == source && sourceB == source,
+                    Expect(f.Length == 2 && f[0] == source && f[1] == -source && b.Length == 1 && b[0] == source
+                        && sourceB == source,
                         "send/receive", c);
                     seen.Add(source);
                 }

@@ -30,7 +30,8 @@ public sealed class DataParallel
     /// <summary>0 (replicated), 1 (optimizer state sharded) or 2 (also gradients).</summary>
     public int ZeroStage { get; }
 
-    /// <summary>Optimizer-state floats this rank holds once every moment exists (2 per owned parameter value).</summary>
+    /// <summary>Optimizer-state floats this rank holds once every moment exists (2 per owned parameter
+    /// value).</summary>
     public long OptimizerStateFloats => 2L * _params.Where((_, i) => ZeroStage == 0 || _owner[i] == _ranks.Rank)
         .Sum(p => (long)p.Param.Numel);
 
@@ -44,7 +45,8 @@ public sealed class DataParallel
         // Parameters go whole to the least-loaded rank, largest first: every rank gets about 1/N of the values.
         _owner = new int[_params.Count];
         var load = new long[ranks.Size];
-        foreach (int i in Enumerable.Range(0, _params.Count).OrderByDescending(i => _params[i].Param.Numel).ThenBy(i => i))
+        foreach (int i in Enumerable.Range(0, _params.Count).OrderByDescending(i => _params[i].Param.Numel)
+            .ThenBy(i => i))
         {
             int r = Array.IndexOf(load, load.Min());
             _owner[i] = r;
@@ -55,7 +57,8 @@ public sealed class DataParallel
         Optimizer = optimizer(ZeroStage == 0 ? _params : _params.Where((_, i) => _owner[i] == ranks.Rank));
     }
 
-    /// <summary>Clips [From, From + Count) of a batch of <paramref name="perRank"/> x ranks clips: this rank's part.</summary>
+    /// <summary>Clips [From, From + Count) of a batch of <paramref name="perRank"/> x ranks clips: this rank's
+    /// part.</summary>
     public (int From, int Count) Part(int perRank) => (_ranks.Rank * perRank, perRank);
 
     /// <summary>Ranks in the job.</summary>
@@ -208,7 +211,8 @@ public sealed class DataParallel
             foreach (int i in _byOwner)
             {
                 int n = _params[i].Param.Numel;
-                if (exists[i] > 0) state[$"{_params[i].Name}.{suffix}"] = Tensor.FromArray(all.AsSpan(at, n).ToArray(), n);
+                if (exists[i] > 0) state[$"{_params[i].Name}.{suffix}"] = Tensor.FromArray(all.AsSpan(at, n).ToArray(),
+                    n);
                 at += n;
             }
         }

@@ -17,7 +17,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     private MpiCommunicator(int rank, int size)
     {
         Rank = rank; Size = size;
-        LocalSize = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out var l) && l > 0 ? l : size;
+        LocalSize = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out var l)
+            && l > 0 ? l : size;
     }
 
     /// <summary>Initialises MPI once per process (MPI_Init_thread, serialized calls) and returns the world.</summary>
@@ -29,11 +30,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         if (initialized == 0)
         {
             int provided = 0;
-            MpiLibrary.Check(MpiLibrary.InitThread(null, null, MpiLibrary.ThreadSerialized, &provided), "MPI_Init_thread");
+            MpiLibrary.Check(MpiLibrary.InitThread(null, null, MpiLibrary.ThreadSerialized, &provided),
+                "MPI_Init_thread");
             if (provided < MpiLibrary.ThreadSerialized)
-                throw new MpiException("this Open MPI cannot take calls from more than one thread (MPI_THREAD_SERIALIZED).");
+                throw new MpiException("this Open MPI cannot take calls from more than one thread " +
+                    "(MPI_THREAD_SERIALIZED).");
         }
-        MpiLibrary.Check(MpiLibrary.CommSetErrhandler(MpiLibrary.CommWorld, MpiLibrary.ErrorsReturn), "MPI_Comm_set_errhandler");
+        MpiLibrary.Check(MpiLibrary.CommSetErrhandler(MpiLibrary.CommWorld, MpiLibrary.ErrorsReturn),
+            "MPI_Comm_set_errhandler");
         int rank = 0, size = 0;
         MpiLibrary.Check(MpiLibrary.CommRank(MpiLibrary.CommWorld, &rank), "MPI_Comm_rank");
         MpiLibrary.Check(MpiLibrary.CommSize(MpiLibrary.CommWorld, &size), "MPI_Comm_size");
@@ -42,12 +46,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     public void Send(ReadOnlySpan<float> data, int dest, int tag)
     {
-        fixed (float* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Float, dest, tag, MpiLibrary.CommWorld), "MPI_Send");
+        fixed (float* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Float, dest, tag,
+            MpiLibrary.CommWorld), "MPI_Send");
     }
 
     public void Send(ReadOnlySpan<byte> data, int dest, int tag)
     {
-        fixed (byte* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Byte, dest, tag, MpiLibrary.CommWorld), "MPI_Send");
+        fixed (byte* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Byte, dest, tag,
+            MpiLibrary.CommWorld), "MPI_Send");
     }
 
     public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default)
@@ -55,7 +61,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         var (status, count) = Wait(source, tag, MpiLibrary.Float, ct);
         var data = new float[count];
         fixed (float* p = data)
-            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Float, status.Source, tag, MpiLibrary.CommWorld, &status), "MPI_Recv");
+            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Float, status.Source, tag, MpiLibrary.CommWorld,
+                &status), "MPI_Recv");
         return (data, status.Source);
     }
 
@@ -64,7 +71,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         var (status, count) = Wait(source, tag, MpiLibrary.Byte, ct);
         var data = new byte[count];
         fixed (byte* p = data)
-            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Byte, status.Source, tag, MpiLibrary.CommWorld, &status), "MPI_Recv");
+            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Byte, status.Source, tag, MpiLibrary.CommWorld,
+                &status), "MPI_Recv");
         return (data, status.Source);
     }
 
@@ -89,59 +97,71 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         MpiLibrary.Status status;
         fixed (float* s = send, r = receive)
-            MpiLibrary.Check(MpiLibrary.Sendrecv(s, send.Length, MpiLibrary.Float, dest, tag, r, receive.Length, MpiLibrary.Float,
+            MpiLibrary.Check(MpiLibrary.Sendrecv(s, send.Length, MpiLibrary.Float, dest, tag, r, receive.Length,
+                MpiLibrary.Float,
                 source, tag, MpiLibrary.CommWorld, &status), "MPI_Sendrecv");
     }
 
     public void Broadcast(Span<byte> data, int root)
     {
-        fixed (byte* p = data) MpiLibrary.Check(MpiLibrary.Bcast(p, data.Length, MpiLibrary.Byte, root, MpiLibrary.CommWorld), "MPI_Bcast");
+        fixed (byte* p = data) MpiLibrary.Check(MpiLibrary.Bcast(p, data.Length, MpiLibrary.Byte, root,
+            MpiLibrary.CommWorld), "MPI_Bcast");
     }
 
     public void Broadcast(Span<float> data, int root)
     {
-        fixed (float* p = data) MpiLibrary.Check(MpiLibrary.Bcast(p, data.Length, MpiLibrary.Float, root, MpiLibrary.CommWorld), "MPI_Bcast");
+        fixed (float* p = data) MpiLibrary.Check(MpiLibrary.Bcast(p, data.Length, MpiLibrary.Float, root,
+            MpiLibrary.CommWorld), "MPI_Bcast");
     }
 
     public void AllGather(ReadOnlySpan<float> send, Span<float> receive)
     {
-        if (receive.Length != send.Length * Size) throw new ArgumentException("all-gather: the receive buffer must hold every rank's part.");
+        if (receive.Length != send.Length * Size)
+            throw new ArgumentException("all-gather: the receive buffer must hold every rank's part.");
         fixed (float* s = send, r = receive)
-            MpiLibrary.Check(MpiLibrary.Allgather(s, send.Length, MpiLibrary.Float, r, send.Length, MpiLibrary.Float, MpiLibrary.CommWorld),
+            MpiLibrary.Check(MpiLibrary.Allgather(s, send.Length, MpiLibrary.Float, r, send.Length, MpiLibrary.Float,
+                MpiLibrary.CommWorld),
                 "MPI_Allgather");
     }
 
     public void AllGather(ReadOnlySpan<float> send, Span<float> receive, int[] counts)
     {
         var displs = Offsets(counts, receive.Length, "all-gather");
-        if (send.Length != counts[Rank]) throw new ArgumentException($"all-gather: rank {Rank} sends {send.Length} values, counts say {counts[Rank]}.");
+        if (send.Length != counts[Rank])
+            throw new ArgumentException($"all-gather: rank {Rank} sends {send.Length} values, counts say " +
+            $"{counts[Rank]}.");
         fixed (float* s = send, r = receive)
         fixed (int* c = counts, d = displs)
-            MpiLibrary.Check(MpiLibrary.Allgatherv(s, send.Length, MpiLibrary.Float, r, c, d, MpiLibrary.Float, MpiLibrary.CommWorld),
+            MpiLibrary.Check(MpiLibrary.Allgatherv(s, send.Length, MpiLibrary.Float, r, c, d, MpiLibrary.Float,
+                MpiLibrary.CommWorld),
                 "MPI_Allgatherv");
     }
 
     public void AllReduceSum(Span<float> data)
     {
         fixed (float* p = data)
-            MpiLibrary.Check(MpiLibrary.Allreduce(MpiLibrary.InPlace, p, data.Length, MpiLibrary.Float, MpiLibrary.OpSum, MpiLibrary.CommWorld),
+            MpiLibrary.Check(MpiLibrary.Allreduce(MpiLibrary.InPlace, p, data.Length, MpiLibrary.Float,
+                MpiLibrary.OpSum, MpiLibrary.CommWorld),
                 "MPI_Allreduce");
     }
 
     public void AllReduceSum(Span<double> data)
     {
         fixed (double* p = data)
-            MpiLibrary.Check(MpiLibrary.Allreduce(MpiLibrary.InPlace, p, data.Length, MpiLibrary.Double, MpiLibrary.OpSum, MpiLibrary.CommWorld),
+            MpiLibrary.Check(MpiLibrary.Allreduce(MpiLibrary.InPlace, p, data.Length, MpiLibrary.Double,
+                MpiLibrary.OpSum, MpiLibrary.CommWorld),
                 "MPI_Allreduce");
     }
 
     public void ReduceScatterSum(ReadOnlySpan<float> send, Span<float> receive, int[] counts)
     {
         Offsets(counts, send.Length, "reduce-scatter");
-        if (receive.Length != counts[Rank]) throw new ArgumentException($"reduce-scatter: rank {Rank} receives {counts[Rank]} values.");
+        if (receive.Length != counts[Rank])
+            throw new ArgumentException($"reduce-scatter: rank {Rank} receives {counts[Rank]} values.");
         fixed (float* s = send, r = receive)
         fixed (int* c = counts)
-            MpiLibrary.Check(MpiLibrary.ReduceScatter(s, r, c, MpiLibrary.Float, MpiLibrary.OpSum, MpiLibrary.CommWorld), "MPI_Reduce_scatter");
+            MpiLibrary.Check(MpiLibrary.ReduceScatter(s, r, c, MpiLibrary.Float, MpiLibrary.OpSum,
+                MpiLibrary.CommWorld), "MPI_Reduce_scatter");
     }
 
     public void Barrier() => MpiLibrary.Check(MpiLibrary.Barrier(MpiLibrary.CommWorld), "MPI_Barrier");
@@ -164,10 +184,12 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     private int[] Offsets(int[] counts, int total, string op)
     {
-        if (counts.Length != Size || counts.Any(c => c < 0)) throw new ArgumentException($"{op}: one non-negative count per rank is needed.");
+        if (counts.Length != Size || counts.Any(c => c < 0))
+            throw new ArgumentException($"{op}: one non-negative count per rank is needed.");
         var displs = new int[Size];
         for (int r = 1; r < Size; r++) displs[r] = displs[r - 1] + counts[r - 1];
-        if (displs[^1] + counts[^1] != total) throw new ArgumentException($"{op}: the counts add up to {displs[^1] + counts[^1]}, not {total}.");
+        if (displs[^1] + counts[^1] != total)
+            throw new ArgumentException($"{op}: the counts add up to {displs[^1] + counts[^1]}, not {total}.");
         return displs;
     }
 }

@@ -30,25 +30,44 @@ internal static unsafe class MpiLibrary
         public nuint Count;
     }
 
-    public static readonly delegate* unmanaged<int*, byte***, int, int*, int> InitThread = (delegate* unmanaged<int*, byte***, int, int*, int>)Fn("MPI_Init_thread");
-    public static readonly delegate* unmanaged<int*, int> Initialized = (delegate* unmanaged<int*, int>)Fn("MPI_Initialized");
-    public static readonly delegate* unmanaged<int*, int> Finalized = (delegate* unmanaged<int*, int>)Fn("MPI_Finalized");
+    public static readonly delegate* unmanaged<int*, byte***, int, int*, int> InitThread =
+        (delegate* unmanaged<int*, byte***, int, int*, int>)Fn("MPI_Init_thread");
+    public static readonly delegate* unmanaged<int*, int> Initialized =
+        (delegate* unmanaged<int*, int>)Fn("MPI_Initialized");
+    public static readonly delegate* unmanaged<int*, int> Finalized =
+        (delegate* unmanaged<int*, int>)Fn("MPI_Finalized");
     public static readonly delegate* unmanaged<int> Finalize = (delegate* unmanaged<int>)Fn("MPI_Finalize");
-    public static readonly delegate* unmanaged<nint, int*, int> CommRank = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank");
-    public static readonly delegate* unmanaged<nint, int*, int> CommSize = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size");
-    public static readonly delegate* unmanaged<nint, nint, int> CommSetErrhandler = (delegate* unmanaged<nint, nint, int>)Fn("MPI_Comm_set_errhandler");
-    public static readonly delegate* unmanaged<int, byte*, int*, int> ErrorString = (delegate* unmanaged<int, byte*, int*, int>)Fn("MPI_Error_string");
-    public static readonly delegate* unmanaged<nint, int, int> AbortFn = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
-    public static readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> Send = (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Fn("MPI_Send");
-    public static readonly delegate* unmanaged<void*, int, nint, int, int, nint, Status*, int> Recv = (delegate* unmanaged<void*, int, nint, int, int, nint, Status*, int>)Fn("MPI_Recv");
-    public static readonly delegate* unmanaged<int, int, nint, int*, Status*, int> Iprobe = (delegate* unmanaged<int, int, nint, int*, Status*, int>)Fn("MPI_Iprobe");
-    public static readonly delegate* unmanaged<Status*, nint, int*, int> GetCount = (delegate* unmanaged<Status*, nint, int*, int>)Fn("MPI_Get_count");
-    public static readonly delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int> Sendrecv = (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int>)Fn("MPI_Sendrecv");
-    public static readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Fn("MPI_Bcast");
-    public static readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> Allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Fn("MPI_Allgather");
-    public static readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> Allgatherv = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Fn("MPI_Allgatherv");
-    public static readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> Allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Fn("MPI_Allreduce");
-    public static readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> ReduceScatter = (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)Fn("MPI_Reduce_scatter");
+    public static readonly delegate* unmanaged<nint, int*, int> CommRank =
+        (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank");
+    public static readonly delegate* unmanaged<nint, int*, int> CommSize =
+        (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size");
+    public static readonly delegate* unmanaged<nint, nint, int> CommSetErrhandler =
+        (delegate* unmanaged<nint, nint, int>)Fn("MPI_Comm_set_errhandler");
+    public static readonly delegate* unmanaged<int, byte*, int*, int> ErrorString =
+        (delegate* unmanaged<int, byte*, int*, int>)Fn("MPI_Error_string");
+    public static readonly delegate* unmanaged<nint, int, int> AbortFn =
+        (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
+    public static readonly delegate* unmanaged<void*, int, nint, int, int, nint, int> Send =
+        (delegate* unmanaged<void*, int, nint, int, int, nint, int>)Fn("MPI_Send");
+    public static readonly delegate* unmanaged<void*, int, nint, int, int, nint, Status*, int> Recv =
+        (delegate* unmanaged<void*, int, nint, int, int, nint, Status*, int>)Fn("MPI_Recv");
+    public static readonly delegate* unmanaged<int, int, nint, int*, Status*, int> Iprobe =
+        (delegate* unmanaged<int, int, nint, int*, Status*, int>)Fn("MPI_Iprobe");
+    public static readonly delegate* unmanaged<Status*, nint, int*, int> GetCount =
+        (delegate* unmanaged<Status*, nint, int*, int>)Fn("MPI_Get_count");
+    public static readonly
+        delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int> Sendrecv =
+            (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int>)Fn("MPI_Sendrecv");
+    public static readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast =
+        (delegate* unmanaged<void*, int, nint, int, nint, int>)Fn("MPI_Bcast");
+    public static readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> Allgather =
+        (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Fn("MPI_Allgather");
+    public static readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> Allgatherv =
+        (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Fn("MPI_Allgatherv");
+    public static readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> Allreduce =
+        (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Fn("MPI_Allreduce");
+    public static readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> ReduceScatter =
+        (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)Fn("MPI_Reduce_scatter");
     public static readonly delegate* unmanaged<nint, int> Barrier = (delegate* unmanaged<nint, int>)Fn("MPI_Barrier");
 
     /// <summary>MPI_IN_PLACE: the receive buffer is also the send buffer.</summary>
@@ -67,13 +86,15 @@ internal static unsafe class MpiLibrary
 
     private static nint Fn(string name) => Symbol(name);
 
-    /// <summary>Throws <see cref="MpiException"/> with MPI's error string when <paramref name="code"/> is not MPI_SUCCESS.</summary>
+    /// <summary>Throws <see cref="MpiException"/> with MPI's error string when <paramref name="code"/> is not
+    /// MPI_SUCCESS.</summary>
     public static void Check(int code, string call)
     {
         if (code == 0) return;
         var buffer = stackalloc byte[MaxErrorString + 1];
         int length = 0;
-        string text = ErrorString(code, buffer, &length) == 0 ? Marshal.PtrToStringUTF8((nint)buffer, length) : $"error {code}";
+        string text = ErrorString(code, buffer, &length) == 0 ? Marshal.PtrToStringUTF8((nint)buffer, length)
+            : $"error {code}";
         throw new MpiException($"{call} failed: {text}");
     }
 }

@@ -11,7 +11,8 @@ public sealed class SingleProcessCommunicator : ICommunicator
 
     public void Send(ReadOnlySpan<float> data, int dest, int tag) => throw Alone();
     public void Send(ReadOnlySpan<byte> data, int dest, int tag) => throw Alone();
-    public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default) => throw Alone();
+    public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default) =>
+        throw Alone();
     public (byte[] Data, int Source) ReceiveBytes(int source, int tag, CancellationToken ct = default) => throw Alone();
 
     public void SendReceive(ReadOnlySpan<float> send, int dest, Span<float> receive, int source, int tag)
@@ -23,10 +24,12 @@ public sealed class SingleProcessCommunicator : ICommunicator
     public void Broadcast(Span<byte> data, int root) => CheckRoot(root);
     public void Broadcast(Span<float> data, int root) => CheckRoot(root);
     public void AllGather(ReadOnlySpan<float> send, Span<float> receive) => send.CopyTo(receive);
-    public void AllGather(ReadOnlySpan<float> send, Span<float> receive, int[] counts) => send[..counts[0]].CopyTo(receive);
+    public void AllGather(ReadOnlySpan<float> send, Span<float> receive, int[] counts) =>
+        send[..counts[0]].CopyTo(receive);
     public void AllReduceSum(Span<float> data) { }
     public void AllReduceSum(Span<double> data) { }
-    public void ReduceScatterSum(ReadOnlySpan<float> send, Span<float> receive, int[] counts) => send[..counts[0]].CopyTo(receive);
+    public void ReduceScatterSum(ReadOnlySpan<float> send, Span<float> receive, int[] counts) =>
+        send[..counts[0]].CopyTo(receive);
     public void Barrier() { }
     public void Abort(int exitCode) => Environment.Exit(exitCode);
     public void Dispose() { }

@@ -76,9 +76,12 @@ public class BadInputTests
         {
             var file = Path.Combine(dir, "afile");
             File.WriteAllText(file, "x");
-            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--run", file), "--run", "afile");
-            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(file, "o.gif")), "--out", "afile");
-            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.avi")), "--out", ".avi");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--run", file), "--run",
+                "afile");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(file, "o.gif")),
+                "--out", "afile");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.avi")),
+                "--out", ".avi");
             Refused(Cli.Run("generate", "--story", Path.Combine(dir, "none.txt"), "--out", "x.gif"), "none.txt");
             Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--global", dir),
                 "model_index.json");
@@ -97,10 +100,13 @@ public class BadInputTests
         try
         {
             var none = Path.Combine(dir, "none");
-            Refused(Cli.Run("train", "global", "--data", none, "--out", Path.Combine(dir, "g")), "dataset folder not found");
-            Refused(Cli.Run("train", "vae", "--data", none, "--out", Path.Combine(dir, "v")), "dataset folder not found");
+            Refused(Cli.Run("train", "global", "--data", none, "--out", Path.Combine(dir, "g")),
+                "dataset folder not found");
+            Refused(Cli.Run("train", "vae", "--data", none, "--out", Path.Combine(dir, "v")),
+                "dataset folder not found");
             Refused(Cli.Run("eval", "--data", none), "dataset folder not found");
-            Refused(Cli.Run("eval", "mtd", "--data", none, "--model", Cli.Models("toonworld-local")), "dataset folder not found");
+            Refused(Cli.Run("eval", "mtd", "--data", none, "--model", Cli.Models("toonworld-local")),
+                "dataset folder not found");
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -115,7 +121,8 @@ public class BadInputTests
             File.WriteAllText(story, "0-10: beach\n12-20: forest\n");
             Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif")), "s.txt:2");
             File.WriteAllText(story, "0-: a" + new string(' ', 1_000_000) + "x\n");
-            Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif"), "--frames", "2147483647"),
+            Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif"), "--frames",
+                "2147483647"),
                 "--frames");
             File.WriteAllText(story, "0-99999999999: beach\n");
             Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif")), "s.txt:1");
@@ -132,13 +139,15 @@ public class BadInputTests
         { "text_encoder/config.json", "\u0001\u00ff\u0000binary" },
         { "text_encoder/config.json", "{\"vocab_size\":\"abc\"}" },
         { "text_encoder/config.json", "{\"vocab_size\": 65, \"max_position_embeddings\": 48, \"hidden_size\": 128, " +
-                                      "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"intermediate_size\": 256, \"extra\": 1}" },
+                                      "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"intermediate_size\": " +
+                                          "256, \"extra\": 1}" },
         { "tokenizer/tokenizer.json", "{}" },
         { "model_index.json", "{\"unet\": 3}" },
         { "model_index.json", "garbage" },
         { "unet/config.json", "{}" },
         { "scheduler/scheduler_config.json", "{}" },
-        { "unet/diffusion_pytorch_model.safetensors", "\u0008\u0000\u0000\u0000\u0000\u0000\u0000\u0000{\"\u00ff\":1}" },
+        { "unet/diffusion_pytorch_model.safetensors",
+            "\u0008\u0000\u0000\u0000\u0000\u0000\u0000\u0000{\"\u00ff\":1}" },
     };
 
     [Theory]
@@ -151,7 +160,8 @@ public class BadInputTests
             var model = Path.Combine(dir, "global");
             CopyFolder(Cli.Models("toonworld-global"), model);
             File.WriteAllText(Path.Combine(model, file), content, new System.Text.UTF8Encoding(false));
-            var r = Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.gif"), "--global", model);
+            var r = Cli.Run("generate", "--story", Story, "--frames", "16", "--out", Path.Combine(dir, "o.gif"),
+                "--global", model);
             Refused(r, Path.GetFileName(file));
             Assert.False(File.Exists(Path.Combine(dir, "o.gif")));
         }

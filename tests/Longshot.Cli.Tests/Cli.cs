@@ -32,7 +32,8 @@ internal static class Cli
     {
         var psi = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true,
+                UseShellExecute = false,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "longshot.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -54,7 +55,8 @@ internal static class Cli
         }
         var psi = new ProcessStartInfo("mpirun")
         {
-            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true,
+                UseShellExecute = false,
         };
         foreach (var a in new[] { "--oversubscribe", "--allow-run-as-root", "-np", ranks.ToString(), "dotnet",
                      Path.Combine(AppContext.BaseDirectory, "longshot.dll") }.Concat(args))

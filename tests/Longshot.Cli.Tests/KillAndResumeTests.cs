@@ -18,7 +18,8 @@ public class KillAndResumeTests
 
     // 121 frames with L = 16: one global unit and 8 local units, a few seconds per run.
     internal static string[] Generate(string outPath, string? run) =>
-        new[] { "generate", "--story", Story, "--frames", "121", "--steps", "2", "--seed", "3", "--quiet", "--out", outPath }
+        new[] { "generate", "--story", Story, "--frames", "121", "--steps", "2", "--seed", "3", "--quiet", "--out",
+            outPath }
             .Concat(run != null ? new[] { "--run", run } : Array.Empty<string>()).ToArray();
 
     internal static readonly Lazy<byte[]> Reference = new(() =>
@@ -34,7 +35,8 @@ public class KillAndResumeTests
     });
 
     internal static int Units(string run) =>
-        Directory.Exists(Path.Combine(run, "units")) ? Directory.GetFiles(Path.Combine(run, "units"), "*.safetensors").Length : 0;
+        Directory.Exists(Path.Combine(run, "units")) ? Directory.GetFiles(Path.Combine(run, "units"), "*.safetensors")
+            .Length : 0;
 
     private static void NoLeftovers(string dir) =>
         Assert.Empty(Directory.GetFileSystemEntries(dir, "*.tmp", SearchOption.AllDirectories));
@@ -51,7 +53,8 @@ public class KillAndResumeTests
                 var p = Cli.Start(dir, Generate("out.gif", run));
                 if (Cli.WaitFor(p, () => Units(run) >= after)) Cli.Signal(p, 9);
                 p.WaitForExit();
-                Assert.False(File.Exists(Path.Combine(dir, "out.gif")) && p.ExitCode != 0, "a killed run left an output");
+                Assert.False(File.Exists(Path.Combine(dir, "out.gif")) && p.ExitCode != 0,
+                    "a killed run left an output");
             }
             var (code, err) = Cli.Finish(Cli.Start(dir, Generate("out.gif", run)));
             Assert.True(code == 0, err);

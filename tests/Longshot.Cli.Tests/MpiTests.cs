@@ -50,7 +50,8 @@ public class MpiTests
         {
             var run = Path.Combine(dir, "run");
             if (Cli.StartMpi(dir, 3, KillAndResumeTests.Generate("out.gif", run)) is not { } p) return;
-            Assert.True(Cli.WaitFor(p, () => KillAndResumeTests.Units(run) >= 2), "the job ended before a rank could be killed");
+            Assert.True(Cli.WaitFor(p, () => KillAndResumeTests.Units(run) >= 2),
+                "the job ended before a rank could be killed");
             var workers = Cli.ProcessesWithEnvironment("OMPI_COMM_WORLD_RANK", "1")
                 .Where(pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("longshot.dll")).ToList();
             Assert.NotEmpty(workers);
@@ -72,7 +73,8 @@ public class MpiTests
         var dir = Cli.TempDir();
         try
         {
-            if (Cli.StartMpi(dir, 2, "generate", "--story", Cli.Models("demo-story.txt"), "--out", "o.gif", "--scheme", "ar",
+            if (Cli.StartMpi(dir, 2, "generate", "--story", Cli.Models("demo-story.txt"), "--out", "o.gif", "--scheme",
+                "ar",
                     "--frames", "40") is not { } p) return;
             var (code, err) = Cli.Finish(p, 120);
             Assert.NotEqual(0, code);
@@ -83,14 +85,18 @@ public class MpiTests
     }
 
     private static string[] TrainGlobal(string data, string outDir, int steps, int batch, params string[] more) =>
-        new[] { "train", "global", "--data", data, "--out", outDir, "--steps", steps.ToString(), "--batch", batch.ToString(),
-            "--length", "4", "--depth", "2", "--channels", "32,32", "--checkpoint-every", "1", "--raw-weights", "--quiet" }
+        new[] { "train", "global", "--data", data, "--out", outDir, "--steps", steps.ToString(), "--batch",
+            batch.ToString(),
+            "--length", "4", "--depth", "2", "--channels", "32,32", "--checkpoint-every", "1", "--raw-weights",
+                "--quiet" }
             .Concat(more).ToArray();
 
-    /// <summary>|A - B| / |B - start| over every weight of two model files: the disagreement against the training's move.</summary>
+    /// <summary>|A - B| / |B - start| over every weight of two model files: the disagreement against the training's
+    /// move.</summary>
     private static double Disagreement(string a, string b, string start)
     {
-        var (ta, tb, t0) = (Tensors.IO.SafeTensors.Load(a), Tensors.IO.SafeTensors.Load(b), Tensors.IO.SafeTensors.Load(start));
+        var (ta, tb, t0) = (Tensors.IO.SafeTensors.Load(a), Tensors.IO.SafeTensors.Load(b),
+            Tensors.IO.SafeTensors.Load(start));
         double d = 0, u = 0;
         foreach (var (k, x) in tb)
         {
@@ -109,22 +115,30 @@ public class MpiTests
             if (!Cli.MpirunAvailable && Cli.StartMpi(dir, 2) == null) return;
             string data = Path.Combine(dir, "data"), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
             string P(string n) => Path.Combine(dir, n, unet);
-            Assert.Equal(0, Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
+            Assert.Equal(0,
+                Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
                 "--quiet").Code);
             Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "init"), 0, 2))).Code);
             Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "one"), 3, 2))).Code);
             foreach (var zero in new[] { "0", "1", "2" })
             {
-                var (code, err) = Cli.Finish(Cli.StartMpi(dir, 2, TrainGlobal(data, Path.Combine(dir, "z" + zero), 3, 1, "--zero", zero))!);
+                var (code,
+                    err) = Cli.Finish(Cli.StartMpi(dir, 2,
+                    TrainGlobal(data, Path.Combine(dir, "z" + zero), 3, 1, "--zero", zero))!);
                 Assert.True(code == 0, err);
                 // Float rounding only: Adam turns rounding-level gradients of still-zero parameters into full steps,
                 // which is where the 1e-3 comes from; training on other clips gives about 1.
                 double gap = Disagreement(P("z" + zero), P("one"), P("init"));
-                Assert.True(gap < 1e-2, $"ZeRO {zero}: 2 ranks x 1 clip differ from 1 process x 2 clips by {gap:E2} of the update");
+                Assert.True(gap < 1e-2,
+                    $"ZeRO {zero}: 2 ranks x 1 clip differ from 1 process x 2 clips by {gap:E2} of the update");
             }
             // Killed after step 2 (here: stopped there), the same job resumes from the checkpoint rank 0 wrote.
-            Assert.Equal(0, Cli.Finish(Cli.StartMpi(dir, 2, TrainGlobal(data, Path.Combine(dir, "resumed"), 2, 1, "--zero", "2"))!).Code);
-            Assert.Equal(0, Cli.Finish(Cli.StartMpi(dir, 2, TrainGlobal(data, Path.Combine(dir, "resumed"), 3, 1, "--zero", "2"))!).Code);
+            Assert.Equal(0,
+                Cli.Finish(Cli.StartMpi(dir, 2, TrainGlobal(data, Path.Combine(dir, "resumed"), 2, 1, "--zero", "2"))!)
+                .Code);
+            Assert.Equal(0,
+                Cli.Finish(Cli.StartMpi(dir, 2, TrainGlobal(data, Path.Combine(dir, "resumed"), 3, 1, "--zero", "2"))!)
+                .Code);
             Assert.Equal(File.ReadAllBytes(P("z2")), File.ReadAllBytes(P("resumed")));
         }
         finally { Directory.Delete(dir, true); }

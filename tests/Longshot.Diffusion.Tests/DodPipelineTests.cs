@@ -214,11 +214,13 @@ public class DodRegenerationPixelTests
             var after = pipe.DecodeRegeneration(g).Select(f => f.ToArray()).ToList();
             Assert.Equal(40, after.Count);
             for (int f = 0; f < 40; f++)
-                if (f < g.Lo || f >= g.Hi) Assert.True(before[f].SequenceEqual(after[f]), $"frame {f} outside [{g.Lo}, {g.Hi}) changed");
+                if (f < g.Lo || f >= g.Hi) Assert.True(before[f].SequenceEqual(after[f]),
+                    $"frame {f} outside [{g.Lo}, {g.Hi}) changed");
             Assert.Contains(Enumerable.Range(g.Lo, g.Hi - g.Lo), f => !before[f].SequenceEqual(after[f]));
             // Decoding the new latents whole would have changed frames next to the range (tiles overlap it).
             var whole = pipe.Decode(g.Latents, 40).Select(f => f.ToArray()).ToList();
-            Assert.Contains(Enumerable.Range(0, 40).Where(f => f < g.Lo || f >= g.Hi), f => !before[f].SequenceEqual(whole[f]));
+            Assert.Contains(Enumerable.Range(0, 40).Where(f => f < g.Lo || f >= g.Hi),
+                f => !before[f].SequenceEqual(whole[f]));
         }
     }
 }

@@ -15,7 +15,8 @@ namespace Longshot.Diffusion.Tests;
 /// </summary>
 public class FuzzTests
 {
-    private const string ValidStory = "# demo\n0-48: Wide shot of the beach at noon. Ziggy waves.\n48-2.5s: Close-up, forest.\n" +
+    private const string ValidStory = "# demo\n0-48: Wide shot of the beach at noon. Ziggy waves.\n48-2.5s: " +
+        "Close-up, forest.\n" +
                                       "60-: Night in the town.\n";
 
     private static readonly string[] Pieces =
@@ -35,7 +36,8 @@ public class FuzzTests
             for (int e = 0; e < edits; e++)
             {
                 int at = rng.Next(text.Length + 1);
-                if (rng.Next(3) == 0 && text.Length > 0) text.Remove(Math.Min(at, text.Length - 1), 1 + rng.Next(Math.Min(5, text.Length - Math.Min(at, text.Length - 1))));
+                if (rng.Next(3) == 0 && text.Length > 0) text.Remove(Math.Min(at, text.Length - 1),
+                    1 + rng.Next(Math.Min(5, text.Length - Math.Min(at, text.Length - 1))));
                 else text.Insert(at, Pieces[rng.Next(Pieces.Length)]);
             }
             int? frames = rng.Next(3) switch { 0 => null, 1 => rng.Next(1, 200), _ => int.MaxValue };
@@ -104,7 +106,8 @@ public class FuzzTests
                 var colons = Enumerable.Range(0, s.Length).Where(i => s[i] == ':').ToList();
                 int c = colons[rng.Next(colons.Count)];
                 int end = s.IndexOfAny(new[] { ',', '}', '\n' }, c);
-                return Encoding.UTF8.GetBytes(s[..(c + 1)] + " " + Values[rng.Next(Values.Length)] + (end < 0 ? "" : s[end..]));
+                return Encoding.UTF8.GetBytes(s[..(c + 1)] + " " + Values[rng.Next(Values.Length)]
+                    + (end < 0 ? "" : s[end..]));
             case 3:
                 var quote = s.IndexOf('"', rng.Next(s.Length));
                 return Encoding.UTF8.GetBytes(quote < 0 ? s : s[..(quote + 1)] + "zz" + s[(quote + 1)..]);

@@ -18,10 +18,12 @@ public class MaskUnetGoldenTests
         BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true }, CrossAttentionDim = 16, Heads = 4,
     };
 
-    private static string SourcePath => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..",
+    private static string SourcePath =>
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..",
         "tests", "Longshot.Diffusion.Tests", "Golden", "mask_unet_small", "golden.safetensors"));
 
-    private static string BuiltPath => Path.Combine(AppContext.BaseDirectory, "Golden", "mask_unet_small", "golden.safetensors");
+    private static string BuiltPath =>
+        Path.Combine(AppContext.BaseDirectory, "Golden", "mask_unet_small", "golden.safetensors");
 
     [Fact]
     public void MaskUnetGoldenOutputIsUnchanged()

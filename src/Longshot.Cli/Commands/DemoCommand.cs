@@ -38,7 +38,8 @@ internal static class DemoCommand
             VideoWriters.CheckPath(outPath, "--out");
             var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), 24, n), n).Validate();
             if (JobRanks.Distributed && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
-                throw new Tensors.LongshotException("--scheme ar is one chain of units, one after another: run it without mpirun.");
+                throw new Tensors.LongshotException("--scheme ar is one chain of units, one after another: run it " +
+                    "without mpirun.");
             var pipe = LongVideoPipeline.LoadShipped();
             if (!GenerationView.UseRanks(pipe, request, p.GetValue(quiet), ct)) return 0;
             if (!p.GetValue(quiet))

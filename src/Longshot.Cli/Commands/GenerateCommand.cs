@@ -50,7 +50,8 @@ internal static class GenerateCommand
             var request = s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir };
             request.Validate();
             if (JobRanks.Distributed && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
-                throw new LongshotException("--scheme ar is one chain of units, one after another: run it without mpirun.");
+                throw new LongshotException("--scheme ar is one chain of units, one after another: run it without " +
+                    "mpirun.");
             if (JobRanks.Distributed && p.GetValue(Regenerate) != null)
                 throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
             if (p.GetValue(Regenerate) is { } range)

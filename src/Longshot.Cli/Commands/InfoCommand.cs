@@ -9,14 +9,16 @@ internal static class InfoCommand
     public static Command Create()
     {
         var ranks = CliOptions.Flag("--ranks", "under mpirun: check every communicator operation across the ranks");
-        return new Command("info", "Prints the engine configuration (GEMM backend, SIMD level, threads).").With(ranks).Runs((p, _) =>
+        return new Command("info", "Prints the engine configuration (GEMM backend, SIMD level, threads).").With(ranks)
+            .Runs((p, _) =>
         {
             if (p.GetValue(ranks))
             {
                 var c = JobRanks.Current;
                 var checkedOps = Longshot.Distributed.CommunicatorCheck.Run(c);
                 if (c.Rank == 0)
-                    Console.WriteLine($"{c.Size} rank(s), {c.LocalSize} on this machine, {Threads.Count} threads each: " +
+                    Console.WriteLine($"{c.Size} rank(s), {c.LocalSize} on this machine, {Threads.Count} threads " +
+                        $"each: " +
                                       $"{string.Join(", ", checkedOps)} OK");
                 return 0;
             }

@@ -49,7 +49,8 @@ internal static class TrainCommands
             var ch = CliOptions.Ints(p.GetValue(channels));
             var o = new VaeTrainOptions
             {
-                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!, Steps = p.GetValue(steps),
+                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!,
+                    Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), ClipFrames = p.GetValue(clipFrames), LearningRate = (float)p.GetValue(lr),
                 KlWeight = (float)p.GetValue(kl), CheckpointEvery = p.GetValue(checkpointEvery),
                 ValidateEvery = p.GetValue(validateEvery), Zero = p.GetValue(zero),
@@ -71,7 +72,8 @@ internal static class TrainCommands
                         $"{v.TemporalError:F3}  ({v.Frames} frames)");
             });
             var (_, val) = VaeTrainer.Train(o, progress, ct, JobRanks.Current);
-            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} dB, " +
+            Console.WriteLine($"saved {Path.Combine(Path.GetFullPath(o.Out), "vae")}  (validation psnr {val.Psnr:F2} " +
+                $"dB, " +
                               $"ssim {val.Ssim:F4}, temporal error {val.TemporalError:F3})");
             return 0;
         });
@@ -85,7 +87,8 @@ internal static class TrainCommands
             "DIR");
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
-        var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0, 10_000_000);
+        var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0,
+            10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
         var lr = CliOptions.Number("--lr", "learning rate", 4e-4, 1e-9, 10);
         var channels = CliOptions.IntList("--channels", "UNet block output channels, multiples of 32 (default 32,64)",
@@ -117,7 +120,8 @@ internal static class TrainCommands
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
-                Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null, LearningRate = (float)p.GetValue(lr),
+                Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null,
+                    LearningRate = (float)p.GetValue(lr),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
                 Unet = new MaskUnetConfig
                 {
@@ -146,13 +150,15 @@ internal static class TrainCommands
     }
 
     private static Option<int> ZeroOption() => CliOptions.Int("--zero",
-        "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded across ranks, 2: gradients too)", 0, 0, 2);
+        "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded across ranks, 2: gradients too)", 0,
+            0, 2);
 
     private static void AnnounceRanks(int batch, int zero, bool quiet)
     {
         var ranks = JobRanks.Current;
         if (!quiet && ranks.Size > 1)
-            Console.WriteLine($"training on {ranks.Size} MPI ranks, {batch} clips each ({batch * ranks.Size} per step), " +
+            Console.WriteLine($"training on {ranks.Size} MPI ranks, {batch} clips each ({batch * ranks.Size} per " +
+                $"step), " +
                               $"ZeRO stage {zero}");
     }
 

@@ -42,7 +42,8 @@ internal static class RankMessages
         {
             int level = (int)message[1 + 2 * k], index = (int)message[2 + 2 * k];
             if (level < 1 || level > schedule.Levels.Count || index < 0 || index >= schedule.Levels[level - 1].Count)
-                throw new InvalidOperationException($"rank message names unit {index} of level {level}, not in this schedule.");
+                throw new InvalidOperationException($"rank message names unit {index} of level {level}, not in this " +
+                    $"schedule.");
             units.Add(schedule.Levels[level - 1][index]);
         }
         return units;

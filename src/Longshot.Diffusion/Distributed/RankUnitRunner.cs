@@ -38,7 +38,8 @@ internal sealed class RankUnitRunner(ICommunicator ranks, Dictionary<int, Tensor
             throw new InvalidOperationException($"rank {source} returned a batch it was not given.");
         _idle.Enqueue(source);
         var units = RankMessages.Units(message, schedule);
-        if (!units.SequenceEqual(batch)) throw new InvalidOperationException($"rank {source} returned other units than it was given.");
+        if (!units.SequenceEqual(batch))
+            throw new InvalidOperationException($"rank {source} returned other units than it was given.");
         var latents = new List<Tensor>(units.Count);
         int at = RankMessages.PayloadStart(units.Count);
         foreach (var u in units)

@@ -11,9 +11,11 @@ namespace Longshot.Diffusion.Distributed;
 public static class RankWorker
 {
     /// <summary>Serves rank 0 until it says stop; returns the number of units sampled here.</summary>
-    public static int Serve(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks, CancellationToken ct = default)
+    public static int Serve(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks,
+        CancellationToken ct = default)
     {
-        if (ranks.Rank == 0) throw new InvalidOperationException("rank 0 runs the pipeline; only other ranks serve it.");
+        if (ranks.Rank == 0)
+            throw new InvalidOperationException("rank 0 runs the pipeline; only other ranks serve it.");
         r.Validate();
         var schedule = new DodSchedule(r.Frames, r.Length);
         int sampled = 0;
@@ -31,7 +33,8 @@ public static class RankWorker
                 for (int f = 0; f < u.Positions.Length; f++)
                 {
                     if (!u.Given[f]) continue;
-                    known[u.Positions[f]] = Tensor.FromArray(message.AsSpan(at, perFrame).ToArray(), shape[1], shape[2], shape[3]);
+                    known[u.Positions[f]] = Tensor.FromArray(message.AsSpan(at, perFrame).ToArray(), shape[1],
+                        shape[2], shape[3]);
                     at += perFrame;
                 }
             }

@@ -15,7 +15,8 @@ internal interface IUnitRunner : IDisposable
     /// <summary>Batches being sampled now.</summary>
     int Running { get; }
 
-    /// <summary>Starts sampling <paramref name="batch"/>; <paramref name="alone"/>: nothing else will run beside it.</summary>
+    /// <summary>Starts sampling <paramref name="batch"/>; <paramref name="alone"/>: nothing else will run beside
+    /// it.</summary>
     void Start(List<WorkUnit> batch, bool alone);
 
     /// <summary>Waits for a batch to finish and returns its units with their latents.</summary>

@@ -153,7 +153,8 @@ public sealed class LongVideoPipeline
                 (batch, token) => SampleBatch(r, batch, known, token), ct);
         void StartBatches()
         {
-            var batches = NextBatches(todo, known.ContainsKey, runner.Capacity - runner.Running, runner.Capacity, BatchSize);
+            var batches = NextBatches(todo, known.ContainsKey, runner.Capacity - runner.Running, runner.Capacity,
+                BatchSize);
             bool alone = runner.Running + batches.Count == 1;
             foreach (var batch in batches) runner.Start(batch, alone);
         }
@@ -175,10 +176,12 @@ public sealed class LongVideoPipeline
             yield return 0;
         }
         if (todo.Count > 0)
-            throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is inconsistent.");
+            throw new InvalidOperationException($"DoD: {todo.Count} units were never ready; the schedule is " +
+                $"inconsistent.");
     }
 
-    /// <summary>Samples one batch of units of <paramref name="r"/> whose given frames are in <paramref name="known"/>.</summary>
+    /// <summary>Samples one batch of units of <paramref name="r"/> whose given frames are in <paramref
+    /// name="known"/>.</summary>
     internal List<Tensor> SampleBatch(GenerationRequest r, List<WorkUnit> batch, Dictionary<int, Tensor> known,
         CancellationToken ct)
     {

@@ -27,7 +27,8 @@ public sealed partial class Storyline
 
     private Storyline(List<StorySegment> s) => Segments = s;
 
-    /// <summary>The range before the colon: START-END or START-, each a number of frames or of seconds ("12.5s").</summary>
+    /// <summary>The range before the colon: START-END or START-, each a number of frames or of seconds
+    /// ("12.5s").</summary>
     [GeneratedRegex(@"^\s*([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?)\s*-\s*(?:([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?))?\s*$")]
     private static partial Regex Range();
 

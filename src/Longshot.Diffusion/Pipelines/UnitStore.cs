@@ -31,7 +31,8 @@ internal sealed class UnitStore : IDisposable
         FileStream runLock;
         try
         {
-            runLock = new FileStream(Path.Combine(dir, "run.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            runLock = new FileStream(Path.Combine(dir, "run.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite,
+                FileShare.None);
         }
         catch (IOException)
         {
@@ -60,7 +61,8 @@ internal sealed class UnitStore : IDisposable
 
     private string PathOf(WorkUnit u) => Path.Combine(_dir, "units", $"level{u.Level}_unit{u.Index:D6}.safetensors");
 
-    /// <summary>The saved latents of <paramref name="u"/> if their file is whole and of <paramref name="shape"/>.</summary>
+    /// <summary>The saved latents of <paramref name="u"/> if their file is whole and of <paramref
+    /// name="shape"/>.</summary>
     public Tensor? TryLoad(WorkUnit u, int[] shape)
     {
         var p = PathOf(u);

@@ -30,15 +30,19 @@ public sealed record SchedulerConfig
     public static SchedulerConfig Load(string path) =>
         StrictJson.Load<SchedulerConfig>(path, "scheduler config", Json, c => c.Validate());
 
-    /// <summary>Throws <see cref="LongshotException"/> naming the first setting no schedule can be built from.</summary>
+    /// <summary>Throws <see cref="LongshotException"/> naming the first setting no schedule can be built
+    /// from.</summary>
     public void Validate()
     {
         if (NumTrainTimesteps < 2 || NumTrainTimesteps > 100_000)
-            throw new LongshotException($"scheduler config: num_train_timesteps must be between 2 and 100000, got {NumTrainTimesteps}.");
+            throw new LongshotException($"scheduler config: num_train_timesteps must be between 2 and 100000, got " +
+                $"{NumTrainTimesteps}.");
         if (!(BetaStart > 0 && BetaStart <= BetaEnd && BetaEnd < 1))
-            throw new LongshotException($"scheduler config: need 0 < beta_start <= beta_end < 1, got {BetaStart} and {BetaEnd}.");
+            throw new LongshotException($"scheduler config: need 0 < beta_start <= beta_end < 1, got {BetaStart} and " +
+                $"{BetaEnd}.");
         if (!float.IsFinite(ClipSampleRange) || ClipSampleRange <= 0)
-            throw new LongshotException($"scheduler config: clip_sample_range must be positive, got {ClipSampleRange}.");
+            throw new LongshotException($"scheduler config: clip_sample_range must be positive, got " +
+                $"{ClipSampleRange}.");
         new NoiseSchedule(this);
     }
 }

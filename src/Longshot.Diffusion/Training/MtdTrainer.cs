@@ -55,7 +55,8 @@ public sealed record MtdTrainOptions
     /// <summary>A trained model folder whose UNet and text-encoder weights a fresh run starts from (same vocabulary and
     /// sizes).</summary>
     public string? InitFrom { get; init; }
-    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the gradients.</summary>
+    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the
+    /// gradients.</summary>
     public int Zero { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
@@ -97,7 +98,8 @@ public static class MtdTrainer
         // Everything the options decide is checked before the latent cache, which can take minutes to build.
         o.Unet?.Validate();
         if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
-            throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning rate.");
+            throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning " +
+                "rate.");
         if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
             throw new LongshotException($"--init: {o.InitFrom} has no model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
@@ -120,7 +122,8 @@ public static class MtdTrainer
         // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
         if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom)
             .Parameters.StateDict(), strict: true, o.InitFrom);
-        var dp = new DataParallel(ranks, all.Trainable, o.Zero, ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
+        var dp = new DataParallel(ranks, all.Trainable, o.Zero,
+            ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
         var opt = dp.Optimizer;
         var ema = new Ema(all.Trainable, o.EmaDecay);
         var rng = new Rng(o.Seed);

@@ -11,7 +11,8 @@ namespace Longshot.Diffusion.Training;
 /// <summary>Options of `longshot train vae`.</summary>
 public sealed record VaeTrainOptions
 {
-    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the gradients.</summary>
+    /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the
+    /// gradients.</summary>
     public int Zero { get; init; }
     public required string Data { get; init; }
     public required string Out { get; init; }
@@ -76,7 +77,8 @@ public static class VaeTrainer
 
         var model = BuildModel(o, video, store);
         if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
-        var dp = new DataParallel(ranks, model.Parameters.Trainable, o.Zero, ps => new AdamW(ps, o.LearningRate, weightDecay: 0f));
+        var dp = new DataParallel(ranks, model.Parameters.Trainable, o.Zero,
+            ps => new AdamW(ps, o.LearningRate, weightDecay: 0f));
         var opt = dp.Optimizer;
         var schedule = new WarmupCosine(o.LearningRate, Math.Min(100, o.Steps / 10), o.Steps, o.LearningRate * 0.1f);
         var rng = new Rng(o.Seed);

@@ -30,14 +30,17 @@ public sealed record MaskUnetConfig
     public void Validate()
     {
         if (BlockOutChannels.Length == 0) throw new LongshotException("UNet config: block_out_channels is empty.");
-        if (InChannels < 1 || OutChannels < 1 || LayersPerBlock < 1 || CrossAttentionDim < 1 || Heads < 1 || NormNumGroups < 1)
-            throw new LongshotException("UNet config: in_channels, out_channels, layers_per_block, cross_attention_dim, " +
+        if (InChannels < 1 || OutChannels < 1 || LayersPerBlock < 1 || CrossAttentionDim < 1 || Heads < 1
+            || NormNumGroups < 1)
+            throw new LongshotException("UNet config: in_channels, out_channels, layers_per_block, " +
+                "cross_attention_dim, " +
                                         "attention_heads and norm_num_groups must be positive.");
         if (BlockOutChannels.Any(c => c < 1 || c > 65536))
             throw new LongshotException("UNet config: block_out_channels must be between 1 and 65536.");
         if (TemporalKernelSize < 1 || TemporalKernelSize % 2 == 0)
             throw new LongshotException("UNet config: temporal_kernel_size must be odd and positive.");
-        if (MaxRelativeDistance < 1) throw new LongshotException("UNet config: max_relative_distance must be positive.");
+        if (MaxRelativeDistance < 1)
+            throw new LongshotException("UNet config: max_relative_distance must be positive.");
         if (AttentionLevels.Length != BlockOutChannels.Length)
             throw new LongshotException("UNet config: attention_levels needs one entry per level.");
         foreach (var c in BlockOutChannels)

@@ -14,7 +14,8 @@ public sealed record AutoencoderKLConfig
     [JsonPropertyName("_class_name")] public string ClassName { get; init; } = "AutoencoderKL";
     [JsonPropertyName("in_channels"), JsonRequired] public int InChannels { get; init; } = 3;
     [JsonPropertyName("out_channels"), JsonRequired] public int OutChannels { get; init; } = 3;
-    [JsonPropertyName("block_out_channels"), JsonRequired] public int[] BlockOutChannels { get; init; } = { 32, 64, 64 };
+    [JsonPropertyName("block_out_channels"), JsonRequired] public int[] BlockOutChannels { get; init; } = { 32, 64,
+        64 };
     [JsonPropertyName("layers_per_block"), JsonRequired] public int LayersPerBlock { get; init; } = 1;
     [JsonPropertyName("latent_channels"), JsonRequired] public int LatentChannels { get; init; } = 4;
     [JsonPropertyName("norm_num_groups")] public int NormNumGroups { get; init; } = 32;

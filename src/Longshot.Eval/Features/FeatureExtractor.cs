@@ -193,7 +193,8 @@ public sealed class FeatureExtractor : Module
                 : file.Metadata.TryGetValue("config", out var meta) ? meta
                 : throw new LongshotException($"{weights}: no config.json beside it and no \"config\" entry in its " +
                     $"metadata.");
-            config = StrictJson.Parse<FeatureExtractorConfig>(json, configPath ?? weights, "feature extractor config", Json);
+            config = StrictJson.Parse<FeatureExtractorConfig>(json, configPath ?? weights, "feature extractor config",
+                Json);
         }
         catch (JsonException e) { throw new LongshotException($"{path}: not a valid feature extractor config " +
             $"({e.Message})."); }

@@ -78,7 +78,8 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
-    private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeaderJson(string path, byte[] bytes,
+    private static (Dictionary<string, TensorInfo>, Dictionary<string, string>) ParseHeaderJson(string path,
+        byte[] bytes,
         long dataLen)
     {
         JsonDocument doc;
@@ -96,7 +97,8 @@ public sealed class SafeTensorsFile : IDisposable
             {
                 if (p.Value.ValueKind == JsonValueKind.Object)
                     foreach (var m in p.Value.EnumerateObject())
-                        meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                        meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
+                            : m.Value.GetRawText();
                 continue;
             }
             try

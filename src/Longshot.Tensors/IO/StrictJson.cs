@@ -32,7 +32,8 @@ public static class StrictJson
         return value;
     }
 
-    private static T Deserialize<T>(string json, string source, string what, JsonSerializerOptions? options) where T : class
+    private static T Deserialize<T>(string json, string source, string what,
+        JsonSerializerOptions? options) where T : class
     {
         options ??= JsonSerializerOptions.Default;
         try
@@ -40,7 +41,8 @@ public static class StrictJson
             using (var doc = JsonDocument.Parse(json))
             {
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new LongshotException($"{source}: not a valid {what} (expected a JSON object, got {Kind(doc.RootElement)}).");
+                    throw new LongshotException($"{source}: not a valid {what} (expected a JSON object, got " +
+                        $"{Kind(doc.RootElement)}).");
                 CheckKeys(doc.RootElement, typeof(T), options, source, what);
             }
             return JsonSerializer.Deserialize<T>(json, options)
@@ -53,7 +55,8 @@ public static class StrictJson
         }
     }
 
-    /// <summary>Unknown keys of an object of type <paramref name="type"/> (nested objects are checked by their types).</summary>
+    /// <summary>Unknown keys of an object of type <paramref name="type"/> (nested objects are checked by their
+    /// types).</summary>
     private static void CheckKeys(JsonElement obj, Type type, JsonSerializerOptions options, string source, string what)
     {
         options.MakeReadOnly(populateMissingResolver: true);

@@ -12,16 +12,19 @@ public static class TempFiles
 {
     private static readonly ConcurrentDictionary<string, bool> Swept = new();
 
-    /// <summary>A fresh temporary path next to <paramref name="target"/>, after sweeping that folder of stale ones.</summary>
+    /// <summary>A fresh temporary path next to <paramref name="target"/>, after sweeping that folder of stale
+    /// ones.</summary>
     public static string For(string target)
     {
         var full = Path.GetFullPath(target);
         var dir = Path.GetDirectoryName(full)!;
         SweepOnce(dir);
-        return Path.Combine(dir, $".{Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        return Path.Combine(dir,
+            $".{Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
     }
 
-    /// <summary>Removes temporary files and folders in <paramref name="dir"/> left by processes that no longer run.</summary>
+    /// <summary>Removes temporary files and folders in <paramref name="dir"/> left by processes that no longer
+    /// run.</summary>
     public static int Sweep(string dir)
     {
         if (!Directory.Exists(dir)) return 0;

@@ -62,7 +62,8 @@ internal static class FastMath
         Fn.Sigmoid => Vector512<float>.One / (Vector512<float>.One + Exp(-x)),
         Fn.Silu => x / (Vector512<float>.One + Exp(-x)),
         _ => Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(TanhSeriesBelow)),
-            TanhSeries(x), Vector512.Create(2f) / (Vector512<float>.One + Exp(x * Vector512.Create(-2f))) - Vector512<float>.One),
+            TanhSeries(x),
+                Vector512.Create(2f) / (Vector512<float>.One + Exp(x * Vector512.Create(-2f))) - Vector512<float>.One),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -72,7 +73,8 @@ internal static class FastMath
         Fn.Sigmoid => Vector256<float>.One / (Vector256<float>.One + Exp(-x)),
         Fn.Silu => x / (Vector256<float>.One + Exp(-x)),
         _ => Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(TanhSeriesBelow)),
-            TanhSeries(x), Vector256.Create(2f) / (Vector256<float>.One + Exp(x * Vector256.Create(-2f))) - Vector256<float>.One),
+            TanhSeries(x),
+                Vector256.Create(2f) / (Vector256<float>.One + Exp(x * Vector256.Create(-2f))) - Vector256<float>.One),
     };
 
     // Near 0, 2 / (1 + e^-2x) - 1 cancels (2% relative error at |x| ~ 0.01): below 1/4 tanh is its odd Taylor series

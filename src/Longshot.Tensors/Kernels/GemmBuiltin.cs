@@ -107,7 +107,8 @@ internal static unsafe class GemmBuiltin
         var packB = _packB ??= GC.AllocateUninitializedArray<float>(KC * (NC + 32), pinned: true);
         float* tile = stackalloc float[MR * 32];
         // The micro-kernel reads full 6-row panels of A where they lie; only a last partial panel is packed (zero
-        // padding). Packing A cost as much as multiplying it when C has few columns (linear layers with 32-128 outputs),
+        // padding). Packing A cost as much as multiplying it when C has few columns (linear layers with 32-128
+        // outputs),
         // and reading in place was never slower on the shapes measured (docs/performance.md, "GEMM"). Same arithmetic
         // either way, same bits.
         bool directA = n <= DirectAMaxColumns;

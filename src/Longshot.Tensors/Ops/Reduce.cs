@@ -137,7 +137,8 @@ public static partial class Ops
         {
             int inner = x.Numel / red;
             // Columns split across threads; rows summed pairwise, so the rounding error grows with log(rows).
-            Threads.For(inner, 4096, (a, b) => SumRowsPairwise(c.Storage, c.Offset + a, inner, red, r.Storage.AsSpan(a, b - a)));
+            Threads.For(inner, 4096,
+                (a, b) => SumRowsPairwise(c.Storage, c.Offset + a, inner, red, r.Storage.AsSpan(a, b - a)));
             return r;
         }
         var keep = Enumerable.Range(0, rank).Where(i => !dims.Contains(i));
