@@ -43,6 +43,30 @@ public class MpiTests
     }
 
     [Fact]
+    public void TheDemosMp4IsTheSameUnderMpirun()
+    {
+        // x264's bitstream follows its thread count, which followed the cores mpirun bound a rank to.
+        var dir = Cli.TempDir();
+        try
+        {
+            bool ffmpeg = Longshot.Video.Formats.FFmpeg.IsAvailable;
+            if (!ffmpeg && Environment.GetEnvironmentVariable("CI") == "true")
+                throw new InvalidOperationException("ffmpeg must be installed in CI (.ci/run installs it).");
+            if (!ffmpeg
+                || Cli.StartMpi(dir, 2, "demo", "--frames", "32", "--steps", "1", "--quiet", "--out",
+                "mpi") is not { } p)
+                return;
+            var (code, err) = Cli.Finish(p);
+            Assert.True(code == 0, err);
+            Assert.Equal(0,
+                Cli.Finish(Cli.Start(dir, "demo", "--frames", "32", "--steps", "1", "--quiet", "--out", "one")).Code);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "one", "demo.mp4")),
+                File.ReadAllBytes(Path.Combine(dir, "mpi", "demo.mp4")));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void AKilledRankEndsTheJobAndTheRunResumesOnOtherRanks()
     {
         var dir = Cli.TempDir();

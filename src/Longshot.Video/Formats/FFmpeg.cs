@@ -151,7 +151,10 @@ public sealed class Mp4Writer : FileVideoWriter
         {
             "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{Width}x{Height}",
             "-framerate", _fps.ToString(CultureInfo.InvariantCulture), "-i", "-",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", _crf.ToString(CultureInfo.InvariantCulture),
+            // One encoder thread: x264's bitstream depends on its thread count, which would otherwise follow the cores
+            // this process may use (fewer under mpirun's binding), and the same frames must give the same file.
+            "-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p", "-crf",
+                _crf.ToString(CultureInfo.InvariantCulture),
             "-preset", "medium", "-movflags", "+faststart", "-f", "mp4", TempPath,
         }, true, false);
         _err = _p.StandardError.ReadToEndAsync();
