@@ -20,7 +20,7 @@ internal static class LongshotCli
         foreach (var c in new[]
                  {
                      DemoCommand.Create(), InfoCommand.Create(), DataCommands.Create(), TrainCommands.Create(),
-                     GenerateCommand.Create(), EvalCommands.Create(),
+                     GenerateCommand.Create(), EvalCommands.Create(), ServeCommand.Create(),
                  })
             root.Subcommands.Add(c);
         return root;

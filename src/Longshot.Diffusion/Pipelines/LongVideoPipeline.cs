@@ -54,6 +54,12 @@ public sealed class LongVideoPipeline
     /// </summary>
     public ICommunicator? Ranks { get; set; }
 
+    /// <summary>
+    /// Told, on the calling thread, about every diffusion-over-diffusion unit as soon as its latents exist (sampled, or
+    /// loaded from the run folder): a live view can show the global keyframes long before their frames are decoded.
+    /// </summary>
+    public Action<WorkUnit, Tensor>? UnitFinished { get; set; }
+
     /// <summary>Told about recoverable problems, such as a damaged unit file that will be recomputed.</summary>
     public Action<string>? Warning { get; set; }
 
@@ -142,7 +148,12 @@ public sealed class LongVideoPipeline
         var todo = new List<WorkUnit>();
         foreach (var u in schedule.Units)
         {
-            if (run?.TryLoad(u, UnitShape(u)) is { } saved) { Record(u, saved, known); done[u.Level - 1]++; }
+            if (run?.TryLoad(u, UnitShape(u)) is { } saved)
+            {
+                Record(u, saved, known);
+                done[u.Level - 1]++;
+                UnitFinished?.Invoke(u, saved);
+            }
             else todo.Add(u);
         }
         foreach (var damaged in run?.Damaged ?? new List<string>()) Warning?.Invoke(damaged);
@@ -166,6 +177,7 @@ public sealed class LongVideoPipeline
             {
                 Record(units[j], outs[j], known);
                 run?.Save(units[j], outs[j]);
+                UnitFinished?.Invoke(units[j], outs[j]);
             }
             int level = units[0].Level;
             done[level - 1] += units.Count;

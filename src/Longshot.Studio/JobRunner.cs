@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Output;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Tensors;
+using Longshot.Video.Formats;
+using Longshot.Video.Imaging;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Longshot.Studio;
+
+/// <summary>
+/// The job queue: one job computes at a time, the others wait in order. A job generates a video (frames, keyframe
+/// previews and progress go out as events while it runs) or redraws a range of a finished one. Jobs that were queued
+/// or running when the server stopped are picked up again at start; a running one resumes from its run folder.
+/// </summary>
+public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePaths workspace, ILogger<JobRunner> log)
+    : BackgroundService
+{
+    public const string Generate = "generate", Redraw = "redraw";
+
+    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
+    private readonly ConcurrentDictionary<string, JobEvents> _events = new();
+    private readonly Dictionary<(string?, string?), LongVideoPipeline> _pipelines = new();
+    private readonly object _current = new();
+    private (string Id, CancellationTokenSource Cts)? _running;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Validates and queues a job; throws <see cref="LongshotException"/> (a 400) when it cannot run.</summary>
+    public JobRecord Submit(string kind, JobSpec spec)
+    {
+        if (store.Unfinished().Count >= options.MaxQueuedJobs)
+            throw new LongshotException($"the queue already holds {options.MaxQueuedJobs} jobs; wait or cancel one.");
+        string id = Guid.NewGuid().ToString("N")[..12];
+        if (kind == Generate) spec.Request(options.MaxFrames, null);
+        else CheckRedraw(spec);
+        ModelFolder(spec.Global, "global");
+        ModelFolder(spec.Local, "local");
+        var job = new JobRecord(id, kind, spec, JobStatus.Queued, DateTime.UtcNow, null, null, null, null);
+        store.Add(job);
+        Events(id).Add(Event("status", new { status = JobStatus.Queued }));
+        _queue.Writer.TryWrite(id);
+        return job;
+    }
+
+    /// <summary>Cancels a queued or running job; false when it had already ended.</summary>
+    public bool Cancel(string id)
+    {
+        var job = store.Get(id) ?? throw new KeyNotFoundException(id);
+        if (job.Status == JobStatus.Queued)
+        {
+            store.SetStatus(id, JobStatus.Cancelled);
+            Finish(id, JobStatus.Cancelled, null);
+            return true;
+        }
+        lock (_current)
+            if (_running is { } r && r.Id == id) { r.Cts.Cancel(); return true; }
+        return false;
+    }
+
+    /// <summary>The events of a job (replayed, then live).</summary>
+    public JobEvents Events(string id) => _events.GetOrAdd(id, _ => new JobEvents());
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        foreach (var job in store.Unfinished())
+        {
+            if (job.Status == JobStatus.Running) log.LogInformation("resuming job {Id} from its run folder", job.Id);
+            _queue.Writer.TryWrite(job.Id);
+        }
+        await foreach (var id in _queue.Reader.ReadAllAsync(stopping))
+        {
+            var job = store.Get(id);
+            if (job is not { Status: JobStatus.Queued or JobStatus.Running }) continue;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            lock (_current) _running = (id, cts);
+            try { await Task.Run(() => Run(job, cts.Token), CancellationToken.None); }
+            finally { lock (_current) _running = null; }
+        }
+    }
+
+    private void Run(JobRecord job, CancellationToken ct)
+    {
+        store.SetStatus(job.Id, JobStatus.Running);
+        var events = Events(job.Id);
+        events.Add(Event("status", new { status = JobStatus.Running }));
+        try
+        {
+            string video = job.Kind == Redraw ? RunRedraw(job, events, ct) : RunGenerate(job, events, ct);
+            store.SetStatus(job.Id, JobStatus.Done, video: video);
+            Finish(job.Id, JobStatus.Done, null);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The server stopping leaves the job "running" in the history: it resumes from its run folder at the next
+            // start. Otherwise a client cancelled it.
+            if (!_stopping)
+            {
+                store.SetStatus(job.Id, JobStatus.Cancelled);
+                Finish(job.Id, JobStatus.Cancelled, null);
+            }
+        }
+        catch (Exception e)
+        {
+            string message = e is LongshotException or IOException ? e.Message : $"internal error ({e.GetType().Name})";
+            if (e is not LongshotException) log.LogError(e, "job {Id} failed", job.Id);
+            store.SetStatus(job.Id, JobStatus.Failed, message);
+            Finish(job.Id, JobStatus.Failed, message);
+        }
+    }
+
+    private volatile bool _stopping;
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        return base.StopAsync(cancellationToken);
+    }
+
+    private string RunGenerate(JobRecord job, JobEvents events, CancellationToken ct)
+    {
+        var request = job.Spec.Request(options.MaxFrames, workspace.Run(job.Id));
+        var pipe = Pipeline(job.Spec);
+        var plan = LongVideoPipeline.Plan(request);
+        var dir = workspace.Job(job.Id);
+        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        Directory.CreateDirectory(Path.Combine(dir, "keys"));
+        events.Add(Event("plan", new { frames = request.Frames, levels = plan.LevelFrames.Select(Shown).ToArray() }));
+        pipe.UnitFinished = (unit, latents) =>
+        {
+            if (!unit.IsGlobal) return;
+            using var _ = Tensor.NoGrad();
+            for (int f = 0; f < unit.Positions.Length; f++)
+            {
+                int p = unit.Positions[f];
+                if (p >= request.Frames) continue;
+                var z = pipe.Vae.UnscaleLatents(latents.Narrow(0, f, 1).Contiguous());
+                Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"), Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
+                events.Add(Event("keyframe", new { index = p }));
+            }
+        };
+        var progress = new Progress(events);
+        string video = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
+        GenerationOutput.Write(plan, pipe.GenerateFrames(request, progress, ct), video, GenerationOutput.Caption(request.Story),
+            (i, frame) => SaveFrame(dir, i, frame, events));
+        return Path.GetRelativePath(workspace.Root, video);
+    }
+
+    private string RunRedraw(JobRecord job, JobEvents events, CancellationToken ct)
+    {
+        var parent = CheckRedraw(job.Spec);
+        var original = parent.Spec.Request(options.MaxFrames, workspace.Run(parent.Id));
+        var redraw = original with
+        {
+            Story = Storyline.Parse(job.Spec.Story, 24, original.Frames, "storyline"), Seed = job.Spec.Seed, RunDir = null,
+        };
+        var pipe = Pipeline(parent.Spec);
+        var dir = workspace.Job(job.Id);
+        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        var plan = LongVideoPipeline.Plan(original);
+        events.Add(Event("plan", new { frames = original.Frames, levels = plan.LevelFrames.Select(Shown).ToArray() }));
+        var g = pipe.Regenerate(pipe.LoadRun(original), redraw, job.Spec.From, job.Spec.To, ct);
+        events.Add(Event("range", new { lo = g.Lo, hi = g.Hi }));
+        string video = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
+        GenerationOutput.Write(plan, pipe.DecodeRegeneration(g, ct), video, GenerationOutput.Caption(redraw.Story),
+            (i, frame) => SaveFrame(dir, i, frame, events));
+        return Path.GetRelativePath(workspace.Root, video);
+    }
+
+    private JobRecord CheckRedraw(JobSpec spec)
+    {
+        var parent = spec.Parent is { } p ? store.Get(WorkspacePaths.CheckId(p)) : null;
+        if (parent is not { Kind: Generate, Status: JobStatus.Done })
+            throw new LongshotException("redraw: the job to redraw must be a finished generation.");
+        if (parent.Spec.Scheme != "dod") throw new LongshotException("redraw: only diffusion-over-diffusion videos can be redrawn.");
+        if (spec.From < 0 || spec.To > parent.Spec.Frames || spec.From >= spec.To)
+            throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's {parent.Spec.Frames} frames.");
+        Storyline.Parse(spec.Story, 24, parent.Spec.Frames, "storyline");
+        return parent;
+    }
+
+    private static void SaveFrame(string dir, int index, Frame frame, JobEvents events)
+    {
+        Png.Save(Path.Combine(dir, "frames", $"{index:D6}.png"), frame);
+        events.Add(Event("frame", new { index }));
+    }
+
+    /// <summary>At most 48 frames of a level, as its contact sheet shows them.</summary>
+    private static int[] Shown(IReadOnlyList<int> frames)
+    {
+        int every = Math.Max(1, (frames.Count + GenerationOutput.MaxSheetFrames - 1) / GenerationOutput.MaxSheetFrames);
+        return frames.Where((_, i) => i % every == 0).ToArray();
+    }
+
+    /// <summary>The models of a spec (shipped ones by default), loaded once per pair.</summary>
+    private LongVideoPipeline Pipeline(JobSpec spec)
+    {
+        var key = (spec.Global, spec.Local);
+        if (!_pipelines.TryGetValue(key, out var pipe))
+            _pipelines[key] = pipe = LongVideoPipeline.Load(ModelFolder(spec.Global, "global"), ModelFolder(spec.Local, "local"),
+                ShippedModels.Vae());
+        return pipe;
+    }
+
+    /// <summary>A model folder named by a client: inside the workspace, holding a model_index.json.</summary>
+    private string ModelFolder(string? relative, string role)
+    {
+        if (relative == null) return role == "global" ? ShippedModels.Global() : ShippedModels.Local();
+        var path = workspace.Resolve(relative);
+        if (!File.Exists(Path.Combine(path, "model_index.json")))
+            throw new LongshotException($"{role} model '{relative}': not a model folder in the workspace.");
+        return path;
+    }
+
+    private void Finish(string id, string status, string? error)
+    {
+        var events = Events(id);
+        events.Add(Event("status", new { status, error }));
+        events.Close();
+    }
+
+    internal static string Event(string type, object data)
+    {
+        var fields = JsonSerializer.SerializeToElement(data, Json).EnumerateObject()
+            .ToDictionary(p => p.Name, p => (object)p.Value);
+        fields["type"] = type;
+        return JsonSerializer.Serialize(fields, Json);
+    }
+
+    /// <summary>Units done, as events (every unit: they are few and the page shows the hierarchy filling in).</summary>
+    private sealed class Progress(JobEvents events) : IProgress<GenerationProgress>
+    {
+        private readonly DateTime _start = DateTime.UtcNow;
+
+        public void Report(GenerationProgress p)
+        {
+            double elapsed = (DateTime.UtcNow - _start).TotalSeconds;
+            double eta = p.AllDone > 0 ? elapsed * (p.AllUnits - p.AllDone) / p.AllDone : double.NaN;
+            events.Add(Event("progress", new
+            {
+                level = p.Level, levels = p.Levels, done = p.AllDone, total = p.AllUnits,
+                eta = double.IsFinite(eta) ? Math.Round(eta) : (double?)null,
+            }));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Tensors;
+
+namespace Longshot.Studio;
+
+/// <summary>What a client asks for: a storyline and the settings of a generation, or a range of a finished job to
+/// redraw.</summary>
+public sealed record JobSpec
+{
+    public string Story { get; init; } = "";
+    public int Frames { get; init; }
+    public string Scheme { get; init; } = "dod";
+    public int Steps { get; init; } = 8;
+    public double Guidance { get; init; } = 2;
+    public string Sampler { get; init; } = "dpm++";
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Model folders relative to the workspace (null: the shipped models).</summary>
+    public string? Global { get; init; }
+    public string? Local { get; init; }
+
+    /// <summary>Redraw: the job whose frames [From, To) are redrawn (with this spec's story and seed).</summary>
+    public string? Parent { get; init; }
+    public int From { get; init; }
+    public int To { get; init; }
+
+    /// <summary>The generation this spec describes; throws <see cref="LongshotException"/> naming the problem.</summary>
+    public GenerationRequest Request(int maxFrames, string? runDir)
+    {
+        if (Frames < 1 || Frames > maxFrames) throw new LongshotException($"frames must be between 1 and {maxFrames}, got {Frames}.");
+        if (Story.Length > 100_000) throw new LongshotException("the storyline is longer than 100,000 characters.");
+        var scheme = GenerationSchemes.TryParse(Scheme)
+            ?? throw new LongshotException($"scheme must be one of {string.Join(", ", GenerationSchemes.All.Select(s => s.Name()))}.");
+        if (!Scheduler.Names.Contains(Sampler)) throw new LongshotException($"sampler must be one of {string.Join(", ", Scheduler.Names)}.");
+        if (Seed > long.MaxValue) throw new LongshotException("seed is too large.");
+        var story = Storyline.Parse(Story, 24, Frames, "storyline");
+        return new GenerationRequest(story, Frames)
+        {
+            Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler),
+            RunDir = scheme == GenerationScheme.DiffusionOverDiffusion ? runDir : null,
+        }.Validate();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Tensors;
+using Longshot.Video.Formats;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Longshot.Studio;
+
+/// <summary>
+/// Longshot Studio: an ASP.NET Core app that serves its own page (embedded in this assembly) and a JSON API over the
+/// job queue. Every client path stays inside the workspace, bodies and numbers are checked (400 with a message), and
+/// no stack trace reaches a client.
+/// </summary>
+public static partial class StudioApp
+{
+    /// <summary>The app, ready to run; <paramref name="configure"/> may change the host (tests use an in-memory server).</summary>
+    public static WebApplication Build(StudioOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        Directory.CreateDirectory(options.Workspace);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = options.Workspace });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Failed requests are answered (and 500s logged) by WriteError; the middleware's own log would repeat each
+        // client mistake with a stack trace.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+        // Bodies that do not bind (not JSON, wrong types) become exceptions, answered as JSON by WriteError too.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        var workspace = new WorkspacePaths(options.Workspace);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(workspace);
+        builder.Services.AddSingleton(new JobStore(Path.Combine(workspace.Root, "studio.db")));
+        builder.Services.AddSingleton<JobRunner>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<JobRunner>());
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.UseExceptionHandler(e => e.Run(WriteError));
+        MapPage(app);
+        MapApi(app, options, workspace);
+        return app;
+    }
+
+
+    /// <summary>Errors as JSON: a user's mistake is a 400 with its message; anything else a 500 without details.</summary>
+    private static async Task WriteError(HttpContext context)
+    {
+        var e = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var (code, message) = e switch
+        {
+            LongshotException => (400, e.Message),
+            Microsoft.AspNetCore.Http.BadHttpRequestException b => (b.StatusCode, "the request is not valid: " + b.Message),
+            JsonException => (400, "the request body is not valid JSON for this call."),
+            KeyNotFoundException => (404, "no such job."),
+            _ => (500, "internal error; the server log has the details."),
+        };
+        if (code == 500) context.RequestServices.GetRequiredService<ILogger<JobRunner>>().LogError(e, "request failed");
+        context.Response.StatusCode = code;
+        await context.Response.WriteAsJsonAsync(new { error = message });
+    }
+
+    private static void MapPage(WebApplication app)
+    {
+        foreach (var (route, file, type) in new[]
+                 {
+                     ("/", "index.html", "text/html; charset=utf-8"), ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+                     ("/style.css", "style.css", "text/css; charset=utf-8"),
+                 })
+            app.MapGet(route, () => Results.Stream(Asset(file), type));
+    }
+
+    private static Stream Asset(string name) =>
+        Assembly.GetExecutingAssembly().GetManifestResourceStream("wwwroot/" + name)
+        ?? throw new InvalidOperationException($"the page asset {name} is missing from the assembly.");
+
+    private static void MapApi(WebApplication app, StudioOptions options, WorkspacePaths workspace)
+    {
+        var api = app.MapGroup("/api");
+
+        api.MapGet("/settings", () => new
+        {
+            maxFrames = options.MaxFrames, schemes = GenerationSchemes.All.Select(s => s.Name()), samplers = Scheduler.Names,
+            ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
+        });
+
+        // Inline validation: the same parser as the command line; the line of the problem comes back apart.
+        api.MapPost("/storyline", (StorylineCheck body) =>
+        {
+            if (body.Frames is < 1 || body.Frames > options.MaxFrames)
+                throw new LongshotException($"frames must be between 1 and {options.MaxFrames}.");
+            try
+            {
+                var s = Storyline.Parse(body.Story ?? "", 24, body.Frames, "storyline");
+                return Results.Ok(new { frames = body.Frames ?? s.Frames, segments = s.Segments });
+            }
+            catch (LongshotException e)
+            {
+                var m = LineOf().Match(e.Message);
+                return Results.BadRequest(new { error = e.Message, line = m.Success ? int.Parse(m.Groups[1].Value) : (int?)null });
+            }
+        });
+
+        api.MapPost("/jobs", (JobSpec spec, JobRunner runner) =>
+        {
+            var job = runner.Submit(JobRunner.Generate, spec with { Parent = null });
+            return Results.Created($"/api/jobs/{job.Id}", job);
+        });
+
+        api.MapPost("/jobs/{id}/redraw", (string id, RedrawBody body, JobRunner runner, JobStore store) =>
+        {
+            var parent = store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id);
+            var spec = parent.Spec with
+            {
+                Parent = parent.Id, From = body.From, To = body.To, Story = body.Story ?? parent.Spec.Story,
+                Seed = body.Seed ?? parent.Spec.Seed + 1,
+            };
+            var job = runner.Submit(JobRunner.Redraw, spec);
+            return Results.Created($"/api/jobs/{job.Id}", job);
+        });
+
+        api.MapGet("/jobs", (JobStore store) => store.All());
+
+        api.MapGet("/jobs/{id}", (string id, JobStore store) => store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id));
+
+        api.MapPost("/jobs/{id}/cancel", (string id, JobRunner runner) =>
+            runner.Cancel(WorkspacePaths.CheckId(id)) ? Results.Ok(new { cancelled = true })
+                : Results.Conflict(new { error = "the job has already ended." }));
+
+        api.MapGet("/jobs/{id}/events", async (string id, HttpContext context, JobRunner runner, JobStore store) =>
+        {
+            var job = store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id);
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            if (job.Status is not (JobStatus.Queued or JobStatus.Running))
+            {
+                // Ended before this server started: its files say everything; the page reloads them.
+                await context.Response.WriteAsync($"data: {JobRunner.Event("status", new { status = job.Status, error = job.Error })}\n\n");
+                return;
+            }
+            await foreach (var e in runner.Events(job.Id).Follow(context.RequestAborted))
+            {
+                await context.Response.WriteAsync($"data: {e}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        });
+
+        api.MapGet("/jobs/{id}/video", (string id, JobStore store) =>
+        {
+            var job = store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id);
+            if (job.Video == null) return Results.NotFound(new { error = "the job has no video (yet)." });
+            var path = workspace.Resolve(job.Video.Replace(Path.DirectorySeparatorChar, '/'));
+            return Results.File(path, job.Video.EndsWith(".mp4") ? "video/mp4" : "image/gif", Path.GetFileName(path),
+                enableRangeProcessing: true);
+        });
+
+        api.MapGet("/jobs/{id}/frames/{index:int}", (string id, int index) => Image(workspace, id, "frames", index));
+        api.MapGet("/jobs/{id}/keys/{index:int}", (string id, int index) => Image(workspace, id, "keys", index));
+    }
+
+    private static IResult Image(WorkspacePaths workspace, string id, string kind, int index)
+    {
+        if (index < 0) return Results.NotFound(new { error = "no such frame." });
+        var path = Path.Combine(workspace.Job(id), kind, $"{index:D6}.png");
+        return File.Exists(path) ? Results.File(path, "image/png") : Results.NotFound(new { error = "no such frame (yet)." });
+    }
+
+    /// <summary>The models a job may name: the shipped ones (null) and model folders under workspace/models.</summary>
+    private static object[] Models(WorkspacePaths workspace)
+    {
+        var list = new List<object> { new { name = "shipped", path = (string?)null } };
+        var dir = Path.Combine(workspace.Root, "models");
+        if (Directory.Exists(dir))
+            foreach (var d in Directory.GetDirectories(dir).Order())
+                if (File.Exists(Path.Combine(d, "model_index.json")))
+                    list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)) });
+        return list.ToArray();
+    }
+
+    [GeneratedRegex(@"^storyline:(\d+):")]
+    private static partial Regex LineOf();
+
+    /// <summary>Body of POST /api/storyline.</summary>
+    public sealed record StorylineCheck(string? Story, int? Frames);
+
+    /// <summary>Body of POST /api/jobs/{id}/redraw: the range, and the new prompt and/or seed.</summary>
+    public sealed record RedrawBody(int From, int To, string? Story, ulong? Seed);
+}

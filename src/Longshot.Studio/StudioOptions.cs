@@ -1,0 +1,18 @@
+namespace Longshot.Studio;
+
+/// <summary>Settings of `longshot serve`.</summary>
+public sealed record StudioOptions
+{
+    /// <summary>Folder of the job history (studio.db), the run folders and the outputs; everything clients name lives
+    /// under it.</summary>
+    public required string Workspace { get; init; }
+
+    /// <summary>Where Kestrel listens; localhost only unless asked.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:5000";
+
+    /// <summary>The longest video a job may ask for.</summary>
+    public int MaxFrames { get; init; } = 4096;
+
+    /// <summary>Jobs that may wait in the queue at once.</summary>
+    public int MaxQueuedJobs { get; init; } = 16;
+}
