@@ -44,35 +44,27 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         return _instance = new MpiCommunicator(rank, size);
     }
 
-    public void Send(ReadOnlySpan<float> data, int dest, int tag)
+    public void Send(ReadOnlySpan<float> data, int dest, int tag) => Send(data, MpiLibrary.Float, dest, tag);
+
+    public void Send(ReadOnlySpan<byte> data, int dest, int tag) => Send(data, MpiLibrary.Byte, dest, tag);
+
+    public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default) =>
+        Receive<float>(source, tag, MpiLibrary.Float, ct);
+
+    public (byte[] Data, int Source) ReceiveBytes(int source, int tag, CancellationToken ct = default) =>
+        Receive<byte>(source, tag, MpiLibrary.Byte, ct);
+
+    private static void Send<T>(ReadOnlySpan<T> data, nint type, int dest, int tag) where T : unmanaged
     {
-        fixed (float* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Float, dest, tag,
-            MpiLibrary.CommWorld), "MPI_Send");
+        fixed (T* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, type, dest, tag, MpiLibrary.CommWorld), "MPI_Send");
     }
 
-    public void Send(ReadOnlySpan<byte> data, int dest, int tag)
+    private static (T[] Data, int Source) Receive<T>(int source, int tag, nint type, CancellationToken ct) where T : unmanaged
     {
-        fixed (byte* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, MpiLibrary.Byte, dest, tag,
-            MpiLibrary.CommWorld), "MPI_Send");
-    }
-
-    public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default)
-    {
-        var (status, count) = Wait(source, tag, MpiLibrary.Float, ct);
-        var data = new float[count];
-        fixed (float* p = data)
-            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Float, status.Source, tag, MpiLibrary.CommWorld,
-                &status), "MPI_Recv");
-        return (data, status.Source);
-    }
-
-    public (byte[] Data, int Source) ReceiveBytes(int source, int tag, CancellationToken ct = default)
-    {
-        var (status, count) = Wait(source, tag, MpiLibrary.Byte, ct);
-        var data = new byte[count];
-        fixed (byte* p = data)
-            MpiLibrary.Check(MpiLibrary.Recv(p, count, MpiLibrary.Byte, status.Source, tag, MpiLibrary.CommWorld,
-                &status), "MPI_Recv");
+        var (status, count) = Wait(source, tag, type, ct);
+        var data = new T[count];
+        fixed (T* p = data)
+            MpiLibrary.Check(MpiLibrary.Recv(p, count, type, status.Source, tag, MpiLibrary.CommWorld, &status), "MPI_Recv");
         return (data, status.Source);
     }
 
