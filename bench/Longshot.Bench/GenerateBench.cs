@@ -109,4 +109,49 @@ internal static class GenerateBench
         Report.Emit("units", "ar-speedup-from-threads", backend, one / all, "x");
         Report.Emit("units", "dod-speedup-from-workers", backend, one / pair, "x");
     }
+
+    /// <summary>
+    /// Classifier-free guidance as two UNet calls per step or as one call on a doubled batch: one local unit (the
+    /// demo sampler) on one thread, on every thread, and one per core side by side, timed in alternating blocks.
+    /// </summary>
+    public static void GuidanceBatching()
+    {
+        var vae = AutoencoderKL.Load(ShippedModels.Vae());
+        int size = vae.LatentSize;
+        var parts = MtdPipelineParts.Load(ShippedModels.Local());
+        var two = new MtdSampler(parts, vae.Config.LatentChannels, size, size);
+        var one = new MtdSampler(parts, vae.Config.LatentChannels, size, size) { GuidanceInOneCall = true };
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var o = ShippedModels.Sampler;
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        int cores = Threads.Count;
+        MtdClip Clip(int unit)
+        {
+            var positions = Enumerable.Range(unit * 15, 16).ToArray();
+            var given = positions.Select((_, f) => f == 0 || f == 15
+                ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size) : null).ToArray();
+            return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
+        }
+        var a = two.Sample(new[] { Clip(0) }, o)[0].ToArray();
+        var b = one.Sample(new[] { Clip(0) }, o)[0].ToArray();
+        double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Report.Emit("guidance", "one-call-vs-two-max-abs-difference", backend, worst, "");
+        double[] t;
+        using (Threads.LimitTo(1))
+            t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o), () => one.Sample(new[] { Clip(0) }, o) },
+                4, 2);
+        Report.Emit("guidance", "two-calls-1-thread", backend, t[0], "s per unit");
+        Report.Emit("guidance", "one-call-1-thread", backend, t[1], "s per unit");
+        t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o), () => one.Sample(new[] { Clip(0) }, o) },
+            4, 2);
+        Report.Emit("guidance", $"two-calls-{cores}-threads", backend, t[0], "s per unit");
+        Report.Emit("guidance", $"one-call-{cores}-threads", backend, t[1], "s per unit");
+        t = Report.TimeInterleaved(new Action[]
+        {
+            () => Threads.SideBySide(cores, w => two.Sample(new[] { Clip(w) }, o)),
+            () => Threads.SideBySide(cores, w => one.Sample(new[] { Clip(w) }, o)),
+        }, 6, 2);
+        Report.Emit("guidance", $"two-calls-{cores}-side-by-side", backend, t[0] / cores, "s per unit");
+        Report.Emit("guidance", $"one-call-{cores}-side-by-side", backend, t[1] / cores, "s per unit");
+    }
 }

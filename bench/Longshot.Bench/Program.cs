@@ -15,6 +15,7 @@ var all = new Dictionary<string, Action>
     ["mtd"] = MtdBench.Run,
     ["generate"] = GenerateBench.Run,
     ["units"] = GenerateBench.UnitScaling,
+    ["guidance"] = GenerateBench.GuidanceBatching,
     ["distributed"] = DistributedBench.Run,
     ["distributed-ranks"] = DistributedBench.Ranks,
 };
