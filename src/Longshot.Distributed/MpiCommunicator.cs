@@ -68,6 +68,14 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         return (data, status.Source);
     }
 
+    public bool HasMessage(int source, int tag)
+    {
+        MpiLibrary.Status status;
+        int flag = 0;
+        MpiLibrary.Check(MpiLibrary.Iprobe(source, tag, MpiLibrary.CommWorld, &flag, &status), "MPI_Iprobe");
+        return flag != 0;
+    }
+
     /// <summary>Polls for a matching message (1 ms apart once idle) so that cancellation is honoured.</summary>
     private static (MpiLibrary.Status Status, int Count) Wait(int source, int tag, nint type, CancellationToken ct)
     {

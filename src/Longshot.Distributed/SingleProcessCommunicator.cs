@@ -13,6 +13,7 @@ public sealed class SingleProcessCommunicator : ICommunicator
     public void Send(ReadOnlySpan<byte> data, int dest, int tag) => throw Alone();
     public (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default) =>
         throw Alone();
+    public bool HasMessage(int source, int tag) => false;
     public (byte[] Data, int Source) ReceiveBytes(int source, int tag, CancellationToken ct = default) => throw Alone();
 
     public void SendReceive(ReadOnlySpan<float> send, int dest, Span<float> receive, int source, int tag)

@@ -7,20 +7,28 @@ namespace Longshot.Diffusion.Distributed;
 /// <summary>
 /// Rank 0's side of generation over MPI ranks: every other rank is a worker; an idle one is sent the next ready batch
 /// with the latents of its given frames, and its result comes back. Rank 0 schedules (the dependency order of
-/// <see cref="LongVideoPipeline.NextBatches"/>), saves units to the run folder and decodes. On the way out every
-/// rank is told to stop, after busy ones have returned their batch.
+/// <see cref="LongVideoPipeline.NextBatches"/>), saves units to the run folder and decodes, and samples on its own
+/// cores too (<paramref name="local"/>, one batch at a time on a pool thread), so N ranks give N samplers. On the way
+/// out every rank is told to stop, after busy ones have returned their batch.
 /// </summary>
 internal sealed class RankUnitRunner(ICommunicator ranks, Dictionary<int, Tensor> known, DodSchedule schedule,
-    Func<WorkUnit, int[]> shapeOf) : IUnitRunner
+    Func<WorkUnit, int[]> shapeOf, ThreadUnitRunner? local = null) : IUnitRunner
 {
     private readonly Queue<int> _idle = new(Enumerable.Range(1, ranks.Size - 1));
     private readonly Dictionary<int, List<WorkUnit>> _busy = new();
 
-    public int Capacity => ranks.Size - 1;
-    public int Running => _busy.Count;
+    public int Capacity => ranks.Size - 1 + (local?.Capacity ?? 0);
+    public int Running => _busy.Count + (local?.Running ?? 0);
 
     public void Start(List<WorkUnit> batch, bool alone)
     {
+        // Other ranks first: this one also decodes. Its own batches never run "alone" on this thread, which must keep
+        // answering the ranks.
+        if (_idle.Count == 0 && local != null)
+        {
+            local.Start(batch, alone: false);
+            return;
+        }
         int rank = _idle.Dequeue();
         ranks.Send(RankMessages.Work(batch, known), rank, RankMessages.WorkTag);
         _busy[rank] = batch;
@@ -28,8 +36,23 @@ internal sealed class RankUnitRunner(ICommunicator ranks, Dictionary<int, Tensor
 
     public (List<WorkUnit> Units, List<Tensor> Latents) WaitAny(CancellationToken ct)
     {
-        var (message, source) = ranks.ReceiveFloats(-1, RankMessages.ResultTag, ct);
-        return Accept(message, source);
+        if (local == null || local.Running == 0)
+        {
+            var (message, source) = ranks.ReceiveFloats(-1, RankMessages.ResultTag, ct);
+            return Accept(message, source);
+        }
+        // Both kinds out: poll the ranks and this process's batch in turn (MPI calls stay on this thread).
+        while (true)
+        {
+            if (local.AnyFinished) return local.WaitAny(ct);
+            if (_busy.Count > 0 && ranks.HasMessage(-1, RankMessages.ResultTag))
+            {
+                var (message, source) = ranks.ReceiveFloats(-1, RankMessages.ResultTag, ct);
+                return Accept(message, source);
+            }
+            ct.ThrowIfCancellationRequested();
+            Thread.Sleep(1);
+        }
     }
 
     private (List<WorkUnit> Units, List<Tensor> Latents) Accept(float[] message, int source)
@@ -57,6 +80,7 @@ internal sealed class RankUnitRunner(ICommunicator ranks, Dictionary<int, Tensor
     /// <summary>Collects the batches still out (their results are dropped) and tells every rank to stop.</summary>
     public void Dispose()
     {
+        local?.Dispose();
         foreach (var rank in _busy.Keys.ToList())
         {
             ranks.ReceiveFloats(rank, RankMessages.ResultTag);

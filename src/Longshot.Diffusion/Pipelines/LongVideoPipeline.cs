@@ -159,7 +159,8 @@ public sealed class LongVideoPipeline
         foreach (var damaged in run?.Damaged ?? new List<string>()) Warning?.Invoke(damaged);
         yield return 0;
         using IUnitRunner runner = ranks is { Size: > 1 }
-            ? new Distributed.RankUnitRunner(ranks, known, schedule, UnitShape)
+            ? new Distributed.RankUnitRunner(ranks, known, schedule, UnitShape,
+                new ThreadUnitRunner(1, (batch, token) => SampleBatch(r, batch, known, token), ct))
             : new ThreadUnitRunner(Math.Clamp(Workers, 1, Math.Max(1, Threads.Count)),
                 (batch, token) => SampleBatch(r, batch, known, token), ct);
         void StartBatches()

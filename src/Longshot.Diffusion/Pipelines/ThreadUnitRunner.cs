@@ -16,6 +16,9 @@ internal sealed class ThreadUnitRunner(int workers, Func<List<WorkUnit>, Cancell
     public int Capacity { get; } = workers;
     public int Running => _running.Count;
 
+    /// <summary>Whether a batch has finished, so that <see cref="WaitAny"/> returns at once.</summary>
+    public bool AnyFinished => _running.Any(x => x.Task.IsCompleted);
+
     public void Start(List<WorkUnit> batch, bool alone)
     {
         int share = Math.Max(1, Threads.Count / Capacity);
