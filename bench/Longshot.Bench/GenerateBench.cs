@@ -154,4 +154,20 @@ internal static class GenerateBench
         Report.Emit("guidance", $"two-calls-{cores}-side-by-side", backend, t[0] / cores, "s per unit");
         Report.Emit("guidance", $"one-call-{cores}-side-by-side", backend, t[1] / cores, "s per unit");
     }
+
+    /// <summary>
+    /// Given frames held during sampling, or left to drift (<see cref="Longshot.Eval.Metrics.SeamProbe"/>): the RMS
+    /// latent jump from a given frame to its generated neighbour against the jump between generated neighbours.
+    /// </summary>
+    public static void Seams()
+    {
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        foreach (var hold in new[] { false, true })
+        {
+            var (seam, neighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(hold);
+            string name = hold ? "held" : "drifting";
+            Report.Emit("seams", $"given-{name}-seam-jump", backend, seam, "rms");
+            Report.Emit("seams", $"given-{name}-neighbour-jump", backend, neighbour, "rms");
+        }
+    }
 }

@@ -16,6 +16,7 @@ var all = new Dictionary<string, Action>
     ["generate"] = GenerateBench.Run,
     ["units"] = GenerateBench.UnitScaling,
     ["guidance"] = GenerateBench.GuidanceBatching,
+    ["seams"] = GenerateBench.Seams,
     ["distributed"] = DistributedBench.Run,
     ["distributed-ranks"] = DistributedBench.Ranks,
 };

@@ -68,4 +68,14 @@ public class ShippedModelTests
         Assert.True(places >= 12, $"{places}/16 frames show the {place}");
         Assert.True(times >= 12, $"{times}/16 frames show {time}");
     }
+
+    [Fact]
+    public void HeldGivenFramesJoinTheirNeighboursBetterThanDriftingOnes()
+    {
+        // The probe of docs/performance.md ("Given frames held"): 4 level-2 gaps of the demo storyline.
+        var (heldSeam, heldNeighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(holdGivenFrames: true, units: 4);
+        var (driftSeam, _) = Longshot.Eval.Metrics.SeamProbe.Measure(holdGivenFrames: false, units: 4);
+        Assert.True(heldSeam < driftSeam, $"held seam {heldSeam:F3}, drifting {driftSeam:F3}");
+        Assert.True(heldSeam < 1.25 * heldNeighbour, $"held seam {heldSeam:F3} against neighbours {heldNeighbour:F3}");
+    }
 }

@@ -31,6 +31,14 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
     /// </summary>
     public bool GuidanceInOneCall { get; init; }
 
+    /// <summary>
+    /// Given frames held during sampling: before every model call their slots are set to the given latents noised to
+    /// that step's level, as training showed them to the model (given slots are noised like the rest there, the clean
+    /// latents riding in the condition). Off, they start as noise and drift on the model's own outputs until the end
+    /// (docs/performance.md, "Given frames held").
+    /// </summary>
+    public bool HoldGivenFrames { get; init; } = true;
+
     /// <summary>Latents [L, c, h, w] for each clip; given frames come back exactly as given.</summary>
     public List<Tensor> Sample(IReadOnlyList<MtdClip> clips, SamplerOptions o, CancellationToken ct = default)
     {
@@ -58,10 +66,17 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
         var schedulers = clips.Select(_ => NewScheduler(o)).ToList();
         foreach (var s in schedulers) s.SetTimesteps(o.Steps);
+        // The noise of the held given frames: fixed per clip (from its own seed), so each step sees one trajectory.
+        bool hold = HoldGivenFrames && given.Any(g => g);
+        var heldNoise = hold ? Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed.Derive(0x601D), shape)).ToList(), 0) : null;
+        var heldMask = Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1);
+        var freeMask = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
         foreach (int t in schedulers[0].Timesteps)
         {
             ct.ThrowIfCancellationRequested();
             var ts = Enumerable.Repeat(t, b).ToArray();
+            if (hold)
+                x = x * freeMask + Parts.Schedule.AddNoise(x0Given, heldNoise!, Enumerable.Repeat(t, n).ToArray()) * heldMask;
             Tensor eps;
             if (empty == null) eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel));
             else if (GuidanceInOneCall)
