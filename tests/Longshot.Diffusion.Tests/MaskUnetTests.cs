@@ -16,13 +16,15 @@ public class MaskUnetTests
         var rng = new Rng(seed);
         int n = videos * frames;
         var mask = Tensor.Zeros(n, 1, 8, 8);
-        for (int v = 0; v < videos; v++) { mask.Narrow(0, v * frames, 1)
-            .CopyFrom(Tensor.Ones(1, 1, 8, 8)); mask.Narrow(0, v * frames + frames - 1, 1)
-            .CopyFrom(Tensor.Ones(1, 1, 8, 8)); }
-        return new MtdInput(Tensor.Randn(rng, n, 4, 8, 8), Enumerable.Range(0, videos).Select(i => 100 + 300 * i)
-            .ToArray(),
-            Tensor.Randn(rng, n, 5, 16), Tensor.Randn(rng, n, 4, 8, 8), mask, positions ?? Enumerable.Range(0, frames)
-                .Select(i => i * 15).ToArray());
+        for (int v = 0; v < videos; v++)
+        {
+            mask.Narrow(0, v * frames, 1).CopyFrom(Tensor.Ones(1, 1, 8, 8));
+            mask.Narrow(0, v * frames + frames - 1, 1).CopyFrom(Tensor.Ones(1, 1, 8, 8));
+        }
+        var timesteps = Enumerable.Range(0, videos).Select(i => 100 + 300 * i).ToArray();
+        positions ??= Enumerable.Range(0, frames).Select(i => i * 15).ToArray();
+        return new MtdInput(Tensor.Randn(rng, n, 4, 8, 8), timesteps, Tensor.Randn(rng, n, 5, 16),
+            Tensor.Randn(rng, n, 4, 8, 8), mask, positions);
     }
 
     [Fact]
