@@ -110,8 +110,8 @@ public static class MtdTrainer
         if (ranks.Rank != 0) ranks.Barrier();
         var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null, ct);
         if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
-        var tokenizer = WordTokenizer.Build(sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount)
-            .Select(e.Caption)), o.Text?.MaxLength ?? 48);
+        var captions = sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption));
+        var tokenizer = WordTokenizer.Build(captions, o.Text?.MaxLength ?? 48);
         var parts = MtdPipelineParts.Create(o.Unet
             ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
             (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
@@ -120,8 +120,8 @@ public static class MtdTrainer
         var all = parts.Parameters;
         var statePath = Path.Combine(o.Out, StateFile);
         // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
-        if (o.InitFrom != null && !File.Exists(statePath)) all.Load(MtdPipelineParts.Load(o.InitFrom)
-            .Parameters.StateDict(), strict: true, o.InitFrom);
+        if (o.InitFrom != null && !File.Exists(statePath))
+            all.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(), strict: true, o.InitFrom);
         var dp = new DataParallel(ranks, all.Trainable, o.Zero,
             ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
         var opt = dp.Optimizer;
