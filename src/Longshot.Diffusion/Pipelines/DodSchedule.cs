@@ -25,8 +25,10 @@ public sealed record WorkUnit(int Level, int Index, int[] Positions, bool[] Give
 
 /// <summary>
 /// The diffusion-over-diffusion schedule (NUWA-XL section 3.3): the global model draws L keyframes over the whole
-/// length, then each level splits every gap between neighbouring frames into L-1 steps with one local unit per gap,
-/// down to consecutive frames. For a requested length only the units whose gap reaches into [0, N) are planned.
+/// hierarchy of (L-1)^m + 1 frames (m the smallest depth that covers N), then each level splits every gap between
+/// neighbouring frames into L-1 steps with one local unit per gap, down to consecutive frames. For a requested length
+/// only the units whose gap reaches into [0, N) are planned, so for N below the hierarchy's span fewer than L
+/// keyframes fall inside the video (5 of 16 at N = 1,024 with L = 16).
 /// </summary>
 public sealed class DodSchedule
 {

@@ -8,7 +8,8 @@ namespace Longshot.Diffusion.Pipelines;
 /// <summary>
 /// Makes long videos from a storyline with a global and a local Mask Temporal Diffusion model and a T-KLVAE, by any
 /// <see cref="GenerationScheme"/>. Diffusion over diffusion (NUWA-XL section 3.3): the global MTD draws L keyframes
-/// for the whole storyline, then at each level the local MTD fills every gap between neighbouring frames, all gaps of
+/// over the hierarchy's span (<see cref="DodSchedule"/>), then at each level the local MTD fills every gap between
+/// neighbouring frames, all gaps of
 /// a level as independent units. Every unit draws its noise from a seed derived from (run seed, level, index), so the
 /// video does not depend on batching or worker count. The autoregressive baseline runs the same local model unit
 /// after unit.
