@@ -84,14 +84,7 @@ internal static class GenerateBench
         var o = ShippedModels.Sampler;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         int cores = Threads.Count;
-        MtdClip Clip(int unit)
-        {
-            var positions = Enumerable.Range(unit * 15, 16).ToArray();
-            var given = positions.Select((_, f) => f == 0
-                || f == 15 ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size)
-                : null).ToArray();
-            return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
-        }
+        MtdClip Clip(int unit) => LocalClip(story, vae.Config.LatentChannels, size, unit);
         double Time(Action a, int reps = 3)
         {
             a();
@@ -125,13 +118,7 @@ internal static class GenerateBench
         var o = ShippedModels.Sampler;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         int cores = Threads.Count;
-        MtdClip Clip(int unit)
-        {
-            var positions = Enumerable.Range(unit * 15, 16).ToArray();
-            var given = positions.Select((_, f) => f == 0 || f == 15
-                ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), vae.Config.LatentChannels, size, size) : null).ToArray();
-            return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
-        }
+        MtdClip Clip(int unit) => LocalClip(story, vae.Config.LatentChannels, size, unit);
         var a = two.Sample(new[] { Clip(0) }, o)[0].ToArray();
         var b = one.Sample(new[] { Clip(0) }, o)[0].ToArray();
         double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
@@ -169,5 +156,14 @@ internal static class GenerateBench
             Report.Emit("seams", $"given-{name}-seam-jump", backend, seam, "rms");
             Report.Emit("seams", $"given-{name}-neighbour-jump", backend, neighbour, "rms");
         }
+    }
+
+    /// <summary>Local unit <paramref name="unit"/> of the demo storyline: 16 consecutive frames, random given ends.</summary>
+    private static MtdClip LocalClip(Storyline story, int channels, int size, int unit)
+    {
+        var positions = Enumerable.Range(unit * 15, 16).ToArray();
+        var given = positions.Select((_, f) => f == 0 || f == 15
+            ? Tensor.Randn(new Rng((ulong)(unit * 16 + f)), channels, size, size) : null).ToArray();
+        return new MtdClip(positions, positions.Select(story.PromptAt).ToArray(), given, new Rng((ulong)unit));
     }
 }

@@ -47,9 +47,8 @@ internal static class LongshotCli
         int code;
         try
         {
-            var top = CommandPath(parse.CommandResult.Command, root).Split(' ').Skip(1).FirstOrDefault();
-            if (top is not ("generate" or "demo" or "info" or "train" or null)) JobRanks.RequireSingle($"longshot " +
-                $"{top}");
+            string command = CommandPath(parse.CommandResult.Command, root);
+            if (!RunsOverRanks.Contains(command)) JobRanks.RequireSingle(command);
             code = await parse.InvokeAsync(config, signals.Token);
         }
         catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
@@ -70,6 +69,13 @@ internal static class LongshotCli
         JobRanks.Finish();
         return code;
     }
+
+    /// <summary>The commands that run over MPI ranks; under mpirun with several, every other one is refused.</summary>
+    private static readonly HashSet<string> RunsOverRanks = new()
+    {
+        "longshot", "longshot generate", "longshot demo", "longshot info", "longshot train vae", "longshot train global",
+        "longshot train local",
+    };
 
     /// <summary>"longshot train vae": the names from the root down to <paramref name="command"/>.</summary>
     private static string CommandPath(Command command, RootCommand root)

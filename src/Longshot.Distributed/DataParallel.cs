@@ -30,11 +30,6 @@ public sealed class DataParallel
     /// <summary>0 (replicated), 1 (optimizer state sharded) or 2 (also gradients).</summary>
     public int ZeroStage { get; }
 
-    /// <summary>Optimizer-state floats this rank holds once every moment exists (2 per owned parameter
-    /// value).</summary>
-    public long OptimizerStateFloats => 2L * _params.Where((_, i) => ZeroStage == 0 || _owner[i] == _ranks.Rank)
-        .Sum(p => (long)p.Param.Numel);
-
     public DataParallel(ICommunicator ranks, IEnumerable<(string Name, Tensor Param)> trainable, int zeroStage,
         Func<IEnumerable<(string Name, Tensor Param)>, AdamW> optimizer)
     {

@@ -126,28 +126,14 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var request = job.Spec.Request(options.MaxFrames, workspace.Run(job.Id));
         var pipe = Pipeline(job.Spec);
         var plan = LongVideoPipeline.Plan(request);
-        var dir = workspace.Job(job.Id);
-        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        var dir = Begin(job.Id, plan, events);
         Directory.CreateDirectory(Path.Combine(dir, "keys"));
-        events.Add(Event("plan", new { frames = request.Frames, levels = plan.LevelFrames.Select(Shown).ToArray() }));
-        pipe.UnitFinished = (unit, latents) =>
+        pipe.UnitFinished = (unit, latents) => PreviewKeyframes(pipe, unit, latents, request.Frames, dir, events);
+        try
         {
-            if (!unit.IsGlobal) return;
-            using var _ = Tensor.NoGrad();
-            for (int f = 0; f < unit.Positions.Length; f++)
-            {
-                int p = unit.Positions[f];
-                if (p >= request.Frames) continue;
-                var z = pipe.Vae.UnscaleLatents(latents.Narrow(0, f, 1).Contiguous());
-                Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"), Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
-                events.Add(Event("keyframe", new { index = p }));
-            }
-        };
-        var progress = new Progress(events);
-        string video = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
-        GenerationOutput.Write(plan, pipe.GenerateFrames(request, progress, ct), video, GenerationOutput.Caption(request.Story),
-            (i, frame) => SaveFrame(dir, i, frame, events));
-        return Path.GetRelativePath(workspace.Root, video);
+            return WriteVideo(dir, plan, pipe.GenerateFrames(request, new Progress(events), ct), request.Story, events);
+        }
+        finally { pipe.UnitFinished = null; }
     }
 
     private string RunRedraw(JobRecord job, JobEvents events, CancellationToken ct)
@@ -159,16 +145,51 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
             Story = Storyline.Parse(job.Spec.Story, 24, original.Frames, "storyline"), Seed = job.Spec.Seed, RunDir = null,
         };
         var pipe = Pipeline(parent.Spec);
-        var dir = workspace.Job(job.Id);
-        Directory.CreateDirectory(Path.Combine(dir, "frames"));
         var plan = LongVideoPipeline.Plan(original);
-        events.Add(Event("plan", new { frames = original.Frames, levels = plan.LevelFrames.Select(Shown).ToArray() }));
+        var dir = Begin(job.Id, plan, events);
         var g = pipe.Regenerate(pipe.LoadRun(original), redraw, job.Spec.From, job.Spec.To, ct);
         events.Add(Event("range", new { lo = g.Lo, hi = g.Hi }));
+        return WriteVideo(dir, plan, pipe.DecodeRegeneration(g, ct), redraw.Story, events);
+    }
+
+    /// <summary>The job's folder, ready for its frames; the page learns the plan's levels.</summary>
+    private string Begin(string id, GenerationPlan plan, JobEvents events)
+    {
+        var dir = workspace.Job(id);
+        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        var levels = plan.LevelFrames.Select(GenerationOutput.SheetFrames).ToArray();
+        events.Add(Event("plan", new { frames = plan.Frames, levels }));
+        return dir;
+    }
+
+    /// <summary>Writes the video (MP4 with ffmpeg, else GIF), saving and announcing every frame; returns its path
+    /// relative to the workspace.</summary>
+    private string WriteVideo(string dir, GenerationPlan plan, IEnumerable<Tensor> frames, Storyline story, JobEvents events)
+    {
         string video = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
-        GenerationOutput.Write(plan, pipe.DecodeRegeneration(g, ct), video, GenerationOutput.Caption(redraw.Story),
-            (i, frame) => SaveFrame(dir, i, frame, events));
+        GenerationOutput.Write(plan, frames, video, GenerationOutput.Caption(story), (i, frame) =>
+        {
+            Png.Save(Path.Combine(dir, "frames", $"{i:D6}.png"), frame);
+            events.Add(Event("frame", new { index = i }));
+        });
         return Path.GetRelativePath(workspace.Root, video);
+    }
+
+    /// <summary>The global unit's keyframes, each decoded on its own as soon as the unit exists (a preview: the video
+    /// decodes them again with their neighbours).</summary>
+    private static void PreviewKeyframes(LongVideoPipeline pipe, WorkUnit unit, Tensor latents, int frames, string dir,
+        JobEvents events)
+    {
+        if (!unit.IsGlobal) return;
+        using var _ = Tensor.NoGrad();
+        for (int f = 0; f < unit.Positions.Length; f++)
+        {
+            int p = unit.Positions[f];
+            if (p >= frames) continue;
+            var z = pipe.Vae.UnscaleLatents(latents.Narrow(0, f, 1).Contiguous());
+            Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"), Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
+            events.Add(Event("keyframe", new { index = p }));
+        }
     }
 
     private JobRecord CheckRedraw(JobSpec spec)
@@ -181,19 +202,6 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
             throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's {parent.Spec.Frames} frames.");
         Storyline.Parse(spec.Story, 24, parent.Spec.Frames, "storyline");
         return parent;
-    }
-
-    private static void SaveFrame(string dir, int index, Frame frame, JobEvents events)
-    {
-        Png.Save(Path.Combine(dir, "frames", $"{index:D6}.png"), frame);
-        events.Add(Event("frame", new { index }));
-    }
-
-    /// <summary>At most 48 frames of a level, as its contact sheet shows them.</summary>
-    private static int[] Shown(IReadOnlyList<int> frames)
-    {
-        int every = Math.Max(1, (frames.Count + GenerationOutput.MaxSheetFrames - 1) / GenerationOutput.MaxSheetFrames);
-        return frames.Where((_, i) => i % every == 0).ToArray();
     }
 
     /// <summary>The models of a spec (shipped ones by default), loaded once per pair.</summary>
@@ -225,10 +233,9 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
 
     internal static string Event(string type, object data)
     {
-        var fields = JsonSerializer.SerializeToElement(data, Json).EnumerateObject()
-            .ToDictionary(p => p.Name, p => (object)p.Value);
+        var fields = JsonSerializer.SerializeToNode(data, Json)!.AsObject();
         fields["type"] = type;
-        return JsonSerializer.Serialize(fields, Json);
+        return fields.ToJsonString(Json);
     }
 
     /// <summary>Units done, as events (every unit: they are few and the page shows the hierarchy filling in).</summary>

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Longshot.Studio.Tests;
@@ -208,5 +211,46 @@ public class StudioApiTests
         Assert.True(changed, "no frame inside the range changed");
         var bad = await s.Client.PostAsJsonAsync($"/api/jobs/{id}/redraw", new { from = 40, to = 99 });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+}
+
+/// <summary>A studio on a real local port, for a browser test: browsers need one.</summary>
+internal sealed class LiveStudio : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _workspace;
+
+    public string Url { get; }
+
+    private LiveStudio(WebApplication app, string workspace, string url)
+    {
+        _app = app; _workspace = workspace; Url = url;
+    }
+
+    /// <summary>
+    /// The studio over a fresh workspace, or null when <paramref name="browser"/> is not installed (then the test
+    /// returns at once); in CI (CI=true), where .ci/run installs the browsers, its absence fails the test.
+    /// </summary>
+    public static async Task<LiveStudio?> Start(string browser)
+    {
+        if (!File.Exists(browser))
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+                throw new InvalidOperationException($"{browser} must be installed in CI (.ci/run installs it).");
+            return null;
+        }
+        var workspace = Directory.CreateTempSubdirectory("longshot-studio-web-").FullName;
+        var app = StudioApp.Build(new StudioOptions { Workspace = workspace, Urls = "http://127.0.0.1:0" });
+        await app.StartAsync();
+        var server = app.Services.GetRequiredService<IServer>();
+        return new LiveStudio(app, workspace, server.Features
+            .Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(_workspace, true);
     }
 }

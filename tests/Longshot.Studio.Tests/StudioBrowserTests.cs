@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit;
 
@@ -20,65 +17,50 @@ public class StudioBrowserTests
     [Fact]
     public async Task WriteAStorylineWatchItRenderAndRedrawARange()
     {
-        if (!File.Exists(Chromium))
+        await using var studio = await LiveStudio.Start(Chromium);
+        if (studio == null) return;
+        string url = studio.Url;
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-                throw new InvalidOperationException("Chromium must be installed in CI (.ci/run installs it).");
-            return;
-        }
-        var workspace = Directory.CreateTempSubdirectory("longshot-studio-web-").FullName;
-        var app = StudioApp.Build(new StudioOptions { Workspace = workspace, Urls = "http://127.0.0.1:0" });
-        await app.StartAsync();
-        try
-        {
-            string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Chromium, Headless = true, Args = new[] { "--no-sandbox" },
-            });
-            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
-            await page.GotoAsync(url);
-            await page.WaitForSelectorAsync("#scheme option", new() { State = WaitForSelectorState.Attached });
+            ExecutablePath = Chromium, Headless = true, Args = new[] { "--no-sandbox" },
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+        await page.GotoAsync(url);
+        await page.WaitForSelectorAsync("#scheme option", new() { State = WaitForSelectorState.Attached });
 
-            // Inline validation with the command line's parser: the line of the mistake.
-            await page.FillAsync("#story", "0-10: beach\n12-32: forest\n");
-            await page.WaitForFunctionAsync("document.getElementById('story-error').textContent.includes('line 2')");
+        // Inline validation with the command line's parser: the line of the mistake.
+        await page.FillAsync("#story", "0-10: beach\n12-32: forest\n");
+        await page.WaitForFunctionAsync("document.getElementById('story-error').textContent.includes('line 2')");
 
-            await page.FillAsync("#story", "0-16: Wide shot of the beach at noon. Ziggy, in an orange shirt, waves.\n" +
-                                           "16-: Close-up in the forest at night. Bo, in a red shirt, jumps.\n");
-            await page.FillAsync("#frames", "32");
-            await page.FillAsync("#steps", "1");
-            await page.WaitForFunctionAsync("document.getElementById('story-error').textContent === '' && " +
-                                            "document.querySelectorAll('#ruler div').length === 2");
-            await page.ClickAsync("#start");
+        await page.FillAsync("#story", "0-16: Wide shot of the beach at noon. Ziggy, in an orange shirt, waves.\n" +
+                                       "16-: Close-up in the forest at night. Bo, in a red shirt, jumps.\n");
+        await page.FillAsync("#frames", "32");
+        await page.FillAsync("#steps", "1");
+        await page.WaitForFunctionAsync("document.getElementById('story-error').textContent === '' && " +
+                                        "document.querySelectorAll('#ruler div').length === 2");
+        await page.ClickAsync("#start");
 
-            // The hierarchy fills in: level-1 keyframes, then the video.
-            await page.WaitForSelectorAsync("#strips .strip[data-level='1'] img", new() { Timeout = 120_000 });
-            await page.WaitForSelectorAsync("#video", new() { Timeout = 180_000 });
-            await page.WaitForFunctionAsync("""
-                (() => { const v = document.getElementById('video');
-                         return v.tagName === 'VIDEO' ? v.readyState >= 2 && v.duration > 0 : v.complete && v.naturalWidth > 0; })()
-                """, null, new() { Timeout = 60_000 });
-            Assert.Contains("done", await page.InnerTextAsync("#progress"));
-            int level1 = await page.Locator("#strips .strip[data-level='1'] img").CountAsync();
-            Assert.True(level1 >= 2, $"{level1} keyframes shown");
-            if (Environment.GetEnvironmentVariable("LONGSHOT_SCREENSHOT") is { } shot)
-                await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+        // The hierarchy fills in: level-1 keyframes, then the video.
+        await page.WaitForSelectorAsync("#strips .strip[data-level='1'] img", new() { Timeout = 120_000 });
+        await page.WaitForSelectorAsync("#video", new() { Timeout = 180_000 });
+        await page.WaitForFunctionAsync("""
+            (() => { const v = document.getElementById('video');
+                     return v.tagName === 'VIDEO' ? v.readyState >= 2 && v.duration > 0 : v.complete && v.naturalWidth > 0; })()
+            """, null, new() { Timeout = 60_000 });
+        Assert.Contains("done", await page.InnerTextAsync("#progress"));
+        int level1 = await page.Locator("#strips .strip[data-level='1'] img").CountAsync();
+        Assert.True(level1 >= 2, $"{level1} keyframes shown");
+        if (Environment.GetEnvironmentVariable("LONGSHOT_SCREENSHOT") is { } shot)
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
 
-            // Redraw frames 8-12 with a new prompt: old and new side by side.
-            await page.FillAsync("#redraw-from", "8");
-            await page.FillAsync("#redraw-to", "12");
-            await page.FillAsync("#redraw-story", "Wide shot of the desert at dusk. Kip, in a green shirt, sits.");
-            await page.ClickAsync("#redraw-start");
-            await page.WaitForSelectorAsync("#compare:not([hidden]) #compare-new img", new() { Timeout = 180_000 });
-            await page.WaitForFunctionAsync("[...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)");
-            Assert.Contains("done", await page.InnerTextAsync("#progress"));
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        // Redraw frames 8-12 with a new prompt: old and new side by side.
+        await page.FillAsync("#redraw-from", "8");
+        await page.FillAsync("#redraw-to", "12");
+        await page.FillAsync("#redraw-story", "Wide shot of the desert at dusk. Kip, in a green shirt, sits.");
+        await page.ClickAsync("#redraw-start");
+        await page.WaitForSelectorAsync("#compare:not([hidden]) #compare-new img", new() { Timeout = 180_000 });
+        await page.WaitForFunctionAsync("[...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)");
+        Assert.Contains("done", await page.InnerTextAsync("#progress"));
     }
 }

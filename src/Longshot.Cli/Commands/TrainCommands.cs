@@ -175,7 +175,6 @@ internal static class TrainCommands
             .With(data, outDir, steps, seed, quiet);
         return c.Runs((p, ct) =>
         {
-            JobRanks.RequireSingle("longshot train extractor");
             var o = new ExtractorTrainOptions { Data = p.GetValue(data)!, Out = p.GetValue(outDir)!,
                 Steps = p.GetValue(steps), Seed = p.GetValue(seed) };
             bool q = p.GetValue(quiet);

@@ -25,6 +25,25 @@ internal static class RankMessages
         return data.ToArray();
     }
 
+    /// <summary>The given frames' latents a work message carries, by frame position (the inverse of <see cref="Work"/>).</summary>
+    public static Dictionary<int, Tensor> Given(float[] message, List<WorkUnit> units, Func<WorkUnit, int[]> shapeOf)
+    {
+        var known = new Dictionary<int, Tensor>();
+        int at = PayloadStart(units.Count);
+        foreach (var u in units)
+        {
+            var frame = shapeOf(u)[1..];
+            int perFrame = frame.Aggregate(1, (a, b) => a * b);
+            for (int f = 0; f < u.Positions.Length; f++)
+            {
+                if (!u.Given[f]) continue;
+                known[u.Positions[f]] = Tensor.FromArray(message.AsSpan(at, perFrame).ToArray(), frame);
+                at += perFrame;
+            }
+        }
+        return known;
+    }
+
     public static float[] Result(List<WorkUnit> batch, List<Tensor> latents)
     {
         var data = new List<float> { batch.Count };

@@ -1,6 +1,5 @@
 using Longshot.Diffusion.Pipelines;
 using Longshot.Distributed;
-using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Distributed;
 
@@ -24,20 +23,7 @@ public static class RankWorker
             var (message, _) = ranks.ReceiveFloats(0, RankMessages.WorkTag, ct);
             var units = RankMessages.Units(message, schedule);
             if (units.Count == 0) return sampled;
-            var known = new Dictionary<int, Tensor>();
-            int at = RankMessages.PayloadStart(units.Count);
-            foreach (var u in units)
-            {
-                var shape = pipe.UnitShape(u);
-                int perFrame = shape[1] * shape[2] * shape[3];
-                for (int f = 0; f < u.Positions.Length; f++)
-                {
-                    if (!u.Given[f]) continue;
-                    known[u.Positions[f]] = Tensor.FromArray(message.AsSpan(at, perFrame).ToArray(), shape[1],
-                        shape[2], shape[3]);
-                    at += perFrame;
-                }
-            }
+            var known = RankMessages.Given(message, units, pipe.UnitShape);
             var latents = pipe.SampleBatch(r, units, known, ct);
             ranks.Send(RankMessages.Result(units, latents), 0, RankMessages.ResultTag);
             sampled += units.Count;

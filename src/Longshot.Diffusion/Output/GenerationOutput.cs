@@ -32,12 +32,8 @@ public static class GenerationOutput
     public static void Write(GenerationPlan plan, IEnumerable<Tensor> frames, string outPath, string caption,
         Action<int, Frame>? onFrame = null)
     {
-        var sheets = plan.LevelFrames.Select((f, k) =>
-        {
-            int every = Math.Max(1, (f.Count + MaxSheetFrames - 1) / MaxSheetFrames);
-            var shown = f.Where((_, i) => i % every == 0).ToHashSet();
-            return new ContactSheet(SheetPath(outPath, k), shown, 16);
-        }).ToList();
+        var sheets = plan.LevelFrames.Select((f, k) => new ContactSheet(SheetPath(outPath, k), SheetFrames(f).ToHashSet(), 16))
+            .ToList();
         try
         {
             using (var w = VideoWriters.Create(outPath, Fps))
@@ -63,6 +59,13 @@ public static class GenerationOutput
         HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name()}", Path.GetFileName(outPath),
             plan.LevelFrames.Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList(),
             caption);
+    }
+
+    /// <summary>The frames of a level its contact sheet shows: evenly spaced, at most <see cref="MaxSheetFrames"/>.</summary>
+    public static int[] SheetFrames(IReadOnlyList<int> levelFrames)
+    {
+        int every = Math.Max(1, (levelFrames.Count + MaxSheetFrames - 1) / MaxSheetFrames);
+        return levelFrames.Where((_, i) => i % every == 0).ToArray();
     }
 
     /// <summary>The page's caption for a storyline: its prompt, or how many segments it has.</summary>
