@@ -125,11 +125,13 @@ internal static class GenerateBench
         Report.Emit("guidance", "one-call-vs-two-max-abs-difference", backend, worst, "");
         double[] t;
         using (Threads.LimitTo(1))
-            t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o), () => one.Sample(new[] { Clip(0) }, o) },
+            t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o),
+                () => one.Sample(new[] { Clip(0) }, o) },
                 4, 2);
         Report.Emit("guidance", "two-calls-1-thread", backend, t[0], "s per unit");
         Report.Emit("guidance", "one-call-1-thread", backend, t[1], "s per unit");
-        t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o), () => one.Sample(new[] { Clip(0) }, o) },
+        t = Report.TimeInterleaved(new Action[] { () => two.Sample(new[] { Clip(0) }, o),
+            () => one.Sample(new[] { Clip(0) }, o) },
             4, 2);
         Report.Emit("guidance", $"two-calls-{cores}-threads", backend, t[0], "s per unit");
         Report.Emit("guidance", $"one-call-{cores}-threads", backend, t[1], "s per unit");
@@ -158,7 +160,8 @@ internal static class GenerateBench
         }
     }
 
-    /// <summary>Local unit <paramref name="unit"/> of the demo storyline: 16 consecutive frames, random given ends.</summary>
+    /// <summary>Local unit <paramref name="unit"/> of the demo storyline: 16 consecutive frames, random given
+    /// ends.</summary>
     private static MtdClip LocalClip(Storyline story, int channels, int size, int unit)
     {
         var positions = Enumerable.Range(unit * 15, 16).ToArray();

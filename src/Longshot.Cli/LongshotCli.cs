@@ -73,7 +73,8 @@ internal static class LongshotCli
     /// <summary>The commands that run over MPI ranks; under mpirun with several, every other one is refused.</summary>
     private static readonly HashSet<string> RunsOverRanks = new()
     {
-        "longshot", "longshot generate", "longshot demo", "longshot info", "longshot train vae", "longshot train global",
+        "longshot", "longshot generate", "longshot demo", "longshot info", "longshot train vae",
+            "longshot train global",
         "longshot train local",
     };
 

@@ -41,7 +41,9 @@ internal sealed class ProgressView
             if (sw.Elapsed - last < TimeSpan.FromSeconds(2) && p.Done < p.Total) return;
             last = sw.Elapsed;
             double frac = p.Total > 0 ? p.Done / p.Total : 0;
-            string eta = frac > 0 ? TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds * (1 - frac) / frac).ToString(@"hh\:mm\:ss") : "--:--:--";
+            string eta = frac > 0
+                ? TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds * (1 - frac) / frac).ToString(@"hh\:mm\:ss")
+                : "--:--:--";
             Console.Error.WriteLine($"{title} {p.Detail} {frac * 100,5:F1}%  eta {eta}");
         }));
     }

@@ -29,7 +29,8 @@ public interface ICommunicator : IDisposable
     /// </summary>
     (float[] Data, int Source) ReceiveFloats(int source, int tag, CancellationToken ct = default);
 
-    /// <summary>Whether a message with <paramref name="tag"/> from <paramref name="source"/> (-1: any) is waiting.</summary>
+    /// <summary>Whether a message with <paramref name="tag"/> from <paramref name="source"/> (-1: any) is
+    /// waiting.</summary>
     bool HasMessage(int source, int tag);
 
     /// <summary>The same for bytes.</summary>

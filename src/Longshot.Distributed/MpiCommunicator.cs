@@ -56,15 +56,18 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     private static void Send<T>(ReadOnlySpan<T> data, nint type, int dest, int tag) where T : unmanaged
     {
-        fixed (T* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, type, dest, tag, MpiLibrary.CommWorld), "MPI_Send");
+        fixed (T* p = data) MpiLibrary.Check(MpiLibrary.Send(p, data.Length, type, dest, tag, MpiLibrary.CommWorld),
+            "MPI_Send");
     }
 
-    private static (T[] Data, int Source) Receive<T>(int source, int tag, nint type, CancellationToken ct) where T : unmanaged
+    private static (T[] Data, int Source) Receive<T>(int source, int tag, nint type,
+        CancellationToken ct) where T : unmanaged
     {
         var (status, count) = Wait(source, tag, type, ct);
         var data = new T[count];
         fixed (T* p = data)
-            MpiLibrary.Check(MpiLibrary.Recv(p, count, type, status.Source, tag, MpiLibrary.CommWorld, &status), "MPI_Recv");
+            MpiLibrary.Check(MpiLibrary.Recv(p, count, type, status.Source, tag, MpiLibrary.CommWorld, &status),
+                "MPI_Recv");
         return (data, status.Source);
     }
 

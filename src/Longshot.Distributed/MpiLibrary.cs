@@ -57,7 +57,8 @@ internal static unsafe class MpiLibrary
         (delegate* unmanaged<Status*, nint, int*, int>)Fn("MPI_Get_count");
     public static readonly
         delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int> Sendrecv =
-            (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int>)Fn("MPI_Sendrecv");
+            (delegate* unmanaged<void*, int, nint, int, int, void*, int, nint, int, int, nint, Status*, int>)
+            Fn("MPI_Sendrecv");
     public static readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast =
         (delegate* unmanaged<void*, int, nint, int, nint, int>)Fn("MPI_Bcast");
     public static readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> Allgather =

@@ -30,7 +30,8 @@ public sealed class JobEvents
     }
 
     /// <summary>Every event so far, then each new one as it comes, until the job ends or the follower leaves.</summary>
-    public async IAsyncEnumerable<string> Follow([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<string> Follow(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         int next = 0;
         while (!ct.IsCancellationRequested)

@@ -30,7 +30,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Validates and queues a job; throws <see cref="LongshotException"/> (a 400) when it cannot run.</summary>
+    /// <summary>Validates and queues a job; throws <see cref="LongshotException"/> (a 400) when it cannot
+    /// run.</summary>
     public JobRecord Submit(string kind, JobSpec spec)
     {
         if (store.Unfinished().Count >= options.MaxQueuedJobs)
@@ -142,7 +143,9 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var original = parent.Spec.Request(options.MaxFrames, workspace.Run(parent.Id));
         var redraw = original with
         {
-            Story = Storyline.Parse(job.Spec.Story, 24, original.Frames, "storyline"), Seed = job.Spec.Seed, RunDir = null,
+            Story = Storyline.Parse(job.Spec.Story, 24, original.Frames, "storyline"),
+            Seed = job.Spec.Seed,
+            RunDir = null,
         };
         var pipe = Pipeline(parent.Spec);
         var plan = LongVideoPipeline.Plan(original);
@@ -164,7 +167,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
 
     /// <summary>Writes the video (MP4 with ffmpeg, else GIF), saving and announcing every frame; returns its path
     /// relative to the workspace.</summary>
-    private string WriteVideo(string dir, GenerationPlan plan, IEnumerable<Tensor> frames, Storyline story, JobEvents events)
+    private string WriteVideo(string dir, GenerationPlan plan, IEnumerable<Tensor> frames, Storyline story,
+        JobEvents events)
     {
         string video = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
         GenerationOutput.Write(plan, frames, video, GenerationOutput.Caption(story), (i, frame) =>
@@ -187,7 +191,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
             int p = unit.Positions[f];
             if (p >= frames) continue;
             var z = pipe.Vae.UnscaleLatents(latents.Narrow(0, f, 1).Contiguous());
-            Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"), Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
+            Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"),
+                Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
             events.Add(Event("keyframe", new { index = p }));
         }
     }
@@ -197,9 +202,11 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var parent = spec.Parent is { } p ? store.Get(WorkspacePaths.CheckId(p)) : null;
         if (parent is not { Kind: Generate, Status: JobStatus.Done })
             throw new LongshotException("redraw: the job to redraw must be a finished generation.");
-        if (parent.Spec.Scheme != "dod") throw new LongshotException("redraw: only diffusion-over-diffusion videos can be redrawn.");
+        if (parent.Spec.Scheme != "dod")
+            throw new LongshotException("redraw: only diffusion-over-diffusion videos can be redrawn.");
         if (spec.From < 0 || spec.To > parent.Spec.Frames || spec.From >= spec.To)
-            throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's {parent.Spec.Frames} frames.");
+            throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's " +
+                $"{parent.Spec.Frames} frames.");
         Storyline.Parse(spec.Story, 24, parent.Spec.Frames, "storyline");
         return parent;
     }
@@ -209,7 +216,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     {
         var key = (spec.Global, spec.Local);
         if (!_pipelines.TryGetValue(key, out var pipe))
-            _pipelines[key] = pipe = LongVideoPipeline.Load(ModelFolder(spec.Global, "global"), ModelFolder(spec.Local, "local"),
+            _pipelines[key] = pipe = LongVideoPipeline.Load(
+                ModelFolder(spec.Global, "global"), ModelFolder(spec.Local, "local"),
                 ShippedModels.Vae());
         return pipe;
     }

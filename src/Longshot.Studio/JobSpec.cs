@@ -24,14 +24,18 @@ public sealed record JobSpec
     public int From { get; init; }
     public int To { get; init; }
 
-    /// <summary>The generation this spec describes; throws <see cref="LongshotException"/> naming the problem.</summary>
+    /// <summary>The generation this spec describes; throws <see cref="LongshotException"/> naming the
+    /// problem.</summary>
     public GenerationRequest Request(int maxFrames, string? runDir)
     {
-        if (Frames < 1 || Frames > maxFrames) throw new LongshotException($"frames must be between 1 and {maxFrames}, got {Frames}.");
+        if (Frames < 1 || Frames > maxFrames)
+            throw new LongshotException($"frames must be between 1 and {maxFrames}, got {Frames}.");
         if (Story.Length > 100_000) throw new LongshotException("the storyline is longer than 100,000 characters.");
         var scheme = GenerationSchemes.TryParse(Scheme)
-            ?? throw new LongshotException($"scheme must be one of {string.Join(", ", GenerationSchemes.All.Select(s => s.Name()))}.");
-        if (!Scheduler.Names.Contains(Sampler)) throw new LongshotException($"sampler must be one of {string.Join(", ", Scheduler.Names)}.");
+            ?? throw new LongshotException($"scheme must be one of {string.Join(", " +
+                "", GenerationSchemes.All.Select(s => s.Name()))}.");
+        if (!Scheduler.Names.Contains(Sampler))
+            throw new LongshotException($"sampler must be one of {string.Join(", ", Scheduler.Names)}.");
         if (Seed > long.MaxValue) throw new LongshotException("seed is too large.");
         var story = Storyline.Parse(Story, 24, Frames, "storyline");
         return new GenerationRequest(story, Frames)

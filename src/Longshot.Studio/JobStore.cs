@@ -10,7 +10,8 @@ public sealed record JobRecord(string Id, string Kind, JobSpec Spec, string Stat
 /// <summary>Job states.</summary>
 public static class JobStatus
 {
-    public const string Queued = "queued", Running = "running", Done = "done", Failed = "failed", Cancelled = "cancelled";
+    public const string Queued = "queued", Running = "running", Done = "done", Failed = "failed",
+        Cancelled = "cancelled";
 }
 
 /// <summary>
@@ -73,8 +74,10 @@ public sealed class JobStore : IDisposable
             var list = new List<JobRecord>();
             while (r.Read())
             {
-                DateTime? Time(string c) => r[c] is string s ? DateTime.Parse(s, null, System.Globalization.DateTimeStyles.RoundtripKind) : null;
-                list.Add(new JobRecord((string)r["id"], (string)r["kind"], JsonSerializer.Deserialize<JobSpec>((string)r["spec"])!,
+                DateTime? Time(string c) => r[c] is string s
+                    ? DateTime.Parse(s, null, System.Globalization.DateTimeStyles.RoundtripKind) : null;
+                list.Add(new JobRecord((string)r["id"], (string)r["kind"],
+                    JsonSerializer.Deserialize<JobSpec>((string)r["spec"])!,
                     (string)r["status"], Time("created")!.Value, Time("started"), Time("finished"),
                     r["error"] as string, r["video"] as string));
             }

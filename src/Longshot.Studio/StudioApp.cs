@@ -21,11 +21,13 @@ namespace Longshot.Studio;
 /// </summary>
 public static partial class StudioApp
 {
-    /// <summary>The app, ready to run; <paramref name="configure"/> may change the host (tests use an in-memory server).</summary>
+    /// <summary>The app, ready to run; <paramref name="configure"/> may change the host (tests use an in-memory
+    /// server).</summary>
     public static WebApplication Build(StudioOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         Directory.CreateDirectory(options.Workspace);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = options.Workspace });
+        var builder = WebApplication.CreateSlimBuilder(
+            new WebApplicationOptions { ContentRootPath = options.Workspace });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -49,14 +51,16 @@ public static partial class StudioApp
     }
 
 
-    /// <summary>Errors as JSON: a user's mistake is a 400 with its message; anything else a 500 without details.</summary>
+    /// <summary>Errors as JSON: a user's mistake is a 400 with its message; anything else a 500 without
+    /// details.</summary>
     private static async Task WriteError(HttpContext context)
     {
         var e = context.Features.Get<IExceptionHandlerFeature>()?.Error;
         var (code, message) = e switch
         {
             LongshotException => (400, e.Message),
-            Microsoft.AspNetCore.Http.BadHttpRequestException b => (b.StatusCode, "the request is not valid: " + b.Message),
+            Microsoft.AspNetCore.Http.BadHttpRequestException b =>
+                (b.StatusCode, "the request is not valid: " + b.Message),
             JsonException => (400, "the request body is not valid JSON for this call."),
             KeyNotFoundException => (404, "no such job."),
             _ => (500, "internal error; the server log has the details."),
@@ -70,7 +74,8 @@ public static partial class StudioApp
     {
         foreach (var (route, file, type) in new[]
                  {
-                     ("/", "index.html", "text/html; charset=utf-8"), ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+                     ("/", "index.html", "text/html; charset=utf-8"),
+                     ("/app.js", "app.js", "text/javascript; charset=utf-8"),
                      ("/style.css", "style.css", "text/css; charset=utf-8"),
                  })
             app.MapGet(route, () => Results.Stream(Asset(file), type));
@@ -86,8 +91,8 @@ public static partial class StudioApp
 
         api.MapGet("/settings", () => new
         {
-            maxFrames = options.MaxFrames, schemes = GenerationSchemes.All.Select(s => s.Name()), samplers = Scheduler.Names,
-            ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
+            maxFrames = options.MaxFrames, schemes = GenerationSchemes.All.Select(s => s.Name()),
+            samplers = Scheduler.Names, ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
         });
 
         // Inline validation: the same parser as the command line; the line of the problem comes back apart.
@@ -103,7 +108,8 @@ public static partial class StudioApp
             catch (LongshotException e)
             {
                 var m = LineOf().Match(e.Message);
-                return Results.BadRequest(new { error = e.Message, line = m.Success ? int.Parse(m.Groups[1].Value) : (int?)null });
+                return Results.BadRequest(new { error = e.Message,
+                    line = m.Success ? int.Parse(m.Groups[1].Value) : (int?)null });
             }
         });
 
@@ -127,7 +133,8 @@ public static partial class StudioApp
 
         api.MapGet("/jobs", (JobStore store) => store.All());
 
-        api.MapGet("/jobs/{id}", (string id, JobStore store) => store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id));
+        api.MapGet("/jobs/{id}",
+            (string id, JobStore store) => store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id));
 
         api.MapPost("/jobs/{id}/cancel", (string id, JobRunner runner) =>
             runner.Cancel(WorkspacePaths.CheckId(id)) ? Results.Ok(new { cancelled = true })
@@ -141,7 +148,8 @@ public static partial class StudioApp
             if (job.Status is not (JobStatus.Queued or JobStatus.Running))
             {
                 // Ended before this server started: its files say everything; the page reloads them.
-                await context.Response.WriteAsync($"data: {JobRunner.Event("status", new { status = job.Status, error = job.Error })}\n\n");
+                await context.Response.WriteAsync($"data: " +
+                    $"{JobRunner.Event("status", new { status = job.Status, error = job.Error })}\n\n");
                 return;
             }
             await foreach (var e in runner.Events(job.Id).Follow(context.RequestAborted))
@@ -168,7 +176,8 @@ public static partial class StudioApp
     {
         if (index < 0) return Results.NotFound(new { error = "no such frame." });
         var path = Path.Combine(workspace.Job(id), kind, $"{index:D6}.png");
-        return File.Exists(path) ? Results.File(path, "image/png") : Results.NotFound(new { error = "no such frame (yet)." });
+        return File.Exists(path) ? Results.File(path, "image/png")
+            : Results.NotFound(new { error = "no such frame (yet)." });
     }
 
     /// <summary>The models a job may name: the shipped ones (null) and model folders under workspace/models.</summary>

@@ -9,15 +9,18 @@ namespace Longshot.Studio;
 public sealed class WorkspacePaths(string root)
 {
     /// <summary>The workspace folder, absolute, with a trailing separator.</summary>
-    public string Root { get; } = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+    public string Root { get; } = Path.GetFullPath(root)
+        .TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
 
     /// <summary>The absolute path of <paramref name="relative"/> inside the workspace.</summary>
     public string Resolve(string relative)
     {
         if (string.IsNullOrWhiteSpace(relative)) throw new LongshotException("path: empty.");
         if (relative.Length > 512) throw new LongshotException("path: longer than 512 characters.");
-        if (Path.IsPathRooted(relative) || relative.Contains('\\') || relative.Contains(':') || relative.Any(char.IsControl))
-            throw new LongshotException($"path '{Shorten(relative)}': must be relative to the workspace, with '/' only.");
+        if (Path.IsPathRooted(relative) || relative.Contains('\\') || relative.Contains(':')
+            || relative.Any(char.IsControl))
+            throw new LongshotException($"path '{Shorten(relative)}': must be relative to the workspace, with '/' " +
+                $"only.");
         if (relative.Split('/').Any(part => part is ".." or "."))
             throw new LongshotException($"path '{Shorten(relative)}': '.' and '..' are not allowed.");
         var full = Path.GetFullPath(Path.Combine(Root, relative));
@@ -34,7 +37,8 @@ public sealed class WorkspacePaths(string root)
 
     /// <summary>Refuses anything that is not a job id, so that ids can go into paths.</summary>
     public static string CheckId(string id) =>
-        id.Length == 12 && id.All(Uri.IsHexDigit) ? id : throw new LongshotException($"'{Shorten(id)}' is not a job id.");
+        id.Length == 12
+            && id.All(Uri.IsHexDigit) ? id : throw new LongshotException($"'{Shorten(id)}' is not a job id.");
 
     private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 }

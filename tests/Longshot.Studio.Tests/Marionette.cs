@@ -33,8 +33,10 @@ internal sealed class Marionette : IDisposable
         File.WriteAllText(Path.Combine(profile, "user.js"),
             $"user_pref(\"marionette.port\", {port});\nuser_pref(\"media.autoplay.default\", 0);\n" +
             "user_pref(\"browser.shell.checkDefaultBrowser\", false);\n");
-        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--headless", "--marionette", "--no-remote", "--profile", profile }) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true,
+            RedirectStandardError = true };
+        foreach (var a in new[] { "--headless", "--marionette", "--no-remote", "--profile",
+            profile }) psi.ArgumentList.Add(a);
         psi.Environment["MOZ_HEADLESS"] = "1";
         var firefox = Process.Start(psi)!;
         firefox.OutputDataReceived += (_, _) => { };
@@ -61,7 +63,8 @@ internal sealed class Marionette : IDisposable
 
     /// <summary>Runs <paramref name="script"/> (a function body; `return` gives the value) in the page.</summary>
     public JsonNode? Run(string script) =>
-        Command("WebDriver:ExecuteScript", new JsonObject { ["script"] = script, ["args"] = new JsonArray() })?["value"];
+        Command("WebDriver:ExecuteScript",
+            new JsonObject { ["script"] = script, ["args"] = new JsonArray() })?["value"];
 
     /// <summary>Runs <paramref name="condition"/> until it returns true.</summary>
     public void WaitFor(string condition, int seconds, string what)
@@ -83,7 +86,8 @@ internal sealed class Marionette : IDisposable
         _stream.Write(frame);
         _stream.Write(body);
         var reply = JsonNode.Parse(ReadMessage())!.AsArray();
-        if (reply[2] is JsonNode error) throw new InvalidOperationException($"Firefox: {name} failed: {error.ToJsonString()}");
+        if (reply[2] is JsonNode error)
+            throw new InvalidOperationException($"Firefox: {name} failed: {error.ToJsonString()}");
         return reply[3];
     }
 

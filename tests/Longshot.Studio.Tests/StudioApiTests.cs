@@ -78,7 +78,8 @@ public class StudioApiTests
         Assert.Contains("\"type\":\"frame\"", events);
         Assert.Contains("\"status\":\"done\"", events);
         Assert.True(events.IndexOf("\"type\":\"keyframe\"", StringComparison.Ordinal)
-                    < events.IndexOf("\"type\":\"frame\"", StringComparison.Ordinal), "keyframes come before decoded frames");
+                    < events.IndexOf("\"type\":\"frame\"", StringComparison.Ordinal),
+                        "keyframes come before decoded frames");
         var done = await s.WaitEnded(id);
         Assert.Equal("done", done.GetProperty("status").GetString());
         var video = await s.Client.GetAsync($"/api/jobs/{id}/video");
@@ -102,7 +103,8 @@ public class StudioApiTests
         Assert.Equal("cancelled", (await s.WaitEnded(id2)).GetProperty("status").GetString());
         var one = await s.WaitEnded(id1);
         Assert.Equal("done", one.GetProperty("status").GetString());
-        Assert.Equal(HttpStatusCode.Conflict, (await s.Client.PostAsJsonAsync($"/api/jobs/{id1}/cancel", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await s.Client.PostAsJsonAsync($"/api/jobs/{id1}/cancel", new { }))
+            .StatusCode);
     }
 
     public static TheoryData<string, object> BadJobs => new()
@@ -150,10 +152,12 @@ public class StudioApiTests
     public async Task BodiesThatAreNotJsonAndStorylinesAreAnsweredClearly()
     {
         await using var s = await TestStudio.Start();
-        var r = await s.Client.PostAsync("/api/jobs", new StringContent("garbage", System.Text.Encoding.UTF8, "application/json"));
+        var r = await s.Client.PostAsync("/api/jobs",
+            new StringContent("garbage", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         Assert.Contains("error", await r.Content.ReadAsStringAsync());
-        var check = await s.Client.PostAsJsonAsync("/api/storyline", new { story = "0-10: a\n12-20: b\n", frames = 20 });
+        var check = await s.Client.PostAsJsonAsync("/api/storyline",
+            new { story = "0-10: a\n12-20: b\n", frames = 20 });
         Assert.Equal(HttpStatusCode.BadRequest, check.StatusCode);
         Assert.Equal(2, (await check.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("line").GetInt32());
         var ok = await s.Client.PostAsJsonAsync("/api/storyline", new { story = Story, frames = 40 });
@@ -174,13 +178,15 @@ public class StudioApiTests
         using (var store = new JobStore(Path.Combine(workspace, "studio.db")))
         {
             left = "00000000beef";
-            store.Add(new JobRecord(left, JobRunner.Generate, new JobSpec { Story = Story, Frames = 32, Steps = 1, Seed = 5 },
+            store.Add(new JobRecord(left, JobRunner.Generate,
+                new JobSpec { Story = Story, Frames = 32, Steps = 1, Seed = 5 },
                 JobStatus.Running, DateTime.UtcNow, DateTime.UtcNow, null, null, null));
         }
         await using (var s = await TestStudio.Start(workspace))
         {
             var jobs = await s.Client.GetFromJsonAsync<JsonElement[]>("/api/jobs");
-            Assert.Contains(jobs!, j => j.GetProperty("id").GetString() == done && j.GetProperty("status").GetString() == "done");
+            Assert.Contains(jobs!, j => j.GetProperty("id").GetString() == done && j.GetProperty("status")
+                .GetString() == "done");
             Assert.Equal("done", (await s.WaitEnded(left)).GetProperty("status").GetString());
         }
     }
@@ -191,7 +197,8 @@ public class StudioApiTests
         await using var s = await TestStudio.Start();
         string id = (await s.Submit(new { story = Story, frames = 48, steps = 1 })).GetProperty("id").GetString()!;
         await s.WaitEnded(id);
-        var r = await s.Client.PostAsJsonAsync($"/api/jobs/{id}/redraw", new { from = 20, to = 26, story = "0-: Wide shot of the desert at dusk." });
+        var r = await s.Client.PostAsJsonAsync($"/api/jobs/{id}/redraw",
+            new { from = 20, to = 26, story = "0-: Wide shot of the desert at dusk." });
         Assert.Equal(HttpStatusCode.Created, r.StatusCode);
         string redraw = (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         var events = await s.Client.GetStringAsync($"/api/jobs/{redraw}/events");

@@ -25,7 +25,10 @@ public class StudioBrowserTests
         {
             ExecutablePath = Chromium, Headless = true, Args = new[] { "--no-sandbox" },
         });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1280, Height = 1000 },
+        });
         await page.GotoAsync(url);
         await page.WaitForSelectorAsync("#scheme option", new() { State = WaitForSelectorState.Attached });
 
@@ -46,7 +49,8 @@ public class StudioBrowserTests
         await page.WaitForSelectorAsync("#video", new() { Timeout = 180_000 });
         await page.WaitForFunctionAsync("""
             (() => { const v = document.getElementById('video');
-                     return v.tagName === 'VIDEO' ? v.readyState >= 2 && v.duration > 0 : v.complete && v.naturalWidth > 0; })()
+                     return v.tagName === 'VIDEO' ? v.readyState >= 2 && v.duration > 0
+                                                  : v.complete && v.naturalWidth > 0; })()
             """, null, new() { Timeout = 60_000 });
         Assert.Contains("done", await page.InnerTextAsync("#progress"));
         int level1 = await page.Locator("#strips .strip[data-level='1'] img").CountAsync();
@@ -60,7 +64,8 @@ public class StudioBrowserTests
         await page.FillAsync("#redraw-story", "Wide shot of the desert at dusk. Kip, in a green shirt, sits.");
         await page.ClickAsync("#redraw-start");
         await page.WaitForSelectorAsync("#compare:not([hidden]) #compare-new img", new() { Timeout = 180_000 });
-        await page.WaitForFunctionAsync("[...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)");
+        await page.WaitForFunctionAsync("[...document.querySelectorAll('#compare img')].every(i => i.complete && " +
+            "i.naturalWidth > 0)");
         Assert.Contains("done", await page.InnerTextAsync("#progress"));
     }
 }

@@ -41,7 +41,8 @@ public class SerializationTests : IDisposable
     [Fact]
     public void ANameThatIsNotUtf8NamesTheFile()
     {
-        var header = System.Text.Encoding.ASCII.GetBytes("{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        var header = System.Text.Encoding.ASCII.GetBytes(
+            "{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
         header[3] = 0xff; // a lone byte no UTF-8 text has
         var file = BitConverter.GetBytes((long)header.Length).Concat(header).Concat(new byte[4]).ToArray();
         File.WriteAllBytes(P("bad-name.safetensors"), file);

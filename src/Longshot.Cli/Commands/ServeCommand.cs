@@ -3,28 +3,35 @@ using Longshot.Studio;
 
 namespace Longshot.Cli.Commands;
 
-/// <summary>`longshot serve`: Longshot Studio, the web page for writing storylines and watching them being generated.</summary>
+/// <summary>`longshot serve`: Longshot Studio, the web page for writing storylines and watching them being
+/// generated.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
     {
-        var urls = CliOptions.Text("--urls", "where to listen (default http://127.0.0.1:5000: this machine only)", "URL");
-        var workspace = CliOptions.Text("--workspace", "folder of the job history, runs and outputs (default studio)", "DIR");
+        var urls = CliOptions.Text("--urls", "where to listen (default http://127.0.0.1:5000: this machine only)",
+            "URL");
+        var workspace = CliOptions.Text("--workspace", "folder of the job history, runs and outputs (default studio)",
+            "DIR");
         var maxFrames = CliOptions.Int("--max-frames", "longest video a job may ask for", 4096, 1, 1 << 19);
         var maxJobs = CliOptions.Int("--max-jobs", "jobs that may wait in the queue", 16, 1, 10_000);
-        return new Command("serve", "Longshot Studio: write a storyline, watch the video being generated level by level, " +
+        return new Command("serve",
+            "Longshot Studio: write a storyline, watch the video being generated level by level, " +
                                     "redraw a range; in the browser.")
             .With(urls, workspace, maxFrames, maxJobs).Runs((p, ct) =>
             {
                 var options = new StudioOptions
                 {
-                    Workspace = Path.GetFullPath(p.GetValue(workspace) ?? "studio"), Urls = p.GetValue(urls) ?? "http://127.0.0.1:5000",
+                    Workspace = Path.GetFullPath(p.GetValue(workspace) ?? "studio"),
+                    Urls = p.GetValue(urls) ?? "http://127.0.0.1:5000",
                     MaxFrames = p.GetValue(maxFrames), MaxQueuedJobs = p.GetValue(maxJobs),
                 };
                 if (!Uri.TryCreate(options.Urls.Split(';')[0], UriKind.Absolute, out _))
-                    throw new Tensors.LongshotException($"--urls: '{options.Urls}' is not a URL such as http://127.0.0.1:5000.");
+                    throw new Tensors.LongshotException(
+                        $"--urls: '{options.Urls}' is not a URL such as http://127.0.0.1:5000.");
                 var app = StudioApp.Build(options);
-                Console.WriteLine($"Longshot Studio on {options.Urls} (workspace {options.Workspace}); Ctrl-C stops it.");
+                Console.WriteLine($"Longshot Studio on {options.Urls} (workspace {options.Workspace}); " +
+                                  "Ctrl-C stops it.");
                 app.StartAsync(ct).GetAwaiter().GetResult();
                 // Until Ctrl-C or SIGTERM: then the queue stops, and a running job resumes at the next start.
                 try { Task.Delay(Timeout.Infinite, ct).GetAwaiter().GetResult(); }

@@ -25,7 +25,8 @@ internal static class RankMessages
         return data.ToArray();
     }
 
-    /// <summary>The given frames' latents a work message carries, by frame position (the inverse of <see cref="Work"/>).</summary>
+    /// <summary>The given frames' latents a work message carries, by frame position (the inverse of <see
+    /// cref="Work"/>).</summary>
     public static Dictionary<int, Tensor> Given(float[] message, List<WorkUnit> units, Func<WorkUnit, int[]> shapeOf)
     {
         var known = new Dictionary<int, Tensor>();

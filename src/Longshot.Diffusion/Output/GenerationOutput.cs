@@ -32,7 +32,8 @@ public static class GenerationOutput
     public static void Write(GenerationPlan plan, IEnumerable<Tensor> frames, string outPath, string caption,
         Action<int, Frame>? onFrame = null)
     {
-        var sheets = plan.LevelFrames.Select((f, k) => new ContactSheet(SheetPath(outPath, k), SheetFrames(f).ToHashSet(), 16))
+        var sheets = plan.LevelFrames.Select((f, k) =>
+            new ContactSheet(SheetPath(outPath, k), SheetFrames(f).ToHashSet(), 16))
             .ToList();
         try
         {
@@ -61,7 +62,8 @@ public static class GenerationOutput
             caption);
     }
 
-    /// <summary>The frames of a level its contact sheet shows: evenly spaced, at most <see cref="MaxSheetFrames"/>.</summary>
+    /// <summary>The frames of a level its contact sheet shows: evenly spaced, at most <see
+    /// cref="MaxSheetFrames"/>.</summary>
     public static int[] SheetFrames(IReadOnlyList<int> levelFrames)
     {
         int every = Math.Max(1, (levelFrames.Count + MaxSheetFrames - 1) / MaxSheetFrames);

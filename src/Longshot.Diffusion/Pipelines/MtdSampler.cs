@@ -68,7 +68,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         foreach (var s in schedulers) s.SetTimesteps(o.Steps);
         // The noise of the held given frames: fixed per clip (from its own seed), so each step sees one trajectory.
         bool hold = HoldGivenFrames && given.Any(g => g);
-        var heldNoise = hold ? Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed.Derive(0x601D), shape)).ToList(), 0) : null;
+        var heldNoise = hold ? Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed.Derive(0x601D), shape)).ToList(), 0)
+            : null;
         var heldMask = hold ? Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1) : null;
         var freeMask = hold ? Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1) : null;
         foreach (int t in schedulers[0].Timesteps)
@@ -76,7 +77,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             ct.ThrowIfCancellationRequested();
             var ts = Enumerable.Repeat(t, b).ToArray();
             if (hold)
-                x = x * freeMask! + Parts.Schedule.AddNoise(x0Given, heldNoise!, Enumerable.Repeat(t, n).ToArray()) * heldMask!;
+                x = x * freeMask! + Parts.Schedule.AddNoise(x0Given, heldNoise!, Enumerable.Repeat(t, n).ToArray())
+                    * heldMask!;
             Tensor eps;
             if (empty == null) eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel));
             else if (GuidanceInOneCall)

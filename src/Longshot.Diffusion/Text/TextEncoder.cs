@@ -39,7 +39,8 @@ public sealed class TextEncoder : Module
 {
     public TextEncoderConfig Config { get; }
     private readonly Embedding _tokens, _positions;
-    private readonly List<(LayerNorm N1, MultiHeadAttention Attn, LayerNorm N2, Linear Fc1, Linear Fc2)> _layers = new();
+    private readonly List<(LayerNorm N1, MultiHeadAttention Attn, LayerNorm N2, Linear Fc1, Linear Fc2)> _layers =
+        new();
     private readonly LayerNorm _final;
 
     public TextEncoder(VarBuilder vb, TextEncoderConfig c)

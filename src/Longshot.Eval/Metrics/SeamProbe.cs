@@ -13,7 +13,8 @@ namespace Longshot.Eval.Metrics;
 public static class SeamProbe
 {
     /// <summary>Mean seam jump and mean neighbour jump over <paramref name="units"/> units.</summary>
-    public static (double Seam, double Neighbour) Measure(bool holdGivenFrames, int units = 6, SamplerOptions? sampler = null)
+    public static (double Seam, double Neighbour) Measure(bool holdGivenFrames, int units = 6,
+        SamplerOptions? sampler = null)
     {
         var o = sampler ?? ShippedModels.Sampler;
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
@@ -24,7 +25,8 @@ public static class SeamProbe
         var global = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Global()), c, size, size);
         var keys = global.Sample(new[] { new MtdClip(g.Positions, g.Positions.Select(story.PromptAt).ToArray(),
             new Tensor?[g.Positions.Length], new Rng(1).Derive(1, 0)) }, o)[0];
-        var local = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), c, size, size) { HoldGivenFrames = holdGivenFrames };
+        var local = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), c, size,
+            size) { HoldGivenFrames = holdGivenFrames };
         double seam = 0, neighbour = 0;
         int seams = 0, neighbours = 0;
         foreach (var u in schedule.Levels[1].Take(units))

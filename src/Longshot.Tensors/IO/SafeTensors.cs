@@ -121,7 +121,8 @@ public sealed class SafeTensorsFile : IDisposable
                         $"and dtype {dtype} needs {expect} bytes but has {offs[1] - offs[0]}.");
                 infos[p.Name] = new TensorInfo(p.Name, dtype, shape, offs[0], offs[1]);
             }
-            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+            catch (Exception e)
+                when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {
                 throw new SafeTensorsFormatException($"{path}: header entry '{p.Name}' is malformed ({e.Message}).");
             }

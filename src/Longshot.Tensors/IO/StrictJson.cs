@@ -48,7 +48,8 @@ public static class StrictJson
             return JsonSerializer.Deserialize<T>(json, options)
                 ?? throw new LongshotException($"{source}: not a valid {what} (null).");
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException
+        catch (Exception e)
+            when (e is JsonException or FormatException or InvalidOperationException or ArgumentException
                                       or NotSupportedException or OverflowException)
         {
             throw new LongshotException($"{source}: not a valid {what} ({OneLine(e.Message)})", e);

@@ -20,7 +20,8 @@ public static class TempFiles
         var dir = Path.GetDirectoryName(full)!;
         SweepOnce(dir);
         return Path.Combine(dir,
-            $".{Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            $".{Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}." +
+            $"{Guid.NewGuid():N}.tmp");
     }
 
     /// <summary>Removes temporary files and folders in <paramref name="dir"/> left by processes that no longer

@@ -182,7 +182,11 @@ internal static class NormKernel
             dgParts[chunk] = dgp; dbParts[chunk] = dbp;
         });
         float[]? dgamma = null, dbeta = null;
-        if (gamma != null) { dgamma = new float[d]; foreach (var p in dgParts) if (p != null) TensorPrimitives.Add(dgamma, p, dgamma); }
+        if (gamma != null)
+        {
+            dgamma = new float[d];
+            foreach (var p in dgParts) if (p != null) TensorPrimitives.Add(dgamma, p, dgamma);
+        }
         if (hasBeta) { dbeta = new float[d]; foreach (var p in dbParts) if (p != null) TensorPrimitives.Add(dbeta, p,
             dbeta); }
         return (dx, dgamma, dbeta);

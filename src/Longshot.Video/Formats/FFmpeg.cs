@@ -90,7 +90,8 @@ public static class FFmpeg
             throw new LongshotException($"import size {width}x{height} must be positive and even.");
         string scale = fit == FitMode.CenterCrop
             ? $"scale={width}:{height}:force_original_aspect_ratio=increase:flags=area,crop={width}:{height}"
-            : $"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=area,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2";
+            : $"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=area," +
+              $"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2";
         string vf = fps is { } f ? $"fps={f.ToString(CultureInfo.InvariantCulture)},{scale}" : scale;
         var p = Start(Exe,
             new[] { "-v", "error", "-nostdin", "-i", path, "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-" },

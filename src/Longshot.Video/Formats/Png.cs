@@ -127,7 +127,8 @@ public static class Png
             switch (type)
             {
                 case "IHDR":
-                    width = BinaryPrimitives.ReadInt32BigEndian(body); height = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
+                    width = BinaryPrimitives.ReadInt32BigEndian(body);
+                    height = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
                     depth = body[8]; colorType = body[9];
                     if (body[12] != 0) throw new MediaFormatException("interlaced PNGs are not supported.");
                     if (depth != 8 && depth != 16)

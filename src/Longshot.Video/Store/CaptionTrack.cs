@@ -75,7 +75,8 @@ public static partial class CaptionTrack
                 if (e < s) throw new LongshotException("end is before start");
                 cues.Add((s, e, r.GetProperty("text").GetString() ?? ""));
             }
-            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            catch (Exception ex)
+                when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
                 throw new LongshotException($"{path}:{n}: expected {{\"start\": frame, \"end\": frame, \"text\": " +
                     $"\"...\"}} ({ex.Message}).");

@@ -137,7 +137,8 @@ public static class Renderer
         float fy, float h, float phase)
     {
         var a = seg.Action;
-        bool walking = a is CharacterAction.WalkLeft or CharacterAction.WalkRight or CharacterAction.Enter or CharacterAction.Exit;
+        bool walking = a is CharacterAction.WalkLeft or CharacterAction.WalkRight
+            or CharacterAction.Enter or CharacterAction.Exit;
         float facing = a == CharacterAction.WalkLeft || (walking && seg.X1 < seg.X0) ? -1 : 1;
         if (a == CharacterAction.Jump) fy -= MathF.Abs(MathF.Sin(phase * MathF.PI / 0.45f)) * 0.35f * h;
         bool sit = a == CharacterAction.Sit;
