@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -45,6 +46,18 @@ public static partial class StudioApp
         configure?.Invoke(builder);
         var app = builder.Build();
         app.UseExceptionHandler(e => e.Run(WriteError));
+        // Statuses the framework answers without a body (413 for a body over the limit, 404 for an unknown path)
+        // get the same JSON shape as every other error.
+        app.UseStatusCodePages(async s => await s.HttpContext.Response.WriteAsJsonAsync(new
+        {
+            error = s.HttpContext.Response.StatusCode switch
+            {
+                413 => "the request body is larger than 1 MB.",
+                404 => "not found.",
+                405 => "this method is not allowed here.",
+                var code => ReasonPhrases.GetReasonPhrase(code).ToLowerInvariant() + ".",
+            },
+        }));
         MapPage(app);
         MapApi(app, options, workspace);
         return app;

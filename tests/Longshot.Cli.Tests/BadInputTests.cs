@@ -39,6 +39,17 @@ public class BadInputTests
         Assert.Contains("--help", r.Out);
     }
 
+    [Fact]
+    public void ShellCompletionOffersOptionsAndChoices()
+    {
+        // The [suggest] directive is what dotnet-suggest's shell shims call.
+        var schemes = Cli.Run("[suggest:20]", "generate --scheme ");
+        Assert.Equal(0, schemes.Code);
+        var offered = schemes.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim());
+        Assert.Equal(new[] { "ar", "dod" }, offered);
+        Assert.Contains("--regenerate", Cli.Run("[suggest:13]", "generate --re").Out);
+    }
+
     [Theory]
     [InlineData("--frames", "abc")]
     [InlineData("--frames", "1000000000000")]
