@@ -26,7 +26,10 @@ public static partial class StudioApp
     /// server).</summary>
     public static WebApplication Build(StudioOptions options, Action<WebApplicationBuilder>? configure = null)
     {
+        if (File.Exists(options.Workspace))
+            throw new LongshotException($"--workspace: {options.Workspace} is a file, not a folder.");
         Directory.CreateDirectory(options.Workspace);
+        var workspaceLock = LockWorkspace(options.Workspace);
         var builder = WebApplication.CreateSlimBuilder(
             new WebApplicationOptions { ContentRootPath = options.Workspace });
         builder.WebHost.UseUrls(options.Urls);
@@ -40,11 +43,17 @@ public static partial class StudioApp
         var workspace = new WorkspacePaths(options.Workspace);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(workspace);
-        builder.Services.AddSingleton(new JobStore(Path.Combine(workspace.Root, "studio.db")));
+        var store = new JobStore(Path.Combine(workspace.Root, "studio.db"));
+        builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(s => s.GetRequiredService<JobRunner>());
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            store.Dispose();
+            workspaceLock.Dispose();
+        });
         app.UseExceptionHandler(e => e.Run(WriteError));
         // Statuses the framework answers without a body (413 for a body over the limit, 404 for an unknown path)
         // get the same JSON shape as every other error.
@@ -63,6 +72,24 @@ public static partial class StudioApp
         return app;
     }
 
+
+    /// <summary>
+    /// One server per workspace: two would run the same queued jobs twice. The lock (workspace/studio.lock) goes with
+    /// the process, however it ends.
+    /// </summary>
+    private static FileStream LockWorkspace(string workspace)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(workspace, "studio.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite,
+                FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new LongshotException($"--workspace: {workspace} is in use by another longshot serve; stop it or " +
+                                        "choose another workspace.");
+        }
+    }
 
     /// <summary>Errors as JSON: a user's mistake is a 400 with its message; anything else a 500 without
     /// details.</summary>

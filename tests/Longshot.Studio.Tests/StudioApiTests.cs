@@ -177,6 +177,18 @@ public class StudioApiTests
     }
 
     [Fact]
+    public async Task AWorkspaceServesOneServerAndMustBeAFolder()
+    {
+        await using var s = await TestStudio.Start();
+        var e = Assert.Throws<Tensors.LongshotException>(() => StudioApp.Build(new StudioOptions { Workspace = s.Workspace }));
+        Assert.Contains("in use", e.Message);
+        var file = Path.Combine(s.Workspace, "a-file");
+        File.WriteAllText(file, "x");
+        Assert.Contains("not a folder", Assert.Throws<Tensors.LongshotException>(
+            () => StudioApp.Build(new StudioOptions { Workspace = file })).Message);
+    }
+
+    [Fact]
     public async Task ARestartKeepsTheHistoryAndRunsWhatWasLeft()
     {
         var workspace = Directory.CreateTempSubdirectory("longshot-studio-").FullName;
