@@ -180,7 +180,8 @@ public class StudioApiTests
     public async Task AWorkspaceServesOneServerAndMustBeAFolder()
     {
         await using var s = await TestStudio.Start();
-        var e = Assert.Throws<Tensors.LongshotException>(() => StudioApp.Build(new StudioOptions { Workspace = s.Workspace }));
+        var e = Assert.Throws<Tensors.LongshotException>(
+            () => StudioApp.Build(new StudioOptions { Workspace = s.Workspace }));
         Assert.Contains("in use", e.Message);
         var file = Path.Combine(s.Workspace, "a-file");
         File.WriteAllText(file, "x");
