@@ -30,6 +30,20 @@ public sealed class Rng
     /// <summary>Sets the position (for resuming from a checkpoint).</summary>
     public void Restore(ulong counter) => Counter = counter;
 
+    private long _windowOffset, _windowTotal;
+
+    /// <summary>
+    /// A generator whose every normal fill of n values gives elements [offset, offset + n) of the fill of
+    /// <paramref name="total"/> values this generator would make, and then stands where that fill leaves it: a
+    /// clip of a video draws exactly its part of the whole video's noise, step after step, without the rest.
+    /// </summary>
+    public Rng Window(long offset, long total)
+    {
+        if (offset < 0 || total < 1 || offset > total)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"window [{offset}, ...) of {total} values.");
+        return new Rng(Seed, Counter) { _windowOffset = offset, _windowTotal = total };
+    }
+
     private static ulong SplitMix(ulong z)
     {
         z += 0x9E3779B97F4A7C15UL;
@@ -58,6 +72,7 @@ public sealed class Rng
     /// <summary>Fills with samples from U[low, high).</summary>
     public void FillUniform(Span<float> dst, float low = 0f, float high = 1f)
     {
+        if (_windowTotal > 0) throw new InvalidOperationException("a windowed generator draws normal values only.");
         ulong start = Counter; int n = dst.Length; float span = high - low;
         int blocks = (n + 3) / 4;
         var arr = new float[n];
@@ -81,6 +96,7 @@ public sealed class Rng
     /// <summary>Fills with samples from N(mean, std^2) (Box-Muller, four per block).</summary>
     public void FillNormal(Span<float> dst, float mean = 0f, float std = 1f)
     {
+        if (_windowTotal > 0) { FillNormalWindow(dst, mean, std); return; }
         ulong start = Counter; int n = dst.Length;
         int blocks = (n + 3) / 4;
         var arr = new float[n];
@@ -99,6 +115,27 @@ public sealed class Rng
         });
         arr.CopyTo(dst);
         Counter = start + (ulong)blocks;
+    }
+
+    private void FillNormalWindow(Span<float> dst, float mean, float std)
+    {
+        if (_windowOffset + dst.Length > _windowTotal)
+            throw new ArgumentOutOfRangeException(nameof(dst), $"{dst.Length} values past the window's end.");
+        Span<float> z = stackalloc float[4];
+        long lastBlock = -1;
+        for (int j = 0; j < dst.Length; j++)
+        {
+            long i = _windowOffset + j, block = i / 4;
+            if (block != lastBlock)
+            {
+                Philox(Seed, Counter + (ulong)block, out var r0, out var r1, out var r2, out var r3);
+                BoxMuller(r0, r1, out z[0], out z[1]);
+                BoxMuller(r2, r3, out z[2], out z[3]);
+                lastBlock = block;
+            }
+            dst[j] = mean + std * z[(int)(i % 4)];
+        }
+        Counter += (ulong)((_windowTotal + 3) / 4);
     }
 
     private static void BoxMuller(uint a, uint b, out float z0, out float z1)

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 
@@ -35,6 +36,29 @@ public sealed class SpatioTemporalConv : Module
         var y = Spatial.Forward(x);
         return Temporal == null || frames <= 1 ? y : TemporalOps.ConvOverFrames(y, frames, Temporal);
     }
+
+    /// <summary>
+    /// The same, with the temporal convolution seeing the neighbouring clips' frames that <paramref name="scope"/>'s
+    /// exchange brings (one video per call): it runs on the clip padded with them, then the padding is cropped, so
+    /// each output frame is what the convolution over the whole video gives.
+    /// </summary>
+    public Tensor Forward(Tensor x, int frames, TemporalScope? scope)
+    {
+        if (scope?.Exchange is not { } exchange || Temporal == null || frames <= 1) return Forward(x, frames);
+        var y = Spatial.Forward(x);
+        if (y.Shape[0] != frames)
+            throw new LongshotException($"temporal exchange: one video per call, got {y.Shape[0]} images of " +
+                $"{frames} frames.");
+        var (before, after) = exchange.Neighbours(y, (Temporal.Weight.Shape[2] - 1) / 2);
+        if (before == null && after == null) return TemporalOps.ConvOverFrames(y, frames, Temporal);
+        var parts = new List<Tensor>(3);
+        if (before != null) parts.Add(before);
+        parts.Add(y);
+        if (after != null) parts.Add(after);
+        var padded = Ops.Concat(parts, 0);
+        return TemporalOps.ConvOverFrames(padded, padded.Shape[0], Temporal).Narrow(0, before?.Shape[0] ?? 0, frames)
+            .Contiguous();
+    }
 }
 
 /// <summary>Reshapes between frames-as-batch [B*L, C, H, W] and pixels-as-batch [B*H*W, C, L] (NUWA-XL Eq.
@@ -51,6 +75,20 @@ public static class TemporalOps
         if (conv.Stride != 1 || k % 2 == 0 || conv.Padding != (k - 1) / 2 || conv.PadMode != PadMode.Constant)
             return OverFrames(y, frames, conv.Forward);
         return Ops.TemporalConv(y, frames, conv.Weight, conv.Bias);
+    }
+
+    /// <summary>Frames-as-batch [B*L, C, H, W] to one token sequence per pixel, [B*H*W, L, C].</summary>
+    public static Tensor ToTokens(Tensor y, int frames)
+    {
+        int n = y.Shape[0], c = y.Shape[1], hw = y.Shape[2] * y.Shape[3];
+        return y.Reshape(n / frames, frames, c, hw).Permute(0, 3, 1, 2).Reshape(n / frames * hw, frames, c);
+    }
+
+    /// <summary>The inverse of <see cref="ToTokens"/>.</summary>
+    public static Tensor FromTokens(Tensor t, int frames, int h, int w)
+    {
+        int c = t.Shape[2], b = t.Shape[0] / (h * w);
+        return t.Reshape(b, h * w, frames, c).Permute(0, 2, 3, 1).Reshape(b * frames, c, h, w);
     }
 
     public static Tensor OverFrames(Tensor y, int frames, Func<Tensor, Tensor> f)

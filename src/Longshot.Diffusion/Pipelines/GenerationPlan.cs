@@ -36,6 +36,10 @@ public sealed class GenerationPlan
     public static GenerationPlan Of(AutoregressiveSchedule s) => new(GenerationScheme.Autoregressive, s.Frames,
         new[] { (IReadOnlyList<int>)Enumerable.Range(0, s.Frames).ToList() }, s.Units.Count, s.CriticalPath);
 
+    /// <summary>The plan of clip parallelism: one level holding every frame, one unit per clip, all at once.</summary>
+    public static GenerationPlan Of(Clips.ClipLayout s) => new(GenerationScheme.ClipParallel, s.Frames,
+        new[] { (IReadOnlyList<int>)Enumerable.Range(0, s.Frames).ToList() }, s.Clips, 1);
+
     /// <summary>A caption for level <paramref name="k"/> (0-based), e.g. "Level 1: 16 frames (global
     /// keyframes)".</summary>
     public string LevelTitle(int k) => $"Level {k + 1}: {LevelFrames[k].Count} frames"

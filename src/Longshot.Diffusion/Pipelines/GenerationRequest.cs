@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Clips;
 using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Pipelines;
@@ -26,8 +27,11 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     /// <summary>Scheduler, steps and guidance of every unit.</summary>
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 
+    /// <summary>Clip length and attention scope of the clip-parallel scheme.</summary>
+    public ClipSettings Clips { get; init; } = new();
+
     /// <summary>
-    /// Folder that keeps every finished unit (DoD): a rerun of the same request loads them instead of sampling
+    /// Folder that keeps every finished unit (DoD) or every clip's state after each step (clips): a rerun of the same request loads them instead of sampling
     /// again and writes the identical video. Null: nothing is kept.
     /// </summary>
     public string? RunDir { get; init; }
@@ -42,15 +46,17 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
         if (Story.Frames < Frames)
             throw new LongshotException($"the storyline ends at frame {Story.Frames}, before the {Frames} frames " +
                 $"asked for.");
-        if (RunDir != null && Scheme != GenerationScheme.DiffusionOverDiffusion)
-            throw new LongshotException($"a run folder keeps diffusion-over-diffusion units only; the " +
+        if (RunDir != null && Scheme == GenerationScheme.Autoregressive)
+            throw new LongshotException($"a run folder keeps diffusion-over-diffusion units or clip states; the " +
                 $"{Scheme.Name()} scheme cannot resume.");
         Sampler.Validate();
+        if (Scheme == GenerationScheme.ClipParallel) Clips.Validate(Frames);
         return this;
     }
 
     /// <summary>The settings that decide the video, as a stable text (run folders are keyed by it).</summary>
     internal string Identity =>
         $"{Scheme.Name()}|{Frames}|{Length}|{Seed}|{Sampler.Identity}|"
+        + (Scheme == GenerationScheme.ClipParallel ? Clips.Identity + "|" : "")
         + string.Join("\n", Story.Segments.Select(x => $"{x.Start}-{x.End}:{x.Prompt}"));
 }

@@ -10,6 +10,10 @@ public enum GenerationScheme
 
     /// <summary>The autoregressive baseline: one clip after another, each continuing from the last frame.</summary>
     Autoregressive,
+
+    /// <summary>Video-Infinity's clip parallelism: every clip denoised at once with the short-video (global) model,
+    /// neighbours exchanging context at every temporal layer.</summary>
+    ClipParallel,
 }
 
 /// <summary>Names of <see cref="GenerationScheme"/> on the command line, in files and in reports.</summary>
@@ -18,11 +22,12 @@ public static class GenerationSchemes
     /// <summary>Every scheme, in the order tables list them.</summary>
     public static IReadOnlyList<GenerationScheme> All { get; } = Enum.GetValues<GenerationScheme>();
 
-    /// <summary>Short name: "dod" or "ar" (the command line's --scheme, result rows, run folders).</summary>
+    /// <summary>Short name: "dod", "ar" or "clips" (the command line's --scheme, result rows, run folders).</summary>
     public static string Name(this GenerationScheme s) => s switch
     {
         GenerationScheme.DiffusionOverDiffusion => "dod",
         GenerationScheme.Autoregressive => "ar",
+        GenerationScheme.ClipParallel => "clips",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -31,6 +36,7 @@ public static class GenerationSchemes
     {
         GenerationScheme.DiffusionOverDiffusion => "diffusion over diffusion",
         GenerationScheme.Autoregressive => "autoregressive",
+        GenerationScheme.ClipParallel => "clip parallel",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Vae;
 using Longshot.Distributed;
 using Longshot.Tensors;
@@ -79,6 +80,8 @@ public sealed class LongVideoPipeline
     {
         GenerationScheme.DiffusionOverDiffusion => GenerationPlan.Of(new DodSchedule(r.Frames, r.Length)),
         GenerationScheme.Autoregressive => GenerationPlan.Of(new AutoregressiveSchedule(r.Frames, r.Length)),
+        GenerationScheme.ClipParallel => GenerationPlan.Of(new ClipLayout(r.Frames, r.Clips.ClipFrames,
+            r.Clips.GlobalFrames)),
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };
 
@@ -131,8 +134,27 @@ public sealed class LongVideoPipeline
     {
         GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct, Ranks),
         GenerationScheme.Autoregressive => RunAutoregressive(r, known, progress, ct),
+        GenerationScheme.ClipParallel => RunClips(r, known, progress, ct),
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };
+
+    /// <summary>What the last clip-parallel generation did on this process (clips, model calls, exchange
+    /// volume).</summary>
+    public ClipRunStats? LastClipRun { get; private set; }
+
+    /// <summary>
+    /// Clip parallelism (Video-Infinity) with the global model, a short-video model over consecutive frames: on this
+    /// process's threads, or over <see cref="Ranks"/> when set (every rank runs it with its share of the clips).
+    /// </summary>
+    private IEnumerable<int> RunClips(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (latents, stats) = new ClipRun(_global, _channels, _size, _size)
+            .Run(r, Ranks ?? new SingleProcessCommunicator(), progress, Warning, ct);
+        for (int f = 0; f < latents.Length; f++) known[f] = latents[f];
+        LastClipRun = stats;
+        yield return 0;
+    }
 
     /// <summary>
     /// Diffusion over diffusion. Batches start as soon as their units' given frames exist, not level by level: a

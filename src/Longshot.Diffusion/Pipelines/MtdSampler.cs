@@ -39,6 +39,9 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
     /// </summary>
     public bool HoldGivenFrames { get; init; } = true;
 
+    /// <summary>Temporal attention limited to frames at most this far apart (0: all frames of the clip).</summary>
+    public int AttentionWindow { get; init; }
+
     /// <summary>Latents [L, c, h, w] for each clip; given frames come back exactly as given.</summary>
     public List<Tensor> Sample(IReadOnlyList<MtdClip> clips, SamplerOptions o, CancellationToken ct = default)
     {
@@ -72,6 +75,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             : null;
         var heldMask = hold ? Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1) : null;
         var freeMask = hold ? Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1) : null;
+        var scope = AttentionWindow > 0 ? new TemporalScope(AttentionWindow) : null;
         foreach (int t in schedulers[0].Timesteps)
         {
             ct.ThrowIfCancellationRequested();
@@ -80,21 +84,22 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
                 x = x * freeMask! + Parts.Schedule.AddNoise(x0Given, heldNoise!, Enumerable.Repeat(t, n).ToArray())
                     * heldMask!;
             Tensor eps;
-            if (empty == null) eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel));
+            if (empty == null)
+                eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel) { Scope = scope });
             else if (GuidanceInOneCall)
             {
                 // Conditional and unconditional halves as one batch of 2b clips, as diffusers batches them.
                 var both = Parts.Unet.Forward(new MtdInput(Ops.Concat(new[] { x, x }, 0), ts.Concat(ts).ToArray(),
                     Ops.Concat(new[] { prompts, empty }, 0), Ops.Concat(new[] { cond, cond }, 0),
-                    Ops.Concat(new[] { mask, mask }, 0), rel));
+                    Ops.Concat(new[] { mask, mask }, 0), rel) { Scope = scope });
                 var epsC = both.Narrow(0, 0, n);
                 var epsU = both.Narrow(0, n, n);
                 eps = epsU + (epsC - epsU) * o.GuidanceScale;
             }
             else
             {
-                eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel));
-                var epsU = Parts.Unet.Forward(new MtdInput(x, ts, empty, cond, mask, rel));
+                eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel) { Scope = scope });
+                var epsU = Parts.Unet.Forward(new MtdInput(x, ts, empty, cond, mask, rel) { Scope = scope });
                 eps = epsU + (eps - epsU) * o.GuidanceScale;
             }
             // Step each clip with its own scheduler and generator.

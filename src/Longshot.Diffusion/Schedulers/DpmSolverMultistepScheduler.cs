@@ -11,11 +11,12 @@ public sealed class DpmSolverMultistepScheduler(SchedulerConfig config) : Schedu
 {
     private Tensor? _prevX0;
     private double _prevLambda;
+    private int _prevT = -1;
 
     public override void SetTimesteps(int steps)
     {
         base.SetTimesteps(steps);
-        _prevX0 = null;
+        _prevX0 = null; _prevT = -1;
     }
 
     private double Lambda(int t)
@@ -44,7 +45,19 @@ public sealed class DpmSolverMultistepScheduler(SchedulerConfig config) : Schedu
             }
             result = sample * (float)sigmaRatio - d * (float)(alphaT * (Math.Exp(-h) - 1));
         }
-        _prevX0 = x0; _prevLambda = lamS;
+        _prevX0 = x0; _prevLambda = lamS; _prevT = t;
         return result;
+    }
+
+    public override Dictionary<string, Tensor> SaveState() => _prevX0 == null ? new()
+        : new() { ["prev_x0"] = _prevX0, ["prev_t"] = Tensor.FromArray(new float[] { _prevT }, 1) };
+
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        if (!state.TryGetValue("prev_x0", out var x0)) { _prevX0 = null; return; }
+        if (!state.TryGetValue("prev_t", out var t))
+            throw new LongshotException("DPM-Solver state: prev_x0 without prev_t.");
+        _prevT = (int)t.ToArray()[0];
+        _prevX0 = x0; _prevLambda = Lambda(_prevT);
     }
 }

@@ -53,4 +53,11 @@ public abstract class Scheduler
     public abstract Tensor Step(Tensor modelOutput, int t, Tensor sample, Rng? rng = null);
 
     public Tensor AddNoise(Tensor x0, Tensor noise, int[] timesteps) => Schedule.AddNoise(x0, noise, timesteps);
+
+    /// <summary>What a multistep scheduler carries from one step to the next, to resume a sampling run between steps
+    /// exactly; empty for one-step schedulers.</summary>
+    public virtual Dictionary<string, Tensor> SaveState() => new();
+
+    /// <summary>Restores what <see cref="SaveState"/> gave (after <see cref="SetTimesteps"/>).</summary>
+    public virtual void LoadState(IReadOnlyDictionary<string, Tensor> state) { }
 }

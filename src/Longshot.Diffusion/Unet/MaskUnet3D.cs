@@ -17,6 +17,9 @@ public sealed record MtdInput(Tensor Sample, int[] Timesteps, Tensor Prompts, Te
     int[] Positions)
 {
     public int Frames => Positions.Length;
+
+    /// <summary>A local attention window and the exchange with neighbouring clips; null: full attention.</summary>
+    public TemporalScope? Scope { get; init; }
 }
 
 /// <summary>
@@ -176,35 +179,40 @@ public sealed class MaskUnet3D : Module
             conds.Add(c); masks.Add(m);
         }
 
-        var h = _convIn.Forward(x.Sample, frames);
+        var sc = x.Scope;
+        if (sc?.Exchange != null && videos != 1)
+            throw new LongshotException($"MTD: a temporal exchange runs one video per call, got {videos}.");
+        int t0 = x.Timesteps[0];
+        var h = _convIn.Forward(x.Sample, frames, sc);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var level in _down)
         {
             foreach (var (r, inj, at) in level.Layers)
             {
-                h = r.Forward(h, temb, frames);
+                h = r.Forward(h, temb, frames, sc);
                 if (inj != null) h = inj.Forward(h, conds[level.Index], masks[level.Index]);
-                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions);
+                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions, sc, t0);
                 skips.Push(h);
             }
-            if (level.Sampler != null) { h = level.Sampler.Forward(h, frames); skips.Push(h); }
+            if (level.Sampler != null) { h = level.Sampler.Forward(h, frames, sc); skips.Push(h); }
         }
         int last = conds.Count - 1;
-        h = _mid.R0.Forward(h, temb, frames);
+        h = _mid.R0.Forward(h, temb, frames, sc);
         if (_mid.Inject != null) h = _mid.Inject.Forward(h, conds[last], masks[last]);
-        if (_mid.Attn != null) h = _mid.Attn.Forward(h, x.Prompts, frames, x.Positions);
-        h = _mid.R1.Forward(h, temb, frames);
+        if (_mid.Attn != null) h = _mid.Attn.Forward(h, x.Prompts, frames, x.Positions, sc, t0);
+        h = _mid.R1.Forward(h, temb, frames, sc);
         foreach (var level in _up)
         {
             foreach (var (r, inj, at) in level.Layers)
             {
-                h = r.Forward(Ops.Concat(new[] { h, skips.Pop() }, 1), temb, frames);
+                h = r.Forward(Ops.Concat(new[] { h, skips.Pop() }, 1), temb, frames, sc);
                 if (inj != null) h = inj.Forward(h, conds[level.Index], masks[level.Index]);
-                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions);
+                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions, sc, t0);
             }
-            if (level.Sampler != null) h = level.Sampler.Forward(Ops.UpsampleNearest(h, 2, 2), frames);
+            if (level.Sampler != null) h = level.Sampler.Forward(Ops.UpsampleNearest(h, 2, 2), frames,
+                sc);
         }
-        return _convOut.Forward(_normOut.Forward(h, silu: true), frames);
+        return _convOut.Forward(_normOut.Forward(h, silu: true), frames, sc);
     }
 }

@@ -57,12 +57,12 @@ public sealed class UnetResnet : Module
     }
 
     /// <param name="temb">[N, tembDim], one row per image (frames of a video share it).</param>
-    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    public Tensor Forward(Tensor x, Tensor temb, int frames, TemporalScope? scope = null)
     {
-        var h = _conv1.Forward(_norm1.Forward(x, silu: true), frames);
+        var h = _conv1.Forward(_norm1.Forward(x, silu: true), frames, scope);
         var t = _temb.Forward(Ops.Silu(temb));
         h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
-        h = _conv2.Forward(_norm2.Forward(h, silu: true), frames);
+        h = _conv2.Forward(_norm2.Forward(h, silu: true), frames, scope);
         return (_shortcut?.Forward(x) ?? x) + h;
     }
 }
@@ -125,7 +125,10 @@ public sealed class AttentionStack : Module
 
     /// <param name="prompts">[N, l_p, d_p]: frame i attends to the prompt of frame i.</param>
     /// <param name="positions">True frame indices (length = frames), shared by every video of the batch.</param>
-    public Tensor Forward(Tensor h, Tensor prompts, int frames, int[] positions)
+    /// <param name="scope">A local window and the exchange with neighbouring clips; null: full attention.</param>
+    /// <param name="timestep">The call's timestep (the scope's key bias depends on it).</param>
+    public Tensor Forward(Tensor h, Tensor prompts, int frames, int[] positions, TemporalScope? scope = null,
+        int timestep = 0)
     {
         int n = h.Shape[0], c = h.Shape[1], hh = h.Shape[2], ww = h.Shape[3];
         var x = h.Reshape(n, c, hh * ww).Transpose(1, 2);           // [N, HW, C]
@@ -134,7 +137,8 @@ public sealed class AttentionStack : Module
         x = x + _ff2.Forward(Ops.Gelu(_ff1.Forward(_n3.Forward(x))));
         var y = x.Transpose(1, 2).Reshape(n, c, hh, ww);
         if (frames <= 1) return y;
-        var bias = RelativeBias(positions);
+        if (scope is { IsPlain: false }) return ScopedTemporal(y, frames, positions, scope, timestep);
+        var bias = RelativeBias(positions, positions);
         return TemporalOps.OverFrames(y, frames, t =>
         {
             var tokens = t.Transpose(1, 2);                         // [B*HW, L, C]
@@ -142,15 +146,77 @@ public sealed class AttentionStack : Module
         });
     }
 
-    /// <summary>[1, heads, L, L] learned bias indexed by the signed, log-bucketed distance between frames.</summary>
-    private Tensor RelativeBias(int[] positions)
+    /// <summary>
+    /// Temporal attention under a scope: keys are this clip's frames, the neighbouring clips' frames within the window
+    /// and the video's global frames (Video-Infinity's dual-scope attention); each query sees the local keys at most
+    /// Window frames away and every global key, with the exchange's logit bias on each kind.
+    /// </summary>
+    private Tensor ScopedTemporal(Tensor y, int frames, int[] positions, TemporalScope scope, int timestep)
     {
-        int l = positions.Length;
-        var ids = new int[l * l];
-        for (int i = 0; i < l; i++)
-            for (int j = 0; j < l; j++) ids[i * l + j] = Bucket(positions[j] - positions[i], _cfg.RelativeBuckets,
+        int hh = y.Shape[2], ww = y.Shape[3];
+        var keyFrames = new List<Tensor>();
+        var keyPositions = new List<int>();
+        int localKeys = frames;
+        Tensor? before = null, after = null;
+        (Tensor Frames, int[] Offsets)? global = null;
+        if (scope.Exchange is { } ex)
+        {
+            if (y.Shape[0] != frames)
+                throw new LongshotException($"temporal exchange: one video per call, got {y.Shape[0]} images of " +
+                    $"{frames} frames.");
+            (before, after) = ex.Neighbours(y, scope.Window);
+            global = ex.Global(y);
+        }
+        if (before != null)
+        {
+            keyFrames.Add(before);
+            keyPositions.AddRange(Enumerable.Range(positions[0] - before.Shape[0], before.Shape[0]));
+            localKeys += before.Shape[0];
+        }
+        keyPositions.AddRange(positions);
+        keyFrames.Add(y);
+        if (after != null)
+        {
+            keyFrames.Add(after);
+            keyPositions.AddRange(Enumerable.Range(positions[^1] + 1, after.Shape[0]));
+            localKeys += after.Shape[0];
+        }
+        if (global is { } g)
+        {
+            keyFrames.Add(g.Frames);
+            keyPositions.AddRange(g.Offsets.Select(o => positions[0] + o));
+        }
+        int keys = keyPositions.Count;
+        var (localBias, globalBias) = scope.Exchange?.KeyBias(timestep) ?? (0f, 0f);
+        var mask = new float[frames * keys];
+        var extra = new float[frames * keys];
+        for (int i = 0; i < frames; i++)
+            for (int j = 0; j < keys; j++)
+            {
+                bool local = j < localKeys;
+                mask[i * keys + j] = !local || scope.Window == 0 || Math.Abs(keyPositions[j] - positions[i])
+                    <= scope.Window ? 1f : 0f;
+                extra[i * keys + j] = local ? localBias : globalBias;
+            }
+        var bias = RelativeBias(positions, keyPositions.ToArray());
+        if (localBias != 0 || globalBias != 0) bias = bias + Tensor.FromArray(extra, 1, 1, frames, keys);
+        var tokens = TemporalOps.ToTokens(y, frames);                // [B*HW, L, C]
+        var context = keyFrames.Count == 1 ? null
+            : _nt.Forward(TemporalOps.ToTokens(Ops.Concat(keyFrames, 0), keys));
+        var o = tokens + _ta.Forward(_nt.Forward(tokens), context, Tensor.FromArray(mask, 1, 1, frames, keys), bias);
+        return TemporalOps.FromTokens(o, frames, hh, ww);
+    }
+
+    /// <summary>[1, heads, Lq, Lk] learned bias indexed by the signed, log-bucketed distance between
+    /// frames.</summary>
+    private Tensor RelativeBias(int[] queries, int[] keys)
+    {
+        int lq = queries.Length, lk = keys.Length;
+        var ids = new int[lq * lk];
+        for (int i = 0; i < lq; i++)
+            for (int j = 0; j < lk; j++) ids[i * lk + j] = Bucket(keys[j] - queries[i], _cfg.RelativeBuckets,
                 _cfg.MaxRelativeDistance);
-        return _relBias.Forward(ids, l, l).Permute(2, 0, 1).Unsqueeze(0);
+        return _relBias.Forward(ids, lq, lk).Permute(2, 0, 1).Unsqueeze(0);
     }
 
     /// <summary>Signed distance to a bucket: exact for |d| &lt; 8, logarithmic up to the maximum distance.</summary>

@@ -1,0 +1,185 @@
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Unet;
+using Longshot.Distributed;
+using Longshot.Tensors;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Diffusion.Clips;
+
+/// <summary>What a clip-parallel run did on this process, for the benchmark and the evaluation.</summary>
+/// <param name="Clips">Clips of the video.</param>
+/// <param name="HostedClips">Clips this process sampled.</param>
+/// <param name="ModelCalls">Model calls each clip made, one after another (the critical path).</param>
+/// <param name="BytesExchanged">Bytes the clips hosted here received from other clips, over the whole run.</param>
+/// <param name="ResumedAtStep">Steps loaded from the run folder instead of sampled.</param>
+public sealed record ClipRunStats(int Clips, int HostedClips, int ModelCalls, long BytesExchanged, int ResumedAtStep);
+
+/// <summary>
+/// Video-Infinity's clip parallelism: the video is cut into clips (<see cref="ClipLayout"/>), this process samples
+/// its share of them, each on a thread of its own, all in lock-step over the same denoising steps, and at every
+/// temporal layer each clip sees its neighbours' frames and the global frames through the exchange
+/// (<see cref="ClipExchange"/>). Over MPI ranks every rank runs this with its share of the clips; the latents of the
+/// whole video are all-gathered at the end. A clip's computation depends only on the layout, never on which worker
+/// hosts it, so the video is the same for any number of threads or ranks.
+/// </summary>
+internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int width)
+{
+    /// <summary>The latents of every frame, in order.</summary>
+    public (Tensor[] Latents, ClipRunStats Stats) Run(GenerationRequest r, ICommunicator comm,
+        IProgress<GenerationProgress>? progress, Action<string>? warning, CancellationToken ct)
+    {
+        var settings = r.Clips.Validate(r.Frames);
+        var layout = new ClipLayout(r.Frames, settings.ClipFrames, settings.GlobalFrames);
+        var (first, count) = layout.Hosted(comm.Rank, comm.Size);
+        using var runLock = OpenRun(r, comm);
+        var store = r.RunDir != null ? new ClipStateStore(r.RunDir) : null;
+        int steps = r.Sampler.Steps;
+        int resume = store == null ? 0 : ResumeStep(store, first, count, steps, comm);
+        var board = new ClipBoard(layout, comm, first, count);
+        var results = new Tensor[count];
+        var errors = new Exception?[count];
+        int share = Math.Max(1, Threads.Count / count);
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            try
+            {
+                using var _ = Threads.LimitTo(share);
+                var exchange = new ClipExchange(board, layout, settings, first + i, i);
+                results[i] = SampleClip(r, layout, first + i, exchange, store, resume,
+                    i == 0 && comm.Rank == 0 ? k => progress?.Report(new GenerationProgress(1, 1, k, steps, k, steps))
+                    : null, ct);
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+                board.Fail(e);
+            }
+        }) { IsBackground = true, Name = $"clip {first + i}" }).ToList();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        foreach (var d in store?.Damaged ?? new List<string>()) warning?.Invoke(d);
+        var failure = errors.FirstOrDefault(e => e is not null and not ClipFailedException and not
+            OperationCanceledException) ?? errors.FirstOrDefault(e => e != null);
+        if (failure is OperationCanceledException or ClipFailedException { InnerException: OperationCanceledException })
+            throw new OperationCanceledException(ct);
+        if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        int calls = (steps - resume) * (r.Sampler.GuidanceScale != 1f ? 2 : 1);
+        return (Gather(layout, results, comm), new ClipRunStats(layout.Clips, count, calls, board.BytesExchanged,
+            resume));
+    }
+
+    /// <summary>
+    /// One clip, from pure noise (its part of the whole video's noise) or from its saved state after
+    /// <paramref name="resume"/> steps, to clean latents [L, c, h, w].
+    /// </summary>
+    private Tensor SampleClip(GenerationRequest r, ClipLayout layout, int clip, ClipExchange exchange,
+        ClipStateStore? store, int resume, Action<int>? stepDone, CancellationToken ct)
+    {
+        using var _ = Tensor.NoGrad();
+        int start = layout.Start(clip), len = layout.Length(clip), frameSize = channels * height * width;
+        var shape = new[] { len, channels, height, width };
+        var rng = NoiseOf(r.Seed).Window((long)start * frameSize, (long)r.Frames * frameSize);
+        var x = Tensor.Randn(rng, shape);
+        var parts = sampler.Parts;
+        var prompts = parts.EncodePrompts(Enumerable.Range(start, len)
+            .Select(f => r.Story.PromptAt(Math.Min(f, r.Story.Frames - 1))).ToList());
+        var o = r.Sampler;
+        var empty = o.GuidanceScale != 1f ? parts.EncodePrompts(Enumerable.Repeat("", len).ToList()) : null;
+        var (cond, mask) = MtdConditions.Build(Tensor.Zeros(shape), new bool[len]);
+        var positions = Enumerable.Range(0, len).ToArray();
+        var scheduler = sampler.NewScheduler(o);
+        scheduler.SetTimesteps(o.Steps);
+        if (resume > 0)
+        {
+            var saved = store!.TryLoad(clip, resume, shape)
+                ?? throw new LongshotException($"{r.RunDir}: the state of clip {clip} after step {resume} went " +
+                    "missing while resuming.");
+            x = saved.X;
+            scheduler.LoadState(saved.Scheduler);
+            rng.Restore(saved.RngCounter);
+        }
+        var scope = new TemporalScope(r.Clips.Window, exchange);
+        for (int k = resume; k < o.Steps; k++)
+        {
+            if (exchange.Agree(ct.IsCancellationRequested)) throw new OperationCanceledException(ct);
+            store?.DropBefore(clip, k);
+            int t = scheduler.Timesteps[k];
+            var eps = parts.Unet.Forward(new MtdInput(x, new[] { t }, prompts, cond, mask, positions) { Scope = scope });
+            if (empty != null)
+            {
+                var epsU = parts.Unet.Forward(new MtdInput(x, new[] { t }, empty, cond, mask, positions)
+                    { Scope = scope });
+                eps = epsU + (eps - epsU) * o.GuidanceScale;
+            }
+            x = scheduler.Step(eps, t, x, rng);
+            store?.Save(clip, k + 1, x, scheduler.SaveState(), rng.Counter);
+            stepDone?.Invoke(k + 1);
+        }
+        return x;
+    }
+
+    /// <summary>The generator of the whole video's noise: clips take their windows of it.</summary>
+    public static Rng NoiseOf(ulong seed) => new Rng(seed).Derive(0xC1195);
+
+    /// <summary>Rank 0 takes the run folder's lock and checks its settings; every rank learns whether it
+    /// could.</summary>
+    private static IDisposable? OpenRun(GenerationRequest r, ICommunicator comm)
+    {
+        if (r.RunDir == null) return null;
+        IDisposable? run = null;
+        string error = "";
+        if (comm.Rank == 0)
+        {
+            try { run = UnitStore.Open(r.RunDir, r.Identity); }
+            catch (LongshotException e) { error = e.Message; }
+        }
+        if (comm.Size > 1)
+        {
+            var len = new[] { (float)System.Text.Encoding.UTF8.GetByteCount(error) };
+            comm.Broadcast(len, 0);
+            var bytes = new byte[(int)len[0]];
+            if (comm.Rank == 0) System.Text.Encoding.UTF8.GetBytes(error, bytes);
+            comm.Broadcast(bytes, 0);
+            error = System.Text.Encoding.UTF8.GetString(bytes);
+        }
+        if (error.Length > 0) throw new LongshotException(error);
+        return run;
+    }
+
+    /// <summary>The last step every clip of the video has saved (0: none), agreed over the ranks.</summary>
+    private static int ResumeStep(ClipStateStore store, int first, int count, int steps, ICommunicator comm)
+    {
+        var have = new float[steps + 1];
+        for (int k = 1; k <= steps; k++) have[k] = 1;
+        for (int c = first; c < first + count; c++)
+        {
+            var saved = store.Steps(c).ToHashSet();
+            for (int k = 1; k <= steps; k++) if (!saved.Contains(k)) have[k] = 0;
+        }
+        var all = new float[have.Length * comm.Size];
+        comm.AllGather(have, all);
+        for (int k = steps; k >= 1; k--)
+            if (Enumerable.Range(0, comm.Size).All(w => all[w * have.Length + k] == 1)) return k;
+        return 0;
+    }
+
+    /// <summary>Every rank's clips, all-gathered, as one latent per frame.</summary>
+    private Tensor[] Gather(ClipLayout layout, Tensor[] mine, ICommunicator comm)
+    {
+        int frameSize = channels * height * width;
+        var send = mine.SelectMany(t => t.Contiguous().ToArray()).ToArray();
+        var all = send;
+        if (comm.Size > 1)
+        {
+            var counts = Enumerable.Range(0, comm.Size).Select(w =>
+            {
+                var (f, n) = layout.Hosted(w, comm.Size);
+                return Enumerable.Range(f, n).Sum(layout.Length) * frameSize;
+            }).ToArray();
+            all = new float[counts.Sum()];
+            comm.AllGather(send, all, counts);
+        }
+        return Enumerable.Range(0, layout.Frames).Select(f =>
+            Tensor.FromArray(all.AsSpan(f * frameSize, frameSize).ToArray(), channels, height, width)).ToArray();
+    }
+}
