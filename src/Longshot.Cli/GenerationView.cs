@@ -14,6 +14,20 @@ internal static class GenerationView
     {
         if (!JobRanks.Distributed) return true;
         var ranks = JobRanks.Current;
+        if (request.Scheme == GenerationScheme.ClipParallel)
+        {
+            // Every rank samples its clips; rank 0 also decodes and writes.
+            pipe.Ranks = ranks;
+            if (ranks.Rank != 0)
+            {
+                pipe.GenerateLatents(request, null, ct);
+                return false;
+            }
+            if (!quiet)
+                Console.WriteLine($"running on {ranks.Size} MPI ranks, each sampling its share of the clips " +
+                    $"({Longshot.Tensors.Kernels.Threads.Count} threads each)");
+            return true;
+        }
         if (ranks.Rank != 0)
         {
             Longshot.Diffusion.Distributed.RankWorker.Serve(pipe, request, ranks, ct);
@@ -33,7 +47,8 @@ internal static class GenerationView
         new ProgressView(quiet).Run(request.Scheme.Title(), p =>
         {
             var relay = new SyncProgress<GenerationProgress>(g =>
-                p.Report((g.AllDone, g.AllUnits, $"level {g.Level}/{g.Levels}")));
+                p.Report((g.AllDone, g.AllUnits, request.Scheme == GenerationScheme.ClipParallel
+                    ? $"step {g.AllDone}/{g.AllUnits}" : $"level {g.Level}/{g.Levels}")));
             GenerationOutput.Write(plan, pipe.GenerateFrames(request, relay, ct), outPath,
                 GenerationOutput.Caption(request.Story));
             return 0;

@@ -32,7 +32,7 @@ internal sealed class SamplingOptions
     private static readonly SamplerOptions Shipped = ShippedModels.Sampler;
 
     public Option<string> Scheme { get; } = CliOptions.Choice("--scheme",
-        "dod: diffusion over diffusion; ar: the autoregressive baseline",
+        "dod: diffusion over diffusion; ar: the autoregressive baseline; clips: clip parallelism (Video-Infinity)",
         GenerationSchemes.All.Select(x => x.Name()).ToArray());
     public Option<int> Length { get; } = CliOptions.Int("--length",
         "frames per model call (L) the models were trained for", 16, 3, 1024);

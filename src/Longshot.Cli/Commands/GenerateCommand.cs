@@ -7,7 +7,8 @@ using Longshot.Video.Formats;
 
 namespace Longshot.Cli.Commands;
 
-/// <summary>`longshot generate`: storyline in, long video out (diffusion over diffusion, or the AR baseline).</summary>
+/// <summary>`longshot generate`: storyline in, long video out (diffusion over diffusion, clip parallelism, or the AR
+/// baseline).</summary>
 internal static class GenerateCommand
 {
     private static readonly Option<string?> Story = CliOptions.Text("--story",
@@ -34,10 +35,11 @@ internal static class GenerateCommand
     {
         var m = new ModelOptions();
         var s = new SamplingOptions();
+        var clips = new ClipOptions();
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format).")
-            .With(Story, Out, Frames).With(m.All).With(s.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
+            .With(Story, Out, Frames).With(m.All).With(s.All).With(clips.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
         return c.Runs((p, ct) =>
         {
             string storyPath = p.GetValue(Story)!, outPath = p.GetValue(Out)!;
@@ -47,9 +49,9 @@ internal static class GenerateCommand
             if (runDir != null && File.Exists(runDir))
                 throw new LongshotException($"--run: {runDir} is a file, not a folder.");
             var story = Storyline.Load(storyPath, 24, frames);
-            var request = s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir };
+            var request = clips.Apply(p, s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir });
             request.Validate();
-            if (JobRanks.Distributed && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
+            if (JobRanks.Distributed && request.Scheme == GenerationScheme.Autoregressive)
                 throw new LongshotException("--scheme ar is one chain of units, one after another: run it without " +
                     "mpirun.");
             if (JobRanks.Distributed && p.GetValue(Regenerate) != null)

@@ -115,6 +115,9 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             store?.Save(clip, k + 1, x, scheduler.SaveState(), rng.Counter);
             stepDone?.Invoke(k + 1);
         }
+        // Every clip has saved the last step: the earlier ones can go.
+        exchange.Agree(false);
+        store?.DropBefore(clip, o.Steps);
         return x;
     }
 

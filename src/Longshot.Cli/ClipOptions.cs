@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Longshot.Diffusion.Clips;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Tensors;
+
+namespace Longshot.Cli;
+
+/// <summary>The clip-parallel scheme's options (--scheme clips): clip length or worker count, attention
+/// scope.</summary>
+internal sealed class ClipOptions
+{
+    private static readonly ClipSettings Defaults = new();
+
+    public Option<int?> ClipFrames { get; } = CliOptions.OptionalInt("--clip-frames",
+        $"clips: frames per clip (default {Defaults.ClipFrames})", 2, 4096);
+    public Option<int?> Workers { get; } = CliOptions.OptionalInt("--workers",
+        "clips: cut the video into this many clips (instead of --clip-frames)", 1, 65536);
+    public Option<string> Attention { get; } = CliOptions.Choice("--clip-attention",
+        "clips: what each clip's temporal attention sees: dual (Video-Infinity), local, global, independent",
+        Enum.GetValues<ClipAttention>().Reverse().Select(ClipSettings.Name).ToArray());
+    public Option<int> Window { get; } = CliOptions.Int("--window",
+        "clips: local attention window, frames each side", Defaults.Window, 1, 256);
+    public Option<int> GlobalFrames { get; } = CliOptions.Int("--global-frames",
+        "clips: frames of the whole video every clip attends to", Defaults.GlobalFrames, 1, 256);
+    public Option<int> Switch { get; } = CliOptions.Int("--switch-step",
+        "clips: dual scope favours the global frames at timesteps >= this, the local window below",
+        Defaults.SwitchTimestep, 0, 1000);
+
+    public Option[] All => new Option[] { ClipFrames, Workers, Attention, Window, GlobalFrames, Switch };
+
+    /// <summary>The request with these settings; options of this set given with another scheme are refused.</summary>
+    public GenerationRequest Apply(ParseResult p, GenerationRequest r)
+    {
+        if (r.Scheme != GenerationScheme.ClipParallel)
+        {
+            var given = All.FirstOrDefault(o => p.GetResult(o) is { Implicit: false });
+            if (given != null)
+                throw new LongshotException($"{given.Name} applies to --scheme clips only.");
+            return r;
+        }
+        int? frames = p.GetValue(ClipFrames), workers = p.GetValue(Workers);
+        if (frames != null && workers != null)
+            throw new LongshotException("--clip-frames and --workers both set the clip length; give one of them.");
+        if (workers > r.Frames)
+            throw new LongshotException($"--workers {workers} is more than the {r.Frames} frames to generate.");
+        int clip = frames ?? (workers is { } w ? (r.Frames + w - 1) / w : Defaults.ClipFrames);
+        return r with
+        {
+            Clips = new ClipSettings(clip, ClipSettings.Parse(p.GetValue(Attention)!), p.GetValue(Window),
+                p.GetValue(GlobalFrames), p.GetValue(Switch)),
+        };
+    }
+}
