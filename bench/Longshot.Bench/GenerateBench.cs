@@ -8,9 +8,10 @@ using Longshot.Tensors.Kernels;
 namespace Longshot.Bench;
 
 /// <summary>
-/// Diffusion over diffusion against the autoregressive baseline with the shipped checkpoints and the demo's sampler
-/// settings, at 16, 256 and 1024 frames: wall time (diffusion plus decoding to frames), the diffusion alone,
-/// frames/s, peak resident memory, and the critical path in sequential model calls.
+/// Diffusion over diffusion against the autoregressive baseline and clip parallelism (16-frame clips, dual scope) with
+/// the shipped checkpoints and the demo's sampler settings, at 16, 256 and 1024 frames: wall time (diffusion plus
+/// decoding to frames), the diffusion alone, frames/s, peak resident memory, the critical path in sequential model
+/// calls, and for clips the data the clips exchange per denoising step.
 /// </summary>
 internal static class GenerateBench
 {
@@ -66,6 +67,9 @@ internal static class GenerateBench
                 Report.Emit("generate", $"{name}-frames-per-second", backend, n / total, "frames/s");
                 Report.Emit("generate", $"{name}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
                 Report.Emit("generate", $"{name}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
+                if (scheme == GenerationScheme.ClipParallel && pipe.LastClipRun is { } clips)
+                    Report.Emit("generate", $"{name}-exchange-per-step", backend,
+                        clips.BytesExchanged / 1e6 / o.Steps, "MB");
             }
     }
 

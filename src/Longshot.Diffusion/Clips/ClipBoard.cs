@@ -28,8 +28,16 @@ internal sealed class ClipBoard
     private long _round;
     private Exception? _failure;
 
-    public ClipBoard(ClipLayout layout, ICommunicator comm, int first, int count)
+    /// <summary>
+    /// Clips computing at once between rounds: as many as there are kernel threads, so that dozens of clip threads
+    /// take turns on the cores instead of all running at once (and evicting each other from the caches). A clip gives
+    /// its turn back while it waits in a round.
+    /// </summary>
+    private readonly SemaphoreSlim? _turns;
+
+    public ClipBoard(ClipLayout layout, ICommunicator comm, int first, int count, int computing = 0)
     {
+        _turns = computing > 0 && computing < count ? new SemaphoreSlim(computing) : null;
         _layout = layout; _comm = comm; _first = first; _count = count;
         _head = new float[count][]; _tail = new float[count][]; _global = new float[count][];
         _before = new float[count][]; _after = new float[count][]; _stop = new bool[count];
@@ -71,7 +79,20 @@ internal sealed class ClipBoard
         }
     }
 
+    /// <summary>Waits for a turn to compute (call once when a clip's thread starts).</summary>
+    public void BeginTurn() => _turns?.Wait();
+
+    /// <summary>Gives the turn back (when a clip's thread ends).</summary>
+    public void EndTurn() => _turns?.Release();
+
     private void Round(Kind kind, int local, int frameSize, Action post)
+    {
+        EndTurn();
+        try { RoundLocked(kind, local, frameSize, post); }
+        finally { BeginTurn(); }
+    }
+
+    private void RoundLocked(Kind kind, int local, int frameSize, Action post)
     {
         lock (_gate)
         {

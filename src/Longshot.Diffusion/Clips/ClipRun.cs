@@ -35,12 +35,13 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
         var store = r.RunDir != null ? new ClipStateStore(r.RunDir) : null;
         int steps = r.Sampler.Steps;
         int resume = store == null ? 0 : ResumeStep(store, first, count, steps, comm);
-        var board = new ClipBoard(layout, comm, first, count);
+        var board = new ClipBoard(layout, comm, first, count, computing: Threads.Count);
         var results = new Tensor[count];
         var errors = new Exception?[count];
         int share = Math.Max(1, Threads.Count / count);
         var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
         {
+            board.BeginTurn();
             try
             {
                 using var _ = Threads.LimitTo(share);
@@ -54,6 +55,7 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
                 errors[i] = e;
                 board.Fail(e);
             }
+            finally { board.EndTurn(); }
         }) { IsBackground = true, Name = $"clip {first + i}" }).ToList();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();

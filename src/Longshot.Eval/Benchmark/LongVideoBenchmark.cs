@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Longshot.Diffusion;
+using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Features;
@@ -26,7 +27,13 @@ public sealed record BenchmarkOptions
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
     public GenerationScheme[] Schemes { get; init; } = { GenerationScheme.DiffusionOverDiffusion,
-        GenerationScheme.Autoregressive };
+        GenerationScheme.Autoregressive, GenerationScheme.ClipParallel };
+
+    /// <summary>Clip parallelism's settings for its Table 1 rows (Video-Infinity's dual scope by default).</summary>
+    public ClipSettings Clips { get; init; } = new();
+
+    /// <summary>Lengths at which the clip-attention ablation (independent, local, global) adds rows.</summary>
+    public int[] ClipAblationLengths { get; init; } = { 256 };
     /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as
     /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
@@ -37,7 +44,10 @@ public sealed record BenchmarkOptions
 }
 
 /// <summary>One row of Table 1: a scheme at a length.</summary>
-public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoScores Scores, double SecondsPerVideo);
+/// <param name="SeamScore">Clip-parallel rows: change across clip joins over change inside clips (<see
+/// cref="Metrics.SeamScore"/>); NaN for other schemes.</param>
+public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoScores Scores, double SecondsPerVideo,
+    double SeamScore = double.NaN);
 
 /// <summary>
 /// Table 1 on Toonworld: for every length and scheme, generates videos from stories of the test split (the
@@ -94,27 +104,34 @@ public static class LongVideoBenchmark
             var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));
             var real = windows.Select(w => RealVideo(w.Ep, w.Start, n)).ToList();
             var realFeatures = real.Select(evaluator.Extract).ToList();
-            foreach (var scheme in o.Schemes)
+            foreach (var (name, scheme, clips) in Rows(o, n))
             {
-                if (rows.Any(r => r.Frames == n && r.Scheme == scheme.Name())) continue;
+                if (rows.Any(r => r.Frames == n && r.Scheme == name)) continue;
                 var generated = new List<ScoredVideo>();
+                var seams = new SeamScore();
                 var sw = Stopwatch.StartNew();
                 for (int v = 0; v < real.Count; v++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    progress?.Report($"{scheme.Name()} {n} frames: video {v + 1}/{real.Count}");
+                    progress?.Report($"{name} {n} frames: video {v + 1}/{real.Count}");
                     var request = new GenerationRequest(Storyline.FromFramePrompts(real[v].Prompts), n)
                     {
                         Scheme = scheme, Length = o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
+                        Clips = clips,
                     };
                     var video = pipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
                     generated.Add(real[v] with { Frames = video });
-                    if (v == 0) WriteSample(Path.Combine(o.Out, $"{scheme.Name()}-{n}.gif"), video);
+                    if (scheme == GenerationScheme.ClipParallel)
+                    {
+                        var layout = new ClipLayout(n, clips.ClipFrames, clips.GlobalFrames);
+                        seams.Add(video, Enumerable.Range(0, layout.Clips).Select(layout.Start));
+                    }
+                    if (v == 0) WriteSample(Path.Combine(o.Out, $"{name}-{n}.gif"), video);
                 }
                 double seconds = sw.Elapsed.TotalSeconds / real.Count;
-                progress?.Report($"{scheme.Name()} {n} frames: scoring");
+                progress?.Report($"{name} {n} frames: scoring");
                 var scores = evaluator.Score(generated, generated.Select(evaluator.Extract).ToList(), realFeatures);
-                rows.Add(new BenchmarkRow(n, scheme.Name(), real.Count, scores, seconds));
+                rows.Add(new BenchmarkRow(n, name, real.Count, scores, seconds, seams.Value));
                 AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
             // The real videos themselves: the ceiling for story accuracy, consistency and cut accuracy.
@@ -127,6 +144,20 @@ public static class LongVideoBenchmark
         }
         ResultTables.Write(o.Out, rows.Where(r => o.Lengths.Contains(r.Frames)).ToList(), header);
         return rows;
+    }
+
+    /// <summary>
+    /// The rows of one length: each scheme ("clips" with <see cref="BenchmarkOptions.Clips"/>), then at the ablation
+    /// lengths clip parallelism with each other attention scope ("clips-independent", "clips-local",
+    /// "clips-global").
+    /// </summary>
+    internal static IEnumerable<(string Name, GenerationScheme Scheme, ClipSettings Clips)> Rows(BenchmarkOptions o,
+        int n)
+    {
+        foreach (var scheme in o.Schemes) yield return (scheme.Name(), scheme, o.Clips);
+        if (!o.Schemes.Contains(GenerationScheme.ClipParallel) || !o.ClipAblationLengths.Contains(n)) yield break;
+        foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != o.Clips.Attention))
+            yield return ($"clips-{ClipSettings.Name(a)}", GenerationScheme.ClipParallel, o.Clips with { Attention = a });
     }
 
     /// <summary>Evenly spread windows of n frames over the test episodes.</summary>

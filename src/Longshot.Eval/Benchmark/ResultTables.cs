@@ -27,8 +27,8 @@ public static class ResultTables
         var sb = new StringBuilder();
         sb.AppendLine($"<!-- {header} -->");
         sb.AppendLine("| frames | scheme | videos | Avg-FID ↓ | B-FVD-16 ↓ | story acc. ↑ | consistency ↑ | jitter ↓ " +
-            "| cut F1 ↑ | time / video |");
-        sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            "| cut F1 ↑ | seams → 1 | time / video |");
+        sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in Ordered(rows))
         {
             var s = r.Scores;
@@ -36,7 +36,7 @@ public static class ResultTables
             sb.AppendLine($"| {r.Frames} | {r.Scheme} | {r.Videos} | {(real ? "—" : F(s.AvgFid, "F2"))} | " +
                 $"{(real ? "—" : F(s.BlockFvd, "F2"))} | " +
                           $"{Pct(s.StoryAccuracy)} | {Pct(s.Consistency)} | {F(s.Jitter, "F4")} | {F(s.CutF1, "F2")} " +
-                              $"| {(real ? "—" : F(r.SecondsPerVideo, "F1") + " s")} |");
+                              $"| {F(r.SeamScore, "F2")} | {(real ? "—" : F(r.SecondsPerVideo, "F1") + " s")} |");
         }
         return sb.ToString();
     }
@@ -44,20 +44,22 @@ public static class ResultTables
     public static string Csv(IReadOnlyList<BenchmarkRow> rows)
     {
         var sb = new StringBuilder("frames,scheme,videos,avg_fid,b_fvd_16,story_accuracy,consistency,jitter,cut_f1," +
-                                   "seconds_per_video,scored_frames,scored_blocks\n");
+                                   "seconds_per_video,scored_frames,scored_blocks,seam_score\n");
         foreach (var r in Ordered(rows))
         {
             var s = r.Scores;
             sb.AppendLine(string.Join(",", r.Frames.ToString(Inv), r.Scheme, r.Videos.ToString(Inv), F(s.AvgFid, "R"),
                 F(s.BlockFvd, "R"),
                 F(s.StoryAccuracy, "R"), F(s.Consistency, "R"), F(s.Jitter, "R"), F(s.CutF1, "R"),
-                    F(r.SecondsPerVideo, "R"), s.Frames.ToString(Inv), s.Blocks.ToString(Inv)));
+                    F(r.SecondsPerVideo, "R"), s.Frames.ToString(Inv), s.Blocks.ToString(Inv), F(r.SeamScore, "R")));
         }
         return sb.ToString();
     }
 
     private static IEnumerable<BenchmarkRow> Ordered(IEnumerable<BenchmarkRow> rows) =>
-        rows.OrderBy(r => r.Frames).ThenBy(r => GenerationSchemes.TryParse(r.Scheme) is { } s ? (int)s : int.MaxValue);
+        rows.OrderBy(r => r.Frames).ThenBy(r => GenerationSchemes.TryParse(r.Scheme) is { } s ? (int)s
+            : r.Scheme.StartsWith("clips-", StringComparison.Ordinal) ? 100 : int.MaxValue).ThenBy(r => r.Scheme,
+            StringComparer.Ordinal);
 
     /// <summary>Two panels (Avg-FID and B-FVD-16 against video length, log scale), one line per scheme.</summary>
     public static string Chart(IReadOnlyList<BenchmarkRow> rows)
