@@ -75,7 +75,7 @@ internal static class LongshotCli
     {
         "longshot", "longshot generate", "longshot demo", "longshot info", "longshot train vae",
             "longshot train global",
-        "longshot train local",
+        "longshot train local", "longshot train base", "longshot train extend",
     };
 
     /// <summary>"longshot train vae": the names from the root down to <paramref name="command"/>.</summary>

@@ -16,21 +16,24 @@ public class ResultTablesTests
     public void TablesListEveryRowInOrderAndMarkUndefinedScores()
     {
         var rows = new[] { Row(256, "ar", 40), Row(16, "dod", 30), Row(256, "dod", 31), Row(16, "ar", 29),
-            Row(16, "real", 0) };
+            Row(16, "real", 0), Row(256, "clips-local", 33) with { SeamScore = 1.25 }, Row(256, "clips", 32) };
         var md = ResultTables.Markdown(rows, "test").Split('\n').Where(l => l.StartsWith("| 1") || l.StartsWith("| 2"))
             .ToList();
-        Assert.Equal(5, md.Count);
+        Assert.Equal(7, md.Count);
         Assert.StartsWith("| 16 | dod |", md[0]);
         Assert.StartsWith("| 16 | ar |", md[1]);
         Assert.StartsWith("| 16 | real |", md[2]);
         Assert.StartsWith("| 256 | dod |", md[3]);
+        Assert.StartsWith("| 256 | clips |", md[5]);
+        Assert.StartsWith("| 256 | clips-local |", md[6]);
+        Assert.Contains("| 1.25 |", md[6]);
         Assert.Contains("| 30.00 | 300.00 | 50.0% | n/a |", md[0]);
         var csv = ResultTables.Csv(rows).Trim().Split('\n');
-        Assert.Equal(6, csv.Length);
-        Assert.Equal("16,dod,64,30,300,0.5,n/a,0.01,1,12.5,1024,64", csv[1]);
+        Assert.Equal(8, csv.Length);
+        Assert.Equal("16,dod,64,30,300,0.5,n/a,0.01,1,12.5,1024,64,n/a", csv[1]);
         var svg = ResultTables.Chart(rows);
         Assert.StartsWith("<svg", svg);
-        Assert.Equal(2 * 2, svg.Split("<polyline").Length - 1); // two schemes in two panels
+        Assert.Equal(2 * 2, svg.Split("<polyline").Length - 1); // two schemes with two lengths, in two panels
     }
 
     [Fact]

@@ -16,7 +16,9 @@ internal static class TrainCommands
         var train = new Command("train",
             "Train the T-KLVAE, the global or local MTD, or the evaluation feature extractor. " +
                                          "Rerun the same command to resume after an interruption.");
-        foreach (var c in new[] { Vae(), Mtd("global"), Mtd("local"), Extractor() }) train.Subcommands.Add(c);
+        foreach (var c in new[] { Vae(), Mtd("global"), Mtd("local"), VideoModel("base"), VideoModel("extend"),
+            Extractor() })
+            train.Subcommands.Add(c);
         return train;
     }
 
@@ -145,6 +147,67 @@ internal static class TrainCommands
             MtdTrainer.Train(o, progress, ct, cache, ranks);
             if (!JobRanks.IsLeader) return 0;
             Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
+            return 0;
+        });
+    }
+
+    /// <summary>`train base` (image-to-video model with a frame embedding) and `train extend` (ExVideo).</summary>
+    private static Command VideoModel(string role)
+    {
+        bool extend = role == "extend";
+        var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
+        var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
+        var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)",
+            "DIR");
+        var from = extend
+            ? CliOptions.Text("--base", "the base model to extend (trained by `train base`)", "DIR", true)
+            : CliOptions.Text("--init", "the model it starts from (e.g. models/toonworld-global)", "DIR", true);
+        var frames = extend
+            ? CliOptions.Int("--frames", "frames the extended model generates at once", 80, 8, 4096)
+            : CliOptions.Int("--length", "frames per clip", 16, 3, 1024);
+        var baseLength = CliOptions.Int("--base-length", "frames the base model was trained on", 16, 7, 1024);
+        var steps = CliOptions.Int("--steps", "training steps", 1000, 0, 10_000_000);
+        var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
+        var lr = CliOptions.Number("--lr", "learning rate", extend ? 1e-4 : 2e-4, 1e-9, 10);
+        var noAdapter = CliOptions.Flag("--no-adapter", "without the 3D convolution adapter (ablation)");
+        var frozenTable = CliOptions.Flag("--frozen-table", "keep the position tables at their initial values " +
+            "(ablation)");
+        var checkpointing = CliOptions.Flag("--checkpointing", "gradient checkpointing (less memory, one more " +
+            "forward pass)");
+        var raw = CliOptions.Flag("--raw-weights", "export the last step's weights instead of the EMA");
+        var seed = CliOptions.Seed();
+        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
+        var quiet = CliOptions.Flag("--quiet", "no progress output");
+        var zero = ZeroOption();
+        var c = new Command(role, extend
+                ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
+                : "Train an image-to-video base model: consecutive frames, the first given, a frame embedding.")
+            .With(data, outDir, vae, from, frames, steps, batch, lr, raw, seed, checkpointEvery, checkpointing, quiet,
+                zero);
+        if (extend) c.With(baseLength, noAdapter, frozenTable);
+        return c.Runs((p, ct) =>
+        {
+            int length = p.GetValue(frames);
+            var o = new MtdTrainOptions
+            {
+                Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
+                Role = role, Length = length, Steps = p.GetValue(steps), Batch = p.GetValue(batch),
+                Zero = p.GetValue(zero), ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(from),
+                LearningRate = (float)p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery),
+                Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing),
+                Extension = extend ? new Diffusion.ExVideo.ExVideoSettings(length, p.GetValue(baseLength),
+                    !p.GetValue(noAdapter), !p.GetValue(frozenTable)) : null,
+            };
+            bool q = p.GetValue(quiet) || !JobRanks.IsLeader;
+            if (JobRanks.IsLeader) AnnounceRanks(o.Batch, o.Zero, q);
+            var progress = new SyncProgress<MtdTrainProgress>(r =>
+            {
+                if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
+                    Console.WriteLine($"step {r.Step,6}/{r.Steps}  loss {r.Loss:F5}  {r.ClipsPerSecond:F2} clips/s  " +
+                        $"eta {r.Eta:hh\\:mm\\:ss}");
+            });
+            MtdTrainer.Train(o, progress, ct, null, JobRanks.Current);
+            if (JobRanks.IsLeader) Console.WriteLine($"saved {Path.GetFullPath(o.Out)}");
             return 0;
         });
     }

@@ -19,8 +19,14 @@ public sealed record MtdTrainOptions
     public required string Vae { get; init; }
     public required string Out { get; init; }
     /// <summary>"global" (level 1) or "local" (levels 2..depth, one model shared across them; the frame spacing tells
-    /// them apart).</summary>
+    /// them apart); "base" (an image-to-video model: L consecutive frames, the first given, with an absolute frame
+    /// embedding, started from <see cref="InitFrom"/>) or "extend" (ExVideo post-tuning of the base model
+    /// <see cref="InitFrom"/> to L frames, <see cref="Extension"/>).</summary>
     public string Role { get; init; } = "global";
+    /// <summary>The extend role's ExVideo settings (its Frames is <see cref="Length"/>).</summary>
+    public ExVideo.ExVideoSettings? Extension { get; init; }
+    /// <summary>Recompute activations in the backward pass instead of keeping them.</summary>
+    public bool GradientCheckpointing { get; init; }
     public int Length { get; init; } = 16;
     public int Depth { get; init; } = 3;
     public int Steps { get; init; } = 1000;
@@ -88,8 +94,11 @@ public static class MtdTrainer
         IProgress<(int Done, int Total)>? cacheProgress = null, ICommunicator? ranks = null)
     {
         ranks ??= new SingleProcessCommunicator();
-        if (o.Role is not ("global" or "local"))
-            throw new LongshotException($"train: role must be global or local, got '{o.Role}'.");
+        if (o.Role is not ("global" or "local" or "base" or "extend"))
+            throw new LongshotException($"train: role must be global, local, base or extend, got '{o.Role}'.");
+        if (o.Role is "base" or "extend" && o.InitFrom == null)
+            throw new LongshotException(o.Role == "base" ? "train base: --init (the model it starts from) is needed."
+                : "train extend: --base (the model to extend) is needed.");
         if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
         if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
             throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got " +
@@ -112,16 +121,30 @@ public static class MtdTrainer
         if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
         var captions = sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption));
         var tokenizer = WordTokenizer.Build(captions, o.Text?.MaxLength ?? 48);
-        var parts = MtdPipelineParts.Create(o.Unet
-            ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels, OutChannels = vae.Config.LatentChannels },
-            (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
-                MaxLength = tokenizer.MaxLength }, tokenizer,
-                new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
-        var all = parts.Parameters;
         var statePath = Path.Combine(o.Out, StateFile);
-        // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
-        if (o.InitFrom != null && !File.Exists(statePath))
-            all.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(), strict: true, o.InitFrom);
+        MtdPipelineParts parts;
+        if (o.Role == "extend")
+            parts = ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!),
+                (o.Extension ?? new ExVideo.ExVideoSettings(o.Length)) with { Frames = o.Length });
+        else
+        {
+            // The base model is the init model with a frame embedding added (its last layer at zero).
+            var unetConfig = o.Role == "base"
+                ? MaskUnetConfig.Load(Path.Combine(o.InitFrom!, "unet", "config.json")) with
+                    { FramePositionEmbedding = true }
+                : o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels,
+                    OutChannels = vae.Config.LatentChannels };
+            parts = MtdPipelineParts.Create(unetConfig,
+                (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
+                    MaxLength = tokenizer.MaxLength }, tokenizer,
+                    new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
+            // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
+            if (o.InitFrom != null && !File.Exists(statePath))
+                parts.Parameters.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(),
+                    strict: o.Role != "base", o.InitFrom);
+        }
+        parts.Unet.GradientCheckpointing = o.GradientCheckpointing;
+        var all = parts.Parameters;
         var dp = new DataParallel(ranks, all.Trainable, o.Zero,
             ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
         var opt = dp.Optimizer;
@@ -147,7 +170,12 @@ public static class MtdTrainer
         while (step < o.Steps)
         {
             ct.ThrowIfCancellationRequested();
-            int level = o.Role == "global" ? GlobalLevel(o, rng) : localLevels[(int)(step % localLevels.Length)];
+            int level = o.Role switch
+            {
+                "global" => GlobalLevel(o, rng),
+                "local" => localLevels[(int)(step % localLevels.Length)],
+                _ => o.Depth, // base, extend: consecutive frames
+            };
             var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng, ranks.Size, ranks.Rank);
             NumericCheck.ThrowIfNotFinite(loss, step);
             dp.Step(loss.Backward(), 1.0);
@@ -214,9 +242,9 @@ public static class MtdTrainer
         for (int b = 0; b < total; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            bool local = o.Role == "local";
+            bool local = o.Role == "local", firstGiven = o.Role is "base" or "extend";
             var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng, conditioned: local);
-            if (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction)
+            if (firstGiven || (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));
         }

@@ -1,5 +1,6 @@
 using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
+using Longshot.Tensors.Autograd;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Nn;
 
@@ -127,6 +128,13 @@ public sealed class MaskUnet3D : Module
         _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[0], cfg.OutChannels, 3, 1, 1, temporal));
     }
 
+    /// <summary>Recompute each layer's activations in the backward pass instead of keeping them (training memory).</summary>
+    public bool GradientCheckpointing { get; set; }
+
+    /// <summary>Every attention stack, down blocks, mid block, then up blocks.</summary>
+    public IEnumerable<AttentionStack> AttentionStacks =>
+        _down.Concat(_up).SelectMany(l => l.Layers).Select(x => x.Attn).Append(_mid.Attn).OfType<AttentionStack>();
+
     public static MaskUnet3D Create(MaskUnetConfig cfg, ulong seed = 0)
     {
         var store = new ParameterStore();
@@ -183,16 +191,28 @@ public sealed class MaskUnet3D : Module
         if (sc?.Exchange != null && videos != 1)
             throw new LongshotException($"MTD: a temporal exchange runs one video per call, got {videos}.");
         int t0 = x.Timesteps[0];
+        // One resnet, injection and attention stack; under gradient checkpointing its activations are recomputed in
+        // the backward pass instead of kept.
+        Tensor Layer((UnetResnet R, ConditionInjection? Inject, AttentionStack? Attn) l, Tensor input, int index)
+        {
+            Tensor Body(Tensor[] a)
+            {
+                var y = l.R.Forward(a[0], a[1], frames, sc);
+                if (l.Inject != null) y = l.Inject.Forward(y, a[3], a[4]);
+                return l.Attn != null ? l.Attn.Forward(y, a[2], frames, x.Positions, sc, t0) : y;
+            }
+            var inputs = new[] { input, temb, x.Prompts, conds[index], masks[index] };
+            return GradientCheckpointing ? Checkpoint.Run(Body, inputs) : Body(inputs);
+        }
+
         var h = _convIn.Forward(x.Sample, frames, sc);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var level in _down)
         {
-            foreach (var (r, inj, at) in level.Layers)
+            foreach (var layer in level.Layers)
             {
-                h = r.Forward(h, temb, frames, sc);
-                if (inj != null) h = inj.Forward(h, conds[level.Index], masks[level.Index]);
-                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions, sc, t0);
+                h = Layer(layer, h, level.Index);
                 skips.Push(h);
             }
             if (level.Sampler != null) { h = level.Sampler.Forward(h, frames, sc); skips.Push(h); }
@@ -204,12 +224,7 @@ public sealed class MaskUnet3D : Module
         h = _mid.R1.Forward(h, temb, frames, sc);
         foreach (var level in _up)
         {
-            foreach (var (r, inj, at) in level.Layers)
-            {
-                h = r.Forward(Ops.Concat(new[] { h, skips.Pop() }, 1), temb, frames, sc);
-                if (inj != null) h = inj.Forward(h, conds[level.Index], masks[level.Index]);
-                if (at != null) h = at.Forward(h, x.Prompts, frames, x.Positions, sc, t0);
-            }
+            foreach (var layer in level.Layers) h = Layer(layer, Ops.Concat(new[] { h, skips.Pop() }, 1), level.Index);
             if (level.Sampler != null) h = level.Sampler.Forward(Ops.UpsampleNearest(h, 2, 2), frames,
                 sc);
         }

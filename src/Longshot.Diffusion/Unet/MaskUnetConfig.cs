@@ -26,6 +26,12 @@ public sealed record MaskUnetConfig
     /// <summary>Signed log buckets of frame distance for the temporal attention's relative position bias.</summary>
     [JsonPropertyName("relative_position_buckets"), JsonRequired] public int RelativeBuckets { get; init; } = 32;
     [JsonPropertyName("max_relative_distance"), JsonRequired] public int MaxRelativeDistance { get; init; } = 4096;
+    /// <summary>SVD-style absolute frame-index embedding (sinusoid, then an MLP) in every temporal block.</summary>
+    [JsonPropertyName("frame_position_embedding")] public bool FramePositionEmbedding { get; init; }
+    /// <summary>ExVideo: a trainable frame position table of this many rows in every temporal block (0: none).</summary>
+    [JsonPropertyName("frame_position_table")] public int FramePositionTable { get; init; }
+    /// <summary>ExVideo: an identity-initialised 3x3x3 convolution before every temporal attention.</summary>
+    [JsonPropertyName("temporal_adapter")] public bool TemporalAdapter { get; init; }
 
     public void Validate()
     {
@@ -51,6 +57,11 @@ public sealed record MaskUnetConfig
             if (c % Heads != 0)
                 throw new LongshotException($"UNet config: {c} channels are not divisible by {Heads} heads.");
         }
+        if (FramePositionTable < 0 || FramePositionTable > 65536)
+            throw new LongshotException("UNet config: frame_position_table must be between 0 and 65536.");
+        if (FramePositionEmbedding && FramePositionTable > 0)
+            throw new LongshotException("UNet config: frame_position_embedding and frame_position_table exclude each " +
+                "other (the table replaces the embedding).");
         if (RelativeBuckets < 4 || RelativeBuckets % 2 != 0)
             throw new LongshotException("UNet config: relative_position_buckets must be even and >= 4.");
     }

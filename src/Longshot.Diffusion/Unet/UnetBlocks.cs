@@ -106,6 +106,9 @@ public sealed class AttentionStack : Module
     private readonly MultiHeadAttention _sa, _pa, _ta;
     private readonly Linear _ff1, _ff2;
     private readonly Embedding _relBias;
+    private readonly FramePositionEmbedding? _positionMlp;
+    private readonly FramePositionTable? _positionTable;
+    private readonly TemporalAdapter3d? _adapter;
     private readonly MaskUnetConfig _cfg;
 
     public AttentionStack(VarBuilder vb, VarBuilder temporalVb, int channels, MaskUnetConfig cfg)
@@ -121,6 +124,31 @@ public sealed class AttentionStack : Module
         _nt = Child(new LayerNorm(temporalVb.Pp("norm"), channels));
         _ta = Child(new MultiHeadAttention(temporalVb.Pp("attn"), channels, cfg.Heads, zeroOut: true));
         _relBias = Child(new Embedding(temporalVb.Pp("relative_position_bias"), cfg.RelativeBuckets, cfg.Heads));
+        if (cfg.FramePositionEmbedding)
+            _positionMlp = Child(new FramePositionEmbedding(temporalVb.Pp("pos_embed"), channels));
+        if (cfg.FramePositionTable > 0)
+            _positionTable = Child(new FramePositionTable(temporalVb.Pp("pos_table"), cfg.FramePositionTable, channels));
+        if (cfg.TemporalAdapter) _adapter = Child(new TemporalAdapter3d(temporalVb.Pp("adapter"), channels));
+    }
+
+    /// <summary>ExVideo's position table of this block, or null.</summary>
+    public FramePositionTable? PositionTable => _positionTable;
+
+    /// <summary>The base model's frame embedding of slots <paramref name="index"/> (for ExVideo's table), or
+    /// null.</summary>
+    public Tensor? PositionEmbedding(int[] index) => _positionMlp?.Forward(index);
+
+    /// <summary>The frame position embedding and the 3D adapter, when the model has them, before temporal
+    /// attention.</summary>
+    private Tensor BeforeTemporal(Tensor y, int frames)
+    {
+        var pos = _positionMlp?.Forward(Enumerable.Range(0, frames).ToArray()) ?? _positionTable?.Forward(frames);
+        if (pos != null)
+        {
+            int n = y.Shape[0], c = y.Shape[1], hh = y.Shape[2], ww = y.Shape[3];
+            y = (y.Reshape(n / frames, frames, c, hh * ww) + pos.Reshape(1, frames, c, 1)).Reshape(n, c, hh, ww);
+        }
+        return _adapter?.Forward(y, frames) ?? y;
     }
 
     /// <param name="prompts">[N, l_p, d_p]: frame i attends to the prompt of frame i.</param>
@@ -137,6 +165,13 @@ public sealed class AttentionStack : Module
         x = x + _ff2.Forward(Ops.Gelu(_ff1.Forward(_n3.Forward(x))));
         var y = x.Transpose(1, 2).Reshape(n, c, hh, ww);
         if (frames <= 1) return y;
+        if (_positionMlp != null || _positionTable != null || _adapter != null)
+        {
+            if (scope?.Exchange != null)
+                throw new LongshotException("temporal exchange: models with frame positions or a 3D adapter cannot run " +
+                    "clip by clip.");
+            y = BeforeTemporal(y, frames);
+        }
         if (scope is { IsPlain: false }) return ScopedTemporal(y, frames, positions, scope, timestep);
         var bias = RelativeBias(positions, positions);
         return TemporalOps.OverFrames(y, frames, t =>

@@ -1,0 +1,123 @@
+using Longshot.Diffusion.ExVideo;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Text;
+using Longshot.Diffusion.Training;
+using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
+using Longshot.Video.Store;
+using Longshot.Video.Toonworld;
+using Xunit;
+
+namespace Longshot.Diffusion.Tests;
+
+public class ExVideoTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("longshot-exvideo-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+    private string P(string n) => Path.Combine(_dir, n);
+
+    [Fact]
+    public void PositionsReflectAsThePublishedCodeMaps25To128()
+    {
+        var map = Enumerable.Range(0, 128).Select(f => ExVideoPositions.Map(f, 25)).ToArray();
+        var expected = new List<int>(Enumerable.Range(0, 25));
+        while (expected.Count < 128)
+        {
+            expected.AddRange(Enumerable.Range(4, 20).Reverse());   // 23 .. 4
+            expected.AddRange(Enumerable.Range(5, 20));             // 5 .. 24
+        }
+        Assert.Equal(expected.Take(128), map);
+        Assert.Equal(new[] { 14, 13 }, new[] { ExVideoPositions.Map(16, 16), ExVideoPositions.Map(17, 16) });
+        Assert.Equal(4, ExVideoPositions.Map(26, 16));
+        Assert.Equal(5, ExVideoPositions.Map(27, 16));
+        Assert.Throws<LongshotException>(() => ExVideoPositions.Map(3, 6));
+    }
+
+    /// <summary>A small base model with a frame embedding whose every weight is random (none at zero).</summary>
+    private static MtdPipelineParts Base()
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball" }, 8);
+        var parts = MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
+            AttentionLevels = new[] { false, true }, FramePositionEmbedding = true },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new Schedulers.SchedulerConfig(), 3);
+        var rng = new Rng(4);
+        foreach (var (_, p) in parts.Parameters.Named)
+        {
+            var noise = Tensor.Randn(rng, p.Shape).ToArray();
+            var v = p.Span;
+            for (int i = 0; i < v.Length; i++) v[i] += 0.05f * noise[i];
+        }
+        return parts;
+    }
+
+    private static Tensor Run(MtdPipelineParts m, int frames, ulong seed)
+    {
+        using var _ = Tensor.NoGrad();
+        var rng = new Rng(seed);
+        var x = Tensor.Randn(rng, frames, 4, 4, 4);
+        var given = Enumerable.Range(0, frames).Select(f => f == 0).ToArray();
+        var (cond, mask) = MtdConditions.Build(Tensor.Randn(rng, frames, 4, 4, 4), given);
+        return m.Unet.Forward(new MtdInput(x, new[] { 500 }, m.EncodePrompts(Enumerable.Repeat("a red ball", frames)
+            .ToList()), cond, mask, Enumerable.Range(0, frames).ToArray()));
+    }
+
+    [Fact]
+    public void AtItsStartTheExtendedModelIsTheBaseModelOnTheBaseLength()
+    {
+        var b = Base();
+        var e = ExVideoExtension.Extend(b, new ExVideoSettings(Frames: 24, BaseLength: 8));
+        var want = Run(b, 8, 1).ToArray();
+        var got = Run(e, 8, 1).ToArray();
+        double worst = want.Zip(got, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(worst < 1e-5, $"max difference {worst}");
+        // The table rows past the base length repeat the base embedding of the mapped slots.
+        var stack = e.Unet.AttentionStacks.First();
+        var table = stack.PositionTable!.Weight;
+        Assert.Equal(table.Narrow(0, ExVideoPositions.Map(8, 8), 1).ToArray(), table.Narrow(0, 8, 1).ToArray());
+        // 24 frames run; 25 are refused with a message.
+        Assert.Equal(24 * 4 * 4 * 4, Run(e, 24, 2).Numel);
+        Assert.Throws<LongshotException>(() => Run(e, 25, 2));
+        // The base model itself is untouched by the extension.
+        Assert.Equal(want, Run(b, 8, 1).ToArray());
+    }
+
+    [Fact]
+    public void OnlyTheTemporalBlocksTrainAndTheRestStaysBitIdentical()
+    {
+        DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16,
+            Seed = 3 }, 2);
+        AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1)
+            .Save(P("vae"));
+        var common = new MtdTrainOptions
+        {
+            Data = P("data"), Vae = P("vae"), Out = P("local"), Role = "local", Length = 4, Depth = 2, Steps = 1,
+            Batch = 1, CheckpointEvery = 1,
+            Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
+            Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },
+        };
+        MtdTrainer.Train(common);
+        var baseModel = MtdTrainer.Train(common with { Role = "base", Out = P("base"), InitFrom = P("local"),
+            Steps = 2 });
+        Assert.True(baseModel.Unet.Config.FramePositionEmbedding);
+        foreach (bool checkpointing in new[] { false, true })
+        {
+            var outDir = P(checkpointing ? "ext-ckpt" : "ext");
+            var extended = MtdTrainer.Train(common with { Role = "extend", Out = outDir, InitFrom = P("base"),
+                Length = 12, Steps = 3, ExportRaw = true, GradientCheckpointing = checkpointing,
+                Extension = new ExVideoSettings(12, BaseLength: 8) });
+            var start = ExVideoExtension.Extend(MtdPipelineParts.Load(P("base")), new ExVideoSettings(12, 8));
+            int trained = 0;
+            foreach (var (name, t) in extended.Parameters.Named)
+            {
+                bool same = t.ToArray().SequenceEqual(start.Parameters[name].ToArray());
+                if (ExVideoExtension.IsTemporalBlock(name)) trained += same ? 0 : 1;
+                else Assert.True(same, $"{name} changed");
+            }
+            Assert.True(trained > 0, "no temporal-block weight moved");
+            var saved = MtdPipelineParts.Load(outDir);
+            Assert.Equal(12, saved.Unet.Config.FramePositionTable);
+        }
+    }
+}
