@@ -25,7 +25,7 @@ internal static class GenerateBench
             : throw new ArgumentException($"LONGSHOT_BENCH_BATCH must be a positive whole number, got '{batchVar}'.");
         var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',')
             .Select(GenerationSchemes.Parse).ToArray()
-            ?? GenerationSchemes.All.ToArray();
+            ?? GenerationSchemes.OnStoryModels.ToArray();
         var pipe = LongVideoPipeline.LoadShipped();
         pipe.BatchSize = batch;
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);

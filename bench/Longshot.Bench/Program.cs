@@ -19,6 +19,9 @@ var all = new Dictionary<string, Action>
     ["seams"] = GenerateBench.Seams,
     ["distributed"] = DistributedBench.Run,
     ["distributed-ranks"] = DistributedBench.Ranks,
+    ["extend"] = ExtendBench.Run,
+    ["extend-step-f32"] = () => ExtendBench.Step("extend-step-f32"),
+    ["extend-step-f32-ckpt"] = () => ExtendBench.Step("extend-step-f32-ckpt"),
 };
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {

@@ -15,12 +15,17 @@ internal sealed class ModelOptions
     public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
         "DIR");
 
-    public Option[] All => new Option[] { Global, Local, Vae };
+    public Option<string?> Extended { get; } = CliOptions.Text("--extended",
+        "long-context image-to-video MTD of --scheme extended (default: models/toonworld-extended)", "DIR");
 
-    public LongVideoPipeline Load(ParseResult p)
+    public Option[] All => new Option[] { Global, Local, Vae, Extended };
+
+    /// <summary>The pipeline over the chosen models (the extended model only when <paramref name="extended"/>).</summary>
+    public LongVideoPipeline Load(ParseResult p, bool extended = false)
     {
         var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),
             p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+        if (extended) pipe.Extended = MtdPipelineParts.Load(p.GetValue(Extended) ?? ShippedModels.Extended());
         pipe.Warning = w => Console.Error.WriteLine($"longshot: warning: {w}");
         return pipe;
     }
@@ -32,7 +37,8 @@ internal sealed class SamplingOptions
     private static readonly SamplerOptions Shipped = ShippedModels.Sampler;
 
     public Option<string> Scheme { get; } = CliOptions.Choice("--scheme",
-        "dod: diffusion over diffusion; ar: the autoregressive baseline; clips: clip parallelism (Video-Infinity)",
+        "dod: diffusion over diffusion; ar: the autoregressive baseline; clips: clip parallelism (Video-Infinity); " +
+        "extended: one pass of the ExVideo-extended model",
         GenerationSchemes.All.Select(x => x.Name()).ToArray());
     public Option<int> Length { get; } = CliOptions.Int("--length",
         "frames per model call (L) the models were trained for", 16, 3, 1024);

@@ -19,6 +19,13 @@ public static class ShippedModels
     /// <summary>The local MTD (models/toonworld-local).</summary>
     public static string Local() => Find("toonworld-local", "model_index.json");
 
+    /// <summary>The image-to-video base model with a frame embedding (models/toonworld-base), ExVideo's
+    /// starting point.</summary>
+    public static string Base() => Find("toonworld-base", "model_index.json");
+
+    /// <summary>The ExVideo-extended image-to-video model (models/toonworld-extended).</summary>
+    public static string Extended() => Find("toonworld-extended", "model_index.json");
+
     /// <summary>The bundled storyline of the demo (models/demo-story.txt).</summary>
     public static string DemoStory() => FindFile("demo-story.txt");
 

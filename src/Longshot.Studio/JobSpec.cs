@@ -31,9 +31,9 @@ public sealed record JobSpec
         if (Frames < 1 || Frames > maxFrames)
             throw new LongshotException($"frames must be between 1 and {maxFrames}, got {Frames}.");
         if (Story.Length > 100_000) throw new LongshotException("the storyline is longer than 100,000 characters.");
-        var scheme = GenerationSchemes.TryParse(Scheme)
-            ?? throw new LongshotException($"scheme must be one of {string.Join(", " +
-                "", GenerationSchemes.All.Select(s => s.Name()))}.");
+        var scheme = GenerationSchemes.TryParse(Scheme) is { } known && GenerationSchemes.OnStoryModels.Contains(known)
+            ? known : throw new LongshotException($"scheme must be one of " +
+                $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(s => s.Name()))}.");
         if (!Scheduler.Names.Contains(Sampler))
             throw new LongshotException($"sampler must be one of {string.Join(", ", Scheduler.Names)}.");
         if (Seed > long.MaxValue) throw new LongshotException("seed is too large.");

@@ -131,7 +131,7 @@ public static partial class StudioApp
 
         api.MapGet("/settings", () => new
         {
-            maxFrames = options.MaxFrames, schemes = GenerationSchemes.All.Select(s => s.Name()),
+            maxFrames = options.MaxFrames, schemes = GenerationSchemes.OnStoryModels.Select(s => s.Name()),
             samplers = Scheduler.Names, ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
         });
 

@@ -26,6 +26,8 @@ public class BadInputTests
     [InlineData("data", "render")]
     [InlineData("train", "vae")]
     [InlineData("train", "global")]
+    [InlineData("train", "base")]
+    [InlineData("train", "extend")]
     [InlineData("train", "extractor")]
     [InlineData("eval")]
     [InlineData("eval", "mtd")]
@@ -98,6 +100,18 @@ public class BadInputTests
                 "model_index.json");
             Refused(Cli.Run("train", "global", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
                 "--channels", "8,16"), "norm_num_groups");
+            // The video's text comes from exactly one of --story and --prompt; an initial image must be a PNG and goes
+            // with --scheme extended only.
+            Refused(Cli.Run("generate", "--story", Story, "--prompt", "a ball", "--out", "x.gif"), "--prompt");
+            Refused(Cli.Run("generate", "--out", "x.gif"), "--story");
+            Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--scheme", "extended",
+                "--init-image", file), "--init-image", "afile");
+            Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--init-image",
+                Path.Combine(dir, "none.png")), "--init-image", "none.png");
+            Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--scheme", "extended", "--extended",
+                dir), "model_index.json");
+            Refused(Cli.Run("train", "extend", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
+                "--base", dir, "--frames", "32"), "model_index.json");
             Assert.Empty(Directory.GetFiles(dir, "*.gif"));
         }
         finally { Directory.Delete(dir, true); }

@@ -121,3 +121,42 @@ public class ExVideoTests : IDisposable
         }
     }
 }
+
+[Collection("Serial")]
+public class ExtendedSchemeTests
+{
+    [Fact]
+    public void TheExtendedSchemeGivesTheGlobalModelsFirstFrameAndDrawsTheRestInOnePass()
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball" }, 8);
+        MtdPipelineParts Parts(bool positions, int table = 0) => MtdPipelineParts.Create(new MaskUnetConfig
+            {
+                BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true },
+                FramePositionEmbedding = positions, FramePositionTable = table,
+            },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new Schedulers.SchedulerConfig(), 5);
+        var global = Parts(false);
+        var pipe = new LongVideoPipeline(global, global,
+            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3),
+            4);
+        var story = Storyline.Parse("0-: a red ball\n", frames: 20);
+        var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
+        var r = new GenerationRequest(story, 20) { Scheme = GenerationScheme.Extended, Seed = 3, Sampler = o };
+        Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r));           // no extended model yet
+        pipe.Extended = Parts(true);
+        var latents = pipe.GenerateLatents(r);
+        Assert.Equal(20, latents.Count);
+        var first = new MtdSampler(global, 4, 4, 4).Sample(new[] { new MtdClip(Enumerable.Range(0, 16).ToArray(),
+            Enumerable.Repeat("a red ball", 16).ToArray(), new Tensor?[16], new Rng(3).Derive(1, 0)) }, o)[0];
+        Assert.Equal(first.Narrow(0, 0, 1).ToArray(), latents[0].ToArray());
+        Assert.NotEqual(latents[0].ToArray(), latents[1].ToArray());
+        pipe.Extended = Parts(false, table: 12);
+        var e = Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r));
+        Assert.Contains("at most 12 frames", e.Message);
+        Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r with
+        {
+            Scheme = GenerationScheme.DiffusionOverDiffusion, FirstFrame = Tensor.Zeros(3, 64, 64),
+        }));
+    }
+}

@@ -12,7 +12,11 @@ namespace Longshot.Cli.Commands;
 internal static class GenerateCommand
 {
     private static readonly Option<string?> Story = CliOptions.Text("--story",
-        "storyline file: 'START-END: prompt' per line", "FILE", true);
+        "storyline file: 'START-END: prompt' per line (or --prompt)", "FILE");
+    private static readonly Option<string?> Prompt = CliOptions.Text("--prompt",
+        "one prompt for every frame, instead of --story (with --frames, default 16)", "TEXT");
+    private static readonly Option<string?> InitImage = CliOptions.Text("--init-image",
+        "--scheme extended: the first frame, a PNG of the VAE's frame size", "FILE");
     private static readonly Option<string?> Out = CliOptions.Text("--out",
         "video to write: .mp4 (needs ffmpeg), .gif, .y4m, or a folder of PNGs; " +
         "OUT.levelK.png and OUT.html are written beside it", "FILE", true);
@@ -39,17 +43,22 @@ internal static class GenerateCommand
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format).")
-            .With(Story, Out, Frames).With(m.All).With(s.All).With(clips.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
+            .With(Story, Prompt, InitImage, Out, Frames).With(m.All).With(s.All).With(clips.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
         return c.Runs((p, ct) =>
         {
-            string storyPath = p.GetValue(Story)!, outPath = p.GetValue(Out)!;
+            string? storyPath = p.GetValue(Story), prompt = p.GetValue(Prompt);
+            string outPath = p.GetValue(Out)!;
             int? frames = p.GetValue(Frames);
+            if ((storyPath == null) == (prompt == null))
+                throw new LongshotException("give the video's text as --story FILE or as --prompt TEXT (one of them).");
             string? runDir = p.GetValue(Run);
             VideoWriters.CheckPath(outPath, "--out");
             if (runDir != null && File.Exists(runDir))
                 throw new LongshotException($"--run: {runDir} is a file, not a folder.");
-            var story = Storyline.Load(storyPath, 24, frames);
+            var story = storyPath != null ? Storyline.Load(storyPath, 24, frames)
+                : Storyline.FromFramePrompts(Enumerable.Repeat(prompt!, frames ?? 16).ToArray());
             var request = clips.Apply(p, s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir });
+            if (p.GetValue(InitImage) is { } image) request = request with { FirstFrame = LoadImage(image) };
             request.Validate();
             if (JobRanks.Distributed && request.Scheme == GenerationScheme.Autoregressive)
                 throw new LongshotException("--scheme ar is one chain of units, one after another: run it without " +
@@ -72,13 +81,24 @@ internal static class GenerateCommand
                     $"{Path.GetFullPath(outPath)}");
                 return 0;
             }
-            var pipeline = m.Load(p);
+            var pipeline = m.Load(p, extended: request.Scheme == GenerationScheme.Extended);
             pipeline.BatchSize = p.GetValue(batch);
             if (!GenerationView.UseRanks(pipeline, request, p.GetValue(quiet), ct)) return 0;
             GenerationView.Produce(pipeline, request, outPath, p.GetValue(quiet), ct);
             Console.WriteLine($"wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
             return 0;
         });
+    }
+
+    /// <summary>A PNG as a [3, H, W] tensor in [-1, 1].</summary>
+    private static Tensor LoadImage(string path)
+    {
+        if (!File.Exists(path)) throw new LongshotException($"--init-image: {path} not found.");
+        try { return Longshot.Video.Formats.Png.Load(path).ToTensor(); }
+        catch (Exception e) when (e is InvalidDataException or IOException or LongshotException)
+        {
+            throw new LongshotException($"--init-image: {path} is not a readable PNG ({e.Message}).");
+        }
     }
 
     private static (int From, int To)? ParseRange(System.CommandLine.Parsing.ArgumentResult r)

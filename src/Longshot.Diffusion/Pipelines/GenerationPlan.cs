@@ -36,6 +36,11 @@ public sealed class GenerationPlan
     public static GenerationPlan Of(AutoregressiveSchedule s) => new(GenerationScheme.Autoregressive, s.Frames,
         new[] { (IReadOnlyList<int>)Enumerable.Range(0, s.Frames).ToList() }, s.Units.Count, s.CriticalPath);
 
+    /// <summary>The plan of a scheme that draws every frame in one unit (the extended model): one level, one
+    /// unit.</summary>
+    public static GenerationPlan Single(GenerationScheme scheme, int frames) => new(scheme, frames,
+        new[] { (IReadOnlyList<int>)Enumerable.Range(0, frames).ToList() }, 1, 1);
+
     /// <summary>The plan of clip parallelism: one level holding every frame, one unit per clip, all at once.</summary>
     public static GenerationPlan Of(Clips.ClipLayout s) => new(GenerationScheme.ClipParallel, s.Frames,
         new[] { (IReadOnlyList<int>)Enumerable.Range(0, s.Frames).ToList() }, s.Clips, 1);

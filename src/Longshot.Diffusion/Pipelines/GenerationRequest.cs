@@ -27,6 +27,10 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     /// <summary>Scheduler, steps and guidance of every unit.</summary>
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 
+    /// <summary>The first frame, [3, H, W] in [-1, 1], given to the extended scheme (null: the global model draws
+    /// it).</summary>
+    public Tensor? FirstFrame { get; init; }
+
     /// <summary>Clip length and attention scope of the clip-parallel scheme.</summary>
     public ClipSettings Clips { get; init; } = new();
 
@@ -46,7 +50,9 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
         if (Story.Frames < Frames)
             throw new LongshotException($"the storyline ends at frame {Story.Frames}, before the {Frames} frames " +
                 $"asked for.");
-        if (RunDir != null && Scheme == GenerationScheme.Autoregressive)
+        if (FirstFrame != null && Scheme != GenerationScheme.Extended)
+            throw new LongshotException("an initial image is given to the extended scheme only (--scheme extended).");
+        if (RunDir != null && Scheme is GenerationScheme.Autoregressive or GenerationScheme.Extended)
             throw new LongshotException($"a run folder keeps diffusion-over-diffusion units or clip states; the " +
                 $"{Scheme.Name()} scheme cannot resume.");
         Sampler.Validate();

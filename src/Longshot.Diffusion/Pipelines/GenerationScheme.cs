@@ -14,6 +14,10 @@ public enum GenerationScheme
     /// <summary>Video-Infinity's clip parallelism: every clip denoised at once with the short-video (global) model,
     /// neighbours exchanging context at every temporal layer.</summary>
     ClipParallel,
+
+    /// <summary>ExVideo: one pass of a long-context (extended) image-to-video model over every frame, the first frame
+    /// given (drawn by the global model, or an image).</summary>
+    Extended,
 }
 
 /// <summary>Names of <see cref="GenerationScheme"/> on the command line, in files and in reports.</summary>
@@ -22,12 +26,20 @@ public static class GenerationSchemes
     /// <summary>Every scheme, in the order tables list them.</summary>
     public static IReadOnlyList<GenerationScheme> All { get; } = Enum.GetValues<GenerationScheme>();
 
-    /// <summary>Short name: "dod", "ar" or "clips" (the command line's --scheme, result rows, run folders).</summary>
+    /// <summary>The schemes that run on the global and local models alone (dod, ar, clips): what the studio offers and
+    /// the benchmarks compare. The extended scheme needs a model of its own.</summary>
+    public static IReadOnlyList<GenerationScheme> OnStoryModels { get; } = new[]
+    {
+        GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive, GenerationScheme.ClipParallel,
+    };
+
+    /// <summary>Short name: "dod", "ar", "clips" or "extended" (the command line's --scheme, result rows, run folders).</summary>
     public static string Name(this GenerationScheme s) => s switch
     {
         GenerationScheme.DiffusionOverDiffusion => "dod",
         GenerationScheme.Autoregressive => "ar",
         GenerationScheme.ClipParallel => "clips",
+        GenerationScheme.Extended => "extended",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -37,6 +49,7 @@ public static class GenerationSchemes
         GenerationScheme.DiffusionOverDiffusion => "diffusion over diffusion",
         GenerationScheme.Autoregressive => "autoregressive",
         GenerationScheme.ClipParallel => "clip parallel",
+        GenerationScheme.Extended => "extended model",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 

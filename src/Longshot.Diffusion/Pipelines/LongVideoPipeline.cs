@@ -82,6 +82,7 @@ public sealed class LongVideoPipeline
         GenerationScheme.Autoregressive => GenerationPlan.Of(new AutoregressiveSchedule(r.Frames, r.Length)),
         GenerationScheme.ClipParallel => GenerationPlan.Of(new ClipLayout(r.Frames, r.Clips.ClipFrames,
             r.Clips.GlobalFrames)),
+        GenerationScheme.Extended => GenerationPlan.Single(r.Scheme, r.Frames),
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };
 
@@ -135,8 +136,60 @@ public sealed class LongVideoPipeline
         GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct, Ranks),
         GenerationScheme.Autoregressive => RunAutoregressive(r, known, progress, ct),
         GenerationScheme.ClipParallel => RunClips(r, known, progress, ct),
+        GenerationScheme.Extended => RunExtended(r, known, progress, ct),
         _ => throw new ArgumentOutOfRangeException(nameof(r)),
     };
+
+    private MtdSampler? _extended;
+
+    /// <summary>
+    /// The long-context image-to-video model of the extended scheme (an ExVideo-extended model, or any model that
+    /// takes the first frame given, e.g. the base model it was extended from). Null until set.
+    /// </summary>
+    public MtdPipelineParts? Extended
+    {
+        get => _extended?.Parts;
+        set => _extended = value == null ? null : new MtdSampler(value, _channels, _size, _size);
+    }
+
+    /// <summary>
+    /// ExVideo's scheme: the first frame (the request's image, encoded; else frame 0 of a 16-frame clip the global
+    /// model draws), then every frame in one pass of the extended model with that frame given.
+    /// </summary>
+    private IEnumerable<int> RunExtended(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var sampler = _extended ?? throw new LongshotException("the extended scheme needs an extended model " +
+            "(--extended DIR; `longshot train extend` makes one).");
+        if (sampler.Parts.Unet.Config.FramePositionTable is > 0 and var rows && r.Frames > rows)
+            throw new LongshotException($"the extended model draws at most {rows} frames at once; asked for " +
+                $"{r.Frames}.");
+        Tensor first;
+        if (r.FirstFrame is { } image)
+        {
+            int size = Vae.Config.SampleSize;
+            if (image.Rank != 3 || image.Shape[0] != 3 || image.Shape[1] != size || image.Shape[2] != size)
+                throw new LongshotException($"the initial image must be {size} x {size} RGB (the VAE's frame size).");
+            using var _ = Tensor.NoGrad();
+            first = Vae.ScaleLatents(Vae.Encode(image.Unsqueeze(0)).Mean).Squeeze(0).Contiguous();
+        }
+        else
+        {
+            int n = Math.Min(16, r.Frames);
+            var clip = new MtdClip(Enumerable.Range(0, n).ToArray(), Enumerable.Range(0, n).Select(r.Story.PromptAt)
+                .ToArray(), new Tensor?[n], new Rng(r.Seed).Derive(1, 0));
+            first = _global.Sample(new[] { clip }, r.Sampler, ct)[0].Narrow(0, 0, 1).Squeeze(0).Contiguous();
+        }
+        var given = new Tensor?[r.Frames];
+        given[0] = first;
+        var whole = new MtdClip(Enumerable.Range(0, r.Frames).ToArray(), Enumerable.Range(0, r.Frames)
+            .Select(f => r.Story.PromptAt(Math.Min(f, r.Story.Frames - 1))).ToArray(), given,
+            new Rng(r.Seed).Derive(2, 0));
+        var latents = sampler.Sample(new[] { whole }, r.Sampler, ct)[0];
+        for (int f = 0; f < r.Frames; f++) known[f] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
+        progress?.Report(new GenerationProgress(1, 1, 1, 1, 1, 1));
+        yield return 0;
+    }
 
     /// <summary>What the last clip-parallel generation did on this process (clips, model calls, exchange
     /// volume).</summary>

@@ -110,7 +110,8 @@ public static class MtdTrainer
             throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning " +
                 "rate.");
         if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
-            throw new LongshotException($"--init: {o.InitFrom} has no model_index.json: not a model folder.");
+            throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
+                "model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
         var vae = AutoencoderKL.Load(o.Vae);
         using var store = DatasetStore.Open(o.Data);
