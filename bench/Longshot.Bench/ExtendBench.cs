@@ -44,7 +44,8 @@ internal static class ExtendBench
         }
     }
 
-    /// <summary>Square GEMM at n = 1024 with bfloat16 inputs against float32, built-in kernel, alternating.</summary>
+    /// <summary>Square GEMM at n = 1024 with bfloat16 inputs against float32 (the built-in kernel unless LONGSHOT_GEMM
+    /// says otherwise), alternating.</summary>
     private static unsafe void GemmBf16VsFloat()
     {
         const int n = 1024;
@@ -58,7 +59,7 @@ internal static class ExtendBench
             () =>
             {
                 fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
-                    GemmBuiltin.Sgemm(false, false, n, n, n, 1f, pa, n, pb, n, 0f, pc, n, Threads.Count);
+                    Gemm.Sgemm(false, false, n, n, n, 1f, pa, n, pb, n, 0f, pc, n);
             },
             () =>
             {
