@@ -67,7 +67,8 @@ internal static class ExtendBench
                     GemmBf16.Sgemm(false, false, n, n, n, 1f, pa, n, pb, n, 0f, pc, n);
             },
         }, 0.5);
-        Report.Emit("extend", "gemm-f32-1024", "builtin", 2.0 * n * n * n / secs[0] / 1e9, "GFLOP/s");
+        Report.Emit("extend", "gemm-f32-1024", Gemm.Backend.ToString().ToLowerInvariant(),
+            2.0 * n * n * n / secs[0] / 1e9, "GFLOP/s");
         Report.Emit("extend", "gemm-bf16-1024", "builtin", 2.0 * n * n * n / secs[1] / 1e9, "GFLOP/s");
     }
 

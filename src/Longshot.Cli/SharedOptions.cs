@@ -20,7 +20,8 @@ internal sealed class ModelOptions
 
     public Option[] All => new Option[] { Global, Local, Vae, Extended };
 
-    /// <summary>The pipeline over the chosen models (the extended model only when <paramref name="extended"/>).</summary>
+    /// <summary>The pipeline over the chosen models (the extended model only when <paramref name="extended"/>).
+    /// </summary>
     public LongVideoPipeline Load(ParseResult p, bool extended = false)
     {
         var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),

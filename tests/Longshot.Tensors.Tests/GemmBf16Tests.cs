@@ -37,7 +37,8 @@ public unsafe class GemmBf16Tests
         var c0 = Tensor.Randn(rng, m * n).ToArray();
         int lda = ta ? m : k, ldb = tb ? k : n;
         ushort[] a16 = Bf16.FromFloat(a), b16 = Bf16.FromFloat(b);
-        float[] aw = a16.Select(HalfConvert.FromBFloat16).ToArray(), bw = b16.Select(HalfConvert.FromBFloat16).ToArray();
+        float[] aw = a16.Select(HalfConvert.FromBFloat16).ToArray();
+        float[] bw = b16.Select(HalfConvert.FromBFloat16).ToArray();
         var got = (float[])c0.Clone();
         var want = (float[])c0.Clone();
         var full = (float[])c0.Clone();

@@ -40,6 +40,7 @@ internal static class EvalCommands
                 .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
+        eval.Subcommands.Add(ExVideo());
         return eval.Runs((p, ct) =>
         {
             bool q = p.GetValue(quick);
@@ -86,6 +87,57 @@ internal static class EvalCommands
                         frames = v.Frames })
                     : $"psnr {v.Psnr:F2} dB  ssim {v.Ssim:F4}  temporal error {v.TemporalError:F3}  ({v.Frames} " +
                         $"frames)");
+                return 0;
+            });
+    }
+
+    /// <summary>`eval exvideo`: the extended model against the base model run naively and autoregressively, and
+    /// DoD, at one length.</summary>
+    private static Command ExVideo()
+    {
+        var data = CliOptions.Text("--data", "dataset folder (test split: stories and real windows)", "DIR", true);
+        var frames = CliOptions.Int("--frames", "video length", 80, 17, 4096);
+        var baseModel = CliOptions.Text("--base", "base model (default: models/toonworld-base)", "DIR");
+        var extended = CliOptions.Text("--extended", "extended model (default: models/toonworld-extended)", "DIR");
+        var noAdapter = CliOptions.Text("--no-adapter", "ablation: a model extended without the 3D adapter", "DIR");
+        var frozenTable = CliOptions.Text("--frozen-table", "ablation: a model extended with frozen position tables",
+            "DIR");
+        var budget = CliOptions.Int("--budget", "frames generated per row", 480, 17, 10_000_000);
+        var steps = CliOptions.Int("--steps", "denoising steps", ShippedModels.Sampler.Steps, 1, 1000);
+        var outDir = CliOptions.Text("--out", "results folder (default out/eval-exvideo)", "DIR");
+        var seed = CliOptions.Seed();
+        var quiet = CliOptions.Flag("--quiet", "no progress output");
+        return new Command("exvideo", "ExVideo's comparison: base model naively at --frames, base model " +
+            "autoregressively, the extended model, DoD (and the ablations' models when given).")
+            .With(data, frames, baseModel, extended, noAdapter, frozenTable, budget, steps, outDir, seed, quiet)
+            .Runs((p, ct) =>
+            {
+                string b = p.GetValue(baseModel) ?? ShippedModels.Base();
+                var variants = new List<BenchmarkVariant>
+                {
+                    new("base-naive", GenerationScheme.Extended, Extended: b),
+                    new("base-ar", GenerationScheme.Autoregressive, Local: b),
+                    new("extended", GenerationScheme.Extended,
+                        Extended: p.GetValue(extended) ?? ShippedModels.Extended()),
+                };
+                if (p.GetValue(noAdapter) is { } na)
+                    variants.Add(new("extended-no-adapter", GenerationScheme.Extended, Extended: na));
+                if (p.GetValue(frozenTable) is { } ft)
+                    variants.Add(new("extended-frozen-table", GenerationScheme.Extended, Extended: ft));
+                var o = new BenchmarkOptions
+                {
+                    Data = p.GetValue(data)!, Global = ShippedModels.Global(), Local = ShippedModels.Local(),
+                    Vae = ShippedModels.Vae(), Extractor = ShippedExtractor.Folder(),
+                    ExtractorSha256 = ShippedExtractor.Sha256, Out = p.GetValue(outDir) ?? "out/eval-exvideo",
+                    Lengths = new[] { p.GetValue(frames) }, FrameBudget = p.GetValue(budget), Seed = p.GetValue(seed),
+                    Schemes = new[] { GenerationScheme.DiffusionOverDiffusion }, Variants = variants,
+                    Sampler = ShippedModels.Sampler with { Steps = p.GetValue(steps) },
+                };
+                bool silent = p.GetValue(quiet);
+                var progress = new SyncProgress<string>(x =>
+                    { if (!silent) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {x}"); });
+                LongVideoBenchmark.Run(o, progress, ct);
+                Console.WriteLine(File.ReadAllText(Path.Combine(o.Out, "table1.md")));
                 return 0;
             });
     }

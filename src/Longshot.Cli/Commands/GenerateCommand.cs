@@ -43,7 +43,8 @@ internal static class GenerateCommand
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format).")
-            .With(Story, Prompt, InitImage, Out, Frames).With(m.All).With(s.All).With(clips.All).With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
+            .With(Story, Prompt, InitImage, Out, Frames).With(m.All).With(s.All).With(clips.All)
+            .With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
         return c.Runs((p, ct) =>
         {
             string? storyPath = p.GetValue(Story), prompt = p.GetValue(Prompt);

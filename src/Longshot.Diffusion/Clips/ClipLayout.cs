@@ -42,7 +42,8 @@ public sealed class ClipLayout
     public IReadOnlyList<int> GlobalsIn(int c) =>
         GlobalPositions.Where(p => p >= Start(c) && p < Start(c) + Length(c)).ToList();
 
-    /// <summary>The clips worker <paramref name="w"/> of <paramref name="workers"/> hosts: [First, First + Count).</summary>
+    /// <summary>The clips worker <paramref name="w"/> of <paramref name="workers"/> hosts: [First, First +
+    /// Count).</summary>
     public (int First, int Count) Hosted(int w, int workers)
     {
         if (workers < 1 || workers > Clips)

@@ -106,7 +106,8 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             if (exchange.Agree(ct.IsCancellationRequested)) throw new OperationCanceledException(ct);
             store?.DropBefore(clip, k);
             int t = scheduler.Timesteps[k];
-            var eps = parts.Unet.Forward(new MtdInput(x, new[] { t }, prompts, cond, mask, positions) { Scope = scope });
+            var eps = parts.Unet.Forward(new MtdInput(x, new[] { t }, prompts, cond, mask, positions)
+                { Scope = scope });
             if (empty != null)
             {
                 var epsU = parts.Unet.Forward(new MtdInput(x, new[] { t }, empty, cond, mask, positions)

@@ -35,8 +35,8 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     public ClipSettings Clips { get; init; } = new();
 
     /// <summary>
-    /// Folder that keeps every finished unit (DoD) or every clip's state after each step (clips): a rerun of the same request loads them instead of sampling
-    /// again and writes the identical video. Null: nothing is kept.
+    /// Folder that keeps every finished unit (DoD) or every clip's state after each step (clips): a rerun of the
+    /// same request loads them instead of sampling again and writes the identical video. Null: nothing is kept.
     /// </summary>
     public string? RunDir { get; init; }
 

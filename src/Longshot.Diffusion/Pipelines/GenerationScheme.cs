@@ -33,7 +33,8 @@ public static class GenerationSchemes
         GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive, GenerationScheme.ClipParallel,
     };
 
-    /// <summary>Short name: "dod", "ar", "clips" or "extended" (the command line's --scheme, result rows, run folders).</summary>
+    /// <summary>Short name: "dod", "ar", "clips" or "extended" (the command line's --scheme, result rows, run
+    /// folders).</summary>
     public static string Name(this GenerationScheme s) => s switch
     {
         GenerationScheme.DiffusionOverDiffusion => "dod",

@@ -87,7 +87,8 @@ public sealed class TemporalAdapter3d : Module
     }
 }
 
-/// <summary>ExVideo's map from an extended frame slot to the base model's slot whose embedding initialises it.</summary>
+/// <summary>ExVideo's map from an extended frame slot to the base model's slot whose embedding initialises
+/// it.</summary>
 public static class ExVideoPositions
 {
     /// <summary>The lowest slot the reflection comes back to (the published code, for 25 base frames: 4).</summary>

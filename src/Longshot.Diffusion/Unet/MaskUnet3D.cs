@@ -128,7 +128,8 @@ public sealed class MaskUnet3D : Module
         _convOut = Child(new SpatioTemporalConv(vb, "conv_out", ch[0], cfg.OutChannels, 3, 1, 1, temporal));
     }
 
-    /// <summary>Recompute each layer's activations in the backward pass instead of keeping them (training memory).</summary>
+    /// <summary>Recompute each layer's activations in the backward pass instead of keeping them (training
+    /// memory).</summary>
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>Every attention stack, down blocks, mid block, then up blocks.</summary>

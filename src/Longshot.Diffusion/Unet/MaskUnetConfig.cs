@@ -28,7 +28,8 @@ public sealed record MaskUnetConfig
     [JsonPropertyName("max_relative_distance"), JsonRequired] public int MaxRelativeDistance { get; init; } = 4096;
     /// <summary>SVD-style absolute frame-index embedding (sinusoid, then an MLP) in every temporal block.</summary>
     [JsonPropertyName("frame_position_embedding")] public bool FramePositionEmbedding { get; init; }
-    /// <summary>ExVideo: a trainable frame position table of this many rows in every temporal block (0: none).</summary>
+    /// <summary>ExVideo: a trainable frame position table of this many rows in every temporal block (0:
+    /// none).</summary>
     [JsonPropertyName("frame_position_table")] public int FramePositionTable { get; init; }
     /// <summary>ExVideo: an identity-initialised 3x3x3 convolution before every temporal attention.</summary>
     [JsonPropertyName("temporal_adapter")] public bool TemporalAdapter { get; init; }

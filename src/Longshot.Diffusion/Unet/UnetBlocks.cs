@@ -127,7 +127,8 @@ public sealed class AttentionStack : Module
         if (cfg.FramePositionEmbedding)
             _positionMlp = Child(new FramePositionEmbedding(temporalVb.Pp("pos_embed"), channels));
         if (cfg.FramePositionTable > 0)
-            _positionTable = Child(new FramePositionTable(temporalVb.Pp("pos_table"), cfg.FramePositionTable, channels));
+            _positionTable = Child(new FramePositionTable(temporalVb.Pp("pos_table"), cfg.FramePositionTable,
+                channels));
         if (cfg.TemporalAdapter) _adapter = Child(new TemporalAdapter3d(temporalVb.Pp("adapter"), channels));
     }
 
@@ -168,8 +169,8 @@ public sealed class AttentionStack : Module
         if (_positionMlp != null || _positionTable != null || _adapter != null)
         {
             if (scope?.Exchange != null)
-                throw new LongshotException("temporal exchange: models with frame positions or a 3D adapter cannot run " +
-                    "clip by clip.");
+                throw new LongshotException("temporal exchange: models with frame positions or a 3D adapter " +
+                    "cannot run clip by clip.");
             y = BeforeTemporal(y, frames);
         }
         if (scope is { IsPlain: false }) return ScopedTemporal(y, frames, positions, scope, timestep);

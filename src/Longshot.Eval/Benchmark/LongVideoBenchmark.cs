@@ -34,6 +34,9 @@ public sealed record BenchmarkOptions
 
     /// <summary>Lengths at which the clip-attention ablation (independent, local, global) adds rows.</summary>
     public int[] ClipAblationLengths { get; init; } = { 256 };
+
+    /// <summary>More rows, each a scheme with other models (the ExVideo comparison), after the schemes' rows.</summary>
+    public IReadOnlyList<BenchmarkVariant> Variants { get; init; } = Array.Empty<BenchmarkVariant>();
     /// <summary>Frames generated per (length, scheme): length L gets budget / L videos, so every length is scored on as
     /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
@@ -44,6 +47,10 @@ public sealed record BenchmarkOptions
 }
 
 /// <summary>One row of Table 1: a scheme at a length.</summary>
+/// <summary>A row of its own: <paramref name="Scheme"/> with another local model and/or an extended model.</summary>
+public sealed record BenchmarkVariant(string Name, GenerationScheme Scheme, string? Local = null,
+    string? Extended = null);
+
 /// <param name="SeamScore">Clip-parallel rows: change across clip joins over change inside clips (<see
 /// cref="Metrics.SeamScore"/>); NaN for other schemes.</param>
 public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoScores Scores, double SecondsPerVideo,
@@ -78,11 +85,10 @@ public static class LongVideoBenchmark
             throw new LongshotException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
         var fx = FeatureExtractor.Load(o.Extractor, o.ExtractorSha256);
         var evaluator = new VideoEvaluator(fx);
-        var pipe = new LongVideoPipeline(MtdPipelineParts.Load(o.Global), MtdPipelineParts.Load(o.Local),
-            AutoencoderKL.Load(o.Vae))
-        {
-            BatchSize = o.Batch,
-        };
+        var globalParts = MtdPipelineParts.Load(o.Global);
+        var localParts = MtdPipelineParts.Load(o.Local);
+        var vae = AutoencoderKL.Load(o.Vae);
+        var pipe = new LongVideoPipeline(globalParts, localParts, vae) { BatchSize = o.Batch };
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
         // Finished rows are reused only by a rerun with the same models and settings.
@@ -104,9 +110,15 @@ public static class LongVideoBenchmark
             var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));
             var real = windows.Select(w => RealVideo(w.Ep, w.Start, n)).ToList();
             var realFeatures = real.Select(evaluator.Extract).ToList();
-            foreach (var (name, scheme, clips) in Rows(o, n))
+            foreach (var (name, scheme, clips, variant) in Rows(o, n))
             {
                 if (rows.Any(r => r.Frames == n && r.Scheme == name)) continue;
+                var rowPipe = variant == null ? pipe : new LongVideoPipeline(globalParts,
+                    variant.Local != null ? MtdPipelineParts.Load(variant.Local) : localParts, vae)
+                {
+                    BatchSize = o.Batch,
+                    Extended = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,
+                };
                 var generated = new List<ScoredVideo>();
                 var seams = new SeamScore();
                 var sw = Stopwatch.StartNew();
@@ -119,7 +131,7 @@ public static class LongVideoBenchmark
                         Scheme = scheme, Length = o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
                         Clips = clips,
                     };
-                    var video = pipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
+                    var video = rowPipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
                     generated.Add(real[v] with { Frames = video });
                     if (scheme == GenerationScheme.ClipParallel)
                     {
@@ -149,15 +161,17 @@ public static class LongVideoBenchmark
     /// <summary>
     /// The rows of one length: each scheme ("clips" with <see cref="BenchmarkOptions.Clips"/>), then at the ablation
     /// lengths clip parallelism with each other attention scope ("clips-independent", "clips-local",
-    /// "clips-global").
+    /// "clips-global"), then the variants.
     /// </summary>
-    internal static IEnumerable<(string Name, GenerationScheme Scheme, ClipSettings Clips)> Rows(BenchmarkOptions o,
-        int n)
+    internal static IEnumerable<(string Name, GenerationScheme Scheme, ClipSettings Clips, BenchmarkVariant? Variant)>
+        Rows(BenchmarkOptions o, int n)
     {
-        foreach (var scheme in o.Schemes) yield return (scheme.Name(), scheme, o.Clips);
-        if (!o.Schemes.Contains(GenerationScheme.ClipParallel) || !o.ClipAblationLengths.Contains(n)) yield break;
-        foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != o.Clips.Attention))
-            yield return ($"clips-{ClipSettings.Name(a)}", GenerationScheme.ClipParallel, o.Clips with { Attention = a });
+        foreach (var scheme in o.Schemes) yield return (scheme.Name(), scheme, o.Clips, null);
+        if (o.Schemes.Contains(GenerationScheme.ClipParallel) && o.ClipAblationLengths.Contains(n))
+            foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != o.Clips.Attention))
+                yield return ($"clips-{ClipSettings.Name(a)}", GenerationScheme.ClipParallel,
+                    o.Clips with { Attention = a }, null);
+        foreach (var v in o.Variants) yield return (v.Name, v.Scheme, o.Clips, v);
     }
 
     /// <summary>Evenly spread windows of n frames over the test episodes.</summary>

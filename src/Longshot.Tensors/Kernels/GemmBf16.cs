@@ -5,8 +5,7 @@ namespace Longshot.Tensors.Kernels;
 /// arithmetic: K is walked in blocks of the built-in kernel's depth; each block of A and B is widened to float32 in
 /// scratch (exact) and multiplied by the float32 kernel, accumulating into float32 C. .NET 10 has no intrinsic for
 /// AVX512_BF16's dot products, so on this CPU bfloat16 saves memory and bandwidth, not arithmetic (the widening costs
-/// a little). The result equals <see cref="Gemm.Sgemm(bool,bool,int,int,int,float,float*,int,float*,int,float,float*,int,bool)"/>
-/// with the built-in kernel on the widened matrices.
+/// a little). The result equals the built-in float32 kernel's on the widened matrices.
 /// </summary>
 public static unsafe class GemmBf16
 {
@@ -23,7 +22,8 @@ public static unsafe class GemmBf16
         if (k <= 0) { GemmBuiltin.ScaleC(m, n, beta, c, ldc); return; }
         int depth = Math.Min(Block, k);
         long need = (long)depth * (m + n);
-        if (_scratch == null || _scratch.Length < need) _scratch = GC.AllocateUninitializedArray<float>((int)need, true);
+        if (_scratch == null || _scratch.Length < need)
+            _scratch = GC.AllocateUninitializedArray<float>((int)need, true);
         fixed (float* scratch = _scratch)
         {
             float* wa = scratch, wb = scratch + (long)depth * m;
