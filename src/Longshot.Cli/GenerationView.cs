@@ -40,6 +40,18 @@ internal static class GenerationView
         return true;
     }
 
+    /// <summary>Refuses, under mpirun with several ranks, the schemes that run in one process.</summary>
+    public static void CheckRanks(GenerationRequest request)
+    {
+        if (!JobRanks.Distributed) return;
+        if (request.Scheme == GenerationScheme.Autoregressive)
+            throw new Longshot.Tensors.LongshotException("--scheme ar is one chain of units, one after another: run " +
+                "it without mpirun.");
+        if (request.Scheme == GenerationScheme.Extended)
+            throw new Longshot.Tensors.LongshotException("--scheme extended is one model call per step: run it " +
+                "without mpirun.");
+    }
+
     public static void Produce(LongVideoPipeline pipe, GenerationRequest request, string outPath, bool quiet,
         CancellationToken ct)
     {

@@ -167,4 +167,34 @@ public class MpiTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void ExVideoPostTuningRunsDataParallelWithZero2LikeOneProcess()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            if (!Cli.MpirunAvailable && Cli.StartMpi(dir, 2) == null) return;
+            string data = Path.Combine(dir, "data"), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
+            string P(string n) => Path.Combine(dir, n, unet);
+            Assert.Equal(0,
+                Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
+                "--quiet").Code);
+            Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "init"), 0, 2))).Code);
+            string[] Base() => new[] { "train", "base", "--data", data, "--init", Path.Combine(dir, "init"), "--out",
+                Path.Combine(dir, "base"), "--length", "8", "--steps", "1", "--quiet" };
+            Assert.Equal(0, Cli.Finish(Cli.Start(dir, Base())).Code);
+            string[] Extend(string outDir, int steps, int batch, params string[] more) => new[] { "train", "extend",
+                "--data", data, "--base", Path.Combine(dir, "base"), "--base-length", "8", "--frames", "16", "--out",
+                Path.Combine(dir, outDir), "--steps", steps.ToString(), "--batch", batch.ToString(), "--raw-weights",
+                "--checkpoint-every", "1", "--quiet" }.Concat(more).ToArray();
+            Assert.Equal(0, Cli.Finish(Cli.Start(dir, Extend("start", 0, 2))).Code);
+            Assert.Equal(0, Cli.Finish(Cli.Start(dir, Extend("one", 2, 2))).Code);
+            var (code, err) = Cli.Finish(Cli.StartMpi(dir, 2, Extend("two", 2, 1, "--zero", "2", "--checkpointing"))!);
+            Assert.True(code == 0, err);
+            double gap = Disagreement(P("two"), P("one"), P("start"));
+            Assert.True(gap < 1e-2, $"2 ranks x 1 clip differ from 1 process x 2 clips by {gap:E2} of the update");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -37,10 +37,10 @@ internal static class DemoCommand
             string outPath = Path.Combine(dir, "demo" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
             VideoWriters.CheckPath(outPath, "--out");
             var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), 24, n), n).Validate();
-            if (JobRanks.Distributed && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
-                throw new Tensors.LongshotException("--scheme ar is one chain of units, one after another: run it " +
-                    "without mpirun.");
+            GenerationView.CheckRanks(request);
             var pipe = LongVideoPipeline.LoadShipped();
+            if (request.Scheme == GenerationScheme.Extended)
+                pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
             if (!GenerationView.UseRanks(pipe, request, p.GetValue(quiet), ct)) return 0;
             if (!p.GetValue(quiet))
                 Console.WriteLine($"{n} frames ({n / GenerationOutput.Fps:F1} s at 24 fps) from " +

@@ -61,9 +61,7 @@ internal static class GenerateCommand
             var request = clips.Apply(p, s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir });
             if (p.GetValue(InitImage) is { } image) request = request with { FirstFrame = LoadImage(image) };
             request.Validate();
-            if (JobRanks.Distributed && request.Scheme == GenerationScheme.Autoregressive)
-                throw new LongshotException("--scheme ar is one chain of units, one after another: run it without " +
-                    "mpirun.");
+            GenerationView.CheckRanks(request);
             if (JobRanks.Distributed && p.GetValue(Regenerate) != null)
                 throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
             if (p.GetValue(Regenerate) is { } range)
