@@ -126,25 +126,17 @@ public sealed class InProcessCommunicator : ICommunicator
         }
     }
 
-    public void AllReduceSum(Span<float> data)
-    {
-        float[][] all = Array.Empty<float[]>();
-        Collective(data.ToArray(), s => all = s.Select(x => (float[])x!).ToArray());
-        for (int i = 0; i < data.Length; i++)
-        {
-            float sum = 0;
-            for (int r = 0; r < Size; r++) sum += all[r][i];
-            data[i] = sum;
-        }
-    }
+    public void AllReduceSum(Span<float> data) => SumInRankOrder(data);
 
-    public void AllReduceSum(Span<double> data)
+    public void AllReduceSum(Span<double> data) => SumInRankOrder(data);
+
+    private void SumInRankOrder<T>(Span<T> data) where T : System.Numerics.INumber<T>
     {
-        double[][] all = Array.Empty<double[]>();
-        Collective(data.ToArray(), s => all = s.Select(x => (double[])x!).ToArray());
+        T[][] all = Array.Empty<T[]>();
+        Collective(data.ToArray(), s => all = s.Select(x => (T[])x!).ToArray());
         for (int i = 0; i < data.Length; i++)
         {
-            double sum = 0;
+            T sum = T.Zero;
             for (int r = 0; r < Size; r++) sum += all[r][i];
             data[i] = sum;
         }

@@ -130,6 +130,18 @@ public class MpiTests
         return Math.Sqrt(d / u);
     }
 
+    /// <summary>A 2-episode store of 40 frames at 16 x 16 in DIR/data and an untrained tiny global model in
+    /// DIR/init; returns the store's folder.</summary>
+    private static string TinyDataAndInit(string dir)
+    {
+        var data = Path.Combine(dir, "data");
+        Assert.Equal(0,
+            Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
+            "--quiet").Code);
+        Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "init"), 0, 2))).Code);
+        return data;
+    }
+
     [Fact]
     public void TwoRanksTrainLikeOneProcessWithTheirBatchesTogetherAndResume()
     {
@@ -137,12 +149,8 @@ public class MpiTests
         try
         {
             if (!Cli.MpirunAvailable && Cli.StartMpi(dir, 2) == null) return;
-            string data = Path.Combine(dir, "data"), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
+            string data = TinyDataAndInit(dir), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
             string P(string n) => Path.Combine(dir, n, unet);
-            Assert.Equal(0,
-                Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
-                "--quiet").Code);
-            Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "init"), 0, 2))).Code);
             Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "one"), 3, 2))).Code);
             foreach (var zero in new[] { "0", "1", "2" })
             {
@@ -175,12 +183,8 @@ public class MpiTests
         try
         {
             if (!Cli.MpirunAvailable && Cli.StartMpi(dir, 2) == null) return;
-            string data = Path.Combine(dir, "data"), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
+            string data = TinyDataAndInit(dir), unet = Path.Combine("unet", "diffusion_pytorch_model.safetensors");
             string P(string n) => Path.Combine(dir, n, unet);
-            Assert.Equal(0,
-                Cli.Run("data", "toonworld", "--out", data, "--episodes", "2", "--frames", "40", "--size", "16",
-                "--quiet").Code);
-            Assert.Equal(0, Cli.Finish(Cli.Start(dir, TrainGlobal(data, Path.Combine(dir, "init"), 0, 2))).Code);
             string[] Base() => new[] { "train", "base", "--data", data, "--init", Path.Combine(dir, "init"), "--out",
                 Path.Combine(dir, "base"), "--length", "8", "--steps", "1", "--quiet" };
             Assert.Equal(0, Cli.Finish(Cli.Start(dir, Base())).Code);
