@@ -165,3 +165,39 @@ public class ClipParallelTests
         Assert.Equal(wholeRng.Counter, w.Counter);
     }
 }
+
+public class ClipBoardTests
+{
+    [Fact]
+    public void NeighboursSwapEdgesAndAFailedClipFailsTheOthersInsteadOfHanging()
+    {
+        var layout = new ClipLayout(12, 4, 2);
+        var board = new ClipBoard(layout, new SingleProcessCommunicator(), 0, 3);
+        var got = new (float[]? Before, float[]? After)[3];
+        var threads = Enumerable.Range(0, 3).Select(i => new Thread(() =>
+            got[i] = board.Neighbours(i, new[] { 10f * i }, new[] { 10f * i + 1 }))).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Null(got[0].Before);
+        Assert.Equal(new[] { 10f }, got[0].After);        // clip 1's first frame
+        Assert.Equal(new[] { 1f }, got[1].Before);        // clip 0's last frame
+        Assert.Equal(new[] { 20f }, got[1].After);
+        Assert.Null(got[2].After);
+        Assert.Equal(2 * 3 - 2, (int)(board.BytesExchanged / 4));
+
+        var errors = new Exception?[2];
+        var waiting = Enumerable.Range(0, 2).Select(i => new Thread(() =>
+        {
+            try { board.Neighbours(i, new[] { 0f }, new[] { 0f }); }
+            catch (Exception e) { errors[i] = e; }
+        })).ToList();
+        waiting.ForEach(t => t.Start());
+        Thread.Sleep(100);
+        board.Fail(new InvalidOperationException("clip 2 ran out of memory"));
+        Assert.True(waiting.All(t => t.Join(TimeSpan.FromSeconds(10))), "a clip kept waiting");
+        Assert.All(errors, e => Assert.Contains("clip 2 ran out of memory",
+            Assert.IsType<ClipFailedException>(e).Message));
+        board.Fail(new OperationCanceledException());
+        Assert.ThrowsAny<Exception>(() => board.Agree(0, false));
+    }
+}
