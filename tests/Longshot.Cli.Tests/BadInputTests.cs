@@ -48,7 +48,7 @@ public class BadInputTests
         var schemes = Cli.Run("[suggest:20]", "generate --scheme ");
         Assert.Equal(0, schemes.Code);
         var offered = schemes.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim());
-        Assert.Equal(new[] { "ar", "clips", "dod" }, offered);
+        Assert.Equal(new[] { "ar", "clips", "dod", "extended" }, offered);
         Assert.Contains("--regenerate", Cli.Run("[suggest:13]", "generate --re").Out);
     }
 

@@ -33,7 +33,7 @@ public class ResultTablesTests
         Assert.Equal("16,dod,64,30,300,0.5,n/a,0.01,1,12.5,1024,64,n/a", csv[1]);
         var svg = ResultTables.Chart(rows);
         Assert.StartsWith("<svg", svg);
-        Assert.Equal(2 * 2, svg.Split("<polyline").Length - 1); // two schemes with two lengths, in two panels
+        Assert.Equal(3 * 2, svg.Split("<polyline").Length - 1); // dod, ar and clips, in two panels
     }
 
     [Fact]
