@@ -31,8 +31,8 @@ public class ExVideoCliTests
             // Frame 0 is the image through the VAE (encoded, given, decoded): close, not equal.
             double psnr = Frame.Psnr(image, Png.Load(frames[0]));
             Assert.True(psnr > 20, $"first frame PSNR {psnr:F1} dB against the initial image");
-            var (bad, badErr) = Cli.Finish(Cli.Start(dir, "generate", "--prompt", "a ball", "--frames", "20", "--scheme",
-                "dod", "--init-image", png, "--quiet", "--out", "x.gif"));
+            var (bad, badErr) = Cli.Finish(Cli.Start(dir, "generate", "--prompt", "a ball", "--frames", "20",
+                "--scheme", "dod", "--init-image", png, "--quiet", "--out", "x.gif"));
             Assert.Equal(2, bad);
             Assert.Contains("--scheme extended", badErr);
         }
