@@ -22,6 +22,7 @@ internal static class ExtendBench
     public static void Run()
     {
         GemmBf16VsFloat();
+        GenerationAt80();
         foreach (var setting in Settings)
         {
             var self = Environment.ProcessPath!;
@@ -41,6 +42,24 @@ internal static class ExtendBench
                 Report.Emit("extend", r.GetProperty("case").GetString()!, r.GetProperty("backend").GetString()!,
                     r.GetProperty("value").GetDouble(), r.GetProperty("unit").GetString()!);
             }
+        }
+    }
+
+    /// <summary>80 frames by the shipped extended model in one pass against DoD (demo sampler, wall seconds of the
+    /// diffusion, after a warm-up).</summary>
+    private static void GenerationAt80()
+    {
+        var pipe = LongVideoPipeline.LoadShipped();
+        pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
+        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        foreach (var scheme in new[] { GenerationScheme.Extended, GenerationScheme.DiffusionOverDiffusion })
+        {
+            var r = new GenerationRequest(story, 80) { Scheme = scheme, Sampler = ShippedModels.Sampler };
+            pipe.GenerateLatents(r with { Sampler = r.Sampler with { Steps = 1 } });
+            var sw = Stopwatch.StartNew();
+            pipe.GenerateLatents(r);
+            Report.Emit("extend", $"{scheme.Name()}-80", backend, sw.Elapsed.TotalSeconds, "s");
         }
     }
 
