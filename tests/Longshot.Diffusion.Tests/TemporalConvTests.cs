@@ -60,3 +60,26 @@ public class TemporalConvTests
             $"[{i}] {x[i]} vs {y[i]}");
     }
 }
+
+public class TemporalConvBetweenTests
+{
+    [Fact]
+    public void AClipBetweenItsNeighboursGetsTheLongVideosOutputBitForBit()
+    {
+        var rng = new Longshot.Tensors.Rng(8);
+        var video = Longshot.Tensors.Tensor.Randn(rng, 12, 8, 3, 5);
+        var weight = Longshot.Tensors.Tensor.Randn(rng, 6, 8, 3);
+        var bias = Longshot.Tensors.Tensor.Randn(rng, 6);
+        using var _ = Longshot.Tensors.Tensor.NoGrad();
+        var whole = Longshot.Tensors.Ops.TemporalConv(video, 12, weight, bias).ToArray();
+        foreach (var (start, len) in new[] { (0, 4), (4, 5), (9, 3) })
+        {
+            var clip = video.Narrow(0, start, len).Contiguous();
+            var before = start > 0 ? video.Narrow(0, start - 1, 1).Contiguous() : null;
+            var after = start + len < 12 ? video.Narrow(0, start + len, 1).Contiguous() : null;
+            var got = Longshot.Tensors.Ops.TemporalConvBetween(clip, before, after, weight, bias).ToArray();
+            int frame = 6 * 3 * 5;
+            Assert.Equal(whole.AsSpan(start * frame, len * frame).ToArray(), got);
+        }
+    }
+}

@@ -1,5 +1,6 @@
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
+using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Layers;
@@ -51,6 +52,8 @@ public sealed class SpatioTemporalConv : Module
                 $"{frames} frames.");
         var (before, after) = exchange.Neighbours(y, (Temporal.Weight.Shape[2] - 1) / 2);
         if (before == null && after == null) return TemporalOps.ConvOverFrames(y, frames, Temporal);
+        if (!GradMode.IsEnabled && Temporal.Stride == 1 && Temporal.PadMode == PadMode.Constant)
+            return Ops.TemporalConvBetween(y, before, after, Temporal.Weight, Temporal.Bias);
         var parts = new List<Tensor>(3);
         if (before != null) parts.Add(before);
         parts.Add(y);

@@ -36,6 +36,36 @@ public static partial class Ops
         return o.Reshape(n, co, h, w);
     }
 
+    /// <summary>
+    /// Inference only: the same convolution over one video's frames x [L, C, H, W] whose padding is the given
+    /// neighbouring frames, (k - 1) / 2 on each side (zeros where null): what the convolution over a longer video gives
+    /// for these L frames, with one copy of the clip and no output frames computed for the padding.
+    /// </summary>
+    public static Tensor TemporalConvBetween(Tensor x, Tensor? before, Tensor? after, Tensor weight,
+        Tensor? bias = null)
+    {
+        Expect("TemporalConvBetween", x, 4, "[L, C, H, W]"); Expect("TemporalConvBetween", weight, 3, "[Co, C, k]");
+        int frames = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], k = weight.Shape[2], pad = (k - 1) / 2;
+        if (GradMode.IsEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false)))
+            throw new InvalidOperationException("TemporalConvBetween is for inference (no gradient).");
+        if (weight.Shape[1] != c || k % 2 == 0)
+            throw new ArgumentException($"TemporalConvBetween: weight {ShapeUtil.Str(weight.Shape)} does not fit " +
+                $"{c} channels with odd taps.");
+        int frame = c * h * w;
+        var padded = Tensor.Zeros(frames + 2 * pad, c, h, w);
+        foreach (var (part, at) in new[] { (before, 0), (x, pad), (after, pad + frames) })
+        {
+            if (part == null) continue;
+            if (part.Shape[1] != c || part.Shape[2] != h || part.Shape[3] != w || (part != x && part.Shape[0] != pad))
+                throw new ArgumentException($"TemporalConvBetween: neighbouring frames {ShapeUtil.Str(part.Shape)} " +
+                    $"must be [{pad}, {c}, {h}, {w}].");
+            padded.Narrow(0, at, part.Shape[0]).CopyFrom(part);
+        }
+        int co = weight.Shape[0];
+        var wk = weight.Permute(0, 2, 1).Reshape(co, k * c).Contiguous();
+        return TemporalConvNoGrad(padded, wk, bias, 1, frames, c, h, w, k);
+    }
+
     // Inference: in the padded video the k frames around output frame f are k consecutive [C, HW] blocks, i.e. one
     // [k*C, HW] matrix in place, so every output frame is a single GEMM reading the padded video with no copies.
     private static Tensor TemporalConvNoGrad(Tensor padded, Tensor wk, Tensor? bias, int b, int frames, int c, int h,
