@@ -110,6 +110,8 @@ public class BadInputTests
                 Path.Combine(dir, "none.png")), "--init-image", "none.png");
             Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--scheme", "extended", "--extended",
                 dir), "model_index.json");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--scheme", "clips",
+                "--run", dir, "--regenerate", "2-5"), "--regenerate", "--scheme dod");
             Refused(Cli.Run("train", "extend", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
                 "--base", dir, "--frames", "32"), "model_index.json");
             Assert.Empty(Directory.GetFiles(dir, "*.gif"));
