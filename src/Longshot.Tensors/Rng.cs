@@ -106,9 +106,7 @@ public sealed class Rng
             Span<float> z = stackalloc float[4];
             for (int b = b0; b < b1; b++)
             {
-                Philox(seed, start + (ulong)b, out var r0, out var r1, out var r2, out var r3);
-                BoxMuller(r0, r1, out z[0], out z[1]);
-                BoxMuller(r2, r3, out z[2], out z[3]);
+                NormalBlock(seed, start + (ulong)b, z);
                 int i = b * 4;
                 for (int j = 0; j < 4 && i + j < n; j++) arr[i + j] = mean + std * z[j];
             }
@@ -128,14 +126,21 @@ public sealed class Rng
             long i = _windowOffset + j, block = i / 4;
             if (block != lastBlock)
             {
-                Philox(Seed, Counter + (ulong)block, out var r0, out var r1, out var r2, out var r3);
-                BoxMuller(r0, r1, out z[0], out z[1]);
-                BoxMuller(r2, r3, out z[2], out z[3]);
+                NormalBlock(Seed, Counter + (ulong)block, z);
                 lastBlock = block;
             }
             dst[j] = mean + std * z[(int)(i % 4)];
         }
         Counter += (ulong)((_windowTotal + 3) / 4);
+    }
+
+    /// <summary>The four standard normal values of one generator block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NormalBlock(ulong seed, ulong block, Span<float> z)
+    {
+        Philox(seed, block, out var r0, out var r1, out var r2, out var r3);
+        BoxMuller(r0, r1, out z[0], out z[1]);
+        BoxMuller(r2, r3, out z[2], out z[3]);
     }
 
     private static void BoxMuller(uint a, uint b, out float z0, out float z1)

@@ -64,9 +64,6 @@ internal static class GenerateCommand
             GenerationView.CheckRanks(request);
             if (JobRanks.Distributed && p.GetValue(Regenerate) != null)
                 throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
-            if (p.GetValue(Regenerate) != null && request.Scheme != GenerationScheme.DiffusionOverDiffusion)
-                throw new LongshotException("--regenerate redraws a range of a diffusion-over-diffusion run (--scheme " +
-                    "dod) only.");
             if (p.GetValue(Regenerate) is { } range)
             {
                 var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, 24, request.Frames) : story;

@@ -15,8 +15,9 @@ internal sealed class ClipBoard
 
     private enum Kind { Neighbours, Global, Agree }
 
-    private readonly ClipLayout _layout;
     private readonly ICommunicator _comm;
+    /// <summary>Global frames hosted by each rank (what each contributes to the all-gather).</summary>
+    private readonly int[] _globalsPerRank;
     private readonly int _first, _count;
     private readonly object _gate = new();
     private readonly float[]?[] _head, _tail, _global, _before, _after;
@@ -38,7 +39,12 @@ internal sealed class ClipBoard
     public ClipBoard(ClipLayout layout, ICommunicator comm, int first, int count, int computing = 0)
     {
         _turns = computing > 0 && computing < count ? new SemaphoreSlim(computing) : null;
-        _layout = layout; _comm = comm; _first = first; _count = count;
+        _comm = comm; _first = first; _count = count;
+        _globalsPerRank = Enumerable.Range(0, comm.Size).Select(w =>
+        {
+            var (f, n) = layout.Hosted(w, comm.Size);
+            return Enumerable.Range(f, n).Sum(c => layout.GlobalsIn(c).Count);
+        }).ToArray();
         _head = new float[count][]; _tail = new float[count][]; _global = new float[count][];
         _before = new float[count][]; _after = new float[count][]; _stop = new bool[count];
     }
@@ -181,15 +187,9 @@ internal sealed class ClipBoard
     private void GatherGlobal()
     {
         var mine = _global.SelectMany(g => g!).ToArray();
-        int ranks = _comm.Size;
-        var counts = new int[ranks];
-        for (int w = 0; w < ranks; w++)
-        {
-            var (first, count) = _layout.Hosted(w, ranks);
-            counts[w] = Enumerable.Range(first, count).Sum(c => _layout.GlobalsIn(c).Count) * _frameSize;
-        }
+        var counts = _globalsPerRank.Select(g => g * _frameSize).ToArray();
         var all = new float[counts.Sum()];
-        if (ranks == 1) mine.CopyTo(all, 0);
+        if (_comm.Size == 1) mine.CopyTo(all, 0);
         else _comm.AllGather(mine, all, counts);
         foreach (var g in _global) BytesExchanged += 4L * (all.Length - g!.Length);
         _allGlobal = all;

@@ -11,7 +11,7 @@ internal sealed class ClipExchange(ClipBoard board, ClipLayout layout, ClipSetti
     : ITemporalExchange
 {
     private readonly int _start = layout.Start(clip);
-    private readonly int[] _globalsHere = layout.GlobalsIn(clip).Select(p => p - layout.Start(clip)).ToArray();
+    private int[] GlobalsHere => layout.GlobalsIn(clip).Select(p => p - _start).ToArray();
 
     public (Tensor? Before, Tensor? After) Neighbours(Tensor clipFrames, int count)
     {
@@ -27,7 +27,7 @@ internal sealed class ClipExchange(ClipBoard board, ClipLayout layout, ClipSetti
     {
         if (settings.Attention is ClipAttention.Independent or ClipAttention.Local) return null;
         int frameSize = clipFrames.Numel / clipFrames.Shape[0];
-        var mine = _globalsHere.SelectMany(f => clipFrames.Narrow(0, f, 1).Contiguous().ToArray()).ToArray();
+        var mine = GlobalsHere.SelectMany(f => clipFrames.Narrow(0, f, 1).Contiguous().ToArray()).ToArray();
         var all = board.Global(local, mine, frameSize);
         return (Frames(all, clipFrames)!, layout.GlobalPositions.Select(p => p - _start).ToArray());
     }

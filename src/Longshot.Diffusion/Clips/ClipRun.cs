@@ -6,14 +6,6 @@ using Longshot.Tensors.Kernels;
 
 namespace Longshot.Diffusion.Clips;
 
-/// <summary>What a clip-parallel run did on this process, for the benchmark and the evaluation.</summary>
-/// <param name="Clips">Clips of the video.</param>
-/// <param name="HostedClips">Clips this process sampled.</param>
-/// <param name="ModelCalls">Model calls each clip made, one after another (the critical path).</param>
-/// <param name="BytesExchanged">Bytes the clips hosted here received from other clips, over the whole run.</param>
-/// <param name="ResumedAtStep">Steps loaded from the run folder instead of sampled.</param>
-public sealed record ClipRunStats(int Clips, int HostedClips, int ModelCalls, long BytesExchanged, int ResumedAtStep);
-
 /// <summary>
 /// Video-Infinity's clip parallelism: the video is cut into clips (<see cref="ClipLayout"/>), this process samples
 /// its share of them, each on a thread of its own, all in lock-step over the same denoising steps, and at every
@@ -24,8 +16,9 @@ public sealed record ClipRunStats(int Clips, int HostedClips, int ModelCalls, lo
 /// </summary>
 internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int width)
 {
-    /// <summary>The latents of every frame, in order.</summary>
-    public (Tensor[] Latents, ClipRunStats Stats) Run(GenerationRequest r, ICommunicator comm,
+    /// <summary>The latents of every frame, in order, and the bytes the clips hosted here received from other clips
+    /// over the whole run (the exchange volume, for the benchmark).</summary>
+    public (Tensor[] Latents, long BytesExchanged) Run(GenerationRequest r, ICommunicator comm,
         IProgress<GenerationProgress>? progress, Action<string>? warning, CancellationToken ct)
     {
         var settings = r.Clips.Validate(r.Frames);
@@ -65,9 +58,7 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
         if (failure is OperationCanceledException or ClipFailedException { InnerException: OperationCanceledException })
             throw new OperationCanceledException(ct);
         if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-        int calls = (steps - resume) * (r.Sampler.GuidanceScale != 1f ? 2 : 1);
-        return (Gather(layout, results, comm), new ClipRunStats(layout.Clips, count, calls, board.BytesExchanged,
-            resume));
+        return (Gather(layout, results, comm), board.BytesExchanged);
     }
 
     /// <summary>
@@ -83,8 +74,7 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
         var rng = NoiseOf(r.Seed).Window((long)start * frameSize, (long)r.Frames * frameSize);
         var x = Tensor.Randn(rng, shape);
         var parts = sampler.Parts;
-        var prompts = parts.EncodePrompts(Enumerable.Range(start, len)
-            .Select(f => r.Story.PromptAt(Math.Min(f, r.Story.Frames - 1))).ToList());
+        var prompts = parts.EncodePrompts(Enumerable.Range(start, len).Select(r.Story.PromptAt).ToList());
         var o = r.Sampler;
         var empty = o.GuidanceScale != 1f ? parts.EncodePrompts(Enumerable.Repeat("", len).ToList()) : null;
         var (cond, mask) = MtdConditions.Build(Tensor.Zeros(shape), new bool[len]);
@@ -106,14 +96,9 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             if (exchange.Agree(ct.IsCancellationRequested)) throw new OperationCanceledException(ct);
             store?.DropBefore(clip, k);
             int t = scheduler.Timesteps[k];
-            var eps = parts.Unet.Forward(new MtdInput(x, new[] { t }, prompts, cond, mask, positions)
-                { Scope = scope });
-            if (empty != null)
-            {
-                var epsU = parts.Unet.Forward(new MtdInput(x, new[] { t }, empty, cond, mask, positions)
-                    { Scope = scope });
-                eps = epsU + (eps - epsU) * o.GuidanceScale;
-            }
+            var input = new MtdInput(x, new[] { t }, prompts, cond, mask, positions) { Scope = scope };
+            var eps = empty != null ? MtdSampler.Guided(parts.Unet, input, empty, o.GuidanceScale)
+                : parts.Unet.Forward(input);
             x = scheduler.Step(eps, t, x, rng);
             store?.Save(clip, k + 1, x, scheduler.SaveState(), rng.Counter);
             stepDone?.Invoke(k + 1);

@@ -1,6 +1,5 @@
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
-using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Layers;
@@ -40,8 +39,8 @@ public sealed class SpatioTemporalConv : Module
 
     /// <summary>
     /// The same, with the temporal convolution seeing the neighbouring clips' frames that <paramref name="scope"/>'s
-    /// exchange brings (one video per call): it runs on the clip padded with them, then the padding is cropped, so
-    /// each output frame is what the convolution over the whole video gives.
+    /// exchange brings (one video per call, inference only): they are its padding (<see
+    /// cref="Ops.TemporalConvBetween"/>), so each output frame is what the convolution over the whole video gives.
     /// </summary>
     public Tensor Forward(Tensor x, int frames, TemporalScope? scope)
     {
@@ -51,16 +50,8 @@ public sealed class SpatioTemporalConv : Module
             throw new LongshotException($"temporal exchange: one video per call, got {y.Shape[0]} images of " +
                 $"{frames} frames.");
         var (before, after) = exchange.Neighbours(y, (Temporal.Weight.Shape[2] - 1) / 2);
-        if (before == null && after == null) return TemporalOps.ConvOverFrames(y, frames, Temporal);
-        if (!GradMode.IsEnabled && Temporal.Stride == 1 && Temporal.PadMode == PadMode.Constant)
-            return Ops.TemporalConvBetween(y, before, after, Temporal.Weight, Temporal.Bias);
-        var parts = new List<Tensor>(3);
-        if (before != null) parts.Add(before);
-        parts.Add(y);
-        if (after != null) parts.Add(after);
-        var padded = Ops.Concat(parts, 0);
-        return TemporalOps.ConvOverFrames(padded, padded.Shape[0], Temporal).Narrow(0, before?.Shape[0] ?? 0, frames)
-            .Contiguous();
+        return before == null && after == null ? TemporalOps.ConvOverFrames(y, frames, Temporal)
+            : Ops.TemporalConvBetween(y, before, after, Temporal.Weight, Temporal.Bias);
     }
 }
 

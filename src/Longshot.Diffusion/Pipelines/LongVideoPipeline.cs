@@ -183,7 +183,7 @@ public sealed class LongVideoPipeline
         var given = new Tensor?[r.Frames];
         given[0] = first;
         var whole = new MtdClip(Enumerable.Range(0, r.Frames).ToArray(), Enumerable.Range(0, r.Frames)
-            .Select(f => r.Story.PromptAt(Math.Min(f, r.Story.Frames - 1))).ToArray(), given,
+            .Select(r.Story.PromptAt).ToArray(), given,
             new Rng(r.Seed).Derive(2, 0));
         var latents = sampler.Sample(new[] { whole }, r.Sampler, ct)[0];
         for (int f = 0; f < r.Frames; f++) known[f] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
@@ -191,9 +191,9 @@ public sealed class LongVideoPipeline
         yield return 0;
     }
 
-    /// <summary>What the last clip-parallel generation did on this process (clips, model calls, exchange
-    /// volume).</summary>
-    public ClipRunStats? LastClipRun { get; private set; }
+    /// <summary>Bytes the clips of the last clip-parallel generation on this process received from other clips (the
+    /// exchange volume); null before one ran.</summary>
+    public long? LastClipExchangeBytes { get; private set; }
 
     /// <summary>
     /// Clip parallelism (Video-Infinity) with the global model, a short-video model over consecutive frames: on this
@@ -202,10 +202,10 @@ public sealed class LongVideoPipeline
     private IEnumerable<int> RunClips(GenerationRequest r, Dictionary<int, Tensor> known,
         IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        var (latents, stats) = new ClipRun(_global, _channels, _size, _size)
+        var (latents, bytes) = new ClipRun(_global, _channels, _size, _size)
             .Run(r, Ranks ?? new SingleProcessCommunicator(), progress, Warning, ct);
         for (int f = 0; f < latents.Length; f++) known[f] = latents[f];
-        LastClipRun = stats;
+        LastClipExchangeBytes = bytes;
         yield return 0;
     }
 
@@ -325,7 +325,7 @@ public sealed class LongVideoPipeline
     /// cref="GenerationRequest.RunDir"/>).</summary>
     public Dictionary<int, Tensor> LoadRun(GenerationRequest r)
     {
-        r.Validate();
+        RequireHierarchy(r);
         if (r.RunDir == null)
             throw new LongshotException("the run folder of the original generation is needed (--run).");
         if (!Directory.Exists(r.RunDir)) throw new LongshotException($"run folder not found: {r.RunDir}");
@@ -349,7 +349,7 @@ public sealed class LongVideoPipeline
     public Regeneration Regenerate(Dictionary<int, Tensor> latents, GenerationRequest redraw, int from, int to,
         CancellationToken ct = default)
     {
-        redraw.Validate();
+        RequireHierarchy(redraw);
         int frames = redraw.Frames;
         if (from < 0 || to > frames || from >= to)
             throw new LongshotException($"regenerate: range {from}-{to} is not inside the video's {frames} frames.");
@@ -402,6 +402,16 @@ public sealed class LongVideoPipeline
         }
     }
 
+    /// <summary>Validates a request whose run is redrawn: only diffusion over diffusion keeps units to
+    /// redraw.</summary>
+    private static void RequireHierarchy(GenerationRequest r)
+    {
+        r.Validate();
+        if (r.Scheme != GenerationScheme.DiffusionOverDiffusion)
+            throw new LongshotException("a range can be redrawn (--regenerate) only in a diffusion-over-diffusion " +
+                "run (--scheme dod).");
+    }
+
     internal int[] UnitShape(WorkUnit u) => new[] { u.Positions.Length, _channels, _size, _size };
 
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
@@ -413,7 +423,7 @@ public sealed class LongVideoPipeline
     private static MtdClip ToClip(WorkUnit u, Storyline story, Dictionary<int, Tensor> known, ulong seed)
     {
         var given = u.Positions.Select((p, i) => u.Given[i] ? known[p] : null).ToArray();
-        var prompts = u.Positions.Select(p => story.PromptAt(Math.Min(p, story.Frames - 1))).ToArray();
+        var prompts = u.Positions.Select(story.PromptAt).ToArray();
         return new MtdClip(u.Positions, prompts, given, new Rng(seed).Derive((ulong)u.Level, (ulong)u.Index));
     }
 }

@@ -96,12 +96,8 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
                 var epsU = both.Narrow(0, n, n);
                 eps = epsU + (epsC - epsU) * o.GuidanceScale;
             }
-            else
-            {
-                eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel) { Scope = scope });
-                var epsU = Parts.Unet.Forward(new MtdInput(x, ts, empty, cond, mask, rel) { Scope = scope });
-                eps = epsU + (eps - epsU) * o.GuidanceScale;
-            }
+            else eps = Guided(Parts.Unet, new MtdInput(x, ts, prompts, cond, mask, rel) { Scope = scope }, empty,
+                o.GuidanceScale);
             // Step each clip with its own scheduler and generator.
             var next = new List<Tensor>(b);
             for (int i = 0; i < b; i++)
@@ -119,6 +115,17 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             result.Add(clip);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Classifier-free guidance as two model calls: the output for <paramref name="input"/> and for the same input
+    /// with <paramref name="empty"/> prompts, mixed as uncond + (cond - uncond) * scale.
+    /// </summary>
+    internal static Tensor Guided(MaskUnet3D unet, MtdInput input, Tensor empty, float scale)
+    {
+        var cond = unet.Forward(input);
+        var uncond = unet.Forward(input with { Prompts = empty });
+        return uncond + (cond - uncond) * scale;
     }
 
     private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();
