@@ -96,7 +96,7 @@ internal static class GenerateCommand
         try { return Longshot.Video.Formats.Png.Load(path).ToTensor(); }
         catch (Exception e) when (e is InvalidDataException or IOException or LongshotException)
         {
-            throw new LongshotException($"--init-image: {path} is not a readable PNG ({e.Message}).");
+            throw new LongshotException($"--init-image: {path} is not a readable PNG ({e.Message.TrimEnd('.')}).");
         }
     }
 

@@ -10,7 +10,17 @@ namespace Longshot.Diffusion.ExVideo;
 /// <param name="BaseLength">Frames the base model was trained on (the position map reflects within them).</param>
 /// <param name="Adapter">Add the identity-initialised 3x3x3 convolution before every temporal attention.</param>
 /// <param name="TrainTable">Train the position tables (false: they stay the base embedding's values).</param>
-public sealed record ExVideoSettings(int Frames, int BaseLength = 16, bool Adapter = true, bool TrainTable = true);
+public sealed record ExVideoSettings(int Frames, int BaseLength = 16, bool Adapter = true, bool TrainTable = true)
+{
+    /// <summary>Throws <see cref="LongshotException"/> when the settings cannot extend anything.</summary>
+    public ExVideoSettings Validate()
+    {
+        ExVideoPositions.Map(0, BaseLength);   // the base must be long enough to reflect within
+        if (Frames <= BaseLength)
+            throw new LongshotException($"ExVideo: {Frames} frames is not longer than the base's {BaseLength}.");
+        return this;
+    }
+}
 
 /// <summary>
 /// ExVideo's post-tuning set-up: from a base model with an absolute frame-index embedding in its temporal blocks,
@@ -28,8 +38,7 @@ public static class ExVideoExtension
         if (!cfg.FramePositionEmbedding)
             throw new LongshotException("ExVideo: the base model has no frame position embedding to extend " +
                 "(train it with `longshot train base`).");
-        if (s.Frames < s.BaseLength)
-            throw new LongshotException($"ExVideo: {s.Frames} frames is not longer than the base's {s.BaseLength}.");
+        s.Validate();
         var extended = MtdPipelineParts.Create(cfg with
             {
                 FramePositionEmbedding = false, FramePositionTable = s.Frames, TemporalAdapter = s.Adapter,

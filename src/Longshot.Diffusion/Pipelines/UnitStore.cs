@@ -46,8 +46,8 @@ internal sealed class UnitStore : IDisposable
             if (File.Exists(idPath))
             {
                 if (!File.ReadAllText(idPath).Contains(hash))
-                    throw new LongshotException($"{dir} holds a run with other settings (story, length, seed or " +
-                                                "sampler); use another --run folder or delete it.");
+                    throw new LongshotException($"{dir} holds a run with other settings (story, scheme, length, " +
+                        "seed, sampler or clip settings); use another --run folder or delete it.");
             }
             else AtomicFile.WriteAllText(idPath, $"{{\"settings_sha256\": \"{hash}\"}}");
             return new UnitStore(dir, runLock);

@@ -106,6 +106,8 @@ public static class MtdTrainer
         var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
         // Everything the options decide is checked before the latent cache, which can take minutes to build.
         o.Unet?.Validate();
+        var extension = o.Role == "extend"
+            ? ((o.Extension ?? new ExVideo.ExVideoSettings(o.Length)) with { Frames = o.Length }).Validate() : null;
         if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
             throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning " +
                 "rate.");
@@ -125,8 +127,7 @@ public static class MtdTrainer
         var statePath = Path.Combine(o.Out, StateFile);
         MtdPipelineParts parts;
         if (o.Role == "extend")
-            parts = ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!),
-                (o.Extension ?? new ExVideo.ExVideoSettings(o.Length)) with { Frames = o.Length });
+            parts = ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!), extension!);
         else
         {
             // The base model is the init model with a frame embedding added (its last layer at zero).
