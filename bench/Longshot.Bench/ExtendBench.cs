@@ -5,6 +5,7 @@ using Longshot.Diffusion.ExVideo;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
+using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Kernels;
 using Longshot.Tensors.Optim;
 
@@ -13,11 +14,13 @@ namespace Longshot.Bench;
 /// <summary>
 /// ExVideo post-tuning's cost: one training step of the extended model (shipped size, 80 frames of 16 x 16 latents,
 /// the first frame given, only the temporal blocks trained, AdamW) in float32 with and without gradient
-/// checkpointing. Each setting runs in a process of its own, so that its peak resident memory is its own.
+/// checkpointing, and in bfloat16 mixed precision with checkpointing. Each setting runs in a process of its own, so
+/// that its peak resident memory is its own.
 /// </summary>
 internal static class ExtendBench
 {
-    private static readonly string[] Settings = { "extend-step-f32", "extend-step-f32-ckpt" };
+    /// <summary>The settings, each also a bench case of its own (run in this process).</summary>
+    public static readonly string[] Settings = { "extend-step-f32", "extend-step-f32-ckpt", "extend-step-bf16-ckpt" };
 
     public static void Run()
     {
@@ -95,6 +98,7 @@ internal static class ExtendBench
     public static void Step(string setting)
     {
         bool checkpointing = setting.EndsWith("-ckpt", StringComparison.Ordinal);
+        bool bf16 = setting.Contains("-bf16", StringComparison.Ordinal);
         const int frames = 80;
         var baseModel = MtdPipelineParts.Load(ShippedModels.Base());
         var model = ExVideoExtension.Extend(baseModel, new ExVideoSettings(frames));
@@ -113,9 +117,13 @@ internal static class ExtendBench
             var ts = Enumerable.Repeat(t, frames).ToArray();
             var xt = model.Schedule.AddNoise(x0, noise, ts);
             var target = model.Schedule.TrainingTarget(x0, noise, ts);
-            var pred = model.Unet.Forward(new MtdInput(xt, new[] { t }, prompts, cond, mask, positions));
-            var loss = Ops.Sum(Ops.Square(pred - target)) / pred.Numel;
-            opt.Step(loss.Backward());
+            GradStore grads;
+            using (bf16 ? MixedPrecision.Bf16() : null)
+            {
+                var pred = model.Unet.Forward(new MtdInput(xt, new[] { t }, prompts, cond, mask, positions));
+                grads = (Ops.Sum(Ops.Square(pred - target)) / pred.Numel).Backward();
+            }
+            opt.Step(grads);
         }
         TrainStep();
         var sw = Stopwatch.StartNew();

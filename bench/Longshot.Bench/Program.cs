@@ -20,9 +20,8 @@ var all = new Dictionary<string, Action>
     ["distributed"] = DistributedBench.Run,
     ["distributed-ranks"] = DistributedBench.Ranks,
     ["extend"] = ExtendBench.Run,
-    ["extend-step-f32"] = () => ExtendBench.Step("extend-step-f32"),
-    ["extend-step-f32-ckpt"] = () => ExtendBench.Step("extend-step-f32-ckpt"),
 };
+foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
     Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json]");

@@ -11,7 +11,11 @@ namespace Longshot.Tensors;
 /// </summary>
 public sealed partial class Tensor
 {
-    internal readonly float[] Storage;
+    /// <summary>The elements this tensor and its views share.</summary>
+    internal readonly TensorBuffer Buffer;
+
+    /// <summary>The float32 array behind <see cref="Buffer"/>.</summary>
+    internal float[] Storage => Buffer.Data;
 
     /// <summary>Size of each dimension.</summary>
     public int[] Shape { get; }
@@ -35,8 +39,11 @@ public sealed partial class Tensor
     public string? Name { get; set; }
 
     internal Tensor(float[] storage, int[] shape, int[] strides, int offset)
+        : this(new TensorBuffer(storage), shape, strides, offset) { }
+
+    internal Tensor(TensorBuffer buffer, int[] shape, int[] strides, int offset)
     {
-        Storage = storage;
+        Buffer = buffer;
         Shape = shape;
         Strides = strides;
         Offset = offset;
@@ -173,7 +180,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A new tensor sharing this one's storage, cut off from the graph.</summary>
-    public Tensor Detach() => new(Storage, Shape, Strides, Offset) { Name = Name };
+    public Tensor Detach() => new(Buffer, Shape, Strides, Offset) { Name = Name };
 
     /// <summary>An independent copy (no graph).</summary>
     public Tensor Clone() => new(ToArray(), (int[])Shape.Clone());

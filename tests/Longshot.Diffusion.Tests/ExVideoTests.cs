@@ -101,11 +101,11 @@ public class ExVideoTests : IDisposable
         var baseModel = MtdTrainer.Train(common with { Role = "base", Out = P("base"), InitFrom = P("local"),
             Steps = 2 });
         Assert.True(baseModel.Unet.Config.FramePositionEmbedding);
-        foreach (bool checkpointing in new[] { false, true })
+        foreach (var (checkpointing, bf16) in new[] { (false, false), (true, false), (true, true) })
         {
-            var outDir = P(checkpointing ? "ext-ckpt" : "ext");
+            var outDir = P($"ext-{checkpointing}-{bf16}");
             var extended = MtdTrainer.Train(common with { Role = "extend", Out = outDir, InitFrom = P("base"),
-                Length = 12, Steps = 3, ExportRaw = true, GradientCheckpointing = checkpointing,
+                Length = 12, Steps = 3, ExportRaw = true, GradientCheckpointing = checkpointing, Bf16 = bf16,
                 Extension = new ExVideoSettings(12, BaseLength: 8) });
             var start = ExVideoExtension.Extend(MtdPipelineParts.Load(P("base")), new ExVideoSettings(12, 8));
             int trained = 0;
@@ -118,7 +118,25 @@ public class ExVideoTests : IDisposable
             Assert.True(trained > 0, "no temporal-block weight moved");
             var saved = MtdPipelineParts.Load(outDir);
             Assert.Equal(12, saved.Unet.Config.FramePositionTable);
+            // Mixed precision keeps float32 master weights: trained weights are not bfloat16 values.
+            if (bf16)
+                Assert.Contains(extended.Parameters.Named.Where(x => ExVideoExtension.IsTemporalBlock(x.Name))
+                    .SelectMany(x => x.Value.ToArray()), v => (BitConverter.SingleToUInt32Bits(v) & 0xFFFF) != 0);
         }
+        // DoD's two roles as base and extended models: keyframes with nothing given, and first and last given.
+        foreach (var given in new[] { "none", "ends" })
+        {
+            var b = MtdTrainer.Train(common with { Role = "base", Out = P("base-" + given), InitFrom = P("local"),
+                Steps = 1, Given = given });
+            // Keyframes of the 12-frame extension at depth 1 are consecutive (depth 2 would need 122 frames).
+            MtdTrainer.Train(common with { Role = "extend", Out = P("ext-" + given), InitFrom = P("base-" + given),
+                Length = 12, Steps = 1, Given = given, Depth = given == "none" ? 1 : 2,
+                Extension = new ExVideoSettings(12, BaseLength: 8) });
+            Assert.True(b.Unet.Config.FramePositionEmbedding);
+        }
+        var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(common with { Role = "base",
+            Out = P("base-none"), InitFrom = P("local"), Steps = 2, Given = "ends" }));
+        Assert.Contains("--given none", e.Message);
     }
 }
 

@@ -165,6 +165,10 @@ internal static class TrainCommands
         var frames = extend
             ? CliOptions.Int("--frames", "frames the extended model generates at once", 80, 8, 4096)
             : CliOptions.Int("--length", "frames per clip", 16, 3, 1024);
+        var given = CliOptions.Choice("--given", "frames given: first (image to video), ends (a DoD local model: " +
+            "first and last), none (a DoD global model: keyframes at stride (L-1)^(depth-1))", "first", "ends", "none");
+        var depth = CliOptions.Int("--depth", "hierarchy depth m whose finest (ends) or keyframe (none) stride the " +
+            "clips take", 3, 2, 8);
         var baseLength = CliOptions.Int("--base-length", "frames the base model was trained on", 16, 7, 1024);
         var steps = CliOptions.Int("--steps", "training steps", 1000, 0, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
@@ -174,6 +178,8 @@ internal static class TrainCommands
             "(ablation)");
         var checkpointing = CliOptions.Flag("--checkpointing", "gradient checkpointing (less memory, one more " +
             "forward pass)");
+        var bf16 = CliOptions.Flag("--bf16", "bfloat16 mixed precision: bfloat16 activations and weight copies, " +
+            "float32 accumulation and master weights (less memory)");
         var raw = CliOptions.Flag("--raw-weights", "export the last step's weights instead of the EMA");
         var seed = CliOptions.Seed();
         var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
@@ -181,9 +187,9 @@ internal static class TrainCommands
         var zero = ZeroOption();
         var c = new Command(role, extend
                 ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
-                : "Train an image-to-video base model: consecutive frames, the first given, a frame embedding.")
-            .With(data, outDir, vae, from, frames, steps, batch, lr, raw, seed, checkpointEvery, checkpointing, quiet,
-                zero);
+                : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
+            .With(data, outDir, vae, from, frames, given, depth, steps, batch, lr, raw, seed, checkpointEvery,
+                checkpointing, bf16, quiet, zero);
         if (extend) c.With(baseLength, noAdapter, frozenTable);
         return c.Runs((p, ct) =>
         {
@@ -192,9 +198,10 @@ internal static class TrainCommands
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
                 Role = role, Length = length, Steps = p.GetValue(steps), Batch = p.GetValue(batch),
+                Given = p.GetValue(given)!, Depth = p.GetValue(depth),
                 Zero = p.GetValue(zero), ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(from),
                 LearningRate = (float)p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery),
-                Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing),
+                Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing), Bf16 = p.GetValue(bf16),
                 Extension = extend ? new Diffusion.ExVideo.ExVideoSettings(length, p.GetValue(baseLength),
                     !p.GetValue(noAdapter), !p.GetValue(frozenTable)) : null,
             };

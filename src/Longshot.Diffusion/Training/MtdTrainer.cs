@@ -6,6 +6,7 @@ using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Distributed;
 using Longshot.Tensors;
+using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
 
@@ -23,10 +24,19 @@ public sealed record MtdTrainOptions
     /// embedding, started from <see cref="InitFrom"/>) or "extend" (ExVideo post-tuning of the base model
     /// <see cref="InitFrom"/> to L frames, <see cref="Extension"/>).</summary>
     public string Role { get; init; } = "global";
+    /// <summary>
+    /// Which frames the base and extend roles are given: "first" (image to video: consecutive frames, the first
+    /// given), "ends" (a DoD local model at the finest level: consecutive frames, first and last given) or "none" (a
+    /// DoD global model: keyframes at the stride (L-1)^(depth-1), nothing given).
+    /// </summary>
+    public string Given { get; init; } = "first";
     /// <summary>The extend role's ExVideo settings (its Frames is <see cref="Length"/>).</summary>
     public ExVideo.ExVideoSettings? Extension { get; init; }
     /// <summary>Recompute activations in the backward pass instead of keeping them.</summary>
     public bool GradientCheckpointing { get; init; }
+    /// <summary>bfloat16 mixed precision (<see cref="MixedPrecision.Bf16"/>): bfloat16 GEMM, convolution and attention
+    /// inputs and kept activations; float32 accumulation, master weights and optimizer state.</summary>
+    public bool Bf16 { get; init; }
     public int Length { get; init; } = 16;
     public int Depth { get; init; } = 3;
     public int Steps { get; init; } = 1000;
@@ -99,6 +109,10 @@ public static class MtdTrainer
         if (o.Role is "base" or "extend" && o.InitFrom == null)
             throw new LongshotException(o.Role == "base" ? "train base: --init (the model it starts from) is needed."
                 : "train extend: --base (the model to extend) is needed.");
+        if (o.Given is not ("first" or "ends" or "none"))
+            throw new LongshotException($"train: --given must be first, ends or none, got '{o.Given}'.");
+        if (o.Given == "ends" && o.Depth < 2)
+            throw new LongshotException("train: --given ends needs a depth of at least 2.");
         if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
         if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
             throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got " +
@@ -164,6 +178,10 @@ public static class MtdTrainer
             if (prediction != o.PredictionType)
                 throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
                 $"--out for {o.PredictionType}.");
+            var given = TrainingCheckpoint.ReadExtra(statePath, "given") ?? "first";
+            if (o.Role is "base" or "extend" && given != o.Given)
+                throw new LongshotException($"{statePath} belongs to a run with --given {given}; use another --out " +
+                $"for --given {o.Given}.");
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
         var schedule = parts.Schedule;
@@ -176,18 +194,24 @@ public static class MtdTrainer
             {
                 "global" => GlobalLevel(o, rng),
                 "local" => localLevels[(int)(step % localLevels.Length)],
-                _ => o.Depth, // base, extend: consecutive frames
+                _ => o.Given == "none" ? 1 : o.Depth, // base, extend: keyframes or consecutive frames
             };
-            var loss = StepLoss(o, parts, latents, sampler, schedule, level, rng, ranks.Size, ranks.Rank);
-            NumericCheck.ThrowIfNotFinite(loss, step);
-            dp.Step(loss.Backward(), 1.0);
+            Tensor loss;
+            GradStore grads;
+            using (o.Bf16 ? MixedPrecision.Bf16() : null)
+            {
+                loss = StepLoss(o, parts, latents, sampler, schedule, level, rng, ranks.Size, ranks.Rank);
+                NumericCheck.ThrowIfNotFinite(loss, step);
+                grads = loss.Backward();
+            }
+            dp.Step(grads, 1.0);
             ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
                 dp.SaveCheckpoint(statePath, all, step, rng, ema,
                     new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
                     ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
-                    ["prediction"] = o.PredictionType });
+                    ["prediction"] = o.PredictionType, ["given"] = o.Given });
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -244,9 +268,11 @@ public static class MtdTrainer
         for (int b = 0; b < total; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            bool local = o.Role == "local", firstGiven = o.Role is "base" or "extend";
-            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng, conditioned: local);
-            if (firstGiven || (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
+            bool local = o.Role == "local", video = o.Role is "base" or "extend";
+            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng,
+                conditioned: local || (video && o.Given == "ends"));
+            if ((video && o.Given == "first")
+                || (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
                 clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
             clips.Add((ep, clip));
         }

@@ -284,6 +284,7 @@ internal static class Backward
                 Give(s, x[0], () => Ops.Reshape(g, x[0].Shape)); break;
             case OpKind.Expand:
             case OpKind.Contiguous:
+            case OpKind.RoundBf16: // the rounding passes gradients unchanged to the float32 value
                 Give(s, x[0], () => g); break;
             case OpKind.Dropout:
             {

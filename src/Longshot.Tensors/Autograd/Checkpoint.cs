@@ -35,6 +35,7 @@ public static class Checkpoint
         y = y.Detach();
         y.RequiresGrad = true;
         y.Node = new Node(OpKind.Checkpoint, new Ctx(block, inputs), inputs) { Output = y };
+        MixedPrecision.Recorded(y);
         return y;
     }
 }

@@ -9,7 +9,7 @@ internal enum OpKind
     MatMul, Linear, Conv, ConvTranspose, UpsampleNearest, AvgPool,
     GroupNorm, LayerNorm, Embedding,
     Concat, Narrow, Pad, Permute, Reshape, Expand, Repeat, Contiguous,
-    Dropout, Attention, MseLoss, Checkpoint,
+    Dropout, Attention, MseLoss, Checkpoint, RoundBf16,
 }
 
 /// <summary>One recorded op: its kind, inputs, output and whatever the backward rule needs.</summary>
@@ -37,6 +37,7 @@ internal static class Graph
         if (!any) return result;
         result.RequiresGrad = true;
         result.Node = new Node(kind, ctx, inputs) { Output = result };
+        MixedPrecision.Recorded(result);
         return result;
     }
 

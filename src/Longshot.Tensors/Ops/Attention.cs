@@ -24,6 +24,7 @@ public static partial class Ops
                 $"v {ShapeUtil.Str(v.Shape)} do not agree.");
         if (mask != null && mask.RequiresGrad)
             throw new ArgumentException("Attention: the mask cannot require a gradient.");
+        q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, scale ?? 1f / MathF.Sqrt(d), new float[b * h * lq],
             FlashAttention.MakeExtra(bias, b, h, lq, lk), FlashAttention.MakeExtra(mask, b, h, lq, lk));

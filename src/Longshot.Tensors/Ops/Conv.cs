@@ -125,6 +125,7 @@ public static partial class Ops
                 $"channels.");
         if (stride.Any(s => s < 1) || padding.Any(p => p < 0))
             throw new ArgumentException($"{op}: stride must be >= 1 and padding >= 0.");
+        x = MixedPrecision.Input(x); w = MixedPrecision.Input(w);
         if (padMode != PadMode.Constant && padding.Any(p => p > 0))
         {
             x = Pad(x, new[] { padding[2], padding[2], padding[1], padding[1], padding[0], padding[0] }, padMode);

@@ -8,6 +8,7 @@ public static partial class Ops
     /// <summary>Matrix product over the last two dimensions, batch dimensions broadcast (rank 2 or more).</summary>
     public static Tensor MatMul(Tensor a, Tensor b)
     {
+        a = MixedPrecision.Input(a); b = MixedPrecision.Input(b);
         var r = MatMulKernel(a, b);
         return Graph.Record(r, OpKind.MatMul, null, a, b);
     }
@@ -21,6 +22,7 @@ public static partial class Ops
         if (bias != null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
             throw new ArgumentException($"Linear: bias {ShapeUtil.Str(bias.Shape)} does not match weight " +
                 $"{ShapeUtil.Str(weight.Shape)}.");
+        x = MixedPrecision.Input(x); weight = MixedPrecision.Input(weight);
         int inF = weight.Shape[1], outF = weight.Shape[0];
         var xc = x.Contiguous().Detach(); var wc = weight.Contiguous().Detach();
         int rows = x.Numel / Math.Max(1, inF);

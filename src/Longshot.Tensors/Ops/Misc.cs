@@ -74,4 +74,12 @@ public static partial class Ops
         var t = Div(Add(Exp(logVar), Square(Sub(mean, mean2))), Exp(logVar2));
         return MulScalar(Sum(AddScalar(Add(Sub(logVar2, logVar), t), -1f)), 0.5f);
     }
+
+    /// <summary>The values rounded to the nearest bfloat16 (as float32); the gradient passes unchanged.</summary>
+    public static unsafe Tensor RoundBf16(Tensor x)
+    {
+        var y = new Tensor(x.ToArray(), (int[])x.Shape.Clone());
+        fixed (float* p = y.Storage) Kernels.Bf16.Round(p, y.Numel);
+        return Graph.Record(y, OpKind.RoundBf16, null, x);
+    }
 }

@@ -21,7 +21,7 @@ public static partial class Ops
     {
         var s = ShapeUtil.InferShape("Reshape", x.Numel, shape);
         var src = x.IsContiguous ? x : x.Detach().Contiguous();
-        var r = new Tensor(src.Storage, s, ShapeUtil.ContiguousStrides(s), src.Offset);
+        var r = new Tensor(src.Buffer, s, ShapeUtil.ContiguousStrides(s), src.Offset);
         return Graph.Record(r, OpKind.Reshape, null, x);
     }
 
@@ -41,7 +41,7 @@ public static partial class Ops
             seen[d] = true;
             shape[i] = x.Shape[d]; strides[i] = x.Strides[d];
         }
-        var r = new Tensor(x.Storage, shape, strides, x.Offset);
+        var r = new Tensor(x.Buffer, shape, strides, x.Offset);
         var norm = dims.Select(d => d < 0 ? d + x.Rank : d).ToArray();
         return Graph.Record(r, OpKind.Permute, norm, x);
     }
@@ -63,7 +63,7 @@ public static partial class Ops
             throw new ArgumentException($"Narrow: range [{start}, {start + length}) is outside dimension {d} of " +
                 $"shape {ShapeUtil.Str(x.Shape)}.");
         var shape = (int[])x.Shape.Clone(); shape[d] = length;
-        var r = new Tensor(x.Storage, shape, (int[])x.Strides.Clone(), x.Offset + start * x.Strides[d]);
+        var r = new Tensor(x.Buffer, shape, (int[])x.Strides.Clone(), x.Offset + start * x.Strides[d]);
         return Graph.Record(r, OpKind.Narrow, new[] { d, start }, x);
     }
 
@@ -112,7 +112,7 @@ public static partial class Ops
         int start = 0;
         foreach (var t in xs)
         {
-            var dst = new Tensor(r.Storage, (int[])t.Shape.Clone(), r.Strides, start * r.Strides[d]);
+            var dst = new Tensor(r.Buffer, (int[])t.Shape.Clone(), r.Strides, start * r.Strides[d]);
             StridedCopy.Scatter(t.ToArray(), dst);
             start += t.Shape[d];
         }
@@ -154,7 +154,7 @@ public static partial class Ops
         if (!full.AsSpan().SequenceEqual(shape))
             throw new ArgumentException($"Expand: {ShapeUtil.Str(x.Shape)} cannot be expanded to " +
             $"{ShapeUtil.Str(shape)}.");
-        var r = new Tensor(x.Storage, (int[])shape.Clone(), Elementwise.BroadcastStrides(x, shape), x.Offset);
+        var r = new Tensor(x.Buffer, (int[])shape.Clone(), Elementwise.BroadcastStrides(x, shape), x.Offset);
         return Graph.Record(r, OpKind.Expand, null, x);
     }
 
