@@ -5,6 +5,7 @@ using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Training;
 using Longshot.Eval.Benchmark;
 using Longshot.Eval.Features;
+using Longshot.Tensors;
 
 namespace Longshot.Cli.Commands;
 
@@ -102,6 +103,10 @@ internal static class EvalCommands
         var noAdapter = CliOptions.Text("--no-adapter", "ablation: a model extended without the 3D adapter", "DIR");
         var frozenTable = CliOptions.Text("--frozen-table", "ablation: a model extended with frozen position tables",
             "DIR");
+        var dodGlobal = CliOptions.Text("--dod-global", "ExVideo inside DoD: a global model extended to L keyframes " +
+            "(`train extend --given none`)", "DIR");
+        var dodLocal = CliOptions.Text("--dod-local", "ExVideo inside DoD: a local model extended to L frames " +
+            "(`train extend --given ends`); L is its position table's length", "DIR");
         var budget = CliOptions.Int("--budget", "frames generated per row", 480, 17, 10_000_000);
         var steps = CliOptions.Int("--steps", "denoising steps", ShippedModels.Sampler.Steps, 1, 1000);
         var outDir = CliOptions.Text("--out", "results folder (default out/eval-exvideo)", "DIR");
@@ -109,21 +114,32 @@ internal static class EvalCommands
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         return new Command("exvideo", "ExVideo's comparison: base model naively at --frames, base model " +
             "autoregressively, the extended model, DoD (and the ablations' models when given).")
-            .With(data, frames, baseModel, extended, noAdapter, frozenTable, budget, steps, outDir, seed, quiet)
+            .With(data, frames, baseModel, extended, noAdapter, frozenTable, dodGlobal, dodLocal, budget, steps, outDir,
+                seed, quiet)
             .Runs((p, ct) =>
             {
                 string b = p.GetValue(baseModel) ?? ShippedModels.Base();
-                var variants = new List<BenchmarkVariant>
+                string ext = p.GetValue(extended) ?? ShippedModels.Extended();
+                int n = p.GetValue(frames);
+                var variants = new List<BenchmarkVariant> { new("base-ar", GenerationScheme.Autoregressive, Local: b) };
+                // One-pass rows run up to the extended model's length (the paper's comparison); past it only the
+                // schemes that chain or nest model calls.
+                int table = TableLength(ext, "--extended");
+                if (n <= table)
                 {
-                    new("base-naive", GenerationScheme.Extended, Extended: b),
-                    new("base-ar", GenerationScheme.Autoregressive, Local: b),
-                    new("extended", GenerationScheme.Extended,
-                        Extended: p.GetValue(extended) ?? ShippedModels.Extended()),
-                };
-                if (p.GetValue(noAdapter) is { } na)
-                    variants.Add(new("extended-no-adapter", GenerationScheme.Extended, Extended: na));
-                if (p.GetValue(frozenTable) is { } ft)
-                    variants.Add(new("extended-frozen-table", GenerationScheme.Extended, Extended: ft));
+                    variants.Insert(0, new("base-naive", GenerationScheme.Extended, Extended: b));
+                    variants.Add(new("extended", GenerationScheme.Extended, Extended: ext));
+                    if (p.GetValue(noAdapter) is { } na)
+                        variants.Add(new("extended-no-adapter", GenerationScheme.Extended, Extended: na));
+                    if (p.GetValue(frozenTable) is { } ft)
+                        variants.Add(new("extended-frozen-table", GenerationScheme.Extended, Extended: ft));
+                }
+                else Console.WriteLine($"{n} frames is longer than the extended model's {table}: no one-pass rows.");
+                if ((p.GetValue(dodGlobal) == null) != (p.GetValue(dodLocal) == null))
+                    throw new LongshotException("--dod-global and --dod-local go together.");
+                if (p.GetValue(dodLocal) is { } dl)
+                    variants.Add(new("dod-exvideo", GenerationScheme.DiffusionOverDiffusion, Local: dl,
+                        Global: p.GetValue(dodGlobal), Length: TableLength(dl, "--dod-local")));
                 var o = new BenchmarkOptions
                 {
                     Data = p.GetValue(data)!, Global = ShippedModels.Global(), Local = ShippedModels.Local(),
@@ -140,6 +156,16 @@ internal static class EvalCommands
                 Console.WriteLine(File.ReadAllText(Path.Combine(o.Out, "table1.md")));
                 return 0;
             });
+    }
+
+    /// <summary>The frames an extended model runs at once (the rows of its position tables).</summary>
+    private static int TableLength(string folder, string option)
+    {
+        var path = Path.Combine(folder, "unet", "config.json");
+        if (!File.Exists(path)) throw new LongshotException($"{option}: {folder} has no unet/config.json.");
+        int rows = Diffusion.Unet.MaskUnetConfig.Load(path).FramePositionTable;
+        if (rows < 3) throw new LongshotException($"{option}: {folder} is not an extended model (no position table).");
+        return rows;
     }
 
     private static Command Mtd()

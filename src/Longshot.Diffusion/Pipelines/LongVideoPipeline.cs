@@ -142,6 +142,16 @@ public sealed class LongVideoPipeline
 
     private MtdSampler? _extended;
 
+    /// <summary>Refuses an L that an ExVideo-extended global or local model cannot run (its position tables end
+    /// there).</summary>
+    private void CheckUnitLength(int length)
+    {
+        foreach (var (model, which) in new[] { (_global, "global"), (_local, "local") })
+            if (model.Parts.Unet.Config.FramePositionTable is > 0 and var rows && length > rows)
+                throw new LongshotException($"length (L) {length}: the {which} model draws at most {rows} frames at " +
+                    "once (its position tables end there).");
+    }
+
     /// <summary>
     /// The long-context image-to-video model of the extended scheme (an ExVideo-extended model, or any model that
     /// takes the first frame given, e.g. the base model it was extended from). Null until set.
@@ -217,6 +227,7 @@ public sealed class LongVideoPipeline
     private IEnumerable<int> RunDod(GenerationRequest r, Dictionary<int, Tensor> known,
         IProgress<GenerationProgress>? progress, CancellationToken ct, ICommunicator? ranks = null)
     {
+        CheckUnitLength(r.Length);
         var schedule = new DodSchedule(r.Frames, r.Length);
         using var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
         int levels = schedule.Levels.Count, total = schedule.Levels.Sum(l => l.Count);
@@ -282,6 +293,7 @@ public sealed class LongVideoPipeline
     private IEnumerable<int> RunAutoregressive(GenerationRequest r, Dictionary<int, Tensor> known,
         IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
+        CheckUnitLength(r.Length);
         var schedule = new AutoregressiveSchedule(r.Frames, r.Length);
         for (int i = 0; i < schedule.Units.Count; i++)
         {

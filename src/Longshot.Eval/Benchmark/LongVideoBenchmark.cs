@@ -47,9 +47,10 @@ public sealed record BenchmarkOptions
 }
 
 /// <summary>One row of Table 1: a scheme at a length.</summary>
-/// <summary>A row of its own: <paramref name="Scheme"/> with another local model and/or an extended model.</summary>
+/// <summary>A row of its own: <paramref name="Scheme"/> with other global, local and/or extended models, and its own
+/// frames per model call <paramref name="Length"/> (default: the benchmark's L).</summary>
 public sealed record BenchmarkVariant(string Name, GenerationScheme Scheme, string? Local = null,
-    string? Extended = null);
+    string? Extended = null, string? Global = null, int? Length = null);
 
 /// <param name="SeamScore">Clip-parallel rows: change across clip joins over change inside clips (<see
 /// cref="Metrics.SeamScore"/>); NaN for other schemes.</param>
@@ -113,8 +114,8 @@ public static class LongVideoBenchmark
             foreach (var (name, scheme, clips, variant) in Rows(o, n))
             {
                 if (rows.Any(r => r.Frames == n && r.Scheme == name)) continue;
-                var rowPipe = variant == null ? pipe : new LongVideoPipeline(globalParts,
-                    variant.Local != null ? MtdPipelineParts.Load(variant.Local) : localParts, vae)
+                var rowPipe = variant == null ? pipe : new LongVideoPipeline(
+                    variant.Global != null ? MtdPipelineParts.Load(variant.Global) : globalParts, variant.Local != null ? MtdPipelineParts.Load(variant.Local) : localParts, vae)
                 {
                     BatchSize = o.Batch,
                     Extended = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,
@@ -128,7 +129,7 @@ public static class LongVideoBenchmark
                     progress?.Report($"{name} {n} frames: video {v + 1}/{real.Count}");
                     var request = new GenerationRequest(Storyline.FromFramePrompts(real[v].Prompts), n)
                     {
-                        Scheme = scheme, Length = o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
+                        Scheme = scheme, Length = variant?.Length ?? o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
                         Clips = clips,
                     };
                     var video = rowPipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
