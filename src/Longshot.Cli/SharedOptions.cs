@@ -43,6 +43,8 @@ internal sealed class SamplingOptions
         GenerationSchemes.All.Select(x => x.Name()).ToArray());
     public Option<int> Length { get; } = CliOptions.Int("--length",
         "frames per model call (L) the models were trained for", 16, 3, 1024);
+    public Option<int?> Depth { get; } = CliOptions.OptionalInt("--depth",
+        "levels of the dod hierarchy (default: the fewest that reach consecutive frames)", 1, 12);
     public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
     public Option<double> Guidance { get; } = CliOptions.Number("--guidance",
         "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
@@ -51,11 +53,12 @@ internal sealed class SamplingOptions
         1);
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
-    public Option[] All => new Option[] { Scheme, Length, Steps, Guidance, Sampler, Eta, Seed };
+    public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, Seed };
 
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
-        Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
+        Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Depth = p.GetValue(Depth),
+        Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
             (float)p.GetValue(Eta)),
     };

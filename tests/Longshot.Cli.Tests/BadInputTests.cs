@@ -82,6 +82,15 @@ public class BadInputTests
     }
 
     [Fact]
+    public void ADepthThatCannotWorkIsRefused()
+    {
+        Refused(Cli.Run("generate", "--prompt", "a red ball", "--frames", "1024", "--depth", "2", "--out", "x.gif"),
+            "depth 2 with L = 16 reaches at most 226 frames", "depth 3 is needed");
+        Refused(Cli.Run("generate", "--prompt", "a red ball", "--scheme", "ar", "--depth", "3", "--out", "x.gif"),
+            "--depth is for dod");
+    }
+
+    [Fact]
     public void PathsThatCannotWorkAreNamedBeforeAnyWork()
     {
         var dir = Cli.TempDir();

@@ -251,6 +251,6 @@ public class DodSchedulingTests
         var deep = new DodSchedule(1024, 16);
         var level3 = deep.Levels[2].ToList();
         Assert.Empty(LongVideoPipeline.NextBatches(level3, new HashSet<int>().Contains, 2, 2, 1));
-        Assert.Equal(69, level3.Count);
+        Assert.Equal(225, level3.Count);
     }
 }

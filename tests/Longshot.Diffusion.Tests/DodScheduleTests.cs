@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Pipelines;
+using Longshot.Tensors;
 using Xunit;
 
 namespace Longshot.Diffusion.Tests;
@@ -30,23 +31,66 @@ public class DodScheduleTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(10)]
+    [InlineData(17)]
     [InlineData(100)]
     [InlineData(1024)]
     [InlineData(1000)]
-    public void OnlyTheNeededUnitsArePlannedAndEveryFrameIsCovered(int frames)
+    [InlineData(5000)]
+    public void TheHierarchySpansExactlyTheRequestedFramesEachMadeOnce(int frames)
     {
         var s = new DodSchedule(frames, 16);
-        var made = s.Units.SelectMany(u => u.Generates).ToHashSet();
-        Assert.All(Enumerable.Range(0, frames), f => Assert.Contains(f, made));
-        foreach (var level in s.Levels.Skip(1))
-            foreach (var u in level)
-            {
-                Assert.True(u.Positions[0] < frames - 1, "a unit whose gap lies beyond the video is not planned");
-                // Its two ends were made by earlier levels.
-                var earlier = s.Levels.Take(u.Level - 1).SelectMany(l => l).SelectMany(x => x.Generates).ToHashSet();
-                Assert.Contains(u.Positions[0], earlier);
-                Assert.Contains(u.Positions[^1], earlier);
-            }
+        var made = s.Units.SelectMany(u => u.Generates).ToList();
+        Assert.Equal(Enumerable.Range(0, frames), made.OrderBy(x => x));
+        // The global model's keyframes reach from the first frame to the last.
+        var keys = s.Levels[0].Single().Positions;
+        Assert.Equal(Math.Min(16, frames), keys.Length);
+        Assert.Equal(0, keys[0]);
+        Assert.Equal(frames - 1, keys[^1]);
+        foreach (var u in s.Units)
+        {
+            Assert.InRange(u.Positions.Length, Math.Min(2, frames), 16);
+            // Nearly equal steps: spacings inside a unit differ by at most one.
+            var gaps = u.Positions.Zip(u.Positions.Skip(1), (a, b) => b - a).ToList();
+            if (gaps.Count > 0) Assert.InRange(gaps.Max() - gaps.Min(), 0, 1);
+            Assert.All(gaps, g => Assert.True(g >= 1));
+            if (u.Level == 1) continue;
+            // Its two ends were made by earlier levels, and they are all it is given.
+            var earlier = s.Levels.Take(u.Level - 1).SelectMany(l => l).SelectMany(x => x.Generates).ToHashSet();
+            Assert.Contains(u.Positions[0], earlier);
+            Assert.Contains(u.Positions[^1], earlier);
+            Assert.Equal(2, u.Given.Count(g => g));
+        }
+        // The finest level reaches consecutive frames.
+        Assert.All(s.Levels[^1], u => Assert.All(u.Positions.Zip(u.Positions.Skip(1), (a, b) => b - a),
+            g => Assert.Equal(1, g)));
+    }
+
+    [Fact]
+    public void EveryStorySegmentOfTheDemoGetsAKeyframe()
+    {
+        // The demo story: 10 segments over 1,024 frames; keyframes are 68-69 frames apart.
+        var keys = new DodSchedule(1024, 16).Levels[0].Single().Positions;
+        for (int segment = 0; segment < 10; segment++)
+        {
+            int a = segment * 1024 / 10, b = (segment + 1) * 1024 / 10;
+            Assert.Contains(keys, k => k >= a && k < b);
+        }
+        Assert.Equal(new[] { 0, 68, 136, 205, 273, 341, 409, 477, 546, 614, 682, 750, 818, 887, 955, 1023 }, keys);
+    }
+
+    [Fact]
+    public void ADeeperHierarchySplitsEveryLevelIntoFewerSteps()
+    {
+        var s = new DodSchedule(1024, 16, depth: 4);
+        Assert.Equal(4, s.Depth);
+        Assert.Equal(6, s.Steps);                   // 6^4 = 1296 >= 1023 > 5^4
+        Assert.All(s.Levels, l => Assert.NotEmpty(l));
+        Assert.Equal(7, s.Levels[0].Single().Positions.Length);
+        Assert.Equal(Enumerable.Range(0, 1024), s.Units.SelectMany(u => u.Generates).OrderBy(x => x));
+        var e = Assert.Throws<LongshotException>(() => new DodSchedule(1024, 16, depth: 2));
+        Assert.Contains("depth 3 is needed", e.Message);
     }
 
     [Fact]

@@ -66,4 +66,35 @@ public class LongVideoSamplingTests
         Assert.Contains("3376",
             Assert.Throws<LongshotException>(() => LongVideoSampling.Sample(1, 3, 16, 3000, new Rng(1))).Message);
     }
+
+    [Fact]
+    public void RequestSpacedUnitsAreUnitsOfSomeRequestsSchedule()
+    {
+        var rng = new Rng(11);
+        var lengths = new HashSet<int>();
+        var gaps = new HashSet<int>();
+        for (int i = 0; i < 300; i++)
+        {
+            int level = 1 + i % 3;
+            var clip = LongVideoSampling.SampleRequest(level, 16, 3376, rng);
+            Assert.Equal(level, clip.Level);
+            Assert.InRange(clip.Frames[0], 0, 3375);
+            Assert.InRange(clip.Frames[^1], 0, 3375);
+            Assert.InRange(clip.Frames.Length, 2, 16);
+            var d = clip.Frames.Zip(clip.Frames.Skip(1), (a, b) => b - a).ToList();
+            Assert.InRange(d.Max() - d.Min(), 0, 1);      // nearly equal steps
+            Assert.Equal(level == 1 ? 0 : 2, clip.Given.Count(g => g));
+            if (level > 1) Assert.True(clip.Given[0] && clip.Given[^1]);
+            if (level == 1) Assert.Equal(16, clip.Frames.Length);
+            lengths.Add(clip.Frames.Length);
+            foreach (var g in d) gaps.Add(g);
+            // The batch's other clips share the unit's shape.
+            var like = LongVideoSampling.Like(clip, 3376, rng);
+            Assert.Equal(d, like.Frames.Zip(like.Frames.Skip(1), (a, b) => b - a));
+            Assert.InRange(like.Frames[^1], 0, 3375);
+        }
+        Assert.True(lengths.Count > 3, "finest units of several lengths");
+        Assert.True(gaps.Count > 50, "many spacings, not only the hierarchy's 1, 15 and 225");
+        Assert.Throws<LongshotException>(() => LongVideoSampling.SampleRequest(4, 16, 3376, new Rng(1)));
+    }
 }

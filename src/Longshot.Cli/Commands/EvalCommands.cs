@@ -30,6 +30,9 @@ internal static class EvalCommands
         var extractor = CliOptions.Text("--extractor",
             "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
+        var length = CliOptions.Int("--length", "frames per model call (L) the models were trained for", 16, 3, 1024);
+        var depth = CliOptions.OptionalInt("--depth", "levels of DoD's hierarchy (default: the fewest that reach " +
+            "consecutive frames; the paper's Table 2c)", 1, 12);
         var seed = CliOptions.Seed();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var eval = new Command("eval",
@@ -38,7 +41,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, seed, quiet);
+                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, length, depth, seed,
+                    quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
@@ -55,6 +59,7 @@ internal static class EvalCommands
                 Out = p.GetValue(outDir) ?? (q ? "out/eval-quick" : "out/eval"),
                 Lengths = CliOptions.Ints(p.GetValue(lengths)) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
+                LocalLength = p.GetValue(length), Depth = p.GetValue(depth),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance),
                     p.GetValue(sampler)!),

@@ -103,6 +103,9 @@ internal static class TrainCommands
         var seed = CliOptions.Seed();
         var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
         var prediction = CliOptions.Choice("--prediction", "what the UNet predicts", "v", "epsilon");
+        var spacing = CliOptions.Choice("--spacing", "frame spacings trained: requests (units as generation plans " +
+            "them for request lengths up to the episode's) or hierarchy (the fixed strides of one full hierarchy)",
+            "requests", "hierarchy");
         var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
@@ -110,7 +113,7 @@ internal static class TrainCommands
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
-                prediction, init, quiet, zero);
+                prediction, spacing, init, quiet, zero);
         if (role == "local") c.Options.Add(levels);
         return c.Runs((p, ct) =>
         {
@@ -122,6 +125,7 @@ internal static class TrainCommands
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
+                Spacing = p.GetValue(spacing)!,
                 Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null,
                     LearningRate = (float)p.GetValue(lr),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
@@ -165,10 +169,9 @@ internal static class TrainCommands
         var frames = extend
             ? CliOptions.Int("--frames", "frames the extended model generates at once", 80, 8, 4096)
             : CliOptions.Int("--length", "frames per clip", 16, 3, 1024);
-        var given = CliOptions.Choice("--given", "frames given: first (image to video), ends (a DoD local model: " +
-            "first and last), none (a DoD global model: keyframes at stride (L-1)^(depth-1))", "first", "ends", "none");
-        var depth = CliOptions.Int("--depth", "hierarchy depth m whose finest (ends) or keyframe (none) stride the " +
-            "clips take", 3, 2, 8);
+        var given = CliOptions.Choice("--given", "frames given: first (image to video: consecutive frames), ends (a " +
+            "DoD local model: consecutive frames, first and last given), none (a DoD global model: keyframes spread " +
+            "over request lengths up to the episode's)", "first", "ends", "none");
         var baseLength = CliOptions.Int("--base-length", "frames the base model was trained on", 16, 7, 1024);
         var steps = CliOptions.Int("--steps", "training steps", 1000, 0, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
@@ -188,7 +191,7 @@ internal static class TrainCommands
         var c = new Command(role, extend
                 ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
                 : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
-            .With(data, outDir, vae, from, frames, given, depth, steps, batch, lr, raw, seed, checkpointEvery,
+            .With(data, outDir, vae, from, frames, given, steps, batch, lr, raw, seed, checkpointEvery,
                 checkpointing, bf16, quiet, zero);
         if (extend) c.With(baseLength, noAdapter, frozenTable);
         return c.Runs((p, ct) =>
@@ -198,7 +201,7 @@ internal static class TrainCommands
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
                 Role = role, Length = length, Steps = p.GetValue(steps), Batch = p.GetValue(batch),
-                Given = p.GetValue(given)!, Depth = p.GetValue(depth),
+                Given = p.GetValue(given)!,
                 Zero = p.GetValue(zero), ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(from),
                 LearningRate = (float)p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery),
                 Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing), Bf16 = p.GetValue(bf16),

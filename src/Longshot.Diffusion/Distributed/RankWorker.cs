@@ -16,7 +16,7 @@ public static class RankWorker
         if (ranks.Rank == 0)
             throw new InvalidOperationException("rank 0 runs the pipeline; only other ranks serve it.");
         r.Validate();
-        var schedule = new DodSchedule(r.Frames, r.Length);
+        var schedule = r.Schedule();
         int sampled = 0;
         while (true)
         {

@@ -12,6 +12,9 @@ public sealed record WorkUnit(int Level, int Index, int[] Positions, bool[] Give
 {
     public bool IsGlobal => Level == 1;
 
+    /// <summary>Its positions relative to the first, as text: units batched into one model call share it.</summary>
+    public string Spacing => string.Join(",", Positions.Select(p => p - Positions[0]));
+
     /// <summary>Positions the unit must generate.</summary>
     public IEnumerable<int> Generates => Positions.Where((_, i) => !Given[i]);
 
@@ -24,17 +27,23 @@ public sealed record WorkUnit(int Level, int Index, int[] Positions, bool[] Give
 }
 
 /// <summary>
-/// The diffusion-over-diffusion schedule (NUWA-XL section 3.3): the global model draws L keyframes over the whole
-/// hierarchy of (L-1)^m + 1 frames (m the smallest depth that covers N), then each level splits every gap between
-/// neighbouring frames into L-1 steps with one local unit per gap, down to consecutive frames. For a requested length
-/// only the units whose gap reaches into [0, N) are planned, so for N below the hierarchy's span fewer than L
-/// keyframes fall inside the video (5 of 16 at N = 1,024 with L = 16).
+/// The diffusion-over-diffusion schedule (NUWA-XL section 3.3) over exactly the requested frames [0, N): the global
+/// model draws L keyframes spread evenly over the whole video (rounded positions, so spacings differ by at most one),
+/// then each level splits every gap between neighbouring frames into L-1 nearly equal steps with one local unit per
+/// gap (first and last frames given), down to consecutive frames. A gap shorter than L-1 is filled by a unit of its
+/// own length, so the finest units can be shorter than L. The depth m is the smallest with (L-1)^m >= N-1; a larger
+/// one may be asked for, and then every level splits into the fewest steps s (s^m >= N-1) that still reach
+/// consecutive frames, so that all m levels take part.
 /// </summary>
 public sealed class DodSchedule
 {
     public int Frames { get; }
     public int Length { get; }
     public int Depth { get; }
+
+    /// <summary>Steps each gap is split into (L-1 at the automatic depth).</summary>
+    public int Steps { get; }
+
     public IReadOnlyList<IReadOnlyList<WorkUnit>> Levels { get; }
 
     public DodSchedule(int frames, int length, int? depth = null)
@@ -42,36 +51,71 @@ public sealed class DodSchedule
         if (frames < 1) throw new LongshotException($"DoD: frames must be >= 1, got {frames}.");
         if (length < 3) throw new LongshotException($"DoD: L must be >= 3, got {length}.");
         Frames = frames; Length = length;
-        Depth = depth ?? DepthFor(frames, length);
-        long coverage = (long)Math.Pow(length - 1, Depth) + 1;
-        if (coverage < frames)
-            throw new LongshotException($"DoD: depth {Depth} with L = {length} covers {coverage} frames, fewer than " +
-            $"the {frames} asked for.");
-        var levels = new List<IReadOnlyList<WorkUnit>>();
-        long stride = (long)Math.Pow(length - 1, Depth - 1);
-        levels.Add(new[] { new WorkUnit(1, 0, Enumerable.Range(0, length).Select(i => (int)(i * stride)).ToArray(),
-            new bool[length]) });
+        int auto = DepthFor(frames, length);
+        Depth = depth ?? auto;
+        if (Depth < auto)
+            throw new LongshotException($"DoD: depth {Depth} with L = {length} reaches at most " +
+                $"{Coverage(Depth, length)} frames, fewer than the {frames} asked for (depth {auto} is needed).");
+        Steps = Depth == auto ? length - 1 : FewestSteps(frames - 1, Depth);
+        var levels = new List<IReadOnlyList<WorkUnit>>
+        {
+            new[] { new WorkUnit(1, 0, Spread(0, frames - 1, Math.Min(Steps, frames - 1)), new bool[Math.Min(Steps + 1,
+                frames)]) },
+        };
+        var points = new SortedSet<int>(levels[0][0].Positions);
         for (int k = 2; k <= Depth; k++)
         {
-            long gap = stride;
-            stride = gap / (length - 1);
             var units = new List<WorkUnit>();
-            // Gaps start at every multiple of the previous stride below the last needed frame.
-            for (long a = 0; a < frames - 1; a += gap)
-                units.Add(new WorkUnit(k, units.Count, Enumerable.Range(0, length).Select(i => (int)(a + i * stride))
-                    .ToArray(), WorkUnit.Ends(length, true, true)));
+            var sorted = points.ToArray();
+            for (int i = 0; i + 1 < sorted.Length; i++)
+            {
+                int a = sorted[i], b = sorted[i + 1];
+                if (b - a < 2) continue;
+                var positions = Spread(a, b, Math.Min(Steps, b - a));
+                units.Add(new WorkUnit(k, units.Count, positions, WorkUnit.Ends(positions.Length, true, true)));
+            }
+            foreach (var u in units) points.UnionWith(u.Positions);
             levels.Add(units);
         }
+        if (points.Count != frames)
+            throw new InvalidOperationException($"DoD: the schedule covers {points.Count} of {frames} frames.");
         Levels = levels;
     }
 
-    /// <summary>Smallest depth m with (L-1)^m + 1 >= frames.</summary>
+    /// <summary>
+    /// <paramref name="steps"/> + 1 positions from <paramref name="a"/> to <paramref name="b"/>, evenly spaced and
+    /// rounded to the nearest frame (distinct while steps &lt;= b - a).
+    /// </summary>
+    public static int[] Spread(int a, int b, int steps)
+    {
+        if (steps < 1) return new[] { a };
+        long g = b - a;
+        return Enumerable.Range(0, steps + 1).Select(j => a + (int)((2 * j * g + steps) / (2L * steps))).ToArray();
+    }
+
+    /// <summary>Smallest depth m with (L-1)^m >= frames - 1 (1 for a video no longer than L).</summary>
     public static int DepthFor(int frames, int length)
     {
         int m = 1;
         long c = length;
         while (c < frames) { m++; c = (c - 1) * (length - 1) + 1; }
         return m;
+    }
+
+    /// <summary>Most frames depth m reaches with units of L frames: (L-1)^m + 1.</summary>
+    public static long Coverage(int depth, int length)
+    {
+        long c = 1;
+        for (int i = 0; i < depth && c < int.MaxValue; i++) c *= length - 1;
+        return c + 1;
+    }
+
+    /// <summary>Fewest steps s with s^depth >= span.</summary>
+    private static int FewestSteps(int span, int depth)
+    {
+        int s = 1;
+        while (Math.Pow(s, depth) < span) s++;
+        return s;
     }
 
     /// <summary>All units, level by level.</summary>

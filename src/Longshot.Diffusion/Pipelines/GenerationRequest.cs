@@ -21,6 +21,10 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     /// <summary>Frames per model call (L); the models must have been trained for it.</summary>
     public int Length { get; init; } = 16;
 
+    /// <summary>Levels of the diffusion-over-diffusion hierarchy (null: the fewest that reach consecutive frames;
+    /// more split every level into fewer steps, see <see cref="DodSchedule"/>).</summary>
+    public int? Depth { get; init; }
+
     /// <summary>Every unit's noise derives from this seed, its level and its index.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -50,6 +54,9 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
         if (Story.Frames < Frames)
             throw new LongshotException($"the storyline ends at frame {Story.Frames}, before the {Frames} frames " +
                 $"asked for.");
+        if (Depth != null && Scheme != GenerationScheme.DiffusionOverDiffusion)
+            throw new LongshotException($"depth: the {Scheme.Name()} scheme has no hierarchy (--depth is for dod).");
+        if (Scheme == GenerationScheme.DiffusionOverDiffusion) Schedule();
         if (FirstFrame != null && Scheme != GenerationScheme.Extended)
             throw new LongshotException("an initial image is given to the extended scheme only (--scheme extended).");
         if (RunDir != null && Scheme is GenerationScheme.Autoregressive or GenerationScheme.Extended)
@@ -60,9 +67,14 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
         return this;
     }
 
-    /// <summary>The settings that decide the video, as a stable text (run folders are keyed by it).</summary>
+    /// <summary>The diffusion-over-diffusion schedule of this request.</summary>
+    public DodSchedule Schedule() => new(Frames, Length, Depth);
+
+    /// <summary>The settings that decide the video, as a stable text (run folders are keyed by it; "spread" marks the
+    /// schedule over exactly the requested frames, so a folder from the earlier schedule is not mixed in).</summary>
     internal string Identity =>
         $"{Scheme.Name()}|{Frames}|{Length}|{Seed}|{Sampler.Identity}|"
+        + (Scheme == GenerationScheme.DiffusionOverDiffusion ? $"spread|{Depth?.ToString() ?? "auto"}|" : "")
         + (Scheme == GenerationScheme.ClipParallel ? Clips.Identity + "|" : "")
         + string.Join("\n", Story.Segments.Select(x => $"{x.Start}-{x.End}:{x.Prompt}"));
 }

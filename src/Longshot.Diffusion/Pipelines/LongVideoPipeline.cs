@@ -78,7 +78,7 @@ public sealed class LongVideoPipeline
     /// <summary>What <paramref name="r"/> computes, level by level (the schedule its scheme runs).</summary>
     public static GenerationPlan Plan(GenerationRequest r) => r.Scheme switch
     {
-        GenerationScheme.DiffusionOverDiffusion => GenerationPlan.Of(new DodSchedule(r.Frames, r.Length)),
+        GenerationScheme.DiffusionOverDiffusion => GenerationPlan.Of(r.Schedule()),
         GenerationScheme.Autoregressive => GenerationPlan.Of(new AutoregressiveSchedule(r.Frames, r.Length)),
         GenerationScheme.ClipParallel => GenerationPlan.Of(new ClipLayout(r.Frames, r.Clips.ClipFrames,
             r.Clips.GlobalFrames)),
@@ -228,7 +228,7 @@ public sealed class LongVideoPipeline
         IProgress<GenerationProgress>? progress, CancellationToken ct, ICommunicator? ranks = null)
     {
         CheckUnitLength(r.Length);
-        var schedule = new DodSchedule(r.Frames, r.Length);
+        var schedule = r.Schedule();
         using var run = r.RunDir != null ? UnitStore.Open(r.RunDir, r.Identity) : null;
         int levels = schedule.Levels.Count, total = schedule.Levels.Sum(l => l.Count);
         var done = new int[levels];
@@ -308,9 +308,9 @@ public sealed class LongVideoPipeline
 
     /// <summary>
     /// Batches to start on <paramref name="free"/> idle workers: units whose given frames are all known, coarsest level
-    /// first (they unlock the most work), at most <see cref="BatchSize"/> each. Near the end the remaining units are
-    /// spread over all workers (5 left on 2 workers: 3 + 2, not 4 + 1), since a batch lasts as long as its size.
-    /// Started units are removed from <paramref name="todo"/>.
+    /// first (they unlock the most work), of one spacing, at most <see cref="BatchSize"/> each. Near the end the
+    /// remaining units are spread over all workers (5 left on 2 workers: 3 + 2, not 4 + 1), since a batch lasts as
+    /// long as its size. Started units are removed from <paramref name="todo"/>.
     /// </summary>
     internal static List<List<WorkUnit>> NextBatches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers,
         int batchSize)
@@ -322,7 +322,9 @@ public sealed class LongVideoPipeline
             var ready = todo.Where(u => u.Positions.Where((_, f) => u.Given[f]).All(known)).ToList();
             if (ready.Count == 0) break;
             int level = ready.Min(u => u.Level);
-            var sameLevel = ready.Where(u => u.Level == level).ToList();
+            // One model call takes units of one spacing (the relative positions the UNet's attention sees).
+            var sameLevel = ready.Where(u => u.Level == level).GroupBy(u => u.Spacing)
+                .OrderByDescending(g => g.Count()).First().ToList();
             int take = Math.Min(sameLevel.Count, Math.Min(batchSize, fairShare));
             take = Math.Max(1, Math.Min(take, (sameLevel.Count + free - 1) / free));
             var batch = sameLevel.Take(take).ToList();
@@ -343,7 +345,7 @@ public sealed class LongVideoPipeline
         if (!Directory.Exists(r.RunDir)) throw new LongshotException($"run folder not found: {r.RunDir}");
         using var run = UnitStore.Open(r.RunDir, r.Identity);
         var known = new Dictionary<int, Tensor>();
-        foreach (var u in new DodSchedule(r.Frames, r.Length).Units)
+        foreach (var u in r.Schedule().Units)
             Record(u, run.TryLoad(u, UnitShape(u)) ?? throw new LongshotException(
                 $"{r.RunDir}: unit {u.Index} of level {u.Level} is missing; finish the run first (rerun generate " +
                     $"with --run)."),
@@ -365,24 +367,28 @@ public sealed class LongVideoPipeline
         int frames = redraw.Frames;
         if (from < 0 || to > frames || from >= to)
             throw new LongshotException($"regenerate: range {from}-{to} is not inside the video's {frames} frames.");
-        var schedule = new DodSchedule(frames, redraw.Length);
+        var schedule = redraw.Schedule();
         if (schedule.Levels.Count < 2)
             throw new LongshotException("regenerate: a video made by the global model alone has no local units to " +
                 "redraw.");
-        var finest = schedule.Levels[^1].Where(u => u.Generates.Any(p => p >= from && p < to)).ToList();
-        int lo = Math.Min(from, finest.SelectMany(u => u.Generates).Min());
-        int hi = Math.Max(to, finest.SelectMany(u => u.Generates).Max() + 1);
+        // The finest units are those that reach consecutive frames (at the last level, or earlier where a gap was
+        // already shorter than L).
+        static bool Finest(WorkUnit u) => u.Positions.Zip(u.Positions.Skip(1), (a, b) => b - a).All(d => d == 1);
+        var finest = schedule.Levels.Skip(1).SelectMany(l => l)
+            .Where(u => Finest(u) && u.Generates.Any(p => p >= from && p < to)).ToList();
+        var widened = finest.SelectMany(u => u.Generates).Append(from).Append(to - 1).ToList();
+        int lo = widened.Min(), hi = widened.Max() + 1;
         var known = new Dictionary<int, Tensor>(latents);
         var redrawn = new HashSet<int>();
         for (int k = 1; k < schedule.Levels.Count; k++)
         {
             var units = schedule.Levels[k].Where(u =>
                 u.Positions.Where((_, i) => u.Given[i]).Any(redrawn.Contains)
-                || (k == schedule.Levels.Count - 1 ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi)))
+                || (Finest(u) ? finest.Contains(u) : u.Generates.All(p => p >= lo && p < hi)))
                     .ToList();
-            for (int s = 0; s < units.Count; s += BatchSize)
+            foreach (var batch in units.GroupBy(u => u.Spacing).SelectMany(g => g.Chunk(BatchSize))
+                .Select(c => c.ToList()))
             {
-                var batch = units.Skip(s).Take(BatchSize).ToList();
                 var outs = _local.Sample(batch.Select(u => ToClip(u, redraw.Story, known, redraw.Seed)).ToList(),
                     redraw.Sampler, ct);
                 for (int i = 0; i < batch.Count; i++)

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Pipelines;
 using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Training;
@@ -48,5 +49,46 @@ public static class LongVideoSampling
         var given = new bool[length];
         if (conditioned && level > 1) { given[0] = true; given[^1] = true; }
         return new TrainingClip(frames, given, stride, level);
+    }
+
+    /// <summary>
+    /// Draws one training unit exactly as generation plans them (<see cref="DodSchedule"/>): a request length N,
+    /// log-uniform between L (L + 1 for a local unit) and the episode's length, its schedule, then a unit of
+    /// <paramref name="level"/> (the global unit at level 1; a local level the schedule lacks makes N be drawn
+    /// again), placed at a random offset in the episode. Spacings are then those of real requests: unequal by one
+    /// frame, and the finest units shorter than L where N is not a full hierarchy.
+    /// </summary>
+    public static TrainingClip SampleRequest(int level, int length, int episodeFrames, Rng rng)
+    {
+        if (episodeFrames < length + 1)
+            throw new LongshotException($"an episode of {episodeFrames} frames is too short for units of {length}.");
+        for (int attempt = 0; attempt < 1000; attempt++)
+        {
+            int lo = level == 1 ? length : length + 1;
+            int n = (int)Math.Round(Math.Exp(Math.Log(lo) + rng.NextFloat() * (Math.Log(episodeFrames) -
+                Math.Log(lo))));
+            n = Math.Clamp(n, lo, episodeFrames);
+            var schedule = new DodSchedule(n, length);
+            if (level > schedule.Depth) continue;
+            var units = schedule.Levels[level - 1];
+            var unit = units[rng.NextInt(units.Count)];
+            int start = rng.NextInt(episodeFrames - n + 1);
+            var frames = unit.Positions.Select(p => start + p).ToArray();
+            int stride = frames.Zip(frames.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
+            return new TrainingClip(frames, (bool[])unit.Given.Clone(), stride, level);
+        }
+        throw new LongshotException($"no request of at most {episodeFrames} frames has a level {level} with L = " +
+            $"{length}.");
+    }
+
+    /// <summary>The same unit shape as <paramref name="template"/> at a random offset of another episode (the other
+    /// clips of a batch, which must share one length).</summary>
+    public static TrainingClip Like(TrainingClip template, int episodeFrames, Rng rng)
+    {
+        int span = template.Frames[^1] - template.Frames[0] + 1;
+        if (span > episodeFrames)
+            throw new LongshotException($"a unit spanning {span} frames does not fit an episode of {episodeFrames}.");
+        int start = rng.NextInt(episodeFrames - span + 1);
+        return template with { Frames = template.Frames.Select(f => f - template.Frames[0] + start).ToArray() };
     }
 }

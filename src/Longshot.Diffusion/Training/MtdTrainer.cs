@@ -27,9 +27,15 @@ public sealed record MtdTrainOptions
     /// <summary>
     /// Which frames the base and extend roles are given: "first" (image to video: consecutive frames, the first
     /// given), "ends" (a DoD local model at the finest level: consecutive frames, first and last given) or "none" (a
-    /// DoD global model: keyframes at the stride (L-1)^(depth-1), nothing given).
+    /// DoD global model: L keyframes, nothing given, spread as <see cref="Spacing"/> says).
     /// </summary>
     public string Given { get; init; } = "first";
+    /// <summary>
+    /// Frame spacings of the global and local roles: "requests" (units as <see cref="DodSchedule"/> plans them for
+    /// request lengths drawn log-uniformly up to the episode's: what generation uses) or "hierarchy" (the fixed
+    /// strides (L-1)^(m-k) of one full hierarchy per episode, as the first shipped models were trained).
+    /// </summary>
+    public string Spacing { get; init; } = "requests";
     /// <summary>The extend role's ExVideo settings (its Frames is <see cref="Length"/>).</summary>
     public ExVideo.ExVideoSettings? Extension { get; init; }
     /// <summary>Recompute activations in the backward pass instead of keeping them.</summary>
@@ -111,6 +117,8 @@ public static class MtdTrainer
                 : "train extend: --base (the model to extend) is needed.");
         if (o.Given is not ("first" or "ends" or "none"))
             throw new LongshotException($"train: --given must be first, ends or none, got '{o.Given}'.");
+        if (o.Spacing is not ("requests" or "hierarchy"))
+            throw new LongshotException($"train: --spacing must be requests or hierarchy, got '{o.Spacing}'.");
         if (o.Given == "ends" && o.Depth < 2)
             throw new LongshotException("train: --given ends needs a depth of at least 2.");
         if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
@@ -178,6 +186,10 @@ public static class MtdTrainer
             if (prediction != o.PredictionType)
                 throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
                 $"--out for {o.PredictionType}.");
+            var spacing = TrainingCheckpoint.ReadExtra(statePath, "spacing") ?? "hierarchy";
+            if (o.Role is "global" or "local" && spacing != o.Spacing)
+                throw new LongshotException($"{statePath} belongs to a run with --spacing {spacing}; use another " +
+                    $"--out for --spacing {o.Spacing}.");
             var given = TrainingCheckpoint.ReadExtra(statePath, "given") ?? "first";
             if (o.Role is "base" or "extend" && given != o.Given)
                 throw new LongshotException($"{statePath} belongs to a run with --given {given}; use another --out " +
@@ -192,7 +204,7 @@ public static class MtdTrainer
             ct.ThrowIfCancellationRequested();
             int level = o.Role switch
             {
-                "global" => GlobalLevel(o, rng),
+                "global" => o.Spacing == "requests" ? 1 : GlobalLevel(o, rng),
                 "local" => localLevels[(int)(step % localLevels.Length)],
                 _ => o.Given == "none" ? 1 : o.Depth, // base, extend: keyframes or consecutive frames
             };
@@ -211,7 +223,7 @@ public static class MtdTrainer
                 dp.SaveCheckpoint(statePath, all, step, rng, ema,
                     new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
                     ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
-                    ["prediction"] = o.PredictionType, ["given"] = o.Given });
+                    ["prediction"] = o.PredictionType, ["given"] = o.Given, ["spacing"] = o.Spacing });
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -238,7 +250,7 @@ public static class MtdTrainer
         var sampler = new ClipSampler(store, Splits.Validation);
         var latents = LatentCache.Build(store, sampler.Episodes, vae, null, ct);
         var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth,
-            PromptDropout = 0, AutoregressiveFraction = 0 };
+            PromptDropout = 0, AutoregressiveFraction = 0, Spacing = "hierarchy" };
         var rng = new Rng(seed);
         using var _ = Tensor.NoGrad();
         double sum = 0;
@@ -263,19 +275,33 @@ public static class MtdTrainer
     internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents,
         ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
     {
-        int l = o.Length, n = o.Batch * l, total = o.Batch * ranks, from = rank * o.Batch;
+        int total = o.Batch * ranks, from = rank * o.Batch;
         var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
+        bool local = o.Role == "local", video = o.Role is "base" or "extend";
+        // Request spacing applies to DoD's units: the global and local roles, and a video model given nothing (an
+        // extended global model); the other video models take consecutive frames.
+        bool requests = o.Spacing == "requests" && (!video || o.Given == "none");
+        // In request spacing the batch shares one unit shape (its first clip's); the autoregressive masks take L
+        // consecutive frames.
+        bool autoregressive = requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction;
         for (int b = 0; b < total; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            bool local = o.Role == "local", video = o.Role is "base" or "extend";
-            var clip = LongVideoSampling.Sample(level, o.Depth, l, ep.FrameCount, rng,
-                conditioned: local || (video && o.Given == "ends"));
-            if ((video && o.Given == "first")
-                || (local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
-                clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
+            TrainingClip clip;
+            if (requests && b > 0) clip = LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng);
+            else if (requests && !autoregressive)
+                clip = LongVideoSampling.SampleRequest(level, o.Length, ep.FrameCount, rng);
+            else
+            {
+                clip = LongVideoSampling.Sample(autoregressive ? o.Depth : level, o.Depth, o.Length, ep.FrameCount,
+                    rng, conditioned: local || (video && o.Given == "ends"));
+                if ((video && o.Given == "first") || autoregressive
+                    || (!requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
+                    clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
+            }
             clips.Add((ep, clip));
         }
+        int l = clips[0].Clip.Frames.Length, n = o.Batch * l;
         var captions = clips.SelectMany(c =>
             c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
         var allTimesteps = Enumerable.Range(0, total).Select(_ => rng.NextInt(schedule.T)).ToArray();

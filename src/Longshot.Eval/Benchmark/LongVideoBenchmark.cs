@@ -41,6 +41,8 @@ public sealed record BenchmarkOptions
     /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
+    /// <summary>Levels of DoD's hierarchy (null: the fewest that reach consecutive frames).</summary>
+    public int? Depth { get; init; }
     public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
@@ -95,7 +97,8 @@ public static class LongVideoBenchmark
         // Finished rows are reused only by a rerun with the same models and settings.
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
             $"{o.Sampler.GuidanceScale}; " +
-                     $"L = {o.LocalLength}; {o.FrameBudget} frames per row; seed {o.Seed}; test split of {o.Data}; " +
+                     $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
+                     $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; test split of {o.Data}; " +
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
                          $"{Path.GetFullPath(o.Vae)}";
         var settingsPath = Path.Combine(o.Out, "settings.txt");
@@ -129,7 +132,9 @@ public static class LongVideoBenchmark
                     progress?.Report($"{name} {n} frames: video {v + 1}/{real.Count}");
                     var request = new GenerationRequest(Storyline.FromFramePrompts(real[v].Prompts), n)
                     {
-                        Scheme = scheme, Length = variant?.Length ?? o.LocalLength, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
+                        Scheme = scheme, Length = variant?.Length ?? o.LocalLength,
+                        Depth = scheme == GenerationScheme.DiffusionOverDiffusion && variant == null ? o.Depth : null,
+                        Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
                         Clips = clips,
                     };
                     var video = rowPipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
