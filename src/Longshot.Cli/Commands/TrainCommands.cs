@@ -172,6 +172,9 @@ internal static class TrainCommands
         var given = CliOptions.Choice("--given", "frames given: first (image to video: consecutive frames), ends (a " +
             "DoD local model: consecutive frames, first and last given), none (a DoD global model: keyframes spread " +
             "over request lengths up to the episode's)", "first", "ends", "none");
+        var spacing = CliOptions.Choice("--spacing", "--given none: keyframes spread over request lengths " +
+            "(requests) or at the stride (L-1)^(depth-1) of one full hierarchy (hierarchy)", "requests", "hierarchy");
+        var depth = CliOptions.Int("--depth", "--given none --spacing hierarchy: the hierarchy's depth", 3, 1, 8);
         var baseLength = CliOptions.Int("--base-length", "frames the base model was trained on", 16, 7, 1024);
         var steps = CliOptions.Int("--steps", "training steps", 1000, 0, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
@@ -191,7 +194,7 @@ internal static class TrainCommands
         var c = new Command(role, extend
                 ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
                 : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
-            .With(data, outDir, vae, from, frames, given, steps, batch, lr, raw, seed, checkpointEvery,
+            .With(data, outDir, vae, from, frames, given, spacing, depth, steps, batch, lr, raw, seed, checkpointEvery,
                 checkpointing, bf16, quiet, zero);
         if (extend) c.With(baseLength, noAdapter, frozenTable);
         return c.Runs((p, ct) =>
@@ -201,7 +204,7 @@ internal static class TrainCommands
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
                 Role = role, Length = length, Steps = p.GetValue(steps), Batch = p.GetValue(batch),
-                Given = p.GetValue(given)!,
+                Given = p.GetValue(given)!, Spacing = p.GetValue(spacing)!, Depth = p.GetValue(depth),
                 Zero = p.GetValue(zero), ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(from),
                 LearningRate = (float)p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery),
                 Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing), Bf16 = p.GetValue(bf16),

@@ -187,7 +187,7 @@ public static class MtdTrainer
                 throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
                 $"--out for {o.PredictionType}.");
             var spacing = TrainingCheckpoint.ReadExtra(statePath, "spacing") ?? "hierarchy";
-            if (o.Role is "global" or "local" && spacing != o.Spacing)
+            if ((o.Role is "global" or "local" || o.Given == "none") && spacing != o.Spacing)
                 throw new LongshotException($"{statePath} belongs to a run with --spacing {spacing}; use another " +
                     $"--out for --spacing {o.Spacing}.");
             var given = TrainingCheckpoint.ReadExtra(statePath, "given") ?? "first";
