@@ -143,6 +143,7 @@ public class BadInputTests
             Refused(Cli.Run("eval", "--data", none), "dataset folder not found");
             Refused(Cli.Run("eval", "mtd", "--data", none, "--model", Cli.Models("toonworld-local")),
                 "dataset folder not found");
+            Refused(Cli.Run("eval", "--data", none, "--schemes", "dod,extended"), "--schemes: 'extended'");
             Refused(Cli.Run("eval", "exvideo", "--data", none, "--dod-local", Cli.Models("toonworld-extended")),
                 "--dod-global and --dod-local go together");
             Refused(Cli.Run("eval", "exvideo", "--data", none, "--dod-local", Cli.Models("toonworld-local"),

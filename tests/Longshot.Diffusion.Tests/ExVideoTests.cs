@@ -101,6 +101,7 @@ public class ExVideoTests : IDisposable
         var baseModel = MtdTrainer.Train(common with { Role = "base", Out = P("base"), InitFrom = P("local"),
             Steps = 2 });
         Assert.True(baseModel.Unet.Config.FramePositionEmbedding);
+        Assert.Equal(4, baseModel.Unet.Config.NumFrames);
         foreach (var (checkpointing, bf16) in new[] { (false, false), (true, false), (true, true) })
         {
             var outDir = P($"ext-{checkpointing}-{bf16}");
@@ -118,6 +119,7 @@ public class ExVideoTests : IDisposable
             Assert.True(trained > 0, "no temporal-block weight moved");
             var saved = MtdPipelineParts.Load(outDir);
             Assert.Equal(12, saved.Unet.Config.FramePositionTable);
+            Assert.Equal(12, saved.Unet.Config.NumFrames);
             // Mixed precision keeps float32 master weights: trained weights are not bfloat16 values.
             if (bf16)
                 Assert.Contains(extended.Parameters.Named.Where(x => ExVideoExtension.IsTemporalBlock(x.Name))
@@ -147,10 +149,11 @@ public class ExtendedSchemeTests
     public void TheExtendedSchemeGivesTheGlobalModelsFirstFrameAndDrawsTheRestInOnePass()
     {
         var tok = WordTokenizer.Build(new[] { "a red ball" }, 8);
-        MtdPipelineParts Parts(bool positions, int table = 0) => MtdPipelineParts.Create(new MaskUnetConfig
+        MtdPipelineParts Parts(bool positions, int table = 0, int? trainedFor = null) => MtdPipelineParts.Create(
+            new MaskUnetConfig
             {
                 BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true },
-                FramePositionEmbedding = positions, FramePositionTable = table,
+                FramePositionEmbedding = positions, FramePositionTable = table, NumFrames = trainedFor,
             },
             new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
                 Intermediate = 64 }, tok, new Schedulers.SchedulerConfig(), 5);
@@ -185,5 +188,9 @@ public class ExtendedSchemeTests
         Assert.Equal(30, dod.GenerateFrames(request).Count());
         e = Assert.Throws<LongshotException>(() => dod.GenerateLatents(request with { Length = 13 }));
         Assert.Contains("length (L) 13: the global model draws at most 12 frames", e.Message);
+        // Models that record the L they were trained for refuse another.
+        var recorded = new LongVideoPipeline(Parts(false), Parts(false, trainedFor: 12), pipe.Vae, 4);
+        e = Assert.Throws<LongshotException>(() => recorded.GenerateLatents(request with { Length = 10 }));
+        Assert.Contains("the local model was trained for L = 12 (--length 12)", e.Message);
     }
 }

@@ -31,6 +31,8 @@ internal static class EvalCommands
             "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var length = CliOptions.Int("--length", "frames per model call (L) the models were trained for", 16, 3, 1024);
+        var schemes = CliOptions.Text("--schemes", "comma-separated schemes to score (default dod,ar,clips)",
+            "LIST");
         var depth = CliOptions.OptionalInt("--depth", "levels of DoD's hierarchy (default: the fewest that reach " +
             "consecutive frames; the paper's Table 2c)", 1, 12);
         var seed = CliOptions.Seed();
@@ -41,8 +43,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, length, depth, seed,
-                    quiet);
+                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, length, depth, schemes,
+                    seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
@@ -60,6 +62,10 @@ internal static class EvalCommands
                 Lengths = CliOptions.Ints(p.GetValue(lengths)) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
                 LocalLength = p.GetValue(length), Depth = p.GetValue(depth),
+                Schemes = p.GetValue(schemes) is { } list
+                    ? list.Split(',', StringSplitOptions.TrimEntries).Select(SchemeForTable).ToArray()
+                    : new[] { GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive,
+                        GenerationScheme.ClipParallel },
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance),
                     p.GetValue(sampler)!),
@@ -161,6 +167,15 @@ internal static class EvalCommands
                 Console.WriteLine(File.ReadAllText(Path.Combine(o.Out, "table1.md")));
                 return 0;
             });
+    }
+
+    /// <summary>A scheme Table 1 can score (the extended scheme has its own `eval exvideo`).</summary>
+    private static GenerationScheme SchemeForTable(string name)
+    {
+        var s = GenerationSchemes.TryParse(name);
+        if (s is null or GenerationScheme.Extended)
+            throw new LongshotException($"--schemes: '{name}' is not one of dod, ar, clips.");
+        return s.Value;
     }
 
     /// <summary>The frames an extended model runs at once (the rows of its position tables).</summary>

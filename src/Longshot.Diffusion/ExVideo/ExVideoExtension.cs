@@ -42,6 +42,7 @@ public static class ExVideoExtension
         var extended = MtdPipelineParts.Create(cfg with
             {
                 FramePositionEmbedding = false, FramePositionTable = s.Frames, TemporalAdapter = s.Adapter,
+                NumFrames = s.Frames,
             }, baseModel.TextEncoder.Config, baseModel.Tokenizer, baseModel.Schedule.Config, 1);
         extended.Parameters.Load(baseModel.Parameters.StateDict(), strict: false);
         using (Tensor.NoGrad())

@@ -142,14 +142,20 @@ public sealed class LongVideoPipeline
 
     private MtdSampler? _extended;
 
-    /// <summary>Refuses an L that an ExVideo-extended global or local model cannot run (its position tables end
-    /// there).</summary>
+    /// <summary>Refuses an L other than the one the global and local models were trained for (when their configs
+    /// record it), or past an ExVideo-extended model's position tables.</summary>
     private void CheckUnitLength(int length)
     {
         foreach (var (model, which) in new[] { (_global, "global"), (_local, "local") })
-            if (model.Parts.Unet.Config.FramePositionTable is > 0 and var rows && length > rows)
+        {
+            var cfg = model.Parts.Unet.Config;
+            if (cfg.FramePositionTable is > 0 and var rows && length > rows)
                 throw new LongshotException($"length (L) {length}: the {which} model draws at most {rows} frames at " +
                     "once (its position tables end there).");
+            if (cfg.NumFrames is { } trained && trained != length)
+                throw new LongshotException($"length (L) {length}: the {which} model was trained for L = {trained} " +
+                    $"(--length {trained}).");
+        }
     }
 
     /// <summary>

@@ -155,9 +155,9 @@ public static class MtdTrainer
             // The base model is the init model with a frame embedding added (its last layer at zero).
             var unetConfig = o.Role == "base"
                 ? MaskUnetConfig.Load(Path.Combine(o.InitFrom!, "unet", "config.json")) with
-                    { FramePositionEmbedding = true }
-                : o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels,
-                    OutChannels = vae.Config.LatentChannels };
+                    { FramePositionEmbedding = true, NumFrames = o.Length }
+                : (o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels,
+                    OutChannels = vae.Config.LatentChannels }) with { NumFrames = o.Length };
             parts = MtdPipelineParts.Create(unetConfig,
                 (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
                     MaxLength = tokenizer.MaxLength }, tokenizer,

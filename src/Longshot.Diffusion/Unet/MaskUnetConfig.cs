@@ -33,6 +33,9 @@ public sealed record MaskUnetConfig
     [JsonPropertyName("frame_position_table")] public int FramePositionTable { get; init; }
     /// <summary>ExVideo: an identity-initialised 3x3x3 convolution before every temporal attention.</summary>
     [JsonPropertyName("temporal_adapter")] public bool TemporalAdapter { get; init; }
+    /// <summary>Frames per model call (L) the model was trained for; generation refuses another L (null: not
+    /// recorded, as in folders written before it was).</summary>
+    [JsonPropertyName("num_frames")] public int? NumFrames { get; init; }
 
     public void Validate()
     {
@@ -58,6 +61,8 @@ public sealed record MaskUnetConfig
             if (c % Heads != 0)
                 throw new LongshotException($"UNet config: {c} channels are not divisible by {Heads} heads.");
         }
+        if (NumFrames is < 1 or > 65536)
+            throw new LongshotException("UNet config: num_frames must be between 1 and 65536.");
         if (FramePositionTable < 0 || FramePositionTable > 65536)
             throw new LongshotException("UNet config: frame_position_table must be between 0 and 65536.");
         if (FramePositionEmbedding && FramePositionTable > 0)
