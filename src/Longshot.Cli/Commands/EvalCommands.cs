@@ -48,6 +48,7 @@ internal static class EvalCommands
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
+        eval.Subcommands.Add(Story());
         return eval.Runs((p, ct) =>
         {
             bool q = p.GetValue(quick);
@@ -165,6 +166,34 @@ internal static class EvalCommands
                     { if (!silent) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {x}"); });
                 LongVideoBenchmark.Run(o, progress, ct);
                 Console.WriteLine(File.ReadAllText(Path.Combine(o.Out, "table1.md")));
+                return 0;
+            });
+    }
+
+    /// <summary>`eval story`: per segment of a storyline, how often a generated video shows the asked place, time of
+    /// day and shirt colours.</summary>
+    private static Command Story()
+    {
+        var frames = CliOptions.Text("--frames", "folder of the video's frames as PNGs, in name order (`generate " +
+            "--out DIR` writes one)", "DIR", true);
+        var story = CliOptions.Text("--story", "the storyline the video was generated from", "FILE", true);
+        var extractor = CliOptions.Text("--extractor",
+            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        return new Command("story", "Per story segment: the fraction of its frames showing the asked place, time of " +
+                "day and shirt colours (the shipped extractor).")
+            .With(frames, story, extractor)
+            .Runs((p, ct) =>
+            {
+                string dir = p.GetValue(frames)!;
+                if (!Directory.Exists(dir)) throw new LongshotException($"--frames: folder not found: {dir}");
+                var files = Directory.GetFiles(dir, "*.png").Order(StringComparer.Ordinal).ToList();
+                if (files.Count == 0) throw new LongshotException($"--frames: {dir} has no PNG files.");
+                var s = Storyline.Load(p.GetValue(story)!, 24, files.Count);
+                var video = files.Select(Video.Formats.Png.Load).ToList();
+                string? fx = p.GetValue(extractor);
+                var scores = Eval.Metrics.SegmentScores.Score(Eval.Features.FeatureExtractor.Load(
+                    fx ?? ShippedExtractor.Folder(), fx == null ? ShippedExtractor.Sha256 : null), video, s);
+                Console.Write(Eval.Metrics.SegmentScores.Markdown(scores));
                 return 0;
             });
     }

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Text;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Eval.Attributes;
+using Longshot.Eval.Features;
+using Longshot.Video.Imaging;
+
+namespace Longshot.Eval.Metrics;
+
+/// <summary>How one segment of a storyline shows in a video: the fraction of its frames in which the extractor sees
+/// the asked place, the asked time of day, and each named character's shirt colour (NaN where the prompt asks for
+/// none).</summary>
+public sealed record SegmentScore(int Start, int End, string Prompt, double Place, double Time, double Shirts);
+
+/// <summary>Per-segment story fidelity of a generated video (is every segment of the story recognisable?).</summary>
+public static class SegmentScores
+{
+    /// <summary>Scores frames [0, frames.Count) against the story's segments (those that start inside the
+    /// video).</summary>
+    public static List<SegmentScore> Score(FeatureExtractor extractor, IReadOnlyList<Frame> frames, Storyline story)
+    {
+        int n = frames.Count;
+        var prompts = Enumerable.Range(0, n).Select(story.PromptAt).ToList();
+        var logits = new VideoEvaluator(extractor).Extract(new ScoredVideo(frames, prompts, new int[n])).FrameLogits;
+        var decided = logits.Select(l => AttributeLoss.Decide(l, FrameAttributes.ChoiceGroups,
+            FrameAttributes.PresenceGroups)).ToList();
+        var scores = new List<SegmentScore>();
+        foreach (var s in story.Segments.Where(s => s.Start < n))
+        {
+            var asked = PromptAttributes.Parse(s.Prompt);
+            var range = Enumerable.Range(s.Start, Math.Min(s.End, n) - s.Start).ToList();
+            double Rate(Func<bool[], bool> hit) => range.Average(f => hit(decided[f]) ? 1.0 : 0.0);
+            double place = asked.Place == null ? double.NaN
+                : Rate(d => d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
+            double time = asked.Time == null ? double.NaN
+                : Rate(d => d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
+            var shirts = asked.Characters.Where(c => c.Shirt != null)
+                .Select(c => FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)).ToList();
+            double shirt = shirts.Count == 0 ? double.NaN : shirts.Average(at => Rate(d => d[at]));
+            scores.Add(new SegmentScore(s.Start, Math.Min(s.End, n), s.Prompt, place, time, shirt));
+        }
+        return scores;
+    }
+
+    /// <summary>The scores as a Markdown table.</summary>
+    public static string Markdown(IReadOnlyList<SegmentScore> scores)
+    {
+        static string Pct(double v) => double.IsNaN(v) ? "n/a" : (100 * v).ToString("F0", CultureInfo.InvariantCulture)
+            + "%";
+        var sb = new StringBuilder("| frames | place | time of day | shirts | prompt |\n|---|---:|---:|---:|---|\n");
+        foreach (var s in scores)
+            sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Shirts)} | {s.Prompt} |\n");
+        return sb.ToString();
+    }
+}
