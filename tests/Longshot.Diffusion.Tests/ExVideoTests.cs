@@ -5,8 +5,6 @@ using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
-using Longshot.Video.Store;
-using Longshot.Video.Toonworld;
 using Xunit;
 
 namespace Longshot.Diffusion.Tests;
@@ -86,17 +84,7 @@ public class ExVideoTests : IDisposable
     [Fact]
     public void OnlyTheTemporalBlocksTrainAndTheRestStaysBitIdentical()
     {
-        DatasetBuilder.GenerateToonworld(P("data"), new ToonworldSettings { Frames = 40, Width = 16, Height = 16,
-            Seed = 3 }, 2);
-        AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1)
-            .Save(P("vae"));
-        var common = new MtdTrainOptions
-        {
-            Data = P("data"), Vae = P("vae"), Out = P("local"), Role = "local", Length = 4, Depth = 2, Steps = 1,
-            Batch = 1, CheckpointEvery = 1,
-            Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
-            Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },
-        };
+        var common = TinyTraining.Options(_dir, "local", "local", 1);
         MtdTrainer.Train(common);
         var baseModel = MtdTrainer.Train(common with { Role = "base", Out = P("base"), InitFrom = P("local"),
             Steps = 2 });

@@ -1,11 +1,7 @@
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
-using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
-using Longshot.Video.Store;
-using Longshot.Video.Toonworld;
 using Xunit;
 
 namespace Longshot.Diffusion.Tests;
@@ -16,23 +12,8 @@ public class MtdTrainerTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
     private string P(string n) => Path.Combine(_dir, n);
 
-    private MtdTrainOptions Setup(string role, string outName, int steps)
-    {
-        if (!Directory.Exists(P("data")))
-        {
-            DatasetBuilder.GenerateToonworld(P("data"),
-                new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 3 }, 2);
-            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 1)
-                .Save(P("vae"));
-        }
-        return new MtdTrainOptions
-        {
-            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = role, Length = 4, Depth = 2, Steps = steps,
-                Batch = 1, CheckpointEvery = 1,
-            Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
-            Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },
-        };
-    }
+    private MtdTrainOptions Setup(string role, string outName, int steps) =>
+        TinyTraining.Options(_dir, role, outName, steps);
 
     [Fact]
     public void LocalTrainingResumesExactlyAndSavesAModelFolder()

@@ -43,8 +43,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, length, depth, schemes,
-                    seed, quiet);
+                .With(outDir, quick, lengths, budget, steps, guidance, sampler, extractor, batch, length, depth,
+                    schemes, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
@@ -65,8 +65,7 @@ internal static class EvalCommands
                 LocalLength = p.GetValue(length), Depth = p.GetValue(depth),
                 Schemes = p.GetValue(schemes) is { } list
                     ? list.Split(',', StringSplitOptions.TrimEntries).Select(SchemeForTable).ToArray()
-                    : new[] { GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive,
-                        GenerationScheme.ClipParallel },
+                    : GenerationSchemes.OnStoryModels.ToArray(),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance),
                     p.GetValue(sampler)!),
@@ -157,7 +156,7 @@ internal static class EvalCommands
                     Data = p.GetValue(data)!, Global = ShippedModels.Global(), Local = ShippedModels.Local(),
                     Vae = ShippedModels.Vae(), Extractor = ShippedExtractor.Folder(),
                     ExtractorSha256 = ShippedExtractor.Sha256, Out = p.GetValue(outDir) ?? "out/eval-exvideo",
-                    Lengths = new[] { p.GetValue(frames) }, FrameBudget = p.GetValue(budget), Seed = p.GetValue(seed),
+                    Lengths = new[] { n }, FrameBudget = p.GetValue(budget), Seed = p.GetValue(seed),
                     Schemes = new[] { GenerationScheme.DiffusionOverDiffusion }, Variants = variants,
                     Sampler = ShippedModels.Sampler with { Steps = p.GetValue(steps) },
                 };
@@ -201,10 +200,9 @@ internal static class EvalCommands
     /// <summary>A scheme Table 1 can score (the extended scheme has its own `eval exvideo`).</summary>
     private static GenerationScheme SchemeForTable(string name)
     {
-        var s = GenerationSchemes.TryParse(name);
-        if (s is null or GenerationScheme.Extended)
-            throw new LongshotException($"--schemes: '{name}' is not one of dod, ar, clips.");
-        return s.Value;
+        if (GenerationSchemes.TryParse(name) is { } s && GenerationSchemes.OnStoryModels.Contains(s)) return s;
+        throw new LongshotException($"--schemes: '{name}' is not one of " +
+            $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(x => x.Name()))}.");
     }
 
     /// <summary>The frames an extended model runs at once (the rows of its position tables).</summary>

@@ -135,24 +135,30 @@ internal static class TrainCommands
                     MultiScaleInjection = !p.GetValue(noMi), SymmetricInjection = !p.GetValue(noSi),
                 },
             };
-            bool q = p.GetValue(quiet) || !JobRanks.IsLeader;
-            var ranks = JobRanks.Current;
-            if (JobRanks.IsLeader) AnnounceRanks(o.Batch, o.Zero, q);
-            var progress = new SyncProgress<MtdTrainProgress>(r =>
-            {
-                if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
-                    Console.WriteLine($"step {r.Step,6}/{r.Steps}  level {r.Level}  loss {r.Loss:F5}  " +
-                                      $"{r.ClipsPerSecond:F2} clips/s  eta {r.Eta:hh\\:mm\\:ss}");
-            });
-            var cache = new SyncProgress<(int Done, int Total)>(x =>
-            {
-                if (!q) Console.WriteLine($"latent cache: episode {x.Done}/{x.Total} ready");
-            });
-            MtdTrainer.Train(o, progress, ct, cache, ranks);
-            if (!JobRanks.IsLeader) return 0;
-            Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
-            return 0;
+            return RunMtd(o, p.GetValue(quiet), showLevel: true, ct);
         });
+    }
+
+    /// <summary>Runs diffusion training with progress lines (the step, its level when <paramref name="showLevel"/>,
+    /// and the latent cache while it is built) on the leading rank.</summary>
+    private static int RunMtd(MtdTrainOptions o, bool quiet, bool showLevel, CancellationToken ct)
+    {
+        bool q = quiet || !JobRanks.IsLeader;
+        if (JobRanks.IsLeader) AnnounceRanks(o.Batch, o.Zero, q);
+        var progress = new SyncProgress<MtdTrainProgress>(r =>
+        {
+            if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
+                Console.WriteLine($"step {r.Step,6}/{r.Steps}  {(showLevel ? $"level {r.Level}  " : "")}loss " +
+                    $"{r.Loss:F5}  {r.ClipsPerSecond:F2} clips/s  eta {r.Eta:hh\\:mm\\:ss}");
+        });
+        var cache = new SyncProgress<(int Done, int Total)>(x =>
+        {
+            if (!q) Console.WriteLine($"latent cache: episode {x.Done}/{x.Total} ready");
+        });
+        MtdTrainer.Train(o, progress, ct, cache, JobRanks.Current);
+        if (JobRanks.IsLeader)
+            Console.WriteLine($"saved {Path.GetFullPath(o.Out)} (unet, text_encoder, tokenizer, scheduler)");
+        return 0;
     }
 
     /// <summary>`train base` (image-to-video model with a frame embedding) and `train extend` (ExVideo).</summary>
@@ -211,17 +217,7 @@ internal static class TrainCommands
                 Extension = extend ? new Diffusion.ExVideo.ExVideoSettings(length, p.GetValue(baseLength),
                     !p.GetValue(noAdapter), !p.GetValue(frozenTable)) : null,
             };
-            bool q = p.GetValue(quiet) || !JobRanks.IsLeader;
-            if (JobRanks.IsLeader) AnnounceRanks(o.Batch, o.Zero, q);
-            var progress = new SyncProgress<MtdTrainProgress>(r =>
-            {
-                if (!q && (r.Step % 10 == 0 || r.Step == 1 || r.Step == r.Steps))
-                    Console.WriteLine($"step {r.Step,6}/{r.Steps}  loss {r.Loss:F5}  {r.ClipsPerSecond:F2} clips/s  " +
-                        $"eta {r.Eta:hh\\:mm\\:ss}");
-            });
-            MtdTrainer.Train(o, progress, ct, null, JobRanks.Current);
-            if (JobRanks.IsLeader) Console.WriteLine($"saved {Path.GetFullPath(o.Out)}");
-            return 0;
+            return RunMtd(o, p.GetValue(quiet), showLevel: false, ct);
         });
     }
 

@@ -57,12 +57,12 @@ public sealed class DodSchedule
             throw new LongshotException($"DoD: depth {Depth} with L = {length} reaches at most " +
                 $"{Coverage(Depth, length)} frames, fewer than the {frames} asked for (depth {auto} is needed).");
         Steps = Depth == auto ? length - 1 : FewestSteps(frames - 1, Depth);
+        var keyframes = Spread(0, frames - 1, Math.Min(Steps, frames - 1));
         var levels = new List<IReadOnlyList<WorkUnit>>
         {
-            new[] { new WorkUnit(1, 0, Spread(0, frames - 1, Math.Min(Steps, frames - 1)), new bool[Math.Min(Steps + 1,
-                frames)]) },
+            new[] { new WorkUnit(1, 0, keyframes, new bool[keyframes.Length]) },
         };
-        var points = new SortedSet<int>(levels[0][0].Positions);
+        var points = new SortedSet<int>(keyframes);
         for (int k = 2; k <= Depth; k++)
         {
             var units = new List<WorkUnit>();

@@ -148,14 +148,19 @@ public sealed class LongVideoPipeline
     {
         foreach (var (model, which) in new[] { (_global, "global"), (_local, "local") })
         {
-            var cfg = model.Parts.Unet.Config;
-            if (cfg.FramePositionTable is > 0 and var rows && length > rows)
-                throw new LongshotException($"length (L) {length}: the {which} model draws at most {rows} frames at " +
-                    "once (its position tables end there).");
-            if (cfg.NumFrames is { } trained && trained != length)
+            CheckTables(model, length, $"length (L) {length}: the {which} model");
+            if (model.Parts.Unet.Config.NumFrames is { } trained && trained != length)
                 throw new LongshotException($"length (L) {length}: the {which} model was trained for L = {trained} " +
                     $"(--length {trained}).");
         }
+    }
+
+    /// <summary>Refuses more frames per model call than an ExVideo-extended model's position tables hold.</summary>
+    private static void CheckTables(MtdSampler model, int frames, string subject)
+    {
+        if (model.Parts.Unet.Config.FramePositionTable is > 0 and var rows && frames > rows)
+            throw new LongshotException($"{subject} draws at most {rows} frames at once (its position tables end " +
+                $"there); asked for {frames}.");
     }
 
     /// <summary>
@@ -177,9 +182,7 @@ public sealed class LongVideoPipeline
     {
         var sampler = _extended ?? throw new LongshotException("the extended scheme needs an extended model " +
             "(--extended DIR; `longshot train extend` makes one).");
-        if (sampler.Parts.Unet.Config.FramePositionTable is > 0 and var rows && r.Frames > rows)
-            throw new LongshotException($"the extended model draws at most {rows} frames at once; asked for " +
-                $"{r.Frames}.");
+        CheckTables(sampler, r.Frames, "the extended model");
         Tensor first;
         if (r.FirstFrame is { } image)
         {

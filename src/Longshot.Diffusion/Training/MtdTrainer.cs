@@ -186,14 +186,16 @@ public static class MtdTrainer
             if (prediction != o.PredictionType)
                 throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
                 $"--out for {o.PredictionType}.");
-            var spacing = TrainingCheckpoint.ReadExtra(statePath, "spacing") ?? "hierarchy";
-            if ((o.Role is "global" or "local" || o.Given == "none") && spacing != o.Spacing)
-                throw new LongshotException($"{statePath} belongs to a run with --spacing {spacing}; use another " +
-                    $"--out for --spacing {o.Spacing}.");
-            var given = TrainingCheckpoint.ReadExtra(statePath, "given") ?? "first";
-            if (o.Role is "base" or "extend" && given != o.Given)
-                throw new LongshotException($"{statePath} belongs to a run with --given {given}; use another --out " +
-                $"for --given {o.Given}.");
+            // Checkpoints written before an option existed hold its behaviour then.
+            void RequireSame(string option, string before, string now)
+            {
+                var then = TrainingCheckpoint.ReadExtra(statePath, option) ?? before;
+                if (then != now)
+                    throw new LongshotException($"{statePath} belongs to a run with --{option} {then}; use another " +
+                        $"--out for --{option} {now}.");
+            }
+            if (o.Role is "global" or "local" || o.Given == "none") RequireSame("spacing", "hierarchy", o.Spacing);
+            if (o.Role is "base" or "extend") RequireSame("given", "first", o.Given);
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
         var schedule = parts.Schedule;
@@ -262,6 +264,23 @@ public static class MtdTrainer
         return sum / clips;
     }
 
+    /// <summary>
+    /// One training clip of <paramref name="level"/>: a unit of a request's schedule (request spacing), or L frames at
+    /// the level's fixed stride with the frames the role is given (the first only for image to video and the
+    /// autoregressive masks; in hierarchy spacing those masks are drawn per clip).
+    /// </summary>
+    private static TrainingClip DrawClip(MtdTrainOptions o, int level, int episodeFrames, Rng rng, bool requests,
+        bool autoregressive)
+    {
+        if (requests && !autoregressive) return LongVideoSampling.SampleRequest(level, o.Length, episodeFrames, rng);
+        bool local = o.Role == "local", video = o.Role is "base" or "extend";
+        var clip = LongVideoSampling.Sample(autoregressive ? o.Depth : level, o.Depth, o.Length, episodeFrames, rng,
+            conditioned: local || (video && o.Given == "ends"));
+        bool firstOnly = (video && o.Given == "first") || autoregressive
+            || (!requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction);
+        return firstOnly ? clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() } : clip;
+    }
+
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 
@@ -287,19 +306,8 @@ public static class MtdTrainer
         for (int b = 0; b < total; b++)
         {
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            TrainingClip clip;
-            if (requests && b > 0) clip = LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng);
-            else if (requests && !autoregressive)
-                clip = LongVideoSampling.SampleRequest(level, o.Length, ep.FrameCount, rng);
-            else
-            {
-                clip = LongVideoSampling.Sample(autoregressive ? o.Depth : level, o.Depth, o.Length, ep.FrameCount,
-                    rng, conditioned: local || (video && o.Given == "ends"));
-                if ((video && o.Given == "first") || autoregressive
-                    || (!requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction))
-                    clip = clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() };
-            }
-            clips.Add((ep, clip));
+            clips.Add((ep, requests && b > 0 ? LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng)
+                : DrawClip(o, level, ep.FrameCount, rng, requests, autoregressive)));
         }
         int l = clips[0].Clip.Frames.Length, n = o.Batch * l;
         var captions = clips.SelectMany(c =>

@@ -26,8 +26,7 @@ public sealed record BenchmarkOptions
     public string? ExtractorSha256 { get; init; }
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
-    public GenerationScheme[] Schemes { get; init; } = { GenerationScheme.DiffusionOverDiffusion,
-        GenerationScheme.Autoregressive, GenerationScheme.ClipParallel };
+    public GenerationScheme[] Schemes { get; init; } = GenerationSchemes.OnStoryModels.ToArray();
 
     /// <summary>Clip parallelism's settings for its Table 1 rows (Video-Infinity's dual scope by default).</summary>
     public ClipSettings Clips { get; init; } = new();
@@ -48,12 +47,12 @@ public sealed record BenchmarkOptions
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
 }
 
-/// <summary>One row of Table 1: a scheme at a length.</summary>
 /// <summary>A row of its own: <paramref name="Scheme"/> with other global, local and/or extended models, and its own
 /// frames per model call <paramref name="Length"/> (default: the benchmark's L).</summary>
 public sealed record BenchmarkVariant(string Name, GenerationScheme Scheme, string? Local = null,
     string? Extended = null, string? Global = null, int? Length = null);
 
+/// <summary>One row of Table 1: a scheme at a length.</summary>
 /// <param name="SeamScore">Clip-parallel rows: change across clip joins over change inside clips (<see
 /// cref="Metrics.SeamScore"/>); NaN for other schemes.</param>
 public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoScores Scores, double SecondsPerVideo,
@@ -98,7 +97,8 @@ public static class LongVideoBenchmark
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
             $"{o.Sampler.GuidanceScale}; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
-                     $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; test split of {o.Data}; " +
+                     $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
+                     $"test split of {o.Data}; " +
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
                          $"{Path.GetFullPath(o.Vae)}";
         var settingsPath = Path.Combine(o.Out, "settings.txt");
@@ -117,8 +117,10 @@ public static class LongVideoBenchmark
             foreach (var (name, scheme, clips, variant) in Rows(o, n))
             {
                 if (rows.Any(r => r.Frames == n && r.Scheme == name)) continue;
-                var rowPipe = variant == null ? pipe : new LongVideoPipeline(
-                    variant.Global != null ? MtdPipelineParts.Load(variant.Global) : globalParts, variant.Local != null ? MtdPipelineParts.Load(variant.Local) : localParts, vae)
+                MtdPipelineParts Or(string? folder, MtdPipelineParts shared) =>
+                    folder != null ? MtdPipelineParts.Load(folder) : shared;
+                var rowPipe = variant == null ? pipe
+                    : new LongVideoPipeline(Or(variant.Global, globalParts), Or(variant.Local, localParts), vae)
                 {
                     BatchSize = o.Batch,
                     Extended = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,

@@ -22,9 +22,6 @@ public static class MixedPrecision
     [ThreadStatic] private static Scope? _current;
     private static int _lastId;
 
-    /// <summary>True inside a <see cref="Bf16"/> scope on this thread.</summary>
-    public static bool IsBf16 => _current != null;
-
     /// <summary>Opens a bfloat16 scope on this thread (dispose to close it).</summary>
     /// <param name="window">Recorded outputs (or widened buffers) kept as float32 before they are packed.</param>
     public static IDisposable Bf16(int window = 4)

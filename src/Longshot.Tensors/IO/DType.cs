@@ -34,14 +34,11 @@ public static class HalfConvert
     public static float FromHalf(ushort h) => (float)BitConverter.UInt16BitsToHalf(h);
 
     /// <summary>Rounds every element through the given storage type (what saving and loading would do).</summary>
-    public static void RoundTrip(Span<float> values, DType t)
+    public static unsafe void RoundTrip(Span<float> values, DType t)
     {
-        for (int i = 0; i < values.Length; i++)
-            values[i] = t switch
-            {
-                DType.BF16 => FromBFloat16(ToBFloat16(values[i])),
-                DType.F16 => FromHalf(ToHalf(values[i])),
-                _ => values[i],
-            };
+        if (t == DType.BF16)
+            fixed (float* p = values) Kernels.Bf16.Round(p, values.Length);
+        else if (t == DType.F16)
+            for (int i = 0; i < values.Length; i++) values[i] = FromHalf(ToHalf(values[i]));
     }
 }

@@ -158,9 +158,8 @@ public sealed class SafeTensorsFile : IDisposable
             default:
             {
                 var tmp = new ushort[n]; _view.ReadArray(pos, tmp, 0, n);
-                bool bf = info.DType == DType.BF16;
-                for (int i = 0; i < n; i++) dst[i] = bf ? HalfConvert.FromBFloat16(tmp[i])
-                    : HalfConvert.FromHalf(tmp[i]);
+                if (info.DType == DType.BF16) Kernels.Bf16.ToFloat(tmp, dst);
+                else for (int i = 0; i < n; i++) dst[i] = HalfConvert.FromHalf(tmp[i]);
                 break;
             }
         }
@@ -215,9 +214,9 @@ public static class SafeTensors
                 if (dtype == DType.F32) s.Write(MemoryMarshal.AsBytes(data.AsSpan()));
                 else
                 {
-                    var half = new ushort[data.Length];
-                    for (int i = 0; i < data.Length; i++) half[i] = dtype == DType.BF16
-                        ? HalfConvert.ToBFloat16(data[i]) : HalfConvert.ToHalf(data[i]);
+                    var half = dtype == DType.BF16 ? Kernels.Bf16.FromFloat(data) : new ushort[data.Length];
+                    if (dtype != DType.BF16)
+                        for (int i = 0; i < data.Length; i++) half[i] = HalfConvert.ToHalf(data[i]);
                     s.Write(MemoryMarshal.AsBytes(half.AsSpan()));
                 }
             }
