@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Longshot.Diffusion;
+using Longshot.Diffusion.Training;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Store;
@@ -12,7 +14,7 @@ internal static class DataCommands
     public static Command Create()
     {
         var data = new Command("data", "Generate, import, inspect, verify and view dataset stores.");
-        foreach (var c in new[] { Toonworld(), Import(), Info(), Verify(), Render() }) data.Subcommands.Add(c);
+        foreach (var c in new[] { Toonworld(), Keyframes(), Import(), Info(), Verify(), Render() }) data.Subcommands.Add(c);
         return data;
     }
 
@@ -47,6 +49,38 @@ internal static class DataCommands
                 Console.WriteLine($"wrote {m.Episodes.Count} episode(s), {m.Episodes.Sum(e => (long)e.Frames):N0} " +
                     $"frames, " +
                                   $"to {Path.GetFullPath(p.GetValue(outDir)!)}");
+                return 0;
+            });
+    }
+
+    private static Command Keyframes()
+    {
+        var outDir = CliOptions.Text("--out", "keyframe store folder to write (or finish)", "DIR", true);
+        var stories = CliOptions.Int("--stories", "Toonworld stories", 2000, 1, 10_000_000);
+        var units = CliOptions.Int("--units", "global units drawn per story", 2, 1, 1000);
+        var length = CliOptions.Int("--length", "keyframes per unit (the global model's L)", 16, 3, 1024);
+        var frames = CliOptions.Int("--frames", "frames per story: request lengths are drawn up to it", 3376, 3,
+            1_000_000);
+        var seed = CliOptions.Int("--seed", "Toonworld seed of the stories (the dataset stores use 1)", 2, 0);
+        var vae = CliOptions.Text("--vae", "T-KLVAE that encodes the keyframes (default: models/toonworld-vae)", "DIR");
+        var quiet = CliOptions.Flag("--quiet", "no progress output");
+        return new Command("keyframes", "Render and encode the global units of many Toonworld stories (training data " +
+                "for `train global --keyframes`).")
+            .With(outDir, stories, units, length, frames, seed, vae, quiet).Runs((p, ct) =>
+            {
+                var settings = new KeyframeStoreSettings
+                {
+                    Stories = p.GetValue(stories), UnitsPerStory = p.GetValue(units), Length = p.GetValue(length),
+                    Frames = p.GetValue(frames), Seed = (ulong)p.GetValue(seed),
+                };
+                var store = new ProgressView(p.GetValue(quiet)).Run("keyframes", v => KeyframeStore.Build(
+                    p.GetValue(outDir)!, settings, p.GetValue(vae) ?? ShippedModels.Vae(),
+                    new SyncProgress<(int Done, int Total)>(x => v.Report((x.Done, x.Total,
+                        $"shard {x.Done}/{x.Total}"))), ct));
+                var s = store.Settings;
+                Console.WriteLine($"keyframe store: {s.Stories:N0} stories x {s.UnitsPerStory} units x {s.Length} " +
+                    $"keyframes = {(long)s.Stories * s.UnitsPerStory * s.Length:N0} latents in " +
+                    $"{Path.GetFullPath(p.GetValue(outDir)!)}");
                 return 0;
             });
     }

@@ -83,7 +83,9 @@ internal static class TrainCommands
 
     private static Command Mtd(string role)
     {
-        var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
+        var data = CliOptions.Text("--data", "dataset folder", "DIR", role != "global");
+        var keyframes = CliOptions.Text("--keyframes", "keyframe store (`data keyframes`) to learn from instead of " +
+            "--data's episodes", "DIR");
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
         var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)",
             "DIR");
@@ -115,13 +117,15 @@ internal static class TrainCommands
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
                 prediction, spacing, init, quiet, zero);
         if (role == "local") c.Options.Add(levels);
+        else c.Options.Add(keyframes);
         return c.Runs((p, ct) =>
         {
             var ch = CliOptions.Ints(p.GetValue(channels)) ?? new[] { 32, 64 };
             var o = new MtdTrainOptions
             {
-                Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
-                Role = role, Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
+                Data = p.GetValue(data), Keyframes = role == "global" ? p.GetValue(keyframes) : null,
+                Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!, Role = role,
+                Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
                 PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",

@@ -19,17 +19,23 @@ public sealed class LatentCache
 
     private LatentCache(Dictionary<string, Tensor> episodes) => _episodes = episodes;
 
-    /// <summary>The cache folder of a VAE inside a store: named by a hash of the VAE's weights and config.</summary>
-    public static string FolderFor(DatasetStore store, string vaeFolder)
+    /// <summary>The cache folder of a VAE inside a store: named by <see cref="VaeHash"/>.</summary>
+    public static string FolderFor(DatasetStore store, string vaeFolder) =>
+        Path.Combine(store.Root, "latents", VaeHash(vaeFolder));
+
+    /// <summary>A short hash of a VAE's weights and config: latents encoded by another VAE are not reused.</summary>
+    public static string VaeHash(string vaeFolder)
     {
         using var sha = SHA256.Create();
         foreach (var f in new[] { "config.json", AutoencoderKL.WeightsFile })
         {
-            var bytes = File.ReadAllBytes(Path.Combine(vaeFolder, f));
+            var path = Path.Combine(vaeFolder, f);
+            if (!File.Exists(path)) throw new LongshotException($"--vae: {vaeFolder} has no {f}: not a VAE folder.");
+            var bytes = File.ReadAllBytes(path);
             sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
         }
         sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-        return Path.Combine(store.Root, "latents", Convert.ToHexStringLower(sha.Hash!)[..16]);
+        return Convert.ToHexStringLower(sha.Hash!)[..16];
     }
 
     /// <summary>Encodes the episodes not yet cached, then loads every episode's latents.</summary>

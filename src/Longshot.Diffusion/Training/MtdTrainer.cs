@@ -15,7 +15,11 @@ namespace Longshot.Diffusion.Training;
 /// <summary>Options of `longshot train global|local`.</summary>
 public sealed record MtdTrainOptions
 {
-    public required string Data { get; init; }
+    /// <summary>The dataset store whose train split the model learns (not needed with <see cref="Keyframes"/>).</summary>
+    public string? Data { get; init; }
+    /// <summary>The global role: a <see cref="KeyframeStore"/> to learn from instead of the dataset's episodes (the
+    /// keyframes of thousands of stories).</summary>
+    public string? Keyframes { get; init; }
     /// <summary>The T-KLVAE model folder whose latents the diffusion model learns.</summary>
     public required string Vae { get; init; }
     public required string Out { get; init; }
@@ -137,14 +141,23 @@ public static class MtdTrainer
             throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
                 "model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
+        if (o.Keyframes != null && (o.Role != "global" || o.Spacing != "requests"))
+            throw new LongshotException("--keyframes: only `train global` with request spacing learns from a keyframe " +
+                "store.");
+        if ((o.Data == null) == (o.Keyframes == null))
+            throw new LongshotException($"train {o.Role}: give --data{(o.Role == "global" ? " or --keyframes" : "")}" +
+                $"{(o.Data != null ? ", not both" : "")}.");
         var vae = AutoencoderKL.Load(o.Vae);
-        using var store = DatasetStore.Open(o.Data);
-        var sampler = new ClipSampler(store, Splits.Train);
+        using var store = o.Data != null ? DatasetStore.Open(o.Data) : null;
+        var sampler = store != null ? new ClipSampler(store, Splits.Train) : null;
+        var keyframes = o.Keyframes != null ? OpenKeyframes(o) : null;
         // Rank 0 encodes the latent cache; the others wait and read it.
         if (ranks.Rank != 0) ranks.Barrier();
-        var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null, ct);
+        var latents = store != null
+            ? LatentCache.Build(store, sampler!.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null, ct) : null;
         if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
-        var captions = sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption));
+        var captions = keyframes?.Captions
+            ?? sampler!.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption));
         var tokenizer = WordTokenizer.Build(captions, o.Text?.MaxLength ?? 48);
         var statePath = Path.Combine(o.Out, StateFile);
         MtdPipelineParts parts;
@@ -195,6 +208,7 @@ public static class MtdTrainer
                         $"--out for --{option} {now}.");
             }
             if (o.Role is "global" or "local" || o.Given == "none") RequireSame("spacing", "hierarchy", o.Spacing);
+            if (o.Role == "global") RequireSame("keyframes", "none", Describe(keyframes));
             if (o.Role is "base" or "extend") RequireSame("given", "first", o.Given);
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
@@ -214,7 +228,8 @@ public static class MtdTrainer
             GradStore grads;
             using (o.Bf16 ? MixedPrecision.Bf16() : null)
             {
-                loss = StepLoss(o, parts, latents, sampler, schedule, level, rng, ranks.Size, ranks.Rank);
+                loss = StepLoss(o, parts, new UnitSource(latents, sampler, keyframes), schedule, level, rng,
+                    ranks.Size, ranks.Rank);
                 NumericCheck.ThrowIfNotFinite(loss, step);
                 grads = loss.Backward();
             }
@@ -225,7 +240,8 @@ public static class MtdTrainer
                 dp.SaveCheckpoint(statePath, all, step, rng, ema,
                     new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
                     ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
-                    ["prediction"] = o.PredictionType, ["given"] = o.Given, ["spacing"] = o.Spacing });
+                    ["prediction"] = o.PredictionType, ["given"] = o.Given, ["spacing"] = o.Spacing,
+                    ["keyframes"] = Describe(keyframes) });
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -259,7 +275,7 @@ public static class MtdTrainer
         for (int i = 0; i < clips; i++)
         {
             ct.ThrowIfCancellationRequested();
-            sum += StepLoss(o, parts, latents, sampler, parts.Schedule, level, rng).Item();
+            sum += StepLoss(o, parts, new UnitSource(latents, sampler, null), parts.Schedule, level, rng).Item();
         }
         return sum / clips;
     }
@@ -281,6 +297,23 @@ public static class MtdTrainer
         return firstOnly ? clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() } : clip;
     }
 
+    /// <summary>Loads the keyframe store of a global run and checks it matches the run's VAE and L.</summary>
+    private static KeyframeStore OpenKeyframes(MtdTrainOptions o)
+    {
+        var k = KeyframeStore.Load(o.Keyframes!);
+        if (k.Settings.Vae != LatentCache.VaeHash(o.Vae))
+            throw new LongshotException($"--keyframes: {o.Keyframes} was encoded by another VAE than {o.Vae}; build " +
+                "it again with this --vae.");
+        if (k.Settings.Length != o.Length)
+            throw new LongshotException($"--keyframes: {o.Keyframes} holds units of {k.Settings.Length} keyframes, " +
+                $"not --length {o.Length}.");
+        return k;
+    }
+
+    /// <summary>How a checkpoint records its keyframe store (the stories, not the folder's path).</summary>
+    private static string Describe(KeyframeStore? k) => k == null ? "none"
+        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory} seed {k.Settings.Seed} vae {k.Settings.Vae}";
+
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 
@@ -291,32 +324,20 @@ public static class MtdTrainer
     /// then runs the model on its own Batch clips only; the loss is normalised by the whole batch, so the ranks'
     /// losses add up to the one-process loss.
     /// </remarks>
-    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, LatentCache latents,
-        ClipSampler sampler, NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
+    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, UnitSource source,
+        NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
     {
         int total = o.Batch * ranks, from = rank * o.Batch;
-        var clips = new List<(StoredEpisode Ep, TrainingClip Clip)>();
-        bool local = o.Role == "local", video = o.Role is "base" or "extend";
-        // Request spacing applies to DoD's units: the global and local roles, and a video model given nothing (an
-        // extended global model); the other video models take consecutive frames.
-        bool requests = o.Spacing == "requests" && (!video || o.Given == "none");
-        // In request spacing the batch shares one unit shape (its first clip's); the autoregressive masks take L
-        // consecutive frames.
-        bool autoregressive = requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction;
-        for (int b = 0; b < total; b++)
-        {
-            var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            clips.Add((ep, requests && b > 0 ? LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng)
-                : DrawClip(o, level, ep.FrameCount, rng, requests, autoregressive)));
-        }
+        var clips = source.Keyframes is { } k ? KeyframeUnits(k, total, rng)
+            : EpisodeClips(o, source.Latents!, source.Sampler!, level, total, rng);
         int l = clips[0].Clip.Frames.Length, n = o.Batch * l;
         var captions = clips.SelectMany(c =>
-            c.Clip.Frames.Select(f => rng.NextFloat() < o.PromptDropout ? "" : c.Ep.Caption(f))).ToList();
+            c.Clip.Frames.Select((_, i) => rng.NextFloat() < o.PromptDropout ? "" : c.Caption(i))).ToList();
         var allTimesteps = Enumerable.Range(0, total).Select(_ => rng.NextInt(schedule.T)).ToArray();
         float generated = clips.SelectMany(c => c.Clip.Given).Count(g => !g);
         // This rank's clips. Latents from the cache (encoded once over consecutive frames by the frozen VAE).
         var own = clips.GetRange(from, o.Batch);
-        var x0 = Ops.Concat(own.Select(c => latents.Frames(c.Ep, c.Clip.Frames)).ToList(), 0);
+        var x0 = Ops.Concat(own.Select(c => c.Latents()).ToList(), 0);
         var prompts = parts.EncodePrompts(captions.GetRange(from * l, n));
         var timesteps = allTimesteps[from..(from + o.Batch)];
         var noiseShape = x0.Shape.ToArray();
@@ -335,4 +356,44 @@ public static class MtdTrainer
         var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
         return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
     }
+
+    /// <summary>Clips of the dataset's episodes at <paramref name="level"/>.</summary>
+    private static List<Unit> EpisodeClips(MtdTrainOptions o, LatentCache latents, ClipSampler sampler, int level,
+        int total, Rng rng)
+    {
+        var clips = new List<Unit>();
+        bool local = o.Role == "local", video = o.Role is "base" or "extend";
+        // Request spacing applies to DoD's units: the global and local roles, and a video model given nothing (an
+        // extended global model); the other video models take consecutive frames.
+        bool requests = o.Spacing == "requests" && (!video || o.Given == "none");
+        // In request spacing the batch shares one unit shape (its first clip's); the autoregressive masks take L
+        // consecutive frames.
+        bool autoregressive = requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction;
+        for (int b = 0; b < total; b++)
+        {
+            var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
+            var clip = requests && b > 0 ? LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng)
+                : DrawClip(o, level, ep.FrameCount, rng, requests, autoregressive);
+            clips.Add(new Unit(clip, i => ep.Caption(clip.Frames[i]), () => latents.Frames(ep, clip.Frames)));
+        }
+        return clips;
+    }
+
+    /// <summary>Global units of the keyframe store: one slot's shape, several stories.</summary>
+    private static List<Unit> KeyframeUnits(KeyframeStore k, int total, Rng rng)
+    {
+        var (shard, slot, stories) = k.Draw(rng, total);
+        var positions = k.Positions(shard, slot);
+        int stride = positions.Zip(positions.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
+        var clip = new TrainingClip(positions, new bool[positions.Length], stride, 1);
+        return stories.Select(story => new Unit(clip, i => k.UnitCaptions(shard, slot, story)[i],
+            () => k.Latents(shard, slot, story))).ToList();
+    }
+
+    /// <summary>One training unit: its frames, each frame's caption and (on demand) its latents.</summary>
+    private sealed record Unit(TrainingClip Clip, Func<int, string> Caption, Func<Tensor> Latents);
 }
+
+/// <summary>Where training units come from: the dataset's episodes (their latent cache) or a keyframe
+/// store.</summary>
+internal sealed record UnitSource(LatentCache? Latents, ClipSampler? Sampler, KeyframeStore? Keyframes);
