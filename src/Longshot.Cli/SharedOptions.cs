@@ -51,15 +51,22 @@ internal sealed class SamplingOptions
     public Option<string> Sampler { get; } = CliOptions.Choice("--sampler", "scheduler", Scheduler.Names.ToArray());
     public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0,
         1);
+    public Option<double> NoiseCorrelation { get; } = NoiseCorrelationOption();
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
-    public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, Seed };
+    public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, NoiseCorrelation,
+        Seed };
+
+    /// <summary>`--noise-correlation`: the share of each unit's starting noise common to its frames.</summary>
+    public static Option<double> NoiseCorrelationOption() => CliOptions.Number("--noise-correlation",
+        "share of each unit's starting noise common to all its frames (0: independent; smoother video when higher)",
+        Shipped.NoiseCorrelation, 0, 0.99);
 
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
         Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Depth = p.GetValue(Depth),
         Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
-            (float)p.GetValue(Eta)),
+            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation)),
     };
 }

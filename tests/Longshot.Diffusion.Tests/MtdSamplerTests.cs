@@ -60,4 +60,22 @@ public class MtdSamplerTests
         var odd = new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "", "", "", "" }, new Tensor?[4], new Rng(1));
         Assert.Throws<LongshotException>(() => sampler.Sample(new[] { Clip(0, 1), odd }, new SamplerOptions(Steps: 2)));
     }
+
+    [Fact]
+    public void CorrelatedStartingNoiseKeepsUnitVarianceAndSharesTheAskedPartAcrossFrames()
+    {
+        int[] shape = { 2, 4, 32, 32 };
+        Assert.Equal(Tensor.Randn(new Rng(5), shape).ToArray(),
+            MtdSampler.StartingNoise(new Rng(5), shape, 0).ToArray());
+        var x = MtdSampler.StartingNoise(new Rng(5), shape, 0.6f);
+        float[] a = x.Narrow(0, 0, 1).ToArray(), b = x.Narrow(0, 1, 1).ToArray();
+        double va = a.Average(v => (double)v * v), vb = b.Average(v => (double)v * v);
+        double cov = a.Zip(b, (p, q) => (double)p * q).Average();
+        Assert.InRange(va, 0.93, 1.07);
+        Assert.InRange(vb, 0.93, 1.07);
+        Assert.InRange(cov / Math.Sqrt(va * vb), 0.55, 0.65);
+        Assert.Throws<LongshotException>(() => new SamplerOptions(NoiseCorrelation: 1f).Validate());
+        Assert.Throws<LongshotException>(() => new SamplerOptions(NoiseCorrelation: -0.1f).Validate());
+        Assert.NotEqual(new SamplerOptions().Identity, new SamplerOptions(NoiseCorrelation: 0.3f).Identity);
+    }
 }

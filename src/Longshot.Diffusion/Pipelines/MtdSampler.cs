@@ -59,7 +59,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         using var _ = Tensor.NoGrad();
         int b = clips.Count, n = b * l;
         var shape = new[] { l, latentChannels, latentHeight, latentWidth };
-        var x = Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed, shape)).ToList(), 0);
+        var x = Ops.Concat(clips.Select(c => StartingNoise(c.Seed, shape, o.NoiseCorrelation)).ToList(), 0);
         var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
         var x0Given = Ops.Concat(clips.SelectMany(c =>
             c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth)
@@ -126,6 +126,19 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var cond = unet.Forward(input);
         var uncond = unet.Forward(input with { Prompts = empty });
         return uncond + (cond - uncond) * scale;
+    }
+
+    /// <summary>
+    /// A unit's starting noise: independent per frame, or with a share rho common to all frames (noise correlated
+    /// over time, as in PYoCo's mixed noise prior), which a deterministic sampler turns into frames that agree in
+    /// their details instead of redrawing them frame by frame.
+    /// </summary>
+    internal static Tensor StartingNoise(Rng seed, int[] shape, float rho)
+    {
+        var own = Tensor.Randn(seed, shape);
+        if (rho == 0) return own;
+        var shared = Tensor.Randn(seed.Derive(0x5EED5), 1, shape[1], shape[2], shape[3]);
+        return own * MathF.Sqrt(1 - rho) + shared * MathF.Sqrt(rho);
     }
 
     private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();

@@ -8,8 +8,10 @@ namespace Longshot.Diffusion.Pipelines;
 /// <param name="GuidanceScale">Classifier-free guidance scale; 1 turns guidance off (one model call per step).</param>
 /// <param name="Scheduler">A name <see cref="Schedulers.Scheduler.Create"/> knows: dpm++, ddim or ddpm.</param>
 /// <param name="Eta">DDIM's eta (0: deterministic); only for ddim.</param>
+/// <param name="NoiseCorrelation">The share rho of each unit's starting noise common to all its frames:
+/// sqrt(rho) shared + sqrt(1 - rho) own per frame (unit variance either way; 0: independent frames).</param>
 public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
-    float Eta = 0f)
+    float Eta = 0f, float NoiseCorrelation = 0f)
 {
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
@@ -22,6 +24,8 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
         if (!float.IsFinite(GuidanceScale) || GuidanceScale < 0 || GuidanceScale > MaxGuidance)
             throw new LongshotException($"sampler: guidance must be a number between 0 and {MaxGuidance}, got " +
                 $"{GuidanceScale}.");
+        if (!float.IsFinite(NoiseCorrelation) || NoiseCorrelation < 0 || NoiseCorrelation >= 1)
+            throw new LongshotException($"sampler: noise correlation must be in [0, 1), got {NoiseCorrelation}.");
         Schedulers.Scheduler.Create(Scheduler, new SchedulerConfig(), new SchedulerOptions(Eta));
         return this;
     }
@@ -29,5 +33,6 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
     /// <summary>The settings that decide the samples, as a stable text (run folders are keyed by it).</summary>
     public string Identity =>
         $"SamplerOptions {{ Steps = {Steps}, GuidanceScale = {GuidanceScale}, Scheduler = {Scheduler} }}"
-                              + (Eta != 0 ? $" eta {Eta}" : "");
+                              + (Eta != 0 ? $" eta {Eta}" : "")
+                              + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "");
 }

@@ -95,7 +95,8 @@ public static class LongVideoBenchmark
         var rowsPath = Path.Combine(o.Out, RowsFile);
         // Finished rows are reused only by a rerun with the same models and settings.
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
-            $"{o.Sampler.GuidanceScale}; " +
+            $"{o.Sampler.GuidanceScale}" + (o.Sampler.NoiseCorrelation != 0
+                ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
                      $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
