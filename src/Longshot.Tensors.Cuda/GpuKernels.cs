@@ -1,0 +1,151 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Longshot.Tensors.Cuda.Kernels;
+
+namespace Longshot.Tensors.Cuda;
+
+/// <summary>
+/// The CUDA backend's primitives, each a kernel loaded once per accelerator, with the launch geometry and argument
+/// checks beside it. Every call is asynchronous on the accelerator's default stream; <see cref="GpuDevice.Download"/>
+/// waits for it.
+/// </summary>
+public sealed class GpuKernels
+{
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _unary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _unaryBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Broadcast4, int> _binary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        AdamWStep> _adamW;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _embedding;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> _sumRows, _softmax;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _softmaxBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, int, int, int, float, int> _groupNorm;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _groupNormBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> _attention;
+
+    internal GpuKernels(Accelerator a)
+    {
+        _unary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(
+            ElementwiseKernels.Unary);
+        _unaryBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            int>(ElementwiseKernels.UnaryBackward);
+        _binary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            Broadcast4, int>(ElementwiseKernels.Binary);
+        _affine = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(
+            ElementwiseKernels.Affine);
+        _adamW = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, AdamWStep>(ElementwiseKernels.AdamW);
+        _embedding = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(
+            ElementwiseKernels.Embedding);
+        _sumRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(RowKernels.SumRows);
+        _softmax = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(RowKernels.Softmax);
+        _softmaxBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(
+            RowKernels.SoftmaxBackward);
+        _groupNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, int, int, int, float, int>(RowKernels.GroupNorm);
+        _groupNormBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
+            RowKernels.GroupNormBackward);
+        _gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernels.Gemm);
+        _attention = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(AttentionKernels.Forward);
+    }
+
+    /// <summary>The power-of-two group size for rows of <paramref name="cols"/> elements.</summary>
+    private static int GroupFor(int cols)
+    {
+        int g = 32;
+        while (g < RowKernels.MaxGroup && g < cols) g *= 2;
+        return g;
+    }
+
+    private static void Require(bool ok, string what)
+    {
+        if (!ok) throw new ArgumentException($"CUDA backend: {what}");
+    }
+
+    public void Unary(UnaryOp op, ArrayView<float> x, ArrayView<float> y)
+    {
+        Require(y.Length >= x.Length, "unary output shorter than its input.");
+        _unary((int)x.Length, x, y, (int)op);
+    }
+
+    public void UnaryBackward(UnaryOp op, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx)
+    {
+        Require(dy.Length >= x.Length && dx.Length >= x.Length, "unary backward buffers shorter than x.");
+        _unaryBackward((int)x.Length, x, dy, dx, (int)op);
+    }
+
+    /// <summary>y = a op b over the output shape in <paramref name="g"/>.</summary>
+    public void Binary(BinaryOp op, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, Broadcast4 g)
+    {
+        long n = (long)g.D0 * g.D1 * g.D2 * g.D3;
+        Require(n > 0 && y.Length >= n, "binary output shape is empty or longer than its buffer.");
+        _binary((int)n, a, b, y, g, (int)op);
+    }
+
+    public void Affine(ArrayView<float> x, ArrayView<float> y, float a, float b) => _affine((int)x.Length, x, y, a, b);
+
+    public void AdamW(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamWStep s)
+    {
+        Require(g.Length == p.Length && m.Length == p.Length && v.Length == p.Length, "AdamW buffers differ in length.");
+        _adamW((int)p.Length, p, g, m, v, s);
+    }
+
+    public void Embedding(ArrayView<int> ids, ArrayView<float> table, ArrayView<float> y, int dim) =>
+        _embedding((int)(ids.Length * dim), ids, table, y, dim);
+
+    public void SumRows(ArrayView<float> x, ArrayView<float> y, int rows, int cols) =>
+        _sumRows(new KernelConfig(rows, GroupFor(cols)), x, y, cols);
+
+    public void Softmax(ArrayView<float> x, ArrayView<float> y, int rows, int cols) =>
+        _softmax(new KernelConfig(rows, GroupFor(cols)), x, y, cols);
+
+    public void SoftmaxBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows, int cols) =>
+        _softmaxBackward(new KernelConfig(rows, GroupFor(cols)), y, dy, dx, cols);
+
+    /// <summary>Group norm (and SiLU when <paramref name="silu"/>) of x [n, channels, spatial]; mean and rstd get
+    /// n x groups values.</summary>
+    public void GroupNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
+        ArrayView<float> mean, ArrayView<float> rstd, int n, int channels, int spatial, int groups, float eps,
+        bool silu)
+    {
+        Require(channels % groups == 0, $"{channels} channels are not divisible by {groups} groups.");
+        _groupNorm(new KernelConfig(n * groups, GroupFor(channels / groups * spatial)), x, gamma, beta, y, mean, rstd,
+            channels, spatial, groups, eps, silu ? 1 : 0);
+    }
+
+    /// <summary>Group norm's backward: dx, and per-sample parameter gradients [n, channels] to be summed over
+    /// n.</summary>
+    public void GroupNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma,
+        ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> dx, ArrayView<float> dGammaPart,
+        ArrayView<float> dBetaPart, int n, int channels, int spatial, int groups) =>
+        _groupNormBackward(new KernelConfig(n * groups, GroupFor(channels / groups * spatial)), x, dy, gamma, mean,
+            rstd, dx, dGammaPart, dBetaPart, channels, spatial, groups);
+
+    /// <summary>C = alpha op(A) op(B) + beta C, row-major, by the tiled kernel.</summary>
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        Require(a.Length >= (long)s.M * s.K && b.Length >= (long)s.K * s.N && c.Length >= (long)s.M * s.N,
+            $"GEMM buffers too short for {s.M}x{s.K} by {s.K}x{s.N}.");
+        int t = GemmKernels.Tile;
+        _gemm(new KernelConfig(new Index2D((s.N + t - 1) / t, (s.M + t - 1) / t), new Index2D(t, t)), a, b, c, s);
+    }
+
+    /// <summary>Flash-style attention forward; <paramref name="bias"/> and <paramref name="mask"/> are ignored unless
+    /// the shape says they are present (pass any one-element buffer otherwise).</summary>
+    public void Attention(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> bias,
+        ArrayView<float> mask, ArrayView<float> o, ArrayView<float> lse, AttentionShape s)
+    {
+        Require(s.D <= AttentionKernels.MaxHeadDim && s.Dv <= AttentionKernels.MaxHeadDim,
+            $"head size {Math.Max(s.D, s.Dv)} is above {AttentionKernels.MaxHeadDim}.");
+        int bq = AttentionKernels.BlockQ;
+        _attention(new KernelConfig(new Index2D((s.Lq + bq - 1) / bq, s.B * s.H), new Index2D(bq, 1)), q, k, v, bias,
+            mask, o, lse, s);
+    }
+}
