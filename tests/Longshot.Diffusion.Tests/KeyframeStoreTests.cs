@@ -97,8 +97,31 @@ public class KeyframeStoreTests : IDisposable
         var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(o with { Steps = 3 }));
         Assert.Contains("--keyframes", e.Message);
         Assert.Throws<LongshotException>(() => MtdTrainer.Train(kf with { Out = P("g2"), Data = o.Data }));
-        Assert.Throws<LongshotException>(() => MtdTrainer.Train(kf with { Out = P("g3"), Role = "local" }));
+        Assert.Throws<LongshotException>(() => MtdTrainer.Train(kf with { Out = P("g3"), Role = "base",
+            InitFrom = P("g") }));
         e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(kf with { Out = P("g4"), Length = 5 }));
         Assert.Contains("--length 5", e.Message);
+    }
+
+    [Fact]
+    public void TheLocalModelTrainsFromAStoreOfItsLevelsUnitsWithTheirEndsGiven()
+    {
+        var o = TinyTraining.Options(_dir, "local", "l", 2);
+        var store = KeyframeStore.Build(P("local-kf"), Tiny with { Levels = new[] { 2 } }, o.Vae);
+        for (int slot = 0; slot < 2; slot++)
+        {
+            Assert.Equal(2, store.Level(slot));
+            var given = store.Given(0, slot);
+            Assert.True(given[0] && given[^1] && !given[1..^1].Any(g => g));
+        }
+        MtdTrainer.Train(o with { Data = null, Keyframes = P("local-kf") });
+        Assert.True(File.Exists(Path.Combine(P("l"), "model_index.json")));
+        // A store of global units is not the local model's, and the other way round.
+        KeyframeStore.Build(P("kf"), Tiny, o.Vae);
+        var e = Assert.Throws<LongshotException>(() =>
+            MtdTrainer.Train(o with { Out = P("l2"), Data = null, Keyframes = P("kf") }));
+        Assert.Contains("levels 1", e.Message);
+        Assert.Throws<LongshotException>(() => MtdTrainer.Train(o with { Role = "global", Out = P("g5"), Data = null,
+            Keyframes = P("local-kf") }));
     }
 }

@@ -57,21 +57,24 @@ internal static class DataCommands
     {
         var outDir = CliOptions.Text("--out", "keyframe store folder to write (or finish)", "DIR", true);
         var stories = CliOptions.Int("--stories", "Toonworld stories", 2000, 1, 10_000_000);
-        var units = CliOptions.Int("--units", "global units drawn per story", 2, 1, 1000);
+        var units = CliOptions.Int("--units", "units drawn per story", 2, 1, 1000);
+        var levels = CliOptions.IntList("--levels", "hierarchy levels of the units, in turn (default 1: the global " +
+            "model's keyframes; 2,3: the local model's units)", 1, 6);
         var length = CliOptions.Int("--length", "keyframes per unit (the global model's L)", 16, 3, 1024);
         var frames = CliOptions.Int("--frames", "frames per story: request lengths are drawn up to it", 3376, 3,
             1_000_000);
         var seed = CliOptions.Int("--seed", "Toonworld seed of the stories (the dataset stores use 1)", 2, 0);
         var vae = CliOptions.Text("--vae", "T-KLVAE that encodes the keyframes (default: models/toonworld-vae)", "DIR");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        return new Command("keyframes", "Render and encode the global units of many Toonworld stories (training data " +
-                "for `train global --keyframes`).")
-            .With(outDir, stories, units, length, frames, seed, vae, quiet).Runs((p, ct) =>
+        return new Command("keyframes", "Render and encode the units of many Toonworld stories (training data for " +
+                "`train global|local --keyframes`).")
+            .With(outDir, stories, units, levels, length, frames, seed, vae, quiet).Runs((p, ct) =>
             {
                 var settings = new KeyframeStoreSettings
                 {
                     Stories = p.GetValue(stories), UnitsPerStory = p.GetValue(units), Length = p.GetValue(length),
                     Frames = p.GetValue(frames), Seed = (ulong)p.GetValue(seed),
+                    Levels = CliOptions.Ints(p.GetValue(levels)) ?? new[] { 1 },
                 };
                 var store = new ProgressView(p.GetValue(quiet)).Run("keyframes", v => KeyframeStore.Build(
                     p.GetValue(outDir)!, settings, p.GetValue(vae) ?? ShippedModels.Vae(),

@@ -83,7 +83,7 @@ internal static class TrainCommands
 
     private static Command Mtd(string role)
     {
-        var data = CliOptions.Text("--data", "dataset folder", "DIR", role != "global");
+        var data = CliOptions.Text("--data", "dataset folder (or --keyframes)", "DIR");
         var keyframes = CliOptions.Text("--keyframes", "keyframe store (`data keyframes`) to learn from instead of " +
             "--data's episodes", "DIR");
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
@@ -117,13 +117,13 @@ internal static class TrainCommands
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
                 prediction, spacing, init, quiet, zero);
         if (role == "local") c.Options.Add(levels);
-        else c.Options.Add(keyframes);
+        c.Options.Add(keyframes);
         return c.Runs((p, ct) =>
         {
             var ch = CliOptions.Ints(p.GetValue(channels)) ?? new[] { 32, 64 };
             var o = new MtdTrainOptions
             {
-                Data = p.GetValue(data), Keyframes = role == "global" ? p.GetValue(keyframes) : null,
+                Data = p.GetValue(data), Keyframes = p.GetValue(keyframes),
                 Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!, Role = role,
                 Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),

@@ -17,8 +17,12 @@ public sealed record KeyframeStoreSettings
     [JsonPropertyName("format")] public string Format { get; init; } = CurrentFormat;
     /// <summary>Toonworld stories (episode scripts), each its own cast, places and plot.</summary>
     [JsonPropertyName("stories")] public int Stories { get; init; } = 2000;
-    /// <summary>Global units drawn from each story (each from its own request length).</summary>
+    /// <summary>Units drawn from each story (each from its own request length).</summary>
     [JsonPropertyName("units_per_story")] public int UnitsPerStory { get; init; } = 2;
+    /// <summary>The hierarchy levels the units come from, in turn (unit r of a story from level
+    /// Levels[r mod count]): 1 for the global model's keyframes, 2 and deeper for the local model's units, whose
+    /// ends are given.</summary>
+    [JsonPropertyName("levels")] public int[] Levels { get; init; } = { 1 };
     /// <summary>Keyframes per unit (the global model's L).</summary>
     [JsonPropertyName("length")] public int Length { get; init; } = 16;
     /// <summary>Frames of each story's script: request lengths are drawn up to it.</summary>
@@ -44,6 +48,9 @@ public sealed record KeyframeStoreSettings
         if (Format != CurrentFormat) throw new LongshotException($"format '{Format}' is not {CurrentFormat}.");
         if (Stories < 1 || UnitsPerStory < 1 || ShardSize < 1)
             throw new LongshotException("stories, units per story and shard size must be at least 1.");
+        if (Levels.Length == 0 || Levels.Any(l => l < 1) || UnitsPerStory < Levels.Length)
+            throw new LongshotException($"levels ({string.Join(",", Levels)}) must be 1 or deeper, at most one per " +
+                $"unit of a story ({UnitsPerStory}).");
         if (Length < 3 || Frames < Length)
             throw new LongshotException($"need 3 <= length ({Length}) <= frames per story ({Frames}).");
         Toonworld.Validate();
@@ -52,10 +59,11 @@ public sealed record KeyframeStoreSettings
 }
 
 /// <summary>
-/// Training data for the global model from thousands of Toonworld stories (NUWA-XL's global model needs only the L
-/// keyframes of each unit). For each story, <see cref="KeyframeStoreSettings.UnitsPerStory"/> global units are drawn
-/// as generation plans them (<see cref="LongVideoSampling.SampleRequest"/>: a log-uniform request length, its
-/// schedule's L keyframes, a random offset); only those frames are rendered (Toonworld renders any frame of a script
+/// Training data from thousands of Toonworld stories, holding only the frames a level uses (NUWA-XL's global model
+/// needs only the L keyframes of each unit). For each story, <see cref="KeyframeStoreSettings.UnitsPerStory"/> units
+/// are drawn as generation plans them (<see cref="LongVideoSampling.SampleRequest"/>: a log-uniform request length,
+/// its schedule, a unit of the slot's level at a random offset): the global model's keyframes at level 1, the local
+/// model's units with their given ends below. Only those frames are rendered (Toonworld renders any frame of a script
 /// directly) and encoded by the T-KLVAE, each frame on its own. Encoding a frame alone instead of inside the latent
 /// cache's overlapping 8-frame tiles moves its scaled latent by 1% of the latents' standard deviation (RMS 0.013
 /// against 1.29, measured on the dataset's episode 0), at a quarter of the cost of its three-frame neighbourhood.
@@ -65,9 +73,16 @@ public sealed record KeyframeStoreSettings
 /// </summary>
 public sealed class KeyframeStore
 {
-    /// <summary>One shard: latents [slots x stories x L, c, h, w] (slot-major), captions in the same order, the unit
-    /// positions of each slot relative to its first keyframe, and each unit's first frame in its story.</summary>
-    private sealed record Shard(Tensor Latents, string[] Captions, int[][] Positions, int[] Starts, int Stories);
+    /// <summary>One shard: latents [slots x stories x frames, c, h, w] (slot-major), captions in the same order, the
+    /// unit positions of each slot relative to its first frame and its given frames, and each unit's first frame in its
+    /// story. A slot's units have L frames, or fewer for a finest level that a request does not fill.</summary>
+    private sealed record Shard(Tensor Latents, string[] Captions, int[][] Positions, bool[][] Given, int[] Starts,
+        int Stories)
+    {
+        /// <summary>Where each slot's units begin in the latents.</summary>
+        public int[] SlotOffsets { get; } = Positions.Select((_, r) =>
+            Positions.Take(r).Sum(p => p.Length) * Stories).ToArray();
+    }
 
     private readonly Shard[] _shards;
 
@@ -97,7 +112,7 @@ public sealed class KeyframeStore
         if (File.Exists(manifest))
         {
             var existing = Read(manifest);
-            if (existing != settings)
+            if (JsonSerializer.Serialize(existing) != JsonSerializer.Serialize(settings))
                 throw new LongshotException($"--out: {dir} holds a keyframe store of other settings " +
                     $"({Describe(existing)}); use another folder for {Describe(settings)}.");
         }
@@ -135,8 +150,8 @@ public sealed class KeyframeStore
         StrictJson.Load<KeyframeStoreSettings>(manifest, "keyframe store settings", validate: s => s.Validate());
 
     private static string Describe(KeyframeStoreSettings s) =>
-        $"{s.Stories} stories x {s.UnitsPerStory} units of {s.Length}, {s.Frames} frames, seed {s.Seed}, " +
-        $"VAE {s.Vae}";
+        $"{s.Stories} stories x {s.UnitsPerStory} units of {s.Length} from levels {string.Join(",", s.Levels)}, " +
+        $"{s.Frames} frames, seed {s.Seed}, VAE {s.Vae}";
 
     private static int StoriesIn(KeyframeStoreSettings s, int shard) =>
         Math.Min(s.ShardSize, s.Stories - shard * s.ShardSize);
@@ -151,12 +166,17 @@ public sealed class KeyframeStore
             var captions = JsonSerializer.Deserialize<string[]>(f.Metadata["captions"])!;
             var positions = JsonSerializer.Deserialize<int[][]>(f.Metadata["positions"])!;
             var starts = JsonSerializer.Deserialize<int[]>(f.Metadata["starts"])!;
+            // Stores of global units only were written before the given flags were recorded: nothing is given.
+            var given = f.Metadata.TryGetValue("given", out var g) ? JsonSerializer.Deserialize<bool[][]>(g)!
+                : positions.Select(p => new bool[p.Length]).ToArray();
             int stories = StoriesIn(settings, shard), units = settings.UnitsPerStory * stories;
-            if (latents.Shape[0] != units * settings.Length || captions.Length != units * settings.Length
-                || starts.Length != units || positions.Length != settings.UnitsPerStory
-                || positions.Any(p => p.Length != settings.Length))
+            int frames = positions.Sum(p => p.Length) * stories;
+            if (latents.Shape[0] != frames || captions.Length != frames || starts.Length != units
+                || positions.Length != settings.UnitsPerStory || given.Length != positions.Length
+                || positions.Any(p => p.Length < 2 || p.Length > settings.Length)
+                || given.Zip(positions).Any(x => x.First.Length != x.Second.Length))
                 return null;
-            return new Shard(latents, captions, positions, starts, stories);
+            return new Shard(latents, captions, positions, given, starts, stories);
         }
         catch (Exception e) when (e is SafeTensorsFormatException or JsonException or KeyNotFoundException)
         {
@@ -174,11 +194,13 @@ public sealed class KeyframeStore
             .Select(i => EpisodeScript.Create(s.Toonworld, shard * s.ShardSize + i)).ToArray();
         var frames = new List<(int Story, int Frame)>();
         var positions = new int[s.UnitsPerStory][];
+        var given = new bool[s.UnitsPerStory][];
         var starts = new List<int>();
         for (int r = 0; r < s.UnitsPerStory; r++)
         {
-            var template = LongVideoSampling.SampleRequest(1, s.Length, s.Frames, rng);
+            var template = LongVideoSampling.SampleRequest(s.Levels[r % s.Levels.Length], s.Length, s.Frames, rng);
             positions[r] = template.Frames.Select(f => f - template.Frames[0]).ToArray();
+            given[r] = template.Given;
             for (int i = 0; i < stories; i++)
             {
                 var unit = LongVideoSampling.Like(template, s.Frames, rng).Frames;
@@ -210,7 +232,7 @@ public sealed class KeyframeStore
             DType.F16, new Dictionary<string, string>
             {
                 ["captions"] = JsonSerializer.Serialize(captions), ["positions"] = JsonSerializer.Serialize(positions),
-                ["starts"] = JsonSerializer.Serialize(starts),
+                ["starts"] = JsonSerializer.Serialize(starts), ["given"] = JsonSerializer.Serialize(given),
             });
     }
 
@@ -225,8 +247,14 @@ public sealed class KeyframeStore
         return (shard, slot, stories);
     }
 
-    /// <summary>Keyframe positions of a slot's units, relative to their first keyframe.</summary>
+    /// <summary>Frame positions of a slot's units, relative to their first frame.</summary>
     public int[] Positions(int shard, int slot) => _shards[shard].Positions[slot];
+
+    /// <summary>Which frames of a slot's units are given (a local unit's ends).</summary>
+    public bool[] Given(int shard, int slot) => _shards[shard].Given[slot];
+
+    /// <summary>The hierarchy level of a slot's units.</summary>
+    public int Level(int slot) => Settings.Levels[slot % Settings.Levels.Length];
 
     /// <summary>Which Toonworld story (episode index under the store's settings) and frames a unit holds.</summary>
     public (int Story, int[] Frames) Source(int shard, int slot, int story)
@@ -235,14 +263,14 @@ public sealed class KeyframeStore
         return (shard * Settings.ShardSize + story, Positions(shard, slot).Select(p => start + p).ToArray());
     }
 
-    /// <summary>Scaled latents [L, c, h, w] of one unit.</summary>
+    /// <summary>Scaled latents [frames, c, h, w] of one unit.</summary>
     public Tensor Latents(int shard, int slot, int story) =>
-        _shards[shard].Latents.Narrow(0, Offset(shard, slot, story), Settings.Length).Contiguous();
+        _shards[shard].Latents.Narrow(0, Offset(shard, slot, story), Positions(shard, slot).Length).Contiguous();
 
-    /// <summary>Captions of one unit's L keyframes.</summary>
+    /// <summary>Captions of one unit's frames.</summary>
     public ArraySegment<string> UnitCaptions(int shard, int slot, int story) =>
-        new(_shards[shard].Captions, Offset(shard, slot, story), Settings.Length);
+        new(_shards[shard].Captions, Offset(shard, slot, story), Positions(shard, slot).Length);
 
     private int Offset(int shard, int slot, int story) =>
-        (slot * _shards[shard].Stories + story) * Settings.Length;
+        _shards[shard].SlotOffsets[slot] + story * Positions(shard, slot).Length;
 }

@@ -141,12 +141,12 @@ public static class MtdTrainer
             throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
                 "model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
-        if (o.Keyframes != null && (o.Role != "global" || o.Spacing != "requests"))
-            throw new LongshotException("--keyframes: only `train global` with request spacing learns from a keyframe " +
-                "store.");
+        if (o.Keyframes != null && (o.Role is not ("global" or "local") || o.Spacing != "requests"))
+            throw new LongshotException("--keyframes: only `train global` and `train local` with request spacing learn " +
+                "from a keyframe store.");
         if ((o.Data == null) == (o.Keyframes == null))
-            throw new LongshotException($"train {o.Role}: give --data{(o.Role == "global" ? " or --keyframes" : "")}" +
-                $"{(o.Data != null ? ", not both" : "")}.");
+            throw new LongshotException($"train {o.Role}: give --data" +
+                $"{(o.Role is "global" or "local" ? " or --keyframes" : "")}{(o.Data != null ? ", not both" : "")}.");
         var vae = AutoencoderKL.Load(o.Vae);
         using var store = o.Data != null ? DatasetStore.Open(o.Data) : null;
         var sampler = store != null ? new ClipSampler(store, Splits.Train) : null;
@@ -307,12 +307,19 @@ public static class MtdTrainer
         if (k.Settings.Length != o.Length)
             throw new LongshotException($"--keyframes: {o.Keyframes} holds units of {k.Settings.Length} keyframes, " +
                 $"not --length {o.Length}.");
+        bool fits = o.Role == "global" ? k.Settings.Levels.All(l => l == 1)
+            : k.Settings.Levels.All(l => l >= 2 && l <= o.Depth);
+        if (!fits)
+            throw new LongshotException($"--keyframes: {o.Keyframes} holds units of levels " +
+                $"{string.Join(",", k.Settings.Levels)}; the {o.Role} model learns level " +
+                $"{(o.Role == "global" ? "1" : $"2 to {o.Depth}")}.");
         return k;
     }
 
     /// <summary>How a checkpoint records its keyframe store (the stories, not the folder's path).</summary>
     private static string Describe(KeyframeStore? k) => k == null ? "none"
-        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory} seed {k.Settings.Seed} vae {k.Settings.Vae}";
+        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory} levels {string.Join(",", k.Settings.Levels)} seed " +
+            $"{k.Settings.Seed} vae {k.Settings.Vae}";
 
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
@@ -328,7 +335,7 @@ public static class MtdTrainer
         NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
     {
         int total = o.Batch * ranks, from = rank * o.Batch;
-        var clips = source.Keyframes is { } k ? KeyframeUnits(k, total, rng)
+        var clips = source.Keyframes is { } k ? KeyframeUnits(o, k, total, rng)
             : EpisodeClips(o, source.Latents!, source.Sampler!, level, total, rng);
         int l = clips[0].Clip.Frames.Length, n = o.Batch * l;
         var captions = clips.SelectMany(c =>
@@ -379,13 +386,21 @@ public static class MtdTrainer
         return clips;
     }
 
-    /// <summary>Global units of the keyframe store: one slot's shape, several stories.</summary>
-    private static List<Unit> KeyframeUnits(KeyframeStore k, int total, Rng rng)
+    /// <summary>
+    /// Units of the keyframe store: one slot's shape, several stories. A local model's finest units of L consecutive
+    /// frames give only the first frame in <see cref="MtdTrainOptions.AutoregressiveFraction"/> of the steps, as with
+    /// the dataset's episodes (the autoregressive baseline's masks).
+    /// </summary>
+    private static List<Unit> KeyframeUnits(MtdTrainOptions o, KeyframeStore k, int total, Rng rng)
     {
         var (shard, slot, stories) = k.Draw(rng, total);
         var positions = k.Positions(shard, slot);
         int stride = positions.Zip(positions.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
-        var clip = new TrainingClip(positions, new bool[positions.Length], stride, 1);
+        var given = k.Given(shard, slot);
+        if (o.Role == "local" && stride == 1 && positions.Length == o.Length
+            && rng.NextFloat() < o.AutoregressiveFraction)
+            given = given.Select((_, i) => i == 0).ToArray();
+        var clip = new TrainingClip(positions, given, stride, k.Level(slot));
         return stories.Select(story => new Unit(clip, i => k.UnitCaptions(shard, slot, story)[i],
             () => k.Latents(shard, slot, story))).ToList();
     }
