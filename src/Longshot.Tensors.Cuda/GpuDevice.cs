@@ -1,4 +1,3 @@
-using ILGPU.Algorithms;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;

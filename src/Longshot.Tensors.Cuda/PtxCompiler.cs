@@ -1,4 +1,3 @@
-using ILGPU.Algorithms;
 using System.Reflection;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;

@@ -7,7 +7,8 @@ namespace Longshot.Tensors;
 /// <summary>
 /// A float32 tensor: a view (shape, strides, offset) over shared managed storage.
 /// Reshape, transpose, narrow and broadcast return views that copy nothing.
-/// Storage is a plain managed array, so nothing ever needs disposing.
+/// Storage is a plain managed array, so nothing ever needs disposing; a tensor moved to an accelerator
+/// (<see cref="ToDevice"/>) holds the device's memory instead.
 /// </summary>
 public sealed partial class Tensor
 {
@@ -160,12 +161,13 @@ public sealed partial class Tensor
     {
         if (Numel != 1)
             throw new InvalidOperationException($"Item: tensor has shape {ShapeUtil.Str(Shape)}, not one element.");
-        return Storage[Offset];
+        return Buffer.Memory != null ? ToArray()[0] : Storage[Offset];
     }
 
     /// <summary>A fresh row-major copy of the elements.</summary>
     public float[] ToArray()
     {
+        if (Buffer.Memory != null) return ToDevice(Devices.Device.Cpu).Storage;
         var dst = GC.AllocateUninitializedArray<float>(Numel);
         StridedCopy.Gather(this, dst, 0);
         return dst;

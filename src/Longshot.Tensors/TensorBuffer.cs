@@ -1,4 +1,5 @@
 using Longshot.Tensors.Autograd;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Tensors;
@@ -6,12 +7,14 @@ namespace Longshot.Tensors;
 /// <summary>
 /// The elements a tensor and its views share. Normally a float32 array; inside a
 /// <see cref="MixedPrecision.Bf16"/> scope, an activation kept for the backward pass may be packed to bfloat16 (half
-/// the memory) and is widened again, exactly, the first time anything reads it.
+/// the memory) and is widened again, exactly, the first time anything reads it. On an accelerator, the elements are
+/// the device's (<see cref="DeviceMemory"/>) and reading them as a host array is an error.
 /// </summary>
 internal sealed class TensorBuffer
 {
     private float[]? _data;
     private ushort[]? _packed;
+    private readonly DeviceMemory? _device;
 
     /// <summary>The bfloat16 scope this buffer was allocated in (0: none); only such buffers are ever packed, so
     /// parameters and everything made outside the scope stay float32.</summary>
@@ -29,12 +32,21 @@ internal sealed class TensorBuffer
         Scope = MixedPrecision.CurrentScope;
     }
 
+    /// <summary>Elements held by an accelerator.</summary>
+    public TensorBuffer(DeviceMemory memory) => _device = memory;
+
     /// <summary>The float32 elements (widened first when packed).</summary>
     public float[] Data => _data ?? Unpack();
 
-    public int Length => _data?.Length ?? _packed!.Length;
+    public int Length => _data?.Length ?? _packed?.Length ?? (int)_device!.Length;
 
-    public bool IsPacked => _data == null;
+    public bool IsPacked => _packed != null;
+
+    /// <summary>Where the elements live.</summary>
+    public Device Device => _device?.Device ?? Device.Cpu;
+
+    /// <summary>The accelerator's memory, or null for host elements.</summary>
+    public DeviceMemory? Memory => _device;
 
     /// <summary>Rounds the elements to bfloat16 in place (they stay float32 until packed).</summary>
     public unsafe void Round()
@@ -60,6 +72,9 @@ internal sealed class TensorBuffer
 
     private float[] Unpack()
     {
+        if (_device != null)
+            throw new LongshotException($"a tensor on {_device.Device} was read as host memory: this operation runs " +
+                "on the CPU only; move its inputs with ToDevice(Device.Cpu) first.");
         float[] d;
         lock (this)
         {
