@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using Longshot.Tensors.Cuda.Kernels;
 using Longshot.Tensors.Devices;
 using Device = Longshot.Tensors.Devices.Device;
 
@@ -69,4 +70,82 @@ public sealed class CudaBackend : IDeviceBackend
     }
 
     public DeviceMemory Allocate(long length) => new CudaMemory(Gpu, Device, length);
+
+    private GpuKernels K => Gpu.Kernels;
+
+    private ArrayView<float> At(DeviceMemory m, long offset)
+    {
+        if (m is not CudaMemory c || c.Device != Device)
+            throw new LongshotException($"{Device}: memory of {m.Device} passed to its kernels.");
+        ArrayView<float> all = c.Buffer.View;
+        return all.SubView(offset);
+    }
+
+    /// <summary>Sizes and strides padded in front to 4 dimensions.</summary>
+    private static (int[] Shape, int[] Strides) Pad4(int[] shape, int[] strides)
+    {
+        if (shape.Length > 4) throw new LongshotException($"{shape.Length}-dimensional views exceed the kernels' 4.");
+        int lead = 4 - shape.Length;
+        return (Enumerable.Repeat(1, lead).Concat(shape).ToArray(), Enumerable.Repeat(0, lead).Concat(strides).ToArray());
+    }
+
+    public void Gather(DeviceView x, DeviceMemory y)
+    {
+        var (d, st) = Pad4(x.Shape, x.Strides);
+        K.Gather(At(x.Memory, x.Offset), At(y, 0), new Strided4 { D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3],
+            S0 = st[0], S1 = st[1], S2 = st[2], S3 = st[3] });
+    }
+
+    public void Unary(DeviceUnaryOp op, DeviceMemory x, long xOffset, DeviceMemory y, int n) =>
+        K.Unary((UnaryOp)op, At(x, xOffset).SubView(0, n), At(y, 0));
+
+    public void Affine(DeviceMemory x, long xOffset, DeviceMemory y, int n, float a, float b) =>
+        K.Affine(At(x, xOffset).SubView(0, n), At(y, 0), a, b);
+
+    public void Binary(DeviceBinaryOp op, DeviceView a, DeviceView b, DeviceMemory y, int[] shape)
+    {
+        var (d, sa) = Pad4(shape, a.Strides);
+        var (_, sb) = Pad4(shape, b.Strides);
+        K.Binary((BinaryOp)op, At(a.Memory, a.Offset), At(b.Memory, b.Offset), At(y, 0), new Broadcast4
+        {
+            D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], A0 = sa[0], A1 = sa[1], A2 = sa[2], A3 = sa[3],
+            B0 = sb[0], B1 = sb[1], B2 = sb[2], B3 = sb[3],
+        });
+    }
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, DeviceMemory a, long aOffset,
+        DeviceMemory b, long bOffset, float beta, DeviceMemory c, long cOffset) =>
+        K.Gemm(At(a, aOffset), At(b, bOffset), At(c, cOffset), new GemmShape { M = m, N = n, K = k,
+            TransA = transA ? 1 : 0, TransB = transB ? 1 : 0, Alpha = alpha, Beta = beta });
+
+    public void Softmax(DeviceMemory x, long xOffset, DeviceMemory y, int rows, int cols) =>
+        K.Softmax(At(x, xOffset), At(y, 0), rows, cols);
+
+    public void GroupNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y, int n,
+        int channels, int spatial, int groups, float eps, bool silu)
+    {
+        // The statistics the backward pass would keep; inference drops them once the kernel is done.
+        using var mean = Gpu.Zeros(n * groups);
+        using var rstd = Gpu.Zeros(n * groups);
+        K.GroupNorm(At(x, xOffset), At(gamma, 0), At(beta, 0), At(y, 0), mean.View, rstd.View, n, channels, spatial,
+            groups, eps, silu);
+        Gpu.Accelerator.Synchronize();
+    }
+
+    public void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
+        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale)
+    {
+        using var lse = Gpu.Zeros((long)b * h * lq);
+        using var none = Gpu.Zeros(1);
+        var s = new AttentionShape { B = b, H = h, Lq = lq, Lk = lk, D = d, Dv = dv, Scale = scale };
+        if (bias is { } bv)
+            s = s with { HasBias = 1, BiasB = bv.Strides[0], BiasH = bv.Strides[1], BiasQ = bv.Strides[2],
+                BiasK = bv.Strides[3] };
+        if (mask is { } mv)
+            s = s with { HasMask = 1, MaskB = mv.Strides[0], MaskH = mv.Strides[1], MaskQ = mv.Strides[2],
+                MaskK = mv.Strides[3] };
+        K.Attention(At(q, 0), At(k, 0), At(v, 0), bias is { } bb ? At(bb.Memory, bb.Offset) : none.View,
+            mask is { } mm ? At(mm.Memory, mm.Offset) : none.View, At(y, 0), lse.View, s);
+        Gpu.Accelerator.Synchronize();
+    }
 }

@@ -14,6 +14,7 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _unary;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _unaryBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Broadcast4, int> _binary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Strided4> _gather;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         AdamWStep> _adamW;
@@ -36,6 +37,8 @@ public sealed class GpuKernels
             int>(ElementwiseKernels.UnaryBackward);
         _binary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             Broadcast4, int>(ElementwiseKernels.Binary);
+        _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Strided4>(
+            ElementwiseKernels.Gather);
         _affine = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(
             ElementwiseKernels.Affine);
         _adamW = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
@@ -87,6 +90,14 @@ public sealed class GpuKernels
         long n = (long)g.D0 * g.D1 * g.D2 * g.D3;
         Require(n > 0 && y.Length >= n, "binary output shape is empty or longer than its buffer.");
         _binary((int)n, a, b, y, g, (int)op);
+    }
+
+    /// <summary>y = the view g of x in row-major order.</summary>
+    public void Gather(ArrayView<float> x, ArrayView<float> y, Strided4 g)
+    {
+        long n = (long)g.D0 * g.D1 * g.D2 * g.D3;
+        Require(y.Length >= n, "gather output shorter than the view.");
+        if (n > 0) _gather((int)n, x, y, g);
     }
 
     public void Affine(ArrayView<float> x, ArrayView<float> y, float a, float b) => _affine((int)x.Length, x, y, a, b);

@@ -19,7 +19,8 @@ public static class PtxCompiler
     internal static IEnumerable<(MethodInfo Method, bool Grouped)> Kernels()
     {
         static MethodInfo M(Type t, string name) => t.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
-        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Affine", "AdamW", "Embedding" })
+        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Gather", "Affine", "AdamW",
+                     "Embedding" })
             yield return (M(typeof(ElementwiseKernels), n), false);
         foreach (var n in new[] { "SumRows", "Softmax", "SoftmaxBackward", "GroupNorm", "GroupNormBackward" })
             yield return (M(typeof(RowKernels), n), true);

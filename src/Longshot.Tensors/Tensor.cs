@@ -177,6 +177,7 @@ public sealed partial class Tensor
     public Tensor Contiguous()
     {
         if (IsContiguous) return this;
+        if (Devices.DeviceOps.Backend("Contiguous", this) is { } be) return Devices.DeviceOps.Contiguous(be, this);
         var r = new Tensor(ToArray(), (int[])Shape.Clone());
         return Graph.Record(r, OpKind.Contiguous, null, this);
     }
@@ -185,7 +186,8 @@ public sealed partial class Tensor
     public Tensor Detach() => new(Buffer, Shape, Strides, Offset) { Name = Name };
 
     /// <summary>An independent copy (no graph).</summary>
-    public Tensor Clone() => new(ToArray(), (int[])Shape.Clone());
+    public Tensor Clone() => Devices.DeviceOps.Backend("Clone", this) is { } be ? Devices.DeviceOps.Copy(be, this)
+        : new(ToArray(), (int[])Shape.Clone());
 
     /// <summary>Copies <paramref name="src"/>'s values into this tensor in place (shapes must match; no
     /// graph).</summary>

@@ -19,6 +19,14 @@ public struct Broadcast4
     public int B0, B1, B2, B3;
 }
 
+/// <summary>A strided view of rank up to 4: sizes D0..D3 and element strides S0..S3 (shapes padded in front with
+/// size 1).</summary>
+public struct Strided4
+{
+    public int D0, D1, D2, D3;
+    public int S0, S1, S2, S3;
+}
+
 /// <summary>AdamW's per-step constants (as <c>Longshot.Tensors.Optim.AdamW</c> computes them).</summary>
 public struct AdamWStep
 {
@@ -51,6 +59,15 @@ internal static class ElementwiseKernels
             (int)BinaryOp.Max => x > z ? x : z,
             _ => x < z ? x : z,
         };
+    }
+
+    /// <summary>y[i] = the i-th element, in row-major order, of the strided view g of x (a contiguous copy).</summary>
+    public static void Gather(Index1D i, ArrayView<float> x, ArrayView<float> y, Strided4 g)
+    {
+        int r = i, i3 = r % g.D3; r /= g.D3;
+        int i2 = r % g.D2; r /= g.D2;
+        int i1 = r % g.D1, i0 = r / g.D1;
+        y[i] = x[i0 * g.S0 + i1 * g.S1 + i2 * g.S2 + i3 * g.S3];
     }
 
     /// <summary>y = x * a + b.</summary>

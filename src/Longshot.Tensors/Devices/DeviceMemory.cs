@@ -21,7 +21,19 @@ public abstract class DeviceMemory : IDisposable
     public abstract void Dispose();
 }
 
-/// <summary>A device's memory management, registered by the assembly that implements the device.</summary>
+/// <summary>The unary elementwise ops with device kernels.</summary>
+public enum DeviceUnaryOp { Neg, Exp, Log, Sqrt, Square, Abs, Relu, Sigmoid, Tanh, Silu, Gelu }
+
+/// <summary>The binary elementwise ops with device kernels (broadcasting).</summary>
+public enum DeviceBinaryOp { Add, Sub, Mul, Div }
+
+/// <summary>A strided view of device memory of rank at most 4: element offset, sizes and strides.</summary>
+public sealed record DeviceView(DeviceMemory Memory, long Offset, int[] Shape, int[] Strides);
+
+/// <summary>
+/// A device: its memory and the primitives its kernels run, on memory of that device only. The engine's ops call
+/// these for tensors on the device (<c>DeviceOps</c>); what has no primitive here runs on the CPU only so far.
+/// </summary>
 public interface IDeviceBackend
 {
     /// <summary>The device this backend drives.</summary>
@@ -32,6 +44,36 @@ public interface IDeviceBackend
 
     /// <summary>Uninitialised device memory of <paramref name="length"/> elements.</summary>
     DeviceMemory Allocate(long length);
+
+    /// <summary>y = the elements of view x in row-major order (a contiguous copy).</summary>
+    void Gather(DeviceView x, DeviceMemory y);
+
+    /// <summary>y[i] = op(x[xOffset + i]) for i below n.</summary>
+    void Unary(DeviceUnaryOp op, DeviceMemory x, long xOffset, DeviceMemory y, int n);
+
+    /// <summary>y[i] = x[xOffset + i] * a + b for i below n.</summary>
+    void Affine(DeviceMemory x, long xOffset, DeviceMemory y, int n, float a, float b);
+
+    /// <summary>y = a op b over y's row-major shape (rank at most 4; the views' strides broadcast, 0 where an input is
+    /// broadcast).</summary>
+    void Binary(DeviceBinaryOp op, DeviceView a, DeviceView b, DeviceMemory y, int[] shape);
+
+    /// <summary>C = alpha op(A) op(B) + beta C, row-major and contiguous, at element offsets.</summary>
+    void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, DeviceMemory a, long aOffset,
+        DeviceMemory b, long bOffset, float beta, DeviceMemory c, long cOffset);
+
+    /// <summary>Softmax of each row of a contiguous [rows, cols] matrix.</summary>
+    void Softmax(DeviceMemory x, long xOffset, DeviceMemory y, int rows, int cols);
+
+    /// <summary>Group normalisation of contiguous x [n, channels, spatial] with per-channel gamma and beta, and SiLU
+    /// after when asked.</summary>
+    void GroupNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y, int n,
+        int channels, int spatial, int groups, float eps, bool silu);
+
+    /// <summary>softmax(q k^T scale + bias, masked) v for contiguous q [b*h, lq, d], k [b*h, lk, d], v [b*h, lk, dv];
+    /// bias and mask (1 attend, 0 blocked) broadcast to [b, h, lq, lk] through their strides.</summary>
+    void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
+        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale);
 }
 
 /// <summary>The backends of devices other than the CPU, registered at start-up (for CUDA:

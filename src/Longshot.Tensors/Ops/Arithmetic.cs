@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Longshot.Tensors.Autograd;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Tensors;
@@ -9,27 +10,29 @@ public static partial class Ops
 {
     /// <summary>a + b with broadcasting.</summary>
     public static Tensor Add(Tensor a, Tensor b) =>
-        Graph.Record(Elementwise.Binary("Add", BinaryOp.Add, a, b), OpKind.Add, null, a, b);
+        Graph.Record(Binary("Add", BinaryOp.Add, a, b), OpKind.Add, null, a, b);
 
     /// <summary>a - b with broadcasting.</summary>
     public static Tensor Sub(Tensor a, Tensor b) =>
-        Graph.Record(Elementwise.Binary("Sub", BinaryOp.Sub, a, b), OpKind.Sub, null, a, b);
+        Graph.Record(Binary("Sub", BinaryOp.Sub, a, b), OpKind.Sub, null, a, b);
 
     /// <summary>a * b with broadcasting.</summary>
     public static Tensor Mul(Tensor a, Tensor b) =>
-        Graph.Record(Elementwise.Binary("Mul", BinaryOp.Mul, a, b), OpKind.Mul, null, a, b);
+        Graph.Record(Binary("Mul", BinaryOp.Mul, a, b), OpKind.Mul, null, a, b);
 
     /// <summary>a / b with broadcasting.</summary>
     public static Tensor Div(Tensor a, Tensor b) =>
-        Graph.Record(Elementwise.Binary("Div", BinaryOp.Div, a, b), OpKind.Div, null, a, b);
+        Graph.Record(Binary("Div", BinaryOp.Div, a, b), OpKind.Div, null, a, b);
 
     /// <summary>x + s.</summary>
     public static Tensor AddScalar(Tensor x, float s) =>
-        Graph.Record(Elementwise.Map(x, (src, d) => TensorPrimitives.Add(src, s, d)), OpKind.AddScalar, s, x);
+        Graph.Record(DeviceOps.Backend("AddScalar", x) is { } be ? DeviceOps.Affine(be, x, 1f, s)
+            : Elementwise.Map(x, (src, d) => TensorPrimitives.Add(src, s, d)), OpKind.AddScalar, s, x);
 
     /// <summary>x * s.</summary>
     public static Tensor MulScalar(Tensor x, float s) =>
-        Graph.Record(Elementwise.Map(x, (src, d) => TensorPrimitives.Multiply(src, s, d)), OpKind.MulScalar, s, x);
+        Graph.Record(DeviceOps.Backend("MulScalar", x) is { } be ? DeviceOps.Affine(be, x, s, 0f)
+            : Elementwise.Map(x, (src, d) => TensorPrimitives.Multiply(src, s, d)), OpKind.MulScalar, s, x);
 
     /// <summary>x ^ p, elementwise.</summary>
     public static Tensor PowScalar(Tensor x, float p) =>
@@ -42,14 +45,15 @@ public static partial class Ops
     public static Tensor Square(Tensor x) => Mul(x, x);
 
     /// <summary>e^x.</summary>
-    public static Tensor Exp(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Exp), OpKind.Exp, null, x);
+    public static Tensor Exp(Tensor x) => Graph.Record(Map("Exp", x, DeviceUnaryOp.Exp, FastMath.Exp), OpKind.Exp, null, x);
 
     /// <summary>Natural logarithm.</summary>
-    public static Tensor Log(Tensor x) => Graph.Record(Elementwise.Map(x, TensorPrimitives.Log), OpKind.Log, null, x);
+    public static Tensor Log(Tensor x) => Graph.Record(Map("Log", x, DeviceUnaryOp.Log, TensorPrimitives.Log), OpKind.Log,
+        null, x);
 
     /// <summary>Square root.</summary>
     public static Tensor Sqrt(Tensor x) =>
-        Graph.Record(Elementwise.Map(x, TensorPrimitives.Sqrt), OpKind.Sqrt, null, x);
+        Graph.Record(Map("Sqrt", x, DeviceUnaryOp.Sqrt, TensorPrimitives.Sqrt), OpKind.Sqrt, null, x);
 
     /// <summary>1 / sqrt(x).</summary>
     public static Tensor Rsqrt(Tensor x) =>
@@ -57,21 +61,32 @@ public static partial class Ops
         OpKind.Rsqrt, null, x);
 
     /// <summary>Hyperbolic tangent.</summary>
-    public static Tensor Tanh(Tensor x) => Graph.Record(Elementwise.Map(x, FastMath.Tanh), OpKind.Tanh, null, x);
+    public static Tensor Tanh(Tensor x) => Graph.Record(Map("Tanh", x, DeviceUnaryOp.Tanh, FastMath.Tanh), OpKind.Tanh, null, x);
 
     /// <summary>Logistic sigmoid.</summary>
     public static Tensor Sigmoid(Tensor x) =>
-        Graph.Record(Elementwise.Map(x, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
+        Graph.Record(Map("Sigmoid", x, DeviceUnaryOp.Sigmoid, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
 
     /// <summary>x * sigmoid(x).</summary>
-    public static Tensor Silu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Silu), OpKind.Silu, null, x);
+    public static Tensor Silu(Tensor x) => Graph.Record(Map("Silu", x, DeviceUnaryOp.Silu, Elementwise.Silu), OpKind.Silu,
+        null, x);
 
     /// <summary>GELU with the exact erf form (PyTorch's default).</summary>
-    public static Tensor Gelu(Tensor x) => Graph.Record(Elementwise.Map(x, Elementwise.Gelu), OpKind.Gelu, null, x);
+    public static Tensor Gelu(Tensor x) => Graph.Record(Map("Gelu", x, DeviceUnaryOp.Gelu, Elementwise.Gelu), OpKind.Gelu,
+        null, x);
 
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) =>
-        Graph.Record(Elementwise.Map(x, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
+        Graph.Record(Map("Relu", x, DeviceUnaryOp.Relu, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
+
+    /// <summary>A binary op: the device's kernel for tensors on a device, else the CPU kernel.</summary>
+    private static Tensor Binary(string name, BinaryOp op, Tensor a, Tensor b) =>
+        DeviceOps.Backend(name, a, b) is { } be ? DeviceOps.Binary(be, name, (DeviceBinaryOp)op, a, b)
+            : Elementwise.Binary(name, op, a, b);
+
+    /// <summary>A unary op: the device's kernel for a tensor on a device, else the CPU span kernel.</summary>
+    private static Tensor Map(string name, Tensor x, DeviceUnaryOp op, Elementwise.SpanAction cpu) =>
+        DeviceOps.Backend(name, x) is { } be ? DeviceOps.Unary(be, op, x) : Elementwise.Map(x, cpu);
 }
 
 public sealed partial class Tensor

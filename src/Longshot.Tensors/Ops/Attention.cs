@@ -24,6 +24,8 @@ public static partial class Ops
                 $"v {ShapeUtil.Str(v.Shape)} do not agree.");
         if (mask != null && mask.RequiresGrad)
             throw new ArgumentException("Attention: the mask cannot require a gradient.");
+        if (Devices.DeviceOps.Backend("Attention", q, k, v, mask, bias) is { } be)
+            return Devices.DeviceOps.Attention(be, q, k, v, mask, bias, scale ?? 1f / MathF.Sqrt(d));
         q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, scale ?? 1f / MathF.Sqrt(d), new float[b * h * lq],

@@ -20,6 +20,8 @@ public static partial class Ops
             throw new ArgumentException($"GroupNorm: weight {ShapeUtil.Str(gamma.Shape)} does not match {c} channels.");
         if (beta != null && (beta.Numel != c))
             throw new ArgumentException($"GroupNorm: bias {ShapeUtil.Str(beta.Shape)} does not match {c} channels.");
+        if (Devices.DeviceOps.Backend("GroupNorm", x, gamma, beta) is { } be)
+            return Devices.DeviceOps.GroupNorm(be, x, groups, gamma, beta, eps, silu);
         var (y, ctx) = NormKernel.GroupNormForward(x.Contiguous(), groups, gamma, beta, eps, silu);
         var inputs = new List<Tensor> { x };
         if (gamma != null) inputs.Add(gamma);

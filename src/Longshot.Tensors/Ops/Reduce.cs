@@ -53,6 +53,7 @@ public static partial class Ops
     public static Tensor Softmax(Tensor x, int dim = -1)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Softmax");
+        if (Devices.DeviceOps.Backend("Softmax", x) is { } be) return Devices.DeviceOps.Softmax(be, x, d);
         var r = RowWise(x, d, FastMath.Softmax);
         return Graph.Record(r, OpKind.Softmax, d, x);
     }

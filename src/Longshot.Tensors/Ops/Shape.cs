@@ -94,6 +94,7 @@ public static partial class Ops
     public static Tensor Concat(IReadOnlyList<Tensor> xs, int dim)
     {
         if (xs.Count == 0) throw new ArgumentException("Concat: no tensors given.");
+        Devices.DeviceOps.CpuOnly("Concat", xs);
         int d = ShapeUtil.NormDim(dim, xs[0].Rank, "Concat");
         var shape = (int[])xs[0].Shape.Clone();
         shape[d] = 0;

@@ -1,0 +1,194 @@
+using Longshot.Tensors.Autograd;
+using Longshot.Tensors.Kernels;
+
+namespace Longshot.Tensors.Devices;
+
+/// <summary>
+/// The engine's ops on tensors that live on a device: they check that every input is on the same device, then run
+/// the device backend's primitive, the output staying on the device. Inference only so far: an op whose inputs need a
+/// gradient is refused on a device (its backward rules read host memory).
+/// </summary>
+internal static class DeviceOps
+{
+    /// <summary>The backend of the device every input is on; null when all are on the CPU (checked without
+    /// allocating: every CPU op asks). Inputs on different devices are an error naming both.</summary>
+    public static IDeviceBackend? Backend(string op, Tensor a) => a.Buffer.Memory == null ? null : Resolve(op, a);
+
+    public static IDeviceBackend? Backend(string op, Tensor a, Tensor b) =>
+        a.Buffer.Memory == null && b.Buffer.Memory == null ? null : Resolve(op, a, b);
+
+    public static IDeviceBackend? Backend(string op, params Tensor?[] inputs) =>
+        inputs.All(t => t?.Buffer.Memory == null) ? null : Resolve(op, inputs);
+
+    private static IDeviceBackend Resolve(string op, params Tensor?[] inputs)
+    {
+        Device? device = null;
+        foreach (var t in inputs)
+        {
+            if (t == null) continue;
+            var d = t.Device;
+            if (device is { } seen && seen != d)
+                throw new LongshotException($"{op}: inputs on {seen} and {d}; move them to one device with ToDevice " +
+                    "first.");
+            device = d;
+        }
+        if (GradMode.IsEnabled && inputs.Any(t => t is { RequiresGrad: true }))
+            throw new LongshotException($"{op}: gradients on {device} are not supported yet; run it under " +
+                "Tensor.NoGrad() or on the CPU.");
+        return DeviceBackends.For(device!.Value);
+    }
+
+    /// <summary>Refuses device inputs of an op that has no device kernel yet (rather than copying them to the host
+    /// without being asked).</summary>
+    public static void CpuOnly(string op, IEnumerable<Tensor> inputs)
+    {
+        foreach (var t in inputs)
+            if (t.Buffer.Memory != null)
+                throw new LongshotException($"{op}: runs on the CPU only so far, and an input is on {t.Device}; move " +
+                    "it with ToDevice(Device.Cpu) first.");
+    }
+
+    /// <summary>An uninitialised contiguous tensor on the backend's device.</summary>
+    public static Tensor Empty(IDeviceBackend be, params int[] shape) =>
+        new(new TensorBuffer(be.Allocate(ShapeUtil.Numel(shape))), shape, ShapeUtil.ContiguousStrides(shape), 0);
+
+    private static DeviceView View(Tensor t, int[] strides) => new(t.Buffer.Memory!, t.Offset, t.Shape, strides);
+
+    /// <summary>A contiguous copy of a device tensor (itself when already contiguous).</summary>
+    public static Tensor Contiguous(IDeviceBackend be, Tensor x)
+    {
+        if (x.IsContiguous) return x;
+        RequireRank4("Contiguous", x.Shape);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.Gather(View(x, x.Strides), y.Buffer.Memory!);
+        return y;
+    }
+
+    /// <summary>A contiguous copy on the device, never sharing memory with <paramref name="x"/>.</summary>
+    public static Tensor Copy(IDeviceBackend be, Tensor x)
+    {
+        RequireRank4("Clone", x.Shape);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.Gather(View(x, x.Strides), y.Buffer.Memory!);
+        return y;
+    }
+
+    public static Tensor Unary(IDeviceBackend be, DeviceUnaryOp op, Tensor x)
+    {
+        x = Contiguous(be, x);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.Unary(op, x.Buffer.Memory!, x.Offset, y.Buffer.Memory!, x.Numel);
+        return y;
+    }
+
+    public static Tensor Affine(IDeviceBackend be, Tensor x, float a, float b)
+    {
+        x = Contiguous(be, x);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.Affine(x.Buffer.Memory!, x.Offset, y.Buffer.Memory!, x.Numel, a, b);
+        return y;
+    }
+
+    public static Tensor Binary(IDeviceBackend be, string opName, DeviceBinaryOp op, Tensor a, Tensor b)
+    {
+        var shape = ShapeUtil.Broadcast(opName, a.Shape, b.Shape);
+        RequireRank4(opName, shape);
+        var y = Empty(be, shape);
+        be.Binary(op, View(a, Elementwise.BroadcastStrides(a, shape)), View(b, Elementwise.BroadcastStrides(b, shape)),
+            y.Buffer.Memory!, shape);
+        return y;
+    }
+
+    /// <summary>[..., m, k] x [..., k, n] with equal batch dimensions (no batch broadcasting on a device yet).</summary>
+    public static Tensor MatMul(IDeviceBackend be, Tensor a, Tensor b)
+    {
+        if (a.Rank < 2 || b.Rank != a.Rank || !a.Shape[..^2].SequenceEqual(b.Shape[..^2]) || a.Shape[^1] != b.Shape[^2])
+            throw new LongshotException($"MatMul on {be.Device}: needs [..., m, k] and [..., k, n] with the same batch " +
+                $"dimensions, got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
+        a = Contiguous(be, a); b = Contiguous(be, b);
+        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1], batch = a.Numel / Math.Max(1, m * k);
+        var shape = (int[])a.Shape.Clone();
+        shape[^1] = n;
+        var y = Empty(be, shape);
+        for (int i = 0; i < batch; i++)
+            be.Gemm(false, false, m, n, k, 1f, a.Buffer.Memory!, a.Offset + (long)i * m * k, b.Buffer.Memory!,
+                b.Offset + (long)i * k * n, 0f, y.Buffer.Memory!, (long)i * m * n);
+        return y;
+    }
+
+    /// <summary>y = x W^T + bias for W [out, in].</summary>
+    public static Tensor Linear(IDeviceBackend be, Tensor x, Tensor weight, Tensor? bias)
+    {
+        x = Contiguous(be, x); weight = Contiguous(be, weight);
+        int inF = weight.Shape[1], outF = weight.Shape[0], rows = x.Numel / Math.Max(1, inF);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = outF;
+        var y = Empty(be, shape);
+        be.Gemm(false, true, rows, outF, inF, 1f, x.Buffer.Memory!, x.Offset, weight.Buffer.Memory!, weight.Offset, 0f,
+            y.Buffer.Memory!, 0);
+        return bias == null ? y : Binary(be, "Linear", DeviceBinaryOp.Add, y.Reshape(rows, outF), bias).Reshape(shape);
+    }
+
+    /// <summary>Softmax over the last dimension.</summary>
+    public static Tensor Softmax(IDeviceBackend be, Tensor x, int dim)
+    {
+        if (dim != x.Rank - 1)
+            throw new LongshotException($"Softmax on {be.Device}: only over the last dimension so far (got dimension " +
+                $"{dim} of {ShapeUtil.Str(x.Shape)}).");
+        x = Contiguous(be, x);
+        int cols = x.Shape[^1];
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.Softmax(x.Buffer.Memory!, x.Offset, y.Buffer.Memory!, x.Numel / Math.Max(1, cols), cols);
+        return y;
+    }
+
+    public static Tensor GroupNorm(IDeviceBackend be, Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps,
+        bool silu)
+    {
+        x = Contiguous(be, x);
+        int n = x.Shape[0], c = x.Shape[1], spatial = x.Numel / Math.Max(1, n * c);
+        // Without an affine the kernel still takes one: ones and zeros.
+        gamma = gamma != null ? Contiguous(be, gamma) : Tensor.Ones(c).ToDevice(be.Device);
+        beta = beta != null ? Contiguous(be, beta) : Tensor.Zeros(c).ToDevice(be.Device);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.GroupNorm(x.Buffer.Memory!, x.Offset, OffsetFree(be, gamma), OffsetFree(be, beta), y.Buffer.Memory!, n, c,
+            spatial, groups, eps, silu);
+        return y;
+    }
+
+    public static Tensor Attention(IDeviceBackend be, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor? bias,
+        float scale)
+    {
+        int b = q.Shape[0], h = q.Shape[1], lq = q.Shape[2], d = q.Shape[3], lk = k.Shape[2], dv = v.Shape[3];
+        var shape = new[] { b, h, lq, lk };
+        DeviceView? Extra(Tensor? t, string what)
+        {
+            if (t == null) return null;
+            if (t.Rank > 4 || !ShapeUtil.Broadcast("Attention", t.Shape, shape).SequenceEqual(shape))
+                throw new ArgumentException($"Attention: {what} {ShapeUtil.Str(t.Shape)} does not broadcast to " +
+                    $"{ShapeUtil.Str(shape)}.");
+            return View(t, Elementwise.BroadcastStrides(t, shape));
+        }
+        q = Contiguous(be, q); k = Contiguous(be, k); v = Contiguous(be, v);
+        var y = Empty(be, b, h, lq, dv);
+        be.Attention(OffsetFree(be, q), OffsetFree(be, k), OffsetFree(be, v), Extra(bias, "bias"), Extra(mask, "mask"),
+            y.Buffer.Memory!, b, h, lq, lk, d, dv, scale);
+        return y;
+    }
+
+    /// <summary>The memory of a contiguous tensor that starts at element 0 (a copy when it starts later).</summary>
+    private static DeviceMemory OffsetFree(IDeviceBackend be, Tensor t)
+    {
+        if (t.Offset == 0) return t.Buffer.Memory!;
+        var y = Empty(be, (int[])t.Shape.Clone());
+        be.Gather(View(t, t.Strides), y.Buffer.Memory!);
+        return y.Buffer.Memory!;
+    }
+
+    private static void RequireRank4(string op, int[] shape)
+    {
+        if (shape.Length > 4)
+            throw new LongshotException($"{op}: device kernels take at most 4 dimensions so far, got " +
+                $"{ShapeUtil.Str(shape)}.");
+    }
+}

@@ -1,0 +1,87 @@
+using Longshot.Tensors.Devices;
+using Xunit;
+
+namespace Longshot.Tensors.Cuda.Tests;
+
+/// <summary>The engine's ops on device tensors (the CPU accelerator registered as cuda:8) against the same ops on
+/// the CPU.</summary>
+public sealed class DeviceOpsTests : IDisposable
+{
+    private static readonly Device Gpu = Device.Cuda(8);
+    private readonly GpuDevice _accelerator = GpuDevice.OpenCpuAccelerator();
+
+    public DeviceOpsTests() => CudaBackend.Register(_accelerator, 8);
+
+    public void Dispose()
+    {
+        DeviceBackends.Unregister(Gpu);
+        _accelerator.Dispose();
+    }
+
+    private static Tensor Rand(ulong seed, params int[] shape) => Tensor.Randn(new Rng(seed), shape);
+
+    /// <summary>f on the CPU and on the device (inputs moved there), under no-grad; results compared.</summary>
+    private static void Same(Func<Tensor[], Tensor> f, float tol, params Tensor[] inputs)
+    {
+        using var _ = Tensor.NoGrad();
+        var cpu = f(inputs);
+        var dev = f(inputs.Select(t => t.ToDevice(Gpu)).ToArray());
+        Assert.Equal(Gpu, dev.Device);
+        Assert.Equal(cpu.Shape, dev.Shape);
+        var e = cpu.ToArray(); var g = dev.ToArray();
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(MathF.Abs(e[i] - g[i]) <= tol * (1 + MathF.Abs(e[i])), $"[{i}] {g[i]} vs {e[i]}");
+    }
+
+    [Fact]
+    public void ElementwiseOpsBroadcastAndViewsRunOnTheDevice()
+    {
+        var a = Rand(1, 2, 3, 5, 7); var b = Rand(2, 3, 1, 7);
+        Same(x => x[0] + x[1], 1e-6f, a, b);
+        Same(x => x[0] * x[1] - x[0] / Ops.Exp(x[1]), 1e-5f, a, b);
+        Same(x => Ops.Silu(x[0]) + Ops.Gelu(x[0]) + Ops.Tanh(x[0]) + Ops.Sigmoid(x[0]) + Ops.Relu(x[0]), 1e-5f, a);
+        Same(x => Ops.Sqrt(Ops.Exp(x[0])) + Ops.Log(Ops.Exp(x[0])), 1e-5f, a);
+        Same(x => x[0] * 3f + 1f, 1e-6f, a);
+        Same(x => x[0].Transpose(1, 3).Contiguous(), 0f, a);
+        Same(x => x[0].Transpose(0, 2).Clone(), 0f, a);
+    }
+
+    [Fact]
+    public void MatMulLinearSoftmaxGroupNormAndAttentionRunOnTheDevice()
+    {
+        Same(x => Ops.MatMul(x[0], x[1]), 1e-5f, Rand(3, 4, 9, 13), Rand(4, 4, 13, 6));
+        Same(x => Ops.MatMul(x[0].Transpose(1, 2), x[1]), 1e-5f, Rand(3, 4, 13, 9), Rand(4, 4, 13, 6));
+        Same(x => Ops.Linear(x[0], x[1], x[2]), 1e-5f, Rand(5, 2, 7, 10), Rand(6, 12, 10), Rand(7, 12));
+        Same(x => Ops.Softmax(x[0]), 1e-5f, Rand(8, 3, 5, 37));
+        Same(x => Ops.GroupNorm(x[0], 4, x[1], x[2], 1e-5f, silu: true), 1e-5f, Rand(9, 2, 8, 5, 6), Rand(10, 8),
+            Rand(11, 8));
+        Same(x => Ops.GroupNorm(x[0], 2, null, null), 1e-5f, Rand(12, 2, 8, 30));
+        Same(x => Ops.ScaledDotProductAttention(x[0], x[1], x[2], bias: x[3]), 1e-5f, Rand(13, 2, 3, 11, 8),
+            Rand(14, 2, 3, 19, 8), Rand(15, 2, 3, 19, 8), Rand(16, 1, 3, 11, 19));
+    }
+
+    [Fact]
+    public void ATransformerBlockGivesTheCpuResultOnTheDevice()
+    {
+        // Linear projections, multi-head attention over permuted heads, residual, group norm + SiLU, MLP with GELU.
+        Same(x =>
+        {
+            var h = x[0];
+            Tensor Heads(Tensor t) => t.Reshape(2, 10, 4, 8).Permute(0, 2, 1, 3);
+            var att = Ops.ScaledDotProductAttention(Heads(Ops.Linear(h, x[1])), Heads(Ops.Linear(h, x[2])),
+                Heads(Ops.Linear(h, x[3]))).Permute(0, 2, 1, 3).Reshape(2, 10, 32);
+            h = h + att;
+            h = Ops.GroupNorm(h.Transpose(1, 2).Contiguous(), 4, null, null, 1e-5f, silu: true).Transpose(1, 2);
+            return h + Ops.Linear(Ops.Gelu(Ops.Linear(h, x[4], x[5])), x[6]);
+        }, 1e-4f, Rand(20, 2, 10, 32), Rand(21, 32, 32) * 0.2f, Rand(22, 32, 32) * 0.2f, Rand(23, 32, 32) * 0.2f,
+            Rand(24, 64, 32) * 0.2f, Rand(25, 64), Rand(26, 32, 64) * 0.2f);
+    }
+
+    [Fact]
+    public void GradientsOnTheDeviceAreRefusedByName()
+    {
+        var w = Rand(30, 4, 4).ToDevice(Gpu).Detach().SetRequiresGrad();
+        var e = Assert.Throws<LongshotException>(() => Ops.MatMul(w, w));
+        Assert.Contains("gradients on cuda:8", e.Message);
+    }
+}
