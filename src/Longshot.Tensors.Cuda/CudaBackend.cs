@@ -89,12 +89,36 @@ public sealed class CudaBackend : IDeviceBackend
         return (Enumerable.Repeat(1, lead).Concat(shape).ToArray(), Enumerable.Repeat(0, lead).Concat(strides).ToArray());
     }
 
-    public void Gather(DeviceView x, DeviceMemory y)
+    public void Copy(DeviceView source, DeviceView destination)
     {
-        var (d, st) = Pad4(x.Shape, x.Strides);
-        K.Gather(At(x.Memory, x.Offset), At(y, 0), new Strided4 { D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3],
-            S0 = st[0], S1 = st[1], S2 = st[2], S3 = st[3] });
+        if (source.Shape.Length > 8)
+            throw new LongshotException($"{source.Shape.Length}-dimensional views exceed the copy kernel's 8.");
+        int lead = 8 - source.Shape.Length;
+        int[] P(int[] v, int fill) => Enumerable.Repeat(fill, lead).Concat(v).ToArray();
+        int[] d = P(source.Shape, 1), s = P(source.Strides, 0), t = P(destination.Strides, 0);
+        K.Copy(At(source.Memory, source.Offset), At(destination.Memory, destination.Offset), new Copy8
+        {
+            D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], D4 = d[4], D5 = d[5], D6 = d[6], D7 = d[7],
+            S0 = s[0], S1 = s[1], S2 = s[2], S3 = s[3], S4 = s[4], S5 = s[5], S6 = s[6], S7 = s[7],
+            T0 = t[0], T1 = t[1], T2 = t[2], T3 = t[3], T4 = t[4], T5 = t[5], T6 = t[6], T7 = t[7],
+        });
     }
+
+    private static ConvShape Shape(DeviceConv g) => new()
+    {
+        C = g.C, D = g.D, H = g.H, W = g.W, KD = g.KD, KH = g.KH, KW = g.KW, SD = g.SD, SH = g.SH, SW = g.SW,
+        PD = g.PD, PH = g.PH, PW = g.PW, OD = g.OD, OH = g.OH, OW = g.OW,
+    };
+
+    public void Im2Col(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory cols) =>
+        K.Im2Col(At(x, xOffset), At(cols, 0), Shape(g));
+
+    public void Col2Im(DeviceMemory cols, DeviceConv g, DeviceMemory image, long imageOffset) =>
+        K.Col2Im(At(cols, 0), At(image, imageOffset), Shape(g));
+
+    public void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y,
+        int rows, int cols, float eps) =>
+        K.LayerNorm(At(x, xOffset), At(gamma, 0), At(beta, 0), At(y, 0), rows, cols, eps);
 
     public void Unary(DeviceUnaryOp op, DeviceMemory x, long xOffset, DeviceMemory y, int n) =>
         K.Unary((UnaryOp)op, At(x, xOffset).SubView(0, n), At(y, 0));

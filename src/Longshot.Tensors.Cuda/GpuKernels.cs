@@ -14,7 +14,10 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _unary;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _unaryBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Broadcast4, int> _binary;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Strided4> _gather;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Copy8> _copy;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> _im2col, _col2im;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
+        float> _layerNorm;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         AdamWStep> _adamW;
@@ -37,8 +40,14 @@ public sealed class GpuKernels
             int>(ElementwiseKernels.UnaryBackward);
         _binary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             Broadcast4, int>(ElementwiseKernels.Binary);
-        _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Strided4>(
-            ElementwiseKernels.Gather);
+        _copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Copy8>(
+            ElementwiseKernels.Copy);
+        _im2col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(
+            ConvKernels.Im2Col);
+        _col2im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(
+            ConvKernels.Col2Im);
+        _layerNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
+            float>(RowKernels.LayerNorm);
         _affine = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(
             ElementwiseKernels.Affine);
         _adamW = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
@@ -92,13 +101,29 @@ public sealed class GpuKernels
         _binary((int)n, a, b, y, g, (int)op);
     }
 
-    /// <summary>y = the view g of x in row-major order.</summary>
-    public void Gather(ArrayView<float> x, ArrayView<float> y, Strided4 g)
+    /// <summary>Every element of the source view of x to the destination view of y (g says both).</summary>
+    public void Copy(ArrayView<float> x, ArrayView<float> y, Copy8 g)
     {
-        long n = (long)g.D0 * g.D1 * g.D2 * g.D3;
-        Require(y.Length >= n, "gather output shorter than the view.");
-        if (n > 0) _gather((int)n, x, y, g);
+        long n = (long)g.D0 * g.D1 * g.D2 * g.D3 * g.D4 * g.D5 * g.D6 * g.D7;
+        if (n > 0) _copy((int)n, x, y, g);
     }
+
+    /// <summary>One sample's columns [C*KD*KH*KW, OD*OH*OW].</summary>
+    public void Im2Col(ArrayView<float> x, ArrayView<float> cols, ConvShape g)
+    {
+        long n = (long)g.C * g.KD * g.KH * g.KW * g.OD * g.OH * g.OW;
+        Require(cols.Length >= n, "im2col buffer too short.");
+        _im2col((int)n, x, cols, g);
+    }
+
+    /// <summary>One sample's image [C, D, H, W] summed from its columns.</summary>
+    public void Col2Im(ArrayView<float> cols, ArrayView<float> image, ConvShape g) =>
+        _col2im(g.C * g.D * g.H * g.W, cols, image, g);
+
+    /// <summary>Layer norm over the last dimension of [rows, cols].</summary>
+    public void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
+        int rows, int cols, float eps) =>
+        _layerNorm(new KernelConfig(rows, GroupFor(cols)), x, gamma, beta, y, cols, eps);
 
     public void Affine(ArrayView<float> x, ArrayView<float> y, float a, float b) => _affine((int)x.Length, x, y, a, b);
 

@@ -19,12 +19,14 @@ public static class PtxCompiler
     internal static IEnumerable<(MethodInfo Method, bool Grouped)> Kernels()
     {
         static MethodInfo M(Type t, string name) => t.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
-        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Gather", "Affine", "AdamW",
+        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Copy", "Affine", "AdamW",
                      "Embedding" })
             yield return (M(typeof(ElementwiseKernels), n), false);
         foreach (var n in new[] { "SumRows", "Softmax", "SoftmaxBackward", "GroupNorm", "GroupNormBackward" })
             yield return (M(typeof(RowKernels), n), true);
         yield return (M(typeof(GemmKernels), "Gemm"), true);
+        foreach (var n in new[] { "Im2Col", "Col2Im" }) yield return (M(typeof(ConvKernels), n), false);
+        yield return (M(typeof(RowKernels), "LayerNorm"), true);
         yield return (M(typeof(AttentionKernels), "Forward"), true);
     }
 

@@ -61,6 +61,22 @@ public sealed class DeviceOpsTests : IDisposable
     }
 
     [Fact]
+    public void ConvolutionsConcatUpsamplingAndLayerNormRunOnTheDevice()
+    {
+        Same(x => Ops.Conv2d(x[0], x[1], x[2], 2, 1), 1e-4f, Rand(40, 2, 3, 9, 11), Rand(41, 5, 3, 3, 3),
+            Rand(42, 5));
+        Same(x => Ops.Conv2d(x[0], x[1]), 1e-4f, Rand(43, 2, 6, 4, 4), Rand(44, 3, 6, 1, 1));
+        Same(x => Ops.Conv3d(x[0], x[1], x[2], 1, 1), 1e-4f, Rand(45, 1, 2, 5, 6, 7), Rand(46, 4, 2, 3, 3, 3),
+            Rand(47, 4));
+        Same(x => Ops.Conv1d(x[0], x[1], x[2], 1, 1), 1e-4f, Rand(48, 3, 4, 10), Rand(49, 6, 4, 3), Rand(50, 6));
+        Same(x => Ops.ConvTranspose2d(x[0], x[1], x[2], 2, 1), 1e-4f, Rand(51, 2, 4, 5, 6), Rand(52, 4, 3, 4, 4),
+            Rand(53, 3));
+        Same(x => Ops.Concat(new[] { x[0], x[1].Transpose(1, 2) }, 1), 0f, Rand(54, 2, 3, 4), Rand(55, 2, 4, 5));
+        Same(x => Ops.UpsampleNearest(x[0], 2, 2), 0f, Rand(56, 2, 3, 4, 5));
+        Same(x => Ops.LayerNorm(x[0], x[1], x[2]), 1e-5f, Rand(57, 3, 7, 40), Rand(58, 40), Rand(59, 40));
+    }
+
+    [Fact]
     public void ATransformerBlockGivesTheCpuResultOnTheDevice()
     {
         // Linear projections, multi-head attention over permuted heads, residual, group norm + SiLU, MLP with GELU.

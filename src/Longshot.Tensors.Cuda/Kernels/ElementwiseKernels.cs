@@ -19,12 +19,15 @@ public struct Broadcast4
     public int B0, B1, B2, B3;
 }
 
-/// <summary>A strided view of rank up to 4: sizes D0..D3 and element strides S0..S3 (shapes padded in front with
-/// size 1).</summary>
-public struct Strided4
+/// <summary>
+/// A copy between two strided views of rank up to 8: sizes D0..D7 and the source's (S) and destination's (T) element
+/// strides (shapes padded in front with size 1). A source stride of 0 repeats (broadcast) an element.
+/// </summary>
+public struct Copy8
 {
-    public int D0, D1, D2, D3;
-    public int S0, S1, S2, S3;
+    public int D0, D1, D2, D3, D4, D5, D6, D7;
+    public int S0, S1, S2, S3, S4, S5, S6, S7;
+    public int T0, T1, T2, T3, T4, T5, T6, T7;
 }
 
 /// <summary>AdamW's per-step constants (as <c>Longshot.Tensors.Optim.AdamW</c> computes them).</summary>
@@ -61,13 +64,20 @@ internal static class ElementwiseKernels
         };
     }
 
-    /// <summary>y[i] = the i-th element, in row-major order, of the strided view g of x (a contiguous copy).</summary>
-    public static void Gather(Index1D i, ArrayView<float> x, ArrayView<float> y, Strided4 g)
+    /// <summary>Element i (row-major) of the source view to the same element of the destination view.</summary>
+    public static void Copy(Index1D i, ArrayView<float> x, ArrayView<float> y, Copy8 g)
     {
-        int r = i, i3 = r % g.D3; r /= g.D3;
-        int i2 = r % g.D2; r /= g.D2;
-        int i1 = r % g.D1, i0 = r / g.D1;
-        y[i] = x[i0 * g.S0 + i1 * g.S1 + i2 * g.S2 + i3 * g.S3];
+        int r = i, k;
+        int s = 0, t = 0;
+        k = r % g.D7; r /= g.D7; s += k * g.S7; t += k * g.T7;
+        k = r % g.D6; r /= g.D6; s += k * g.S6; t += k * g.T6;
+        k = r % g.D5; r /= g.D5; s += k * g.S5; t += k * g.T5;
+        k = r % g.D4; r /= g.D4; s += k * g.S4; t += k * g.T4;
+        k = r % g.D3; r /= g.D3; s += k * g.S3; t += k * g.T3;
+        k = r % g.D2; r /= g.D2; s += k * g.S2; t += k * g.T2;
+        k = r % g.D1; r /= g.D1; s += k * g.S1; t += k * g.T1;
+        s += r * g.S0; t += r * g.T0;
+        y[t] = x[s];
     }
 
     /// <summary>y = x * a + b.</summary>

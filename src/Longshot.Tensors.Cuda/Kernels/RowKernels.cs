@@ -162,4 +162,23 @@ internal static class RowKernels
             dBetaPart[sample * channels + c0 + c] = db;
         }
     }
+
+    /// <summary>Layer normalisation of each row of a [rows, cols] matrix with per-column gamma and beta.</summary>
+    public static void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> y, int cols, float eps)
+    {
+        var scratch = SharedMemory.Allocate<float>(MaxGroup);
+        int row = Grid.IdxX, t = Group.IdxX, n = Group.DimX;
+        float sum = 0;
+        for (int c = t; c < cols; c += n) sum += x[row * cols + c];
+        float mu = GroupSum(scratch, sum) / cols;
+        float sq = 0;
+        for (int c = t; c < cols; c += n)
+        {
+            float d = x[row * cols + c] - mu;
+            sq += d * d;
+        }
+        float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / cols + eps);
+        for (int c = t; c < cols; c += n) y[row * cols + c] = (x[row * cols + c] - mu) * r * gamma[c] + beta[c];
+    }
 }

@@ -27,8 +27,18 @@ public enum DeviceUnaryOp { Neg, Exp, Log, Sqrt, Square, Abs, Relu, Sigmoid, Tan
 /// <summary>The binary elementwise ops with device kernels (broadcasting).</summary>
 public enum DeviceBinaryOp { Add, Sub, Mul, Div }
 
-/// <summary>A strided view of device memory of rank at most 4: element offset, sizes and strides.</summary>
+/// <summary>A strided view of device memory: element offset, sizes and strides.</summary>
 public sealed record DeviceView(DeviceMemory Memory, long Offset, int[] Shape, int[] Strides);
+
+/// <summary>One 3-D convolution's geometry (1-D and 2-D use size-1 leading dimensions): input C x D x H x W, kernel,
+/// stride and zero padding per dimension.</summary>
+public sealed record DeviceConv(int C, int D, int H, int W, int KD, int KH, int KW, int SD, int SH, int SW, int PD,
+    int PH, int PW)
+{
+    public int OD => (D + 2 * PD - KD) / SD + 1;
+    public int OH => (H + 2 * PH - KH) / SH + 1;
+    public int OW => (W + 2 * PW - KW) / SW + 1;
+}
 
 /// <summary>
 /// A device: its memory and the primitives its kernels run, on memory of that device only. The engine's ops call
@@ -45,8 +55,21 @@ public interface IDeviceBackend
     /// <summary>Uninitialised device memory of <paramref name="length"/> elements.</summary>
     DeviceMemory Allocate(long length);
 
-    /// <summary>y = the elements of view x in row-major order (a contiguous copy).</summary>
-    void Gather(DeviceView x, DeviceMemory y);
+    /// <summary>Every element of view <paramref name="source"/> to the same place of view
+    /// <paramref name="destination"/> (same shape, rank at most 8; a source stride of 0 broadcasts).</summary>
+    void Copy(DeviceView source, DeviceView destination);
+
+    /// <summary>One sample's im2col columns [C*KD*KH*KW, OD*OH*OW] from contiguous x [C, D, H, W] at
+    /// <paramref name="xOffset"/>.</summary>
+    void Im2Col(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory cols);
+
+    /// <summary>One sample's image [C, D, H, W] at <paramref name="imageOffset"/>, each element the sum of the
+    /// column entries that read it (col2im).</summary>
+    void Col2Im(DeviceMemory cols, DeviceConv g, DeviceMemory image, long imageOffset);
+
+    /// <summary>Layer norm of each row of a contiguous [rows, cols] matrix with per-column gamma and beta.</summary>
+    void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y, int rows,
+        int cols, float eps);
 
     /// <summary>y[i] = op(x[xOffset + i]) for i below n.</summary>
     void Unary(DeviceUnaryOp op, DeviceMemory x, long xOffset, DeviceMemory y, int n);

@@ -38,16 +38,6 @@ internal static class DeviceOps
         return DeviceBackends.For(device!.Value);
     }
 
-    /// <summary>Refuses device inputs of an op that has no device kernel yet (rather than copying them to the host
-    /// without being asked).</summary>
-    public static void CpuOnly(string op, IEnumerable<Tensor> inputs)
-    {
-        foreach (var t in inputs)
-            if (t.Buffer.Memory != null)
-                throw new LongshotException($"{op}: runs on the CPU only so far, and an input is on {t.Device}; move " +
-                    "it with ToDevice(Device.Cpu) first.");
-    }
-
     /// <summary>An uninitialised contiguous tensor on the backend's device.</summary>
     public static Tensor Empty(IDeviceBackend be, params int[] shape) =>
         new(new TensorBuffer(be.Allocate(ShapeUtil.Numel(shape))), shape, ShapeUtil.ContiguousStrides(shape), 0);
@@ -55,21 +45,13 @@ internal static class DeviceOps
     private static DeviceView View(Tensor t, int[] strides) => new(t.Buffer.Memory!, t.Offset, t.Shape, strides);
 
     /// <summary>A contiguous copy of a device tensor (itself when already contiguous).</summary>
-    public static Tensor Contiguous(IDeviceBackend be, Tensor x)
-    {
-        if (x.IsContiguous) return x;
-        RequireRank4("Contiguous", x.Shape);
-        var y = Empty(be, (int[])x.Shape.Clone());
-        be.Gather(View(x, x.Strides), y.Buffer.Memory!);
-        return y;
-    }
+    public static Tensor Contiguous(IDeviceBackend be, Tensor x) => x.IsContiguous ? x : Copy(be, x);
 
     /// <summary>A contiguous copy on the device, never sharing memory with <paramref name="x"/>.</summary>
     public static Tensor Copy(IDeviceBackend be, Tensor x)
     {
-        RequireRank4("Clone", x.Shape);
         var y = Empty(be, (int[])x.Shape.Clone());
-        be.Gather(View(x, x.Strides), y.Buffer.Memory!);
+        be.Copy(View(x, x.Strides), View(y, y.Strides));
         return y;
     }
 
@@ -179,10 +161,95 @@ internal static class DeviceOps
     /// <summary>The memory of a contiguous tensor that starts at element 0 (a copy when it starts later).</summary>
     private static DeviceMemory OffsetFree(IDeviceBackend be, Tensor t)
     {
-        if (t.Offset == 0) return t.Buffer.Memory!;
-        var y = Empty(be, (int[])t.Shape.Clone());
-        be.Gather(View(t, t.Strides), y.Buffer.Memory!);
-        return y.Buffer.Memory!;
+        return t.Offset == 0 ? t.Buffer.Memory! : Copy(be, t).Buffer.Memory!;
+    }
+
+    /// <summary>The inputs side by side along <paramref name="dim"/> (shapes checked by the caller).</summary>
+    public static Tensor Concat(IDeviceBackend be, IReadOnlyList<Tensor> xs, int dim, int[] shape)
+    {
+        var y = Empty(be, shape);
+        int start = 0;
+        foreach (var t in xs)
+        {
+            var dst = new DeviceView(y.Buffer.Memory!, (long)start * y.Strides[dim], t.Shape, y.Strides);
+            be.Copy(View(t, t.Strides), dst);
+            start += t.Shape[dim];
+        }
+        return y;
+    }
+
+    /// <summary>3-D convolution of x [N, C, D, H, W] by w [Co, C, kd, kh, kw] with zero padding: per sample,
+    /// im2col then one GEMM, then the bias.</summary>
+    public static Tensor Conv(IDeviceBackend be, Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding)
+    {
+        x = Contiguous(be, x); w = Contiguous(be, w);
+        var g = new DeviceConv(x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4], w.Shape[2], w.Shape[3], w.Shape[4],
+            stride[0], stride[1], stride[2], padding[0], padding[1], padding[2]);
+        int n = x.Shape[0], co = w.Shape[0], k = g.C * g.KD * g.KH * g.KW, p = g.OD * g.OH * g.OW;
+        var y = Empty(be, n, co, g.OD, g.OH, g.OW);
+        using (var cols = be.Allocate((long)k * p))
+            for (int i = 0; i < n; i++)
+            {
+                be.Im2Col(x.Buffer.Memory!, x.Offset + (long)i * g.C * g.D * g.H * g.W, g, cols);
+                be.Gemm(false, false, co, p, k, 1f, w.Buffer.Memory!, w.Offset, cols, 0, 0f, y.Buffer.Memory!,
+                    (long)i * co * p);
+            }
+        return bias == null ? y : AddChannelBias(be, y, bias);
+    }
+
+    /// <summary>3-D transposed convolution of x [N, Ci, D, H, W] by w [Ci, Co, kd, kh, kw]: per sample, one GEMM
+    /// (W^T x) then col2im, then the bias.</summary>
+    public static Tensor ConvTranspose(IDeviceBackend be, Tensor x, Tensor w, Tensor? bias, int[] stride,
+        int[] padding, int[] outSize)
+    {
+        x = Contiguous(be, x); w = Contiguous(be, w);
+        int n = x.Shape[0], ci = w.Shape[0], co = w.Shape[1];
+        // The ordinary convolution from the output back to the input.
+        var g = new DeviceConv(co, outSize[0], outSize[1], outSize[2], w.Shape[2], w.Shape[3], w.Shape[4], stride[0],
+            stride[1], stride[2], padding[0], padding[1], padding[2]);
+        int k = co * g.KD * g.KH * g.KW, p = x.Shape[2] * x.Shape[3] * x.Shape[4];
+        var y = Empty(be, n, co, outSize[0], outSize[1], outSize[2]);
+        using (var cols = be.Allocate((long)k * p))
+            for (int i = 0; i < n; i++)
+            {
+                be.Gemm(true, false, k, p, ci, 1f, w.Buffer.Memory!, w.Offset, x.Buffer.Memory!,
+                    x.Offset + (long)i * ci * p, 0f, cols, 0);
+                be.Col2Im(cols, g, y.Buffer.Memory!, (long)i * co * g.D * g.H * g.W);
+            }
+        return bias == null ? y : AddChannelBias(be, y, bias);
+    }
+
+    private static Tensor AddChannelBias(IDeviceBackend be, Tensor y, Tensor bias)
+    {
+        int n = y.Shape[0], c = y.Shape[1];
+        return Binary(be, "Conv", DeviceBinaryOp.Add, y.Reshape(n, c, y.Numel / Math.Max(1, n * c)),
+            bias.Reshape(1, c, 1)).Reshape(y.Shape);
+    }
+
+    /// <summary>Layer norm over the last dimension (ones and zeros when there is no affine).</summary>
+    public static Tensor LayerNorm(IDeviceBackend be, Tensor x, Tensor? gamma, Tensor? beta, float eps)
+    {
+        x = Contiguous(be, x);
+        int d = x.Shape[^1];
+        gamma = gamma != null ? Contiguous(be, gamma) : Tensor.Ones(d).ToDevice(be.Device);
+        beta = beta != null ? Contiguous(be, beta) : Tensor.Zeros(d).ToDevice(be.Device);
+        var y = Empty(be, (int[])x.Shape.Clone());
+        be.LayerNorm(x.Buffer.Memory!, x.Offset, OffsetFree(be, gamma), OffsetFree(be, beta), y.Buffer.Memory!,
+            x.Numel / Math.Max(1, d), d, eps);
+        return y;
+    }
+
+    /// <summary>Nearest-neighbour upsampling of x [N, C, D, H, W] by integer factors: one copy from a view that
+    /// repeats each element (stride 0 along the factors).</summary>
+    public static Tensor UpsampleNearest(IDeviceBackend be, Tensor x, int[] f)
+    {
+        int n = x.Shape[0], c = x.Shape[1], d = x.Shape[2], h = x.Shape[3], w = x.Shape[4];
+        var y = Empty(be, n, c, d * f[0], h * f[1], w * f[2]);
+        int[] shape = { n, c, d, f[0], h, f[1], w, f[2] };
+        var s = x.Strides;
+        var src = new DeviceView(x.Buffer.Memory!, x.Offset, shape, new[] { s[0], s[1], s[2], 0, s[3], 0, s[4], 0 });
+        be.Copy(src, new DeviceView(y.Buffer.Memory!, 0, shape, ShapeUtil.ContiguousStrides(shape)));
+        return y;
     }
 
     private static void RequireRank4(string op, int[] shape)

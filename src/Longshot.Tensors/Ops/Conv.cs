@@ -71,6 +71,8 @@ public static partial class Ops
         if (f.Any(v => v < 1))
             throw new ArgumentException($"UpsampleNearest: factors must be positive, got [{string.Join(", " +
             "", factors)}].");
+        if (Devices.DeviceOps.Backend("UpsampleNearest", x5) is { } be)
+            return back(Devices.DeviceOps.UpsampleNearest(be, x5, f));
         var y = Graph.Record(PoolKernel.Upsample(x5.Contiguous(), f), OpKind.UpsampleNearest, f, x5);
         return back(y);
     }
@@ -125,6 +127,12 @@ public static partial class Ops
                 $"channels.");
         if (stride.Any(s => s < 1) || padding.Any(p => p < 0))
             throw new ArgumentException($"{op}: stride must be >= 1 and padding >= 0.");
+        if (Devices.DeviceOps.Backend(op, x, w, bias) is { } be)
+        {
+            if (padMode != PadMode.Constant && padding.Any(p => p > 0))
+                throw new LongshotException($"{op} on {be.Device}: only zero padding so far.");
+            return Devices.DeviceOps.Conv(be, x, w, bias, stride, padding);
+        }
         x = MixedPrecision.Input(x); w = MixedPrecision.Input(w);
         if (padMode != PadMode.Constant && padding.Any(p => p > 0))
         {
@@ -160,6 +168,8 @@ public static partial class Ops
         if (od < 1 || oh < 1 || ow < 1)
             throw new ArgumentException($"ConvTranspose: padding too large for input {ShapeUtil.Str(x.Shape)}.");
         // g: the ordinary convolution from the output back to the input.
+        if (Devices.DeviceOps.Backend("ConvTranspose", x, w, bias) is { } be)
+            return Devices.DeviceOps.ConvTranspose(be, x, w, bias, stride, padding, new[] { od, oh, ow });
         var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2],
             padding[0], padding[1], padding[2]);
         var xc = x.Contiguous(); var wc = w.Contiguous();

@@ -39,6 +39,8 @@ public static partial class Ops
         if (beta != null && beta.Numel != d)
             throw new ArgumentException($"LayerNorm: bias {ShapeUtil.Str(beta.Shape)} does not match last dimension " +
             $"of {ShapeUtil.Str(x.Shape)}.");
+        if (Devices.DeviceOps.Backend("LayerNorm", x, gamma, beta) is { } be)
+            return Devices.DeviceOps.LayerNorm(be, x, gamma, beta, eps);
         var (y, ctx) = NormKernel.LayerNormForward(x, gamma, beta, eps);
         var inputs = new List<Tensor> { x };
         if (gamma != null) inputs.Add(gamma);

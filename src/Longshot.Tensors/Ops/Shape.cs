@@ -94,7 +94,6 @@ public static partial class Ops
     public static Tensor Concat(IReadOnlyList<Tensor> xs, int dim)
     {
         if (xs.Count == 0) throw new ArgumentException("Concat: no tensors given.");
-        Devices.DeviceOps.CpuOnly("Concat", xs);
         int d = ShapeUtil.NormDim(dim, xs[0].Rank, "Concat");
         var shape = (int[])xs[0].Shape.Clone();
         shape[d] = 0;
@@ -109,6 +108,8 @@ public static partial class Ops
                         $"{ShapeUtil.Str(t.Shape)} differ outside dimension {d}.");
             shape[d] += t.Shape[d];
         }
+        if (Devices.DeviceOps.Backend("Concat", xs.ToArray()) is { } be)
+            return Devices.DeviceOps.Concat(be, xs, d, shape);
         var r = Tensor.Empty(shape);
         int start = 0;
         foreach (var t in xs)
