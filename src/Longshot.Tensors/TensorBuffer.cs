@@ -14,7 +14,7 @@ internal sealed class TensorBuffer
 {
     private float[]? _data;
     private ushort[]? _packed;
-    private readonly DeviceMemory? _device;
+    private DeviceMemory? _device;
 
     /// <summary>The bfloat16 scope this buffer was allocated in (0: none); only such buffers are ever packed, so
     /// parameters and everything made outside the scope stay float32.</summary>
@@ -47,6 +47,39 @@ internal sealed class TensorBuffer
 
     /// <summary>The accelerator's memory, or null for host elements.</summary>
     public DeviceMemory? Memory => _device;
+
+    /// <summary>
+    /// Moves the elements to <paramref name="device"/> in place, so that every tensor sharing this buffer (a
+    /// parameter and its views) follows: how a model's weights move to a device.
+    /// </summary>
+    public void MoveTo(Device device)
+    {
+        lock (this)
+        {
+            if (device == Device) return;
+            var host = _device == null ? Data : CopyToHost();
+            if (device == Device.Cpu)
+            {
+                _device!.Dispose();
+                _device = null;
+                _data = host;
+                return;
+            }
+            var memory = DeviceBackends.For(device).Allocate(host.Length);
+            memory.CopyFromHost(0, host);
+            _device?.Dispose();
+            _device = memory;
+            _data = null;
+            _packed = null;
+        }
+    }
+
+    private float[] CopyToHost()
+    {
+        var host = GC.AllocateUninitializedArray<float>((int)_device!.Length);
+        _device.CopyToHost(0, host);
+        return host;
+    }
 
     /// <summary>Rounds the elements to bfloat16 in place (they stay float32 until packed).</summary>
     public unsafe void Round()

@@ -94,6 +94,28 @@ public sealed class DeviceOpsTests : IDisposable
     }
 
     [Fact]
+    public void ParametersMoveToTheDeviceInPlaceAndTheirModulesFollow()
+    {
+        var store = new Nn.ParameterStore();
+        var vb = Nn.VarBuilder.Fresh(store, 31);
+        var layer = new Nn.Linear(vb.Pp("proj"), 6, 4);
+        var x = Rand(32, 3, 6);
+        Tensor cpu;
+        using (Tensor.NoGrad()) cpu = layer.Forward(x);
+        var before = store["proj.weight"].ToArray();
+        store.ToDevice(Gpu);
+        Assert.All(store.Named, p => Assert.Equal(Gpu, p.Value.Device));
+        Tensor dev;
+        using (Tensor.NoGrad()) dev = layer.Forward(x.ToDevice(Gpu));
+        Assert.Equal(Gpu, dev.Device);
+        var e = cpu.ToArray(); var g = dev.ToArray();
+        for (int i = 0; i < e.Length; i++) Assert.True(MathF.Abs(e[i] - g[i]) <= 1e-5f * (1 + MathF.Abs(e[i])));
+        store.ToDevice(Device.Cpu);
+        Assert.Equal(Device.Cpu, store["proj.weight"].Device);
+        Assert.Equal(before, store["proj.weight"].ToArray());
+    }
+
+    [Fact]
     public void GradientsOnTheDeviceAreRefusedByName()
     {
         var w = Rand(30, 4, 4).ToDevice(Gpu).Detach().SetRequiresGrad();

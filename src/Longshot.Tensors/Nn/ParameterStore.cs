@@ -103,6 +103,12 @@ public sealed class ParameterStore
         return SetTrainable(match, true);
     }
 
+    /// <summary>Moves every parameter to <paramref name="device"/> in place (the modules holding them follow).</summary>
+    public void ToDevice(Devices.Device device)
+    {
+        foreach (var (_, t) in Named) t.Buffer.MoveTo(device);
+    }
+
     /// <summary>Copies of the current values by name.</summary>
     public Dictionary<string, Tensor> StateDict() => Named.ToDictionary(p => p.Name, p => p.Value.Detach());
 
