@@ -116,6 +116,9 @@ public sealed class CudaBackend : IDeviceBackend
     public void Col2Im(DeviceMemory cols, DeviceConv g, DeviceMemory image, long imageOffset) =>
         K.Col2Im(At(cols, 0), At(image, imageOffset), Shape(g));
 
+    public void AvgPool(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory y) =>
+        K.AvgPool(At(x, xOffset), At(y, 0), Shape(g));
+
     public void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y,
         int rows, int cols, float eps) =>
         K.LayerNorm(At(x, xOffset), At(gamma, 0), At(beta, 0), At(y, 0), rows, cols, eps);

@@ -15,7 +15,7 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _unaryBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Broadcast4, int> _binary;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Copy8> _copy;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> _im2col, _col2im;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> _im2col, _col2im, _avgPool;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
         float> _layerNorm;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
@@ -46,6 +46,8 @@ public sealed class GpuKernels
             ConvKernels.Im2Col);
         _col2im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(
             ConvKernels.Col2Im);
+        _avgPool = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(
+            ConvKernels.AvgPool);
         _layerNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
             float>(RowKernels.LayerNorm);
         _affine = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(
@@ -119,6 +121,10 @@ public sealed class GpuKernels
     /// <summary>One sample's image [C, D, H, W] summed from its columns.</summary>
     public void Col2Im(ArrayView<float> cols, ArrayView<float> image, ConvShape g) =>
         _col2im(g.C * g.D * g.H * g.W, cols, image, g);
+
+    /// <summary>Average pooling, kernel = stride, of [C, D, H, W] (C counting every sample's channels).</summary>
+    public void AvgPool(ArrayView<float> x, ArrayView<float> y, ConvShape g) =>
+        _avgPool(g.C * g.OD * g.OH * g.OW, x, y, g);
 
     /// <summary>Layer norm over the last dimension of [rows, cols].</summary>
     public void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,

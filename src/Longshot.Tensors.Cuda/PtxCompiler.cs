@@ -25,7 +25,7 @@ public static class PtxCompiler
         foreach (var n in new[] { "SumRows", "Softmax", "SoftmaxBackward", "GroupNorm", "GroupNormBackward" })
             yield return (M(typeof(RowKernels), n), true);
         yield return (M(typeof(GemmKernels), "Gemm"), true);
-        foreach (var n in new[] { "Im2Col", "Col2Im" }) yield return (M(typeof(ConvKernels), n), false);
+        foreach (var n in new[] { "Im2Col", "Col2Im", "AvgPool" }) yield return (M(typeof(ConvKernels), n), false);
         yield return (M(typeof(RowKernels), "LayerNorm"), true);
         yield return (M(typeof(AttentionKernels), "Forward"), true);
     }

@@ -33,7 +33,9 @@ public sealed class TimestepEmbedding : Module
         return t;
     }
 
-    public Tensor Forward(int[] timesteps) => _l2.Forward(Ops.Silu(_l1.Forward(Sinusoidal(timesteps, Dim))));
+    /// <summary>The embedding on the device of the layer's weights.</summary>
+    public Tensor Forward(int[] timesteps) =>
+        _l2.Forward(Ops.Silu(_l1.Forward(Sinusoidal(timesteps, Dim).ToDevice(_l1.Weight.Device))));
 }
 
 /// <summary>Resnet block with the timestep embedding added after the first (factorised) convolution (NUWA-XL Eq.

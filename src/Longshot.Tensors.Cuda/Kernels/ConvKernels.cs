@@ -51,4 +51,17 @@ internal static class ConvKernels
         }
         image[i] = sum;
     }
+
+    /// <summary>Average pooling with kernel = stride (no padding): y[c, z, y, x] is the mean of its KD x KH x KW
+    /// block of x [C, D, H, W] (all samples as one C).</summary>
+    public static void AvgPool(Index1D i, ArrayView<float> x, ArrayView<float> y, ConvShape g)
+    {
+        int ox = i % g.OW, oy = i / g.OW % g.OH, oz = i / (g.OW * g.OH) % g.OD, c = i / (g.OW * g.OH * g.OD);
+        float sum = 0f;
+        for (int kz = 0; kz < g.KD; kz++)
+            for (int ky = 0; ky < g.KH; ky++)
+                for (int kx = 0; kx < g.KW; kx++)
+                    sum += x[((c * g.D + oz * g.KD + kz) * g.H + oy * g.KH + ky) * g.W + ox * g.KW + kx];
+        y[i] = sum / (g.KD * g.KH * g.KW);
+    }
 }

@@ -67,6 +67,10 @@ public interface IDeviceBackend
     /// column entries that read it (col2im).</summary>
     void Col2Im(DeviceMemory cols, DeviceConv g, DeviceMemory image, long imageOffset);
 
+    /// <summary>Average pooling of contiguous x [C, D, H, W] (every sample's channels as C) over blocks of the kernel
+    /// size, stride equal to it.</summary>
+    void AvgPool(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory y);
+
     /// <summary>Layer norm of each row of a contiguous [rows, cols] matrix with per-column gamma and beta.</summary>
     void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y, int rows,
         int cols, float eps);

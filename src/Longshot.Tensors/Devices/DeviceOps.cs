@@ -81,20 +81,43 @@ internal static class DeviceOps
         return y;
     }
 
-    /// <summary>[..., m, k] x [..., k, n] with equal batch dimensions (no batch broadcasting on a device yet).</summary>
+    /// <summary>[..., m, k] x [..., k, n] with equal batch dimensions, or one side a plain matrix shared by every
+    /// batch of the other (no other batch broadcasting on a device yet).</summary>
     public static Tensor MatMul(IDeviceBackend be, Tensor a, Tensor b)
     {
-        if (a.Rank < 2 || b.Rank != a.Rank || !a.Shape[..^2].SequenceEqual(b.Shape[..^2]) || a.Shape[^1] != b.Shape[^2])
+        bool aShared = a.Rank == 2 && b.Rank > 2, bShared = b.Rank == 2 && a.Rank > 2;
+        var batchShape = aShared ? b.Shape[..^2] : a.Shape[..^2];
+        if (a.Rank < 2 || b.Rank < 2 || a.Shape[^1] != b.Shape[^2]
+            || !(aShared || bShared || (a.Rank == b.Rank && batchShape.SequenceEqual(b.Shape[..^2]))))
             throw new LongshotException($"MatMul on {be.Device}: needs [..., m, k] and [..., k, n] with the same batch " +
-                $"dimensions, got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
+                $"dimensions (or one plain matrix), got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
         a = Contiguous(be, a); b = Contiguous(be, b);
-        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1], batch = a.Numel / Math.Max(1, m * k);
-        var shape = (int[])a.Shape.Clone();
-        shape[^1] = n;
-        var y = Empty(be, shape);
+        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1], batch = ShapeUtil.Numel(batchShape);
+        var y = Empty(be, batchShape.Append(m).Append(n).ToArray());
         for (int i = 0; i < batch; i++)
-            be.Gemm(false, false, m, n, k, 1f, a.Buffer.Memory!, a.Offset + (long)i * m * k, b.Buffer.Memory!,
-                b.Offset + (long)i * k * n, 0f, y.Buffer.Memory!, (long)i * m * n);
+            be.Gemm(false, false, m, n, k, 1f, a.Buffer.Memory!, a.Offset + (aShared ? 0 : (long)i * m * k),
+                b.Buffer.Memory!, b.Offset + (bShared ? 0 : (long)i * k * n), 0f, y.Buffer.Memory!, (long)i * m * n);
+        return y;
+    }
+
+    /// <summary>Constant padding of the last dimensions: a tensor of the value with x copied inside.</summary>
+    public static Tensor PadConstant(IDeviceBackend be, Tensor x, int[] pads, float value)
+    {
+        var shape = (int[])x.Shape.Clone();
+        int dims = pads.Length / 2;
+        var start = new int[x.Rank];
+        for (int i = 0; i < dims; i++)
+        {
+            int d = x.Rank - 1 - i;
+            shape[d] += pads[2 * i] + pads[2 * i + 1];
+            start[d] = pads[2 * i];
+        }
+        var filled = new float[ShapeUtil.Numel(shape)];
+        if (value != 0) Array.Fill(filled, value);
+        var y = Tensor.FromArray(filled, shape).ToDevice(be.Device);
+        long offset = 0;
+        for (int d = 0; d < x.Rank; d++) offset += (long)start[d] * y.Strides[d];
+        be.Copy(View(x, x.Strides), new DeviceView(y.Buffer.Memory!, offset, x.Shape, y.Strides));
         return y;
     }
 
@@ -224,6 +247,17 @@ internal static class DeviceOps
         int n = y.Shape[0], c = y.Shape[1];
         return Binary(be, "Conv", DeviceBinaryOp.Add, y.Reshape(n, c, y.Numel / Math.Max(1, n * c)),
             bias.Reshape(1, c, 1)).Reshape(y.Shape);
+    }
+
+    /// <summary>Average pooling of x [N, C, D, H, W] over blocks of <paramref name="k"/>, stride equal to it.</summary>
+    public static Tensor AvgPool(IDeviceBackend be, Tensor x, int[] k)
+    {
+        x = Contiguous(be, x);
+        var g = new DeviceConv(x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4], k[0], k[1], k[2], k[0],
+            k[1], k[2], 0, 0, 0);
+        var y = Empty(be, x.Shape[0], x.Shape[1], g.OD, g.OH, g.OW);
+        be.AvgPool(x.Buffer.Memory!, x.Offset, g, y.Buffer.Memory!);
+        return y;
     }
 
     /// <summary>Layer norm over the last dimension (ones and zeros when there is no affine).</summary>

@@ -86,6 +86,7 @@ public static partial class Ops
             if (k[i] < 1 || x5.Shape[2 + i] % k[i] != 0)
                 throw new ArgumentException($"AvgPool: size {x5.Shape[2 + i]} is not divisible by kernel {k[i]} " +
                     $"(input {ShapeUtil.Str(x.Shape)}).");
+        if (Devices.DeviceOps.Backend("AvgPool", x5) is { } be) return back(Devices.DeviceOps.AvgPool(be, x5, k));
         var y = Graph.Record(PoolKernel.AvgPool(x5.Contiguous(), k), OpKind.AvgPool, k, x5);
         return back(y);
     }

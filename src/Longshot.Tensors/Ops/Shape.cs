@@ -194,6 +194,9 @@ public static partial class Ops
     public static Tensor Pad(Tensor x, int[] pads, PadMode mode = PadMode.Constant, float value = 0f)
     {
         var ctx = PadKernel.Plan(x.Shape, pads, mode);
+        if (Devices.DeviceOps.Backend("Pad", x) is { } be)
+            return mode == PadMode.Constant && pads.All(p => p >= 0) ? Devices.DeviceOps.PadConstant(be, x, pads, value)
+                : throw new LongshotException($"Pad on {be.Device}: only constant padding so far.");
         var r = PadKernel.Forward(x.Contiguous(), ctx, value);
         return Graph.Record(r, OpKind.Pad, ctx, x);
     }
