@@ -1,7 +1,9 @@
+using Longshot.Tensors;
 using Longshot.Bench;
 
 var names = args.Where(a => !a.StartsWith("--")).ToList();
 Report.Json = args.Contains("--json");
+CudaBench.CpuAccelerator = args.Contains("--cpu-accelerator");
 var all = new Dictionary<string, Action>
 {
     ["gemm"] = GemmBench.Run,
@@ -20,12 +22,23 @@ var all = new Dictionary<string, Action>
     ["distributed"] = DistributedBench.Run,
     ["distributed-ranks"] = DistributedBench.Ranks,
     ["extend"] = ExtendBench.Run,
+    ["cuda-parity"] = CudaBench.Parity,
+    ["cuda-gemm"] = CudaBench.Gemm,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
-    Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json]");
+    Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json] " +
+        "[--cpu-accelerator (cuda-*: ILGPU's CPU accelerator instead of a GPU)]");
     return names.Count == 0 ? 0 : 2;
 }
-foreach (var n in names) all[n]();
+try
+{
+    foreach (var n in names) all[n]();
+}
+catch (LongshotException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 return 0;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The CUDA backend on a real GPU (docs/cuda.md). The GPU machine has no .NET, so the bench travels self-contained:
+#   bash tools/gpu_check.sh pack   # here: linux-x64 self-contained publish of the bench -> out/gpu/bench.tar.xz
+#   bash tools/gpu_check.sh run    # on the GPU machine: unpack, device parity and tiled GEMM -> $OUT/gpu.jsonl
+# With the device tool: run "bash tools/gpu_check.sh run" with carry ["out/gpu"].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+  pack)
+    rm -rf out/gpu/publish && mkdir -p out/gpu
+    dotnet publish bench/Longshot.Bench -c Release -r linux-x64 --self-contained -o out/gpu/publish -v q
+    tar -C out/gpu -cJf out/gpu/bench.tar.xz.tmp publish && mv out/gpu/bench.tar.xz.tmp out/gpu/bench.tar.xz
+    rm -rf out/gpu/publish
+    ls -la out/gpu/bench.tar.xz ;;
+  run)
+    [ -f out/gpu/bench.tar.xz ] || { echo "out/gpu/bench.tar.xz: missing; run 'tools/gpu_check.sh pack' first" >&2; exit 2; }
+    results="${OUT:-out/gpu}"
+    work="$(mktemp -d)"
+    tar -C "$work" -xJf out/gpu/bench.tar.xz
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$results/gpu.txt" || true
+    "$work/publish/Longshot.Bench" cuda-parity cuda-gemm --json | tee "$results/gpu.jsonl" ;;
+  *)
+    echo "usage: tools/gpu_check.sh pack|run" >&2; exit 2 ;;
+esac
