@@ -13,7 +13,9 @@ case "${1:-}" in
     rm -rf out/gpu/publish
     ls -la out/gpu/bench.tar.xz ;;
   run)
-    [ -f out/gpu/bench.tar.xz ] || { echo "out/gpu/bench.tar.xz: missing; run 'tools/gpu_check.sh pack' first" >&2; exit 2; }
+    if [ ! -f out/gpu/bench.tar.xz ]; then
+      echo "out/gpu/bench.tar.xz: missing; run 'tools/gpu_check.sh pack' first" >&2; exit 2
+    fi
     results="${OUT:-out/gpu}"
     work="$(mktemp -d)"
     tar -C "$work" -xJf out/gpu/bench.tar.xz

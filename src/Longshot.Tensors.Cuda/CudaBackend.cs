@@ -86,7 +86,8 @@ public sealed class CudaBackend : IDeviceBackend
     {
         if (shape.Length > 4) throw new LongshotException($"{shape.Length}-dimensional views exceed the kernels' 4.");
         int lead = 4 - shape.Length;
-        return (Enumerable.Repeat(1, lead).Concat(shape).ToArray(), Enumerable.Repeat(0, lead).Concat(strides).ToArray());
+        return (Enumerable.Repeat(1, lead).Concat(shape).ToArray(),
+            Enumerable.Repeat(0, lead).Concat(strides).ToArray());
     }
 
     public void Copy(DeviceView source, DeviceView destination)

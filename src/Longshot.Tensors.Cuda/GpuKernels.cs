@@ -135,7 +135,8 @@ public sealed class GpuKernels
 
     public void AdamW(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamWStep s)
     {
-        Require(g.Length == p.Length && m.Length == p.Length && v.Length == p.Length, "AdamW buffers differ in length.");
+        Require(g.Length == p.Length && m.Length == p.Length && v.Length == p.Length,
+            "AdamW buffers differ in length.");
         _adamW((int)p.Length, p, g, m, v, s);
     }
 

@@ -207,7 +207,8 @@ public class CpuAcceleratorTests(DeviceFixture fixture) : IClassFixture<DeviceFi
             using var gg = _dev.Upload(g.ToArray());
             float bc1 = 1f - MathF.Pow(0.9f, step), bc2 = 1f - MathF.Pow(0.999f, step);
             _dev.Kernels.AdamW(gp.View, gg.View, gm.View, gv.View, new AdamWStep { Beta1 = 0.9f, Beta2 = 0.999f,
-                Eps = 1e-8f, StepSize = 1e-2f / bc1, SqrtBiasCorrection2 = MathF.Sqrt(bc2), Decay = 1f - 1e-2f * 0.1f });
+                Eps = 1e-8f, StepSize = 1e-2f / bc1, SqrtBiasCorrection2 = MathF.Sqrt(bc2),
+                Decay = 1f - 1e-2f * 0.1f });
         }
         Close(p.ToArray(), _dev.Download(gp), 1e-6f, "w");
     }

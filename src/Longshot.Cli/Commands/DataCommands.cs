@@ -14,7 +14,8 @@ internal static class DataCommands
     public static Command Create()
     {
         var data = new Command("data", "Generate, import, inspect, verify and view dataset stores.");
-        foreach (var c in new[] { Toonworld(), Keyframes(), Import(), Info(), Verify(), Render() }) data.Subcommands.Add(c);
+        foreach (var c in new[] { Toonworld(), Keyframes(), Import(), Info(), Verify(), Render() })
+            data.Subcommands.Add(c);
         return data;
     }
 

@@ -40,8 +40,8 @@ public sealed record KeyframeStoreSettings
 
     [JsonIgnore] public int Shards => (Stories + ShardSize - 1) / ShardSize;
 
-    [JsonIgnore] public ToonworldSettings Toonworld => new() { Frames = Frames, Width = Width, Height = Height, CastSize = Cast,
-        Seed = Seed };
+    [JsonIgnore] public ToonworldSettings Toonworld =>
+        new() { Frames = Frames, Width = Width, Height = Height, CastSize = Cast, Seed = Seed };
 
     public KeyframeStoreSettings Validate()
     {
@@ -136,7 +136,8 @@ public sealed class KeyframeStore
     {
         var manifest = Path.Combine(dir, KeyframeStoreSettings.FileName);
         if (!File.Exists(manifest))
-            throw new LongshotException($"--keyframes: {dir} is not a keyframe store (no {KeyframeStoreSettings.FileName}).");
+            throw new LongshotException($"--keyframes: {dir} is not a keyframe store (no " +
+                $"{KeyframeStoreSettings.FileName}).");
         var settings = Read(manifest);
         var shards = new Shard[settings.Shards];
         for (int s = 0; s < shards.Length; s++)

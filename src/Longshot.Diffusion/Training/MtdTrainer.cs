@@ -15,7 +15,8 @@ namespace Longshot.Diffusion.Training;
 /// <summary>Options of `longshot train global|local`.</summary>
 public sealed record MtdTrainOptions
 {
-    /// <summary>The dataset store whose train split the model learns (not needed with <see cref="Keyframes"/>).</summary>
+    /// <summary>The dataset store whose train split the model learns (not needed with
+    /// <see cref="Keyframes"/>).</summary>
     public string? Data { get; init; }
     /// <summary>The global role: a <see cref="KeyframeStore"/> to learn from instead of the dataset's episodes (the
     /// keyframes of thousands of stories).</summary>
@@ -142,8 +143,8 @@ public static class MtdTrainer
                 "model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
         if (o.Keyframes != null && (o.Role is not ("global" or "local") || o.Spacing != "requests"))
-            throw new LongshotException("--keyframes: only `train global` and `train local` with request spacing learn " +
-                "from a keyframe store.");
+            throw new LongshotException("--keyframes: only `train global` and `train local` with request spacing " +
+                "learn from a keyframe store.");
         if ((o.Data == null) == (o.Keyframes == null))
             throw new LongshotException($"train {o.Role}: give --data" +
                 $"{(o.Role is "global" or "local" ? " or --keyframes" : "")}{(o.Data != null ? ", not both" : "")}.");

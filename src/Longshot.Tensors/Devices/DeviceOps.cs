@@ -89,8 +89,8 @@ internal static class DeviceOps
         var batchShape = aShared ? b.Shape[..^2] : a.Shape[..^2];
         if (a.Rank < 2 || b.Rank < 2 || a.Shape[^1] != b.Shape[^2]
             || !(aShared || bShared || (a.Rank == b.Rank && batchShape.SequenceEqual(b.Shape[..^2]))))
-            throw new LongshotException($"MatMul on {be.Device}: needs [..., m, k] and [..., k, n] with the same batch " +
-                $"dimensions (or one plain matrix), got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
+            throw new LongshotException($"MatMul on {be.Device}: needs [..., m, k] and [..., k, n] with the same " +
+                $"batch dimensions (or one plain matrix), got {ShapeUtil.Str(a.Shape)} and {ShapeUtil.Str(b.Shape)}.");
         a = Contiguous(be, a); b = Contiguous(be, b);
         int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1], batch = ShapeUtil.Numel(batchShape);
         var y = Empty(be, batchShape.Append(m).Append(n).ToArray());

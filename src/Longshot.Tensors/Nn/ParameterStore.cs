@@ -103,7 +103,8 @@ public sealed class ParameterStore
         return SetTrainable(match, true);
     }
 
-    /// <summary>Moves every parameter to <paramref name="device"/> in place (the modules holding them follow).</summary>
+    /// <summary>Moves every parameter to <paramref name="device"/> in place (the modules holding them
+    /// follow).</summary>
     public void ToDevice(Devices.Device device)
     {
         foreach (var (_, t) in Named) t.Buffer.MoveTo(device);

@@ -45,11 +45,12 @@ public static partial class Ops
     public static Tensor Square(Tensor x) => Mul(x, x);
 
     /// <summary>e^x.</summary>
-    public static Tensor Exp(Tensor x) => Graph.Record(Map("Exp", x, DeviceUnaryOp.Exp, FastMath.Exp), OpKind.Exp, null, x);
+    public static Tensor Exp(Tensor x) =>
+        Graph.Record(Map("Exp", x, DeviceUnaryOp.Exp, FastMath.Exp), OpKind.Exp, null, x);
 
     /// <summary>Natural logarithm.</summary>
-    public static Tensor Log(Tensor x) => Graph.Record(Map("Log", x, DeviceUnaryOp.Log, TensorPrimitives.Log), OpKind.Log,
-        null, x);
+    public static Tensor Log(Tensor x) =>
+        Graph.Record(Map("Log", x, DeviceUnaryOp.Log, TensorPrimitives.Log), OpKind.Log, null, x);
 
     /// <summary>Square root.</summary>
     public static Tensor Sqrt(Tensor x) =>
@@ -61,23 +62,25 @@ public static partial class Ops
         OpKind.Rsqrt, null, x);
 
     /// <summary>Hyperbolic tangent.</summary>
-    public static Tensor Tanh(Tensor x) => Graph.Record(Map("Tanh", x, DeviceUnaryOp.Tanh, FastMath.Tanh), OpKind.Tanh, null, x);
+    public static Tensor Tanh(Tensor x) =>
+        Graph.Record(Map("Tanh", x, DeviceUnaryOp.Tanh, FastMath.Tanh), OpKind.Tanh, null, x);
 
     /// <summary>Logistic sigmoid.</summary>
     public static Tensor Sigmoid(Tensor x) =>
         Graph.Record(Map("Sigmoid", x, DeviceUnaryOp.Sigmoid, FastMath.Sigmoid), OpKind.Sigmoid, null, x);
 
     /// <summary>x * sigmoid(x).</summary>
-    public static Tensor Silu(Tensor x) => Graph.Record(Map("Silu", x, DeviceUnaryOp.Silu, Elementwise.Silu), OpKind.Silu,
-        null, x);
+    public static Tensor Silu(Tensor x) =>
+        Graph.Record(Map("Silu", x, DeviceUnaryOp.Silu, Elementwise.Silu), OpKind.Silu, null, x);
 
     /// <summary>GELU with the exact erf form (PyTorch's default).</summary>
-    public static Tensor Gelu(Tensor x) => Graph.Record(Map("Gelu", x, DeviceUnaryOp.Gelu, Elementwise.Gelu), OpKind.Gelu,
-        null, x);
+    public static Tensor Gelu(Tensor x) =>
+        Graph.Record(Map("Gelu", x, DeviceUnaryOp.Gelu, Elementwise.Gelu), OpKind.Gelu, null, x);
 
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) =>
-        Graph.Record(Map("Relu", x, DeviceUnaryOp.Relu, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null, x);
+        Graph.Record(Map("Relu", x, DeviceUnaryOp.Relu, (s, d) => TensorPrimitives.Max(s, 0f, d)), OpKind.Relu, null,
+            x);
 
     /// <summary>A binary op: the device's kernel for tensors on a device, else the CPU kernel.</summary>
     private static Tensor Binary(string name, BinaryOp op, Tensor a, Tensor b) =>

@@ -30,7 +30,8 @@ public static partial class Ops
         var wk = weight.Permute(0, 2, 1).Reshape(co, k * c);                              // W'[o, t*C + i] = W[o, i, t]
         bool grad = GradMode.IsEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
         // On a device the taps below run as device ops (the fused kernel is the CPU's).
-        if (!grad && x.Device == Devices.Device.Cpu) return TemporalConvNoGrad(padded.Contiguous(), wk.Contiguous(), bias, b, frames, c, h, w, k);
+        if (!grad && x.Device == Devices.Device.Cpu)
+            return TemporalConvNoGrad(padded.Contiguous(), wk.Contiguous(), bias, b, frames, c, h, w, k);
         var taps = Enumerable.Range(0, k).Select(t => padded.Narrow(1, t, frames).Reshape(n, c, h * w)).ToList();
         var o = MatMul(wk, Concat(taps, 1));                                             // [B*L, Co, HW]
         if (bias != null) o = o + bias.Reshape(1, co, 1);
