@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Reproduces the shipped diffusion and evaluation checkpoints (models/toonworld-global, models/toonworld-local,
-# models/toonworld-eval) and the MI/SI ablation in docs/results.md. The VAE comes from tools/vae_recipe.sh.
-# About 3 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
+# Reproduces the shipped diffusion and evaluation checkpoints (models/toonworld-global, models/toonworld-local and
+# the first versions they were fine-tuned from, models/toonworld-global-v1 and -local-v1; models/toonworld-eval) and
+# the MI/SI ablation in docs/results.md. The VAE comes from tools/vae_recipe.sh.
+# About 4.5 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
 set -euo pipefail
 work=${1:-runs/models}
 longshot() { dotnet run -c Release --project src/Longshot.Cli -- "$@"; }
@@ -14,12 +15,27 @@ longshot data toonworld --episodes 60 --frames 400 --seed 77 --out "$work/toonfx
 # The shipped models were made in two stages: 4,000 steps predicting the noise (the paper's objective), then 2,000
 # steps from those EMA weights predicting the velocity (v), which samples without blowing up (docs/models.md).
 # Training with --prediction v from the start is the simpler recipe; it is not what produced the shipped files.
-longshot train global --data "$work/toon8" --out "$work/global-eps" --prediction epsilon --steps 1 --quiet
-LONGSHOT_THREADS=1 longshot train global --data "$work/toon8" --out "$work/global-eps" --prediction epsilon --steps 4000 &
-LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-eps" --prediction epsilon --steps 4000 &
+# They were trained on the hierarchy's fixed strides (--spacing hierarchy; the default now is request spacing).
+h=(--spacing hierarchy)
+longshot train global --data "$work/toon8" --out "$work/global-eps" --prediction epsilon --steps 1 "${h[@]}" --quiet
+LONGSHOT_THREADS=1 longshot train global --data "$work/toon8" --out "$work/global-eps" --prediction epsilon \
+  --steps 4000 "${h[@]}" &
+LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-eps" --prediction epsilon \
+  --steps 4000 "${h[@]}" &
 wait
-LONGSHOT_THREADS=1 longshot train global --data "$work/toon8" --out "$work/global" --init "$work/global-eps" --steps 2000 &
-LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local" --init "$work/local-eps" --steps 2000 &
+LONGSHOT_THREADS=1 longshot train global --data "$work/toon8" --out "$work/global-v1" --init "$work/global-eps" \
+  --steps 2000 "${h[@]}" &
+LONGSHOT_THREADS=1 longshot train local --data "$work/toon8" --out "$work/local-v1" --init "$work/local-eps" \
+  --steps 2000 "${h[@]}" &
+wait
+# Stage 3, the shipped models since 2026-11-30 (docs/models.md): fine-tuned on the units of 4,000 fresh stories, only
+# the frames each level uses rendered and encoded (10 min per store on 2 cores).
+longshot data keyframes --out "$work/keyframes" --stories 4000 --quiet
+longshot data keyframes --out "$work/local-units" --stories 4000 --levels 2,3 --quiet
+longshot train global --keyframes "$work/keyframes" --init "$work/global-v1" --out "$work/global" --lr 2e-4 \
+  --batch 4 --steps 2000 --quiet &
+LONGSHOT_THREADS=1 longshot train local --keyframes "$work/local-units" --init "$work/local-v1" --out "$work/local" \
+  --lr 2e-4 --batch 4 --steps 1200 --quiet &
 wait
 longshot train extractor --data "$work/toonfx" --out "$work/eval" --steps 1500
 # MI/SI ablation (Table 2b): local models with the same recipe for 800 steps, scored on filling real keyframes.
