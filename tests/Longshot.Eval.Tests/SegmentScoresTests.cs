@@ -20,6 +20,8 @@ public class SegmentScoresTests
         Assert.True(own.Count >= 2, "the episode has several captioned segments");
         Assert.True(own.Average(s => s.Place) > 0.8, SegmentScores.Markdown(own));
         Assert.True(own.Average(s => s.Time) > 0.8, SegmentScores.Markdown(own));
+        // One place is decided per frame, so a place seen in most of a segment is the one seen most.
+        Assert.All(own.Where(s => s.Place > 0.5), s => Assert.Contains($"the {s.SeenPlace}", s.Prompt));
         // The same frames against a story asking for a place and time they do not show.
         var place = own[0].Prompt.Contains("beach") ? "forest" : "beach";
         var time = own[0].Prompt.Contains("night") ? "noon" : "night";
@@ -29,6 +31,7 @@ public class SegmentScoresTests
         Assert.Equal(0, wrong[0].Start);
         Assert.Equal(400, wrong[0].End);
         Assert.True(wrong[0].Place < 0.5 && wrong[0].Time < 0.5, SegmentScores.Markdown(wrong));
+        Assert.Contains(own, s => s.Prompt.Contains($"the {wrong[0].SeenPlace}")); // what the frames do show
         Assert.True(double.IsNaN(wrong[0].Shirts)); // no character asked for
         Assert.Contains("| 0-400 |", SegmentScores.Markdown(wrong));
     }

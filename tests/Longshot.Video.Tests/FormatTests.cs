@@ -170,5 +170,13 @@ public class FormatTests : IDisposable
         }
         Assert.Equal(3, Directory.GetFiles(P("seq"), "*.png").Length);
         Assert.Equal(TestMedia.Scene(32, 32, 2).Rgb, Png.Load(P("seq/frame_000002.png")).Rgb);
+        // "folder/" names the same folder: its temporary sibling stays outside it.
+        using (var w = new PngSequenceWriter(P("slash") + Path.DirectorySeparatorChar))
+        {
+            w.Write(TestMedia.Scene(32, 32, 0));
+            w.Complete();
+        }
+        Assert.Single(Directory.GetFileSystemEntries(P("slash")));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(_dir), e => Path.GetFileName(e).StartsWith('.'));
     }
 }

@@ -16,11 +16,12 @@ public static class TempFiles
     /// ones.</summary>
     public static string For(string target)
     {
-        var full = Path.GetFullPath(target);
+        // "out/" names the folder out, whose temporary sibling must not land inside it.
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
         var dir = Path.GetDirectoryName(full)!;
         SweepOnce(dir);
         return Path.Combine(dir,
-            $".{Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar))}.{Environment.ProcessId}." +
+            $".{Path.GetFileName(full)}.{Environment.ProcessId}." +
             $"{Guid.NewGuid():N}.tmp");
     }
 

@@ -15,7 +15,7 @@ public sealed class PngSequenceWriter : IVideoWriter
 
     public PngSequenceWriter(string directory)
     {
-        _dir = Path.GetFullPath(directory);
+        _dir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         if (Directory.Exists(_dir) && Directory.EnumerateFileSystemEntries(_dir).Any())
             throw new LongshotException($"{_dir} already exists and is not empty; choose another folder.");
         _tmp = TempFiles.For(_dir);
