@@ -114,6 +114,16 @@ internal static class Cli
         if (kill(p.Id, signal) != 0) throw new InvalidOperationException($"kill({p.Id}, {signal}) failed");
     }
 
+    /// <summary>
+    /// True when this process ignores <paramref name="signal"/> (SigIgn in /proc/self/status), as a background job of a
+    /// non-interactive shell ignores SIGINT; children inherit that, so the CLI started from here ignores it too.
+    /// </summary>
+    public static bool Ignores(int signal)
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:"));
+        return line != null && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (signal - 1))) != 0;
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds or the process ends; false if it ended first.</summary>
     public static bool WaitFor(Process p, Func<bool> condition, int timeoutSeconds = 120)
     {

@@ -92,6 +92,17 @@ public class KillAndResumeTests
         try
         {
             var run = Path.Combine(dir, "run");
+            if (Cli.Ignores(signal))
+            {
+                // Started with the signal ignored (a background job's SIGINT): the CLI keeps it ignored, as Unix
+                // tools do, and the run finishes undisturbed.
+                var q = Cli.Start(dir, Generate("out.gif", run));
+                Assert.True(Cli.WaitFor(q, () => Units(run) >= 2), "the run ended before it could be signalled");
+                Cli.Signal(q, signal);
+                Assert.Equal(0, Cli.Finish(q).Code);
+                Assert.Equal(Reference.Value, File.ReadAllBytes(Path.Combine(dir, "out.gif")));
+                return;
+            }
             int code = 0;
             string err = "";
             // On loaded cores the short run can finish between the check and the signal; that attempt proves
