@@ -120,6 +120,14 @@ public sealed class CudaBackend : IDeviceBackend
     public void AvgPool(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory y) =>
         K.AvgPool(At(x, xOffset), At(y, 0), Shape(g));
 
+    public void Embedding(DeviceMemory table, long tableOffset, int[] ids, int dim, DeviceMemory y)
+    {
+        if (ids.Length == 0) return;
+        using var gids = Gpu.Accelerator.Allocate1D(ids);
+        K.Embedding(gids.View, At(table, tableOffset), At(y, 0), dim);
+        Gpu.Accelerator.Synchronize(); // the ids' buffer is freed on return
+    }
+
     public void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y,
         int rows, int cols, float eps) =>
         K.LayerNorm(At(x, xOffset), At(gamma, 0), At(beta, 0), At(y, 0), rows, cols, eps);

@@ -75,6 +75,7 @@ public sealed class DeviceOpsTests : IDisposable
         Same(x => Ops.UpsampleNearest(x[0], 2, 2), 0f, Rand(56, 2, 3, 4, 5));
         Same(x => Ops.LayerNorm(x[0], x[1], x[2]), 1e-5f, Rand(57, 3, 7, 40), Rand(58, 40), Rand(59, 40));
         Same(x => Ops.AvgPool(x[0], 2, 2), 1e-6f, Rand(60, 2, 3, 4, 6));
+        Same(x => Ops.Embedding(x[0], new[] { 4, 0, 9, 4, 2, 7 }, 2, 3), 0f, Rand(67, 10, 5));
         Same(x => Ops.Pad(x[0], new[] { 1, 2, 0, 3 }, PadMode.Constant, 0.5f), 0f, Rand(61, 2, 3, 4));
         Same(x => Ops.MatMul(x[0], x[1]), 1e-5f, Rand(62, 5, 7), Rand(63, 3, 7, 4));
         Same(x => Ops.TemporalConv(x[0], 4, x[1], x[2]), 1e-4f, Rand(64, 8, 3, 5, 5), Rand(65, 6, 3, 3), Rand(66, 6));

@@ -71,6 +71,9 @@ public interface IDeviceBackend
     /// size, stride equal to it.</summary>
     void AvgPool(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory y);
 
+    /// <summary>y[t, :] = table[ids[t], :] for a contiguous [rows, dim] table (ids checked by the caller).</summary>
+    void Embedding(DeviceMemory table, long tableOffset, int[] ids, int dim, DeviceMemory y);
+
     /// <summary>Layer norm of each row of a contiguous [rows, cols] matrix with per-column gamma and beta.</summary>
     void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y, int rows,
         int cols, float eps);

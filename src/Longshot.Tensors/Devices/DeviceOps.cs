@@ -260,6 +260,15 @@ internal static class DeviceOps
         return y;
     }
 
+    /// <summary>Rows of a [V, D] table by id, shaped <paramref name="shape"/> (the ids' shape and D).</summary>
+    public static Tensor Embedding(IDeviceBackend be, Tensor weight, int[] ids, int[] shape)
+    {
+        weight = Contiguous(be, weight);
+        var y = Empty(be, shape);
+        be.Embedding(weight.Buffer.Memory!, weight.Offset, ids, weight.Shape[1], y.Buffer.Memory!);
+        return y;
+    }
+
     /// <summary>Layer norm over the last dimension (ones and zeros when there is no affine).</summary>
     public static Tensor LayerNorm(IDeviceBackend be, Tensor x, Tensor? gamma, Tensor? beta, float eps)
     {

@@ -14,13 +14,16 @@ public static partial class Ops
         if (ShapeUtil.Numel(idShape) != ids.Length)
             throw new ArgumentException($"Embedding: {ids.Length} ids cannot have shape {ShapeUtil.Str(idShape)}.");
         int v = weight.Shape[0], d = weight.Shape[1];
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)v)
+                throw new ArgumentException($"Embedding: id {ids[i]} at position {i} is outside the table of {v} " +
+                $"rows.");
+        if (Devices.DeviceOps.Backend("Embedding", weight) is { } be)
+            return Devices.DeviceOps.Embedding(be, weight, ids, idShape.Append(d).ToArray());
         var w = weight.Contiguous();
         var y = Tensor.Empty(idShape.Append(d).ToArray());
         for (int i = 0; i < ids.Length; i++)
         {
-            if ((uint)ids[i] >= (uint)v)
-                throw new ArgumentException($"Embedding: id {ids[i]} at position {i} is outside the table of {v} " +
-                $"rows.");
             Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
         }
         return Graph.Record(y, OpKind.Embedding, ids, weight);

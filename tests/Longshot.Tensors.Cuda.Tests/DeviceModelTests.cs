@@ -1,0 +1,50 @@
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Text;
+using Longshot.Diffusion.Unet;
+using Longshot.Tensors.Devices;
+using Xunit;
+
+namespace Longshot.Tensors.Cuda.Tests;
+
+/// <summary>A whole Mask 3D-UNet call (small config, 3 frames of 4 x 4 latents) on the CPU accelerator registered as
+/// cuda:9 against the same call on the CPU. About half a minute: every GPU thread runs as .NET work.</summary>
+public class DeviceModelTests
+{
+    [Fact]
+    public void AUnetCallOnTheDeviceEqualsTheCpus()
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
+        var parts = MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
+                AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new SchedulerConfig(), 3);
+        var rng = new Rng(3);
+        int l = 3;
+        var x = Tensor.Randn(rng, l, 4, 4, 4);
+        var given = new[] { true, false, true };
+        var (cond, mask) = MtdConditions.Build(Tensor.Randn(rng, l, 4, 4, 4), given);
+        int[] positions = { 0, 3, 6 };
+        using var _ = Tensor.NoGrad();
+        var prompts = parts.EncodePrompts(new[] { "a red ball", "a blue ball rolls", "" });
+        var cpu = parts.Unet.Forward(new MtdInput(x, new[] { 500 }, prompts, cond, mask, positions)).ToArray();
+        using var gpu = GpuDevice.OpenCpuAccelerator();
+        CudaBackend.Register(gpu, 9);
+        try
+        {
+            var d = Device.Cuda(9);
+            parts.Unet.Parameters.ToDevice(d);
+            var y = parts.Unet.Forward(new MtdInput(x.ToDevice(d), new[] { 500 }, prompts.ToDevice(d),
+                cond.ToDevice(d), mask.ToDevice(d), positions));
+            Assert.Equal(d, y.Device);
+            var dev = y.ToArray();
+            for (int i = 0; i < cpu.Length; i++)
+                Assert.True(MathF.Abs(cpu[i] - dev[i]) <= 1e-4f * (1 + MathF.Abs(cpu[i])), $"[{i}] {dev[i]} vs {cpu[i]}");
+        }
+        finally
+        {
+            parts.Unet.Parameters.ToDevice(Device.Cpu);
+            DeviceBackends.Unregister(Device.Cuda(9));
+        }
+    }
+}
