@@ -91,6 +91,22 @@ public class BadInputTests
     }
 
     [Fact]
+    public void TrainingDataAndKeyframeStoresAreCheckedByName()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var m = Path.Combine(dir, "m");
+            Refused(Cli.Run("train", "global", "--out", m), "--data or --keyframes");
+            Refused(Cli.Run("train", "global", "--keyframes", dir, "--out", m), "--keyframes", "not a keyframe store");
+            Refused(Cli.Run("train", "base", "--keyframes", dir, "--out", m, "--init", dir), "--keyframes");
+            Refused(Cli.Run("data", "keyframes", "--out", m, "--stories", "0"), "--stories");
+            Refused(Cli.Run("data", "keyframes", "--out", m, "--levels", "0"), "--levels");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void PathsThatCannotWorkAreNamedBeforeAnyWork()
     {
         var dir = Cli.TempDir();
