@@ -319,8 +319,10 @@ public static class MtdTrainer
 
     /// <summary>How a checkpoint records its keyframe store (the stories, not the folder's path).</summary>
     private static string Describe(KeyframeStore? k) => k == null ? "none"
-        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory} levels {string.Join(",", k.Settings.Levels)} seed " +
-            $"{k.Settings.Seed} vae {k.Settings.Vae}";
+        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory}" +
+            // Global stores (level 1) are described as before levels existed, so their checkpoints still resume.
+            (k.Settings.Levels.SequenceEqual(new[] { 1 }) ? "" : $" levels {string.Join(",", k.Settings.Levels)}") +
+            $" seed {k.Settings.Seed} vae {k.Settings.Vae}";
 
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
