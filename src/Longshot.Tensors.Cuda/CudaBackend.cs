@@ -81,22 +81,19 @@ public sealed class CudaBackend : IDeviceBackend
         return all.SubView(offset);
     }
 
-    /// <summary>Sizes and strides padded in front to 4 dimensions.</summary>
-    private static (int[] Shape, int[] Strides) Pad4(int[] shape, int[] strides)
+    /// <summary><paramref name="values"/> padded in front with <paramref name="fill"/> to <paramref name="rank"/>
+    /// dimensions (sizes with 1, strides with 0), as the kernels' fixed-rank geometries take them.</summary>
+    private static int[] PadFront(int[] values, int rank, int fill)
     {
-        if (shape.Length > 4) throw new LongshotException($"{shape.Length}-dimensional views exceed the kernels' 4.");
-        int lead = 4 - shape.Length;
-        return (Enumerable.Repeat(1, lead).Concat(shape).ToArray(),
-            Enumerable.Repeat(0, lead).Concat(strides).ToArray());
+        if (values.Length > rank)
+            throw new LongshotException($"{values.Length}-dimensional views exceed the kernel's {rank}.");
+        return Enumerable.Repeat(fill, rank - values.Length).Concat(values).ToArray();
     }
 
     public void Copy(DeviceView source, DeviceView destination)
     {
-        if (source.Shape.Length > 8)
-            throw new LongshotException($"{source.Shape.Length}-dimensional views exceed the copy kernel's 8.");
-        int lead = 8 - source.Shape.Length;
-        int[] P(int[] v, int fill) => Enumerable.Repeat(fill, lead).Concat(v).ToArray();
-        int[] d = P(source.Shape, 1), s = P(source.Strides, 0), t = P(destination.Strides, 0);
+        int[] d = PadFront(source.Shape, 8, 1), s = PadFront(source.Strides, 8, 0),
+            t = PadFront(destination.Strides, 8, 0);
         K.Copy(At(source.Memory, source.Offset), At(destination.Memory, destination.Offset), new Copy8
         {
             D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], D4 = d[4], D5 = d[5], D6 = d[6], D7 = d[7],
@@ -140,8 +137,7 @@ public sealed class CudaBackend : IDeviceBackend
 
     public void Binary(DeviceBinaryOp op, DeviceView a, DeviceView b, DeviceMemory y, int[] shape)
     {
-        var (d, sa) = Pad4(shape, a.Strides);
-        var (_, sb) = Pad4(shape, b.Strides);
+        int[] d = PadFront(shape, 4, 1), sa = PadFront(a.Strides, 4, 0), sb = PadFront(b.Strides, 4, 0);
         K.Binary((BinaryOp)op, At(a.Memory, a.Offset), At(b.Memory, b.Offset), At(y, 0), new Broadcast4
         {
             D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], A0 = sa[0], A1 = sa[1], A2 = sa[2], A3 = sa[3],

@@ -39,7 +39,8 @@ public class DeviceModelTests
             Assert.Equal(d, y.Device);
             var dev = y.ToArray();
             for (int i = 0; i < cpu.Length; i++)
-                Assert.True(MathF.Abs(cpu[i] - dev[i]) <= 1e-4f * (1 + MathF.Abs(cpu[i])), $"[{i}] {dev[i]} vs {cpu[i]}");
+                Assert.True(MathF.Abs(cpu[i] - dev[i]) <= 1e-4f * (1 + MathF.Abs(cpu[i])),
+                    $"[{i}] {dev[i]} vs {cpu[i]}");
         }
         finally
         {

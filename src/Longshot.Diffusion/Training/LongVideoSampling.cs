@@ -74,12 +74,15 @@ public static class LongVideoSampling
             var unit = units[rng.NextInt(units.Count)];
             int start = rng.NextInt(episodeFrames - n + 1);
             var frames = unit.Positions.Select(p => start + p).ToArray();
-            int stride = frames.Zip(frames.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
-            return new TrainingClip(frames, (bool[])unit.Given.Clone(), stride, level);
+            return new TrainingClip(frames, (bool[])unit.Given.Clone(), MaxStride(frames), level);
         }
         throw new LongshotException($"no request of at most {episodeFrames} frames has a level {level} with L = " +
             $"{length}.");
     }
+
+    /// <summary>The largest gap between neighbouring frames of a unit (1 for a single frame).</summary>
+    public static int MaxStride(IReadOnlyList<int> frames) =>
+        frames.Zip(frames.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
 
     /// <summary>The same unit shape as <paramref name="template"/> at a random offset of another episode (the other
     /// clips of a batch, which must share one length).</summary>

@@ -398,7 +398,7 @@ public static class MtdTrainer
     {
         var (shard, slot, stories) = k.Draw(rng, total);
         var positions = k.Positions(shard, slot);
-        int stride = positions.Zip(positions.Skip(1), (a, b) => b - a).DefaultIfEmpty(1).Max();
+        int stride = LongVideoSampling.MaxStride(positions);
         var given = k.Given(shard, slot);
         if (o.Role == "local" && stride == 1 && positions.Length == o.Length
             && rng.NextFloat() < o.AutoregressiveFraction)

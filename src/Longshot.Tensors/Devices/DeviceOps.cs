@@ -20,6 +20,9 @@ internal static class DeviceOps
     public static IDeviceBackend? Backend(string op, params Tensor?[] inputs) =>
         inputs.All(t => t?.Buffer.Memory == null) ? null : Resolve(op, inputs);
 
+    public static IDeviceBackend? Backend(string op, IReadOnlyList<Tensor> inputs) =>
+        inputs.All(t => t.Buffer.Memory == null) ? null : Resolve(op, inputs.ToArray());
+
     private static IDeviceBackend Resolve(string op, params Tensor?[] inputs)
     {
         Device? device = null;
@@ -152,12 +155,9 @@ internal static class DeviceOps
     {
         x = Contiguous(be, x);
         int n = x.Shape[0], c = x.Shape[1], spatial = x.Numel / Math.Max(1, n * c);
-        // Without an affine the kernel still takes one: ones and zeros.
-        gamma = gamma != null ? Contiguous(be, gamma) : Tensor.Ones(c).ToDevice(be.Device);
-        beta = beta != null ? Contiguous(be, beta) : Tensor.Zeros(c).ToDevice(be.Device);
+        var (g, b) = Affine(be, gamma, beta, c);
         var y = Empty(be, (int[])x.Shape.Clone());
-        be.GroupNorm(x.Buffer.Memory!, x.Offset, OffsetFree(be, gamma), OffsetFree(be, beta), y.Buffer.Memory!, n, c,
-            spatial, groups, eps, silu);
+        be.GroupNorm(x.Buffer.Memory!, x.Offset, g, b, y.Buffer.Memory!, n, c, spatial, groups, eps, silu);
         return y;
     }
 
@@ -180,6 +180,13 @@ internal static class DeviceOps
             y.Buffer.Memory!, b, h, lq, lk, d, dv, scale);
         return y;
     }
+
+    /// <summary>A norm's per-channel scale and shift on the device (ones and zeros without an affine: the kernels
+    /// always take one).</summary>
+    private static (DeviceMemory Gamma, DeviceMemory Beta) Affine(IDeviceBackend be, Tensor? gamma, Tensor? beta,
+        int channels) =>
+        (OffsetFree(be, gamma != null ? Contiguous(be, gamma) : Tensor.Ones(channels).ToDevice(be.Device)),
+            OffsetFree(be, beta != null ? Contiguous(be, beta) : Tensor.Zeros(channels).ToDevice(be.Device)));
 
     /// <summary>The memory of a contiguous tensor that starts at element 0 (a copy when it starts later).</summary>
     private static DeviceMemory OffsetFree(IDeviceBackend be, Tensor t)
@@ -274,11 +281,9 @@ internal static class DeviceOps
     {
         x = Contiguous(be, x);
         int d = x.Shape[^1];
-        gamma = gamma != null ? Contiguous(be, gamma) : Tensor.Ones(d).ToDevice(be.Device);
-        beta = beta != null ? Contiguous(be, beta) : Tensor.Zeros(d).ToDevice(be.Device);
+        var (g, b) = Affine(be, gamma, beta, d);
         var y = Empty(be, (int[])x.Shape.Clone());
-        be.LayerNorm(x.Buffer.Memory!, x.Offset, OffsetFree(be, gamma), OffsetFree(be, beta), y.Buffer.Memory!,
-            x.Numel / Math.Max(1, d), d, eps);
+        be.LayerNorm(x.Buffer.Memory!, x.Offset, g, b, y.Buffer.Memory!, x.Numel / Math.Max(1, d), d, eps);
         return y;
     }
 

@@ -108,7 +108,7 @@ public static partial class Ops
                         $"{ShapeUtil.Str(t.Shape)} differ outside dimension {d}.");
             shape[d] += t.Shape[d];
         }
-        if (Devices.DeviceOps.Backend("Concat", xs.ToArray()) is { } be)
+        if (Devices.DeviceOps.Backend("Concat", xs) is { } be)
             return Devices.DeviceOps.Concat(be, xs, d, shape);
         var r = Tensor.Empty(shape);
         int start = 0;
