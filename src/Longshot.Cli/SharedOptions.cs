@@ -52,21 +52,27 @@ internal sealed class SamplingOptions
     public Option<double> Eta { get; } = CliOptions.Number("--eta", "DDIM's eta (ddim only; 0: deterministic)", 0, 0,
         1);
     public Option<double> NoiseCorrelation { get; } = NoiseCorrelationOption();
+    public Option<double> FillStart { get; } = FillStartOption();
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
     public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, NoiseCorrelation,
-        Seed };
+        FillStart, Seed };
 
     /// <summary>`--noise-correlation`: the share of each unit's starting noise common to its frames.</summary>
     public static Option<double> NoiseCorrelationOption() => CliOptions.Number("--noise-correlation",
         "share of each unit's starting noise common to all its frames (0: independent; smoother video when higher)",
         Shipped.NoiseCorrelation, 0, 0.99);
 
+    /// <summary>`--fill-start`: the share of the noise schedule a unit between given frames is sampled over.</summary>
+    public static Option<double> FillStartOption() => CliOptions.Number("--fill-start",
+        "units between given frames start from those frames blended along time, noised to this share of the " +
+        "schedule (1: from pure noise; lower: smoother and faster)", Shipped.FillStart, 0.01, 1);
+
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
         Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Depth = p.GetValue(Depth),
         Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
-            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation)),
+            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart)),
     };
 }

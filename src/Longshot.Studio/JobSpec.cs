@@ -1,3 +1,4 @@
+using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
@@ -14,6 +15,8 @@ public sealed record JobSpec
     public int Steps { get; init; } = 8;
     public double Guidance { get; init; } = 2;
     public string Sampler { get; init; } = "dpm++";
+    /// <summary>Units between given frames start from them blended along time at this share of the schedule.</summary>
+    public double FillStart { get; init; } = ShippedModels.Sampler.FillStart;
     public ulong Seed { get; init; } = 1;
     /// <summary>Model folders relative to the workspace (null: the shipped models).</summary>
     public string? Global { get; init; }
@@ -40,7 +43,8 @@ public sealed record JobSpec
         var story = Storyline.Parse(Story, 24, Frames, "storyline");
         return new GenerationRequest(story, Frames)
         {
-            Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler),
+            Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,
+                FillStart: (float)FillStart),
             RunDir = scheme == GenerationScheme.DiffusionOverDiffusion ? runDir : null,
         }.Validate();
     }

@@ -78,4 +78,60 @@ public class MtdSamplerTests
         Assert.Throws<LongshotException>(() => new SamplerOptions(NoiseCorrelation: -0.1f).Validate());
         Assert.NotEqual(new SamplerOptions().Identity, new SamplerOptions(NoiseCorrelation: 0.3f).Identity);
     }
+
+    [Fact]
+    public void FillStartBlendsGivenFramesWithinTheirShotAndSamplesTheLowerPartOfTheSchedule()
+    {
+        var a = Tensor.Full(1f, 4, 8, 8);
+        var b = Tensor.Full(3f, 4, 8, 8);
+        var shape = new[] { 4, 4, 8, 8 };
+        float[] Starts(string[] prompts) => Enumerable.Range(0, 4).Select(f => MathF.Round(MtdSampler.FillStartLatents(
+            new MtdClip(new[] { 10, 11, 14, 15 }, prompts, new Tensor?[] { a, null, null, b }, new Rng(1)), shape)!
+            .Narrow(0, f, 1).ToArray()[0], 4)).ToArray();
+        Assert.Equal(new[] { 1f, 1.4f, 2.6f, 3f }, Starts(new[] { "x", "x", "x", "x" }));
+        // A cut inside the gap: each side copies the given frame of its own shot, never a blend across the cut.
+        Assert.Equal(new[] { 1f, 1f, 3f, 3f }, Starts(new[] { "x", "x", "y", "y" }));
+        // A generated frame with no given frame of its shot, or no given frame at all: from noise.
+        Assert.Null(MtdSampler.FillStartLatents(new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "x", "z", "y", "y" },
+            new Tensor?[] { a, null, null, b }, new Rng(1)), shape));
+        Assert.Null(MtdSampler.FillStartLatents(Clip(0, 1), shape));
+        // Frames after the last given one (the autoregressive baseline's units) are not fills.
+        Assert.Null(MtdSampler.FillStartLatents(new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "x", "x", "x", "x" },
+            new Tensor?[] { a, null, null, null }, new Rng(1)), shape));
+
+        var s = Scheduler.Create("dpm++", new SchedulerConfig());
+        s.SetTimesteps(8);
+        s.StartAt(0.5);
+        Assert.Equal(new[] { 428, 285, 143, 0 }, s.Timesteps);
+        s.SetTimesteps(8);
+        s.StartAt(0.01);
+        Assert.Equal(new[] { 0 }, s.Timesteps);
+        Assert.Throws<LongshotException>(() => new SamplerOptions(FillStart: 0f).Validate());
+        Assert.NotEqual(new SamplerOptions().Identity, new SamplerOptions(FillStart: 0.5f).Identity);
+
+        // A unit between equal given frames started low in the schedule stays near them; from pure noise it does not.
+        var sampler = new MtdSampler(Parts(), 4, 8, 8);
+        var g = Tensor.Randn(new Rng(9), 4, 8, 8);
+        MtdClip OneShot() => new(new[] { 0, 5, 10, 15 }, new[] { "a red ball", "a red ball", "a red ball",
+            "a red ball" }, new Tensor?[] { g, null, null, g }, new Rng(1));
+        double Distance(SamplerOptions o)
+        {
+            var x = sampler.Sample(new[] { OneShot() }, o)[0];
+            var mid = x.Narrow(0, 1, 2).ToArray();
+            var given = g.ToArray();
+            return Math.Sqrt(mid.Select((v, i) => (double)(v - given[i % given.Length]) * (v - given[i % given.Length]))
+                .Average());
+        }
+        var fromNoise = Distance(new SamplerOptions(Steps: 8, GuidanceScale: 1f));
+        var fromBlend = Distance(new SamplerOptions(Steps: 8, GuidanceScale: 1f, FillStart: 0.1f));
+        Assert.True(fromBlend < 0.5 * fromNoise, $"{fromBlend} vs {fromNoise}");
+        // A batch mixing a fill and a clip across a cut gives each what it gets alone.
+        using (new BuiltinGemm())
+        {
+            var o = new SamplerOptions(Steps: 4, GuidanceScale: 2f, FillStart: 0.3f);
+            var both = sampler.Sample(new[] { OneShot(), Clip(20, 2, g, g) }, o);
+            Assert.Equal(sampler.Sample(new[] { OneShot() }, o)[0].ToArray(), both[0].ToArray());
+            Assert.Equal(sampler.Sample(new[] { Clip(20, 2, g, g) }, o)[0].ToArray(), both[1].ToArray());
+        }
+    }
 }

@@ -114,6 +114,7 @@ public class StudioApiTests
         { "frames", new { story = "0-: a", frames = 0 } },
         { "guidance", new { story = "0-: a", frames = 16, guidance = 1e308 } },
         { "steps", new { story = "0-: a", frames = 16, steps = 0 } },
+        { "fill start", new { story = "0-: a", frames = 16, fillStart = 0 } },
         { "scheme", new { story = "0-: a", frames = 16, scheme = "zigzag" } },
         { "'..' are not allowed", new { story = "0-: a", frames = 16, global = "../../etc" } },
         { "relative to the workspace", new { story = "0-: a", frames = 16, global = "/etc" } },

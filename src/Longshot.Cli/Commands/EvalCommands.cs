@@ -25,6 +25,7 @@ internal static class EvalCommands
         var steps = CliOptions.OptionalInt("--steps",
             $"denoising steps (default {ShippedModels.Sampler.Steps}, 6 with --quick)", 1, 1000);
         var correlation = SamplingOptions.NoiseCorrelationOption();
+        var fillStart = SamplingOptions.FillStartOption();
         var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
             ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
         var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
@@ -44,8 +45,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, correlation, sampler, extractor, batch, length,
-                    depth, schemes, seed, quiet);
+                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, sampler, extractor, batch,
+                    length, depth, schemes, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
@@ -69,7 +70,7 @@ internal static class EvalCommands
                     : GenerationSchemes.OnStoryModels.ToArray(),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance), p.GetValue(sampler)!,
-                    NoiseCorrelation: (float)p.GetValue(correlation)),
+                    NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart)),
             };
             bool silent = p.GetValue(quiet);
             var progress = new SyncProgress<string>(x =>

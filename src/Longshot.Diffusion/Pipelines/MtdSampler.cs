@@ -59,6 +59,12 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         using var _ = Tensor.NoGrad();
         int b = clips.Count, n = b * l;
         var shape = new[] { l, latentChannels, latentHeight, latentWidth };
+        var fillStarts = o.FillStart < 1 ? clips.Select(c => FillStartLatents(c, shape)).ToList() : null;
+        if (fillStarts != null && fillStarts.Any(f => f == null))
+        {
+            if (fillStarts.All(f => f == null)) fillStarts = null;
+            else return SampleApart(clips, fillStarts.Select(f => f != null).ToArray(), o, ct);
+        }
         var x = Ops.Concat(clips.Select(c => StartingNoise(c.Seed, shape, o.NoiseCorrelation)).ToList(), 0);
         var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
         var x0Given = Ops.Concat(clips.SelectMany(c =>
@@ -69,6 +75,13 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
         var schedulers = clips.Select(_ => NewScheduler(o)).ToList();
         foreach (var s in schedulers) s.SetTimesteps(o.Steps);
+        if (fillStarts != null)
+        {
+            // Start from the given frames blended along their shots, noised to the first kept timestep.
+            foreach (var s in schedulers) s.StartAt(o.FillStart);
+            x = Parts.Schedule.AddNoise(Ops.Concat(fillStarts.Select(f => f!).ToList(), 0), x,
+                Enumerable.Repeat(schedulers[0].Timesteps[0], n).ToArray());
+        }
         // The noise of the held given frames: fixed per clip (from its own seed), so each step sees one trajectory.
         bool hold = HoldGivenFrames && given.Any(g => g);
         var heldNoise = hold ? Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed.Derive(0x601D), shape)).ToList(), 0)
@@ -117,6 +130,15 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         return result;
     }
 
+    /// <summary>Clips that start from their fill start and clips that start from noise, sampled as two batches (a
+    /// batch shares its timesteps), the results in the clips' order.</summary>
+    private List<Tensor> SampleApart(IReadOnlyList<MtdClip> clips, bool[] fill, SamplerOptions o, CancellationToken ct)
+    {
+        var filled = new Queue<Tensor>(Sample(clips.Where((_, i) => fill[i]).ToList(), o, ct));
+        var noised = new Queue<Tensor>(Sample(clips.Where((_, i) => !fill[i]).ToList(), o, ct));
+        return fill.Select(f => f ? filled.Dequeue() : noised.Dequeue()).ToList();
+    }
+
     /// <summary>
     /// Classifier-free guidance as two model calls: the output for <paramref name="input"/> and for the same input
     /// with <paramref name="empty"/> prompts, mixed as uncond + (cond - uncond) * scale.
@@ -139,6 +161,37 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         if (rho == 0) return own;
         var shared = Tensor.Randn(seed.Derive(0x5EED5), 1, shape[1], shape[2], shape[3]);
         return own * MathF.Sqrt(1 - rho) + shared * MathF.Sqrt(rho);
+    }
+
+    /// <summary>
+    /// Where the clip starts when sampled from <see cref="SamplerOptions.FillStart"/>: latents [L, c, h, w], each
+    /// generated frame the linear blend, by true position, of the nearest given frames before and after it that share
+    /// its prompt (its shot), or the one of them that does. Null, so the clip starts from pure noise, when a generated
+    /// frame lies outside its given frames (no frame is blended across a cut or extrapolated) or shares its prompt
+    /// with neither of them.
+    /// </summary>
+    internal static Tensor? FillStartLatents(MtdClip c, int[] shape)
+    {
+        var frames = new List<Tensor>(c.Given.Length);
+        for (int f = 0; f < c.Given.Length; f++)
+        {
+            if (c.Given[f] is { } g) { frames.Add(g.Reshape(1, shape[1], shape[2], shape[3])); continue; }
+            int before = Array.FindLastIndex(c.Given, f, x => x != null);
+            int after = Array.FindIndex(c.Given, f, x => x != null);
+            if (before < 0 || after < 0) return null;
+            bool useBefore = before >= 0 && c.Prompts[before] == c.Prompts[f];
+            bool useAfter = after >= 0 && c.Prompts[after] == c.Prompts[f];
+            Tensor start;
+            if (useBefore && useAfter)
+            {
+                float w = (c.Positions[f] - c.Positions[before]) / (float)(c.Positions[after] - c.Positions[before]);
+                start = c.Given[before]! * (1 - w) + c.Given[after]! * w;
+            }
+            else if (useBefore || useAfter) start = c.Given[useBefore ? before : after]!;
+            else return null;
+            frames.Add(start.Reshape(1, shape[1], shape[2], shape[3]));
+        }
+        return Ops.Concat(frames, 0);
     }
 
     private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();

@@ -10,8 +10,11 @@ namespace Longshot.Diffusion.Pipelines;
 /// <param name="Eta">DDIM's eta (0: deterministic); only for ddim.</param>
 /// <param name="NoiseCorrelation">The share rho of each unit's starting noise common to all its frames:
 /// sqrt(rho) shared + sqrt(1 - rho) own per frame (unit variance either way; 0: independent frames).</param>
+/// <param name="FillStart">For units whose generated frames all lie between given frames: the share of the noise
+/// schedule they are sampled over, starting from the given frames interpolated along time and noised to that level
+/// (1: from pure noise, every step).</param>
 public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
-    float Eta = 0f, float NoiseCorrelation = 0f)
+    float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f)
 {
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
@@ -26,6 +29,8 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
                 $"{GuidanceScale}.");
         if (!float.IsFinite(NoiseCorrelation) || NoiseCorrelation < 0 || NoiseCorrelation >= 1)
             throw new LongshotException($"sampler: noise correlation must be in [0, 1), got {NoiseCorrelation}.");
+        if (!(FillStart > 0 && FillStart <= 1))
+            throw new LongshotException($"sampler: fill start must be in (0, 1], got {FillStart}.");
         Schedulers.Scheduler.Create(Scheduler, new SchedulerConfig(), new SchedulerOptions(Eta));
         return this;
     }
@@ -34,5 +39,6 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
     public string Identity =>
         $"SamplerOptions {{ Steps = {Steps}, GuidanceScale = {GuidanceScale}, Scheduler = {Scheduler} }}"
                               + (Eta != 0 ? $" eta {Eta}" : "")
-                              + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "");
+                              + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "")
+                              + (FillStart != 1 ? $" fill start {FillStart}" : "");
 }

@@ -39,6 +39,19 @@ public abstract class Scheduler
 
     public virtual void SetTimesteps(int steps) => Timesteps = Schedule.Spaced(steps);
 
+    /// <summary>
+    /// Keeps only the timesteps at or below <paramref name="strength"/> of the schedule (img2img's strength: the
+    /// sample starts as data noised to the first kept timestep). At least the last timestep stays.
+    /// </summary>
+    public void StartAt(double strength)
+    {
+        if (!(strength > 0 && strength <= 1))
+            throw new LongshotException($"scheduler: start strength must be in (0, 1], got {strength}.");
+        int max = (int)Math.Round(strength * (Schedule.T - 1));
+        var kept = Timesteps.Where(t => t <= max).ToArray();
+        Timesteps = kept.Length > 0 ? kept : new[] { Timesteps[^1] };
+    }
+
     /// <summary>The timestep after t in the current schedule (-1 after the last).</summary>
     protected int Previous(int t)
     {

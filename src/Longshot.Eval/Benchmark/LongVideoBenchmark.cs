@@ -96,7 +96,8 @@ public static class LongVideoBenchmark
         // Finished rows are reused only by a rerun with the same models and settings.
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
             $"{o.Sampler.GuidanceScale}" + (o.Sampler.NoiseCorrelation != 0
-                ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "") + "; " +
+                ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "")
+            + (o.Sampler.FillStart != 1 ? $", fill start {o.Sampler.FillStart}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
                      $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
