@@ -33,7 +33,7 @@ wait
 longshot data keyframes --out "$work/keyframes" --stories 4000 --quiet
 longshot data keyframes --out "$work/local-units" --stories 4000 --levels 2,3 --quiet
 longshot train global --keyframes "$work/keyframes" --init "$work/global-v1" --out "$work/global" --lr 2e-4 \
-  --batch 4 --steps 2000 --quiet &
+  --batch 4 --steps 4000 --quiet &
 LONGSHOT_THREADS=1 longshot train local --keyframes "$work/local-units" --init "$work/local-v1" --out "$work/local" \
   --lr 2e-4 --batch 4 --steps 1200 --quiet &
 wait

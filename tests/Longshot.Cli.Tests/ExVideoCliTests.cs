@@ -24,10 +24,12 @@ public class ExVideoCliTests
             Png.Save(png, image);
             var (code, err) = Cli.Finish(Cli.Start(dir, "generate", "--prompt", "Wide shot of the beach at noon.",
                 "--frames", "20", "--scheme", "extended", "--extended", Cli.Models("toonworld-base"), "--init-image",
-                png, "--steps", "4", "--quiet", "--out", "frames"));
+                png, "--steps", "4", "--quiet", "--out", "frames/"));
             Assert.True(code == 0, err);
-            var frames = Directory.GetFiles(Path.Combine(dir, "frames"), "*.png").Order().ToList();
+            // Only the frames in the folder; the contact sheets and the page beside it.
+            var frames = Directory.GetFiles(Path.Combine(dir, "frames")).Order().ToList();
             Assert.Equal(20, frames.Count);
+            Assert.True(File.Exists(Path.Combine(dir, "frames.html")));
             // Frame 0 is the image through the VAE (encoded, given, decoded): close, not equal.
             double psnr = Frame.Psnr(image, Png.Load(frames[0]));
             Assert.True(psnr > 20, $"first frame PSNR {psnr:F1} dB against the initial image");

@@ -91,6 +91,10 @@ public class MtdSamplerTests
         Assert.Equal(new[] { 1f, 1.4f, 2.6f, 3f }, Starts(new[] { "x", "x", "x", "x" }));
         // A cut inside the gap: each side copies the given frame of its own shot, never a blend across the cut.
         Assert.Equal(new[] { 1f, 1f, 3f, 3f }, Starts(new[] { "x", "x", "y", "y" }));
+        // A shot is a scene (the prompt's first sentence); a new action inside it is no cut.
+        Assert.Equal("Wide shot of the beach.", Storyline.SceneOf(" Wide shot of the beach. Pax waves."));
+        Assert.Equal(new[] { 1f, 1.4f, 2.6f, 3f }, Starts(new[] { "Beach. Pax sits.", "Beach. Pax sits.",
+            "Beach. Pax waves.", "Beach. Kip enters." }));
         // A generated frame with no given frame of its shot, or no given frame at all: from noise.
         Assert.Null(MtdSampler.FillStartLatents(new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "x", "z", "y", "y" },
             new Tensor?[] { a, null, null, b }, new Rng(1)), shape));

@@ -20,10 +20,15 @@ public static class GenerationOutput
 
     /// <summary>Contact sheet path of level <paramref name="k"/> (0-based) for a video at <paramref
     /// name="outPath"/>.</summary>
-    public static string SheetPath(string outPath, int k) => $"{Path.ChangeExtension(outPath, null)}.level{k + 1}.png";
+    public static string SheetPath(string outPath, int k) => $"{SidecarBase(outPath)}.level{k + 1}.png";
 
     /// <summary>The HTML page's path for a video at <paramref name="outPath"/>.</summary>
-    public static string PagePath(string outPath) => Path.ChangeExtension(outPath, null) + ".html";
+    public static string PagePath(string outPath) => SidecarBase(outPath) + ".html";
+
+    /// <summary>The video's path without its extension; a folder of frames ("out/x/") gives "out/x", so the sheets
+    /// and the page go beside the folder, never into it among the frames.</summary>
+    private static string SidecarBase(string outPath) =>
+        Path.ChangeExtension(Path.TrimEndingDirectorySeparator(outPath), null);
 
     /// <summary>
     /// Consumes <paramref name="frames"/> ([3, H, W] in [-1, 1], in order) into the video and the contact sheets of
@@ -57,8 +62,8 @@ public static class GenerationOutput
         {
             foreach (var sh in sheets) sh.Dispose();
         }
-        HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name()}", Path.GetFileName(outPath),
-            plan.LevelFrames.Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList(),
+        HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name()}",
+            Path.GetFileName(Path.TrimEndingDirectorySeparator(outPath)), plan.LevelFrames.Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList(),
             caption);
     }
 

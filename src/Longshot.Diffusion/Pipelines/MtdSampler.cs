@@ -165,10 +165,10 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
 
     /// <summary>
     /// Where the clip starts when sampled from <see cref="SamplerOptions.FillStart"/>: latents [L, c, h, w], each
-    /// generated frame the linear blend, by true position, of the nearest given frames before and after it that share
-    /// its prompt (its shot), or the one of them that does. Null, so the clip starts from pure noise, when a generated
-    /// frame lies outside its given frames (no frame is blended across a cut or extrapolated) or shares its prompt
-    /// with neither of them.
+    /// generated frame the linear blend, by true position, of the nearest given frames before and after it that show
+    /// its scene (<see cref="Storyline.SceneOf"/>: its shot), or the one of them that does. Null, so the clip starts
+    /// from pure noise, when a generated frame lies outside its given frames (nothing is extrapolated) or shares its
+    /// scene with neither of them (nothing is blended across a cut).
     /// </summary>
     internal static Tensor? FillStartLatents(MtdClip c, int[] shape)
     {
@@ -179,8 +179,9 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             int before = Array.FindLastIndex(c.Given, f, x => x != null);
             int after = Array.FindIndex(c.Given, f, x => x != null);
             if (before < 0 || after < 0) return null;
-            bool useBefore = before >= 0 && c.Prompts[before] == c.Prompts[f];
-            bool useAfter = after >= 0 && c.Prompts[after] == c.Prompts[f];
+            string scene = Storyline.SceneOf(c.Prompts[f]);
+            bool useBefore = Storyline.SceneOf(c.Prompts[before]) == scene;
+            bool useAfter = Storyline.SceneOf(c.Prompts[after]) == scene;
             Tensor start;
             if (useBefore && useAfter)
             {

@@ -32,6 +32,16 @@ public sealed partial class Storyline
     [GeneratedRegex(@"^\s*([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?)\s*-\s*(?:([0-9]{1,9}(?:\.[0-9]{1,6})?)(s?))?\s*$")]
     private static partial Regex Range();
 
+    /// <summary>
+    /// The scene a prompt describes: its first sentence ("Wide shot of the beach at noon."), the whole prompt when it
+    /// has one sentence. Prompts of one scene belong to one shot, whatever their actions; a new scene is a cut.
+    /// </summary>
+    public static string SceneOf(string prompt)
+    {
+        int end = prompt.IndexOf('.');
+        return (end >= 0 ? prompt[..(end + 1)] : prompt).Trim();
+    }
+
     /// <summary>Parses a storyline; <paramref name="frames"/> closes an open-ended last segment.</summary>
     public static Storyline Parse(string text, double fps = 24, int? frames = null, string source = "storyline")
     {
