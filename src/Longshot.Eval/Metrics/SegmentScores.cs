@@ -8,10 +8,11 @@ using Longshot.Video.Imaging;
 namespace Longshot.Eval.Metrics;
 
 /// <summary>How one segment of a storyline shows in a video: the fraction of its frames in which the extractor sees
-/// the asked place, the asked time of day, and each named character's shirt colour (NaN where the prompt asks for
-/// none); and the place the extractor sees most often there (what a missed place was taken for).</summary>
+/// the asked place, the asked time of day, the asked framing, and each named character's shirt colour and accessory
+/// (NaN where the prompt asks for none); and the place the extractor sees most often there (what a missed place was
+/// taken for).</summary>
 public sealed record SegmentScore(int Start, int End, string Prompt, double Place, double Time, double Shirts,
-    string SeenPlace = "");
+    string SeenPlace = "", double Framing = double.NaN, double Accessories = double.NaN);
 
 /// <summary>Per-segment story fidelity of a generated video (is every segment of the story recognisable?).</summary>
 public static class SegmentScores
@@ -38,9 +39,16 @@ public static class SegmentScores
             var shirts = asked.Characters.Where(c => c.Shirt != null)
                 .Select(c => FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)).ToList();
             double shirt = shirts.Count == 0 ? double.NaN : shirts.Average(at => Rate(d => d[at]));
+            double framing = asked.Framing == null ? double.NaN
+                : Rate(d => d[FrameAttributes.FramingAt + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
+            var accessories = asked.Characters.Where(c => c.Accessory != null)
+                .Select(c => FrameAttributes.AccessoryAt + Array.IndexOf(FrameAttributes.Accessories, c.Accessory))
+                .ToList();
+            double accessory = accessories.Count == 0 ? double.NaN : accessories.Average(at => Rate(d => d[at]));
             var seen = FrameAttributes.Places.MaxBy(p => Rate(d => d[FrameAttributes.PlaceAt +
                 Array.IndexOf(FrameAttributes.Places, p)]))!;
-            scores.Add(new SegmentScore(s.Start, Math.Min(s.End, n), s.Prompt, place, time, shirt, seen));
+            scores.Add(new SegmentScore(s.Start, Math.Min(s.End, n), s.Prompt, place, time, shirt, seen, framing,
+                accessory));
         }
         return scores;
     }
@@ -50,11 +58,11 @@ public static class SegmentScores
     {
         static string Pct(double v) => double.IsNaN(v) ? "n/a" : (100 * v).ToString("F0", CultureInfo.InvariantCulture)
             + "%";
-        var sb = new StringBuilder("| frames | place | time of day | shirts | place seen most | prompt |\n" +
-            "|---|---:|---:|---:|---|---|\n");
+        var sb = new StringBuilder("| frames | place | time of day | framing | shirts | accessories | place seen most " +
+            "| prompt |\n|---|---:|---:|---:|---:|---:|---|---|\n");
         foreach (var s in scores)
-            sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Shirts)} | {s.SeenPlace} | " +
-                $"{s.Prompt} |\n");
+            sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Framing)} | {Pct(s.Shirts)} | " +
+                $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");
         return sb.ToString();
     }
 }
