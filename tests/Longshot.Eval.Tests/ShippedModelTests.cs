@@ -10,7 +10,7 @@ using Xunit;
 namespace Longshot.Eval.Tests;
 
 /// <summary>The shipped checkpoints (models/) load and do what the demo relies on.</summary>
-public class ShippedModelTests
+public class ShippedModelTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void TheDemoStorylineCoversTheDemoAndNamesPlacesTimesAndCharacters()
@@ -72,10 +72,19 @@ public class ShippedModelTests
     [Fact]
     public void HeldGivenFramesJoinTheirNeighboursBetterThanDriftingOnes()
     {
-        // The probe of docs/performance.md ("Given frames held"): 4 level-2 gaps of the demo storyline.
-        var (heldSeam, heldNeighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(holdGivenFrames: true, units: 4);
-        var (driftSeam, _) = Longshot.Eval.Metrics.SeamProbe.Measure(holdGivenFrames: false, units: 4);
+        // The probe of docs/performance.md ("Given frames held"): 4 level-2 gaps of the demo storyline, sampled from
+        // noise as that probe was.
+        var fromNoise = ShippedModels.Sampler with { FillStart = 1 };
+        var (heldSeam, heldNeighbour) = SeamProbe.Measure(holdGivenFrames: true, units: 4, fromNoise);
+        var (driftSeam, _) = SeamProbe.Measure(holdGivenFrames: false, units: 4, fromNoise);
         Assert.True(heldSeam < driftSeam, $"held seam {heldSeam:F3}, drifting {driftSeam:F3}");
         Assert.True(heldSeam < 1.25 * heldNeighbour, $"held seam {heldSeam:F3} against neighbours {heldNeighbour:F3}");
+        // Fills started from their given frames (the shipped sampling): seams and neighbours both far smaller.
+        var (fillSeam, fillNeighbour) = SeamProbe.Measure(holdGivenFrames: true, units: 4);
+        output.WriteLine($"from noise: seam {heldSeam:F4}, neighbours {heldNeighbour:F4}; fill start " +
+            $"{ShippedModels.Sampler.FillStart}: seam {fillSeam:F4}, neighbours {fillNeighbour:F4}");
+        Assert.True(fillSeam < 0.6 * heldSeam, $"fill seam {fillSeam:F3} against {heldSeam:F3} from noise");
+        Assert.True(fillNeighbour < 0.5 * heldNeighbour, $"fill neighbours {fillNeighbour:F3} against " +
+            $"{heldNeighbour:F3}");
     }
 }
