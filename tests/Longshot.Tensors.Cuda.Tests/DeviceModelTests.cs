@@ -48,4 +48,39 @@ public class DeviceModelTests
             DeviceBackends.Unregister(Device.Cuda(9));
         }
     }
+
+    [Fact]
+    public void ASampledUnitOnTheDeviceEqualsTheCpus()
+    {
+        // One DoD unit: text encoder, guided UNet calls, held given frames and DPM-Solver++ steps, all on the device.
+        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
+        var parts = MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
+                AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new SchedulerConfig(), 3);
+        var sampler = new MtdSampler(parts, 4, 4, 4);
+        var given = Tensor.Randn(new Rng(5), 4, 4, 4);
+        MtdClip Unit() => new(new[] { 0, 3, 6 }, new[] { "a red ball", "a blue ball rolls", "a red ball" },
+            new Tensor?[] { given, null, given }, new Rng(7));
+        var o = new SamplerOptions(Steps: 2, GuidanceScale: 2f);
+        var cpu = sampler.Sample(new[] { Unit() }, o)[0].ToArray();
+        using var gpu = GpuDevice.OpenCpuAccelerator();
+        CudaBackend.Register(gpu, 9);
+        try
+        {
+            parts.ToDevice(Device.Cuda(9));
+            var y = sampler.Sample(new[] { Unit() }, o)[0];
+            Assert.Equal(Device.Cpu, y.Device); // latents come back to the host
+            var dev = y.ToArray();
+            for (int i = 0; i < cpu.Length; i++)
+                Assert.True(MathF.Abs(cpu[i] - dev[i]) <= 1e-3f * (1 + MathF.Abs(cpu[i])),
+                    $"[{i}] {dev[i]} vs {cpu[i]}");
+            Assert.Equal(given.ToArray(), y.Narrow(0, 2, 1).ToArray()); // given frames exactly as given
+        }
+        finally
+        {
+            parts.ToDevice(Device.Cpu);
+            DeviceBackends.Unregister(Device.Cuda(9));
+        }
+    }
 }

@@ -3,6 +3,7 @@ using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Nn;
 
@@ -21,6 +22,16 @@ public sealed class MtdPipelineParts
     public NoiseSchedule Schedule { get; }
     /// <summary>UNet and text encoder parameters together ("unet.", "text_encoder.").</summary>
     public ParameterStore Parameters { get; }
+    /// <summary>Where the parameters live, and so where sampling runs (<see cref="ToDevice"/>).</summary>
+    public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>Moves the UNet's and the text encoder's parameters to <paramref name="device"/>; samplers over these
+    /// parts then run there, taking and returning host latents.</summary>
+    public void ToDevice(Device device)
+    {
+        Parameters.ToDevice(device);
+        Device = device;
+    }
 
     private MtdPipelineParts(MaskUnet3D unet, TextEncoder text, ParameterStore textParams, WordTokenizer tok,
         NoiseSchedule schedule)

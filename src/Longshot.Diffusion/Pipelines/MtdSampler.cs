@@ -1,6 +1,7 @@
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 
 namespace Longshot.Diffusion.Pipelines;
 
@@ -65,12 +66,16 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             if (fillStarts.All(f => f == null)) fillStarts = null;
             else return SampleApart(clips, fillStarts.Select(f => f != null).ToArray(), o, ct);
         }
-        var x = Ops.Concat(clips.Select(c => StartingNoise(c.Seed, shape, o.NoiseCorrelation)).ToList(), 0);
+        // Latents come and go on the host; the model's work runs where its parameters are.
+        var device = Parts.Device;
+        var x = Ops.Concat(clips.Select(c => StartingNoise(c.Seed, shape, o.NoiseCorrelation)).ToList(), 0)
+            .ToDevice(device);
         var given = clips.SelectMany(c => c.Given.Select(g => g != null)).ToArray();
         var x0Given = Ops.Concat(clips.SelectMany(c =>
             c.Given.Select(g => g?.Reshape(1, latentChannels, latentHeight, latentWidth)
             ?? Tensor.Zeros(1, latentChannels, latentHeight, latentWidth))).ToList(), 0);
         var (cond, mask) = MtdConditions.Build(x0Given, given);
+        (x0Given, cond, mask) = (x0Given.ToDevice(device), cond.ToDevice(device), mask.ToDevice(device));
         var prompts = Parts.EncodePrompts(clips.SelectMany(c => c.Prompts).ToList());
         var empty = o.GuidanceScale != 1f ? Parts.EncodePrompts(Enumerable.Repeat("", n).ToList()) : null;
         var schedulers = clips.Select(_ => NewScheduler(o)).ToList();
@@ -79,15 +84,17 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         {
             // Start from the given frames blended along their shots, noised to the first kept timestep.
             foreach (var s in schedulers) s.StartAt(o.FillStart);
-            x = Parts.Schedule.AddNoise(Ops.Concat(fillStarts.Select(f => f!).ToList(), 0), x,
+            x = Parts.Schedule.AddNoise(Ops.Concat(fillStarts.Select(f => f!).ToList(), 0).ToDevice(device), x,
                 Enumerable.Repeat(schedulers[0].Timesteps[0], n).ToArray());
         }
         // The noise of the held given frames: fixed per clip (from its own seed), so each step sees one trajectory.
         bool hold = HoldGivenFrames && given.Any(g => g);
         var heldNoise = hold ? Ops.Concat(clips.Select(c => Tensor.Randn(c.Seed.Derive(0x601D), shape)).ToList(), 0)
+            .ToDevice(device) : null;
+        var heldMask = hold ? Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1).ToDevice(device)
             : null;
-        var heldMask = hold ? Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1) : null;
-        var freeMask = hold ? Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1) : null;
+        var freeMask = hold ? Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1).ToDevice(device)
+            : null;
         var scope = AttentionWindow > 0 ? new TemporalScope(AttentionWindow) : null;
         foreach (int t in schedulers[0].Timesteps)
         {
@@ -119,6 +126,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             x = Ops.Concat(next, 0);
         }
         var result = new List<Tensor>(b);
+        x = x.ToDevice(Device.Cpu);
         for (int i = 0; i < b; i++)
         {
             var clip = x.Narrow(0, i * l, l).Contiguous().Clone();

@@ -21,7 +21,7 @@ public sealed class DdimScheduler(SchedulerConfig config, float eta = 0f) : Sche
         if (sigma > 0)
         {
             if (rng == null) throw new LongshotException("DDIM with eta > 0 needs a random generator.");
-            next = next + Tensor.Randn(rng, sample.Shape) * (float)sigma;
+            next = next + Tensor.Randn(rng, sample.Shape).ToDevice(sample.Device) * (float)sigma;
         }
         return next;
     }

@@ -24,7 +24,7 @@ public sealed class DdpmScheduler(SchedulerConfig config) : Scheduler(config)
         if (prev < 0) return mean;
         if (rng == null) throw new LongshotException("DDPM: a random generator is needed for the noise of each step.");
         double variance = PosteriorVariance(t, prev);
-        return mean + Tensor.Randn(rng, sample.Shape) * (float)Math.Sqrt(variance);
+        return mean + Tensor.Randn(rng, sample.Shape).ToDevice(sample.Device) * (float)Math.Sqrt(variance);
     }
 
     /// <summary>beta-tilde = (1 - abar_prev) / (1 - abar_t) * beta.</summary>

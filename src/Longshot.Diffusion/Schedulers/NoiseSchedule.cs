@@ -68,8 +68,9 @@ public sealed class NoiseSchedule
         if (timesteps.Length != x.Shape[0])
             throw new LongshotException($"{op}: {timesteps.Length} timesteps for a batch of {x.Shape[0]}.");
         var shape = new int[x.Rank]; Array.Fill(shape, 1); shape[0] = x.Shape[0];
-        return (Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(AlphaBar(t))).ToArray(), shape),
-                Tensor.FromArray(timesteps.Select(t => (float)Math.Sqrt(1 - AlphaBar(t))).ToArray(), shape));
+        Tensor Of(Func<int, double> f) =>
+            Tensor.FromArray(timesteps.Select(t => (float)f(t)).ToArray(), shape).ToDevice(x.Device);
+        return (Of(t => Math.Sqrt(AlphaBar(t))), Of(t => Math.Sqrt(1 - AlphaBar(t))));
     }
 
     /// <summary>The noise the model's output implies at x_t (for epsilon prediction, the output itself).</summary>
@@ -96,7 +97,7 @@ public sealed class NoiseSchedule
         float r = Config.ClipSampleRange;
         var v = x0.ToArray();
         for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -r, r);
-        return Tensor.FromArray(v, x0.Shape);
+        return Tensor.FromArray(v, x0.Shape).ToDevice(x0.Device);
     }
 
     /// <summary><paramref name="steps"/> timesteps evenly spaced from T-1 down to 0.</summary>

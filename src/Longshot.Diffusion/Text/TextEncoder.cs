@@ -69,7 +69,8 @@ public sealed class TextEncoder : Module
         var pos = Enumerable.Range(0, batch * l).Select(i => i % l).ToArray();
         var h = _tokens.Forward(ids, batch, l) + _positions.Forward(pos, batch, l);
         // Keys that are padding are blocked (BOS is never padding, so no row is fully blocked).
-        var mask = Tensor.FromArray(ids.Select(i => i == WordTokenizer.Pad ? 0f : 1f).ToArray(), batch, 1, 1, l);
+        var mask = Tensor.FromArray(ids.Select(i => i == WordTokenizer.Pad ? 0f : 1f).ToArray(), batch, 1, 1, l)
+            .ToDevice(h.Device);
         foreach (var (n1, attn, n2, fc1, fc2) in _layers)
         {
             h = h + attn.Forward(n1.Forward(h), mask: mask);
