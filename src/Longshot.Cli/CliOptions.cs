@@ -117,7 +117,8 @@ internal static class CliOptions
         return c;
     }
 
-    private static string Token(SymbolResult r) => r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+    /// <summary>The first token given to an option (empty when none).</summary>
+    internal static string Token(SymbolResult r) => r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
 
     private static int? ParseInt(ArgumentResult r, string name, int min, int max)
     {

@@ -5,7 +5,8 @@ using Longshot.Diffusion.Schedulers;
 
 namespace Longshot.Cli;
 
-/// <summary>--global, --local and --vae: the model folders (default: the shipped ones).</summary>
+/// <summary>--global, --local, --vae and --extended: the model folders (default: the shipped ones); --device: where
+/// they sample.</summary>
 internal sealed class ModelOptions
 {
     public Option<string?> Global { get; } = CliOptions.Text("--global",
@@ -18,14 +19,17 @@ internal sealed class ModelOptions
     public Option<string?> Extended { get; } = CliOptions.Text("--extended",
         "long-context image-to-video MTD of --scheme extended (default: models/toonworld-extended)", "DIR");
 
-    public Option[] All => new Option[] { Global, Local, Vae, Extended };
+    public Option<string?> Device { get; } = DeviceOption.Create();
 
-    /// <summary>The pipeline over the chosen models (the extended model only when <paramref name="extended"/>).
-    /// </summary>
+    public Option[] All => new Option[] { Global, Local, Vae, Extended, Device };
+
+    /// <summary>The pipeline over the chosen models (the extended model only when <paramref name="extended"/>), on
+    /// the device asked for.</summary>
     public LongVideoPipeline Load(ParseResult p, bool extended = false)
     {
         var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),
             p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
+        DeviceOption.Apply(p, Device, pipe);
         if (extended) pipe.Extended = MtdPipelineParts.Load(p.GetValue(Extended) ?? ShippedModels.Extended());
         pipe.Warning = w => Console.Error.WriteLine($"longshot: warning: {w}");
         return pipe;

@@ -63,6 +63,7 @@ public class BadInputTests
     [InlineData("--steps", "0")]
     [InlineData("--fill-start", "0")]
     [InlineData("--fill-start", "1.5")]
+    [InlineData("--device", "gpu")]
     [InlineData("--length", "100000")]
     [InlineData("--seed", "-1")]
     [InlineData("--scheme", "zigzag")]

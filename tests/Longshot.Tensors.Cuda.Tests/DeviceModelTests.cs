@@ -2,6 +2,7 @@ using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Vae;
 using Longshot.Tensors.Devices;
 using Xunit;
 
@@ -82,5 +83,57 @@ public class DeviceModelTests
             parts.ToDevice(Device.Cpu);
             DeviceBackends.Unregister(Device.Cuda(9));
         }
+    }
+
+    [Fact]
+    public void DiffusionOverDiffusionOnTheDeviceSamplesEachLevelInOneCallAndEqualsTheCpu()
+    {
+        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
+        var parts = MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
+                AttentionLevels = new[] { false, true } },
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
+                Intermediate = 64 }, tok, new SchedulerConfig(), 3);
+        var vae = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } }, 3);
+        // 10 frames at L = 4: 4 keyframes (0, 3, 6, 9), then 3 local units of 4 consecutive frames.
+        var story = Storyline.Parse("0-5: a red ball\n5-: a blue ball rolls\n", frames: 10);
+        var request = new GenerationRequest(story, 10)
+        {
+            Length = 4, Seed = 2, Sampler = new SamplerOptions(Steps: 1, GuidanceScale: 1f),
+        };
+        var cpuBatches = new List<GenerationProgress>();
+        var cpu = new LongVideoPipeline(parts, parts, vae, 4) { Workers = 1 }
+            .GenerateLatents(request, new Inline<GenerationProgress>(cpuBatches.Add));
+        using var gpu = GpuDevice.OpenCpuAccelerator();
+        CudaBackend.Register(gpu, 9);
+        try
+        {
+            var pipe = new LongVideoPipeline(parts, parts, vae, 4);
+            pipe.ToDevice(Device.Cuda(9));
+            Assert.Equal(1, pipe.Workers);
+            var batches = new List<GenerationProgress>();
+            var dev = pipe.GenerateLatents(request, new Inline<GenerationProgress>(batches.Add));
+            Assert.Equal(4, cpuBatches.Count); // one unit per call on the CPU
+            Assert.Equal(new[] { 1, 3 }, batches.Select(b => b.UnitsDone).ToArray()); // a whole level per call
+            foreach (var f in Enumerable.Range(0, 10))
+            {
+                float[] a = cpu[f].ToArray(), b = dev[f].ToArray();
+                for (int i = 0; i < a.Length; i++)
+                    Assert.True(MathF.Abs(a[i] - b[i]) <= 1e-3f * (1 + MathF.Abs(a[i])), $"frame {f} [{i}]");
+            }
+            var clips = Assert.Throws<LongshotException>(() => pipe.GenerateLatents(request with
+                { Scheme = GenerationScheme.ClipParallel }));
+            Assert.Contains("CPU only", clips.Message);
+        }
+        finally
+        {
+            parts.ToDevice(Device.Cpu);
+            DeviceBackends.Unregister(Device.Cuda(9));
+        }
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class Inline<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }

@@ -20,6 +20,7 @@ internal static class DemoCommand
         var outDir = CliOptions.Text("--out", "output folder (default: out)", "DIR");
         var s = new SamplingOptions();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
+        var device = DeviceOption.Create();
         var engine = CliOptions.Flag("--engine",
             "instead: train a small spatio-temporal network on a synthetic video (engine check)");
         var engineSteps = CliOptions.Int("--engine-steps", "training steps of --engine", 60, 1, 100_000);
@@ -27,7 +28,7 @@ internal static class DemoCommand
             "Generate a long Toonworld video from the bundled storyline with the shipped models into " +
                                     "out/demo.mp4 (demo.gif without ffmpeg), with contact sheets of each level and " +
                                         "demo.html.")
-            .With(frames, outDir).With(s.All).With(quiet, engine, engineSteps);
+            .With(frames, outDir).With(s.All).With(device, quiet, engine, engineSteps);
         return c.Runs((p, ct) =>
         {
             if (p.GetValue(engine)) return EngineCheck(p.GetValue(engineSteps), p.GetValue(quiet), ct);
@@ -39,6 +40,7 @@ internal static class DemoCommand
             var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), 24, n), n).Validate();
             GenerationView.CheckRanks(request);
             var pipe = LongVideoPipeline.LoadShipped();
+            DeviceOption.Apply(p, device, pipe);
             if (request.Scheme == GenerationScheme.Extended)
                 pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
             if (!GenerationView.UseRanks(pipe, request, p.GetValue(quiet), ct)) return 0;

@@ -45,8 +45,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, sampler, extractor, batch,
-                    length, depth, schemes, seed, quiet);
+                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, sampler, extractor)
+                .With(batch, length, depth, schemes, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
@@ -71,6 +71,7 @@ internal static class EvalCommands
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance), p.GetValue(sampler)!,
                     NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart)),
+                Device = DeviceOption.Open(p, m.Device),
             };
             bool silent = p.GetValue(quiet);
             var progress = new SyncProgress<string>(x =>

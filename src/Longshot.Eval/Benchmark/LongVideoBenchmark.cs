@@ -7,6 +7,7 @@ using Longshot.Diffusion.Vae;
 using Longshot.Eval.Features;
 using Longshot.Eval.Metrics;
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.IO;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
@@ -45,6 +46,9 @@ public sealed record BenchmarkOptions
     public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
+    /// <summary>Where the diffusion models sample (its backend registered by the caller); scoring stays on the
+    /// host.</summary>
+    public Device Device { get; init; } = Device.Cpu;
 }
 
 /// <summary>A row of its own: <paramref name="Scheme"/> with other global, local and/or extended models, and its own
@@ -65,6 +69,17 @@ public sealed record BenchmarkRow(int Frames, string Scheme, int Videos, VideoSc
 /// </summary>
 public static class LongVideoBenchmark
 {
+    /// <summary>Moves <paramref name="pipe"/> to the options' device (every ready unit of a level in one call there,
+    /// or --batch units when given); the clips scheme samples on the CPU only, so it is refused up front.</summary>
+    private static void OnDevice(LongVideoPipeline pipe, BenchmarkOptions o)
+    {
+        if (o.Device == Device.Cpu) return;
+        if (o.Schemes.Contains(GenerationScheme.ClipParallel))
+            throw new LongshotException($"--device {o.Device}: the clips scheme samples on the CPU only; pass " +
+                "--schemes dod,ar.");
+        pipe.ToDevice(o.Device, o.Batch > LongVideoPipeline.DefaultBatchSize ? o.Batch : 64);
+    }
+
     public const string RowsFile = "rows.json";
 
     // Undefined scores are NaN, which JSON has no number for.
@@ -91,6 +106,7 @@ public static class LongVideoBenchmark
         var localParts = MtdPipelineParts.Load(o.Local);
         var vae = AutoencoderKL.Load(o.Vae);
         var pipe = new LongVideoPipeline(globalParts, localParts, vae) { BatchSize = o.Batch };
+        OnDevice(pipe, o);
         Directory.CreateDirectory(o.Out);
         var rowsPath = Path.Combine(o.Out, RowsFile);
         // Finished rows are reused only by a rerun with the same models and settings.
@@ -127,6 +143,7 @@ public static class LongVideoBenchmark
                     BatchSize = o.Batch,
                     Extended = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,
                 };
+                if (variant != null) OnDevice(rowPipe, o);
                 var generated = new List<ScoredVideo>();
                 var seams = new SeamScore();
                 var sw = Stopwatch.StartNew();

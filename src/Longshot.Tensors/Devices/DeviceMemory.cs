@@ -124,6 +124,12 @@ public static class DeviceBackends
         lock (Registered) Registered.Remove(device);
     }
 
+    /// <summary>Whether a backend is registered for <paramref name="device"/>.</summary>
+    public static bool IsRegistered(Device device)
+    {
+        lock (Registered) return Registered.ContainsKey(device);
+    }
+
     /// <summary>The backend of <paramref name="device"/>; a <see cref="LongshotException"/> when none is
     /// registered.</summary>
     public static IDeviceBackend For(Device device)
