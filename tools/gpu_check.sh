@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CUDA backend on a real GPU (docs/cuda.md). The GPU machine has no .NET, so the bench travels self-contained:
 #   bash tools/gpu_check.sh pack   # here: linux-x64 self-contained publish of the bench -> out/gpu/bench.tar.xz
-#   bash tools/gpu_check.sh run    # on the GPU machine: unpack, device parity and tiled GEMM -> $OUT/gpu.jsonl
+#   bash tools/gpu_check.sh run    # on the GPU machine: unpack, device parity, tiled GEMM and the demo's 1,024-frame
+#                                  # DoD generation sampled on the GPU (shipped models) -> $OUT/gpu.jsonl
 # With the device tool: run "bash tools/gpu_check.sh run" with carry ["out/gpu"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,9 @@ case "${1:-}" in
     work="$(mktemp -d)"
     tar -C "$work" -xJf out/gpu/bench.tar.xz
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$results/gpu.txt" || true
-    "$work/publish/Longshot.Bench" cuda-parity cuda-gemm --json | tee "$results/gpu.jsonl" ;;
+    "$work/publish/Longshot.Bench" cuda-parity cuda-gemm --json | tee "$results/gpu.jsonl"
+    LONGSHOT_BENCH_SCHEMES=dod LONGSHOT_BENCH_FRAMES=256,1024 timeout 300 \
+      "$work/publish/Longshot.Bench" generate --device cuda --json | tee -a "$results/gpu.jsonl" ;;
   *)
     echo "usage: tools/gpu_check.sh pack|run" >&2; exit 2 ;;
 esac

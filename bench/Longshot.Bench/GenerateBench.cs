@@ -3,6 +3,8 @@ using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
+using Longshot.Tensors.Cuda;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Bench;
@@ -15,6 +17,9 @@ namespace Longshot.Bench;
 /// </summary>
 internal static class GenerateBench
 {
+    /// <summary>--device: where the generate case samples (default cpu); the clips scheme stays on the CPU.</summary>
+    public static string DeviceName { get; set; } = "cpu";
+
     public static void Run()
     {
         // LONGSHOT_BENCH_BATCH=N sets DoD's units per batch (default: the pipeline's); LONGSHOT_BENCH_SCHEMES=dod
@@ -28,11 +33,18 @@ internal static class GenerateBench
             ?? GenerationSchemes.OnStoryModels.ToArray();
         var pipe = LongVideoPipeline.LoadShipped();
         pipe.BatchSize = batch;
+        var device = Device.Parse(DeviceName);
+        if (device != Device.Cpu)
+        {
+            if (!DeviceBackends.IsRegistered(device)) CudaBackend.Register(device.Ordinal);
+            pipe.ToDevice(device, batchVar == null ? 64 : batch);
+            schemes = schemes.Where(x => x != GenerationScheme.ClipParallel).ToArray();
+        }
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);
         var o = ShippedModels.Sampler;
         const int length = 16;
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
-        string backend = Gemm.Backend.ToString().ToLowerInvariant();
+        string backend = device == Device.Cpu ? Gemm.Backend.ToString().ToLowerInvariant() : device.ToString();
         // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
         var warm = new GenerationRequest(story, 2 * length - 1) { Length = length, Seed = 2,
             Sampler = o with { Steps = 1 } };

@@ -1,6 +1,18 @@
 using Longshot.Tensors;
 using Longshot.Bench;
 
+// --device cuda[:N]: the generate case samples there (the other cases ignore it).
+int deviceAt = Array.IndexOf(args, "--device");
+if (deviceAt >= 0)
+{
+    if (deviceAt + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--device: a device is needed (cpu, cuda, cuda:N).");
+        return 2;
+    }
+    GenerateBench.DeviceName = args[deviceAt + 1];
+    args = args.Where((_, i) => i != deviceAt && i != deviceAt + 1).ToArray();
+}
 var names = args.Where(a => !a.StartsWith("--")).ToList();
 Report.Json = args.Contains("--json");
 CudaBench.CpuAccelerator = args.Contains("--cpu-accelerator");
@@ -29,7 +41,7 @@ foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.S
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
     Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json] " +
-        "[--cpu-accelerator (cuda-*: ILGPU's CPU accelerator instead of a GPU)]");
+        "[--cpu-accelerator (cuda-*: ILGPU's CPU accelerator instead of a GPU)] [--device cuda[:N] (generate)]");
     return names.Count == 0 ? 0 : 2;
 }
 try
