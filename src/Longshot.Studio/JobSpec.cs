@@ -12,8 +12,8 @@ public sealed record JobSpec
     public string Story { get; init; } = "";
     public int Frames { get; init; }
     public string Scheme { get; init; } = "dod";
-    public int Steps { get; init; } = 8;
-    public double Guidance { get; init; } = 2;
+    public int Steps { get; init; } = ShippedModels.Sampler.Steps;
+    public double Guidance { get; init; } = ShippedModels.Sampler.GuidanceScale;
     public string Sampler { get; init; } = "dpm++";
     /// <summary>Units between given frames start from them blended along time at this share of the schedule.</summary>
     public double FillStart { get; init; } = ShippedModels.Sampler.FillStart;

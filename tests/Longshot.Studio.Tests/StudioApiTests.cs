@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -147,6 +148,24 @@ public class StudioApiTests
         var r = await s.Client.GetAsync(url);
         Assert.True(r.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{url}: {r.StatusCode}");
         Assert.DoesNotContain("root:", await r.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ThePageStartsFromTheShippedSamplerSettings()
+    {
+        await using var s = await TestStudio.Start();
+        var page = await s.Client.GetStringAsync("/");
+        string Value(string id) => System.Text.RegularExpressions.Regex.Match(page,
+            $"id=\"{id}\"[^>]*?value=\"([^\"]*)\"", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Groups[1].Value;
+        var shipped = Longshot.Diffusion.ShippedModels.Sampler;
+        Assert.Equal(shipped.Steps.ToString(CultureInfo.InvariantCulture), Value("steps"));
+        Assert.Equal(shipped.GuidanceScale.ToString(CultureInfo.InvariantCulture), Value("guidance"));
+        Assert.Equal(shipped.FillStart.ToString(CultureInfo.InvariantCulture), Value("fill-start"));
+        // A job that does not name them gets the same settings.
+        var spec = new JobSpec();
+        Assert.Equal((shipped.Steps, shipped.GuidanceScale, shipped.FillStart),
+            (spec.Steps, (float)spec.Guidance, (float)spec.FillStart));
     }
 
     [Fact]
