@@ -36,8 +36,8 @@ internal static class GenerateBench
         var device = Device.Parse(DeviceName);
         if (device != Device.Cpu)
         {
-            if (!DeviceBackends.IsRegistered(device)) CudaBackend.Register(device.Ordinal);
-            pipe.ToDevice(device, batchVar == null ? 64 : batch);
+            CudaBackend.EnsureRegistered(device);
+            pipe.ToDevice(device, batchVar == null ? LongVideoPipeline.DeviceBatchSize : batch);
             schemes = schemes.Where(x => x != GenerationScheme.ClipParallel).ToArray();
         }
         var story = Storyline.Load(ShippedModels.DemoStory(), 24);

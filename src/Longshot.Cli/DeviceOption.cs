@@ -30,8 +30,7 @@ internal static class DeviceOption
         var text = p.GetValue(option) ?? Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(text)) return Device.Cpu;
         var device = Device.Parse(text, p.GetValue(option) != null ? "--device" : Variable);
-        if (device.Kind == DeviceKind.Cuda && !DeviceBackends.IsRegistered(device))
-            CudaBackend.Register(device.Ordinal);
+        CudaBackend.EnsureRegistered(device);
         return device;
     }
 

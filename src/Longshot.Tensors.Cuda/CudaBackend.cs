@@ -61,6 +61,13 @@ public sealed class CudaBackend : IDeviceBackend
     /// <summary>Opens CUDA device <paramref name="ordinal"/> and registers it as cuda:N.</summary>
     public static CudaBackend Register(int ordinal = 0) => Register(GpuDevice.OpenCuda(ordinal), ordinal);
 
+    /// <summary>Makes <paramref name="device"/> usable: a CUDA device not registered yet is opened and registered
+    /// (a one-line error when there is none); the CPU needs nothing.</summary>
+    public static void EnsureRegistered(Device device)
+    {
+        if (device.Kind == DeviceKind.Cuda && !DeviceBackends.IsRegistered(device)) Register(device.Ordinal);
+    }
+
     /// <summary>Registers <paramref name="gpu"/> (any accelerator) as device cuda:<paramref name="ordinal"/>.</summary>
     public static CudaBackend Register(GpuDevice gpu, int ordinal)
     {

@@ -1,7 +1,4 @@
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Schedulers;
-using Longshot.Diffusion.Text;
-using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
 using Xunit;
@@ -119,13 +116,7 @@ internal static class DodPipelineTestsAccess
 
     public static LongVideoPipeline Pipeline(int batch, int workers = 1)
     {
-        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
-        MtdPipelineParts Parts(ulong seed) =>
-            MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
-            AttentionLevels = new[] { false, true } },
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
-                Intermediate = 64 }, tok, new SchedulerConfig(), seed);
-        return new LongVideoPipeline(Parts(1), Parts(2),
+        return new LongVideoPipeline(TinyMtd.Create(1), TinyMtd.Create(2),
             AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 }, Temporal = true }, 3),
             4)
         {

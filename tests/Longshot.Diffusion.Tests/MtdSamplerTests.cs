@@ -1,7 +1,5 @@
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
-using Longshot.Diffusion.Text;
-using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Xunit;
 
@@ -14,14 +12,7 @@ public class SerialCollection;
 [Collection("Serial")]
 public class MtdSamplerTests
 {
-    private static MtdPipelineParts Parts()
-    {
-        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
-        return MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
-            AttentionLevels = new[] { false, true } },
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
-                Intermediate = 64 }, tok, new SchedulerConfig(), 3);
-    }
+    private static MtdPipelineParts Parts() => TinyMtd.Create(3);
 
     private static MtdClip Clip(int start, ulong seed, Tensor? first = null, Tensor? last = null) =>
         new(Enumerable.Range(0, 4).Select(i => start + 5 * i).ToArray(),

@@ -35,7 +35,8 @@ public class SegmentScoresTests
         Assert.True(double.IsNaN(wrong[0].Shirts)); // no character asked for
         Assert.True(double.IsNaN(wrong[0].Accessories));
         Assert.False(double.IsNaN(wrong[0].Framing)); // "Wide shot" is asked
-        Assert.True(own.Where(s => !double.IsNaN(s.Framing)).Average(s => s.Framing) > 0.6, SegmentScores.Markdown(own));
+        Assert.True(own.Where(s => !double.IsNaN(s.Framing)).Average(s => s.Framing) > 0.6,
+            SegmentScores.Markdown(own));
         // Accessories are a few pixels at 64 x 64: the extractor sees them in some real frames, not most.
         Assert.Contains(own, s => s.Accessories > 0.3);
         Assert.Contains("| 0-400 |", SegmentScores.Markdown(wrong));

@@ -1,8 +1,7 @@
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Schedulers;
-using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
+using Longshot.Diffusion.Tests;
 using Longshot.Tensors.Devices;
 using Xunit;
 
@@ -12,20 +11,10 @@ namespace Longshot.Tensors.Cuda.Tests;
 /// cuda:9 against the same call on the CPU. About half a minute: every GPU thread runs as .NET work.</summary>
 public class DeviceModelTests
 {
-    /// <summary>A small MTD (two UNet levels of 32 channels, attention on the second; a one-layer text encoder).</summary>
-    private static MtdPipelineParts TinyParts()
-    {
-        var tok = WordTokenizer.Build(new[] { "a red ball", "a blue ball rolls" }, 8);
-        return MtdPipelineParts.Create(new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 },
-                AttentionLevels = new[] { false, true } },
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 8, Hidden = 32, Heads = 4, Layers = 1,
-                Intermediate = 64 }, tok, new SchedulerConfig(), 3);
-    }
-
     [Fact]
     public void AUnetCallOnTheDeviceEqualsTheCpus()
     {
-        var parts = TinyParts();
+        var parts = TinyMtd.Create(3);
         var rng = new Rng(3);
         int l = 3;
         var x = Tensor.Randn(rng, l, 4, 4, 4);
@@ -60,7 +49,7 @@ public class DeviceModelTests
     public void ASampledUnitOnTheDeviceEqualsTheCpus()
     {
         // One DoD unit: text encoder, guided UNet calls, held given frames and DPM-Solver++ steps, all on the device.
-        var parts = TinyParts();
+        var parts = TinyMtd.Create(3);
         var sampler = new MtdSampler(parts, 4, 4, 4);
         var given = Tensor.Randn(new Rng(5), 4, 4, 4);
         MtdClip Unit() => new(new[] { 0, 3, 6 }, new[] { "a red ball", "a blue ball rolls", "a red ball" },
@@ -90,7 +79,7 @@ public class DeviceModelTests
     [Fact]
     public void DiffusionOverDiffusionOnTheDeviceSamplesEachLevelInOneCallAndEqualsTheCpu()
     {
-        var parts = TinyParts();
+        var parts = TinyMtd.Create(3);
         var vae = AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = new[] { 32, 32 } }, 3);
         // 10 frames at L = 4: 4 keyframes (0, 3, 6, 9), then 3 local units of 4 consecutive frames.
         var story = Storyline.Parse("0-5: a red ball\n5-: a blue ball rolls\n", frames: 10);

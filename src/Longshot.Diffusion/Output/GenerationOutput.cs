@@ -62,9 +62,10 @@ public static class GenerationOutput
         {
             foreach (var sh in sheets) sh.Dispose();
         }
+        var sheetLinks = plan.LevelFrames
+            .Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList();
         HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name()}",
-            Path.GetFileName(Path.TrimEndingDirectorySeparator(outPath)), plan.LevelFrames.Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList(),
-            caption);
+            Path.GetFileName(Path.TrimEndingDirectorySeparator(outPath)), sheetLinks, caption);
     }
 
     /// <summary>The frames of a level its contact sheet shows: evenly spaced, at most <see

@@ -131,18 +131,19 @@ public sealed class LongVideoPipeline
     /// <summary>Runs the request's scheme, filling <paramref name="known"/>; yields after every finished
     /// batch.</summary>
     private IEnumerable<int> Run(GenerationRequest r, Dictionary<int, Tensor> known,
-        IProgress<GenerationProgress>? progress,
-        CancellationToken ct) => (Device, r.Scheme, Ranks?.Size ?? 1) switch
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        ({ Kind: DeviceKind.Cuda }, GenerationScheme.ClipParallel, _) => throw new LongshotException(
-            $"--device {Device}: the clips scheme samples on the CPU only (use --device cpu)."),
-        ({ Kind: DeviceKind.Cuda }, _, > 1) => throw new LongshotException(
-            $"--device {Device}: MPI ranks sample on their CPUs; run one process for a device."),
-        _ => Run(r, known, progress, ct, r.Scheme),
-    };
+        if (Device != Device.Cpu && r.Scheme == GenerationScheme.ClipParallel)
+            throw new LongshotException($"--device {Device}: the clips scheme samples on the CPU only (use --device " +
+                "cpu).");
+        if (Device != Device.Cpu && Ranks is { Size: > 1 })
+            throw new LongshotException($"--device {Device}: MPI ranks sample on their CPUs; run one process for a " +
+                "device.");
+        return RunScheme(r, known, progress, ct);
+    }
 
-    private IEnumerable<int> Run(GenerationRequest r, Dictionary<int, Tensor> known,
-        IProgress<GenerationProgress>? progress, CancellationToken ct, GenerationScheme scheme) => scheme switch
+    private IEnumerable<int> RunScheme(GenerationRequest r, Dictionary<int, Tensor> known,
+        IProgress<GenerationProgress>? progress, CancellationToken ct) => r.Scheme switch
     {
         GenerationScheme.DiffusionOverDiffusion => RunDod(r, known, progress, ct, Ranks),
         GenerationScheme.Autoregressive => RunAutoregressive(r, known, progress, ct),
@@ -189,7 +190,11 @@ public sealed class LongVideoPipeline
     }
 
     /// <summary>Where the diffusion models sample (<see cref="ToDevice"/>); the VAE decodes on the host.</summary>
-    public Device Device { get; private set; } = Device.Cpu;
+    public Device Device => _global.Parts.Device;
+
+    /// <summary>Units per model call on a device (<see cref="ToDevice"/>): every ready unit of a level, up to this.
+    /// </summary>
+    public const int DeviceBatchSize = 64;
 
     /// <summary>
     /// Samples on <paramref name="device"/>: the global, local (and extended) models' parameters move there, and
@@ -197,12 +202,11 @@ public sealed class LongVideoPipeline
     /// a time (the batch a CPU does not want; a device runs one stream). Same seeds, same units: results agree with
     /// the CPU's within float tolerance. The clips scheme and MPI ranks stay on the CPU.
     /// </summary>
-    public void ToDevice(Device device, int batchSize = 64)
+    public void ToDevice(Device device, int batchSize = DeviceBatchSize)
     {
         _global.Parts.ToDevice(device);
         _local.Parts.ToDevice(device);
         _extended?.Parts.ToDevice(device);
-        Device = device;
         if (device == Device.Cpu) return;
         Workers = 1;
         BatchSize = batchSize;

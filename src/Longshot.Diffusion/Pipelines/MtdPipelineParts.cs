@@ -23,15 +23,11 @@ public sealed class MtdPipelineParts
     /// <summary>UNet and text encoder parameters together ("unet.", "text_encoder.").</summary>
     public ParameterStore Parameters { get; }
     /// <summary>Where the parameters live, and so where sampling runs (<see cref="ToDevice"/>).</summary>
-    public Device Device { get; private set; } = Device.Cpu;
+    public Device Device => Parameters.Named.Select(p => p.Value.Device).FirstOrDefault(Device.Cpu);
 
     /// <summary>Moves the UNet's and the text encoder's parameters to <paramref name="device"/>; samplers over these
     /// parts then run there, taking and returning host latents.</summary>
-    public void ToDevice(Device device)
-    {
-        Parameters.ToDevice(device);
-        Device = device;
-    }
+    public void ToDevice(Device device) => Parameters.ToDevice(device);
 
     private MtdPipelineParts(MaskUnet3D unet, TextEncoder text, ParameterStore textParams, WordTokenizer tok,
         NoiseSchedule schedule)

@@ -77,7 +77,8 @@ public static class LongVideoBenchmark
         if (o.Schemes.Contains(GenerationScheme.ClipParallel))
             throw new LongshotException($"--device {o.Device}: the clips scheme samples on the CPU only; pass " +
                 "--schemes dod,ar.");
-        pipe.ToDevice(o.Device, o.Batch > LongVideoPipeline.DefaultBatchSize ? o.Batch : 64);
+        pipe.ToDevice(o.Device,
+            o.Batch > LongVideoPipeline.DefaultBatchSize ? o.Batch : LongVideoPipeline.DeviceBatchSize);
     }
 
     public const string RowsFile = "rows.json";

@@ -58,8 +58,8 @@ public static class SegmentScores
     {
         static string Pct(double v) => double.IsNaN(v) ? "n/a" : (100 * v).ToString("F0", CultureInfo.InvariantCulture)
             + "%";
-        var sb = new StringBuilder("| frames | place | time of day | framing | shirts | accessories | place seen most " +
-            "| prompt |\n|---|---:|---:|---:|---:|---:|---|---|\n");
+        var sb = new StringBuilder("| frames | place | time of day | framing | shirts | accessories | " +
+            "place seen most | prompt |\n|---|---:|---:|---:|---:|---:|---|---|\n");
         foreach (var s in scores)
             sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Framing)} | {Pct(s.Shirts)} | " +
                 $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");

@@ -22,10 +22,7 @@ public static partial class Ops
             return Devices.DeviceOps.Embedding(be, weight, ids, idShape.Append(d).ToArray());
         var w = weight.Contiguous();
         var y = Tensor.Empty(idShape.Append(d).ToArray());
-        for (int i = 0; i < ids.Length; i++)
-        {
-            Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
-        }
+        for (int i = 0; i < ids.Length; i++) Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
         return Graph.Record(y, OpKind.Embedding, ids, weight);
     }
 
