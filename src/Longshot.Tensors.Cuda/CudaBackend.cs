@@ -171,11 +171,10 @@ public sealed class CudaBackend : IDeviceBackend
         Gpu.Accelerator.Synchronize();
     }
 
-    public void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
-        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale)
+    /// <summary>The kernels' geometry of one attention call, with the bias's and mask's broadcast strides.</summary>
+    private static AttentionShape AttentionGeometry(DeviceView? bias, DeviceView? mask, int b, int h, int lq, int lk,
+        int d, int dv, float scale)
     {
-        using var lse = Gpu.Zeros((long)b * h * lq);
-        using var none = Gpu.Zeros(1);
         var s = new AttentionShape { B = b, H = h, Lq = lq, Lk = lk, D = d, Dv = dv, Scale = scale };
         if (bias is { } bv)
             s = s with { HasBias = 1, BiasB = bv.Strides[0], BiasH = bv.Strides[1], BiasQ = bv.Strides[2],
@@ -183,8 +182,81 @@ public sealed class CudaBackend : IDeviceBackend
         if (mask is { } mv)
             s = s with { HasMask = 1, MaskB = mv.Strides[0], MaskH = mv.Strides[1], MaskQ = mv.Strides[2],
                 MaskK = mv.Strides[3] };
+        return s;
+    }
+
+    public void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
+        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale, DeviceMemory? lse = null)
+    {
+        using var scratch = lse == null ? Gpu.Zeros((long)b * h * lq) : null;
+        using var none = Gpu.Zeros(1);
         K.Attention(At(q, 0), At(k, 0), At(v, 0), bias is { } bb ? At(bb.Memory, bb.Offset) : none.View,
-            mask is { } mm ? At(mm.Memory, mm.Offset) : none.View, At(y, 0), lse.View, s);
+            mask is { } mm ? At(mm.Memory, mm.Offset) : none.View, At(y, 0), lse != null ? At(lse, 0) : scratch!.View,
+            AttentionGeometry(bias, mask, b, h, lq, lk, d, dv, scale));
         Gpu.Accelerator.Synchronize();
     }
+
+    public void Fill(DeviceMemory y, long offset, int n, float value) => K.Fill(At(y, offset).SubView(0, n), value);
+
+    public void SumRows(DeviceMemory x, long xOffset, DeviceMemory y, int rows, int cols)
+    {
+        if (rows > 0) K.SumRows(At(x, xOffset), At(y, 0), rows, cols);
+    }
+
+    public void UnaryBackward(DeviceUnaryOp op, DeviceMemory x, DeviceMemory dy, DeviceMemory dx, int n) =>
+        K.UnaryBackward((UnaryOp)op, At(x, 0).SubView(0, n), At(dy, 0), At(dx, 0));
+
+    public void SoftmaxBackward(DeviceMemory y, DeviceMemory dy, DeviceMemory dx, int rows, int cols) =>
+        K.SoftmaxBackward(At(y, 0), At(dy, 0), At(dx, 0), rows, cols);
+
+    public void GroupNormBackward(DeviceMemory x, DeviceMemory dy, DeviceMemory gamma, DeviceMemory dx,
+        DeviceMemory dGammaPart, DeviceMemory dBetaPart, int n, int channels, int spatial, int groups, float eps)
+    {
+        // The statistics are recomputed by the forward kernel (its output goes to dx, overwritten next).
+        using var mean = Gpu.Zeros(n * groups);
+        using var rstd = Gpu.Zeros(n * groups);
+        using var zero = Gpu.Zeros(channels);
+        K.GroupNorm(At(x, 0), At(gamma, 0), zero.View, At(dx, 0), mean.View, rstd.View, n, channels, spatial, groups,
+            eps, false);
+        K.GroupNormBackward(At(x, 0), At(dy, 0), At(gamma, 0), mean.View, rstd.View, At(dx, 0), At(dGammaPart, 0),
+            At(dBetaPart, 0), n, channels, spatial, groups);
+        Gpu.Accelerator.Synchronize();
+    }
+
+    public void LayerNormBackward(DeviceMemory x, DeviceMemory dy, DeviceMemory gamma, DeviceMemory dx, int rows,
+        int cols, float eps) =>
+        K.LayerNormBackward(At(x, 0), At(dy, 0), At(gamma, 0), At(dx, 0), rows, cols, eps);
+
+    public void EmbeddingBackward(int[] ids, DeviceMemory dy, int dim, DeviceMemory dTable)
+    {
+        if (ids.Length == 0) return;
+        using var gids = Gpu.Accelerator.Allocate1D(ids);
+        K.EmbeddingBackward(gids.View, At(dy, 0), At(dTable, 0), dim);
+        Gpu.Accelerator.Synchronize(); // the ids' buffer is freed on return
+    }
+
+    public void AttentionBackward(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias,
+        DeviceView? mask, DeviceMemory o, DeviceMemory dO, DeviceMemory lse, DeviceMemory dq, DeviceMemory dk,
+        DeviceMemory dv, DeviceMemory? dScores, int b, int h, int lq, int lk, int d, int dvSize, float scale)
+    {
+        int rows = b * h * lq;
+        using var none = Gpu.Zeros(1);
+        using var product = Gpu.Zeros((long)rows * dvSize);
+        using var delta = Gpu.Zeros(rows);
+        // delta_i = sum(dO_i * O_i), each query's correction term.
+        var shape = new Broadcast4 { D0 = 1, D1 = 1, D2 = rows, D3 = dvSize, A2 = dvSize, A3 = 1, B2 = dvSize, B3 = 1 };
+        K.Binary(BinaryOp.Mul, At(dO, 0), At(o, 0), product.View, shape);
+        K.SumRows(product.View, delta.View, rows, dvSize);
+        K.AttentionBackward(At(q, 0), At(k, 0), At(v, 0), bias is { } bb ? At(bb.Memory, bb.Offset) : none.View,
+            mask is { } mm ? At(mm.Memory, mm.Offset) : none.View, At(dO, 0), At(lse, 0), delta.View, At(dq, 0),
+            At(dk, 0), At(dv, 0), dScores != null ? At(dScores, 0) : none.View, dScores != null,
+            AttentionGeometry(bias, mask, b, h, lq, lk, d, dvSize, scale));
+        Gpu.Accelerator.Synchronize();
+    }
+
+    public void AdamW(DeviceMemory p, long pOffset, DeviceMemory g, DeviceMemory m, DeviceMemory v, int n,
+        AdamWConstants c) =>
+        K.AdamW(At(p, pOffset).SubView(0, n), At(g, 0).SubView(0, n), At(m, 0).SubView(0, n), At(v, 0).SubView(0, n),
+            new AdamWStep { Beta1 = c.Beta1, Beta2 = c.Beta2, Eps = c.Eps, StepSize = c.StepSize,
+                SqrtBiasCorrection2 = c.SqrtBiasCorrection2, Decay = c.Decay });
 }

@@ -19,6 +19,16 @@ public sealed class GpuKernels
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
         float> _layerNorm;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> _affine;
+    private readonly Action<Index1D, ArrayView<float>, float> _fill;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _embeddingBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
+        float> _layerNormBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        AttentionShape, int> _attentionBackwardQuery;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        AttentionShape> _attentionBackwardKey;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         AdamWStep> _adamW;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _embedding;
@@ -52,6 +62,17 @@ public sealed class GpuKernels
             float>(RowKernels.LayerNorm);
         _affine = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(
             ElementwiseKernels.Affine);
+        _fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(ElementwiseKernels.Fill);
+        _embeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>,
+            int>(ElementwiseKernels.EmbeddingBackward);
+        _layerNormBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            int, float>(RowKernels.LayerNormBackward);
+        _attentionBackwardQuery = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, AttentionShape, int>(AttentionKernels.BackwardQuery);
+        _attentionBackwardKey = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, AttentionShape>(AttentionKernels.BackwardKey);
         _adamW = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, AdamWStep>(ElementwiseKernels.AdamW);
         _embedding = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(
@@ -132,6 +153,41 @@ public sealed class GpuKernels
         _layerNorm(new KernelConfig(rows, GroupFor(cols)), x, gamma, beta, y, cols, eps);
 
     public void Affine(ArrayView<float> x, ArrayView<float> y, float a, float b) => _affine((int)x.Length, x, y, a, b);
+
+    /// <summary>Every element of y set to <paramref name="value"/>.</summary>
+    public void Fill(ArrayView<float> y, float value)
+    {
+        if (y.Length > 0) _fill((int)y.Length, y, value);
+    }
+
+    /// <summary>dTable[ids[t], :] += dy[t, :] (atomic adds; dTable holds what it is added to).</summary>
+    public void EmbeddingBackward(ArrayView<int> ids, ArrayView<float> dy, ArrayView<float> dTable, int dim)
+    {
+        if (ids.Length > 0) _embeddingBackward((int)(ids.Length * dim), ids, dy, dTable, dim);
+    }
+
+    /// <summary>Layer norm's dx over the last dimension of [rows, cols] (statistics recomputed).</summary>
+    public void LayerNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma,
+        ArrayView<float> dx, int rows, int cols, float eps) =>
+        _layerNormBackward(new KernelConfig(rows, GroupFor(cols)), x, dy, gamma, dx, cols, eps);
+
+    /// <summary>
+    /// Attention's backward from the forward's log-sum-exp and delta = rowsum(dO * O): dq (and the score gradient
+    /// into dBias, [B*H, Lq, Lk], when <paramref name="biasGrad"/>), then dk and dv.
+    /// </summary>
+    public void AttentionBackward(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> bias,
+        ArrayView<float> mask, ArrayView<float> dO, ArrayView<float> lse, ArrayView<float> delta,
+        ArrayView<float> dq, ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dBias, bool biasGrad,
+        AttentionShape s)
+    {
+        Require(s.D <= AttentionKernels.MaxHeadDim && s.Dv <= AttentionKernels.MaxHeadDim,
+            $"head size {Math.Max(s.D, s.Dv)} is above {AttentionKernels.MaxHeadDim}.");
+        int bq = AttentionKernels.BlockQ;
+        _attentionBackwardQuery(new KernelConfig(new Index2D((s.Lq + bq - 1) / bq, s.B * s.H), new Index2D(bq, 1)),
+            q, k, v, bias, mask, dO, lse, delta, dq, dBias, s, biasGrad ? 1 : 0);
+        _attentionBackwardKey(new KernelConfig(new Index2D((s.Lk + bq - 1) / bq, s.B * s.H), new Index2D(bq, 1)),
+            q, k, v, bias, mask, dO, lse, delta, dk, dv, s);
+    }
 
     public void AdamW(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamWStep s)
     {

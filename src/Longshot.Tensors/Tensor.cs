@@ -177,7 +177,8 @@ public sealed partial class Tensor
     public Tensor Contiguous()
     {
         if (IsContiguous) return this;
-        if (Devices.DeviceOps.Backend("Contiguous", this) is { } be) return Devices.DeviceOps.Contiguous(be, this);
+        if (Devices.DeviceOps.Backend("Contiguous", this) is { } be)
+            return Graph.Record(Devices.DeviceOps.Copy(be, this), OpKind.Contiguous, null, this);
         var r = new Tensor(ToArray(), (int[])Shape.Clone());
         return Graph.Record(r, OpKind.Contiguous, null, this);
     }

@@ -80,6 +80,9 @@ internal static class ElementwiseKernels
         y[t] = x[s];
     }
 
+    /// <summary>y = value.</summary>
+    public static void Fill(Index1D i, ArrayView<float> y, float value) => y[i] = value;
+
     /// <summary>y = x * a + b.</summary>
     public static void Affine(Index1D i, ArrayView<float> x, ArrayView<float> y, float a, float b) =>
         y[i] = x[i] * a + b;
@@ -99,6 +102,12 @@ internal static class ElementwiseKernels
     /// <summary>Rows of a [vocab, dim] table gathered by index: y[t, :] = table[ids[t], :].</summary>
     public static void Embedding(Index1D i, ArrayView<int> ids, ArrayView<float> table, ArrayView<float> y, int dim) =>
         y[i] = table[ids[i / dim] * dim + i % dim];
+
+    /// <summary>The embedding's backward: each gradient element added to its table row's element (atomically, since
+    /// an id may repeat): dTable[ids[t], c] += dy[t, c].</summary>
+    public static void EmbeddingBackward(Index1D i, ArrayView<int> ids, ArrayView<float> dy, ArrayView<float> dTable,
+        int dim) =>
+        Atomic.Add(ref dTable[ids[i / dim] * dim + i % dim], dy[i]);
 
     internal static float Apply(int op, float v) => op switch
     {

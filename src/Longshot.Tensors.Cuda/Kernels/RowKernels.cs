@@ -181,4 +181,36 @@ internal static class RowKernels
         float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / cols + eps);
         for (int c = t; c < cols; c += n) y[row * cols + c] = (x[row * cols + c] - mu) * r * gamma[c] + beta[c];
     }
+
+    /// <summary>
+    /// Layer normalisation's backward for dx, one thread group per row of [rows, cols]: the row's mean and 1/std are
+    /// recomputed, and with xhat = (x - mu) r and g = dy gamma, dx = r (g - mean(g) - xhat mean(g xhat)). The
+    /// per-column gamma and beta gradients are sums over rows, which the caller forms with its reductions.
+    /// </summary>
+    public static void LayerNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma,
+        ArrayView<float> dx, int cols, float eps)
+    {
+        var scratch = SharedMemory.Allocate<float>(MaxGroup);
+        int row = Grid.IdxX, t = Group.IdxX, n = Group.DimX, start = row * cols;
+        float sum = 0;
+        for (int c = t; c < cols; c += n) sum += x[start + c];
+        float mu = GroupSum(scratch, sum) / cols;
+        float sq = 0;
+        for (int c = t; c < cols; c += n)
+        {
+            float d = x[start + c] - mu;
+            sq += d * d;
+        }
+        float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / cols + eps);
+        float sg = 0, sgx = 0;
+        for (int c = t; c < cols; c += n)
+        {
+            float g = dy[start + c] * gamma[c];
+            sg += g;
+            sgx += g * (x[start + c] - mu) * r;
+        }
+        float meanG = GroupSum(scratch, sg) / cols, meanGx = GroupSum(scratch, sgx) / cols;
+        for (int c = t; c < cols; c += n)
+            dx[start + c] = r * (dy[start + c] * gamma[c] - meanG - (x[start + c] - mu) * r * meanGx);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Tensors.Autograd;
@@ -17,7 +18,7 @@ internal static class Backward
         if (seed != null) ShapeUtil.CheckSame("Backward", root.Shape, seed.Shape);
         using var _ = GradMode.Push(false);
         var store = new GradStore();
-        store.Set(root, seed ?? Tensor.Ones(root.Shape));
+        store.Set(root, seed ?? Tensor.Ones(root.Shape).ToDevice(root.Device));
         var order = TopologicalOrder(root);
         for (int i = order.Count - 1; i >= 0; i--)
         {
@@ -51,9 +52,24 @@ internal static class Backward
         return order;
     }
 
+    /// <summary>The backend of the device a gradient is on; null on the CPU (the rule's host form applies).</summary>
+    private static IDeviceBackend? Dev(Tensor g) => g.Buffer.Memory == null ? null : DeviceBackends.For(g.Device);
+
+    /// <summary>An elementwise op's gradient: the device's kernel for device tensors, else the host loop.</summary>
+    private static Tensor Unary(DeviceUnaryOp op, Tensor x, Tensor g, Elementwise.Span2Action cpu) =>
+        Dev(g) is { } be ? DeviceOps.UnaryBackward(be, op, x, g) : Elementwise.Map2(x, g, cpu);
+
     private static void Give(GradStore store, Tensor input, Func<Tensor> grad)
     {
         if (input.RequiresGrad) store.Accumulate(input, grad());
+    }
+
+    /// <summary>An op's input, weight and bias gradients, each to its input when it has one.</summary>
+    private static void GiveAll(GradStore s, Tensor[] x, Tensor? dx, Tensor? dw, Tensor? db)
+    {
+        if (dx != null) Give(s, x[0], () => dx);
+        if (dw != null) Give(s, x[1], () => dw);
+        if (db != null && x.Length > 2) Give(s, x[2], () => db);
     }
 
     private static void Apply(Node n, Tensor g, GradStore s)
@@ -90,21 +106,21 @@ internal static class Backward
                 Give(s, x[0], () => Ops.Div(Ops.MulScalar(g, 0.5f), y)); break;
             case OpKind.Rsqrt:
                 Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.Mul(Ops.Mul(y, y), y), -0.5f))); break;
+            // On a device the derivative comes from x (the kernels' form); on the CPU tanh and sigmoid use y.
             case OpKind.Tanh:
-                Give(s, x[0],
-                    () => Elementwise.Map2(y, g,
+                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.UnaryBackward(be, DeviceUnaryOp.Tanh, x[0], g)
+                    : Elementwise.Map2(y, g,
                     (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * (1 - yy[i] * yy[i]); })); break;
             case OpKind.Sigmoid:
-                Give(s, x[0],
-                    () => Elementwise.Map2(y, g,
+                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.UnaryBackward(be, DeviceUnaryOp.Sigmoid, x[0], g)
+                    : Elementwise.Map2(y, g,
                     (yy, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = gg[i] * yy[i] * (1 - yy[i]); })); break;
             case OpKind.Silu:
-                Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.SiluBackward)); break;
+                Give(s, x[0], () => Unary(DeviceUnaryOp.Silu, x[0], g, Elementwise.SiluBackward)); break;
             case OpKind.Gelu:
-                Give(s, x[0], () => Elementwise.Map2(x[0], g, Elementwise.GeluBackward)); break;
+                Give(s, x[0], () => Unary(DeviceUnaryOp.Gelu, x[0], g, Elementwise.GeluBackward)); break;
             case OpKind.Relu:
-                Give(s, x[0],
-                    () => Elementwise.Map2(x[0], g,
+                Give(s, x[0], () => Unary(DeviceUnaryOp.Relu, x[0], g,
                     (xx, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = xx[i] > 0 ? gg[i] : 0f; })); break;
 
             case OpKind.Sum:
@@ -131,7 +147,8 @@ internal static class Backward
             case OpKind.Softmax:
             {
                 int d = (int)n.Ctx!;
-                Give(s, x[0], () => Ops.Mul(y, Ops.Sub(g, Ops.Sum(Ops.Mul(g, y), new[] { d }, true))));
+                Give(s, x[0], () => Dev(g) is { } be && d == y.Rank - 1 ? DeviceOps.SoftmaxBackward(be, y, g)
+                    : Ops.Mul(y, Ops.Sub(g, Ops.Sum(Ops.Mul(g, y), new[] { d }, true))));
                 break;
             }
             case OpKind.LogSoftmax:
@@ -165,6 +182,20 @@ internal static class Backward
                 Give(s, xin, () => Ops.Reshape(Ops.MatMul(g2, w), xin.Shape));
                 Give(s, w, () => Ops.MatMul(Ops.Transpose(g2, 0, 1), Ops.Reshape(xin.Contiguous(), -1, inF)));
                 if (x.Length > 2) Give(s, x[2], () => Ops.Sum(g2, new[] { 0 }));
+                break;
+            }
+            case OpKind.Conv when n.Ctx is DeviceOps.ConvCtx dc:
+            {
+                var (dx, dw, db) = DeviceOps.ConvBackward(Dev(g)!, x[0], x[1], g, dc, x[0].RequiresGrad,
+                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
+                GiveAll(s, x, dx, dw, db);
+                break;
+            }
+            case OpKind.ConvTranspose when n.Ctx is DeviceOps.ConvTransposeCtx dc:
+            {
+                var (dx, dw, db) = DeviceOps.ConvTransposeBackward(Dev(g)!, x[0], x[1], g, dc, x[0].RequiresGrad,
+                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
+                GiveAll(s, x, dx, dw, db);
                 break;
             }
             case OpKind.Conv:
@@ -203,11 +234,29 @@ internal static class Backward
                 break;
             }
             case OpKind.UpsampleNearest:
-                Give(s, x[0], () => PoolKernel.BlockSum(g, (int[])n.Ctx!, 1f)); break;
+                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.UpsampleNearestBackward(be, g, (int[])n.Ctx!)
+                    : PoolKernel.BlockSum(g, (int[])n.Ctx!, 1f)); break;
             case OpKind.AvgPool:
             {
                 var k = (int[])n.Ctx!;
-                Give(s, x[0], () => Ops.MulScalar(PoolKernel.Upsample(g.Contiguous(), k), 1f / (k[0] * k[1] * k[2])));
+                Give(s, x[0], () => Ops.MulScalar(Dev(g) != null ? Ops.UpsampleNearest(g, k)
+                    : PoolKernel.Upsample(g.Contiguous(), k), 1f / (k[0] * k[1] * k[2])));
+                break;
+            }
+            case OpKind.GroupNorm when n.Ctx is DeviceOps.GroupNormCtx dc:
+            {
+                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
+                var (dx, dg, db) = DeviceOps.GroupNormBackward(Dev(g)!, x[0], g, gamma, beta, dc);
+                GiveAll(s, x, dx, dg, db);
+                break;
+            }
+            case OpKind.LayerNorm when n.Ctx is DeviceOps.LayerNormCtx dc:
+            {
+                var gamma = dc.HasGamma ? x[1] : null; var beta = dc.HasBeta ? x[dc.HasGamma ? 2 : 1] : null;
+                var (dx, dg, db) = DeviceOps.LayerNormBackward(Dev(g)!, x[0], g, gamma, beta, dc.Eps);
+                Give(s, x[0], () => dx);
+                if (gamma != null) Give(s, gamma, () => dg!);
+                if (beta != null) Give(s, beta, () => db!);
                 break;
             }
             case OpKind.GroupNorm:
@@ -235,6 +284,7 @@ internal static class Backward
                 var ids = (int[])n.Ctx!;
                 Give(s, x[0], () =>
                 {
+                    if (Dev(g) is { } be) return DeviceOps.EmbeddingBackward(be, g, ids, x[0].Shape);
                     int d = x[0].Shape[1];
                     var dw = Tensor.Zeros(x[0].Shape);
                     var gc = g.Contiguous();
@@ -264,12 +314,15 @@ internal static class Backward
                 var c = (int[])n.Ctx!;
                 Give(s, x[0], () =>
                 {
+                    if (Dev(g) is { } be) return DeviceOps.NarrowBackward(be, g, x[0].Shape, c[0], c[1]);
                     var z = Tensor.Zeros(x[0].Shape);
                     Ops.Narrow(z, c[0], c[1], g.Shape[c[0]]).CopyFrom(g);
                     return z;
                 });
                 break;
             }
+            case OpKind.Pad when n.Ctx is DeviceOps.PadCtx pc:
+                Give(s, x[0], () => DeviceOps.PadBackward(Dev(g)!, g, pc.Pads, x[0].Shape)); break;
             case OpKind.Pad:
                 Give(s, x[0], () => PadKernel.Backward(g, (PadKernel.Ctx)n.Ctx!)); break;
             case OpKind.Permute:
@@ -290,6 +343,17 @@ internal static class Backward
             {
                 var mask = (float[])n.Ctx!;
                 Give(s, x[0], () => Ops.Mul(g, Tensor.FromArray(mask, x[0].Shape)));
+                break;
+            }
+            case OpKind.Attention when n.Ctx is DeviceOps.AttentionCtx ac:
+            {
+                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
+                var (dq, dk, dv, dScores) = DeviceOps.AttentionBackward(Dev(g)!, x[0], x[1], x[2],
+                    x.Length > 3 ? x[3] : null, y, g, ac, biasGrad);
+                Give(s, x[0], () => dq);
+                Give(s, x[1], () => dk);
+                Give(s, x[2], () => dv);
+                if (biasGrad) Give(s, x[3], () => dScores!);
                 break;
             }
             case OpKind.Attention:

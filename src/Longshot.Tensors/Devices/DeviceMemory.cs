@@ -101,10 +101,53 @@ public interface IDeviceBackend
         int channels, int spatial, int groups, float eps, bool silu);
 
     /// <summary>softmax(q k^T scale + bias, masked) v for contiguous q [b*h, lq, d], k [b*h, lk, d], v [b*h, lk, dv];
-    /// bias and mask (1 attend, 0 blocked) broadcast to [b, h, lq, lk] through their strides.</summary>
+    /// bias and mask (1 attend, 0 blocked) broadcast to [b, h, lq, lk] through their strides. Each query's
+    /// log-sum-exp of scores goes to <paramref name="lse"/> [b*h*lq] when given (what the backward pass needs).</summary>
     void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
-        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale);
+        DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale, DeviceMemory? lse = null);
+
+    // Backward primitives and the optimizer step. Memory arguments without an offset start at element 0.
+
+    /// <summary>Every element of y[offset, offset + n) set to <paramref name="value"/>.</summary>
+    void Fill(DeviceMemory y, long offset, int n, float value);
+
+    /// <summary>y[r] = sum of row r of a contiguous [rows, cols] matrix.</summary>
+    void SumRows(DeviceMemory x, long xOffset, DeviceMemory y, int rows, int cols);
+
+    /// <summary>dx[i] = dy[i] * op'(x[i]) for i below n.</summary>
+    void UnaryBackward(DeviceUnaryOp op, DeviceMemory x, DeviceMemory dy, DeviceMemory dx, int n);
+
+    /// <summary>Softmax's backward per row from its output y: dx = y (dy - sum(dy y)).</summary>
+    void SoftmaxBackward(DeviceMemory y, DeviceMemory dy, DeviceMemory dx, int rows, int cols);
+
+    /// <summary>Group norm's backward (without SiLU) for x [n, channels, spatial]: dx, and per-sample gamma and beta
+    /// gradients [n, channels] (the caller sums them over samples).</summary>
+    void GroupNormBackward(DeviceMemory x, DeviceMemory dy, DeviceMemory gamma, DeviceMemory dx,
+        DeviceMemory dGammaPart, DeviceMemory dBetaPart, int n, int channels, int spatial, int groups, float eps);
+
+    /// <summary>Layer norm's dx over the last dimension of [rows, cols] (the parameter gradients are reductions the
+    /// caller forms).</summary>
+    void LayerNormBackward(DeviceMemory x, DeviceMemory dy, DeviceMemory gamma, DeviceMemory dx, int rows, int cols,
+        float eps);
+
+    /// <summary>dTable[ids[t], :] += dy[t, :] for a [rows, dim] table (ids checked by the caller).</summary>
+    void EmbeddingBackward(int[] ids, DeviceMemory dy, int dim, DeviceMemory dTable);
+
+    /// <summary>Attention's backward from the forward's output o and log-sum-exp: dq, dk, dv, and the scores'
+    /// gradient [b*h, lq, lk] into <paramref name="dScores"/> when given (the bias gradient before any
+    /// broadcast is summed away).</summary>
+    void AttentionBackward(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
+        DeviceMemory o, DeviceMemory dO, DeviceMemory lse, DeviceMemory dq, DeviceMemory dk, DeviceMemory dv,
+        DeviceMemory? dScores, int b, int h, int lq, int lk, int d, int dvSize, float scale);
+
+    /// <summary>One AdamW update of n parameters in place with their moments m and v.</summary>
+    void AdamW(DeviceMemory p, long pOffset, DeviceMemory g, DeviceMemory m, DeviceMemory v, int n, AdamWConstants c);
 }
+
+/// <summary>One AdamW step's constants: moment decays, epsilon, lr / (1 - beta1^t), sqrt(1 - beta2^t) and the
+/// decoupled weight decay factor 1 - lr * wd.</summary>
+public readonly record struct AdamWConstants(float Beta1, float Beta2, float Eps, float StepSize,
+    float SqrtBiasCorrection2, float Decay);
 
 /// <summary>The backends of devices other than the CPU, registered at start-up (for CUDA:
 /// <c>Longshot.Tensors.Cuda.CudaBackend.Register</c>).</summary>

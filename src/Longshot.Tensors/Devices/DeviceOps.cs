@@ -1,14 +1,13 @@
-using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Tensors.Devices;
 
 /// <summary>
 /// The engine's ops on tensors that live on a device: they check that every input is on the same device, then run
-/// the device backend's primitive, the output staying on the device. Inference only so far: an op whose inputs need a
-/// gradient is refused on a device (its backward rules read host memory).
+/// the device backend's primitive, the output staying on the device. The op records itself in the graph as on the CPU,
+/// with a device context where its backward rule needs one (<c>DeviceGradients.cs</c>).
 /// </summary>
-internal static class DeviceOps
+internal static partial class DeviceOps
 {
     /// <summary>The backend of the device every input is on; null when all are on the CPU (checked without
     /// allocating: every CPU op asks). Inputs on different devices are an error naming both.</summary>
@@ -35,9 +34,6 @@ internal static class DeviceOps
                     "first.");
             device = d;
         }
-        if (GradMode.IsEnabled && inputs.Any(t => t is { RequiresGrad: true }))
-            throw new LongshotException($"{op}: gradients on {device} are not supported yet; run it under " +
-                "Tensor.NoGrad() or on the CPU.");
         return DeviceBackends.For(device!.Value);
     }
 
@@ -77,11 +73,35 @@ internal static class DeviceOps
     public static Tensor Binary(IDeviceBackend be, string opName, DeviceBinaryOp op, Tensor a, Tensor b)
     {
         var shape = ShapeUtil.Broadcast(opName, a.Shape, b.Shape);
-        RequireRank4(opName, shape);
         var y = Empty(be, shape);
-        be.Binary(op, View(a, Elementwise.BroadcastStrides(a, shape)), View(b, Elementwise.BroadcastStrides(b, shape)),
-            y.Buffer.Memory!, shape);
+        var (dims, sa, sb) = Coalesce(shape, Elementwise.BroadcastStrides(a, shape), Elementwise.BroadcastStrides(b,
+            shape));
+        RequireRank4(opName, dims, shape);
+        be.Binary(op, new DeviceView(a.Buffer.Memory!, a.Offset, dims, sa),
+            new DeviceView(b.Buffer.Memory!, b.Offset, dims, sb), y.Buffer.Memory!, dims);
         return y;
+    }
+
+    /// <summary>The output shape with neighbouring dimensions merged wherever both inputs step through them as one
+    /// (a 5-D activation plus a per-channel bias becomes 3-D), so the kernels' four dimensions cover more.</summary>
+    private static (int[] Shape, int[] A, int[] B) Coalesce(int[] shape, int[] sa, int[] sb)
+    {
+        var dims = new List<int>(); var a = new List<int>(); var b = new List<int>();
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 1) continue;
+            int last = dims.Count - 1;
+            if (last >= 0 && a[last] == sa[i] * shape[i] && b[last] == sb[i] * shape[i])
+            {
+                dims[last] *= shape[i];
+                a[last] = sa[i];
+                b[last] = sb[i];
+                continue;
+            }
+            dims.Add(shape[i]); a.Add(sa[i]); b.Add(sb[i]);
+        }
+        if (dims.Count == 0) { dims.Add(1); a.Add(0); b.Add(0); }
+        return (dims.ToArray(), a.ToArray(), b.ToArray());
     }
 
     /// <summary>[..., m, k] x [..., k, n] with equal batch dimensions, or one side a plain matrix shared by every
@@ -140,9 +160,10 @@ internal static class DeviceOps
     /// <summary>Softmax over the last dimension.</summary>
     public static Tensor Softmax(IDeviceBackend be, Tensor x, int dim)
     {
+        // Another dimension is moved last and back (the kernel normalises rows).
         if (dim != x.Rank - 1)
-            throw new LongshotException($"Softmax on {be.Device}: only over the last dimension so far (got dimension " +
-                $"{dim} of {ShapeUtil.Str(x.Shape)}).");
+            return Contiguous(be, Softmax(be, x.Detach().Transpose(dim, x.Rank - 1), x.Rank - 1)
+                .Transpose(dim, x.Rank - 1));
         x = Contiguous(be, x);
         int cols = x.Shape[^1];
         var y = Empty(be, (int[])x.Shape.Clone());
@@ -161,24 +182,30 @@ internal static class DeviceOps
         return y;
     }
 
+    /// <summary>softmax(q k^T scale + bias, masked) v; each query's log-sum-exp goes to <paramref name="lse"/>
+    /// [B, H, Lq] when given (the backward pass's).</summary>
     public static Tensor Attention(IDeviceBackend be, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor? bias,
-        float scale)
+        float scale, Tensor? lse = null)
     {
         int b = q.Shape[0], h = q.Shape[1], lq = q.Shape[2], d = q.Shape[3], lk = k.Shape[2], dv = v.Shape[3];
-        var shape = new[] { b, h, lq, lk };
-        DeviceView? Extra(Tensor? t, string what)
-        {
-            if (t == null) return null;
-            if (t.Rank > 4 || !ShapeUtil.Broadcast("Attention", t.Shape, shape).SequenceEqual(shape))
-                throw new ArgumentException($"Attention: {what} {ShapeUtil.Str(t.Shape)} does not broadcast to " +
-                    $"{ShapeUtil.Str(shape)}.");
-            return View(t, Elementwise.BroadcastStrides(t, shape));
-        }
+        var extraBias = AttentionExtra(bias, "bias", b, h, lq, lk);
+        var extraMask = AttentionExtra(mask, "mask", b, h, lq, lk);
         q = Contiguous(be, q); k = Contiguous(be, k); v = Contiguous(be, v);
         var y = Empty(be, b, h, lq, dv);
-        be.Attention(OffsetFree(be, q), OffsetFree(be, k), OffsetFree(be, v), Extra(bias, "bias"), Extra(mask, "mask"),
-            y.Buffer.Memory!, b, h, lq, lk, d, dv, scale);
+        be.Attention(OffsetFree(be, q), OffsetFree(be, k), OffsetFree(be, v), extraBias, extraMask, y.Buffer.Memory!,
+            b, h, lq, lk, d, dv, scale, lse?.Buffer.Memory);
         return y;
+    }
+
+    /// <summary>An attention bias or mask as a view broadcast to [b, h, lq, lk] (null when absent).</summary>
+    private static DeviceView? AttentionExtra(Tensor? t, string what, int b, int h, int lq, int lk)
+    {
+        if (t == null) return null;
+        var shape = new[] { b, h, lq, lk };
+        if (t.Rank > 4 || !ShapeUtil.Broadcast("Attention", t.Shape, shape).SequenceEqual(shape))
+            throw new ArgumentException($"Attention: {what} {ShapeUtil.Str(t.Shape)} does not broadcast to " +
+                $"{ShapeUtil.Str(shape)}.");
+        return View(t, Elementwise.BroadcastStrides(t, shape));
     }
 
     /// <summary>A norm's per-channel scale and shift on the device (ones and zeros without an affine: the kernels
@@ -300,10 +327,10 @@ internal static class DeviceOps
         return y;
     }
 
-    private static void RequireRank4(string op, int[] shape)
+    private static void RequireRank4(string op, int[] merged, int[] shape)
     {
-        if (shape.Length > 4)
-            throw new LongshotException($"{op}: device kernels take at most 4 dimensions so far, got " +
+        if (merged.Length > 4)
+            throw new LongshotException($"{op}: device kernels take at most 4 dimensions after merging, got " +
                 $"{ShapeUtil.Str(shape)}.");
     }
 }

@@ -25,7 +25,15 @@ public static partial class Ops
         if (mask != null && mask.RequiresGrad)
             throw new ArgumentException("Attention: the mask cannot require a gradient.");
         if (Devices.DeviceOps.Backend("Attention", q, k, v, mask, bias) is { } be)
-            return Devices.DeviceOps.Attention(be, q, k, v, mask, bias, scale ?? 1f / MathF.Sqrt(d));
+        {
+            float s = scale ?? 1f / MathF.Sqrt(d);
+            bool record = bias != null ? Graph.Needed(q, k, v, bias) : Graph.Needed(q, k, v);
+            var lse = record ? Devices.DeviceOps.Empty(be, b, h, lq) : null;
+            var yd = Devices.DeviceOps.Attention(be, q, k, v, mask, bias, s, lse);
+            var dctx = record ? new Devices.DeviceOps.AttentionCtx(lse!, mask, s) : null;
+            return bias != null ? Graph.Record(yd, OpKind.Attention, dctx, q, k, v, bias)
+                : Graph.Record(yd, OpKind.Attention, dctx, q, k, v);
+        }
         q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, scale ?? 1f / MathF.Sqrt(d), new float[b * h * lq],

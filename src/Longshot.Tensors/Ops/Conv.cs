@@ -72,7 +72,7 @@ public static partial class Ops
             throw new ArgumentException($"UpsampleNearest: factors must be positive, got [{string.Join(", " +
             "", factors)}].");
         if (Devices.DeviceOps.Backend("UpsampleNearest", x5) is { } be)
-            return back(Devices.DeviceOps.UpsampleNearest(be, x5, f));
+            return back(Graph.Record(Devices.DeviceOps.UpsampleNearest(be, x5, f), OpKind.UpsampleNearest, f, x5));
         var y = Graph.Record(PoolKernel.Upsample(x5.Contiguous(), f), OpKind.UpsampleNearest, f, x5);
         return back(y);
     }
@@ -86,7 +86,8 @@ public static partial class Ops
             if (k[i] < 1 || x5.Shape[2 + i] % k[i] != 0)
                 throw new ArgumentException($"AvgPool: size {x5.Shape[2 + i]} is not divisible by kernel {k[i]} " +
                     $"(input {ShapeUtil.Str(x.Shape)}).");
-        if (Devices.DeviceOps.Backend("AvgPool", x5) is { } be) return back(Devices.DeviceOps.AvgPool(be, x5, k));
+        if (Devices.DeviceOps.Backend("AvgPool", x5) is { } be)
+            return back(Graph.Record(Devices.DeviceOps.AvgPool(be, x5, k), OpKind.AvgPool, k, x5));
         var y = Graph.Record(PoolKernel.AvgPool(x5.Contiguous(), k), OpKind.AvgPool, k, x5);
         return back(y);
     }
@@ -132,7 +133,10 @@ public static partial class Ops
         {
             if (padMode != PadMode.Constant && padding.Any(p => p > 0))
                 throw new LongshotException($"{op} on {be.Device}: only zero padding so far.");
-            return Devices.DeviceOps.Conv(be, x, w, bias, stride, padding);
+            var yd = Devices.DeviceOps.Conv(be, x, w, bias, stride, padding);
+            var dctx = new Devices.DeviceOps.ConvCtx(stride, padding);
+            return bias != null ? Graph.Record(yd, OpKind.Conv, dctx, x, w, bias)
+                : Graph.Record(yd, OpKind.Conv, dctx, x, w);
         }
         x = MixedPrecision.Input(x); w = MixedPrecision.Input(w);
         if (padMode != PadMode.Constant && padding.Any(p => p > 0))
@@ -170,7 +174,12 @@ public static partial class Ops
             throw new ArgumentException($"ConvTranspose: padding too large for input {ShapeUtil.Str(x.Shape)}.");
         // g: the ordinary convolution from the output back to the input.
         if (Devices.DeviceOps.Backend("ConvTranspose", x, w, bias) is { } be)
-            return Devices.DeviceOps.ConvTranspose(be, x, w, bias, stride, padding, new[] { od, oh, ow });
+        {
+            var yd = Devices.DeviceOps.ConvTranspose(be, x, w, bias, stride, padding, new[] { od, oh, ow });
+            var dctx = new Devices.DeviceOps.ConvTransposeCtx(stride, padding, new[] { od, oh, ow });
+            return bias != null ? Graph.Record(yd, OpKind.ConvTranspose, dctx, x, w, bias)
+                : Graph.Record(yd, OpKind.ConvTranspose, dctx, x, w);
+        }
         var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2],
             padding[0], padding[1], padding[2]);
         var xc = x.Contiguous(); var wc = w.Contiguous();

@@ -9,7 +9,8 @@ public static partial class Ops
     /// <summary>Matrix product over the last two dimensions, batch dimensions broadcast (rank 2 or more).</summary>
     public static Tensor MatMul(Tensor a, Tensor b)
     {
-        if (DeviceOps.Backend("MatMul", a, b) is { } be) return DeviceOps.MatMul(be, a, b);
+        if (DeviceOps.Backend("MatMul", a, b) is { } be)
+            return Graph.Record(DeviceOps.MatMul(be, a, b), OpKind.MatMul, null, a, b);
         a = MixedPrecision.Input(a); b = MixedPrecision.Input(b);
         var r = MatMulKernel(a, b);
         return Graph.Record(r, OpKind.MatMul, null, a, b);
@@ -24,7 +25,12 @@ public static partial class Ops
         if (bias != null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
             throw new ArgumentException($"Linear: bias {ShapeUtil.Str(bias.Shape)} does not match weight " +
                 $"{ShapeUtil.Str(weight.Shape)}.");
-        if (DeviceOps.Backend("Linear", x, weight, bias) is { } be) return DeviceOps.Linear(be, x, weight, bias);
+        if (DeviceOps.Backend("Linear", x, weight, bias) is { } be)
+        {
+            var yd = DeviceOps.Linear(be, x, weight, bias);
+            return bias != null ? Graph.Record(yd, OpKind.Linear, null, x, weight, bias)
+                : Graph.Record(yd, OpKind.Linear, null, x, weight);
+        }
         x = MixedPrecision.Input(x); weight = MixedPrecision.Input(weight);
         int inF = weight.Shape[1], outF = weight.Shape[0];
         var xc = x.Contiguous().Detach(); var wc = weight.Contiguous().Detach();

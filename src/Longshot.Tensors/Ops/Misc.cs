@@ -19,7 +19,8 @@ public static partial class Ops
                 throw new ArgumentException($"Embedding: id {ids[i]} at position {i} is outside the table of {v} " +
                 $"rows.");
         if (Devices.DeviceOps.Backend("Embedding", weight) is { } be)
-            return Devices.DeviceOps.Embedding(be, weight, ids, idShape.Append(d).ToArray());
+            return Graph.Record(Devices.DeviceOps.Embedding(be, weight, ids, idShape.Append(d).ToArray()),
+                OpKind.Embedding, ids, weight);
         var w = weight.Contiguous();
         var y = Tensor.Empty(idShape.Append(d).ToArray());
         for (int i = 0; i < ids.Length; i++) Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
@@ -46,6 +47,9 @@ public static partial class Ops
     public static Tensor MseLoss(Tensor prediction, Tensor target)
     {
         ShapeUtil.CheckSame("MseLoss", prediction.Shape, target.Shape);
+        // On a device: composed of device ops (their rules give the gradient).
+        if (Devices.DeviceOps.Backend("MseLoss", prediction, target) != null)
+            return MulScalar(Sum(Square(Sub(prediction, target))), 1f / Math.Max(1, prediction.Numel));
         var a = prediction.Contiguous(); var b = target.Contiguous();
         double acc = 0;
         var sa = a.Span; var sb = b.Span;

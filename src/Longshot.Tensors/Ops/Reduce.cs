@@ -12,7 +12,8 @@ public static partial class Ops
     public static Tensor Sum(Tensor x, int[]? dims = null, bool keepDim = false)
     {
         var ds = NormDims(x, dims, "Sum");
-        var r = SumKernel(x, ds, keepDim);
+        var r = Devices.DeviceOps.Backend("Sum", x) is { } be ? Devices.DeviceOps.Sum(be, x, ds, keepDim)
+            : SumKernel(x, ds, keepDim);
         return Graph.Record(r, OpKind.Sum, new ReduceCtx(ds, keepDim, x.Shape), x);
     }
 
@@ -53,8 +54,8 @@ public static partial class Ops
     public static Tensor Softmax(Tensor x, int dim = -1)
     {
         int d = ShapeUtil.NormDim(dim, x.Rank, "Softmax");
-        if (Devices.DeviceOps.Backend("Softmax", x) is { } be) return Devices.DeviceOps.Softmax(be, x, d);
-        var r = RowWise(x, d, FastMath.Softmax);
+        var r = Devices.DeviceOps.Backend("Softmax", x) is { } be ? Devices.DeviceOps.Softmax(be, x, d)
+            : RowWise(x, d, FastMath.Softmax);
         return Graph.Record(r, OpKind.Softmax, d, x);
     }
 

@@ -109,7 +109,7 @@ public static partial class Ops
             shape[d] += t.Shape[d];
         }
         if (Devices.DeviceOps.Backend("Concat", xs) is { } be)
-            return Devices.DeviceOps.Concat(be, xs, d, shape);
+            return Graph.Record(Devices.DeviceOps.Concat(be, xs, d, shape), OpKind.Concat, d, xs.ToArray());
         var r = Tensor.Empty(shape);
         int start = 0;
         foreach (var t in xs)
@@ -195,7 +195,9 @@ public static partial class Ops
     {
         var ctx = PadKernel.Plan(x.Shape, pads, mode);
         if (Devices.DeviceOps.Backend("Pad", x) is { } be)
-            return mode == PadMode.Constant && pads.All(p => p >= 0) ? Devices.DeviceOps.PadConstant(be, x, pads, value)
+            return mode == PadMode.Constant && pads.All(p => p >= 0)
+                ? Graph.Record(Devices.DeviceOps.PadConstant(be, x, pads, value), OpKind.Pad,
+                    new Devices.DeviceOps.PadCtx(pads), x)
                 : throw new LongshotException($"Pad on {be.Device}: only constant padding so far.");
         var r = PadKernel.Forward(x.Contiguous(), ctx, value);
         return Graph.Record(r, OpKind.Pad, ctx, x);

@@ -4,6 +4,8 @@ namespace Longshot.Tensors.Optim;
 public sealed class AdamW : Optimizer
 {
     private readonly Dictionary<string, (float[] M, float[] V)> _state = new();
+    /// <summary>Moments of parameters on a device, kept there.</summary>
+    private readonly Dictionary<string, (Tensor M, Tensor V)> _deviceState = new();
 
     public float Beta1 { get; }
     public float Beta2 { get; }
@@ -20,9 +22,8 @@ public sealed class AdamW : Optimizer
     protected override void Update(string name, Span<float> p, ReadOnlySpan<float> g)
     {
         if (!_state.TryGetValue(name, out var s)) _state[name] = s = (new float[p.Length], new float[p.Length]);
-        float lr = LearningRate, b1 = Beta1, b2 = Beta2;
-        float bc1 = 1f - MathF.Pow(b1, StepCount), bc2 = 1f - MathF.Pow(b2, StepCount);
-        float stepSize = lr / bc1, sqrtBc2 = MathF.Sqrt(bc2), decay = 1f - lr * WeightDecay;
+        var c = Constants();
+        float b1 = Beta1, b2 = Beta2, stepSize = c.StepSize, sqrtBc2 = c.SqrtBiasCorrection2, decay = c.Decay;
         var m = s.M; var v = s.V;
         for (int i = 0; i < p.Length; i++)
         {
@@ -33,9 +34,34 @@ public sealed class AdamW : Optimizer
         }
     }
 
+    /// <summary>This step's constants (the bias corrections depend on the step count).</summary>
+    private Devices.AdamWConstants Constants()
+    {
+        float lr = LearningRate;
+        float bc1 = 1f - MathF.Pow(Beta1, StepCount), bc2 = 1f - MathF.Pow(Beta2, StepCount);
+        return new Devices.AdamWConstants(Beta1, Beta2, Eps, lr / bc1, MathF.Sqrt(bc2), 1f - lr * WeightDecay);
+    }
+
+    protected override void UpdateOnDevice(string name, Tensor p, Tensor g)
+    {
+        if (!_deviceState.TryGetValue(name, out var s))
+        {
+            // Moments restored from a checkpoint (host arrays) move to the device on the parameter's first step.
+            var (m, v) = _state.Remove(name, out var host) ? host : (new float[p.Numel], new float[p.Numel]);
+            _deviceState[name] = s = (Tensor.FromArray(m, p.Numel).ToDevice(p.Device),
+                Tensor.FromArray(v, p.Numel).ToDevice(p.Device));
+        }
+        Devices.DeviceOps.AdamW(p, g, s.M, s.V, Constants());
+    }
+
     public override Dictionary<string, Tensor> StateTensors()
     {
         var d = new Dictionary<string, Tensor>();
+        foreach (var (name, (m, v)) in _deviceState)
+        {
+            d[$"{name}.exp_avg"] = m.ToDevice(Devices.Device.Cpu);
+            d[$"{name}.exp_avg_sq"] = v.ToDevice(Devices.Device.Cpu);
+        }
         foreach (var (name, (m, v)) in _state)
         {
             d[$"{name}.exp_avg"] = Tensor.FromArray((float[])m.Clone(), m.Length);
@@ -47,6 +73,7 @@ public sealed class AdamW : Optimizer
     public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
     {
         _state.Clear();
+        _deviceState.Clear();
         foreach (var (name, p) in Params)
         {
             if (!state.TryGetValue($"{name}.exp_avg", out var m)

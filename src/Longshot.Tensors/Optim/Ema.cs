@@ -4,6 +4,8 @@ namespace Longshot.Tensors.Optim;
 public sealed class Ema
 {
     private readonly List<(string Name, Tensor Param, float[] Shadow)> _items;
+    /// <summary>Averages of parameters on a device, kept there (the host shadow is then stale until read).</summary>
+    private readonly Dictionary<string, Tensor> _onDevice = new();
 
     public float Decay { get; }
 
@@ -26,8 +28,16 @@ public sealed class Ema
 
     private void Apply(float decay)
     {
-        foreach (var (_, p, s) in _items)
+        using var _ = Tensor.NoGrad();
+        foreach (var (name, p, s) in _items)
         {
+            if (p.Buffer.Memory != null)
+            {
+                var shadow = _onDevice.TryGetValue(name, out var t) ? t
+                    : Tensor.FromArray(s, p.Shape).ToDevice(p.Device);
+                _onDevice[name] = Ops.Add(Ops.MulScalar(shadow, decay), Ops.MulScalar(p.Detach(), 1f - decay));
+                continue;
+            }
             var v = p.Contiguous().Span;
             for (int i = 0; i < s.Length; i++) s[i] = decay * s[i] + (1f - decay) * v[i];
         }
@@ -35,11 +45,13 @@ public sealed class Ema
 
     /// <summary>The averaged weights by parameter name.</summary>
     public Dictionary<string, Tensor> Weights() =>
-        _items.ToDictionary(i => i.Name, i => Tensor.FromArray((float[])i.Shadow.Clone(), i.Param.Shape));
+        _items.ToDictionary(i => i.Name, i => _onDevice.TryGetValue(i.Name, out var t) ? t.ToDevice(Devices.Device.Cpu)
+            : Tensor.FromArray((float[])i.Shadow.Clone(), i.Param.Shape));
 
     /// <summary>Restores averaged weights (for resuming).</summary>
     public void Load(IReadOnlyDictionary<string, Tensor> weights)
     {
+        _onDevice.Clear();
         foreach (var (name, p, s) in _items)
             if (weights.TryGetValue(name, out var w))
             {

@@ -13,6 +13,12 @@ public static class GradClip
         {
             var g = grads.Get(p);
             if (g == null) continue;
+            if (g.Buffer.Memory != null)
+            {
+                using var _ = Tensor.NoGrad();
+                sq += Ops.Sum(Ops.Square(g)).Item(); // reduced on the device, one value comes back
+                continue;
+            }
             foreach (var v in g.ToArray()) sq += (double)v * v;
         }
         return Math.Sqrt(sq);
@@ -45,7 +51,7 @@ public static class NumericCheck
     /// <summary>True when every element is finite.</summary>
     public static bool IsFinite(Tensor t)
     {
-        var c = t.Contiguous();
+        var c = t.ToDevice(Devices.Device.Cpu).Contiguous();
         foreach (var v in c.Span) if (!float.IsFinite(v)) return false;
         return true;
     }

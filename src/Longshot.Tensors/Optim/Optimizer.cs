@@ -33,6 +33,11 @@ public abstract class Optimizer
         {
             var g = grads.Get(p);
             if (g == null) continue;
+            if (p.Buffer.Memory != null)
+            {
+                UpdateOnDevice(name, p, g);
+                continue;
+            }
             var gc = g.Contiguous();
             Update(name, p.Span, gc.Span);
         }
@@ -40,6 +45,11 @@ public abstract class Optimizer
 
     /// <summary>Updates one parameter given its gradient (same length).</summary>
     protected abstract void Update(string name, Span<float> param, ReadOnlySpan<float> grad);
+
+    /// <summary>Updates a parameter that lives on a device (its gradient there too).</summary>
+    protected virtual void UpdateOnDevice(string name, Tensor param, Tensor grad) =>
+        throw new LongshotException($"{GetType().Name}: parameter '{name}' is on {param.Device}; only AdamW updates " +
+            "parameters on a device.");
 
     /// <summary>The optimizer's tensors by key (for checkpoints).</summary>
     public abstract Dictionary<string, Tensor> StateTensors();
