@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Longshot.Tensors;
 using Longshot.Tensors.Cuda;
+using Longshot.Tensors.Cuda.Kernels;
 using Longshot.Tensors.Devices;
 
 namespace Longshot.Bench;
@@ -14,10 +15,10 @@ internal static class CudaBench
 {
     public static bool CpuAccelerator { get; set; }
 
-    private static CudaBackend Open()
+    private static CudaBackend Open(int ordinal = 0)
     {
-        var gpu = CpuAccelerator ? GpuDevice.OpenCpuAccelerator() : GpuDevice.OpenCuda();
-        return CudaBackend.Register(gpu, 0);
+        var gpu = CpuAccelerator ? GpuDevice.OpenCpuAccelerator() : GpuDevice.OpenCuda(ordinal);
+        return CudaBackend.Register(gpu, ordinal);
     }
 
     private static string Name(CudaBackend be) => CpuAccelerator ? "cpu-accelerator" : "cuda";
@@ -56,27 +57,51 @@ internal static class CudaBench
         be.Gpu.Dispose();
     }
 
-    public static void Gemm()
+    /// <summary>
+    /// GEMM TFLOP/s on <paramref name="device"/> (the gemm case with --device): the tiled kernel, and cuBLAS in
+    /// float32, TF32 and bfloat16 when its library is present, with cuBLAS float32's largest difference from the tiled
+    /// kernel's product.
+    /// </summary>
+    public static void Gemm(Device device)
     {
-        var be = Open();
+        var be = Open(device.Ordinal);
+        var gpu = be.Gpu;
         var rng = new Rng(8);
         foreach (int n in CpuAccelerator ? new[] { 128 } : new[] { 1024, 4096 })
         {
-            var a = Tensor.Randn(rng, n, n).ToDevice(be.Device);
-            var b = Tensor.Randn(rng, n, n).ToDevice(be.Device);
-            using var _ = Tensor.NoGrad();
-            Ops.MatMul(a, b); // warm-up: loads and compiles the kernel
-            be.Gpu.Accelerator.Synchronize();
-            int reps = CpuAccelerator ? 1 : 10;
-            var sw = Stopwatch.StartNew();
-            Tensor? c = null;
-            for (int i = 0; i < reps; i++) c = Ops.MatMul(a, b);
-            be.Gpu.Accelerator.Synchronize();
-            double secs = sw.Elapsed.TotalSeconds / reps;
-            Report.Emit("cuda", $"gemm-tiled n={n}", Name(be), 2.0 * n * n * n / secs / 1e9, "GFLOP/s");
-            GC.KeepAlive(c);
+            using var a = gpu.Upload(Tensor.Randn(rng, n * n).ToArray());
+            using var b = gpu.Upload(Tensor.Randn(rng, n * n).ToArray());
+            using var c = gpu.Zeros((long)n * n);
+            var contenders = new List<(string Name, Action Run)>
+            {
+                ("tiled", (Action)(() => gpu.Kernels.Gemm(a.View, b.View, c.View, new GemmShape { M = n, N = n, K = n,
+                    Alpha = 1 }))),
+            };
+            if (gpu.Blas is { } blas)
+                foreach (var p in Enum.GetValues<GemmPrecision>())
+                    contenders.Add(($"cublas-{p.ToString().ToLowerInvariant()}", (Action)(() =>
+                    {
+                        blas.Precision = p;
+                        blas.Gemm(false, false, n, n, n, 1f, a.View, b.View, 0f, c.View);
+                    })));
+            var products = new Dictionary<string, float[]>();
+            foreach (var (name, run) in contenders)
+            {
+                run(); // warm-up: loads and compiles the kernel, picks cuBLAS's algorithm
+                products[name] = gpu.Download(c);
+                int reps = CpuAccelerator ? 1 : 10;
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < reps; i++) run();
+                gpu.Accelerator.Synchronize();
+                double secs = sw.Elapsed.TotalSeconds / reps;
+                Report.Emit("cuda", $"gemm n={n}", CpuAccelerator ? $"cpu-accelerator {name}" : name,
+                    2.0 * n * n * n / secs / 1e12, "TFLOP/s");
+            }
+            if (products.TryGetValue("cublas-fp32", out var cublas))
+                Report.Emit("cuda", $"gemm n={n} cublas-fp32 vs tiled", "cuda",
+                    cublas.Zip(products["tiled"], (x, y) => Math.Abs(x - y) / (1 + Math.Abs(y))).Max() * 1e6, "ppm");
         }
         DeviceBackends.Unregister(be.Device);
-        be.Gpu.Dispose();
+        gpu.Dispose();
     }
 }

@@ -1,7 +1,8 @@
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Bench;
 
-// --device cuda[:N]: the generate case samples there (the other cases ignore it).
+// --device cuda[:N]: gemm, conv, attention, mtd and generate run there (the other cases ignore it).
 int deviceAt = Array.IndexOf(args, "--device");
 if (deviceAt >= 0)
 {
@@ -13,20 +14,29 @@ if (deviceAt >= 0)
     GenerateBench.DeviceName = args[deviceAt + 1];
     args = args.Where((_, i) => i != deviceAt && i != deviceAt + 1).ToArray();
 }
+Device device;
+try { device = Device.Parse(GenerateBench.DeviceName); }
+catch (LongshotException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+bool onDevice = device != Device.Cpu;
+if (onDevice) DeviceBench.Device = device;
 var names = args.Where(a => !a.StartsWith("--")).ToList();
 Report.Json = args.Contains("--json");
 CudaBench.CpuAccelerator = args.Contains("--cpu-accelerator");
 var all = new Dictionary<string, Action>
 {
-    ["gemm"] = GemmBench.Run,
-    ["conv"] = KernelBench.Conv,
-    ["attention"] = KernelBench.Attention,
+    ["gemm"] = onDevice ? () => CudaBench.Gemm(device) : GemmBench.Run,
+    ["conv"] = onDevice ? DeviceBench.Conv : KernelBench.Conv,
+    ["attention"] = onDevice ? DeviceBench.Attention : KernelBench.Attention,
     ["groupnorm"] = KernelBench.GroupNorm,
     ["refnet"] = KernelBench.RefNet,
     ["refnet-memory"] = KernelBench.RefNetMemory,
     ["toonworld"] = DataBench.Toonworld,
     ["vae"] = VaeBench.Run,
-    ["mtd"] = MtdBench.Run,
+    ["mtd"] = onDevice ? DeviceBench.Mtd : MtdBench.Run,
     ["generate"] = GenerateBench.Run,
     ["units"] = GenerateBench.UnitScaling,
     ["guidance"] = GenerateBench.GuidanceBatching,
@@ -35,13 +45,15 @@ var all = new Dictionary<string, Action>
     ["distributed-ranks"] = DistributedBench.Ranks,
     ["extend"] = ExtendBench.Run,
     ["cuda-parity"] = CudaBench.Parity,
-    ["cuda-gemm"] = CudaBench.Gemm,
+    ["cuda-gemm"] = () => CudaBench.Gemm(Device.Cuda(0)),
+    ["cuda-train"] = DeviceBench.TrainParity,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))
 {
     Console.Error.WriteLine($"usage: Longshot.Bench <{string.Join("|", all.Keys)}>... [--json] " +
-        "[--cpu-accelerator (cuda-*: ILGPU's CPU accelerator instead of a GPU)] [--device cuda[:N] (generate)]");
+        "[--cpu-accelerator (cuda-* and --device cases: ILGPU's CPU accelerator instead of a GPU)] " +
+        "[--device cuda[:N] (gemm, conv, attention, mtd, generate)]");
     return names.Count == 0 ? 0 : 2;
 }
 try

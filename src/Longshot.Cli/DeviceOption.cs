@@ -6,15 +6,16 @@ using Longshot.Tensors.Devices;
 
 namespace Longshot.Cli;
 
-/// <summary>--device (or LONGSHOT_DEVICE): where the diffusion models sample.</summary>
+/// <summary>--device (or LONGSHOT_DEVICE): where the diffusion models sample, or where a model trains.</summary>
 internal static class DeviceOption
 {
     public const string Variable = "LONGSHOT_DEVICE";
 
-    public static Option<string?> Create()
+    public static Option<string?> Create(string what = "where the diffusion models sample",
+        string note = "; the VAE decodes on the CPU")
     {
-        var o = CliOptions.Text("--device", "where the diffusion models sample: cpu, or cuda[:N] for an NVIDIA GPU " +
-            $"(default: {Variable}, else cpu); the VAE decodes on the CPU", "DEVICE");
+        var o = CliOptions.Text("--device", $"{what}: cpu, or cuda[:N] for an NVIDIA GPU (default: {Variable}, " +
+            $"else cpu){note}", "DEVICE");
         o.Validators.Add(r =>
         {
             try { Device.Parse(CliOptions.Token(r)); }

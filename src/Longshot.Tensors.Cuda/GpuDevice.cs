@@ -17,6 +17,9 @@ public sealed class GpuDevice : IDisposable
 
     public Accelerator Accelerator { get; }
 
+    /// <summary>cuBLAS on this device when its library is present (GEMM goes to it); null otherwise.</summary>
+    public CuBlas? Blas { get; }
+
     /// <summary>True on a real CUDA device; false on the CPU accelerator.</summary>
     public bool IsCuda { get; }
 
@@ -31,6 +34,7 @@ public sealed class GpuDevice : IDisposable
         _context = context;
         Accelerator = accelerator;
         IsCuda = cuda;
+        Blas = CuBlas.TryOpen(accelerator);
     }
 
     /// <summary>CUDA device <paramref name="ordinal"/>; a <see cref="LongshotException"/> when there is none.</summary>
@@ -77,6 +81,7 @@ public sealed class GpuDevice : IDisposable
 
     public void Dispose()
     {
+        Blas?.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

@@ -195,6 +195,12 @@ public sealed partial class Tensor
     public void CopyFrom(Tensor src)
     {
         ShapeUtil.CheckSame("CopyFrom", Shape, src.Shape);
+        if (Buffer.Memory != null)
+        {
+            Devices.DeviceOps.CopyInto(this, src);
+            return;
+        }
+        if (src.Buffer.Memory != null) src = src.ToDevice(Devices.Device.Cpu);
         if (IsContiguous) { StridedCopy.Gather(src, Storage, Offset); return; }
         var tmp = src.ToArray();
         StridedCopy.Scatter(tmp, this);

@@ -43,9 +43,10 @@ internal static class TrainCommands
         var validateEvery = CliOptions.Int("--validate-every", "steps between validations", 500, 1);
         var quiet = CliOptions.Flag("--quiet", "only validation lines");
         var zero = ZeroOption();
+        var device = TrainDevice();
         var c = new Command("vae", "Train the temporal KL-VAE: stage 1 (image) then stage 2 (video).")
             .With(data, outDir, stage, steps, batch, clipFrames, lr, kl, init, channels, temporalInit, noTemporal,
-                trainSpatial, seed, checkpointEvery, validateEvery, quiet, zero);
+                trainSpatial, seed, checkpointEvery, validateEvery, quiet, zero, device);
         return c.Runs((p, ct) =>
         {
             var ch = CliOptions.Ints(p.GetValue(channels));
@@ -59,6 +60,7 @@ internal static class TrainCommands
                 Seed = p.GetValue(seed), InitFrom = p.GetValue(init), TemporalInit = p.GetValue(temporalInit)!,
                 NoTemporal = p.GetValue(noTemporal), TrainSpatial = p.GetValue(trainSpatial),
                 Config = ch != null ? new AutoencoderKLConfig { BlockOutChannels = ch } : null,
+                Device = DeviceOption.Open(p, device),
             };
             bool q = p.GetValue(quiet);
             if (!JobRanks.IsLeader) { VaeTrainer.Train(o, null, ct, JobRanks.Current); return 0; }
@@ -111,11 +113,12 @@ internal static class TrainCommands
         var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
+        var device = TrainDevice();
         var c = new Command(role, role == "global"
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
-                prediction, spacing, init, quiet, zero);
+                prediction, spacing, init, quiet, zero, device);
         if (role == "local") c.Options.Add(levels);
         c.Options.Add(keyframes);
         return c.Runs((p, ct) =>
@@ -138,6 +141,7 @@ internal static class TrainCommands
                     BlockOutChannels = ch, AttentionLevels = ch.Select(_ => true).ToArray(),
                     MultiScaleInjection = !p.GetValue(noMi), SymmetricInjection = !p.GetValue(noSi),
                 },
+                Device = DeviceOption.Open(p, device),
             };
             return RunMtd(o, p.GetValue(quiet), showLevel: true, ct);
         });
@@ -201,11 +205,12 @@ internal static class TrainCommands
         var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
+        var device = TrainDevice();
         var c = new Command(role, extend
                 ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
                 : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
             .With(data, outDir, vae, from, frames, given, spacing, depth, steps, batch, lr, raw, seed, checkpointEvery,
-                checkpointing, bf16, quiet, zero);
+                checkpointing, bf16, quiet, zero, device);
         if (extend) c.With(baseLength, noAdapter, frozenTable);
         return c.Runs((p, ct) =>
         {
@@ -220,10 +225,14 @@ internal static class TrainCommands
                 Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing), Bf16 = p.GetValue(bf16),
                 Extension = extend ? new Diffusion.ExVideo.ExVideoSettings(length, p.GetValue(baseLength),
                     !p.GetValue(noAdapter), !p.GetValue(frozenTable)) : null,
+                Device = DeviceOption.Open(p, device),
             };
             return RunMtd(o, p.GetValue(quiet), showLevel: false, ct);
         });
     }
+
+    private static Option<string?> TrainDevice() => DeviceOption.Create("where the model trains",
+        " (batches are drawn and checkpoints written on the host)");
 
     private static Option<int> ZeroOption() => CliOptions.Int("--zero",
         "under mpirun: ZeRO stage (0: optimizer replicated, 1: its moments sharded across ranks, 2: gradients too)", 0,

@@ -7,6 +7,7 @@ using Longshot.Diffusion.Vae;
 using Longshot.Distributed;
 using Longshot.Tensors;
 using Longshot.Tensors.Autograd;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
 
@@ -87,6 +88,9 @@ public sealed record MtdTrainOptions
     public int Zero { get; init; }
     public MaskUnetConfig? Unet { get; init; }
     public TextEncoderConfig? Text { get; init; }
+    /// <summary>Where the model trains: its weights, optimizer moments, EMA and each step's tensors live there
+    /// (the batches are drawn and the checkpoints written on the host).</summary>
+    public Device Device { get; init; } = Device.Cpu;
 }
 
 /// <summary>One progress report of diffusion training.</summary>
@@ -142,6 +146,9 @@ public static class MtdTrainer
             throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
                 "model_index.json: not a model folder.");
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
+        if (o.Device != Device.Cpu && (ranks.Size > 1 || o.Bf16))
+            throw new LongshotException($"--device {o.Device}: " + (ranks.Size > 1 ? "training under mpirun runs on " +
+                "the CPU only so far." : "--bf16 is a CPU scheme; a device trains in float32."));
         if (o.Keyframes != null && (o.Role is not ("global" or "local") || o.Spacing != "requests"))
             throw new LongshotException("--keyframes: only `train global` and `train local` with request spacing " +
                 "learn from a keyframe store.");
@@ -213,6 +220,8 @@ public static class MtdTrainer
             if (o.Role is "base" or "extend") RequireSame("given", "first", o.Given);
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
+        // Moved after a resume has loaded the host copy: the optimizer's and EMA's state follow on first use.
+        parts.ToDevice(o.Device);
         var schedule = parts.Schedule;
         var sw = Stopwatch.StartNew();
         long first = step;
@@ -251,6 +260,7 @@ public static class MtdTrainer
                 TimeSpan.FromSeconds((o.Steps - step) * o.Batch * ranks.Size / Math.Max(1e-9, cps))));
         }
         // Export the EMA weights (what sampling should use) unless the raw ones are asked for.
+        parts.ToDevice(Device.Cpu);
         if (!o.ExportRaw) all.Load(ema.Weights(), strict: false);
         if (ranks.Rank == 0) parts.Save(o.Out);
         return parts;
@@ -347,13 +357,15 @@ public static class MtdTrainer
         float generated = clips.SelectMany(c => c.Clip.Given).Count(g => !g);
         // This rank's clips. Latents from the cache (encoded once over consecutive frames by the frozen VAE).
         var own = clips.GetRange(from, o.Batch);
-        var x0 = Ops.Concat(own.Select(c => c.Latents()).ToList(), 0);
+        var device = parts.Device;
+        var x0 = Ops.Concat(own.Select(c => c.Latents()).ToList(), 0).ToDevice(device);
         var prompts = parts.EncodePrompts(captions.GetRange(from * l, n));
         var timesteps = allTimesteps[from..(from + o.Batch)];
         var noiseShape = x0.Shape.ToArray();
         noiseShape[0] = total * l;
         var noise = Tensor.Randn(rng, noiseShape);
         if (ranks > 1) noise = noise.Narrow(0, from * l, n).Contiguous();
+        noise = noise.ToDevice(device);
         var perFrame = timesteps.SelectMany(t => Enumerable.Repeat(t, l)).ToArray();
         var xt = schedule.AddNoise(x0, noise, perFrame);
         var target = schedule.TrainingTarget(x0, noise, perFrame);
@@ -363,7 +375,7 @@ public static class MtdTrainer
             own[0].Clip.Frames.Select(f => f - own[0].Clip.Frames[0]).ToArray()));
         // Loss on the frames to generate (given frames are replaced by their condition at sampling time), per
         // generated frame of the whole batch.
-        var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1);
+        var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1).ToDevice(device);
         return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Longshot.Diffusion.Vae;
 using Longshot.Distributed;
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Imaging;
 using Longshot.Video.Store;
@@ -40,6 +41,9 @@ public sealed record VaeTrainOptions
     /// <summary>Stage 2 ablation "KLVAE": keep frames independent (no temporal layers) but train on the same
     /// clips.</summary>
     public bool NoTemporal { get; init; }
+    /// <summary>Where the model trains (weights, optimizer moments and each step's tensors); clips are drawn,
+    /// validated and checkpointed on the host.</summary>
+    public Device Device { get; init; } = Device.Cpu;
 }
 
 /// <summary>One progress report of VAE training.</summary>
@@ -69,6 +73,8 @@ public static class VaeTrainer
             throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
         if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1)
             throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
+        if (o.Device != Device.Cpu && ranks.Size > 1)
+            throw new LongshotException($"--device {o.Device}: training under mpirun runs on the CPU only so far.");
         using var store = DatasetStore.Open(o.Data);
         var train = new ClipSampler(store, Splits.Train);
         var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
@@ -93,6 +99,8 @@ public static class VaeTrainer
                 $"{o.Stage} stage.");
             step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
         }
+        // Moved after a resume has loaded the host copy: the optimizer's state follows on first use.
+        model.Parameters.ToDevice(o.Device);
         var valClips = ValidationClips(valid, video ? o.ClipFrames : 4);
         var sw = Stopwatch.StartNew();
         long startStep = step;
@@ -103,7 +111,8 @@ public static class VaeTrainer
             opt.LearningRate = schedule.At(step);
             // Every rank draws the whole batch's clips and noise (keeping the generators in step) and encodes its part.
             var (from, count) = dp.Part(o.Batch);
-            var x = train.Sample(rng, o.Batch * ranks.Size, video ? o.ClipFrames : 1, part: (from, count));
+            var x = train.Sample(rng, o.Batch * ranks.Size, video ? o.ClipFrames : 1, part: (from, count))
+                .ToDevice(o.Device);
             var dist = model.Encode(x, frames);
             var z = dist.Sample(rng, ranks.Size, ranks.Rank);
             var recon = model.Decode(z, frames);
@@ -127,6 +136,7 @@ public static class VaeTrainer
         }
         if (ranks.Rank != 0) return (model, lastVal ?? new VaeValidation(double.NaN, double.NaN, double.NaN, 0));
         lastVal ??= Validate(model, valClips, frames);
+        model.Parameters.ToDevice(Device.Cpu);
         var folder = Path.Combine(o.Out, "vae");
         model.Save(folder);
         (model.Config with { ScalingFactor = LatentScalingFactor(model, train, frames, o.Seed) })
@@ -199,7 +209,9 @@ public static class VaeTrainer
         foreach (var clip in clips)
         {
             var x = ClipSampler.Load(new[] { clip }, length);
-            var recon = model.Decode(model.Encode(x, frames == 1 ? 1 : length).Mean, frames == 1 ? 1 : length);
+            var device = model.Parameters.Named.First().Value.Device; // validation runs where the model trains
+            var recon = model.Decode(model.Encode(x.ToDevice(device), frames == 1 ? 1 : length).Mean,
+                frames == 1 ? 1 : length).ToDevice(Device.Cpu);
             var src = new List<Frame>(); var rec = new List<Frame>();
             for (int i = 0; i < length; i++)
             {

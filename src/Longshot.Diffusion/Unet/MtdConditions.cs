@@ -13,7 +13,7 @@ public static class MtdConditions
     public static (Tensor Condition, Tensor Mask) Build(Tensor x0, bool[] given)
     {
         int n = x0.Shape[0], h = x0.Shape[2], w = x0.Shape[3];
-        var m = Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1);
+        var m = Tensor.FromArray(given.Select(g => g ? 1f : 0f).ToArray(), n, 1, 1, 1).ToDevice(x0.Device);
         using var _ = Tensor.NoGrad();
         return (x0 * m, Ops.Expand(m, n, 1, h, w).Contiguous());
     }

@@ -105,17 +105,18 @@ public sealed record DiagonalGaussian(Tensor Mean, Tensor LogVar)
     private static Tensor ClampLogVar(Tensor lv)
     {
         var c = lv.Contiguous().Detach();
-        var span = c.Span;
+        ReadOnlySpan<float> span = lv.Device == Tensors.Devices.Device.Cpu ? c.Span : c.ToArray();
         if (System.Numerics.Tensors.TensorPrimitives.Min(span) >= -30f
             && System.Numerics.Tensors.TensorPrimitives.Max(span) <= 20f) return lv;
         using var _ = Tensor.NoGrad();
         var v = c.ToArray();
         for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -30f, 20f);
-        return Tensor.FromArray(v, lv.Shape);
+        return Tensor.FromArray(v, lv.Shape).ToDevice(lv.Device);
     }
 
     /// <summary>mean + std * eps with eps from <paramref name="rng"/>.</summary>
-    public Tensor Sample(Rng rng) => Mean + Ops.Exp(LogVar * 0.5f) * Tensor.Randn(rng, Mean.Shape);
+    public Tensor Sample(Rng rng) =>
+        Mean + Ops.Exp(LogVar * 0.5f) * Tensor.Randn(rng, Mean.Shape).ToDevice(Mean.Device);
 
     /// <summary>
     /// A sample when this batch is part <paramref name="part"/> of <paramref name="parts"/> equal parts of a larger
@@ -126,7 +127,8 @@ public sealed record DiagonalGaussian(Tensor Mean, Tensor LogVar)
         if (parts == 1) return Sample(rng);
         var shape = Mean.Shape.ToArray();
         shape[0] *= parts;
-        var noise = Tensor.Randn(rng, shape).Narrow(0, part * Mean.Shape[0], Mean.Shape[0]).Contiguous();
+        var noise = Tensor.Randn(rng, shape).Narrow(0, part * Mean.Shape[0], Mean.Shape[0]).Contiguous()
+            .ToDevice(Mean.Device);
         return Mean + Ops.Exp(LogVar * 0.5f) * noise;
     }
 

@@ -46,6 +46,15 @@ internal static partial class DeviceOps
     /// <summary>A contiguous copy of a device tensor (itself when already contiguous).</summary>
     public static Tensor Contiguous(IDeviceBackend be, Tensor x) => x.IsContiguous ? x : Copy(be, x);
 
+    /// <summary>The values of <paramref name="src"/> (any device) copied into device tensor
+    /// <paramref name="dst"/>'s elements in place.</summary>
+    public static void CopyInto(Tensor dst, Tensor src)
+    {
+        var be = DeviceBackends.For(dst.Device);
+        var s = src.ToDevice(dst.Device);
+        be.Copy(View(s, s.Strides), View(dst, dst.Strides));
+    }
+
     /// <summary>A contiguous copy on the device, never sharing memory with <paramref name="x"/>.</summary>
     public static Tensor Copy(IDeviceBackend be, Tensor x)
     {
