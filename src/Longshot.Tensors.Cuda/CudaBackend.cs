@@ -155,11 +155,12 @@ public sealed class CudaBackend : IDeviceBackend
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, DeviceMemory a, long aOffset,
         DeviceMemory b, long bOffset, float beta, DeviceMemory c, long cOffset)
     {
+        var shape = new GemmShape { M = m, N = n, K = k, TransA = transA ? 1 : 0, TransB = transB ? 1 : 0,
+            Alpha = alpha, Beta = beta };
         if (Gpu.Blas is { } blas)
             blas.Gemm(transA, transB, m, n, k, alpha, At(a, aOffset), At(b, bOffset), beta, At(c, cOffset));
-        else
-            K.Gemm(At(a, aOffset), At(b, bOffset), At(c, cOffset), new GemmShape { M = m, N = n, K = k,
-                TransA = transA ? 1 : 0, TransB = transB ? 1 : 0, Alpha = alpha, Beta = beta });
+        else if (Gpu.IsCuda) K.Gemm(At(a, aOffset), At(b, bOffset), At(c, cOffset), shape);
+        else K.GemmDirect(At(a, aOffset), At(b, bOffset), At(c, cOffset), shape);
     }
 
     public void Softmax(DeviceMemory x, long xOffset, DeviceMemory y, int rows, int cols) =>

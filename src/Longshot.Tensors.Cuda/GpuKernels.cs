@@ -39,6 +39,7 @@ public sealed class GpuKernels
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _groupNormBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
+    private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemmDirect;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> _attention;
 
@@ -87,6 +88,8 @@ public sealed class GpuKernels
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
             RowKernels.GroupNormBackward);
         _gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernels.Gemm);
+        _gemmDirect = a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            GemmShape>(GemmKernels.Direct);
         _attention = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(AttentionKernels.Forward);
     }
@@ -234,6 +237,14 @@ public sealed class GpuKernels
             $"GEMM buffers too short for {s.M}x{s.K} by {s.K}x{s.N}.");
         int t = GemmKernels.Tile;
         _gemm(new KernelConfig(new Index2D((s.N + t - 1) / t, (s.M + t - 1) / t), new Index2D(t, t)), a, b, c, s);
+    }
+
+    /// <summary>C = alpha op(A) op(B) + beta C by one thread per element (the CPU accelerator's GEMM).</summary>
+    public void GemmDirect(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        Require(a.Length >= (long)s.M * s.K && b.Length >= (long)s.K * s.N && c.Length >= (long)s.M * s.N,
+            $"GEMM buffers too short for {s.M}x{s.K} by {s.K}x{s.N}.");
+        if (s.M > 0 && s.N > 0) _gemmDirect(new Index2D(s.N, s.M), a, b, c, s);
     }
 
     /// <summary>Flash-style attention forward; <paramref name="bias"/> and <paramref name="mask"/> are ignored unless

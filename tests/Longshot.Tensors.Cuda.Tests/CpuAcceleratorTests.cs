@@ -92,7 +92,7 @@ public class CpuAcceleratorTests(DeviceFixture fixture) : IClassFixture<DeviceFi
     [InlineData(37, 19, 45, true, false)]
     [InlineData(37, 19, 45, false, true)]
     [InlineData(17, 33, 16, true, true)]
-    public void TiledGemmMatchesTheCpuGemmWithEveryTranspose(int m, int n, int k, bool ta, bool tb)
+    public void TiledAndDirectGemmMatchTheCpuGemmWithEveryTranspose(int m, int n, int k, bool ta, bool tb)
     {
         var a = Rand(5, m * k).ToArray();
         var b = Rand(6, k * n).ToArray();
@@ -101,10 +101,18 @@ public class CpuAcceleratorTests(DeviceFixture fixture) : IClassFixture<DeviceFi
         Gemm.Sgemm(ta, tb, m, n, k, 0.5f, a, 0, ta ? m : k, b, 0, tb ? k : n, 2f, expect, 0, n);
         using var ga = _dev.Upload(a);
         using var gb = _dev.Upload(b);
-        using var gc = _dev.Upload(c);
-        _dev.Kernels.Gemm(ga.View, gb.View, gc.View, new GemmShape { M = m, N = n, K = k, TransA = ta ? 1 : 0,
-            TransB = tb ? 1 : 0, Alpha = 0.5f, Beta = 2f });
-        Close(expect, _dev.Download(gc), 1e-5f, "C");
+        var shape = new GemmShape { M = m, N = n, K = k, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Alpha = 0.5f,
+            Beta = 2f };
+        using (var gc = _dev.Upload(c))
+        {
+            _dev.Kernels.Gemm(ga.View, gb.View, gc.View, shape);
+            Close(expect, _dev.Download(gc), 1e-5f, "tiled C");
+        }
+        using (var gc = _dev.Upload(c))
+        {
+            _dev.Kernels.GemmDirect(ga.View, gb.View, gc.View, shape);
+            Close(expect, _dev.Download(gc), 1e-5f, "direct C");
+        }
     }
 
     [Theory]

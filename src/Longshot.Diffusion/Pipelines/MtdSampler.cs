@@ -27,10 +27,11 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         Scheduler.Create(o.Scheduler, Parts.Schedule.Config, new SchedulerOptions(o.Eta));
 
     /// <summary>
-    /// Classifier-free guidance's two model calls per step as one call on a doubled batch. Off: on this CPU the two
-    /// calls are faster (docs/performance.md, "Guidance in one call").
+    /// Classifier-free guidance's two model calls per step as one call on a doubled batch. Unset, the model's device
+    /// decides: one call on an accelerator (it wants the batch), two on the CPU, where they are faster
+    /// (docs/performance.md, "Guidance in one call").
     /// </summary>
-    public bool GuidanceInOneCall { get; init; }
+    public bool? GuidanceInOneCall { get; init; }
 
     /// <summary>
     /// Given frames held during sampling: before every model call their slots are set to the given latents noised to
@@ -106,7 +107,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
             Tensor eps;
             if (empty == null)
                 eps = Parts.Unet.Forward(new MtdInput(x, ts, prompts, cond, mask, rel) { Scope = scope });
-            else if (GuidanceInOneCall)
+            else if (GuidanceInOneCall ?? device != Tensors.Devices.Device.Cpu)
             {
                 // Conditional and unconditional halves as one batch of 2b clips, as diffusers batches them.
                 var both = Parts.Unet.Forward(new MtdInput(Ops.Concat(new[] { x, x }, 0), ts.Concat(ts).ToArray(),
