@@ -16,7 +16,8 @@ public enum GemmPrecision { Fp32, Tf32, Bf16 }
 /// </summary>
 public sealed unsafe class CuBlas : IDisposable
 {
-    private static readonly string[] Names = { "libcublas.so.12", "libcublas.so.11", "libcublas.so", "cublas64_12.dll" };
+    private static readonly string[] Names =
+        { "libcublas.so.12", "libcublas.so.11", "libcublas.so", "cublas64_12.dll" };
 
     // cublasOperation_t, cudaDataType_t, cublasComputeType_t and cublasGemmAlgo_t values from cublas_api.h.
     private const int OpN = 0, OpT = 1, R32F = 0, Compute32FFastBf16 = 75, Compute32FFastTf32 = 77, GemmDefault = -1;

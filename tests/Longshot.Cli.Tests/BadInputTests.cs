@@ -94,6 +94,26 @@ public class BadInputTests
     }
 
     [Fact]
+    public void TrainingDevicesAreCheckedByName()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var m = Path.Combine(dir, "m");
+            foreach (var cmd in new[] { new[] { "train", "global" }, new[] { "train", "vae" },
+                new[] { "train", "extend", "--base", dir } })
+                Refused(Cli.Run(cmd.Concat(new[] { "--data", dir, "--out", m, "--device", "gpu" }).ToArray()),
+                    "--device");
+            // Without a GPU (CI): the device is the one-line error; with one, training gets as far as the data.
+            var r = Cli.Run("train", "global", "--data", Path.Combine(dir, "none"), "--out", m, "--device", "cuda");
+            Refused(r);
+            Assert.True(r.Err.Contains("no CUDA device found") || r.Err.Contains("none"), r.Err);
+            Assert.False(Directory.Exists(m));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void TrainingDataAndKeyframeStoresAreCheckedByName()
     {
         var dir = Cli.TempDir();

@@ -8,8 +8,8 @@ using Longshot.Video.Toonworld;
 namespace Longshot.Diffusion.Tests;
 
 /// <summary>The smallest diffusion training run the tests use: two 40-frame 16 x 16 Toonworld episodes and a fresh
-/// temporal VAE in <c>dir</c> (made on first use), L = 4, depth 2, tiny UNet and text encoder. The device tests ask for a
-/// VAE of 3 blocks (4 x 4 latents instead of 8 x 8): ILGPU's CPU accelerator is slow.</summary>
+/// temporal VAE in <c>dir</c> (made on first use), L = 4, depth 2, tiny UNet and text encoder. The device tests ask
+/// for a VAE of 3 blocks (4 x 4 latents instead of 8 x 8): ILGPU's CPU accelerator is slow.</summary>
 internal static class TinyTraining
 {
     public static MtdTrainOptions Options(string dir, string role, string outName, int steps, int vaeBlocks = 2)
@@ -19,8 +19,8 @@ internal static class TinyTraining
         {
             DatasetBuilder.GenerateToonworld(P("data"),
                 new ToonworldSettings { Frames = 40, Width = 16, Height = 16, Seed = 3 }, 2);
-            AutoencoderKL.Create(new AutoencoderKLConfig { BlockOutChannels = Enumerable.Repeat(32, vaeBlocks).ToArray(),
-                    Temporal = true }, 1)
+            AutoencoderKL.Create(new AutoencoderKLConfig
+                    { BlockOutChannels = Enumerable.Repeat(32, vaeBlocks).ToArray(), Temporal = true }, 1)
                 .Save(P("vae"));
         }
         return new MtdTrainOptions

@@ -21,15 +21,10 @@ public class CpuAcceleratorTests(DeviceFixture fixture) : IClassFixture<DeviceFi
 {
     private readonly GpuDevice _dev = fixture.Device;
 
-    private static Tensor Rand(ulong seed, params int[] shape) => Tensor.Randn(new Rng(seed), shape);
+    private static Tensor Rand(ulong seed, params int[] shape) => Expect.Rand(seed, shape);
 
-    private static void Close(float[] expect, float[] got, float tol, string what)
-    {
-        Assert.Equal(expect.Length, got.Length);
-        for (int i = 0; i < expect.Length; i++)
-            Assert.True(MathF.Abs(expect[i] - got[i]) <= tol * (1 + MathF.Abs(expect[i])),
-                $"{what}[{i}]: {got[i]} vs {expect[i]}");
-    }
+    private static void Close(float[] expect, float[] got, float tol, string what) =>
+        Expect.Close(expect, got, tol, what);
 
     [Theory]
     [InlineData(UnaryOp.Neg)] [InlineData(UnaryOp.Exp)] [InlineData(UnaryOp.Square)] [InlineData(UnaryOp.Relu)]

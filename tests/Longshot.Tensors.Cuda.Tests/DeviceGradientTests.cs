@@ -4,35 +4,19 @@ using Xunit;
 
 namespace Longshot.Tensors.Cuda.Tests;
 
-/// <summary>Backward passes and optimizer steps on device tensors (the CPU accelerator registered as cuda:9) against
+/// <summary>Backward passes and optimizer steps on device tensors (the CPU accelerator registered as cuda:11) against
 /// the same on the CPU: every op's gradient rule, the attention backward kernels at partial tiles, AdamW, the EMA and
 /// gradient clipping.</summary>
-public sealed class DeviceGradientTests : IDisposable
+public sealed class DeviceGradientTests() : RegisteredAccelerator(11)
 {
-    private static readonly Device Gpu = Device.Cuda(9);
-    private readonly GpuDevice _accelerator = GpuDevice.OpenCpuAccelerator();
+    private static Tensor Rand(ulong seed, params int[] shape) => Expect.Rand(seed, shape);
 
-    public DeviceGradientTests() => CudaBackend.Register(_accelerator, 9);
-
-    public void Dispose()
-    {
-        DeviceBackends.Unregister(Gpu);
-        _accelerator.Dispose();
-    }
-
-    private static Tensor Rand(ulong seed, params int[] shape) => Tensor.Randn(new Rng(seed), shape);
-
-    private static void Close(float[] expected, float[] actual, float tol, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(MathF.Abs(expected[i] - actual[i]) <= tol * (1 + MathF.Abs(expected[i])),
-                $"{what}[{i}]: {actual[i]} on the device vs {expected[i]}");
-    }
+    private static void Close(float[] expected, float[] actual, float tol, string what) =>
+        Expect.Close(expected, actual, tol, $"{what} on the device");
 
     /// <summary>The gradients of sum(f(inputs) * r) for a fixed random r, on the CPU and on the device; every input's
     /// gradient compared, and the device's must stay on the device.</summary>
-    private static void SameGradients(Func<Tensor[], Tensor> f, float tol, params Tensor[] inputs)
+    private void SameGradients(Func<Tensor[], Tensor> f, float tol, params Tensor[] inputs)
     {
         var cpuIn = inputs.Select(t => t.Clone().SetRequiresGrad()).ToArray();
         var cpuOut = f(cpuIn);
@@ -119,7 +103,8 @@ public sealed class DeviceGradientTests : IDisposable
         (float[] W, float[] B, Dictionary<string, Tensor> Ema, Dictionary<string, Tensor> State, double Norm) Run(
             Device device)
         {
-            var pw = w.Clone().ToDevice(device).SetRequiresGrad(); var pb = b.Clone().ToDevice(device).SetRequiresGrad();
+            var pw = w.Clone().ToDevice(device).SetRequiresGrad();
+            var pb = b.Clone().ToDevice(device).SetRequiresGrad();
             var ps = new[] { ("w", pw), ("b", pb) };
             var opt = new AdamW(ps, 0.05f, weightDecay: 0.1f);
             var ema = new Ema(ps, 0.9f);

@@ -5,32 +5,19 @@ namespace Longshot.Tensors.Cuda.Tests;
 
 /// <summary>The engine's ops on device tensors (the CPU accelerator registered as cuda:8) against the same ops on
 /// the CPU.</summary>
-public sealed class DeviceOpsTests : IDisposable
+public sealed class DeviceOpsTests() : RegisteredAccelerator(8)
 {
-    private static readonly Device Gpu = Device.Cuda(8);
-    private readonly GpuDevice _accelerator = GpuDevice.OpenCpuAccelerator();
-
-    public DeviceOpsTests() => CudaBackend.Register(_accelerator, 8);
-
-    public void Dispose()
-    {
-        DeviceBackends.Unregister(Gpu);
-        _accelerator.Dispose();
-    }
-
-    private static Tensor Rand(ulong seed, params int[] shape) => Tensor.Randn(new Rng(seed), shape);
+    private static Tensor Rand(ulong seed, params int[] shape) => Expect.Rand(seed, shape);
 
     /// <summary>f on the CPU and on the device (inputs moved there), under no-grad; results compared.</summary>
-    private static void Same(Func<Tensor[], Tensor> f, float tol, params Tensor[] inputs)
+    private void Same(Func<Tensor[], Tensor> f, float tol, params Tensor[] inputs)
     {
         using var _ = Tensor.NoGrad();
         var cpu = f(inputs);
         var dev = f(inputs.Select(t => t.ToDevice(Gpu)).ToArray());
         Assert.Equal(Gpu, dev.Device);
         Assert.Equal(cpu.Shape, dev.Shape);
-        var e = cpu.ToArray(); var g = dev.ToArray();
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(MathF.Abs(e[i] - g[i]) <= tol * (1 + MathF.Abs(e[i])), $"[{i}] {g[i]} vs {e[i]}");
+        Expect.Close(cpu.ToArray(), dev.ToArray(), tol, "y");
     }
 
     [Fact]

@@ -10,18 +10,13 @@ namespace Longshot.Tensors.Cuda.Tests;
 /// <summary>Diffusion training on a device (the CPU accelerator registered as cuda:10) against the CPU: the same run
 /// gives the same weights, and its checkpoint resumes on the CPU. A few minutes: ILGPU's CPU accelerator runs every GPU
 /// thread as .NET work.</summary>
-public sealed class DeviceTrainingTests : IDisposable
+public sealed class DeviceTrainingTests() : RegisteredAccelerator(10)
 {
-    private static readonly Device Gpu = Device.Cuda(10);
     private readonly string _dir = Directory.CreateTempSubdirectory("longshot-device-train-").FullName;
-    private readonly GpuDevice _accelerator = GpuDevice.OpenCpuAccelerator();
 
-    public DeviceTrainingTests() => CudaBackend.Register(_accelerator, 10);
-
-    public void Dispose()
+    public override void Dispose()
     {
-        DeviceBackends.Unregister(Gpu);
-        _accelerator.Dispose();
+        base.Dispose();
         Directory.Delete(_dir, true);
     }
 

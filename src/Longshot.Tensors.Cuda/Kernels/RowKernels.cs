@@ -42,6 +42,27 @@ internal static class RowKernels
         return m;
     }
 
+    /// <summary>The mean of x[start, start + count), over the group's threads.</summary>
+    private static float GroupMean(ArrayView<float> scratch, ArrayView<float> x, int start, int count)
+    {
+        float sum = 0;
+        for (int i = Group.IdxX; i < count; i += Group.DimX) sum += x[start + i];
+        return GroupSum(scratch, sum) / count;
+    }
+
+    /// <summary>1 / sqrt(variance + eps) of x[start, start + count) around <paramref name="mu"/>.</summary>
+    private static float GroupRstd(ArrayView<float> scratch, ArrayView<float> x, int start, int count, float mu,
+        float eps)
+    {
+        float sq = 0;
+        for (int i = Group.IdxX; i < count; i += Group.DimX)
+        {
+            float d = x[start + i] - mu;
+            sq += d * d;
+        }
+        return 1f / MathF.Sqrt(GroupSum(scratch, sq) / count + eps);
+    }
+
     /// <summary>y[row] = sum of x[row, :] for a [rows, cols] matrix.</summary>
     public static void SumRows(ArrayView<float> x, ArrayView<float> y, int cols)
     {
@@ -96,16 +117,8 @@ internal static class RowKernels
         int ng = Grid.IdxX, t = Group.IdxX, n = Group.DimX;
         int per = channels / groups, count = per * spatial;
         int start = (ng / groups * channels + ng % groups * per) * spatial;
-        float sum = 0;
-        for (int i = t; i < count; i += n) sum += x[start + i];
-        float mu = GroupSum(scratch, sum) / count;
-        float sq = 0;
-        for (int i = t; i < count; i += n)
-        {
-            float d = x[start + i] - mu;
-            sq += d * d;
-        }
-        float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / count + eps);
+        float mu = GroupMean(scratch, x, start, count);
+        float r = GroupRstd(scratch, x, start, count, mu, eps);
         int c0 = ng % groups * per;
         for (int i = t; i < count; i += n)
         {
@@ -169,16 +182,8 @@ internal static class RowKernels
     {
         var scratch = SharedMemory.Allocate<float>(MaxGroup);
         int row = Grid.IdxX, t = Group.IdxX, n = Group.DimX;
-        float sum = 0;
-        for (int c = t; c < cols; c += n) sum += x[row * cols + c];
-        float mu = GroupSum(scratch, sum) / cols;
-        float sq = 0;
-        for (int c = t; c < cols; c += n)
-        {
-            float d = x[row * cols + c] - mu;
-            sq += d * d;
-        }
-        float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / cols + eps);
+        float mu = GroupMean(scratch, x, row * cols, cols);
+        float r = GroupRstd(scratch, x, row * cols, cols, mu, eps);
         for (int c = t; c < cols; c += n) y[row * cols + c] = (x[row * cols + c] - mu) * r * gamma[c] + beta[c];
     }
 
@@ -192,16 +197,8 @@ internal static class RowKernels
     {
         var scratch = SharedMemory.Allocate<float>(MaxGroup);
         int row = Grid.IdxX, t = Group.IdxX, n = Group.DimX, start = row * cols;
-        float sum = 0;
-        for (int c = t; c < cols; c += n) sum += x[start + c];
-        float mu = GroupSum(scratch, sum) / cols;
-        float sq = 0;
-        for (int c = t; c < cols; c += n)
-        {
-            float d = x[start + c] - mu;
-            sq += d * d;
-        }
-        float r = 1f / MathF.Sqrt(GroupSum(scratch, sq) / cols + eps);
+        float mu = GroupMean(scratch, x, start, cols);
+        float r = GroupRstd(scratch, x, start, cols, mu, eps);
         float sg = 0, sgx = 0;
         for (int c = t; c < cols; c += n)
         {

@@ -102,7 +102,8 @@ public interface IDeviceBackend
 
     /// <summary>softmax(q k^T scale + bias, masked) v for contiguous q [b*h, lq, d], k [b*h, lk, d], v [b*h, lk, dv];
     /// bias and mask (1 attend, 0 blocked) broadcast to [b, h, lq, lk] through their strides. Each query's
-    /// log-sum-exp of scores goes to <paramref name="lse"/> [b*h*lq] when given (what the backward pass needs).</summary>
+    /// log-sum-exp of scores goes to <paramref name="lse"/> [b*h*lq] when given (the backward pass needs
+    /// it).</summary>
     void Attention(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias, DeviceView? mask,
         DeviceMemory y, int b, int h, int lq, int lk, int d, int dv, float scale, DeviceMemory? lse = null);
 
