@@ -19,15 +19,17 @@ public static class PtxCompiler
     internal static IEnumerable<(MethodInfo Method, bool Grouped)> Kernels()
     {
         static MethodInfo M(Type t, string name) => t.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
-        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Copy", "Affine", "AdamW",
-                     "Embedding" })
+        foreach (var n in new[] { "Unary", "UnaryBackward", "Binary", "Copy", "Fill", "Affine", "AdamW",
+                     "Embedding", "EmbeddingBackward" })
             yield return (M(typeof(ElementwiseKernels), n), false);
-        foreach (var n in new[] { "SumRows", "Softmax", "SoftmaxBackward", "GroupNorm", "GroupNormBackward" })
+        foreach (var n in new[] { "SumRows", "Softmax", "SoftmaxBackward", "GroupNorm", "GroupNormBackward",
+                     "LayerNorm", "LayerNormBackward" })
             yield return (M(typeof(RowKernels), n), true);
         yield return (M(typeof(GemmKernels), "Gemm"), true);
+        yield return (M(typeof(GemmKernels), "Direct"), false);
         foreach (var n in new[] { "Im2Col", "Col2Im", "AvgPool" }) yield return (M(typeof(ConvKernels), n), false);
-        yield return (M(typeof(RowKernels), "LayerNorm"), true);
-        yield return (M(typeof(AttentionKernels), "Forward"), true);
+        foreach (var n in new[] { "Forward", "BackwardQuery", "BackwardKey" })
+            yield return (M(typeof(AttentionKernels), n), true);
     }
 
     /// <summary>Every kernel's PTX for compute capability <paramref name="major"/>.<paramref name="minor"/> (9.0:

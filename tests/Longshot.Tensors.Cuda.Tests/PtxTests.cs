@@ -20,6 +20,8 @@ public class PtxTests
         // Shared memory where the kernel stages tiles; none in the elementwise ones.
         Assert.Contains(".shared", ptx["GemmKernels.Gemm"]);
         Assert.Contains(".shared", ptx["AttentionKernels.Forward"]);
+        Assert.Contains(".shared", ptx["AttentionKernels.BackwardKey"]);
+        Assert.Contains("red.add.f32", ptx["ElementwiseKernels.EmbeddingBackward"]); // atomic: ids repeat
         Assert.DoesNotContain(".shared", ptx["ElementwiseKernels.Binary"]);
     }
 }
