@@ -23,7 +23,8 @@ case "${1:-}" in
     work="$(mktemp -d)"
     tar -C "$work" -xJf out/gpu/bench.tar.xz
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$results/gpu.txt" || true
-    "$work/publish/Longshot.Bench" cuda-parity cuda-train --json | tee "$results/gpu.jsonl" || echo "parity: exit $?" >&2
+    "$work/publish/Longshot.Bench" cuda-parity cuda-train --json | tee "$results/gpu.jsonl" \
+      || echo "parity: exit $?" >&2
     # Each later step has its own time limit and a failure does not stop the next: one device run must give
     # whatever it can within its 10 minutes.
     timeout 180 "$work/publish/Longshot.Bench" gemm conv attention mtd --device cuda --json \

@@ -4,7 +4,8 @@ using Xunit;
 namespace Longshot.Tensors.Cuda.Tests;
 
 /// <summary>Base of the tests that run the engine's ops on a device: ILGPU's CPU accelerator registered as cuda:N,
-/// an ordinal of the test class's own so that classes running in parallel never share one, unregistered after.</summary>
+/// an ordinal of the test class's own so that classes running in parallel never share one, unregistered
+/// after.</summary>
 public abstract class RegisteredAccelerator : IDisposable
 {
     private readonly GpuDevice _accelerator = GpuDevice.OpenCpuAccelerator();
