@@ -101,12 +101,9 @@ internal static class AttentionKernels
         int bh = Grid.IdxY, t = Group.IdxX, i = Grid.IdxX * BlockQ + t;
         int b = bh / s.H, h = bh % s.H;
         bool active = i < s.Lq;
-        for (int d = 0; d < s.D; d++)
-        {
-            qr[d] = active ? q[(bh * s.Lq + i) * s.D + d] : 0f;
-            acc[d] = 0f;
-        }
-        for (int d = 0; d < s.Dv; d++) gr[d] = active ? dO[(bh * s.Lq + i) * s.Dv + d] : 0f;
+        LoadRow(q, qr, bh * s.Lq + i, s.D, active);
+        LoadRow(dO, gr, bh * s.Lq + i, s.Dv, active);
+        LoadRow(q, acc, 0, s.D, false);
         float l = active ? lse[bh * s.Lq + i] : 0f, di = active ? delta[bh * s.Lq + i] : 0f;
         for (int j0 = 0; j0 < s.Lk; j0 += BlockK)
         {
@@ -154,16 +151,10 @@ internal static class AttentionKernels
         int bh = Grid.IdxY, t = Group.IdxX, j = Grid.IdxX * BlockQ + t;
         int b = bh / s.H, h = bh % s.H;
         bool active = j < s.Lk;
-        for (int d = 0; d < s.D; d++)
-        {
-            kr[d] = active ? k[(bh * s.Lk + j) * s.D + d] : 0f;
-            dkAcc[d] = 0f;
-        }
-        for (int d = 0; d < s.Dv; d++)
-        {
-            vr[d] = active ? v[(bh * s.Lk + j) * s.Dv + d] : 0f;
-            dvAcc[d] = 0f;
-        }
+        LoadRow(k, kr, bh * s.Lk + j, s.D, active);
+        LoadRow(v, vr, bh * s.Lk + j, s.Dv, active);
+        LoadRow(k, dkAcc, 0, s.D, false);
+        LoadRow(v, dvAcc, 0, s.Dv, false);
         for (int i0 = 0; i0 < s.Lq; i0 += BlockK)
         {
             LoadTile(q, qt, bh * s.Lq, i0, s.Lq, s.D, t);
@@ -194,6 +185,13 @@ internal static class AttentionKernels
         if (!active) return;
         for (int d = 0; d < s.D; d++) dk[(bh * s.Lk + j) * s.D + d] = dkAcc[d] * s.Scale;
         for (int d = 0; d < s.Dv; d++) dv[(bh * s.Lk + j) * s.Dv + d] = dvAcc[d];
+    }
+
+    /// <summary>Row <paramref name="row"/> of a [rows, width] matrix into a thread's local array; zeros when not
+    /// <paramref name="active"/> (a thread past the end, or an accumulator being cleared).</summary>
+    private static void LoadRow(ArrayView<float> src, ArrayView<float> dst, int row, int width, bool active)
+    {
+        for (int d = 0; d < width; d++) dst[d] = active ? src[row * width + d] : 0f;
     }
 
     /// <summary>Rows [start, start + BlockK) of one batch-head's [rows, width] matrix into a shared tile (zeros past
