@@ -10,6 +10,10 @@ namespace Longshot.Tensors.Cuda;
 public sealed class CudaMemory : DeviceMemory
 {
     private readonly GpuDevice _gpu;
+    /// <summary>Bytes reported to the GC until released: a tensor's device memory is freed when the GC collects the
+    /// small managed object holding it, so the GC is told how much it holds, and collects before the device fills.
+    /// </summary>
+    private long _pressure;
 
     /// <summary>The buffer the kernels read and write.</summary>
     public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; }
@@ -22,6 +26,16 @@ public sealed class CudaMemory : DeviceMemory
         _gpu = gpu;
         Device = device;
         Buffer = gpu.Accelerator.Allocate1D<float>(Math.Max(1, length));
+        _pressure = Buffer.LengthInBytes;
+        GC.AddMemoryPressure(_pressure);
+    }
+
+    ~CudaMemory() => ReleasePressure(); // the buffer frees its memory in its own finalizer
+
+    private void ReleasePressure()
+    {
+        long bytes = Interlocked.Exchange(ref _pressure, 0);
+        if (bytes > 0) GC.RemoveMemoryPressure(bytes);
     }
 
     public override void CopyToHost(long offset, Span<float> destination)
@@ -37,7 +51,12 @@ public sealed class CudaMemory : DeviceMemory
         all.SubView(offset, source.Length).CopyFromCPU(source);
     }
 
-    public override void Dispose() => Buffer.Dispose();
+    public override void Dispose()
+    {
+        Buffer.Dispose();
+        ReleasePressure();
+        GC.SuppressFinalize(this);
+    }
 }
 
 /// <summary>
