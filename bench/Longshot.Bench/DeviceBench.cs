@@ -1,11 +1,6 @@
-using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Schedulers;
-using Longshot.Diffusion.Text;
-using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Longshot.Tensors.Cuda;
 using Longshot.Tensors.Devices;
-using Longshot.Tensors.Optim;
 
 namespace Longshot.Bench;
 
@@ -74,53 +69,11 @@ internal static class DeviceBench
         }
     }
 
-    private static readonly string Caption = "Wide shot of the beach at noon. Ziggy, in an orange shirt and an " +
-        "antenna, waves; Pax, in a blue shirt and a top hat, stands.";
-
-    /// <summary>The mtd case's model (a small one on the CPU accelerator) on <paramref name="device"/>, and one
-    /// training step of it: L frames, the ends given, noise from <paramref name="seed"/>; returns the loss.</summary>
-    private static (MtdPipelineParts Parts, Func<float> Step, Action Forward, string Shape) Setup(Device device,
-        ulong seed)
-    {
-        var tok = WordTokenizer.Build(new[] { Caption }, 48);
-        var unet = CudaBench.CpuAccelerator
-            ? new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } }
-            : new MaskUnetConfig();
-        var parts = MtdPipelineParts.Create(unet,
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 48 }, tok, new SchedulerConfig(), 1);
-        parts.ToDevice(device);
-        var opt = new AdamW(parts.Parameters.Trainable, 2e-4f);
-        var rng = new Rng(seed);
-        int l = CudaBench.CpuAccelerator ? 4 : 16, size = CudaBench.CpuAccelerator ? 8 : 16;
-        var x0 = Tensor.Randn(rng, l, 4, size, size).ToDevice(device);
-        var given = Enumerable.Range(0, l).Select(i => i == 0 || i == l - 1).ToArray();
-        var (cond, mask) = MtdConditions.Build(x0, given);
-        var positions = Enumerable.Range(0, l).Select(i => i * 15).ToArray();
-        var timesteps = Enumerable.Repeat(500, l).ToArray();
-        var captions = Enumerable.Repeat(Caption, l).ToList();
-        float Step()
-        {
-            var noise = Tensor.Randn(rng, x0.Shape).ToDevice(device);
-            var xt = parts.Schedule.AddNoise(x0, noise, timesteps);
-            var loss = Ops.MseLoss(parts.Unet.Forward(new MtdInput(xt, new[] { 500 }, parts.EncodePrompts(captions),
-                cond, mask, positions)), noise);
-            opt.Step(loss.Backward());
-            return loss.Item();
-        }
-        void Forward()
-        {
-            using var _ = Tensor.NoGrad();
-            parts.Unet.Forward(new MtdInput(x0, new[] { 500 }, parts.EncodePrompts(captions), cond, mask, positions));
-        }
-        return (parts, Step, Forward,
-            $"L={l} {size}x{size}x4 latents ({parts.Parameters.ElementCount:N0} params)");
-    }
-
     /// <summary>The mtd case's training step (UNet + text encoder, AdamW) and sampling call on the device.</summary>
     public static void Mtd()
     {
         var be = Open();
-        var (_, step, forward, shape) = Setup(Device, 2);
+        var (_, step, forward, shape) = MtdBench.Setup(Device, 2, CudaBench.CpuAccelerator);
         Report.Emit("mtd", $"train step {shape}", Label(be), Time(be, () => step(), 5) * 1e3, "ms");
         Report.Emit("mtd", $"UNet forward {shape} (one sampling call, no guidance)", Label(be),
             Time(be, forward) * 1e3, "ms");
@@ -131,8 +84,8 @@ internal static class DeviceBench
     public static void TrainParity()
     {
         var be = Open();
-        var cpu = Setup(Device.Cpu, 3);
-        var dev = Setup(Device, 3);
+        var cpu = MtdBench.Setup(Device.Cpu, 3, CudaBench.CpuAccelerator);
+        var dev = MtdBench.Setup(Device, 3, CudaBench.CpuAccelerator);
         double loss = 0;
         for (int i = 0; i < 2; i++)
         {

@@ -4,6 +4,7 @@ using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
+using Longshot.Tensors.Devices;
 using Longshot.Tensors.Optim;
 
 namespace Longshot.Bench;
@@ -14,39 +15,56 @@ internal static class MtdBench
 {
     public static void Run()
     {
-        var captions = new[] { "Wide shot of the beach at noon. Ziggy, in an orange shirt and an antenna, waves; " +
-            "Pax, in a blue shirt and a top hat, stands." };
-        var tok = WordTokenizer.Build(captions, 48);
-        var parts = MtdPipelineParts.Create(new MaskUnetConfig(),
-            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 48 }, tok, new SchedulerConfig(), 1);
-        var opt = new AdamW(parts.Parameters.Trainable, 2e-4f);
-        var rng = new Rng(2);
-        const int l = 16;
-        var x0 = Tensor.Randn(rng, l, 4, 16, 16);
-        var given = Enumerable.Range(0, l).Select(i => i == 0 || i == l - 1).ToArray();
-        var (cond, mask) = MtdConditions.Build(x0, given);
-        var positions = Enumerable.Range(0, l).Select(i => i * 15).ToArray();
-        void Step()
-        {
-            var prompts = parts.EncodePrompts(Enumerable.Repeat(captions[0], l).ToList());
-            var noise = Tensor.Randn(rng, x0.Shape);
-            var xt = parts.Schedule.AddNoise(x0, noise, Enumerable.Repeat(500, l).ToArray());
-            var loss = Ops.MseLoss(parts.Unet.Forward(new MtdInput(xt, new[] { 500 }, prompts, cond, mask, positions)),
-                noise);
-            opt.Step(loss.Backward());
-        }
-        double s = Report.Time(Step, warmup: 2, minSeconds: 10);
-        Report.Emit("mtd", $"train step L=16 16x16x4 latents ({parts.Parameters.ElementCount:N0} params)", "builtin",
-            s * 1e3, "ms");
+        var (_, step, forward, shape) = Setup(Device.Cpu, 2, small: false);
+        double s = Report.Time(() => step(), warmup: 2, minSeconds: 10);
+        Report.Emit("mtd", $"train step {shape}", "builtin", s * 1e3, "ms");
         Process.GetCurrentProcess().Refresh();
         Report.Emit("mtd", "resident memory after training steps", "builtin", Process.GetCurrentProcess()
             .WorkingSet64 / 1e6, "MB");
-        double f;
-        using (Tensor.NoGrad())
-            f = Report.Time(() =>
-                parts.Unet.Forward(new MtdInput(x0, new[] { 500 },
-                parts.EncodePrompts(Enumerable.Repeat(captions[0], l).ToList()), cond, mask, positions)),
-                minSeconds: 5);
-        Report.Emit("mtd", "UNet forward L=16 (one sampling call, no guidance)", "builtin", f * 1e3, "ms");
+        Report.Emit("mtd", "UNet forward L=16 (one sampling call, no guidance)", "builtin",
+            Report.Time(forward, minSeconds: 5) * 1e3, "ms");
+    }
+
+    private static readonly string Caption = "Wide shot of the beach at noon. Ziggy, in an orange shirt and an " +
+        "antenna, waves; Pax, in a blue shirt and a top hat, stands.";
+
+    /// <summary>The mtd case's model on <paramref name="device"/> (a small one, 4 frames of 8 x 8, when
+    /// <paramref name="small"/>: ILGPU's CPU accelerator), one training step of it (L frames, the ends given, noise
+    /// from <paramref name="seed"/>; returns the loss) and one sampling call.</summary>
+    public static (MtdPipelineParts Parts, Func<float> Step, Action Forward, string Shape) Setup(Device device,
+        ulong seed, bool small)
+    {
+        var tok = WordTokenizer.Build(new[] { Caption }, 48);
+        var unet = small
+            ? new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } }
+            : new MaskUnetConfig();
+        var parts = MtdPipelineParts.Create(unet,
+            new TextEncoderConfig { VocabSize = tok.VocabularySize, MaxLength = 48 }, tok, new SchedulerConfig(), 1);
+        parts.ToDevice(device);
+        var opt = new AdamW(parts.Parameters.Trainable, 2e-4f);
+        var rng = new Rng(seed);
+        int l = small ? 4 : 16, size = small ? 8 : 16;
+        var x0 = Tensor.Randn(rng, l, 4, size, size).ToDevice(device);
+        var given = Enumerable.Range(0, l).Select(i => i == 0 || i == l - 1).ToArray();
+        var (cond, mask) = MtdConditions.Build(x0, given);
+        var positions = Enumerable.Range(0, l).Select(i => i * 15).ToArray();
+        var timesteps = Enumerable.Repeat(500, l).ToArray();
+        var captions = Enumerable.Repeat(Caption, l).ToList();
+        float Step()
+        {
+            var noise = Tensor.Randn(rng, x0.Shape).ToDevice(device);
+            var xt = parts.Schedule.AddNoise(x0, noise, timesteps);
+            var loss = Ops.MseLoss(parts.Unet.Forward(new MtdInput(xt, new[] { 500 }, parts.EncodePrompts(captions),
+                cond, mask, positions)), noise);
+            opt.Step(loss.Backward());
+            return loss.Item();
+        }
+        void Forward()
+        {
+            using var _ = Tensor.NoGrad();
+            parts.Unet.Forward(new MtdInput(x0, new[] { 500 }, parts.EncodePrompts(captions), cond, mask, positions));
+        }
+        return (parts, Step, Forward,
+            $"L={l} {size}x{size}x4 latents ({parts.Parameters.ElementCount:N0} params)");
     }
 }

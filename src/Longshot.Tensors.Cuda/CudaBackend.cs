@@ -143,12 +143,17 @@ public sealed class CudaBackend : IDeviceBackend
     public void AvgPool(DeviceMemory x, long xOffset, DeviceConv g, DeviceMemory y) =>
         K.AvgPool(At(x, xOffset), At(y, 0), Shape(g));
 
-    public void Embedding(DeviceMemory table, long tableOffset, int[] ids, int dim, DeviceMemory y)
+    public void Embedding(DeviceMemory table, long tableOffset, int[] ids, int dim, DeviceMemory y) =>
+        WithIds(ids, g => K.Embedding(g, At(table, tableOffset), At(y, 0), dim));
+
+    /// <summary>Runs a kernel on <paramref name="ids"/> uploaded to the device, waiting for it before their buffer
+    /// is freed (nothing for no ids).</summary>
+    private void WithIds(int[] ids, Action<ArrayView<int>> run)
     {
         if (ids.Length == 0) return;
         using var gids = Gpu.Accelerator.Allocate1D(ids);
-        K.Embedding(gids.View, At(table, tableOffset), At(y, 0), dim);
-        Gpu.Accelerator.Synchronize(); // the ids' buffer is freed on return
+        run(gids.View);
+        Gpu.Accelerator.Synchronize();
     }
 
     public void LayerNorm(DeviceMemory x, long xOffset, DeviceMemory gamma, DeviceMemory beta, DeviceMemory y,
@@ -252,13 +257,8 @@ public sealed class CudaBackend : IDeviceBackend
         int cols, float eps) =>
         K.LayerNormBackward(At(x, 0), At(dy, 0), At(gamma, 0), At(dx, 0), rows, cols, eps);
 
-    public void EmbeddingBackward(int[] ids, DeviceMemory dy, int dim, DeviceMemory dTable)
-    {
-        if (ids.Length == 0) return;
-        using var gids = Gpu.Accelerator.Allocate1D(ids);
-        K.EmbeddingBackward(gids.View, At(dy, 0), At(dTable, 0), dim);
-        Gpu.Accelerator.Synchronize(); // the ids' buffer is freed on return
-    }
+    public void EmbeddingBackward(int[] ids, DeviceMemory dy, int dim, DeviceMemory dTable) =>
+        WithIds(ids, g => K.EmbeddingBackward(g, At(dy, 0), At(dTable, 0), dim));
 
     public void AttentionBackward(DeviceMemory q, DeviceMemory k, DeviceMemory v, DeviceView? bias,
         DeviceView? mask, DeviceMemory o, DeviceMemory dO, DeviceMemory lse, DeviceMemory dq, DeviceMemory dk,

@@ -205,11 +205,11 @@ public static class VaeTrainer
     {
         using var _ = Tensor.NoGrad();
         int length = Math.Max(frames, 4);
+        var device = model.Parameters.Named.First().Value.Device; // validation runs where the model trains
         double psnr = 0, ssim = 0, temporal = 0; int n = 0;
         foreach (var clip in clips)
         {
             var x = ClipSampler.Load(new[] { clip }, length);
-            var device = model.Parameters.Named.First().Value.Device; // validation runs where the model trains
             var recon = model.Decode(model.Encode(x.ToDevice(device), frames == 1 ? 1 : length).Mean,
                 frames == 1 ? 1 : length).ToDevice(Device.Cpu);
             var src = new List<Frame>(); var rec = new List<Frame>();

@@ -35,10 +35,6 @@ internal static partial class DeviceOps
         return y;
     }
 
-    /// <summary>A contiguous device tensor whose memory starts at element 0 (a copy otherwise).</summary>
-    private static Tensor Packed(IDeviceBackend be, Tensor t) =>
-        t.IsContiguous && t.Offset == 0 ? t : Copy(be, t);
-
     /// <summary>Sum over <paramref name="dims"/> (sorted, distinct): the reduced dimensions are moved last by a
     /// strided copy (rank up to 8), then each row is summed.</summary>
     public static Tensor Sum(IDeviceBackend be, Tensor x, int[] dims, bool keepDim)
@@ -206,13 +202,15 @@ internal static partial class DeviceOps
         return (dq, dk, dvT, dScores);
     }
 
-    /// <summary>Narrow's backward: zeros with the gradient copied into the narrowed region.</summary>
+    /// <summary>Narrow's backward: the gradient padded with zeros back to the input's size along
+    /// <paramref name="dim"/>.</summary>
     public static Tensor NarrowBackward(IDeviceBackend be, Tensor dy, int[] shape, int dim, int start)
     {
-        var z = Full(be, 0f, shape);
-        be.Copy(View(dy, dy.Strides), new DeviceView(z.Buffer.Memory!, (long)start * z.Strides[dim], dy.Shape,
-            z.Strides));
-        return z;
+        // Constant padding takes (before, after) pairs from the last dimension back.
+        var pads = new int[2 * (dy.Rank - dim)];
+        pads[^2] = start;
+        pads[^1] = shape[dim] - start - dy.Shape[dim];
+        return PadConstant(be, dy, pads, 0f);
     }
 
     /// <summary>Constant padding's backward: the region of the gradient the input was copied to.</summary>

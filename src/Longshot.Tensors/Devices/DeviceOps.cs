@@ -144,9 +144,7 @@ internal static partial class DeviceOps
             shape[d] += pads[2 * i] + pads[2 * i + 1];
             start[d] = pads[2 * i];
         }
-        var filled = new float[ShapeUtil.Numel(shape)];
-        if (value != 0) Array.Fill(filled, value);
-        var y = Tensor.FromArray(filled, shape).ToDevice(be.Device);
+        var y = Full(be, value, shape);
         long offset = 0;
         for (int d = 0; d < x.Rank; d++) offset += (long)start[d] * y.Strides[d];
         be.Copy(View(x, x.Strides), new DeviceView(y.Buffer.Memory!, offset, x.Shape, y.Strides));
@@ -221,14 +219,14 @@ internal static partial class DeviceOps
     /// always take one).</summary>
     private static (DeviceMemory Gamma, DeviceMemory Beta) Affine(IDeviceBackend be, Tensor? gamma, Tensor? beta,
         int channels) =>
-        (OffsetFree(be, gamma != null ? Contiguous(be, gamma) : Tensor.Ones(channels).ToDevice(be.Device)),
-            OffsetFree(be, beta != null ? Contiguous(be, beta) : Tensor.Zeros(channels).ToDevice(be.Device)));
+        (OffsetFree(be, gamma ?? Full(be, 1f, channels)), OffsetFree(be, beta ?? Full(be, 0f, channels)));
 
-    /// <summary>The memory of a contiguous tensor that starts at element 0 (a copy when it starts later).</summary>
-    private static DeviceMemory OffsetFree(IDeviceBackend be, Tensor t)
-    {
-        return t.Offset == 0 ? t.Buffer.Memory! : Copy(be, t).Buffer.Memory!;
-    }
+    /// <summary>The memory of a tensor as a contiguous run from element 0 (a copy when it is not one).</summary>
+    private static DeviceMemory OffsetFree(IDeviceBackend be, Tensor t) => Packed(be, t).Buffer.Memory!;
+
+    /// <summary>A contiguous device tensor whose memory starts at element 0 (a copy otherwise).</summary>
+    private static Tensor Packed(IDeviceBackend be, Tensor t) =>
+        t.IsContiguous && t.Offset == 0 ? t : Copy(be, t);
 
     /// <summary>The inputs side by side along <paramref name="dim"/> (shapes checked by the caller).</summary>
     public static Tensor Concat(IDeviceBackend be, IReadOnlyList<Tensor> xs, int dim, int[] shape)

@@ -24,9 +24,9 @@ public static partial class Ops
                 $"v {ShapeUtil.Str(v.Shape)} do not agree.");
         if (mask != null && mask.RequiresGrad)
             throw new ArgumentException("Attention: the mask cannot require a gradient.");
+        float s = scale ?? 1f / MathF.Sqrt(d);
         if (Devices.DeviceOps.Backend("Attention", q, k, v, mask, bias) is { } be)
         {
-            float s = scale ?? 1f / MathF.Sqrt(d);
             bool record = bias != null ? Graph.Needed(q, k, v, bias) : Graph.Needed(q, k, v);
             var lse = record ? Devices.DeviceOps.Empty(be, b, h, lq) : null;
             var yd = Devices.DeviceOps.Attention(be, q, k, v, mask, bias, s, lse);
@@ -36,7 +36,7 @@ public static partial class Ops
         }
         q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
-        var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, scale ?? 1f / MathF.Sqrt(d), new float[b * h * lq],
+        var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, s, new float[b * h * lq],
             FlashAttention.MakeExtra(bias, b, h, lq, lk), FlashAttention.MakeExtra(mask, b, h, lq, lk));
         var y = Tensor.Empty(b, h, lq, dv);
         FlashAttention.Forward(qc, kc, vc, ctx, y.Storage);
