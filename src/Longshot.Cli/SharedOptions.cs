@@ -48,7 +48,9 @@ internal sealed class SamplingOptions
     public Option<int> Length { get; } = CliOptions.Int("--length",
         "frames per model call (L) the models were trained for", 16, 3, 1024);
     public Option<int?> Depth { get; } = CliOptions.OptionalInt("--depth",
-        "levels of the dod hierarchy (default: the fewest that reach consecutive frames)", 1, 12);
+        "levels of the dod hierarchy (default: the fewest that reach consecutive frames, more where keyframes " +
+        "would be under 8 frames apart)",
+        1, 12);
     public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
     public Option<double> Guidance { get; } = CliOptions.Number("--guidance",
         "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
@@ -57,10 +59,11 @@ internal sealed class SamplingOptions
         1);
     public Option<double> NoiseCorrelation { get; } = NoiseCorrelationOption();
     public Option<double> FillStart { get; } = FillStartOption();
+    public Option<int> FillEase { get; } = FillEaseOption();
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
     public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, NoiseCorrelation,
-        FillStart, Seed };
+        FillStart, FillEase, Seed };
 
     /// <summary>`--noise-correlation`: the share of each unit's starting noise common to its frames.</summary>
     public static Option<double> NoiseCorrelationOption() => CliOptions.Number("--noise-correlation",
@@ -72,11 +75,17 @@ internal sealed class SamplingOptions
         "units between given frames start from those frames blended along time, noised to this share of the " +
         "schedule (1: from pure noise; lower: smoother and faster)", Shipped.FillStart, 0.01, 1);
 
+    /// <summary>`--fill-ease`: over how many slots a fill eases into its given frames.</summary>
+    public static Option<int> FillEaseOption() => CliOptions.Int("--fill-ease",
+        "a frame of such a unit k slots from a given frame keeps k/N of what sampling changed (1: all; higher: " +
+        "gentler seams)", Shipped.FillEase, 1, 1000);
+
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
         Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Depth = p.GetValue(Depth),
         Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
-            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart)),
+            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart),
+            p.GetValue(FillEase)),
     };
 }

@@ -31,9 +31,9 @@ public static class ShippedModels
 
     /// <summary>Sampler settings of the demo and of the generate benchmark (DoD and AR alike). Fills within a shot
     /// start from their given frames at 0.15 of the schedule (docs/results.md, "Fills that start from their given
-    /// frames").</summary>
+    /// frames") and ease into them over 2 slots (docs/performance.md, "Given frames held").</summary>
     public static SamplerOptions Sampler { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++",
-        FillStart: 0.15f);
+        FillStart: 0.15f, FillEase: 2);
 
     /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's
     /// folder.</summary>

@@ -17,6 +17,8 @@ public sealed record JobSpec
     public string Sampler { get; init; } = "dpm++";
     /// <summary>Units between given frames start from them blended along time at this share of the schedule.</summary>
     public double FillStart { get; init; } = ShippedModels.Sampler.FillStart;
+    /// <summary>Slots over which such units ease into their given frames.</summary>
+    public int FillEase { get; init; } = ShippedModels.Sampler.FillEase;
     public ulong Seed { get; init; } = 1;
     /// <summary>Model folders relative to the workspace (null: the shipped models).</summary>
     public string? Global { get; init; }
@@ -44,7 +46,7 @@ public sealed record JobSpec
         return new GenerationRequest(story, Frames)
         {
             Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,
-                FillStart: (float)FillStart),
+                FillStart: (float)FillStart, FillEase: FillEase),
             RunDir = scheme == GenerationScheme.DiffusionOverDiffusion ? runDir : null,
         }.Validate();
     }

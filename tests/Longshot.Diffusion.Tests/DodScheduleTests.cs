@@ -45,7 +45,8 @@ public class DodScheduleTests
         Assert.Equal(Enumerable.Range(0, frames), made.OrderBy(x => x));
         // The global model's keyframes reach from the first frame to the last.
         var keys = s.Levels[0].Single().Positions;
-        Assert.Equal(Math.Min(16, frames), keys.Length);
+        Assert.Equal(Math.Min(s.Steps, frames - 1) + 1, keys.Length);
+        if (frames > 8 * 15) Assert.Equal(16, keys.Length);
         Assert.Equal(0, keys[0]);
         Assert.Equal(frames - 1, keys[^1]);
         foreach (var u in s.Units)
@@ -65,6 +66,21 @@ public class DodScheduleTests
         // The finest level reaches consecutive frames.
         Assert.All(s.Levels[^1], u => Assert.All(u.Positions.Zip(u.Positions.Skip(1), (a, b) => b - a),
             g => Assert.Equal(1, g)));
+    }
+
+    [Theory]
+    [InlineData(16, 4, new[] { 0, 8, 15 })]
+    [InlineData(100, 3, new[] { 0, 20, 40, 59, 79, 99 })]
+    [InlineData(121, 2, new[] { 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120 })]
+    [InlineData(5, 2, new[] { 0, 2, 4 })]
+    [InlineData(3, 1, new[] { 0, 1, 2 })]
+    public void KeyframesOfAShortVideoAreSpreadApartByDefault(int frames, int depth, int[] keys)
+    {
+        var s = new DodSchedule(frames, 16);
+        Assert.Equal(depth, s.Depth);
+        Assert.Equal(keys, s.Levels[0].Single().Positions);
+        Assert.All(s.Levels, l => Assert.NotEmpty(l));
+        Assert.Equal(1, new DodSchedule(16, 16, depth: 1).Depth); // one global unit when asked for
     }
 
     [Fact]

@@ -129,4 +129,38 @@ public class MtdSamplerTests
             Assert.Equal(sampler.Sample(new[] { Clip(20, 2, g, g) }, o)[0].ToArray(), both[1].ToArray());
         }
     }
+
+    [Fact]
+    public void AFillEasesIntoItsGivenFrames()
+    {
+        var a = Tensor.Randn(new Rng(3), 4, 8, 8);
+        var b = Tensor.Randn(new Rng(4), 4, 8, 8);
+        MtdClip Fill(string[] prompts) => new(new[] { 0, 1, 2, 3, 4, 5 }, prompts,
+            new Tensor?[] { a, null, null, null, null, b }, new Rng(1));
+        var oneShot = Enumerable.Repeat("x", 6).ToArray();
+        Assert.Equal(new[] { 0f, 0.5f, 1f, 1f, 0.5f, 0f }, MtdSampler.FillEase(Fill(oneShot), 2));
+        Assert.Equal(new[] { 0f, 1 / 3f, 2 / 3f, 2 / 3f, 1 / 3f, 0f }, MtdSampler.FillEase(Fill(oneShot), 3));
+        // Across a cut each side eases only into the given frame of its own shot.
+        Assert.Equal(new[] { 0f, 0.5f, 1f, 1f, 0.5f, 0f },
+            MtdSampler.FillEase(Fill(new[] { "x", "x", "x", "y", "y", "y" }), 2));
+        Assert.Equal(new[] { 0f, 0.25f, 0.5f, 0.75f, 0.25f, 0f },
+            MtdSampler.FillEase(Fill(new[] { "x", "x", "x", "x", "y", "y" }), 4));
+
+        // Sampled: given frames stay exact, the frames next to them keep half of what sampling changed.
+        var sampler = new MtdSampler(Parts(), 4, 8, 8);
+        var shape = new[] { 6, 4, 8, 8 };
+        var start = MtdSampler.FillStartLatents(Fill(oneShot), shape)!;
+        var free = new SamplerOptions(Steps: 4, GuidanceScale: 1f, FillStart: 0.3f);
+        var plain = sampler.Sample(new[] { Fill(oneShot) }, free)[0];
+        var eased = sampler.Sample(new[] { Fill(oneShot) }, free with { FillEase = 2 })[0];
+        Assert.Equal(a.ToArray(), eased.Narrow(0, 0, 1).ToArray());
+        Assert.Equal(b.ToArray(), eased.Narrow(0, 5, 1).ToArray());
+        var expected = (start + (plain - start) * Tensor.FromArray(new[] { 0f, 0.5f, 1f, 1f, 0.5f, 0f }, 6, 1, 1, 1))
+            .ToArray();
+        var got = eased.ToArray();
+        Assert.All(Enumerable.Range(0, got.Length), i => Assert.Equal(expected[i], got[i], 1e-5f));
+        Assert.NotEqual(plain.Narrow(0, 1, 1).ToArray(), eased.Narrow(0, 1, 1).ToArray());
+        Assert.Throws<LongshotException>(() => new SamplerOptions(FillEase: 0).Validate());
+        Assert.NotEqual(free.Identity, (free with { FillEase = 2 }).Identity);
+    }
 }

@@ -57,6 +57,29 @@ public class VaeTrainerTests : IDisposable
     }
 
     [Fact]
+    public void TheDecoderStageKeepsTheLatentSpace()
+    {
+        MakeData();
+        VaeTrainer.Train(Options(P("s1"), steps: 2));
+        var (video, _) = VaeTrainer.Train(Options(P("s2"), "video", 2) with { InitFrom = P("s1/vae") });
+        VaeTrainer.Train(Options(P("dec"), "decoder", 3) with { InitFrom = P("s2/vae") });
+        var saved = AutoencoderKL.Load(P("dec/vae"));
+        // The scaling factor too: the latents mean what they meant.
+        Assert.Equal(video.Config.ToJson(), saved.Config.ToJson());
+        foreach (var (name, t) in video.Parameters.Named)
+        {
+            bool same = t.ToArray().AsSpan().SequenceEqual(saved.Parameters[name].ToArray());
+            if (!AutoencoderKL.IsDecoder(name)) Assert.True(same, $"{name} changed");
+        }
+        Assert.Contains(video.Parameters.Named, p => AutoencoderKL.IsDecoder(p.Name)
+            && !p.Value.ToArray().AsSpan().SequenceEqual(saved.Parameters[p.Name].ToArray()));
+        Assert.Contains(saved.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name)
+            && AutoencoderKL.IsDecoder(p.Name));
+        var e = Assert.Throws<LongshotException>(() => VaeTrainer.Train(Options(P("x"), "decoder", 1)));
+        Assert.Contains("--init", e.Message);
+    }
+
+    [Fact]
     public void TheSavedScalingFactorGivesLatentsOfUnitVariance()
     {
         MakeData();

@@ -86,5 +86,13 @@ public class ShippedModelTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(fillSeam < 0.6 * heldSeam, $"fill seam {fillSeam:F3} against {heldSeam:F3} from noise");
         Assert.True(fillNeighbour < 0.5 * heldNeighbour, $"fill neighbours {fillNeighbour:F3} against " +
             $"{heldNeighbour:F3}");
+        // The shipped fills ease into their given frames: the seam is no larger than a step between generated
+        // neighbours, where without easing it is larger.
+        var (abruptSeam, abruptNeighbour) = SeamProbe.Measure(holdGivenFrames: true, units: 4,
+            ShippedModels.Sampler with { FillEase = 1 });
+        output.WriteLine($"without easing: seam {abruptSeam:F4}, neighbours {abruptNeighbour:F4}");
+        Assert.True(fillSeam <= fillNeighbour, $"fill seam {fillSeam:F3} against neighbours {fillNeighbour:F3}");
+        Assert.True(abruptSeam > abruptNeighbour, $"seam without easing {abruptSeam:F3} against neighbours " +
+            $"{abruptNeighbour:F3}");
     }
 }

@@ -26,6 +26,7 @@ internal static class EvalCommands
             $"denoising steps (default {ShippedModels.Sampler.Steps}, 6 with --quick)", 1, 1000);
         var correlation = SamplingOptions.NoiseCorrelationOption();
         var fillStart = SamplingOptions.FillStartOption();
+        var fillEase = SamplingOptions.FillEaseOption();
         var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
             ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
         var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
@@ -36,7 +37,7 @@ internal static class EvalCommands
         var schemes = CliOptions.Text("--schemes", "comma-separated schemes to score (default dod,ar,clips)",
             "LIST");
         var depth = CliOptions.OptionalInt("--depth", "levels of DoD's hierarchy (default: the fewest that reach " +
-            "consecutive frames; the paper's Table 2c)", 1, 12);
+            "consecutive frames, more where keyframes would be under 8 frames apart; the paper's Table 2c)", 1, 12);
         var seed = CliOptions.Seed();
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var eval = new Command("eval",
@@ -45,7 +46,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, sampler, extractor)
+                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, fillEase, sampler,
+                    extractor)
                 .With(batch, length, depth, schemes, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
@@ -70,7 +72,8 @@ internal static class EvalCommands
                     : GenerationSchemes.OnStoryModels.ToArray(),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance), p.GetValue(sampler)!,
-                    NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart)),
+                    NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart),
+                    FillEase: p.GetValue(fillEase)),
                 Device = DeviceOption.Open(p, m.Device),
             };
             bool silent = p.GetValue(quiet);

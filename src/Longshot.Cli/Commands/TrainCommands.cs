@@ -27,13 +27,14 @@ internal static class TrainCommands
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "run folder (checkpoint and the model in OUT/vae)", "DIR", true);
         var stage = CliOptions.Choice("--stage",
-            "image: stage 1; video: stage 2, temporal layers on --init's image VAE", "image", "video");
+            "image: stage 1; video: stage 2, temporal layers on --init's image VAE; decoder: --init's decoder tuned, " +
+            "its encoder (the latent space) frozen", "image", "video", "decoder");
         var steps = CliOptions.Int("--steps", "training steps", 2000, 1, 10_000_000);
         var batch = CliOptions.Int("--batch", "clips per step", 8, 1, 4096);
         var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", 8, 2, 1024);
         var lr = CliOptions.Number("--lr", "learning rate", 1e-3, 1e-9, 10);
         var kl = CliOptions.Number("--kl-weight", "weight of the KL term", 1e-6, 0, 1);
-        var init = CliOptions.Text("--init", "image VAE folder stage 2 starts from", "DIR");
+        var init = CliOptions.Text("--init", "VAE folder stage 2 (or the decoder stage) starts from", "DIR");
         var channels = CliOptions.IntList("--channels", "block output channels (default 32,64,64)", 1, 4096);
         var temporalInit = CliOptions.Choice("--temporal-init", "how new temporal layers start", "identity", "random");
         var noTemporal = CliOptions.Flag("--no-temporal", "stage 2 without temporal layers (the ablation)");

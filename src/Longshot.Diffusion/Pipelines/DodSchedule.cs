@@ -31,8 +31,9 @@ public sealed record WorkUnit(int Level, int Index, int[] Positions, bool[] Give
 /// model draws L keyframes spread evenly over the whole video (rounded positions, so spacings differ by at most one),
 /// then each level splits every gap between neighbouring frames into L-1 nearly equal steps with one local unit per
 /// gap (first and last frames given), down to consecutive frames. A gap shorter than L-1 is filled by a unit of its
-/// own length, so the finest units can be shorter than L. The depth m is the smallest with (L-1)^m >= N-1; a larger
-/// one may be asked for, and then every level splits into the fewest steps s (s^m >= N-1) that still reach
+/// own length, so the finest units can be shorter than L. The depth m is by default the smallest with
+/// (L-1)^m >= N-1, deeper where that would put the keyframes closer than 8 frames (<see cref="DefaultDepth"/>); a
+/// larger one may be asked for, and then every level splits into the fewest steps s (s^m >= N-1) that still reach
 /// consecutive frames, so that all m levels take part.
 /// </summary>
 public sealed class DodSchedule
@@ -52,7 +53,7 @@ public sealed class DodSchedule
         if (length < 3) throw new LongshotException($"DoD: L must be >= 3, got {length}.");
         Frames = frames; Length = length;
         int auto = DepthFor(frames, length);
-        Depth = depth ?? auto;
+        Depth = depth ?? DefaultDepth(frames, length);
         if (Depth < auto)
             throw new LongshotException($"DoD: depth {Depth} with L = {length} reaches at most " +
                 $"{Coverage(Depth, length)} frames, fewer than the {frames} asked for (depth {auto} is needed).");
@@ -101,6 +102,29 @@ public sealed class DodSchedule
         while (c < frames) { m++; c = (c - 1) * (length - 1) + 1; }
         return m;
     }
+
+    /// <summary>Global keyframes are at least this many frames apart when the video allows it.</summary>
+    public const int MinKeyframeSpacing = 8;
+
+    /// <summary>
+    /// The depth used when none is asked for: <see cref="DepthFor"/>, deepened while the global keyframes would be
+    /// closer than <see cref="MinKeyframeSpacing"/> frames and a deeper level still means fewer of them (a 16-frame
+    /// video: keyframes 0, 8, 15 and three levels of fills). Keyframes a few frames apart are drawn by the global
+    /// model as near-independent pictures, so the video flickers (16 frames: jitter 0.046 as one global unit,
+    /// 0.0089 with four levels; docs/results.md); the local model's fills change smoothly between given frames.
+    /// </summary>
+    public static int DefaultDepth(int frames, int length)
+    {
+        int depth = DepthFor(frames, length);
+        while (KeySteps(frames, length, depth) > 2
+               && (frames - 1) / (double)KeySteps(frames, length, depth) < MinKeyframeSpacing
+               && KeySteps(frames, length, depth + 1) < KeySteps(frames, length, depth)) depth++;
+        return depth;
+    }
+
+    /// <summary>Steps between the global keyframes at a depth (one fewer than their number).</summary>
+    private static int KeySteps(int frames, int length, int depth) => Math.Min(frames - 1,
+        depth == DepthFor(frames, length) ? length - 1 : FewestSteps(frames - 1, depth));
 
     /// <summary>Most frames depth m reaches with units of L frames: (L-1)^m + 1.</summary>
     public static long Coverage(int depth, int length)

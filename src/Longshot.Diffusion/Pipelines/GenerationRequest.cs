@@ -21,8 +21,8 @@ public sealed record GenerationRequest(Storyline Story, int Frames)
     /// <summary>Frames per model call (L); the models must have been trained for it.</summary>
     public int Length { get; init; } = 16;
 
-    /// <summary>Levels of the diffusion-over-diffusion hierarchy (null: the fewest that reach consecutive frames;
-    /// more split every level into fewer steps, see <see cref="DodSchedule"/>).</summary>
+    /// <summary>Levels of the diffusion-over-diffusion hierarchy (null: <see cref="DodSchedule.DefaultDepth"/>; more
+    /// split every level into fewer steps, see <see cref="DodSchedule"/>).</summary>
     public int? Depth { get; init; }
 
     /// <summary>Every unit's noise derives from this seed, its level and its index.</summary>

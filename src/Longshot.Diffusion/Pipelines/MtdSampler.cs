@@ -131,6 +131,11 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         for (int i = 0; i < b; i++)
         {
             var clip = x.Narrow(0, i * l, l).Contiguous().Clone();
+            if (fillStarts != null && o.FillEase > 1)
+            {
+                var keep = Tensor.FromArray(FillEase(clips[i], o.FillEase), l, 1, 1, 1);
+                clip = (fillStarts[i]! + (clip - fillStarts[i]!) * keep).Contiguous();
+            }
             for (int f = 0; f < l; f++)
                 if (clips[i].Given[f] is { } g) clip.Narrow(0, f, 1)
                     .CopyFrom(g.Reshape(1, latentChannels, latentHeight, latentWidth));
@@ -185,23 +190,49 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         for (int f = 0; f < c.Given.Length; f++)
         {
             if (c.Given[f] is { } g) { frames.Add(g.Reshape(1, shape[1], shape[2], shape[3])); continue; }
-            int before = Array.FindLastIndex(c.Given, f, x => x != null);
-            int after = Array.FindIndex(c.Given, f, x => x != null);
-            if (before < 0 || after < 0) return null;
-            string scene = Storyline.SceneOf(c.Prompts[f]);
-            bool useBefore = Storyline.SceneOf(c.Prompts[before]) == scene;
-            bool useAfter = Storyline.SceneOf(c.Prompts[after]) == scene;
+            if (Array.FindLastIndex(c.Given, f, x => x != null) < 0 || Array.FindIndex(c.Given, f, x => x != null) < 0)
+                return null;
+            var (before, after) = SceneNeighbours(c, f);
             Tensor start;
-            if (useBefore && useAfter)
+            if (before >= 0 && after >= 0)
             {
                 float w = (c.Positions[f] - c.Positions[before]) / (float)(c.Positions[after] - c.Positions[before]);
                 start = c.Given[before]! * (1 - w) + c.Given[after]! * w;
             }
-            else if (useBefore || useAfter) start = c.Given[useBefore ? before : after]!;
+            else if (before >= 0 || after >= 0) start = c.Given[Math.Max(before, after)]!;
             else return null;
             frames.Add(start.Reshape(1, shape[1], shape[2], shape[3]));
         }
         return Ops.Concat(frames, 0);
+    }
+
+    /// <summary>
+    /// How much of the sampler's change to its fill start each frame of a fill keeps
+    /// (<see cref="SamplerOptions.FillEase"/>): 0 at given frames, k / ease at k slots from the nearest given frame of
+    /// its scene, 1 from ease slots on. The fill eases out of and into its given frames instead of jumping at them.
+    /// </summary>
+    internal static float[] FillEase(MtdClip c, int ease)
+    {
+        var keep = new float[c.Given.Length];
+        for (int f = 0; f < keep.Length; f++)
+        {
+            if (c.Given[f] != null) continue;
+            var (before, after) = SceneNeighbours(c, f);
+            int k = Math.Min(before >= 0 ? f - before : int.MaxValue, after >= 0 ? after - f : int.MaxValue);
+            keep[f] = Math.Min(1f, k / (float)ease);
+        }
+        return keep;
+    }
+
+    /// <summary>The nearest given slots before and after generated slot <paramref name="f"/> that show its scene (-1:
+    /// none, or another scene).</summary>
+    private static (int Before, int After) SceneNeighbours(MtdClip c, int f)
+    {
+        int before = Array.FindLastIndex(c.Given, f, x => x != null);
+        int after = Array.FindIndex(c.Given, f, x => x != null);
+        string scene = Storyline.SceneOf(c.Prompts[f]);
+        return (before >= 0 && Storyline.SceneOf(c.Prompts[before]) == scene ? before : -1,
+            after >= 0 && Storyline.SceneOf(c.Prompts[after]) == scene ? after : -1);
     }
 
     private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();

@@ -13,8 +13,10 @@ namespace Longshot.Diffusion.Pipelines;
 /// <param name="FillStart">For units whose generated frames all lie between given frames: the share of the noise
 /// schedule they are sampled over, starting from the given frames interpolated along time and noised to that level
 /// (1: from pure noise, every step).</param>
+/// <param name="FillEase">For those units: a generated frame k slots from its nearest given frame keeps k / FillEase
+/// of what sampling changed in its start (1: all of it), so the fill eases into its given frames.</param>
 public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
-    float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f)
+    float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f, int FillEase = 1)
 {
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
@@ -31,6 +33,8 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
             throw new LongshotException($"sampler: noise correlation must be in [0, 1), got {NoiseCorrelation}.");
         if (!(FillStart > 0 && FillStart <= 1))
             throw new LongshotException($"sampler: fill start must be in (0, 1], got {FillStart}.");
+        if (FillEase < 1 || FillEase > 1000)
+            throw new LongshotException($"sampler: fill ease must be between 1 and 1000 slots, got {FillEase}.");
         Schedulers.Scheduler.Create(Scheduler, new SchedulerConfig(), new SchedulerOptions(Eta));
         return this;
     }
@@ -40,5 +44,6 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
         $"SamplerOptions {{ Steps = {Steps}, GuidanceScale = {GuidanceScale}, Scheduler = {Scheduler} }}"
                               + (Eta != 0 ? $" eta {Eta}" : "")
                               + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "")
-                              + (FillStart != 1 ? $" fill start {FillStart}" : "");
+                              + (FillStart != 1 ? $" fill start {FillStart}" : "")
+                              + (FillStart != 1 && FillEase != 1 ? $" fill ease {FillEase}" : "");
 }

@@ -17,7 +17,9 @@ public sealed record VaeTrainOptions
     public int Zero { get; init; }
     public required string Data { get; init; }
     public required string Out { get; init; }
-    /// <summary>"image": stage 1, frames independently. "video": stage 2, clips with temporal layers.</summary>
+    /// <summary>"image": stage 1, frames independently. "video": stage 2, clips with temporal layers. "decoder": the
+    /// decoder of <see cref="InitFrom"/> fine-tuned on clips, its encoder frozen, so the latent space (and every
+    /// diffusion model trained on it) stays valid; the scaling factor is kept.</summary>
     public string Stage { get; init; } = "image";
     public int Steps { get; init; } = 2000;
     /// <summary>Frames per step (stage 1) or clips per step (stage 2).</summary>
@@ -69,8 +71,11 @@ public static class VaeTrainer
         IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default, ICommunicator? ranks = null)
     {
         ranks ??= new SingleProcessCommunicator();
-        if (o.Stage is not ("image" or "video"))
-            throw new LongshotException($"train vae: --stage must be image or video, got '{o.Stage}'.");
+        if (o.Stage is not ("image" or "video" or "decoder"))
+            throw new LongshotException($"train vae: --stage must be image, video or decoder, got '{o.Stage}'.");
+        bool decoderOnly = o.Stage == "decoder";
+        if (decoderOnly && o.InitFrom == null)
+            throw new LongshotException("train vae --stage decoder: --init must name the VAE whose decoder to tune.");
         if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1)
             throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
         if (o.Device != Device.Cpu && ranks.Size > 1)
@@ -78,11 +83,11 @@ public static class VaeTrainer
         using var store = DatasetStore.Open(o.Data);
         var train = new ClipSampler(store, Splits.Train);
         var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
-        bool video = o.Stage == "video";
+        var model = decoderOnly ? AutoencoderKL.Load(o.InitFrom!) : BuildModel(o, o.Stage == "video", store);
+        bool video = o.Stage == "video" || decoderOnly && model.Config.Temporal;
         int frames = video ? o.ClipFrames : 1;
-
-        var model = BuildModel(o, video, store);
-        if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
+        if (decoderOnly) model.Parameters.TrainOnly(AutoencoderKL.IsDecoder);
+        else if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
         var dp = new DataParallel(ranks, model.Parameters.Trainable, o.Zero,
             ps => new AdamW(ps, o.LearningRate, weightDecay: 0f));
         var opt = dp.Optimizer;
@@ -113,12 +118,14 @@ public static class VaeTrainer
             var (from, count) = dp.Part(o.Batch);
             var x = train.Sample(rng, o.Batch * ranks.Size, video ? o.ClipFrames : 1, part: (from, count))
                 .ToDevice(o.Device);
-            var dist = model.Encode(x, frames);
+            DiagonalGaussian dist;
+            // A frozen encoder needs no graph; its KL term is a constant then and left out.
+            using (decoderOnly ? Tensor.NoGrad() : null) dist = model.Encode(x, frames);
             var z = dist.Sample(rng, ranks.Size, ranks.Rank);
             var recon = model.Decode(z, frames);
             var mse = Ops.MseLoss(recon, x);
             // Both terms per pixel: LDM's sum-over-image losses divided by the same pixel count.
-            var loss = mse + dist.Kl() * (o.KlWeight / (x.Numel / x.Shape[0]));
+            var loss = decoderOnly ? mse : mse + dist.Kl() * (o.KlWeight / (x.Numel / x.Shape[0]));
             // A rank's batch-mean losses count for its share of the batch: the ranks' losses add up to the batch's.
             if (ranks.Size > 1) loss = loss * (1f / ranks.Size);
             NumericCheck.ThrowIfNotFinite(loss, step);
@@ -139,7 +146,7 @@ public static class VaeTrainer
         model.Parameters.ToDevice(Device.Cpu);
         var folder = Path.Combine(o.Out, "vae");
         model.Save(folder);
-        (model.Config with { ScalingFactor = LatentScalingFactor(model, train, frames, o.Seed) })
+        if (!decoderOnly) (model.Config with { ScalingFactor = LatentScalingFactor(model, train, frames, o.Seed) })
             .Save(Path.Combine(folder, "config.json"));
         return (AutoencoderKL.Load(folder), lastVal);
     }

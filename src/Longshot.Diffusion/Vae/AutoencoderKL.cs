@@ -92,5 +92,9 @@ public sealed class AutoencoderKL : Module
     /// <summary>The inverse of <see cref="ScaleLatents"/>: diffusion latents back to what the decoder takes.</summary>
     public Tensor UnscaleLatents(Tensor latents) => latents * (1f / Config.ScalingFactor);
 
+    /// <summary>Whether a parameter belongs to the decoder side (post-quantisation conv and decoder).</summary>
+    public static bool IsDecoder(string name) => name.StartsWith("decoder.", StringComparison.Ordinal)
+        || name.StartsWith("post_quant_conv.", StringComparison.Ordinal);
+
     public static bool IsTemporal(string name) => name.Contains("_temporal.") || name.Contains("temporal_attentions.");
 }

@@ -41,7 +41,7 @@ public sealed record BenchmarkOptions
     /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
-    /// <summary>Levels of DoD's hierarchy (null: the fewest that reach consecutive frames).</summary>
+    /// <summary>Levels of DoD's hierarchy (null: <see cref="DodSchedule.DefaultDepth"/>).</summary>
     public int? Depth { get; init; }
     public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
@@ -114,7 +114,8 @@ public static class LongVideoBenchmark
         var header = $"extractor sha256 {fx.Sha256}; sampler {o.Sampler.Scheduler} {o.Sampler.Steps} steps, guidance " +
             $"{o.Sampler.GuidanceScale}" + (o.Sampler.NoiseCorrelation != 0
                 ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "")
-            + (o.Sampler.FillStart != 1 ? $", fill start {o.Sampler.FillStart}" : "") + "; " +
+            + (o.Sampler.FillStart != 1 ? $", fill start {o.Sampler.FillStart}" : "")
+            + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
                      $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Eval.Metrics;
 using Longshot.Tensors.IO;
 
 namespace Longshot.Eval.Benchmark;
@@ -38,6 +39,14 @@ public static class ResultTables
                           $"{Pct(s.StoryAccuracy)} | {Pct(s.Consistency)} | {F(s.Jitter, "F4")} | {F(s.CutF1, "F2")} " +
                               $"| {F(r.SeamScore, "F2")} | {(real ? "—" : F(r.SecondsPerVideo, "F1") + " s")} |");
         }
+        sb.AppendLine();
+        sb.AppendLine("Story accuracy by attribute (of the frames' asks of each kind, the share seen):");
+        sb.AppendLine();
+        sb.AppendLine("| frames | scheme | " + string.Join(" | ", VideoEvaluator.StoryAttributes) + " |");
+        sb.AppendLine("|---:|---|" + string.Concat(VideoEvaluator.StoryAttributes.Select(_ => "---:|")));
+        foreach (var r in Ordered(rows).Where(r => r.Scores.StoryByAttribute != null))
+            sb.AppendLine($"| {r.Frames} | {r.Scheme} | " + string.Join(" | ", VideoEvaluator.StoryAttributes
+                .Select(a => Pct(r.Scores.StoryByAttribute!.GetValueOrDefault(a, double.NaN)))) + " |");
         return sb.ToString();
     }
 

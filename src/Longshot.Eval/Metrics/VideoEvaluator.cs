@@ -31,7 +31,13 @@ public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<stri
 /// <param name="Jitter">Mean frame-to-frame change inside shots (0..1; lower is smoother).</param>
 /// <param name="CutF1">F1 of detected cuts against the story's shot boundaries.</param>
 public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAccuracy, double Consistency,
-    double Jitter, double CutF1, int Frames, int Blocks);
+    double Jitter, double CutF1, int Frames, int Blocks)
+{
+    /// <summary>Story accuracy per kind of attribute (<see cref="VideoEvaluator.StoryAttributes"/>): of all the frames'
+    /// asks of that kind, the fraction seen; NaN for a kind never asked. Null in results saved before it existed.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? StoryByAttribute { get; init; }
+}
 
 /// <summary>Computes <see cref="VideoScores"/> with a feature extractor.</summary>
 public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames = 16)
@@ -89,35 +95,51 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         double fid = FrechetDistance.Compute(genFrames, realFrames);
         double fvd = genBlocks.Count > 0
             && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
-        double story = Mean(generated.Zip(gen)
-            .SelectMany(p => p.First.Prompts.Select((prompt, i) => StoryAccuracy(prompt, p.Second.FrameLogits[i]))));
+        var checks = generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) =>
+            StoryChecks(prompt, p.Second.FrameLogits[i]).ToList())).ToList();
+        double story = Mean(checks.Select(c => c.Count == 0 ? double.NaN : c.Count(x => x.Hit) / (double)c.Count));
+        var byAttribute = StoryAttributes.ToDictionary(a => a, a =>
+            Mean(checks.SelectMany(c => c).Where(c => c.Attribute == a).Select(c => c.Hit ? 1.0 : 0.0)));
         double consistency = Mean(generated.Zip(gen).Select(p => Consistency(p.First, p.Second.FrameLogits)));
         double jitter = Mean(generated.Select(v => VideoSignals.Jitter(v.Frames, v.Shots)));
         double cuts = Mean(generated.Select(v =>
             VideoSignals.CutF1(VideoSignals.DetectCuts(v.Frames, Extractor.Config.CutThreshold),
             VideoSignals.ShotStarts(v.Shots))));
-        return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count);
+        return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count)
+        {
+            StoryByAttribute = byAttribute,
+        };
     }
+
+    /// <summary>The kinds of attribute a prompt can ask for, as <see cref="StoryChecks"/> names them.</summary>
+    public static readonly string[] StoryAttributes = ["place", "time", "framing", "shirt", "accessory"];
 
     /// <summary>Fraction of what a prompt asks for (place, time, framing, each character's shirt and accessory) seen in
     /// the frame; NaN if it asks nothing.</summary>
     public static double StoryAccuracy(string prompt, float[] logits)
     {
+        var checks = StoryChecks(prompt, logits).ToList();
+        return checks.Count == 0 ? double.NaN : checks.Count(c => c.Hit) / (double)checks.Count;
+    }
+
+    /// <summary>Each attribute a prompt asks for, by kind, and whether the classifier sees it in the frame.</summary>
+    public static IEnumerable<(string Attribute, bool Hit)> StoryChecks(string prompt, float[] logits)
+    {
         var asked = PromptAttributes.Parse(prompt);
         var d = AttributeLoss.Decide(logits, FrameAttributes.ChoiceGroups, FrameAttributes.PresenceGroups);
-        int n = 0, ok = 0;
-        void Check(bool hit) { n++; if (hit) ok++; }
-        if (asked.Place != null) Check(d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
-        if (asked.Time != null) Check(d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
-        if (asked.Framing != null) Check(d[FrameAttributes.FramingAt
+        if (asked.Place != null)
+            yield return ("place", d[FrameAttributes.PlaceAt + Array.IndexOf(FrameAttributes.Places, asked.Place)]);
+        if (asked.Time != null)
+            yield return ("time", d[FrameAttributes.TimeAt + Array.IndexOf(FrameAttributes.Times, asked.Time)]);
+        if (asked.Framing != null) yield return ("framing", d[FrameAttributes.FramingAt
             + Array.IndexOf(FrameAttributes.Framings, asked.Framing)]);
         foreach (var c in asked.Characters)
         {
-            if (c.Shirt != null) Check(d[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
-            if (c.Accessory != null) Check(d[FrameAttributes.AccessoryAt
+            if (c.Shirt != null)
+                yield return ("shirt", d[FrameAttributes.ShirtAt + Array.IndexOf(FrameAttributes.Shirts, c.Shirt)]);
+            if (c.Accessory != null) yield return ("accessory", d[FrameAttributes.AccessoryAt
                 + Array.IndexOf(FrameAttributes.Accessories, c.Accessory)]);
         }
-        return n == 0 ? double.NaN : (double)ok / n;
     }
 
     /// <summary>
