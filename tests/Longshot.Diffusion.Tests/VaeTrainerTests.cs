@@ -75,6 +75,9 @@ public class VaeTrainerTests : IDisposable
             && !p.Value.ToArray().AsSpan().SequenceEqual(saved.Parameters[p.Name].ToArray()));
         Assert.Contains(saved.Parameters.Named, p => AutoencoderKL.IsTemporal(p.Name)
             && AutoencoderKL.IsDecoder(p.Name));
+        // Latent caches and keyframe stores of the encoder stay valid; another encoder's do not.
+        Assert.Equal(LatentCache.VaeHash(P("s2/vae")), LatentCache.VaeHash(P("dec/vae")));
+        Assert.NotEqual(LatentCache.VaeHash(P("s1/vae")), LatentCache.VaeHash(P("dec/vae")));
         var e = Assert.Throws<LongshotException>(() => VaeTrainer.Train(Options(P("x"), "decoder", 1)));
         Assert.Contains("--init", e.Message);
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
@@ -23,15 +24,24 @@ public sealed class LatentCache
     public static string FolderFor(DatasetStore store, string vaeFolder) =>
         Path.Combine(store.Root, "latents", VaeHash(vaeFolder));
 
-    /// <summary>A short hash of a VAE's weights and config: latents encoded by another VAE are not reused.</summary>
+    /// <summary>
+    /// A short hash of what decides a VAE's latents: its config and encoder-side weights. Latents encoded by another
+    /// encoder are not reused; a decoder fine-tune (`train vae --stage decoder`) keeps caches and keyframe stores.
+    /// </summary>
     public static string VaeHash(string vaeFolder)
     {
         using var sha = SHA256.Create();
         foreach (var f in new[] { "config.json", AutoencoderKL.WeightsFile })
+            if (!File.Exists(Path.Combine(vaeFolder, f)))
+                throw new LongshotException($"--vae: {vaeFolder} has no {f}: not a VAE folder.");
+        var config = File.ReadAllBytes(Path.Combine(vaeFolder, "config.json"));
+        sha.TransformBlock(config, 0, config.Length, null, 0);
+        var weights = SafeTensors.Load(Path.Combine(vaeFolder, AutoencoderKL.WeightsFile));
+        foreach (var (name, t) in weights.Where(w => !AutoencoderKL.IsDecoder(w.Key)).OrderBy(w => w.Key,
+            StringComparer.Ordinal))
         {
-            var path = Path.Combine(vaeFolder, f);
-            if (!File.Exists(path)) throw new LongshotException($"--vae: {vaeFolder} has no {f}: not a VAE folder.");
-            var bytes = File.ReadAllBytes(path);
+            var bytes = System.Text.Encoding.UTF8.GetBytes(name)
+                .Concat(MemoryMarshal.AsBytes(t.ToArray().AsSpan()).ToArray()).ToArray();
             sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
         }
         sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
