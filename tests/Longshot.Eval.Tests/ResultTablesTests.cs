@@ -31,6 +31,16 @@ public class ResultTablesTests
         var csv = ResultTables.Csv(rows).Trim().Split('\n');
         Assert.Equal(8, csv.Length);
         Assert.Equal("16,dod,64,30,300,0.5,n/a,0.01,1,12.5,1024,64,n/a", csv[1]);
+        // Story accuracy by attribute, for rows that carry it; the VAE's reconstruction row has no time.
+        var attributes = new Dictionary<string, double> { ["place"] = 0.5, ["time"] = 1, ["framing"] = double.NaN,
+            ["shirt"] = 0.25, ["accessory"] = 0 };
+        var withAttributes = rows.Append(Row(16, LongVideoBenchmark.ReconstructedRow, 5) with
+        {
+            Scores = Row(16, "vae", 5).Scores with { StoryByAttribute = attributes },
+        }).ToList();
+        var lines = ResultTables.Markdown(withAttributes, "test").Split('\n');
+        Assert.Contains("| 16 | vae | 50.0% | 100.0% | n/a | 25.0% | 0.0% |", lines);
+        Assert.Contains(lines, l => l.StartsWith("| 16 | vae | 64 | 5.00 |") && l.EndsWith("| — |"));
         var svg = ResultTables.Chart(rows);
         Assert.StartsWith("<svg", svg);
         Assert.Equal(3 * 2, svg.Split("<polyline").Length - 1); // dod, ar and clips, in two panels

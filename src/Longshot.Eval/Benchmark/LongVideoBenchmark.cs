@@ -182,6 +182,16 @@ public static class LongVideoBenchmark
                 rows.Add(new BenchmarkRow(n, "real", real.Count, s, 0));
                 AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
             }
+            // The real videos through the VAE, tiled as generation decodes: what the VAE alone loses.
+            if (!rows.Any(r => r.Frames == n && r.Scheme == ReconstructedRow))
+            {
+                progress?.Report($"{ReconstructedRow} {n} frames: reconstructing");
+                var codec = new ChunkedVideoCodec(vae);
+                var recon = real.Select(v => v with { Frames = Reconstruct(codec, v.Frames, ct) }).ToList();
+                var s = evaluator.Score(recon, recon.Select(evaluator.Extract).ToList(), realFeatures);
+                rows.Add(new BenchmarkRow(n, ReconstructedRow, real.Count, s, 0));
+                AtomicFile.WriteAllText(rowsPath, JsonSerializer.Serialize(rows, RowsJson));
+            }
         }
         ResultTables.Write(o.Out, rows.Where(r => o.Lengths.Contains(r.Frames)).ToList(), header);
         return rows;
@@ -217,6 +227,16 @@ public static class LongVideoBenchmark
             list.Add((ep, (int)((ep.FrameCount - n) * (k + 0.5) / perEpisode)));
         }
         return list;
+    }
+
+    /// <summary>The row of the real videos encoded and decoded by the VAE.</summary>
+    public const string ReconstructedRow = "vae";
+
+    private static List<Frame> Reconstruct(ChunkedVideoCodec codec, IReadOnlyList<Frame> frames, CancellationToken ct)
+    {
+        var x = Ops.Stack(frames.Select(f => f.ToTensor()).ToList(), 0);
+        var z = codec.Encode((s, n) => x.Narrow(0, s, n).Contiguous(), frames.Count, ct);
+        return codec.Decode(z, ct).Select(Frame.FromTensor).ToList();
     }
 
     /// <summary>A real window as a scored video: its frames, captions (the prompts) and shot ids.</summary>
