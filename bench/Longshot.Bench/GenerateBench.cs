@@ -160,18 +160,28 @@ internal static class GenerateBench
     }
 
     /// <summary>
-    /// Given frames held during sampling, or left to drift (<see cref="Longshot.Eval.Metrics.SeamProbe"/>): the RMS
-    /// latent jump from a given frame to its generated neighbour against the jump between generated neighbours.
+    /// Given frames held during sampling, or left to drift, units sampled from noise as the probe has always done, then
+    /// the shipped fills with each fill ease (<see cref="Longshot.Eval.Metrics.SeamProbe"/>): the RMS latent jump from
+    /// a given frame to its generated neighbour against the jump between generated neighbours.
     /// </summary>
     public static void Seams()
     {
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         foreach (var hold in new[] { false, true })
         {
-            var (seam, neighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(hold);
+            var (seam, neighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(hold,
+                sampler: ShippedModels.Sampler with { FillStart = 1 });
             string name = hold ? "held" : "drifting";
             Report.Emit("seams", $"given-{name}-seam-jump", backend, seam, "rms");
             Report.Emit("seams", $"given-{name}-neighbour-jump", backend, neighbour, "rms");
+        }
+        // The shipped fills (started from their given frames), easing into them over 1 (not at all) to 4 slots.
+        foreach (int ease in new[] { 1, 2, 3, 4 })
+        {
+            var (seam, neighbour) = Longshot.Eval.Metrics.SeamProbe.Measure(true,
+                sampler: ShippedModels.Sampler with { FillEase = ease });
+            Report.Emit("seams", $"fill-ease-{ease}-seam-jump", backend, seam, "rms");
+            Report.Emit("seams", $"fill-ease-{ease}-neighbour-jump", backend, neighbour, "rms");
         }
     }
 
