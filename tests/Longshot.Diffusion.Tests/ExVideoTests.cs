@@ -168,11 +168,11 @@ public class ExtendedSchemeTests
             Scheme = GenerationScheme.DiffusionOverDiffusion, FirstFrame = Tensor.Zeros(3, 64, 64),
         }));
         // ExVideo inside DoD: extended global and local models at L = 12 draw 30 frames in two levels (12 keyframes
-        // 11 apart, then 3 gaps), and an L past their tables is refused.
+        // 2-3 apart, then 11 gaps), and an L past their tables is refused.
         var dod = new LongVideoPipeline(Parts(false, table: 12), Parts(false, table: 12), pipe.Vae, 4);
-        var request = r with { Scheme = GenerationScheme.DiffusionOverDiffusion, Length = 12, Frames = 30,
+        var request = r with { Scheme = GenerationScheme.DiffusionOverDiffusion, Length = 12, Depth = 2, Frames = 30,
             Story = Storyline.Parse("0-: a red ball\n", frames: 30) };
-        Assert.Equal(2, new DodSchedule(30, 12).Depth);
+        Assert.Equal(12, new DodSchedule(30, 12, depth: 2).Levels[0].Single().Positions.Length);
         Assert.Equal(30, dod.GenerateFrames(request).Count());
         e = Assert.Throws<LongshotException>(() => dod.GenerateLatents(request with { Length = 13 }));
         Assert.Contains("length (L) 13: the global model draws at most 12 frames", e.Message);
