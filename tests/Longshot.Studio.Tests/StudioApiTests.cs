@@ -116,6 +116,7 @@ public class StudioApiTests
         { "guidance", new { story = "0-: a", frames = 16, guidance = 1e308 } },
         { "steps", new { story = "0-: a", frames = 16, steps = 0 } },
         { "fill start", new { story = "0-: a", frames = 16, fillStart = 0 } },
+        { "fill ease", new { story = "0-: a", frames = 16, fillEase = 0 } },
         { "scheme", new { story = "0-: a", frames = 16, scheme = "zigzag" } },
         { "'..' are not allowed", new { story = "0-: a", frames = 16, global = "../../etc" } },
         { "relative to the workspace", new { story = "0-: a", frames = 16, global = "/etc" } },
@@ -162,10 +163,11 @@ public class StudioApiTests
         Assert.Equal(shipped.Steps.ToString(CultureInfo.InvariantCulture), Value("steps"));
         Assert.Equal(shipped.GuidanceScale.ToString(CultureInfo.InvariantCulture), Value("guidance"));
         Assert.Equal(shipped.FillStart.ToString(CultureInfo.InvariantCulture), Value("fill-start"));
+        Assert.Equal(shipped.FillEase.ToString(CultureInfo.InvariantCulture), Value("fill-ease"));
         // A job that does not name them gets the same settings.
         var spec = new JobSpec();
-        Assert.Equal((shipped.Steps, shipped.GuidanceScale, shipped.FillStart),
-            (spec.Steps, (float)spec.Guidance, (float)spec.FillStart));
+        Assert.Equal((shipped.Steps, shipped.GuidanceScale, shipped.FillStart, shipped.FillEase),
+            (spec.Steps, (float)spec.Guidance, (float)spec.FillStart, spec.FillEase));
     }
 
     [Fact]

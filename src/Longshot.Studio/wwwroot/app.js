@@ -74,7 +74,7 @@ function spec() {
   return {
     story: $("story").value, frames: parseInt($("frames").value, 10), scheme: $("scheme").value,
     steps: parseInt($("steps").value, 10), guidance: parseFloat($("guidance").value), sampler: $("sampler").value,
-    fillStart: parseFloat($("fill-start").value),
+    fillStart: parseFloat($("fill-start").value), fillEase: parseInt($("fill-ease").value, 10),
     seed: parseInt($("seed").value, 10), global: $("global").value || null, local: $("local").value || null,
   };
 }
