@@ -57,7 +57,7 @@ public sealed class DodSchedule
         if (Depth < auto)
             throw new LongshotException($"DoD: depth {Depth} with L = {length} reaches at most " +
                 $"{Coverage(Depth, length)} frames, fewer than the {frames} asked for (depth {auto} is needed).");
-        Steps = Depth == auto ? length - 1 : FewestSteps(frames - 1, Depth);
+        Steps = StepsAt(frames, length, Depth);
         var keyframes = Spread(0, frames - 1, Math.Min(Steps, frames - 1));
         var levels = new List<IReadOnlyList<WorkUnit>>
         {
@@ -123,8 +123,12 @@ public sealed class DodSchedule
     }
 
     /// <summary>Steps between the global keyframes at a depth (one fewer than their number).</summary>
-    private static int KeySteps(int frames, int length, int depth) => Math.Min(frames - 1,
-        depth == DepthFor(frames, length) ? length - 1 : FewestSteps(frames - 1, depth));
+    private static int KeySteps(int frames, int length, int depth) =>
+        Math.Min(frames - 1, StepsAt(frames, length, depth));
+
+    /// <summary>Steps each gap is split into at a depth: L-1 at the reaching depth, else the fewest that reach.</summary>
+    private static int StepsAt(int frames, int length, int depth) =>
+        depth == DepthFor(frames, length) ? length - 1 : FewestSteps(frames - 1, depth);
 
     /// <summary>Most frames depth m reaches with units of L frames: (L-1)^m + 1.</summary>
     public static long Coverage(int depth, int length)

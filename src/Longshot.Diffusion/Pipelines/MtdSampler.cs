@@ -190,9 +190,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         for (int f = 0; f < c.Given.Length; f++)
         {
             if (c.Given[f] is { } g) { frames.Add(g.Reshape(1, shape[1], shape[2], shape[3])); continue; }
-            if (Array.FindLastIndex(c.Given, f, x => x != null) < 0 || Array.FindIndex(c.Given, f, x => x != null) < 0)
-                return null;
-            var (before, after) = SceneNeighbours(c, f);
+            if (SceneNeighbours(c, f) is not var (before, after)) return null;
             Tensor start;
             if (before >= 0 && after >= 0)
             {
@@ -217,7 +215,7 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
         for (int f = 0; f < keep.Length; f++)
         {
             if (c.Given[f] != null) continue;
-            var (before, after) = SceneNeighbours(c, f);
+            var (before, after) = SceneNeighbours(c, f) ?? (-1, -1);
             int k = Math.Min(before >= 0 ? f - before : int.MaxValue, after >= 0 ? after - f : int.MaxValue);
             keep[f] = Math.Min(1f, k / (float)ease);
         }
@@ -225,14 +223,15 @@ public sealed class MtdSampler(MtdPipelineParts parts, int latentChannels, int l
     }
 
     /// <summary>The nearest given slots before and after generated slot <paramref name="f"/> that show its scene (-1:
-    /// none, or another scene).</summary>
-    private static (int Before, int After) SceneNeighbours(MtdClip c, int f)
+    /// another scene); null when no given slot lies on one side at all.</summary>
+    private static (int Before, int After)? SceneNeighbours(MtdClip c, int f)
     {
         int before = Array.FindLastIndex(c.Given, f, x => x != null);
         int after = Array.FindIndex(c.Given, f, x => x != null);
+        if (before < 0 || after < 0) return null;
         string scene = Storyline.SceneOf(c.Prompts[f]);
-        return (before >= 0 && Storyline.SceneOf(c.Prompts[before]) == scene ? before : -1,
-            after >= 0 && Storyline.SceneOf(c.Prompts[after]) == scene ? after : -1);
+        return (Storyline.SceneOf(c.Prompts[before]) == scene ? before : -1,
+            Storyline.SceneOf(c.Prompts[after]) == scene ? after : -1);
     }
 
     private static int[] Relative(int[] positions) => positions.Select(p => p - positions[0]).ToArray();

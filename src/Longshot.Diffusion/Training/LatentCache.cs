@@ -40,9 +40,10 @@ public sealed class LatentCache
         foreach (var (name, t) in weights.Where(w => !AutoencoderKL.IsDecoder(w.Key)).OrderBy(w => w.Key,
             StringComparer.Ordinal))
         {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(name)
-                .Concat(MemoryMarshal.AsBytes(t.ToArray().AsSpan()).ToArray()).ToArray();
-            sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
+            var nameBytes = System.Text.Encoding.UTF8.GetBytes(name);
+            var data = MemoryMarshal.AsBytes(t.ToArray().AsSpan()).ToArray();
+            sha.TransformBlock(nameBytes, 0, nameBytes.Length, null, 0);
+            sha.TransformBlock(data, 0, data.Length, null, 0);
         }
         sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
         return Convert.ToHexStringLower(sha.Hash!)[..16];

@@ -97,7 +97,7 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
             && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
         var checks = generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) =>
             StoryChecks(prompt, p.Second.FrameLogits[i]).ToList())).ToList();
-        double story = Mean(checks.Select(c => c.Count == 0 ? double.NaN : c.Count(x => x.Hit) / (double)c.Count));
+        double story = Mean(checks.Select(HitRate));
         var byAttribute = StoryAttributes.ToDictionary(a => a, a =>
             Mean(checks.SelectMany(c => c).Where(c => c.Attribute == a).Select(c => c.Hit ? 1.0 : 0.0)));
         double consistency = Mean(generated.Zip(gen).Select(p => Consistency(p.First, p.Second.FrameLogits)));
@@ -116,11 +116,12 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
 
     /// <summary>Fraction of what a prompt asks for (place, time, framing, each character's shirt and accessory) seen in
     /// the frame; NaN if it asks nothing.</summary>
-    public static double StoryAccuracy(string prompt, float[] logits)
-    {
-        var checks = StoryChecks(prompt, logits).ToList();
-        return checks.Count == 0 ? double.NaN : checks.Count(c => c.Hit) / (double)checks.Count;
-    }
+    public static double StoryAccuracy(string prompt, float[] logits) =>
+        HitRate(StoryChecks(prompt, logits).ToList());
+
+    /// <summary>The share of checks that hit; NaN for none.</summary>
+    private static double HitRate(List<(string Attribute, bool Hit)> checks) =>
+        checks.Count == 0 ? double.NaN : checks.Count(c => c.Hit) / (double)checks.Count;
 
     /// <summary>Each attribute a prompt asks for, by kind, and whether the classifier sees it in the frame.</summary>
     public static IEnumerable<(string Attribute, bool Hit)> StoryChecks(string prompt, float[] logits)
