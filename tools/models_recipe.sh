@@ -2,7 +2,7 @@
 # Reproduces the shipped diffusion and evaluation checkpoints (models/toonworld-global, models/toonworld-local and
 # the first versions they were fine-tuned from, models/toonworld-global-v1 and -local-v1; models/toonworld-eval) and
 # the MI/SI ablation in docs/results.md. The VAE comes from tools/vae_recipe.sh.
-# About 4.5 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
+# About 5.5 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
 set -euo pipefail
 work=${1:-runs/models}
 longshot() { dotnet run -c Release --project src/Longshot.Cli -- "$@"; }
@@ -36,6 +36,13 @@ longshot train global --keyframes "$work/keyframes" --init "$work/global-v1" --o
   --batch 4 --steps 4000 --quiet &
 LONGSHOT_THREADS=1 longshot train local --keyframes "$work/local-units" --init "$work/local-v1" --out "$work/local" \
   --lr 2e-4 --batch 4 --steps 1200 --quiet &
+wait
+# Stage 4, the shipped models since the figure weight (docs/models.md): the same stores, the characters' latent cells
+# weighing 4 times the rest of the frame.
+longshot train global --keyframes "$work/keyframes" --init "$work/global" --out "$work/global-fw3" --lr 2e-4 \
+  --batch 4 --steps 2000 --figure-weight 3 --quiet &
+LONGSHOT_THREADS=1 longshot train local --keyframes "$work/local-units" --init "$work/local" \
+  --out "$work/local-fw3" --lr 2e-4 --batch 4 --steps 1200 --figure-weight 3 --quiet &
 wait
 longshot train extractor --data "$work/toonfx" --out "$work/eval" --steps 1500
 # MI/SI ablation (Table 2b): local models with the same recipe for 800 steps, scored on filling real keyframes.

@@ -125,6 +125,9 @@ public class BadInputTests
             Refused(Cli.Run("train", "base", "--keyframes", dir, "--out", m, "--init", dir), "--keyframes");
             Refused(Cli.Run("data", "keyframes", "--out", m, "--stories", "0"), "--stories");
             Refused(Cli.Run("data", "keyframes", "--out", m, "--levels", "0"), "--levels");
+            Refused(Cli.Run("train", "local", "--keyframes", dir, "--out", m, "--figure-weight", "-1"),
+                "--figure-weight");
+            Assert.False(Directory.Exists(m));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -112,6 +112,8 @@ internal static class TrainCommands
             "them for request lengths up to the episode's) or hierarchy (the fixed strides of one full hierarchy)",
             "requests", "hierarchy");
         var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
+        var figureWeight = CliOptions.Number("--figure-weight", "extra loss weight on the characters' boxes " +
+            "(0: every latent cell alike; needs generated, annotated data)", 0, 0, 1000);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
         var device = TrainDevice();
@@ -119,7 +121,7 @@ internal static class TrainCommands
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
-                prediction, spacing, init, quiet, zero, device);
+                prediction, spacing, init, figureWeight, quiet, zero, device);
         if (role == "local") c.Options.Add(levels);
         c.Options.Add(keyframes);
         return c.Runs((p, ct) =>
@@ -137,6 +139,7 @@ internal static class TrainCommands
                 Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null,
                     LearningRate = (float)p.GetValue(lr),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
+                FigureWeight = (float)p.GetValue(figureWeight),
                 Unet = new MaskUnetConfig
                 {
                     BlockOutChannels = ch, AttentionLevels = ch.Select(_ => true).ToArray(),

@@ -85,6 +85,7 @@ public sealed class KeyframeStore
     }
 
     private readonly Shard[] _shards;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, EpisodeScript> _scripts = new();
 
     public KeyframeStoreSettings Settings { get; }
 
@@ -262,6 +263,15 @@ public sealed class KeyframeStore
     {
         int start = _shards[shard].Starts[slot * _shards[shard].Stories + story];
         return (shard * Settings.ShardSize + story, Positions(shard, slot).Select(p => start + p).ToArray());
+    }
+
+    /// <summary>Ground truth of one unit's frames (where its characters stand), rendered again from its story's
+    /// script: the store keeps only latents and captions.</summary>
+    public FrameAnnotation[] Annotations(int shard, int slot, int story)
+    {
+        var (index, frames) = Source(shard, slot, story);
+        var script = _scripts.GetOrAdd(index, i => EpisodeScript.Create(Settings.Toonworld, i));
+        return frames.Select(f => Renderer.Render(script, f).Annotation).ToArray();
     }
 
     /// <summary>Scaled latents [frames, c, h, w] of one unit.</summary>

@@ -10,6 +10,7 @@ using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Devices;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
+using Longshot.Video.Toonworld;
 
 namespace Longshot.Diffusion.Training;
 
@@ -49,6 +50,9 @@ public sealed record MtdTrainOptions
     /// <summary>bfloat16 mixed precision (<see cref="MixedPrecision.Bf16"/>): bfloat16 GEMM, convolution and attention
     /// inputs and kept activations; float32 accumulation, master weights and optimizer state.</summary>
     public bool Bf16 { get; init; }
+    /// <summary>Extra loss weight on the latent cells of the characters' boxes (<see cref="FigureWeights"/>; 0: every
+    /// cell alike). Needs annotated frames: a keyframe store or a generated dataset.</summary>
+    public float FigureWeight { get; init; }
     public int Length { get; init; } = 16;
     public int Depth { get; init; } = 3;
     public int Steps { get; init; } = 1000;
@@ -142,6 +146,8 @@ public static class MtdTrainer
         if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
             throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning " +
                 "rate.");
+        if (!float.IsFinite(o.FigureWeight) || o.FigureWeight < 0)
+            throw new LongshotException($"--figure-weight: must be 0 or more, got {o.FigureWeight}.");
         if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
             throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
                 "model_index.json: not a model folder.");
@@ -158,6 +164,9 @@ public static class MtdTrainer
         var vae = AutoencoderKL.Load(o.Vae);
         using var store = o.Data != null ? DatasetStore.Open(o.Data) : null;
         var sampler = store != null ? new ClipSampler(store, Splits.Train) : null;
+        if (o.FigureWeight > 0 && sampler != null && sampler.Episodes.Any(e => e.Annotation(0) == null))
+            throw new LongshotException($"--figure-weight: {o.Data} has episodes without annotations (imported " +
+                "footage); figures are known only in generated data.");
         var keyframes = o.Keyframes != null ? OpenKeyframes(o) : null;
         // Rank 0 encodes the latent cache; the others wait and read it.
         if (ranks.Rank != 0) ranks.Barrier();
@@ -218,11 +227,14 @@ public static class MtdTrainer
             if (o.Role is "global" or "local" || o.Given == "none") RequireSame("spacing", "hierarchy", o.Spacing);
             if (o.Role == "global") RequireSame("keyframes", "none", Describe(keyframes));
             if (o.Role is "base" or "extend") RequireSame("given", "first", o.Given);
+            RequireSame("figure-weight", "0", Invariant(o.FigureWeight));
             step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
         }
         // Moved after a resume has loaded the host copy: the optimizer's and EMA's state follow on first use.
         parts.ToDevice(o.Device);
         var schedule = parts.Schedule;
+        var source = new UnitSource(latents, sampler, keyframes, keyframes != null
+            ? (keyframes.Settings.Width, keyframes.Settings.Height) : (store!.Manifest.Width, store.Manifest.Height));
         var sw = Stopwatch.StartNew();
         long first = step;
         while (step < o.Steps)
@@ -238,8 +250,7 @@ public static class MtdTrainer
             GradStore grads;
             using (o.Bf16 ? MixedPrecision.Bf16() : null)
             {
-                loss = StepLoss(o, parts, new UnitSource(latents, sampler, keyframes), schedule, level, rng,
-                    ranks.Size, ranks.Rank);
+                loss = StepLoss(o, parts, source, schedule, level, rng, ranks.Size, ranks.Rank);
                 NumericCheck.ThrowIfNotFinite(loss, step);
                 grads = loss.Backward();
             }
@@ -251,7 +262,7 @@ public static class MtdTrainer
                     new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
                     ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
                     ["prediction"] = o.PredictionType, ["given"] = o.Given, ["spacing"] = o.Spacing,
-                    ["keyframes"] = Describe(keyframes) });
+                    ["keyframes"] = Describe(keyframes), ["figure-weight"] = Invariant(o.FigureWeight) });
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -281,12 +292,13 @@ public static class MtdTrainer
         var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth,
             PromptDropout = 0, AutoregressiveFraction = 0, Spacing = "hierarchy" };
         var rng = new Rng(seed);
+        var source = new UnitSource(latents, sampler, null, (store.Manifest.Width, store.Manifest.Height));
         using var _ = Tensor.NoGrad();
         double sum = 0;
         for (int i = 0; i < clips; i++)
         {
             ct.ThrowIfCancellationRequested();
-            sum += StepLoss(o, parts, new UnitSource(latents, sampler, null), parts.Schedule, level, rng).Item();
+            sum += StepLoss(o, parts, source, parts.Schedule, level, rng).Item();
         }
         return sum / clips;
     }
@@ -375,9 +387,23 @@ public static class MtdTrainer
             own[0].Clip.Frames.Select(f => f - own[0].Clip.Frames[0]).ToArray()));
         // Loss on the frames to generate (given frames are replaced by their condition at sampling time), per
         // generated frame of the whole batch.
-        var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1).ToDevice(device);
-        return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
+        var frameWeights = given.Select(g => g ? 0f : 1f).ToArray();
+        if (o.FigureWeight == 0)
+        {
+            var weight = Tensor.FromArray(frameWeights, n, 1, 1, 1).ToDevice(device);
+            return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
+        }
+        // Figures weigh more; normalised by the whole batch's weights, so the ranks' losses still add up.
+        int h = x0.Shape[2], w = x0.Shape[3];
+        var allWeights = clips.SelectMany(c => c.Clip.Given.Select(g => g ? 0f : 1f)).ToArray();
+        var all = FigureWeights.Batch(clips.SelectMany(c => c.Annotations()).ToList(), allWeights,
+            source.FrameSize.Width, source.FrameSize.Height, w, h, o.FigureWeight);
+        var ownWeights = all.Narrow(0, from * l, n).Contiguous().ToDevice(device);
+        float weightSum = Ops.Sum(all).Item() * x0.Shape[1];
+        return Ops.Sum(Ops.Square(pred - target) * ownWeights) / weightSum;
     }
+
+    private static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Clips of the dataset's episodes at <paramref name="level"/>.</summary>
     private static List<Unit> EpisodeClips(MtdTrainOptions o, LatentCache latents, ClipSampler sampler, int level,
@@ -396,7 +422,8 @@ public static class MtdTrainer
             var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
             var clip = requests && b > 0 ? LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng)
                 : DrawClip(o, level, ep.FrameCount, rng, requests, autoregressive);
-            clips.Add(new Unit(clip, i => ep.Caption(clip.Frames[i]), () => latents.Frames(ep, clip.Frames)));
+            clips.Add(new Unit(clip, i => ep.Caption(clip.Frames[i]), () => latents.Frames(ep, clip.Frames),
+                () => clip.Frames.Select(f => ep.Annotation(f)!).ToArray()));
         }
         return clips;
     }
@@ -417,13 +444,16 @@ public static class MtdTrainer
             given = given.Select((_, i) => i == 0).ToArray();
         var clip = new TrainingClip(positions, given, stride, k.Level(slot));
         return stories.Select(story => new Unit(clip, i => k.UnitCaptions(shard, slot, story)[i],
-            () => k.Latents(shard, slot, story))).ToList();
+            () => k.Latents(shard, slot, story), () => k.Annotations(shard, slot, story))).ToList();
     }
 
-    /// <summary>One training unit: its frames, each frame's caption and (on demand) its latents.</summary>
-    private sealed record Unit(TrainingClip Clip, Func<int, string> Caption, Func<Tensor> Latents);
+    /// <summary>One training unit: its frames, each frame's caption and (on demand) its latents and ground
+    /// truth.</summary>
+    private sealed record Unit(TrainingClip Clip, Func<int, string> Caption, Func<Tensor> Latents,
+        Func<IReadOnlyList<FrameAnnotation>> Annotations);
 }
 
 /// <summary>Where training units come from: the dataset's episodes (their latent cache) or a keyframe
-/// store.</summary>
-internal sealed record UnitSource(LatentCache? Latents, ClipSampler? Sampler, KeyframeStore? Keyframes);
+/// store; <paramref name="FrameSize"/> is their frames' size in pixels.</summary>
+internal sealed record UnitSource(LatentCache? Latents, ClipSampler? Sampler, KeyframeStore? Keyframes,
+    (int Width, int Height) FrameSize);
