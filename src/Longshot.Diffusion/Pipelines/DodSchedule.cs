@@ -126,7 +126,8 @@ public sealed class DodSchedule
     private static int KeySteps(int frames, int length, int depth) =>
         Math.Min(frames - 1, StepsAt(frames, length, depth));
 
-    /// <summary>Steps each gap is split into at a depth: L-1 at the reaching depth, else the fewest that reach.</summary>
+    /// <summary>Steps each gap is split into at a depth: L-1 at the reaching depth, else the fewest that
+    /// reach.</summary>
     private static int StepsAt(int frames, int length, int depth) =>
         depth == DepthFor(frames, length) ? length - 1 : FewestSteps(frames - 1, depth);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Longshot.Diffusion.Vae;
@@ -85,7 +86,7 @@ public sealed class KeyframeStore
     }
 
     private readonly Shard[] _shards;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, EpisodeScript> _scripts = new();
+    private readonly ConcurrentDictionary<int, EpisodeScript> _scripts = new();
 
     public KeyframeStoreSettings Settings { get; }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
@@ -387,10 +388,9 @@ public static class MtdTrainer
             own[0].Clip.Frames.Select(f => f - own[0].Clip.Frames[0]).ToArray()));
         // Loss on the frames to generate (given frames are replaced by their condition at sampling time), per
         // generated frame of the whole batch.
-        var frameWeights = given.Select(g => g ? 0f : 1f).ToArray();
         if (o.FigureWeight == 0)
         {
-            var weight = Tensor.FromArray(frameWeights, n, 1, 1, 1).ToDevice(device);
+            var weight = Tensor.FromArray(given.Select(g => g ? 0f : 1f).ToArray(), n, 1, 1, 1).ToDevice(device);
             return Ops.Sum(Ops.Square(pred - target) * weight) / (generated * x0.Numel / n);
         }
         // Figures weigh more; normalised by the whole batch's weights, so the ranks' losses still add up.
@@ -403,7 +403,7 @@ public static class MtdTrainer
         return Ops.Sum(Ops.Square(pred - target) * ownWeights) / weightSum;
     }
 
-    private static string Invariant(float x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string Invariant(float x) => x.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Clips of the dataset's episodes at <paramref name="level"/>.</summary>
     private static List<Unit> EpisodeClips(MtdTrainOptions o, LatentCache latents, ClipSampler sampler, int level,
