@@ -66,6 +66,25 @@ public class MetricSensitivityTests
         Assert.True(recoloured.StoryAccuracy < real.StoryAccuracy - 0.05,
             $"story accuracy {recoloured.StoryAccuracy:P1} vs {real.StoryAccuracy:P1}");
     }
+
+    [Fact]
+    public void StoryAccuracyByLevelTellsWhichLevelLostTheStory()
+    {
+        var e = Evaluator.Value;
+        // Frames 0-511 stand for the coarse level and 512-1023 for the fine one; only the fine level is recoloured.
+        var levels = new[] { Enumerable.Range(0, 512).ToList(), Enumerable.Range(512, 512).ToList() };
+        var real = e.Score(new[] { Real.Value with { Levels = levels } }, new[] { Real.Value });
+        var recoloured = e.Score(new[] { Corrupt.RecolourShirts(Real.Value, fromFrame: 512) with { Levels = levels } },
+            new[] { Real.Value });
+        Assert.Equal(2, recoloured.StoryByLevel!.Count);
+        Assert.Equal(real.StoryByLevel![0], recoloured.StoryByLevel[0], 9);
+        Assert.True(recoloured.StoryByLevel[1] < real.StoryByLevel[1] - 0.05,
+            $"level 2: {recoloured.StoryByLevel[1]:P1} vs {real.StoryByLevel[1]:P1}");
+        Assert.Equal(real.StoryAccuracy, (real.StoryByLevel[0] + real.StoryByLevel[1]) / 2, 9);
+        Assert.Null(e.Score(new[] { Real.Value }, new[] { Real.Value }).StoryByLevel);
+        var outside = Real.Value with { Levels = new[] { new[] { 0 }, new[] { 1024 } } };
+        Assert.Throws<LongshotException>(() => e.Extract(outside));
+    }
 }
 
 /// <summary>Corruptions of real video for the metric tests.</summary>

@@ -41,6 +41,19 @@ public class ResultTablesTests
         var lines = ResultTables.Markdown(withAttributes, "test").Split('\n');
         Assert.Contains("| 16 | vae | 50.0% | 100.0% | n/a | 25.0% | 0.0% |", lines);
         Assert.Contains(lines, l => l.StartsWith("| 16 | vae | 64 | 5.00 |") && l.EndsWith("| — |"));
+        // Story accuracy by level, for rows that carry it (a deeper row sets the columns; shallower ones get dashes).
+        var leveled = rows.Append(Row(1024, "dod", 20) with
+        {
+            Scores = Row(1024, "dod", 20).Scores with { StoryByLevel = new[] { 0.5, 0.25, 0.125 } },
+        }).Append(Row(256, "dod", 31) with
+        {
+            Scores = Row(256, "dod", 31).Scores with { StoryByLevel = new[] { 0.5, 0.375 } },
+        }).ToList();
+        var levelLines = ResultTables.Markdown(leveled, "test").Split('\n');
+        Assert.Contains("| frames | scheme | level 1 | level 2 | level 3 |", levelLines);
+        Assert.Contains("| 1024 | dod | 50.0% | 25.0% | 12.5% |", levelLines);
+        Assert.Contains("| 256 | dod | 50.0% | 37.5% | — |", levelLines);
+        Assert.DoesNotContain("level 1", ResultTables.Markdown(rows, "test"));
         var svg = ResultTables.Chart(rows);
         Assert.StartsWith("<svg", svg);
         Assert.Equal(3 * 2, svg.Split("<polyline").Length - 1); // dod, ar and clips, in two panels

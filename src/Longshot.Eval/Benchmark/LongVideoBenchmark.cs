@@ -161,7 +161,10 @@ public static class LongVideoBenchmark
                         Clips = clips,
                     };
                     var video = rowPipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
-                    generated.Add(real[v] with { Frames = video });
+                    generated.Add(real[v] with
+                    {
+                        Frames = video, Levels = LongVideoPipeline.Plan(request).LevelFrames,
+                    });
                     if (scheme == GenerationScheme.ClipParallel)
                     {
                         var layout = new ClipLayout(n, clips.ClipFrames, clips.GlobalFrames);

@@ -48,6 +48,18 @@ public static class ResultTables
         foreach (var r in Ordered(rows).Where(r => r.Scores.StoryByAttribute != null))
             sb.AppendLine($"| {r.Frames} | {r.Scheme} | " + string.Join(" | ", VideoEvaluator.StoryAttributes
                 .Select(a => Pct(r.Scores.StoryByAttribute!.GetValueOrDefault(a, double.NaN)))) + " |");
+        var leveled = Ordered(rows).Where(r => r.Scores.StoryByLevel != null).ToList();
+        if (leveled.Count == 0) return sb.ToString();
+        int depth = leveled.Max(r => r.Scores.StoryByLevel!.Count);
+        sb.AppendLine();
+        sb.AppendLine("Story accuracy by level (of the frames each level drew; level 1: the global keyframes):");
+        sb.AppendLine();
+        sb.AppendLine("| frames | scheme | " + string.Join(" | ", Enumerable.Range(1, depth).Select(k => $"level {k}"))
+            + " |");
+        sb.AppendLine("|---:|---|" + string.Concat(Enumerable.Repeat("---:|", depth)));
+        foreach (var r in leveled)
+            sb.AppendLine($"| {r.Frames} | {r.Scheme} | " + string.Join(" | ", Enumerable.Range(0, depth)
+                .Select(k => k < r.Scores.StoryByLevel!.Count ? Pct(r.Scores.StoryByLevel[k]) : "—")) + " |");
         return sb.ToString();
     }
 

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Pipelines;
 using Longshot.Eval.Attributes;
 using Longshot.Eval.Features;
 using Longshot.Tensors;
@@ -15,7 +16,13 @@ public sealed record ScoredVideo(IReadOnlyList<Frame> Frames, IReadOnlyList<stri
         if (Prompts.Count != Frames.Count || Shots.Count != Frames.Count)
             throw new LongshotException($"evaluation: {Frames.Count} frames but {Prompts.Count} prompts and " +
                 $"{Shots.Count} shot ids.");
+        if (Levels != null && Levels.Any(l => l.Any(f => f < 0 || f >= Frames.Count)))
+            throw new LongshotException($"evaluation: a level names a frame outside the video's {Frames.Count}.");
     }
+
+    /// <summary>The frames each level of the generation drew (<see cref="GenerationPlan.LevelFrames"/>), so story
+    /// accuracy can be told per level; null for real videos and one-level schemes.</summary>
+    public IReadOnlyList<IReadOnlyList<int>>? Levels { get; init; }
 }
 
 /// <summary>
@@ -37,6 +44,11 @@ public sealed record VideoScores(double AvgFid, double BlockFvd, double StoryAcc
     /// asks of that kind, the fraction seen; NaN for a kind never asked. Null in results saved before it existed.
     /// </summary>
     public IReadOnlyDictionary<string, double>? StoryByAttribute { get; init; }
+
+    /// <summary>Story accuracy of the frames each level drew (<see cref="ScoredVideo.Levels"/>; level 1 first), so
+    /// what the global model lost can be told from what the fills lost. Null when the videos carry no levels or not
+    /// the same number of them.</summary>
+    public IReadOnlyList<double>? StoryByLevel { get; init; }
 }
 
 /// <summary>Computes <see cref="VideoScores"/> with a feature extractor.</summary>
@@ -95,8 +107,9 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         double fid = FrechetDistance.Compute(genFrames, realFrames);
         double fvd = genBlocks.Count > 0
             && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
-        var checks = generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) =>
-            StoryChecks(prompt, p.Second.FrameLogits[i]).ToList())).ToList();
+        var perVideo = generated.Zip(gen).Select(p => p.First.Prompts.Select((prompt, i) =>
+            StoryChecks(prompt, p.Second.FrameLogits[i]).ToList()).ToList()).ToList();
+        var checks = perVideo.SelectMany(v => v).ToList();
         double story = Mean(checks.Select(HitRate));
         var byAttribute = StoryAttributes.ToDictionary(a => a, a =>
             Mean(checks.SelectMany(c => c).Where(c => c.Attribute == a).Select(c => c.Hit ? 1.0 : 0.0)));
@@ -108,7 +121,18 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count)
         {
             StoryByAttribute = byAttribute,
+            StoryByLevel = ByLevel(generated, perVideo),
         };
+    }
+
+    /// <summary>Story accuracy over the frames of each level, videos pooled; null unless every video names the same
+    /// number of levels.</summary>
+    private static List<double>? ByLevel(IReadOnlyList<ScoredVideo> videos, List<List<List<(string, bool)>>> checks)
+    {
+        int levels = videos[0].Levels?.Count ?? 0;
+        if (levels < 2 || videos.Any(v => v.Levels?.Count != levels)) return null;
+        return Enumerable.Range(0, levels).Select(k => Mean(videos.SelectMany((v, i) =>
+            v.Levels![k].Select(f => HitRate(checks[i][f]))))).ToList();
     }
 
     /// <summary>The kinds of attribute a prompt can ask for, as <see cref="StoryChecks"/> names them.</summary>
