@@ -52,6 +52,7 @@ internal sealed class SamplingOptions
         "would be under 8 frames apart)",
         1, 12);
     public Option<int> Steps { get; } = CliOptions.Int("--steps", "denoising steps per unit", Shipped.Steps, 1, 1000);
+    public Option<int> GlobalSteps { get; } = GlobalStepsOption();
     public Option<double> Guidance { get; } = CliOptions.Number("--guidance",
         "classifier-free guidance scale (1: off)", Shipped.GuidanceScale, 0, SamplerOptions.MaxGuidance);
     public Option<string> Sampler { get; } = CliOptions.Choice("--sampler", "scheduler", Scheduler.Names.ToArray());
@@ -62,8 +63,13 @@ internal sealed class SamplingOptions
     public Option<int> FillEase { get; } = FillEaseOption();
     public Option<ulong> Seed { get; } = CliOptions.Seed();
 
-    public Option[] All => new Option[] { Scheme, Length, Depth, Steps, Guidance, Sampler, Eta, NoiseCorrelation,
-        FillStart, FillEase, Seed };
+    public Option[] All => new Option[] { Scheme, Length, Depth, Steps, GlobalSteps, Guidance, Sampler, Eta,
+        NoiseCorrelation, FillStart, FillEase, Seed };
+
+    /// <summary>`--global-steps`: denoising steps of the global model's units (the keyframes).</summary>
+    public static Option<int> GlobalStepsOption() => CliOptions.Int("--global-steps",
+        "denoising steps of the global model's units, the keyframes (0: as many as --steps)", Shipped.GlobalSteps, 0,
+        1000);
 
     /// <summary>`--noise-correlation`: the share of each unit's starting noise common to its frames.</summary>
     public static Option<double> NoiseCorrelationOption() => CliOptions.Number("--noise-correlation",
@@ -86,6 +92,6 @@ internal sealed class SamplingOptions
         Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
             (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart),
-            p.GetValue(FillEase)),
+            p.GetValue(FillEase), p.GetValue(GlobalSteps)),
     };
 }

@@ -13,6 +13,8 @@ public sealed record JobSpec
     public int Frames { get; init; }
     public string Scheme { get; init; } = "dod";
     public int Steps { get; init; } = ShippedModels.Sampler.Steps;
+    /// <summary>Denoising steps of the global model's units, the keyframes (0: <see cref="Steps"/>).</summary>
+    public int GlobalSteps { get; init; } = ShippedModels.Sampler.GlobalSteps;
     public double Guidance { get; init; } = ShippedModels.Sampler.GuidanceScale;
     public string Sampler { get; init; } = "dpm++";
     /// <summary>Units between given frames start from them blended along time at this share of the schedule.</summary>
@@ -46,7 +48,7 @@ public sealed record JobSpec
         return new GenerationRequest(story, Frames)
         {
             Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,
-                FillStart: (float)FillStart, FillEase: FillEase),
+                FillStart: (float)FillStart, FillEase: FillEase, GlobalSteps: GlobalSteps),
             RunDir = scheme == GenerationScheme.DiffusionOverDiffusion ? runDir : null,
         }.Validate();
     }

@@ -61,6 +61,8 @@ public class BadInputTests
     [InlineData("--guidance", "Infinity")]
     [InlineData("--guidance", "1e308")]
     [InlineData("--steps", "0")]
+    [InlineData("--global-steps", "-1")]
+    [InlineData("--global-steps", "1001")]
     [InlineData("--fill-start", "0")]
     [InlineData("--fill-start", "1.5")]
     [InlineData("--device", "gpu")]

@@ -34,6 +34,29 @@ public class DodPipelineTests
     }
 
     [Fact]
+    public void GlobalStepsChangeOnlyHowTheKeyframesAreSampled()
+    {
+        using (new BuiltinGemm())
+        {
+            var story = Storyline.Parse(Story, frames: 30);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
+            var keyframes = R(story, 30, 7, o).Schedule().Levels[0][0].Positions;
+            var plain = Pipeline(1).GenerateLatents(R(story, 30, 7, o));
+            var same = Pipeline(1).GenerateLatents(R(story, 30, 7, o with { GlobalSteps = 2 }));
+            Assert.All(Enumerable.Range(0, 30), f => Assert.Equal(plain[f].ToArray(), same[f].ToArray()));
+            // Keyframes sampled with 5 steps whether all units or only the global ones take 5.
+            var five = Pipeline(1).GenerateLatents(R(story, 30, 7, o with { GlobalSteps = 5 }));
+            var allFive = Pipeline(1).GenerateLatents(R(story, 30, 7, o with { Steps = 5 }));
+            Assert.All(keyframes, f => Assert.Equal(allFive[f].ToArray(), five[f].ToArray()));
+            Assert.All(keyframes, f => Assert.NotEqual(plain[f].ToArray(), five[f].ToArray()));
+            Assert.Equal(5, (o with { GlobalSteps = 5 }).ForGlobal().Steps);
+            Assert.Contains("global steps 5", (o with { GlobalSteps = 5 }).Identity);
+            Assert.Equal(o.Identity, (o with { GlobalSteps = 2 }).Identity);
+            Assert.Throws<LongshotException>(() => (o with { GlobalSteps = -1 }).Validate());
+        }
+    }
+
+    [Fact]
     public void TheVideoDoesNotDependOnThreadsOrParallelWorkers()
     {
         using (new BuiltinGemm())

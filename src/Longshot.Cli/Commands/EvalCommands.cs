@@ -27,6 +27,7 @@ internal static class EvalCommands
         var correlation = SamplingOptions.NoiseCorrelationOption();
         var fillStart = SamplingOptions.FillStartOption();
         var fillEase = SamplingOptions.FillEaseOption();
+        var globalSteps = SamplingOptions.GlobalStepsOption();
         var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
             ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
         var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
@@ -46,8 +47,8 @@ internal static class EvalCommands
                                            "table1.csv and " +
                                        "quality.svg. Rerun to resume.")
             .With(data).With(m.All)
-                .With(outDir, quick, lengths, budget, steps, guidance, correlation, fillStart, fillEase, sampler,
-                    extractor)
+                .With(outDir, quick, lengths, budget, steps, globalSteps, guidance, correlation, fillStart, fillEase,
+                    sampler, extractor)
                 .With(batch, length, depth, schemes, seed, quiet);
         eval.Subcommands.Add(Vae());
         eval.Subcommands.Add(Mtd());
@@ -73,7 +74,7 @@ internal static class EvalCommands
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance), p.GetValue(sampler)!,
                     NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart),
-                    FillEase: p.GetValue(fillEase)),
+                    FillEase: p.GetValue(fillEase), GlobalSteps: p.GetValue(globalSteps)),
                 Device = DeviceOption.Open(p, m.Device),
             };
             bool silent = p.GetValue(quiet);

@@ -236,7 +236,8 @@ public sealed class LongVideoPipeline
             int n = Math.Min(16, r.Frames);
             var clip = new MtdClip(Enumerable.Range(0, n).ToArray(), Enumerable.Range(0, n).Select(r.Story.PromptAt)
                 .ToArray(), new Tensor?[n], new Rng(r.Seed).Derive(1, 0));
-            first = _global.Sample(new[] { clip }, r.Sampler, ct)[0].Narrow(0, 0, 1).Squeeze(0).Contiguous();
+            first = _global.Sample(new[] { clip }, r.Sampler.ForGlobal(), ct)[0].Narrow(0, 0, 1).Squeeze(0)
+                .Contiguous();
         }
         var given = new Tensor?[r.Frames];
         given[0] = first;
@@ -333,8 +334,9 @@ public sealed class LongVideoPipeline
     internal List<Tensor> SampleBatch(GenerationRequest r, List<WorkUnit> batch, Dictionary<int, Tensor> known,
         CancellationToken ct)
     {
-        var sampler = batch[0].IsGlobal ? _global : _local;
-        return sampler.Sample(batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList(), r.Sampler, ct);
+        bool global = batch[0].IsGlobal;
+        return (global ? _global : _local).Sample(batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList(),
+            global ? r.Sampler.ForGlobal() : r.Sampler, ct);
     }
 
     /// <summary>The autoregressive baseline: the same models, one unit after another.</summary>
@@ -347,7 +349,8 @@ public sealed class LongVideoPipeline
         {
             var u = schedule.Units[i];
             var outs = (u.IsGlobal ? _global : _local)
-                .Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, r.Sampler, ct);
+                .Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, u.IsGlobal ? r.Sampler.ForGlobal() : r.Sampler,
+                    ct);
             Record(u, outs[0], known);
             progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count, i + 1, schedule.Units.Count));
             yield return 0;

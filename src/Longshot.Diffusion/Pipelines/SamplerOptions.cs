@@ -15,9 +15,16 @@ namespace Longshot.Diffusion.Pipelines;
 /// (1: from pure noise, every step).</param>
 /// <param name="FillEase">For those units: a generated frame k slots from its nearest given frame keeps k / FillEase
 /// of what sampling changed in its start (1: all of it), so the fill eases into its given frames.</param>
+/// <param name="GlobalSteps">Denoising steps of the global model's units (the keyframes), 0: <paramref
+/// name="Steps"/>. A video has one such unit, so more steps there cost little and every later level inherits
+/// them.</param>
 public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
-    float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f, int FillEase = 1)
+    float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f, int FillEase = 1, int GlobalSteps = 0)
 {
+    /// <summary>The settings the global model's units are sampled with: <see cref="GlobalSteps"/> steps when
+    /// set.</summary>
+    public SamplerOptions ForGlobal() => GlobalSteps > 0 ? this with { Steps = GlobalSteps } : this;
+
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
 
@@ -33,6 +40,9 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
             throw new LongshotException($"sampler: noise correlation must be in [0, 1), got {NoiseCorrelation}.");
         if (!(FillStart > 0 && FillStart <= 1))
             throw new LongshotException($"sampler: fill start must be in (0, 1], got {FillStart}.");
+        if (GlobalSteps < 0 || GlobalSteps > 1000)
+            throw new LongshotException($"sampler: global steps must be between 1 and 1000 (0: as many as the " +
+                $"other units), got {GlobalSteps}.");
         if (FillEase < 1 || FillEase > 1000)
             throw new LongshotException($"sampler: fill ease must be between 1 and 1000 slots, got {FillEase}.");
         Schedulers.Scheduler.Create(Scheduler, new SchedulerConfig(), new SchedulerOptions(Eta));
@@ -45,5 +55,6 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
                               + (Eta != 0 ? $" eta {Eta}" : "")
                               + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "")
                               + (FillStart != 1 ? $" fill start {FillStart}" : "")
-                              + (FillStart != 1 && FillEase != 1 ? $" fill ease {FillEase}" : "");
+                              + (FillStart != 1 && FillEase != 1 ? $" fill ease {FillEase}" : "")
+                              + (GlobalSteps > 0 && GlobalSteps != Steps ? $" global steps {GlobalSteps}" : "");
 }

@@ -115,7 +115,8 @@ public static class LongVideoBenchmark
             $"{o.Sampler.GuidanceScale}" + (o.Sampler.NoiseCorrelation != 0
                 ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "")
             + (o.Sampler.FillStart != 1 ? $", fill start {o.Sampler.FillStart}" : "")
-            + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "") + "; " +
+            + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "")
+            + (o.Sampler.ForGlobal().Steps != o.Sampler.Steps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
                      $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
