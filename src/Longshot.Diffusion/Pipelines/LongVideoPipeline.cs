@@ -335,8 +335,10 @@ public sealed class LongVideoPipeline
         CancellationToken ct)
     {
         bool global = batch[0].IsGlobal;
-        return (global ? _global : _local).Sample(batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList(),
-            global ? r.Sampler.ForGlobal() : r.Sampler, ct);
+        // Workers read the known frames while the caller's thread records finished units into them (Record locks).
+        List<MtdClip> clips;
+        lock (known) clips = batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList();
+        return (global ? _global : _local).Sample(clips, global ? r.Sampler.ForGlobal() : r.Sampler, ct);
     }
 
     /// <summary>The autoregressive baseline: the same models, one unit after another.</summary>
@@ -483,10 +485,16 @@ public sealed class LongVideoPipeline
 
     internal int[] UnitShape(WorkUnit u) => new[] { u.Positions.Length, _channels, _size, _size };
 
+    /// <summary>Writes a finished unit's frames into <paramref name="known"/>, locked: sampling workers read it
+    /// (<see cref="SampleBatch"/>) while the caller's thread records, and a Dictionary must not be read while it is
+    /// written.</summary>
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
     {
+        var frames = new List<(int, Tensor)>();
         for (int f = 0; f < u.Positions.Length; f++)
-            if (!u.Given[f]) known[u.Positions[f]] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
+            if (!u.Given[f]) frames.Add((u.Positions[f], latents.Narrow(0, f, 1).Squeeze(0).Contiguous()));
+        lock (known)
+            foreach (var (p, t) in frames) known[p] = t;
     }
 
     private static MtdClip ToClip(WorkUnit u, Storyline story, Dictionary<int, Tensor> known, ulong seed)
