@@ -334,11 +334,10 @@ public sealed class LongVideoPipeline
     internal List<Tensor> SampleBatch(GenerationRequest r, List<WorkUnit> batch, Dictionary<int, Tensor> known,
         CancellationToken ct)
     {
-        bool global = batch[0].IsGlobal;
         // Workers read the known frames while the caller's thread records finished units into them (Record locks).
         List<MtdClip> clips;
         lock (known) clips = batch.Select(u => ToClip(u, r.Story, known, r.Seed)).ToList();
-        return (global ? _global : _local).Sample(clips, global ? r.Sampler.ForGlobal() : r.Sampler, ct);
+        return (batch[0].IsGlobal ? _global : _local).Sample(clips, SamplerFor(r, batch[0]), ct);
     }
 
     /// <summary>The autoregressive baseline: the same models, one unit after another.</summary>
@@ -351,8 +350,7 @@ public sealed class LongVideoPipeline
         {
             var u = schedule.Units[i];
             var outs = (u.IsGlobal ? _global : _local)
-                .Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, u.IsGlobal ? r.Sampler.ForGlobal() : r.Sampler,
-                    ct);
+                .Sample(new[] { ToClip(u, r.Story, known, r.Seed) }, SamplerFor(r, u), ct);
             Record(u, outs[0], known);
             progress?.Report(new GenerationProgress(1, 1, i + 1, schedule.Units.Count, i + 1, schedule.Units.Count));
             yield return 0;
@@ -490,12 +488,15 @@ public sealed class LongVideoPipeline
     /// written.</summary>
     private static void Record(WorkUnit u, Tensor latents, Dictionary<int, Tensor> known)
     {
-        var frames = new List<(int, Tensor)>();
-        for (int f = 0; f < u.Positions.Length; f++)
-            if (!u.Given[f]) frames.Add((u.Positions[f], latents.Narrow(0, f, 1).Squeeze(0).Contiguous()));
         lock (known)
-            foreach (var (p, t) in frames) known[p] = t;
+            for (int f = 0; f < u.Positions.Length; f++)
+                if (!u.Given[f]) known[u.Positions[f]] = latents.Narrow(0, f, 1).Squeeze(0).Contiguous();
     }
+
+    /// <summary>The settings unit <paramref name="u"/> is sampled with: the global model's own steps for its
+    /// units.</summary>
+    private static SamplerOptions SamplerFor(GenerationRequest r, WorkUnit u) =>
+        u.IsGlobal ? r.Sampler.ForGlobal() : r.Sampler;
 
     private static MtdClip ToClip(WorkUnit u, Storyline story, Dictionary<int, Tensor> known, ulong seed)
     {

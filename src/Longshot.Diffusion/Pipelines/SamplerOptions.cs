@@ -23,7 +23,10 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
 {
     /// <summary>The settings the global model's units are sampled with: <see cref="GlobalSteps"/> steps when
     /// set.</summary>
-    public SamplerOptions ForGlobal() => GlobalSteps > 0 ? this with { Steps = GlobalSteps } : this;
+    public SamplerOptions ForGlobal() => HasGlobalSteps ? this with { Steps = GlobalSteps } : this;
+
+    /// <summary>Whether the global model's units take another number of steps than the rest.</summary>
+    public bool HasGlobalSteps => GlobalSteps > 0 && GlobalSteps != Steps;
 
     /// <summary>Largest guidance scale accepted: far beyond any useful value, but finite.</summary>
     public const float MaxGuidance = 100f;
@@ -56,5 +59,5 @@ public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, st
                               + (NoiseCorrelation != 0 ? $" noise correlation {NoiseCorrelation}" : "")
                               + (FillStart != 1 ? $" fill start {FillStart}" : "")
                               + (FillStart != 1 && FillEase != 1 ? $" fill ease {FillEase}" : "")
-                              + (GlobalSteps > 0 && GlobalSteps != Steps ? $" global steps {GlobalSteps}" : "");
+                              + (HasGlobalSteps ? $" global steps {GlobalSteps}" : "");
 }

@@ -116,7 +116,7 @@ public static class LongVideoBenchmark
                 ? $", noise correlation {o.Sampler.NoiseCorrelation}" : "")
             + (o.Sampler.FillStart != 1 ? $", fill start {o.Sampler.FillStart}" : "")
             + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "")
-            + (o.Sampler.ForGlobal().Steps != o.Sampler.Steps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
+            + (o.Sampler.HasGlobalSteps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
                      $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +

@@ -107,10 +107,11 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         double fid = FrechetDistance.Compute(genFrames, realFrames);
         double fvd = genBlocks.Count > 0
             && realBlocks.Count > 0 ? FrechetDistance.Compute(genBlocks, realBlocks) : double.NaN;
-        var perVideo = generated.Zip(gen).Select(p => p.First.Prompts.Select((prompt, i) =>
-            StoryChecks(prompt, p.Second.FrameLogits[i]).ToList()).ToList()).ToList();
-        var checks = perVideo.SelectMany(v => v).ToList();
-        double story = Mean(checks.Select(HitRate));
+        var checks = generated.Zip(gen).SelectMany(p => p.First.Prompts.Select((prompt, i) =>
+            StoryChecks(prompt, p.Second.FrameLogits[i]).ToList())).ToList();
+        // Each frame's hit rate, in the videos' order: the story accuracy pools them, the levels pick theirs.
+        var rates = checks.Select(HitRate).ToList();
+        double story = Mean(rates);
         var byAttribute = StoryAttributes.ToDictionary(a => a, a =>
             Mean(checks.SelectMany(c => c).Where(c => c.Attribute == a).Select(c => c.Hit ? 1.0 : 0.0)));
         double consistency = Mean(generated.Zip(gen).Select(p => Consistency(p.First, p.Second.FrameLogits)));
@@ -121,18 +122,20 @@ public sealed class VideoEvaluator(FeatureExtractor extractor, int blockFrames =
         return new VideoScores(fid, fvd, story, consistency, jitter, cuts, genFrames.Count, genBlocks.Count)
         {
             StoryByAttribute = byAttribute,
-            StoryByLevel = ByLevel(generated, perVideo),
+            StoryByLevel = ByLevel(generated, rates),
         };
     }
 
     /// <summary>Story accuracy over the frames of each level, videos pooled; null unless every video names the same
     /// number of levels.</summary>
-    private static List<double>? ByLevel(IReadOnlyList<ScoredVideo> videos, List<List<List<(string, bool)>>> checks)
+    private static List<double>? ByLevel(IReadOnlyList<ScoredVideo> videos, List<double> frameRates)
     {
         int levels = videos[0].Levels?.Count ?? 0;
         if (levels < 2 || videos.Any(v => v.Levels?.Count != levels)) return null;
+        var starts = new int[videos.Count];
+        for (int i = 1; i < videos.Count; i++) starts[i] = starts[i - 1] + videos[i - 1].Frames.Count;
         return Enumerable.Range(0, levels).Select(k => Mean(videos.SelectMany((v, i) =>
-            v.Levels![k].Select(f => HitRate(checks[i][f]))))).ToList();
+            v.Levels![k].Select(f => frameRates[starts[i] + f])))).ToList();
     }
 
     /// <summary>The kinds of attribute a prompt can ask for, as <see cref="StoryChecks"/> names them.</summary>
