@@ -115,6 +115,7 @@ public class StudioApiTests
         { "frames", new { story = "0-: a", frames = 0 } },
         { "guidance", new { story = "0-: a", frames = 16, guidance = 1e308 } },
         { "steps", new { story = "0-: a", frames = 16, steps = 0 } },
+        { "global steps", new { story = "0-: a", frames = 16, globalSteps = -1 } },
         { "fill start", new { story = "0-: a", frames = 16, fillStart = 0 } },
         { "fill ease", new { story = "0-: a", frames = 16, fillEase = 0 } },
         { "scheme", new { story = "0-: a", frames = 16, scheme = "zigzag" } },
