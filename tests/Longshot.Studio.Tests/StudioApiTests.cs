@@ -11,26 +11,28 @@ using Xunit;
 
 namespace Longshot.Studio.Tests;
 
-/// <summary>A studio on an in-memory server over a fresh workspace.</summary>
+/// <summary>A studio on an in-memory server over a fresh workspace (deleted when it stops) or a given one.</summary>
 internal sealed class TestStudio : IAsyncDisposable
 {
     public WebApplication App { get; }
     public HttpClient Client { get; }
     public string Workspace { get; }
+    private readonly bool _ownsWorkspace;
 
-    private TestStudio(WebApplication app, string workspace)
+    private TestStudio(WebApplication app, string workspace, bool ownsWorkspace)
     {
-        App = app; Workspace = workspace;
+        App = app; Workspace = workspace; _ownsWorkspace = ownsWorkspace;
         Client = app.GetTestClient();
     }
 
     public static async Task<TestStudio> Start(string? workspace = null, int maxFrames = 4096)
     {
+        bool owns = workspace == null;
         workspace ??= Directory.CreateTempSubdirectory("longshot-studio-").FullName;
         var app = StudioApp.Build(new StudioOptions { Workspace = workspace, MaxFrames = maxFrames },
             b => b.WebHost.UseTestServer());
         await app.StartAsync();
-        return new TestStudio(app, workspace);
+        return new TestStudio(app, workspace, owns);
     }
 
     public async Task<JsonElement> Submit(object spec)
@@ -57,6 +59,7 @@ internal sealed class TestStudio : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
+        if (_ownsWorkspace) Directory.Delete(Workspace, true);
     }
 }
 
@@ -237,6 +240,7 @@ public class StudioApiTests
                 .GetString() == "done");
             Assert.Equal("done", (await s.WaitEnded(left)).GetProperty("status").GetString());
         }
+        Directory.Delete(workspace, true);
     }
 
     [Fact]
