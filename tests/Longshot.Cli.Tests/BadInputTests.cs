@@ -31,6 +31,7 @@ public class BadInputTests
     [InlineData("train", "extractor")]
     [InlineData("eval")]
     [InlineData("eval", "mtd")]
+    [InlineData("eval", "keyframes")]
     public void EveryCommandPrintsItsOwnOptions(params string[] command)
     {
         var r = Cli.Run(command.Append("--help").ToArray());
@@ -188,6 +189,10 @@ public class BadInputTests
             Refused(Cli.Run("eval", "mtd", "--data", none, "--model", Cli.Models("toonworld-local")),
                 "dataset folder not found");
             Refused(Cli.Run("eval", "--data", none, "--schemes", "dod,extended"), "--schemes: 'extended'");
+            Refused(Cli.Run("eval", "keyframes", "--data", none), "dataset folder not found");
+            Refused(Cli.Run("eval", "keyframes", "--data", none, "--windows", "0"), "--windows");
+            Refused(Cli.Run("eval", "keyframes", "--data", none, "--frames", "1"), "--frames");
+            Refused(Cli.Run("eval", "keyframes", "--data", none, "--global-steps", "x"), "--global-steps");
             Refused(Cli.Run("eval", "exvideo", "--data", none, "--dod-local", Cli.Models("toonworld-extended")),
                 "--dod-global and --dod-local go together");
             Refused(Cli.Run("eval", "exvideo", "--data", none, "--dod-local", Cli.Models("toonworld-local"),

@@ -57,6 +57,26 @@ public class DodPipelineTests
     }
 
     [Fact]
+    public void KeyframesAloneAreTheFullRunsKeyframes()
+    {
+        using (new BuiltinGemm())
+        {
+            var story = Storyline.Parse(Story, frames: 40);
+            var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f, GlobalSteps: 3);
+            var request = R(story, 40, 7, o);
+            var keyframes = Pipeline(2).GenerateKeyframes(request);
+            var full = Pipeline(1).GenerateLatents(request);
+            Assert.Equal(request.Schedule().Levels[0][0].Positions, keyframes.Keys.Order());
+            Assert.All(keyframes, k => Assert.Equal(full[k.Key].ToArray(), k.Value.ToArray()));
+            var other = Pipeline(1).GenerateKeyframes(R(story, 40, 8, o));
+            Assert.NotEqual(keyframes[0].ToArray(), other[0].ToArray());
+            var e = Assert.Throws<LongshotException>(() => Pipeline(1).GenerateKeyframes(request with
+                { Scheme = GenerationScheme.Autoregressive }));
+            Assert.Contains("only the dod scheme", e.Message);
+        }
+    }
+
+    [Fact]
     public void TheVideoDoesNotDependOnThreadsOrParallelWorkers()
     {
         using (new BuiltinGemm())

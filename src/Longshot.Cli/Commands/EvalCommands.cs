@@ -54,6 +54,7 @@ internal static class EvalCommands
         eval.Subcommands.Add(Mtd());
         eval.Subcommands.Add(ExVideo());
         eval.Subcommands.Add(Story());
+        eval.Subcommands.Add(Keyframes());
         return eval.Runs((p, ct) =>
         {
             bool q = p.GetValue(quick);
@@ -200,6 +201,69 @@ internal static class EvalCommands
                 var scores = Eval.Metrics.SegmentScores.Score(Eval.Features.FeatureExtractor.Load(
                     fx ?? ShippedExtractor.Folder(), fx == null ? ShippedExtractor.Sha256 : null), video, s);
                 Console.Write(Eval.Metrics.SegmentScores.Markdown(scores));
+                return 0;
+            });
+    }
+
+    private static Command Keyframes()
+    {
+        var data = CliOptions.Text("--data", "dataset folder (test split: stories and real frames)", "DIR", true);
+        var global = CliOptions.Text("--global", "global MTD folder (default: models/toonworld-global)", "DIR");
+        var vae = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)", "DIR");
+        var frames = CliOptions.Int("--frames", "frames of the videos whose keyframes are drawn", 1024, 2,
+            GenerationRequest.MaxFrames);
+        var windows = CliOptions.Int("--windows", "test-split stories (windows of --frames frames)", 32, 1, 100_000);
+        var steps = CliOptions.Int("--steps", "denoising steps (what --global-steps 0 means)",
+            ShippedModels.Sampler.Steps, 1, 1000);
+        var globalSteps = SamplingOptions.GlobalStepsOption();
+        var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
+            ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
+        var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
+        var length = CliOptions.Int("--length", "keyframes per global unit (L) the model was trained for", 16, 3,
+            1024);
+        var depth = CliOptions.OptionalInt("--depth", "levels of DoD's hierarchy (default: as `generate` chooses)", 1,
+            12);
+        var seed = CliOptions.Seed();
+        var extractor = CliOptions.Text("--extractor",
+            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var json = CliOptions.Flag("--json", "print JSON");
+        var quiet = CliOptions.Flag("--quiet", "no progress output");
+        return new Command("keyframes", "The global model alone: the keyframes DoD draws for test-split stories of " +
+                "--frames frames, as `eval` seeds them, each scored against the real frame (Avg-FID, story " +
+                "accuracy by attribute). Minutes instead of whole videos.")
+            .With(data, global, vae, frames, windows, steps, globalSteps, guidance, sampler, length, depth, seed)
+            .With(extractor, json, quiet)
+            .Runs((p, ct) =>
+            {
+                string? fx = p.GetValue(extractor);
+                bool asJson = p.GetValue(json), silent = p.GetValue(quiet) || asJson;
+                var o = new KeyframeOptions
+                {
+                    Data = p.GetValue(data)!, Global = p.GetValue(global) ?? ShippedModels.Global(),
+                    Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Extractor = fx ?? ShippedExtractor.Folder(),
+                    ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null, Frames = p.GetValue(frames),
+                    Windows = p.GetValue(windows), Length = p.GetValue(length), Depth = p.GetValue(depth),
+                    Seed = p.GetValue(seed),
+                    Sampler = ShippedModels.Sampler with
+                    {
+                        Steps = p.GetValue(steps), GuidanceScale = (float)p.GetValue(guidance),
+                        Scheduler = p.GetValue(sampler)!, GlobalSteps = p.GetValue(globalSteps),
+                    },
+                };
+                var progress = new SyncProgress<(int Done, int Total)>(x =>
+                    { if (!silent) Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] story {x.Done}/{x.Total}"); });
+                var s = KeyframeBenchmark.Run(o, progress, ct);
+                var by = s.StoryByAttribute!;
+                if (asJson)
+                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["keyframes"] = s.Frames, ["avg_fid"] = s.AvgFid, ["story_accuracy"] = s.StoryAccuracy,
+                        ["story_by_attribute"] = by,
+                    }));
+                else
+                    Console.WriteLine($"{s.Frames} keyframes of {o.Windows} stories of {o.Frames} frames: Avg-FID " +
+                        $"{s.AvgFid:F2}  story accuracy {s.StoryAccuracy:P1}  (" +
+                        string.Join(", ", by.Select(kv => $"{kv.Key} {kv.Value:P1}")) + ")");
                 return 0;
             });
     }

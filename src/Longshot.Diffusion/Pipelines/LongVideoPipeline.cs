@@ -101,6 +101,24 @@ public sealed class LongVideoPipeline
     }
 
     /// <summary>
+    /// Only the global model's keyframes of a DoD request (level 1 of its schedule), exactly as a full run of the same
+    /// request samples them: a quick look at whether a story's keyframes carry it, since the levels below keep what
+    /// the keyframes show.
+    /// </summary>
+    public Dictionary<int, Tensor> GenerateKeyframes(GenerationRequest r, CancellationToken ct = default)
+    {
+        r.Validate();
+        if (r.Scheme != GenerationScheme.DiffusionOverDiffusion)
+            throw new LongshotException($"keyframes: only the dod scheme has global keyframes, not {r.Scheme.Name()}.");
+        CheckUnitLength(r.Length);
+        var known = new Dictionary<int, Tensor>();
+        var units = r.Schedule().Levels[0].ToList();
+        var outs = SampleBatch(r, units, known, ct);
+        for (int i = 0; i < units.Count; i++) Record(units[i], outs[i], known);
+        return known;
+    }
+
+    /// <summary>
     /// Generates and decodes, yielding frames [3, H, W] in [-1, 1] in order as soon as the units and tiles covering
     /// them are done: the first frames arrive while the last level is still being sampled.
     /// </summary>

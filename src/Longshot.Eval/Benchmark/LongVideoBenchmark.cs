@@ -97,10 +97,7 @@ public static class LongVideoBenchmark
             throw new LongshotException($"eval: lengths must be between 2 and {GenerationRequest.MaxFrames} frames.");
         o.Sampler.Validate();
         using var store = DatasetStore.Open(o.Data);
-        var tests = store.Episodes.Where(e => e.Entry.Split == Splits.Test).ToList();
-        if (tests.Count == 0) throw new LongshotException($"{o.Data}: no test-split episodes to take stories from.");
-        if (tests.Any(e => e.Annotation(0) == null))
-            throw new LongshotException($"{o.Data}: test episodes have no annotations (shots are needed for scoring).");
+        var tests = TestEpisodes(store, o.Data);
         var fx = FeatureExtractor.Load(o.Extractor, o.ExtractorSha256);
         var evaluator = new VideoEvaluator(fx);
         var globalParts = MtdPipelineParts.Load(o.Global);
@@ -215,6 +212,17 @@ public static class LongVideoBenchmark
                 yield return ($"clips-{ClipSettings.Name(a)}", GenerationScheme.ClipParallel,
                     o.Clips with { Attention = a }, null);
         foreach (var v in o.Variants) yield return (v.Name, v.Scheme, o.Clips, v);
+    }
+
+    /// <summary>The test split's episodes, the stories and real videos of the benchmarks (annotated, for
+    /// scoring).</summary>
+    internal static List<StoredEpisode> TestEpisodes(DatasetStore store, string data)
+    {
+        var tests = store.Episodes.Where(e => e.Entry.Split == Splits.Test).ToList();
+        if (tests.Count == 0) throw new LongshotException($"{data}: no test-split episodes to take stories from.");
+        if (tests.Any(e => e.Annotation(0) == null))
+            throw new LongshotException($"{data}: test episodes have no annotations (shots are needed for scoring).");
+        return tests;
     }
 
     /// <summary>Evenly spread windows of n frames over the test episodes.</summary>
