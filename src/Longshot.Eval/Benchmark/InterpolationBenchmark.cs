@@ -10,13 +10,9 @@ using Longshot.Video.Store;
 namespace Longshot.Eval.Benchmark;
 
 /// <summary>Options of the local-model benchmark (NUWA-XL Table 2b on Toonworld).</summary>
-public sealed record InterpolationOptions
+public sealed record InterpolationOptions : BenchmarkInputs
 {
-    public required string Data { get; init; }
     public required string Local { get; init; }
-    public required string Vae { get; init; }
-    public required string Extractor { get; init; }
-    public string? ExtractorSha256 { get; init; }
     public int Clips { get; init; } = 48;
     public int Length { get; init; } = 16;
     /// <summary>Frame spacing inside a clip (1: the finest level).</summary>

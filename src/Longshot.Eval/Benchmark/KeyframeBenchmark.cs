@@ -10,14 +10,9 @@ using Longshot.Video.Store;
 namespace Longshot.Eval.Benchmark;
 
 /// <summary>Options of `longshot eval keyframes`: which global model, how many stories of how many frames.</summary>
-public sealed record KeyframeOptions
+public sealed record KeyframeOptions : BenchmarkInputs
 {
-    public required string Data { get; init; }
     public required string Global { get; init; }
-    public required string Vae { get; init; }
-    public required string Extractor { get; init; }
-    /// <summary>The SHA-256 the extractor must have (null: any).</summary>
-    public string? ExtractorSha256 { get; init; }
     /// <summary>Frames of the videos whose keyframes are drawn.</summary>
     public int Frames { get; init; } = 1024;
     /// <summary>Test-split windows (stories) of <see cref="Frames"/> frames.</summary>

@@ -16,15 +16,10 @@ using Longshot.Video.Store;
 namespace Longshot.Eval.Benchmark;
 
 /// <summary>Options of `longshot eval`: which models, which stories, how many frames.</summary>
-public sealed record BenchmarkOptions
+public sealed record BenchmarkOptions : BenchmarkInputs
 {
-    public required string Data { get; init; }
     public required string Global { get; init; }
     public required string Local { get; init; }
-    public required string Vae { get; init; }
-    public required string Extractor { get; init; }
-    /// <summary>The SHA-256 the extractor must have (null: any).</summary>
-    public string? ExtractorSha256 { get; init; }
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
     public GenerationScheme[] Schemes { get; init; } = GenerationSchemes.OnStoryModels.ToArray();
