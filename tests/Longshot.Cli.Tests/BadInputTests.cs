@@ -190,6 +190,11 @@ public class BadInputTests
                 "dataset folder not found");
             Refused(Cli.Run("eval", "--data", none, "--schemes", "dod,extended"), "--schemes: 'extended'");
             Refused(Cli.Run("eval", "keyframes", "--data", none), "dataset folder not found");
+            var pngs = Directory.CreateDirectory(Path.Combine(dir, "pngs")).FullName;
+            Refused(Cli.Run("eval", "story", "--frames", pngs, "--story", Story), "--frames: ", "no PNG files");
+            Video.Formats.Png.Save(Path.Combine(pngs, "frame_000000.png"), new Video.Imaging.Frame(64, 64));
+            Refused(Cli.Run("eval", "story", "--frames", pngs, "--story", Story, "--reference", none),
+                "--reference: dataset folder not found");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--windows", "0"), "--windows");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--frames", "1"), "--frames");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--global-steps", "x"), "--global-steps");

@@ -1,6 +1,8 @@
 using Longshot.Diffusion.Pipelines;
 using Longshot.Eval.Features;
+using Longshot.Eval.Attributes;
 using Longshot.Eval.Metrics;
+using Longshot.Video.Store;
 using Longshot.Video.Toonworld;
 using Xunit;
 
@@ -40,5 +42,44 @@ public class SegmentScoresTests
         // Accessories are a few pixels at 64 x 64: the extractor sees them in some real frames, not most.
         Assert.Contains(own, s => s.Accessories > 0.3);
         Assert.Contains("| 0-400 |", SegmentScores.Markdown(wrong));
+    }
+
+    [Fact]
+    public void TheRealShirtReferenceCountsAnnotatedCharactersAndSitsBesideEachSegment()
+    {
+        var fx = FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
+            ShippedExtractor.Sha256);
+        var dir = Directory.CreateTempSubdirectory("longshot-shirt-reference-").FullName;
+        try
+        {
+            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 400, Seed = 4244 }, 3);
+            using var store = DatasetStore.Open(dir);
+            var reference = ShirtReference.Measure(fx, store, every: 4);
+            // Every visible character of the sampled frames is counted once, under its frame's framing and shirt.
+            int characters = store.Episodes.Sum(e => Enumerable.Range(0, 100).Sum(i =>
+                e.Annotation(4 * i)!.Characters.Count(c => c.Visible)));
+            Assert.Equal(characters, FrameAttributes.Framings.Sum(f => FrameAttributes.Shirts.Sum(s =>
+                reference.Count(f, s))));
+            var counted = FrameAttributes.Framings.SelectMany(f => FrameAttributes.Shirts.Select(s => (f, s)))
+                .Where(k => reference.Count(k.f, k.s) > 0).ToList();
+            Assert.All(counted, k => Assert.InRange(reference.Rate(k.f, k.s), 0, 1));
+            // The shipped extractor sees most shirts of real frames (accessories and small figures aside).
+            double seen = counted.Sum(k => reference.Rate(k.f, k.s) * reference.Count(k.f, k.s)) / characters;
+            Assert.True(seen > 0.6, $"real shirts seen: {seen:P0}");
+            Assert.True(double.IsNaN(reference.Rate("wide", "no such colour")));
+            var (f0, s0) = counted[0];
+            var name = f0 == "close" ? "Close-up" : f0 == "medium" ? "Medium shot" : "Wide shot";
+            var asked = PromptAttributes.Parse($"{name} of the beach at noon. Kip, in a {s0} shirt, sits.");
+            Assert.Equal(reference.Rate(f0, s0), reference.For(asked));
+            Assert.True(double.IsNaN(reference.For(PromptAttributes.Parse("The beach at noon. Kip, in a red shirt."))));
+            var frames = store.Episodes.First().ReadFrame(0);
+            var scores = SegmentScores.Score(fx, new[] { frames }, Storyline.Parse($"0-1: {name} of the beach at " +
+                $"noon. Kip, in a {s0} shirt, sits.\n", frames: 1), reference);
+            Assert.Equal(reference.Rate(f0, s0), scores[0].ShirtsReal);
+            Assert.Contains("shirts on real frames", SegmentScores.Markdown(scores));
+            Assert.DoesNotContain("on real frames", SegmentScores.Markdown(scores.Select(x => x with
+                { ShirtsReal = double.NaN }).ToList()));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 }

@@ -186,9 +186,11 @@ internal static class EvalCommands
         var story = CliOptions.Text("--story", "the storyline the video was generated from", "FILE", true);
         var extractor = CliOptions.Text("--extractor",
             "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var reference = CliOptions.Text("--reference", "annotated dataset folder (`data toonworld`): beside each " +
+            "segment's shirts, how often the extractor sees the same shirts at that framing on its real frames", "DIR");
         return new Command("story", "Per story segment: the fraction of its frames showing the asked place, time of " +
                 "day and shirt colours (the shipped extractor).")
-            .With(frames, story, extractor)
+            .With(frames, story, extractor, reference)
             .Runs((p, ct) =>
             {
                 string dir = p.GetValue(frames)!;
@@ -198,8 +200,17 @@ internal static class EvalCommands
                 var s = Storyline.Load(p.GetValue(story)!, 24, files.Count);
                 var video = files.Select(Video.Formats.Png.Load).ToList();
                 string? fx = p.GetValue(extractor);
-                var scores = Eval.Metrics.SegmentScores.Score(Eval.Features.FeatureExtractor.Load(
-                    fx ?? ShippedExtractor.Folder(), fx == null ? ShippedExtractor.Sha256 : null), video, s);
+                var extractorModel = Eval.Features.FeatureExtractor.Load(fx ?? ShippedExtractor.Folder(),
+                    fx == null ? ShippedExtractor.Sha256 : null);
+                Eval.Metrics.ShirtReference? real = null;
+                if (p.GetValue(reference) is { } refDir)
+                {
+                    if (!Directory.Exists(refDir))
+                        throw new LongshotException($"--reference: dataset folder not found: {refDir}");
+                    using var store = Video.Store.DatasetStore.Open(refDir);
+                    real = Eval.Metrics.ShirtReference.Measure(extractorModel, store, ct: ct);
+                }
+                var scores = Eval.Metrics.SegmentScores.Score(extractorModel, video, s, real);
                 Console.Write(Eval.Metrics.SegmentScores.Markdown(scores));
                 return 0;
             });

@@ -9,17 +9,21 @@ namespace Longshot.Eval.Metrics;
 
 /// <summary>How one segment of a storyline shows in a video: the fraction of its frames in which the extractor sees
 /// the asked place, the asked time of day, the asked framing, and each named character's shirt colour and accessory
-/// (NaN where the prompt asks for none); and the place the extractor sees most often there (what a missed place was
-/// taken for).</summary>
+/// (NaN where the prompt asks for none); the place the extractor sees most often there (what a missed place was
+/// taken for); and, with a <see cref="ShirtReference"/>, how often it sees the same shirts at that framing on real
+/// frames (<paramref name="ShirtsReal"/>, NaN without one).</summary>
 public sealed record SegmentScore(int Start, int End, string Prompt, double Place, double Time, double Shirts,
-    string SeenPlace = "", double Framing = double.NaN, double Accessories = double.NaN);
+    string SeenPlace = "", double Framing = double.NaN, double Accessories = double.NaN,
+    double ShirtsReal = double.NaN);
 
 /// <summary>Per-segment story fidelity of a generated video (is every segment of the story recognisable?).</summary>
 public static class SegmentScores
 {
     /// <summary>Scores frames [0, frames.Count) against the story's segments (those that start inside the
-    /// video).</summary>
-    public static List<SegmentScore> Score(FeatureExtractor extractor, IReadOnlyList<Frame> frames, Storyline story)
+    /// video), each beside the real frames' shirt rate of its asks when <paramref name="reference"/> is
+    /// given.</summary>
+    public static List<SegmentScore> Score(FeatureExtractor extractor, IReadOnlyList<Frame> frames, Storyline story,
+        ShirtReference? reference = null)
     {
         int n = frames.Count;
         var prompts = Enumerable.Range(0, n).Select(story.PromptAt).ToList();
@@ -48,7 +52,7 @@ public static class SegmentScores
             var seen = FrameAttributes.Places.MaxBy(p => Rate(d => d[FrameAttributes.PlaceAt +
                 Array.IndexOf(FrameAttributes.Places, p)]))!;
             scores.Add(new SegmentScore(s.Start, Math.Min(s.End, n), s.Prompt, place, time, shirt, seen, framing,
-                accessory));
+                accessory, reference?.For(asked) ?? double.NaN));
         }
         return scores;
     }
@@ -58,11 +62,13 @@ public static class SegmentScores
     {
         static string Pct(double v) => double.IsNaN(v) ? "n/a" : (100 * v).ToString("F0", CultureInfo.InvariantCulture)
             + "%";
-        var sb = new StringBuilder("| frames | place | time of day | framing | shirts | accessories | " +
-            "place seen most | prompt |\n|---|---:|---:|---:|---:|---:|---|---|\n");
+        bool real = scores.Any(s => !double.IsNaN(s.ShirtsReal));
+        var sb = new StringBuilder("| frames | place | time of day | framing | shirts | " +
+            (real ? "shirts on real frames | " : "") + "accessories | place seen most | prompt |\n" +
+            "|---|---:|---:|---:|---:|" + (real ? "---:|" : "") + "---:|---|---|\n");
         foreach (var s in scores)
             sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Framing)} | {Pct(s.Shirts)} | " +
-                $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");
+                (real ? $"{Pct(s.ShirtsReal)} | " : "") + $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");
         return sb.ToString();
     }
 }
