@@ -31,8 +31,7 @@ internal static class EvalCommands
         var guidance = CliOptions.Number("--guidance", "classifier-free guidance scale",
             ShippedModels.Sampler.GuidanceScale, 0, SamplerOptions.MaxGuidance);
         var sampler = CliOptions.Choice("--sampler", "scheduler", Diffusion.Schedulers.Scheduler.Names.ToArray());
-        var extractor = CliOptions.Text("--extractor",
-            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var extractor = ExtractorOption();
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var length = CliOptions.Int("--length", "frames per model call (L) the models were trained for", 16, 3, 1024);
         var schemes = CliOptions.Text("--schemes", "comma-separated schemes to score (default dod,ar,clips)",
@@ -58,13 +57,12 @@ internal static class EvalCommands
         return eval.Runs((p, ct) =>
         {
             bool q = p.GetValue(quick);
-            string? fx = p.GetValue(extractor);
+            var (fx, fxSha256) = ExtractorOf(p, extractor);
             var o = new BenchmarkOptions
             {
                 Data = p.GetValue(data)!, Global = p.GetValue(m.Global) ?? ShippedModels.Global(),
                     Local = p.GetValue(m.Local) ?? ShippedModels.Local(),
-                Vae = p.GetValue(m.Vae) ?? ShippedModels.Vae(), Extractor = fx ?? ShippedExtractor.Folder(),
-                ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null,
+                Vae = p.GetValue(m.Vae) ?? ShippedModels.Vae(), Extractor = fx, ExtractorSha256 = fxSha256,
                 Out = p.GetValue(outDir) ?? (q ? "out/eval-quick" : "out/eval"),
                 Lengths = CliOptions.Ints(p.GetValue(lengths)) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
@@ -184,8 +182,7 @@ internal static class EvalCommands
         var frames = CliOptions.Text("--frames", "folder of the video's frames as PNGs, in name order (`generate " +
             "--out DIR` writes one)", "DIR", true);
         var story = CliOptions.Text("--story", "the storyline the video was generated from", "FILE", true);
-        var extractor = CliOptions.Text("--extractor",
-            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var extractor = ExtractorOption();
         var reference = CliOptions.Text("--reference", "annotated dataset folder (`data toonworld`): beside each " +
             "segment's shirts, how often the extractor sees the same shirts at that framing on its real frames", "DIR");
         return new Command("story", "Per story segment: the fraction of its frames showing the asked place, time of " +
@@ -199,9 +196,8 @@ internal static class EvalCommands
                 if (files.Count == 0) throw new LongshotException($"--frames: {dir} has no PNG files.");
                 var s = Storyline.Load(p.GetValue(story)!, 24, files.Count);
                 var video = files.Select(Video.Formats.Png.Load).ToList();
-                string? fx = p.GetValue(extractor);
-                var extractorModel = Eval.Features.FeatureExtractor.Load(fx ?? ShippedExtractor.Folder(),
-                    fx == null ? ShippedExtractor.Sha256 : null);
+                var (fx, fxSha256) = ExtractorOf(p, extractor);
+                var extractorModel = Eval.Features.FeatureExtractor.Load(fx, fxSha256);
                 Eval.Metrics.ShirtReference? real = null;
                 if (p.GetValue(reference) is { } refDir)
                 {
@@ -219,8 +215,7 @@ internal static class EvalCommands
     private static Command Keyframes()
     {
         var data = CliOptions.Text("--data", "dataset folder (test split: stories and real frames)", "DIR", true);
-        var global = CliOptions.Text("--global", "global MTD folder (default: models/toonworld-global)", "DIR");
-        var vae = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)", "DIR");
+        var m = new ModelOptions();
         var frames = CliOptions.Int("--frames", "frames of the videos whose keyframes are drawn", 1024, 2,
             GenerationRequest.MaxFrames);
         var windows = CliOptions.Int("--windows", "test-split stories (windows of --frames frames)", 32, 1, 100_000);
@@ -235,24 +230,23 @@ internal static class EvalCommands
         var depth = CliOptions.OptionalInt("--depth", "levels of DoD's hierarchy (default: as `generate` chooses)", 1,
             12);
         var seed = CliOptions.Seed();
-        var extractor = CliOptions.Text("--extractor",
-            "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+        var extractor = ExtractorOption();
         var json = CliOptions.Flag("--json", "print JSON");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         return new Command("keyframes", "The global model alone: the keyframes DoD draws for test-split stories of " +
                 "--frames frames, as `eval` seeds them, each scored against the real frame (Avg-FID, story " +
                 "accuracy by attribute). Minutes instead of whole videos.")
-            .With(data, global, vae, frames, windows, steps, globalSteps, guidance, sampler, length, depth, seed)
+            .With(data, m.Global, m.Vae, frames, windows, steps, globalSteps, guidance, sampler, length, depth, seed)
             .With(extractor, json, quiet)
             .Runs((p, ct) =>
             {
-                string? fx = p.GetValue(extractor);
+                var (fx, fxSha256) = ExtractorOf(p, extractor);
                 bool asJson = p.GetValue(json), silent = p.GetValue(quiet) || asJson;
                 var o = new KeyframeOptions
                 {
-                    Data = p.GetValue(data)!, Global = p.GetValue(global) ?? ShippedModels.Global(),
-                    Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Extractor = fx ?? ShippedExtractor.Folder(),
-                    ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null, Frames = p.GetValue(frames),
+                    Data = p.GetValue(data)!, Global = p.GetValue(m.Global) ?? ShippedModels.Global(),
+                    Vae = p.GetValue(m.Vae) ?? ShippedModels.Vae(), Extractor = fx, ExtractorSha256 = fxSha256,
+                    Frames = p.GetValue(frames),
                     Windows = p.GetValue(windows), Length = p.GetValue(length), Depth = p.GetValue(depth),
                     Seed = p.GetValue(seed),
                     Sampler = ShippedModels.Sampler with
@@ -278,6 +272,14 @@ internal static class EvalCommands
                 return 0;
             });
     }
+
+    /// <summary>`--extractor`: the feature extractor that scores.</summary>
+    private static Option<string?> ExtractorOption() => CliOptions.Text("--extractor",
+        "feature extractor folder or .safetensors (default: the shipped one)", "DIR|FILE");
+
+    /// <summary>The extractor `--extractor` names (any weights), or the shipped one pinned to its SHA-256.</summary>
+    private static (string Path, string? Sha256) ExtractorOf(ParseResult p, Option<string?> option) =>
+        p.GetValue(option) is { } fx ? (fx, null) : (ShippedExtractor.Folder(), ShippedExtractor.Sha256);
 
     /// <summary>A scheme Table 1 can score (the extended scheme has its own `eval exvideo`).</summary>
     private static GenerationScheme SchemeForTable(string name)
@@ -308,7 +310,7 @@ internal static class EvalCommands
         var clips = CliOptions.Int("--clips", "validation clips per level", 64, 1, 100_000);
         var fill = CliOptions.Int("--fill",
             "also fill N real-keyframe clips of the test split and score them (the MI/SI ablation)", 0, 0, 100_000);
-        var extractor = CliOptions.Text("--extractor", "feature extractor (default: the shipped one)", "DIR|FILE");
+        var extractor = ExtractorOption();
         var json = CliOptions.Flag("--json", "print JSON");
         return new Command("mtd",
             "Held-out loss of an MTD at each level (validation split), and optionally real-keyframe fill scores.")
@@ -334,12 +336,11 @@ internal static class EvalCommands
                 }
                 if (f > 0)
                 {
-                    string? fx = p.GetValue(extractor);
+                    var (fx, fxSha256) = ExtractorOf(p, extractor);
                     var scores = InterpolationBenchmark.Run(new InterpolationOptions
                     {
-                        Data = store, Local = folder, Vae = vaeFolder, Extractor = fx ?? ShippedExtractor.Folder(),
-                        ExtractorSha256 = fx == null ? ShippedExtractor.Sha256 : null, Clips = f, Length = l,
-                            Sampler = ShippedModels.Sampler,
+                        Data = store, Local = folder, Vae = vaeFolder, Extractor = fx, ExtractorSha256 = fxSha256,
+                        Clips = f, Length = l, Sampler = ShippedModels.Sampler,
                     }, null, ct);
                     result["fill_avg_fid"] = scores.AvgFid;
                     result["fill_b_fvd"] = scores.BlockFvd;
