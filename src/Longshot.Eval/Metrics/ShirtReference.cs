@@ -1,7 +1,6 @@
 using Longshot.Eval.Attributes;
 using Longshot.Eval.Features;
 using Longshot.Tensors;
-using Longshot.Video.Imaging;
 using Longshot.Video.Store;
 
 namespace Longshot.Eval.Metrics;
