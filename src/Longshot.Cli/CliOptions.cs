@@ -89,6 +89,30 @@ internal static class CliOptions
     public static Option<string?> Text(string name, string description, string helpName, bool required = false) =>
         new(name) { Description = description, HelpName = helpName, Required = required };
 
+    /// <summary>
+    /// A model folder: checked when the command line is parsed, so a missing folder, or one without its index file
+    /// (model_index.json for a diffusion model, config.json for the VAE), is a one-line error naming the option.
+    /// </summary>
+    public static Option<string?> ModelFolder(string name, string description, string indexFile = MtdIndex,
+        bool required = false)
+    {
+        var o = Text(name, description, "DIR", required);
+        o.Validators.Add(r =>
+        {
+            var dir = Token(r);
+            if (!Directory.Exists(dir)) r.AddError($"{name}: model folder not found: {dir}");
+            else if (!File.Exists(Path.Combine(dir, indexFile)))
+                r.AddError($"{name}: {dir} has no {indexFile}: not a model folder of this kind.");
+        });
+        return o;
+    }
+
+    /// <summary>The index file of a diffusion model folder (<see cref="ModelFolder"/>).</summary>
+    public const string MtdIndex = "model_index.json";
+
+    /// <summary>The index file of a VAE folder (<see cref="ModelFolder"/>).</summary>
+    public const string VaeIndex = "config.json";
+
     /// <summary>One of <paramref name="choices"/> (offered by shell completion), the first when absent.</summary>
     public static Option<string> Choice(string name, string description, params string[] choices)
     {

@@ -9,15 +9,15 @@ namespace Longshot.Cli;
 /// they sample.</summary>
 internal sealed class ModelOptions
 {
-    public Option<string?> Global { get; } = CliOptions.Text("--global",
-        "global MTD folder (default: models/toonworld-global)", "DIR");
-    public Option<string?> Local { get; } = CliOptions.Text("--local",
-        "local MTD folder (default: models/toonworld-local)", "DIR");
-    public Option<string?> Vae { get; } = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
-        "DIR");
+    public Option<string?> Global { get; } = CliOptions.ModelFolder("--global",
+        "global MTD folder (default: models/toonworld-global)");
+    public Option<string?> Local { get; } = CliOptions.ModelFolder("--local",
+        "local MTD folder (default: models/toonworld-local)");
+    public Option<string?> Vae { get; } = CliOptions.ModelFolder("--vae",
+        "T-KLVAE folder (default: models/toonworld-vae)", CliOptions.VaeIndex);
 
-    public Option<string?> Extended { get; } = CliOptions.Text("--extended",
-        "long-context image-to-video MTD of --scheme extended (default: models/toonworld-extended)", "DIR");
+    public Option<string?> Extended { get; } = CliOptions.ModelFolder("--extended",
+        "long-context image-to-video MTD of --scheme extended (default: models/toonworld-extended)");
 
     public Option<string?> Device { get; } = DeviceOption.Create();
 

@@ -151,7 +151,7 @@ public class BadInputTests
                 "--out", ".avi");
             Refused(Cli.Run("generate", "--story", Path.Combine(dir, "none.txt"), "--out", "x.gif"), "none.txt");
             Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--global", dir),
-                "model_index.json");
+                "--global: ", "model_index.json");
             Refused(Cli.Run("train", "global", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
                 "--channels", "8,16"), "norm_num_groups");
             // The video's text comes from exactly one of --story and --prompt; an initial image must be a PNG and goes
@@ -163,11 +163,11 @@ public class BadInputTests
             Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--init-image",
                 Path.Combine(dir, "none.png")), "--init-image", "none.png");
             Refused(Cli.Run("generate", "--prompt", "a ball", "--out", "x.gif", "--scheme", "extended", "--extended",
-                dir), "model_index.json");
+                dir), "--extended: ", "model_index.json");
             Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--scheme", "clips",
                 "--run", dir, "--regenerate", "2-5"), "--regenerate", "--scheme dod");
             Refused(Cli.Run("train", "extend", "--data", Path.Combine(dir, "nodata"), "--out", Path.Combine(dir, "m"),
-                "--base", dir, "--frames", "32"), "model_index.json");
+                "--base", dir, "--frames", "32"), "--base: ", "model_index.json");
             Assert.Empty(Directory.GetFiles(dir, "*.gif"));
         }
         finally { Directory.Delete(dir, true); }
@@ -221,6 +221,33 @@ public class BadInputTests
                 "--frames");
             File.WriteAllText(story, "0-99999999999: beach\n");
             Refused(Cli.Run("generate", "--story", story, "--out", Path.Combine(dir, "o.gif")), "s.txt:1");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void MissingModelFoldersAreNamedByTheirOption()
+    {
+        var dir = Cli.TempDir();
+        try
+        {
+            var none = Path.Combine(dir, "none");
+            var data = Path.Combine(dir, "data");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--vae", none),
+                "--vae: model folder not found", "none");
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--local", none),
+                "--local: model folder not found");
+            // A diffusion model's folder is not a VAE's: each kind is checked for its own index file.
+            Refused(Cli.Run("generate", "--story", Story, "--frames", "16", "--out", "x.gif", "--vae",
+                Cli.Models("toonworld-global")), "--vae: ", "config.json");
+            Refused(Cli.Run("eval", "keyframes", "--data", data, "--global", none), "--global: model folder not found");
+            Refused(Cli.Run("eval", "mtd", "--data", data, "--model", none), "--model: model folder not found");
+            Refused(Cli.Run("train", "global", "--data", data, "--out", Path.Combine(dir, "g"), "--init", none),
+                "--init: model folder not found");
+            Refused(Cli.Run("data", "keyframes", "--out", Path.Combine(dir, "k"), "--vae", none),
+                "--vae: model folder not found");
+            Assert.False(Directory.Exists(Path.Combine(dir, "g")));
+            Assert.False(Directory.Exists(Path.Combine(dir, "k")));
         }
         finally { Directory.Delete(dir, true); }
     }

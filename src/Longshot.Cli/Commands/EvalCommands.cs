@@ -115,15 +115,15 @@ internal static class EvalCommands
     {
         var data = CliOptions.Text("--data", "dataset folder (test split: stories and real windows)", "DIR", true);
         var frames = CliOptions.Int("--frames", "video length", 80, 17, 4096);
-        var baseModel = CliOptions.Text("--base", "base model (default: models/toonworld-base)", "DIR");
-        var extended = CliOptions.Text("--extended", "extended model (default: models/toonworld-extended)", "DIR");
-        var noAdapter = CliOptions.Text("--no-adapter", "ablation: a model extended without the 3D adapter", "DIR");
-        var frozenTable = CliOptions.Text("--frozen-table", "ablation: a model extended with frozen position tables",
-            "DIR");
-        var dodGlobal = CliOptions.Text("--dod-global", "ExVideo inside DoD: a global model extended to L keyframes " +
-            "(`train extend --given none`)", "DIR");
-        var dodLocal = CliOptions.Text("--dod-local", "ExVideo inside DoD: a local model extended to L frames " +
-            "(`train extend --given ends`); L is its position table's length", "DIR");
+        var baseModel = CliOptions.ModelFolder("--base", "base model (default: models/toonworld-base)");
+        var extended = CliOptions.ModelFolder("--extended", "extended model (default: models/toonworld-extended)");
+        var noAdapter = CliOptions.ModelFolder("--no-adapter", "ablation: a model extended without the 3D adapter");
+        var frozenTable = CliOptions.ModelFolder("--frozen-table",
+            "ablation: a model extended with frozen position tables");
+        var dodGlobal = CliOptions.ModelFolder("--dod-global",
+            "ExVideo inside DoD: a global model extended to L keyframes (`train extend --given none`)");
+        var dodLocal = CliOptions.ModelFolder("--dod-local", "ExVideo inside DoD: a local model extended to L frames " +
+            "(`train extend --given ends`); L is its position table's length");
         var budget = CliOptions.Int("--budget", "frames generated per row", 480, 17, 10_000_000);
         var steps = CliOptions.Int("--steps", "denoising steps", ShippedModels.Sampler.Steps, 1, 1000);
         var outDir = CliOptions.Text("--out", "results folder (default out/eval-exvideo)", "DIR");
@@ -301,9 +301,10 @@ internal static class EvalCommands
 
     private static Command Mtd()
     {
-        var model = CliOptions.Text("--model", "MTD folder", "DIR", true);
+        var model = CliOptions.ModelFolder("--model", "MTD folder", required: true);
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
-        var vae = CliOptions.Text("--vae", "T-KLVAE folder (default: models/toonworld-vae)", "DIR");
+        var vae = CliOptions.ModelFolder("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
+            CliOptions.VaeIndex);
         var levels = CliOptions.IntList("--levels", "levels to score (default: 1..depth)", 1, 6);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);

@@ -34,7 +34,8 @@ internal static class TrainCommands
         var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", 8, 2, 1024);
         var lr = CliOptions.Number("--lr", "learning rate", 1e-3, 1e-9, 10);
         var kl = CliOptions.Number("--kl-weight", "weight of the KL term", 1e-6, 0, 1);
-        var init = CliOptions.Text("--init", "VAE folder stage 2 (or the decoder stage) starts from", "DIR");
+        var init = CliOptions.ModelFolder("--init", "VAE folder stage 2 (or the decoder stage) starts from",
+            CliOptions.VaeIndex);
         var channels = CliOptions.IntList("--channels", "block output channels (default 32,64,64)", 1, 4096);
         var temporalInit = CliOptions.Choice("--temporal-init", "how new temporal layers start", "identity", "random");
         var noTemporal = CliOptions.Flag("--no-temporal", "stage 2 without temporal layers (the ablation)");
@@ -90,8 +91,8 @@ internal static class TrainCommands
         var keyframes = CliOptions.Text("--keyframes", "keyframe store (`data keyframes`) to learn from instead of " +
             "--data's episodes", "DIR");
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
-        var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)",
-            "DIR");
+        var vae = CliOptions.ModelFolder("--vae",
+            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)", CliOptions.VaeIndex);
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0,
@@ -111,7 +112,7 @@ internal static class TrainCommands
         var spacing = CliOptions.Choice("--spacing", "frame spacings trained: requests (units as generation plans " +
             "them for request lengths up to the episode's) or hierarchy (the fixed strides of one full hierarchy)",
             "requests", "hierarchy");
-        var init = CliOptions.Text("--init", "trained model folder a fresh run starts from", "DIR");
+        var init = CliOptions.ModelFolder("--init", "trained model folder a fresh run starts from");
         var figureWeight = CliOptions.Number("--figure-weight", "extra loss weight on the characters' boxes " +
             "(0: every latent cell alike; needs generated, annotated data)", 0, 0, 1000);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
@@ -179,11 +180,12 @@ internal static class TrainCommands
         bool extend = role == "extend";
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
-        var vae = CliOptions.Text("--vae", "T-KLVAE whose latents the model learns (default: models/toonworld-vae)",
-            "DIR");
+        var vae = CliOptions.ModelFolder("--vae",
+            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)", CliOptions.VaeIndex);
         var from = extend
-            ? CliOptions.Text("--base", "the base model to extend (trained by `train base`)", "DIR", true)
-            : CliOptions.Text("--init", "the model it starts from (e.g. models/toonworld-global)", "DIR", true);
+            ? CliOptions.ModelFolder("--base", "the base model to extend (trained by `train base`)", required: true)
+            : CliOptions.ModelFolder("--init",
+                "the model it starts from (e.g. models/toonworld-global)", required: true);
         var frames = extend
             ? CliOptions.Int("--frames", "frames the extended model generates at once", 80, 8, 4096)
             : CliOptions.Int("--length", "frames per clip", 16, 3, 1024);
