@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
@@ -30,6 +32,22 @@ public sealed record JobSpec
     public string? Parent { get; init; }
     public int From { get; init; }
     public int To { get; init; }
+
+    /// <summary>
+    /// A spec as the job history stored it. A setting the studio gained after the job was stored takes the value the
+    /// job ran with then (the sampler's behaviour before the setting existed), so resuming an older job reuses the
+    /// units it saved instead of recomputing them.
+    /// </summary>
+    public static JobSpec FromStored(string json)
+    {
+        var spec = JsonSerializer.Deserialize<JobSpec>(json) ?? throw new LongshotException("empty job spec.");
+        var stored = JsonNode.Parse(json)!.AsObject();
+        var before = new SamplerOptions(spec.Steps, (float)spec.Guidance, spec.Sampler);
+        if (!stored.ContainsKey(nameof(FillStart))) spec = spec with { FillStart = before.FillStart };
+        if (!stored.ContainsKey(nameof(FillEase))) spec = spec with { FillEase = before.FillEase };
+        if (!stored.ContainsKey(nameof(GlobalSteps))) spec = spec with { GlobalSteps = before.GlobalSteps };
+        return spec;
+    }
 
     /// <summary>The generation this spec describes; throws <see cref="LongshotException"/> naming the
     /// problem.</summary>

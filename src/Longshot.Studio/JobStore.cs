@@ -77,7 +77,7 @@ public sealed class JobStore : IDisposable
                 DateTime? Time(string c) => r[c] is string s
                     ? DateTime.Parse(s, null, System.Globalization.DateTimeStyles.RoundtripKind) : null;
                 list.Add(new JobRecord((string)r["id"], (string)r["kind"],
-                    JsonSerializer.Deserialize<JobSpec>((string)r["spec"])!,
+                    JobSpec.FromStored((string)r["spec"]),
                     (string)r["status"], Time("created")!.Value, Time("started"), Time("finished"),
                     r["error"] as string, r["video"] as string));
             }

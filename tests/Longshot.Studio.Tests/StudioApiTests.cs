@@ -175,6 +175,21 @@ public class StudioApiTests
     }
 
     [Fact]
+    public void AStoredSpecKeepsTheSettingsItRanWith()
+    {
+        // Stored before --fill-start, --fill-ease and --global-steps existed: it ran without them, and resuming it
+        // must ask for the same units (the run folder's settings), not today's defaults.
+        var old = JobSpec.FromStored("{\"Story\":\"0-: a\",\"Frames\":32,\"Steps\":8,\"Guidance\":2}");
+        var off = new Longshot.Diffusion.Pipelines.SamplerOptions(8, 2, "dpm++");
+        Assert.Equal((off.FillStart, off.FillEase, off.GlobalSteps),
+            ((float)old.FillStart, old.FillEase, old.GlobalSteps));
+        Assert.NotEqual(new JobSpec().GlobalSteps, old.GlobalSteps);
+        // A spec stored today comes back as it was.
+        var now = new JobSpec { Story = "0-: a", Frames = 32, GlobalSteps = 12, FillEase = 3, FillStart = 0.2 };
+        Assert.Equal(now, JobSpec.FromStored(System.Text.Json.JsonSerializer.Serialize(now)));
+    }
+
+    [Fact]
     public async Task BodiesThatAreNotJsonAndStorylinesAreAnsweredClearly()
     {
         await using var s = await TestStudio.Start();
