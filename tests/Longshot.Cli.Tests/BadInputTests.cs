@@ -195,6 +195,10 @@ public class BadInputTests
             Video.Formats.Png.Save(Path.Combine(pngs, "frame_000000.png"), new Video.Imaging.Frame(64, 64));
             Refused(Cli.Run("eval", "story", "--frames", pngs, "--story", Story, "--reference", none),
                 "--reference: dataset folder not found");
+            Refused(Cli.Run("eval", "story", "--frames", pngs, "--story", Story, "--round-trip"), "--round-trip",
+                "--reference");
+            Refused(Cli.Run("eval", "story", "--frames", pngs, "--story", Story, "--reference", none, "--vae",
+                Cli.Models("toonworld-vae")), "--vae", "--round-trip");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--windows", "0"), "--windows");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--frames", "1"), "--frames");
             Refused(Cli.Run("eval", "keyframes", "--data", none, "--global-steps", "x"), "--global-steps");

@@ -82,4 +82,37 @@ public class SegmentScoresTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void TheRoundTripReferenceCountsTheSameCharactersThroughTheVae()
+    {
+        var fx = FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
+            ShippedExtractor.Sha256);
+        var dir = Directory.CreateTempSubdirectory("longshot-shirt-round-trip-").FullName;
+        try
+        {
+            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 200, Seed = 4245 }, 2);
+            using var store = DatasetStore.Open(dir);
+            var (real, roundTrip) = ShirtReference.MeasureRoundTrip(fx, store,
+                Diffusion.Vae.AutoencoderKL.Load(Diffusion.ShippedModels.Vae()), every: 100, window: 16);
+            // Windows of 16 frames at 0 and 100 of each episode: every visible character counted once in each.
+            int characters = store.Episodes.Sum(e => new[] { 0, 100 }.Sum(w => Enumerable.Range(w, 16).Sum(f =>
+                e.Annotation(f)!.Characters.Count(c => c.Visible))));
+            var keys = FrameAttributes.Framings.SelectMany(f => FrameAttributes.Shirts.Select(s => (f, s))).ToList();
+            Assert.Equal(characters, keys.Sum(k => real.Count(k.f, k.s)));
+            Assert.All(keys, k => Assert.Equal(real.Count(k.f, k.s), roundTrip.Count(k.f, k.s)));
+            double Seen(ShirtReference r) => keys.Where(k => r.Count(k.f, k.s) > 0)
+                .Sum(k => r.Rate(k.f, k.s) * r.Count(k.f, k.s)) / characters;
+            // The decoded frames are not the real ones (fewer shirts seen), yet the VAE keeps most of them.
+            Assert.True(Seen(roundTrip) < Seen(real), $"{Seen(roundTrip):P0} vs {Seen(real):P0}");
+            Assert.True(Seen(roundTrip) > 0.4, $"through the VAE: {Seen(roundTrip):P0}");
+            var frame = store.Episodes.First().ReadFrame(0);
+            var scores = SegmentScores.Score(fx, new[] { frame }, Storyline.Parse("0-1: Close-up of the beach at " +
+                "noon. Kip, in a red shirt, sits.\n", frames: 1), real, roundTrip);
+            Assert.Contains("shirts through the VAE", SegmentScores.Markdown(scores));
+            Assert.Throws<Tensors.LongshotException>(() => ShirtReference.MeasureRoundTrip(fx, store,
+                Diffusion.Vae.AutoencoderKL.Load(Diffusion.ShippedModels.Vae()), every: 8, window: 16));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -185,9 +185,14 @@ internal static class EvalCommands
         var extractor = ExtractorOption();
         var reference = CliOptions.Text("--reference", "annotated dataset folder (`data toonworld`): beside each " +
             "segment's shirts, how often the extractor sees the same shirts at that framing on its real frames", "DIR");
+        var roundTrip = CliOptions.Flag("--round-trip", "with --reference: also how often after a round trip of " +
+            "those frames through the VAE (the most a model in its latent space could show); both columns then come " +
+            "from 16-frame windows every 160 frames");
+        var vae = CliOptions.ModelFolder("--vae", "T-KLVAE of --round-trip (default: models/toonworld-vae)",
+            CliOptions.VaeIndex);
         return new Command("story", "Per story segment: the fraction of its frames showing the asked place, time of " +
                 "day and shirt colours (the shipped extractor).")
-            .With(frames, story, extractor, reference)
+            .With(frames, story, extractor, reference, roundTrip, vae)
             .Runs((p, ct) =>
             {
                 string dir = p.GetValue(frames)!;
@@ -198,15 +203,22 @@ internal static class EvalCommands
                 var video = files.Select(Video.Formats.Png.Load).ToList();
                 var (fx, fxSha256) = ExtractorOf(p, extractor);
                 var extractorModel = Eval.Features.FeatureExtractor.Load(fx, fxSha256);
-                Eval.Metrics.ShirtReference? real = null;
+                Eval.Metrics.ShirtReference? real = null, throughVae = null;
+                if (p.GetValue(roundTrip) && p.GetValue(reference) == null)
+                    throw new LongshotException("--round-trip: needs --reference (the frames sent through the VAE).");
+                if (p.GetValue(vae) != null && !p.GetValue(roundTrip))
+                    throw new LongshotException("--vae: only used by --round-trip.");
                 if (p.GetValue(reference) is { } refDir)
                 {
                     if (!Directory.Exists(refDir))
                         throw new LongshotException($"--reference: dataset folder not found: {refDir}");
                     using var store = Video.Store.DatasetStore.Open(refDir);
-                    real = Eval.Metrics.ShirtReference.Measure(extractorModel, store, ct: ct);
+                    if (p.GetValue(roundTrip))
+                        (real, throughVae) = Eval.Metrics.ShirtReference.MeasureRoundTrip(extractorModel, store,
+                            Diffusion.Vae.AutoencoderKL.Load(p.GetValue(vae) ?? ShippedModels.Vae()), ct: ct);
+                    else real = Eval.Metrics.ShirtReference.Measure(extractorModel, store, ct: ct);
                 }
-                var scores = Eval.Metrics.SegmentScores.Score(extractorModel, video, s, real);
+                var scores = Eval.Metrics.SegmentScores.Score(extractorModel, video, s, real, throughVae);
                 Console.Write(Eval.Metrics.SegmentScores.Markdown(scores));
                 return 0;
             });

@@ -11,19 +11,20 @@ namespace Longshot.Eval.Metrics;
 /// the asked place, the asked time of day, the asked framing, and each named character's shirt colour and accessory
 /// (NaN where the prompt asks for none); the place the extractor sees most often there (what a missed place was
 /// taken for); and, with a <see cref="ShirtReference"/>, how often it sees the same shirts at that framing on real
-/// frames (<paramref name="ShirtsReal"/>, NaN without one).</summary>
+/// frames (<paramref name="ShirtsReal"/>) and on real frames after a round trip through the VAE (<paramref
+/// name="ShirtsRoundTrip"/>: the most a model in its latent space could show), NaN without one.</summary>
 public sealed record SegmentScore(int Start, int End, string Prompt, double Place, double Time, double Shirts,
     string SeenPlace = "", double Framing = double.NaN, double Accessories = double.NaN,
-    double ShirtsReal = double.NaN);
+    double ShirtsReal = double.NaN, double ShirtsRoundTrip = double.NaN);
 
 /// <summary>Per-segment story fidelity of a generated video (is every segment of the story recognisable?).</summary>
 public static class SegmentScores
 {
     /// <summary>Scores frames [0, frames.Count) against the story's segments (those that start inside the
     /// video), each beside the real frames' shirt rate of its asks when <paramref name="reference"/> is
-    /// given.</summary>
+    /// given, and beside the rate after a VAE round trip when <paramref name="roundTrip"/> is.</summary>
     public static List<SegmentScore> Score(FeatureExtractor extractor, IReadOnlyList<Frame> frames, Storyline story,
-        ShirtReference? reference = null)
+        ShirtReference? reference = null, ShirtReference? roundTrip = null)
     {
         int n = frames.Count;
         var prompts = Enumerable.Range(0, n).Select(story.PromptAt).ToList();
@@ -52,7 +53,7 @@ public static class SegmentScores
             var seen = FrameAttributes.Places.MaxBy(p => Rate(d => d[FrameAttributes.PlaceAt +
                 Array.IndexOf(FrameAttributes.Places, p)]))!;
             scores.Add(new SegmentScore(s.Start, Math.Min(s.End, n), s.Prompt, place, time, shirt, seen, framing,
-                accessory, reference?.For(asked) ?? double.NaN));
+                accessory, reference?.For(asked) ?? double.NaN, roundTrip?.For(asked) ?? double.NaN));
         }
         return scores;
     }
@@ -63,12 +64,15 @@ public static class SegmentScores
         static string Pct(double v) => double.IsNaN(v) ? "n/a" : (100 * v).ToString("F0", CultureInfo.InvariantCulture)
             + "%";
         bool real = scores.Any(s => !double.IsNaN(s.ShirtsReal));
+        bool roundTrip = scores.Any(s => !double.IsNaN(s.ShirtsRoundTrip));
         var sb = new StringBuilder("| frames | place | time of day | framing | shirts | " +
-            (real ? "shirts on real frames | " : "") + "accessories | place seen most | prompt |\n" +
-            "|---|---:|---:|---:|---:|" + (real ? "---:|" : "") + "---:|---|---|\n");
+            (real ? "shirts on real frames | " : "") + (roundTrip ? "shirts through the VAE | " : "") +
+            "accessories | place seen most | prompt |\n" +
+            "|---|---:|---:|---:|---:|" + (real ? "---:|" : "") + (roundTrip ? "---:|" : "") + "---:|---|---|\n");
         foreach (var s in scores)
             sb.Append($"| {s.Start}-{s.End} | {Pct(s.Place)} | {Pct(s.Time)} | {Pct(s.Framing)} | {Pct(s.Shirts)} | " +
-                (real ? $"{Pct(s.ShirtsReal)} | " : "") + $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");
+                (real ? $"{Pct(s.ShirtsReal)} | " : "") + (roundTrip ? $"{Pct(s.ShirtsRoundTrip)} | " : "") +
+                $"{Pct(s.Accessories)} | {s.SeenPlace} | {s.Prompt} |\n");
         return sb.ToString();
     }
 }
