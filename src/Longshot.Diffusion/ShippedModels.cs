@@ -31,10 +31,10 @@ public static class ShippedModels
 
     /// <summary>Sampler settings of the demo and of the generate benchmark (DoD and AR alike). Fills within a shot
     /// start from their given frames at 0.15 of the schedule (docs/results.md, "Fills that start from their given
-    /// frames") and ease into them over 2 slots (docs/performance.md, "Given frames held"); the keyframes take 16
-    /// steps (docs/results.md, "Keyframes that carry the story").</summary>
+    /// frames") and ease into them over 2 slots (docs/performance.md, "Given frames held"); the keyframes take 32
+    /// steps (docs/results.md, "Keyframe steps").</summary>
     public static SamplerOptions Sampler { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++",
-        FillStart: 0.15f, FillEase: 2, GlobalSteps: 16);
+        FillStart: 0.15f, FillEase: 2, GlobalSteps: 32);
 
     /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's
     /// folder.</summary>

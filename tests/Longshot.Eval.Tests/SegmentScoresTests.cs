@@ -13,8 +13,7 @@ public class SegmentScoresTests
     [Fact]
     public void ARealVideoShowsItsOwnSegmentsAndNotAStoryOfOtherPlaces()
     {
-        var fx = FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
-            ShippedExtractor.Sha256);
+        var fx = Extractor();
         var rendered = new ToonworldEpisode(new ToonworldSettings { Frames = 400, Seed = 4243 }, 0).RenderRange(0, 400);
         var frames = rendered.Select(f => f.Frame).ToList();
         var own = SegmentScores.Score(fx, frames, Storyline.FromFramePrompts(rendered.Select(f => f.Caption)
@@ -47,13 +46,9 @@ public class SegmentScoresTests
     [Fact]
     public void TheRealShirtReferenceCountsAnnotatedCharactersAndSitsBesideEachSegment()
     {
-        var fx = FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
-            ShippedExtractor.Sha256);
-        var dir = Directory.CreateTempSubdirectory("longshot-shirt-reference-").FullName;
-        try
+        var fx = Extractor();
+        InDataset(new ToonworldSettings { Frames = 400, Seed = 4244 }, 3, store =>
         {
-            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 400, Seed = 4244 }, 3);
-            using var store = DatasetStore.Open(dir);
             var reference = ShirtReference.Measure(fx, store, every: 4);
             // Every visible character of the sampled frames is counted once, under its frame's framing and shirt.
             int characters = store.Episodes.Sum(e => Enumerable.Range(0, 100).Sum(i =>
@@ -79,20 +74,15 @@ public class SegmentScoresTests
             Assert.Contains("shirts on real frames", SegmentScores.Markdown(scores));
             Assert.DoesNotContain("on real frames", SegmentScores.Markdown(scores.Select(x => x with
                 { ShirtsReal = double.NaN }).ToList()));
-        }
-        finally { Directory.Delete(dir, true); }
+        });
     }
 
     [Fact]
     public void TheRoundTripReferenceCountsTheSameCharactersThroughTheVae()
     {
-        var fx = FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
-            ShippedExtractor.Sha256);
-        var dir = Directory.CreateTempSubdirectory("longshot-shirt-round-trip-").FullName;
-        try
+        var fx = Extractor();
+        InDataset(new ToonworldSettings { Frames = 200, Seed = 4245 }, 2, store =>
         {
-            DatasetBuilder.GenerateToonworld(dir, new ToonworldSettings { Frames = 200, Seed = 4245 }, 2);
-            using var store = DatasetStore.Open(dir);
             var (real, roundTrip) = ShirtReference.MeasureRoundTrip(fx, store,
                 Diffusion.Vae.AutoencoderKL.Load(Diffusion.ShippedModels.Vae()), every: 100, window: 16);
             // Windows of 16 frames at 0 and 100 of each episode: every visible character counted once in each.
@@ -112,6 +102,22 @@ public class SegmentScoresTests
             Assert.Contains("shirts through the VAE", SegmentScores.Markdown(scores));
             Assert.Throws<Tensors.LongshotException>(() => ShirtReference.MeasureRoundTrip(fx, store,
                 Diffusion.Vae.AutoencoderKL.Load(Diffusion.ShippedModels.Vae()), every: 8, window: 16));
+        });
+    }
+
+    private static FeatureExtractor Extractor() =>
+        FeatureExtractor.Load(Path.Combine(AppContext.BaseDirectory, "models", "toonworld-eval"),
+            ShippedExtractor.Sha256);
+
+    /// <summary>Runs <paramref name="test"/> on a fresh annotated Toonworld dataset, deleted afterwards.</summary>
+    private static void InDataset(ToonworldSettings settings, int episodes, Action<DatasetStore> test)
+    {
+        var dir = Directory.CreateTempSubdirectory("longshot-shirt-reference-").FullName;
+        try
+        {
+            DatasetBuilder.GenerateToonworld(dir, settings, episodes);
+            using var store = DatasetStore.Open(dir);
+            test(store);
         }
         finally { Directory.Delete(dir, true); }
     }
