@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Vae;
+using Longshot.Tensors;
 
 namespace Longshot.Cli;
 
@@ -90,28 +93,26 @@ internal static class CliOptions
         new(name) { Description = description, HelpName = helpName, Required = required };
 
     /// <summary>
-    /// A model folder: checked when the command line is parsed, so a missing folder, or one without its index file
-    /// (model_index.json for a diffusion model, config.json for the VAE), is a one-line error naming the option.
+    /// A diffusion model folder, checked when the command line is parsed by its loader's own check
+    /// (<see cref="MtdPipelineParts.RequireFolder"/>): a missing folder, or one without model_index.json, is a
+    /// one-line error naming the option.
     /// </summary>
-    public static Option<string?> ModelFolder(string name, string description, string indexFile = MtdIndex,
-        bool required = false)
+    public static Option<string?> ModelFolder(string name, string description, bool required = false) =>
+        Checked(Text(name, description, "DIR", required), name, MtdPipelineParts.RequireFolder);
+
+    /// <summary>A VAE folder, checked likewise by <see cref="AutoencoderKL.RequireFolder"/> (config.json).</summary>
+    public static Option<string?> VaeFolder(string name, string description) =>
+        Checked(Text(name, description, "DIR"), name, AutoencoderKL.RequireFolder);
+
+    private static Option<string?> Checked(Option<string?> o, string name, Action<string> require)
     {
-        var o = Text(name, description, "DIR", required);
         o.Validators.Add(r =>
         {
-            var dir = Token(r);
-            if (!Directory.Exists(dir)) r.AddError($"{name}: model folder not found: {dir}");
-            else if (!File.Exists(Path.Combine(dir, indexFile)))
-                r.AddError($"{name}: {dir} has no {indexFile}: not a model folder of this kind.");
+            try { require(Token(r)); }
+            catch (LongshotException e) { r.AddError($"{name}: {e.Message}"); }
         });
         return o;
     }
-
-    /// <summary>The index file of a diffusion model folder (<see cref="ModelFolder"/>).</summary>
-    public const string MtdIndex = "model_index.json";
-
-    /// <summary>The index file of a VAE folder (<see cref="ModelFolder"/>).</summary>
-    public const string VaeIndex = "config.json";
 
     /// <summary>One of <paramref name="choices"/> (offered by shell completion), the first when absent.</summary>
     public static Option<string> Choice(string name, string description, params string[] choices)

@@ -13,8 +13,8 @@ internal sealed class ModelOptions
         "global MTD folder (default: models/toonworld-global)");
     public Option<string?> Local { get; } = CliOptions.ModelFolder("--local",
         "local MTD folder (default: models/toonworld-local)");
-    public Option<string?> Vae { get; } = CliOptions.ModelFolder("--vae",
-        "T-KLVAE folder (default: models/toonworld-vae)", CliOptions.VaeIndex);
+    public Option<string?> Vae { get; } = CliOptions.VaeFolder("--vae",
+        "T-KLVAE folder (default: models/toonworld-vae)");
 
     public Option<string?> Extended { get; } = CliOptions.ModelFolder("--extended",
         "long-context image-to-video MTD of --scheme extended (default: models/toonworld-extended)");

@@ -40,9 +40,9 @@ public sealed record JobSpec
     /// </summary>
     public static JobSpec FromStored(string json)
     {
-        var spec = JsonSerializer.Deserialize<JobSpec>(json) ?? throw new LongshotException("empty job spec.");
         var stored = JsonNode.Parse(json)!.AsObject();
-        var before = new SamplerOptions(spec.Steps, (float)spec.Guidance, spec.Sampler);
+        var spec = stored.Deserialize<JobSpec>()!;
+        var before = new SamplerOptions(); // the record's defaults: each setting off, as before it existed
         if (!stored.ContainsKey(nameof(FillStart))) spec = spec with { FillStart = before.FillStart };
         if (!stored.ContainsKey(nameof(FillEase))) spec = spec with { FillEase = before.FillEase };
         if (!stored.ContainsKey(nameof(GlobalSteps))) spec = spec with { GlobalSteps = before.GlobalSteps };

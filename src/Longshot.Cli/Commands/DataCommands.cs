@@ -65,8 +65,7 @@ internal static class DataCommands
         var frames = CliOptions.Int("--frames", "frames per story: request lengths are drawn up to it", 3376, 3,
             1_000_000);
         var seed = CliOptions.Int("--seed", "Toonworld seed of the stories (the dataset stores use 1)", 2, 0);
-        var vae = CliOptions.ModelFolder("--vae", "T-KLVAE that encodes the keyframes (default: models/toonworld-vae)",
-            CliOptions.VaeIndex);
+        var vae = CliOptions.VaeFolder("--vae", "T-KLVAE that encodes the keyframes (default: models/toonworld-vae)");
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         return new Command("keyframes", "Render and encode the units of many Toonworld stories (training data for " +
                 "`train global|local --keyframes`).")

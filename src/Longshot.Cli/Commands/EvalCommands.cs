@@ -188,8 +188,7 @@ internal static class EvalCommands
         var roundTrip = CliOptions.Flag("--round-trip", "with --reference: also how often after a round trip of " +
             "those frames through the VAE (the most a model in its latent space could show); both columns then come " +
             "from 16-frame windows every 160 frames");
-        var vae = CliOptions.ModelFolder("--vae", "T-KLVAE of --round-trip (default: models/toonworld-vae)",
-            CliOptions.VaeIndex);
+        var vae = CliOptions.VaeFolder("--vae", "T-KLVAE of --round-trip (default: models/toonworld-vae)");
         return new Command("story", "Per story segment: the fraction of its frames showing the asked place, time of " +
                 "day and shirt colours (the shipped extractor).")
             .With(frames, story, extractor, reference, roundTrip, vae)
@@ -315,8 +314,7 @@ internal static class EvalCommands
     {
         var model = CliOptions.ModelFolder("--model", "MTD folder", required: true);
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
-        var vae = CliOptions.ModelFolder("--vae", "T-KLVAE folder (default: models/toonworld-vae)",
-            CliOptions.VaeIndex);
+        var vae = CliOptions.VaeFolder("--vae", "T-KLVAE folder (default: models/toonworld-vae)");
         var levels = CliOptions.IntList("--levels", "levels to score (default: 1..depth)", 1, 6);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);

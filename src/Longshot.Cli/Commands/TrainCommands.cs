@@ -34,8 +34,7 @@ internal static class TrainCommands
         var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", 8, 2, 1024);
         var lr = CliOptions.Number("--lr", "learning rate", 1e-3, 1e-9, 10);
         var kl = CliOptions.Number("--kl-weight", "weight of the KL term", 1e-6, 0, 1);
-        var init = CliOptions.ModelFolder("--init", "VAE folder stage 2 (or the decoder stage) starts from",
-            CliOptions.VaeIndex);
+        var init = CliOptions.VaeFolder("--init", "VAE folder stage 2 (or the decoder stage) starts from");
         var channels = CliOptions.IntList("--channels", "block output channels (default 32,64,64)", 1, 4096);
         var temporalInit = CliOptions.Choice("--temporal-init", "how new temporal layers start", "identity", "random");
         var noTemporal = CliOptions.Flag("--no-temporal", "stage 2 without temporal layers (the ablation)");
@@ -91,8 +90,8 @@ internal static class TrainCommands
         var keyframes = CliOptions.Text("--keyframes", "keyframe store (`data keyframes`) to learn from instead of " +
             "--data's episodes", "DIR");
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
-        var vae = CliOptions.ModelFolder("--vae",
-            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)", CliOptions.VaeIndex);
+        var vae = CliOptions.VaeFolder("--vae",
+            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)");
         var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
         var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
         var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0,
@@ -180,8 +179,8 @@ internal static class TrainCommands
         bool extend = role == "extend";
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
-        var vae = CliOptions.ModelFolder("--vae",
-            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)", CliOptions.VaeIndex);
+        var vae = CliOptions.VaeFolder("--vae",
+            "T-KLVAE whose latents the model learns (default: models/toonworld-vae)");
         var from = extend
             ? CliOptions.ModelFolder("--base", "the base model to extend (trained by `train base`)", required: true)
             : CliOptions.ModelFolder("--init",

@@ -84,12 +84,20 @@ public sealed class MtdPipelineParts
     /// <summary>The components a model folder's model_index.json must name.</summary>
     private static readonly string[] Components = { "unet", "text_encoder", "tokenizer", "scheduler" };
 
+    /// <summary>Throws a one-line <see cref="LongshotException"/> unless <paramref name="folder"/> exists and holds
+    /// a model_index.json (the cheap check, before any file is read).</summary>
+    public static void RequireFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new LongshotException($"model folder not found: {folder}");
+        if (!File.Exists(Path.Combine(folder, "model_index.json")))
+            throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
+    }
+
     /// <summary>model_index.json must be a JSON object naming every component as [library, class].</summary>
     private static void CheckModelIndex(string folder)
     {
-        if (!Directory.Exists(folder)) throw new LongshotException($"model folder not found: {folder}");
+        RequireFolder(folder);
         var path = Path.Combine(folder, "model_index.json");
-        if (!File.Exists(path)) throw new LongshotException($"{folder} has no model_index.json: not a model folder.");
         var index = StrictJson.Load<Dictionary<string, string[]>>(path, "model index");
         foreach (var c in Components)
             if (!index.TryGetValue(c, out var entry) || entry is not { Length: 2 } || entry.Any(string.IsNullOrEmpty))

@@ -149,9 +149,12 @@ public static class MtdTrainer
                 "rate.");
         if (!float.IsFinite(o.FigureWeight) || o.FigureWeight < 0)
             throw new LongshotException($"--figure-weight: must be 0 or more, got {o.FigureWeight}.");
-        if (o.InitFrom != null && !File.Exists(Path.Combine(o.InitFrom, "model_index.json")))
-            throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {o.InitFrom} has no " +
-                "model_index.json: not a model folder.");
+        if (o.InitFrom != null)
+            try { MtdPipelineParts.RequireFolder(o.InitFrom); }
+            catch (LongshotException e)
+            {
+                throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {e.Message}");
+            }
         if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
         if (o.Device != Device.Cpu && (ranks.Size > 1 || o.Bf16))
             throw new LongshotException($"--device {o.Device}: " + (ranks.Size > 1 ? "training under mpirun runs on " +

@@ -36,6 +36,15 @@ public sealed class AutoencoderKL : Module
         return new AutoencoderKL(cfg, store, VarBuilder.Fresh(store, seed));
     }
 
+    /// <summary>Throws a one-line <see cref="LongshotException"/> unless <paramref name="folder"/> exists and holds
+    /// a config.json (the cheap check, before any file is read).</summary>
+    public static void RequireFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new LongshotException($"model folder not found: {folder}");
+        if (!File.Exists(Path.Combine(folder, "config.json")))
+            throw new LongshotException($"{folder} has no config.json: not a diffusers model folder.");
+    }
+
     /// <summary>
     /// Loads a model folder (config.json + diffusion_pytorch_model.safetensors, diffusers layout). With
     /// <paramref name="config"/> given, that architecture is built instead and weights are matched by name: loading
@@ -44,9 +53,8 @@ public sealed class AutoencoderKL : Module
     public static AutoencoderKL Load(string folder, AutoencoderKLConfig? config = null, bool strict = true,
         ulong seed = 0)
     {
+        RequireFolder(folder);
         var cfgPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(cfgPath))
-            throw new LongshotException($"{folder} has no config.json: not a diffusers model folder.");
         var cfg = config ?? AutoencoderKLConfig.Load(cfgPath);
         var model = Create(cfg, seed);
         var weights = Path.Combine(folder, WeightsFile);
