@@ -23,7 +23,7 @@ internal static class DistributedBench
     {
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         RunRanks(backend);
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         var pipe = LongVideoPipeline.LoadShipped();
         var request = new GenerationRequest(story, 256) { Length = Length };
         pipe.Decode(pipe.GenerateLatents(request with { Frames = 31, Sampler = request.Sampler with { Steps = 1 } }),
@@ -95,7 +95,7 @@ internal static class DistributedBench
 
         // A 256-frame generation: rank 0 schedules and decodes, rank 1 samples every unit.
         var pipe = LongVideoPipeline.LoadShipped();
-        var request = new GenerationRequest(Storyline.Load(ShippedModels.DemoStory(), 24), 256) { Length = Length };
+        var request = new GenerationRequest(Storyline.Load(ShippedModels.DemoStory()), 256) { Length = Length };
         ranks.Barrier();
         var sw = Stopwatch.StartNew();
         if (ranks.Rank == 0)

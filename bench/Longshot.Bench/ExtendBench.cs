@@ -54,7 +54,7 @@ internal static class ExtendBench
     {
         var pipe = LongVideoPipeline.LoadShipped();
         pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         foreach (var scheme in new[] { GenerationScheme.Extended, GenerationScheme.DiffusionOverDiffusion })
         {

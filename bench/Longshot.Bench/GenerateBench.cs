@@ -40,7 +40,7 @@ internal static class GenerateBench
             pipe.ToDevice(device, batchVar == null ? LongVideoPipeline.DeviceBatchSize : batch);
             schemes = schemes.Where(x => x != GenerationScheme.ClipParallel).ToArray();
         }
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         var o = ShippedModels.Sampler;
         const int length = 16;
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
@@ -95,7 +95,7 @@ internal static class GenerateBench
         int size = vae.LatentSize;
         var sampler = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Local()), vae.Config.LatentChannels, size,
             size);
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         var o = ShippedModels.Sampler;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         int cores = Threads.Count;
@@ -129,7 +129,7 @@ internal static class GenerateBench
         var parts = MtdPipelineParts.Load(ShippedModels.Local());
         var two = new MtdSampler(parts, vae.Config.LatentChannels, size, size);
         var one = new MtdSampler(parts, vae.Config.LatentChannels, size, size) { GuidanceInOneCall = true };
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         var o = ShippedModels.Sampler;
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         int cores = Threads.Count;

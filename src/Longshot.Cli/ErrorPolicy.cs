@@ -18,6 +18,9 @@ internal static class ErrorPolicy
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
         switch (e)
         {
+            case SettingException s:
+                error.WriteLine($"{who}: {SettingFlags.Of(s.Setting)}: {OneLine(e.Message)}");
+                return BadInput;
             case LongshotException:
                 error.WriteLine($"{who}: {OneLine(e.Message)}");
                 return BadInput;

@@ -143,7 +143,7 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var original = parent.Spec.Request(options.MaxFrames, workspace.Run(parent.Id));
         var redraw = original with
         {
-            Story = Storyline.Parse(job.Spec.Story, 24, original.Frames, "storyline"),
+            Story = Storyline.Parse(job.Spec.Story, Storyline.DefaultFps, original.Frames, "storyline"),
             Seed = job.Spec.Seed,
             RunDir = null,
         };
@@ -207,7 +207,7 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         if (spec.From < 0 || spec.To > parent.Spec.Frames || spec.From >= spec.To)
             throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's " +
                 $"{parent.Spec.Frames} frames.");
-        Storyline.Parse(spec.Story, 24, parent.Spec.Frames, "storyline");
+        Storyline.Parse(spec.Story, Storyline.DefaultFps, parent.Spec.Frames, "storyline");
         return parent;
     }
 

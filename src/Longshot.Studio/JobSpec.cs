@@ -54,15 +54,16 @@ public sealed record JobSpec
     public GenerationRequest Request(int maxFrames, string? runDir)
     {
         if (Frames < 1 || Frames > maxFrames)
-            throw new LongshotException($"frames must be between 1 and {maxFrames}, got {Frames}.");
-        if (Story.Length > 100_000) throw new LongshotException("the storyline is longer than 100,000 characters.");
+            throw new SettingException(nameof(Frames), $"must be between 1 and {maxFrames}, got {Frames}.");
+        if (Story.Length > 100_000)
+            throw new SettingException(nameof(Story), "the storyline is longer than 100,000 characters.");
         var scheme = GenerationSchemes.TryParse(Scheme) is { } known && GenerationSchemes.OnStoryModels.Contains(known)
-            ? known : throw new LongshotException($"scheme must be one of " +
+            ? known : throw new SettingException(nameof(Scheme), $"must be one of " +
                 $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(s => s.Name()))}.");
         if (!Scheduler.Names.Contains(Sampler))
-            throw new LongshotException($"sampler must be one of {string.Join(", ", Scheduler.Names)}.");
-        if (Seed > long.MaxValue) throw new LongshotException("seed is too large.");
-        var story = Storyline.Parse(Story, 24, Frames, "storyline");
+            throw new SettingException("Scheduler", $"must be one of {string.Join(", ", Scheduler.Names)}.");
+        if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");
+        var story = Storyline.Parse(Story, Storyline.DefaultFps, Frames, "storyline");
         return new GenerationRequest(story, Frames)
         {
             Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,

@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
@@ -27,7 +26,13 @@ public static partial class StudioApp
     public static WebApplication Build(StudioOptions options, Action<WebApplicationBuilder>? configure = null)
     {
         if (File.Exists(options.Workspace))
-            throw new LongshotException($"--workspace: {options.Workspace} is a file, not a folder.");
+            throw new SettingException(nameof(StudioOptions.Workspace),
+                $"{options.Workspace} is a file, not a folder.");
+        if (RequestGuard.IsBeyondLoopback(options.Urls) && !options.AllowRemote)
+            throw new SettingException(nameof(StudioOptions.AllowRemote),
+                $"{options.Urls} reaches beyond this machine; allow remote clients explicitly (and set an access " +
+                "token) to serve there.");
+        var guard = new RequestGuard(options.Urls, options.AllowedHosts, options.AccessToken);
         Directory.CreateDirectory(options.Workspace);
         var workspaceLock = LockWorkspace(options.Workspace);
         var builder = WebApplication.CreateSlimBuilder(
@@ -53,6 +58,19 @@ public static partial class StudioApp
         {
             store.Dispose();
             workspaceLock.Dispose();
+        });
+        app.Use(async (context, next) =>
+        {
+            if (guard.Refusal(context.Request) is var (status, message))
+            {
+                context.Response.StatusCode = status;
+                await context.Response.WriteAsJsonAsync(new { error = message });
+                return;
+            }
+            if (guard.NeedsToken && guard.IsToken(context.Request.Query["token"]))
+                context.Response.Cookies.Append(RequestGuard.TokenCookie, context.Request.Query["token"]!,
+                    new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+            await next();
         });
         app.UseExceptionHandler(e => e.Run(WriteError));
         // Statuses the framework answers without a body (413 for a body over the limit, 404 for an unknown path)
@@ -86,8 +104,8 @@ public static partial class StudioApp
         }
         catch (IOException)
         {
-            throw new LongshotException($"--workspace: {workspace} is in use by another longshot serve; stop it or " +
-                                        "choose another workspace.");
+            throw new SettingException(nameof(StudioOptions.Workspace), $"{workspace} is in use by another " +
+                "studio; stop it or choose another workspace.");
         }
     }
 
@@ -98,9 +116,11 @@ public static partial class StudioApp
         var e = context.Features.Get<IExceptionHandlerFeature>()?.Error;
         var (code, message) = e switch
         {
-            LongshotException => (400, e.Message),
+            LongshotException l => (400, PageMessages.For(l)),
+            // The framework's own message names internal types ("Failed to read parameter \"JobSpec spec\""...).
             Microsoft.AspNetCore.Http.BadHttpRequestException b =>
-                (b.StatusCode, "the request is not valid: " + b.Message),
+                (b.StatusCode, b.StatusCode == 400 ? "the request body is not valid JSON for this call."
+                    : "the request is not valid."),
             JsonException => (400, "the request body is not valid JSON for this call."),
             KeyNotFoundException => (404, "no such job."),
             _ => (500, "internal error; the server log has the details."),
@@ -139,17 +159,15 @@ public static partial class StudioApp
         api.MapPost("/storyline", (StorylineCheck body) =>
         {
             if (body.Frames is < 1 || body.Frames > options.MaxFrames)
-                throw new LongshotException($"frames must be between 1 and {options.MaxFrames}.");
+                throw new SettingException("Frames", $"must be between 1 and {options.MaxFrames}.");
             try
             {
-                var s = Storyline.Parse(body.Story ?? "", 24, body.Frames, "storyline");
+                var s = Storyline.Parse(body.Story ?? "", Storyline.DefaultFps, body.Frames, "storyline");
                 return Results.Ok(new { frames = body.Frames ?? s.Frames, segments = s.Segments });
             }
-            catch (LongshotException e)
+            catch (StorylineException e)
             {
-                var m = LineOf().Match(e.Message);
-                return Results.BadRequest(new { error = e.Message,
-                    line = m.Success ? int.Parse(m.Groups[1].Value) : (int?)null });
+                return Results.BadRequest(new { error = e.Problem, line = e.Line });
             }
         });
 
@@ -231,9 +249,6 @@ public static partial class StudioApp
                     list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)) });
         return list.ToArray();
     }
-
-    [GeneratedRegex(@"^storyline:(\d+):")]
-    private static partial Regex LineOf();
 
     /// <summary>Body of POST /api/storyline.</summary>
     public sealed record StorylineCheck(string? Story, int? Frames);

@@ -4,7 +4,8 @@ namespace Longshot.Studio;
 
 /// <summary>
 /// Every path a client names is a relative path inside the workspace: absolute paths, "..", drive or device names and
-/// anything that resolves outside the workspace are refused with a <see cref="LongshotException"/> (a 400).
+/// anything that resolves outside the workspace are refused with a <see cref="LongshotException"/> (a 400) that does
+/// not echo the path back.
 /// </summary>
 public sealed class WorkspacePaths(string root)
 {
@@ -19,13 +20,12 @@ public sealed class WorkspacePaths(string root)
         if (relative.Length > 512) throw new LongshotException("path: longer than 512 characters.");
         if (Path.IsPathRooted(relative) || relative.Contains('\\') || relative.Contains(':')
             || relative.Any(char.IsControl))
-            throw new LongshotException($"path '{Shorten(relative)}': must be relative to the workspace, with '/' " +
-                $"only.");
+            throw new LongshotException("path: must be relative to the workspace, with '/' only.");
         if (relative.Split('/').Any(part => part is ".." or "."))
-            throw new LongshotException($"path '{Shorten(relative)}': '.' and '..' are not allowed.");
+            throw new LongshotException("path: '.' and '..' are not allowed.");
         var full = Path.GetFullPath(Path.Combine(Root, relative));
         if (!full.StartsWith(Root, StringComparison.Ordinal))
-            throw new LongshotException($"path '{Shorten(relative)}': outside the workspace.");
+            throw new LongshotException("path: outside the workspace.");
         return full;
     }
 
@@ -38,7 +38,5 @@ public sealed class WorkspacePaths(string root)
     /// <summary>Refuses anything that is not a job id, so that ids can go into paths.</summary>
     public static string CheckId(string id) =>
         id.Length == 12
-            && id.All(Uri.IsHexDigit) ? id : throw new LongshotException($"'{Shorten(id)}' is not a job id.");
-
-    private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
+            && id.All(Uri.IsHexDigit) ? id : throw new LongshotException("not a job id.");
 }

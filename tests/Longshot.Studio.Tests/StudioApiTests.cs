@@ -113,15 +113,15 @@ public class StudioApiTests
 
     public static TheoryData<string, object> BadJobs => new()
     {
-        { "storyline:2", new { story = "0-10: a\n12-20: b\n", frames = 20 } },
-        { "frames", new { story = "0-: a", frames = 99999 } },
-        { "frames", new { story = "0-: a", frames = 0 } },
+        { "Storyline, line 2: segment starts", new { story = "0-10: a\n12-20: b\n", frames = 20 } },
+        { "Frames: must be between", new { story = "0-: a", frames = 99999 } },
+        { "Frames: must be between", new { story = "0-: a", frames = 0 } },
         { "guidance", new { story = "0-: a", frames = 16, guidance = 1e308 } },
         { "steps", new { story = "0-: a", frames = 16, steps = 0 } },
         { "global steps", new { story = "0-: a", frames = 16, globalSteps = -1 } },
         { "fill start", new { story = "0-: a", frames = 16, fillStart = 0 } },
         { "fill ease", new { story = "0-: a", frames = 16, fillEase = 0 } },
-        { "scheme", new { story = "0-: a", frames = 16, scheme = "zigzag" } },
+        { "Scheme: must be one of", new { story = "0-: a", frames = 16, scheme = "zigzag" } },
         { "'..' are not allowed", new { story = "0-: a", frames = 16, global = "../../etc" } },
         { "relative to the workspace", new { story = "0-: a", frames = 16, global = "/etc" } },
         { "'..' are not allowed", new { story = "0-: a", frames = 16, local = "models/../../x" } },
@@ -221,12 +221,13 @@ public class StudioApiTests
     public async Task AWorkspaceServesOneServerAndMustBeAFolder()
     {
         await using var s = await TestStudio.Start();
-        var e = Assert.Throws<Tensors.LongshotException>(
+        var e = Assert.Throws<Tensors.SettingException>(
             () => StudioApp.Build(new StudioOptions { Workspace = s.Workspace }));
         Assert.Contains("in use", e.Message);
+        Assert.Equal(nameof(StudioOptions.Workspace), e.Setting);
         var file = Path.Combine(s.Workspace, "a-file");
         File.WriteAllText(file, "x");
-        Assert.Contains("not a folder", Assert.Throws<Tensors.LongshotException>(
+        Assert.Contains("not a folder", Assert.Throws<Tensors.SettingException>(
             () => StudioApp.Build(new StudioOptions { Workspace = file })).Message);
     }
 

@@ -68,4 +68,62 @@ public class StudioBrowserTests
             "i.naturalWidth > 0)");
         Assert.Contains("done", await page.InnerTextAsync("#progress"));
     }
+
+    /// <summary>
+    /// A page on another origin (another port of 127.0.0.1) tries what a malicious site would: a text/plain POST and a
+    /// form POST (sent without a preflight), a JSON POST (preflighted), and the studio under another host name (DNS
+    /// rebinding, with Chromium resolving evil.test to 127.0.0.1). Nothing reaches the job queue.
+    /// </summary>
+    [Fact]
+    public async Task AnotherSiteCannotStartOrCancelJobs()
+    {
+        await using var studio = await LiveStudio.Start(Chromium);
+        if (studio == null) return;
+        await using var evil = await LiveStudio.Start(Chromium);
+        var studioUri = new Uri(studio.Url);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium, Headless = true,
+            Args = new[] { "--no-sandbox", "--host-resolver-rules=MAP evil.test 127.0.0.1" },
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(evil!.Url);
+        string spec = "{\"story\":\"0-: a red ball\",\"frames\":16,\"steps\":1}";
+        var outcome = await page.EvaluateAsync<string[]>($$"""
+            async () => {
+              const target = "{{studio.Url}}";
+              const spec = '{{spec}}';
+              const tries = [];
+              const send = async (init) => {
+                try { const r = await fetch(target + "/api/jobs", init); return "status " + r.status; }
+                catch (e) { return "blocked"; }
+              };
+              tries.push(await send({ method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" },
+                                      body: spec }));
+              tries.push(await send({ method: "POST", headers: { "Content-Type": "application/json" }, body: spec }));
+              const form = document.createElement("form");
+              form.method = "POST"; form.action = target + "/api/jobs"; form.target = "sink";
+              form.enctype = "text/plain";
+              const input = document.createElement("input");
+              input.name = spec; input.value = ""; form.appendChild(input);
+              const sink = document.createElement("iframe"); sink.name = "sink"; document.body.appendChild(sink);
+              document.body.appendChild(form);
+              const loaded = new Promise(r => sink.onload = r);
+              form.submit();
+              await loaded;
+              tries.push("form sent");
+              return tries;
+            }
+            """);
+        Assert.Equal("status 0", outcome[0]);   // an opaque answer: the page learns nothing, the server refused it
+        Assert.Equal("blocked", outcome[1]);    // the preflight is never granted
+        // DNS rebinding: the studio's own port under another name.
+        var rebound = await page.GotoAsync($"http://evil.test:{studioUri.Port}/api/settings");
+        Assert.Equal(421, rebound!.Status);
+
+        using var http = new HttpClient();
+        var jobs = await http.GetStringAsync(studio.Url + "/api/jobs");
+        Assert.Equal("[]", jobs);
+    }
 }

@@ -37,7 +37,7 @@ internal static class DemoCommand
             string dir = p.GetValue(outDir) ?? "out";
             string outPath = Path.Combine(dir, "demo" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
             VideoWriters.CheckPath(outPath, "--out");
-            var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), 24, n), n).Validate();
+            var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), Storyline.DefaultFps, n), n).Validate();
             GenerationView.CheckRanks(request);
             var pipe = LongVideoPipeline.LoadShipped();
             DeviceOption.Apply(p, device, pipe);

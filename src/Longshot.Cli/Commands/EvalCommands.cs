@@ -198,7 +198,7 @@ internal static class EvalCommands
                 if (!Directory.Exists(dir)) throw new LongshotException($"--frames: folder not found: {dir}");
                 var files = Directory.GetFiles(dir, "*.png").Order(StringComparer.Ordinal).ToList();
                 if (files.Count == 0) throw new LongshotException($"--frames: {dir} has no PNG files.");
-                var s = Storyline.Load(p.GetValue(story)!, 24, files.Count);
+                var s = Storyline.Load(p.GetValue(story)!, Storyline.DefaultFps, files.Count);
                 var video = files.Select(Video.Formats.Png.Load).ToList();
                 var (fx, fxSha256) = ExtractorOf(p, extractor);
                 var extractorModel = Eval.Features.FeatureExtractor.Load(fx, fxSha256);

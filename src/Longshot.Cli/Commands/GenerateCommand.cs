@@ -56,7 +56,7 @@ internal static class GenerateCommand
             VideoWriters.CheckPath(outPath, "--out");
             if (runDir != null && File.Exists(runDir))
                 throw new LongshotException($"--run: {runDir} is a file, not a folder.");
-            var story = storyPath != null ? Storyline.Load(storyPath, 24, frames)
+            var story = storyPath != null ? Storyline.Load(storyPath, Storyline.DefaultFps, frames)
                 : Storyline.FromFramePrompts(Enumerable.Repeat(prompt!, frames ?? 16).ToArray());
             var request = clips.Apply(p, s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir });
             if (p.GetValue(InitImage) is { } image) request = request with { FirstFrame = LoadImage(image) };
@@ -66,7 +66,7 @@ internal static class GenerateCommand
                 throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
             if (p.GetValue(Regenerate) is { } range)
             {
-                var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, 24, request.Frames) : story;
+                var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, Storyline.DefaultFps, request.Frames) : story;
                 var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1,
                     RunDir = null };
                 redraw.Validate();

@@ -20,6 +20,11 @@ public sealed record StorySegment(int Start, int End, string Prompt);
 /// </summary>
 public sealed partial class Storyline
 {
+    /// <summary>The frame rate storylines are read at (seconds in ranges) and videos are written at, unless a
+    /// caller says otherwise.</summary>
+    public const double DefaultFps = 24;
+
+    /// <summary>The segments, in order, covering [0, <see cref="Frames"/>) without gaps.</summary>
     public IReadOnlyList<StorySegment> Segments { get; }
 
     /// <summary>Total frames (the end of the last segment).</summary>
@@ -43,10 +48,10 @@ public sealed partial class Storyline
     }
 
     /// <summary>Parses a storyline; <paramref name="frames"/> closes an open-ended last segment.</summary>
-    public static Storyline Parse(string text, double fps = 24, int? frames = null, string source = "storyline")
+    public static Storyline Parse(string text, double fps = DefaultFps, int? frames = null, string source = "storyline")
     {
         if (!double.IsFinite(fps) || fps <= 0 || fps > 1000)
-            throw new LongshotException($"{source}: frame rate must be between 0 and 1000, got {fps}.");
+            throw new StorylineException(source, null, $"frame rate must be between 0 and 1000, got {fps}.");
         var segs = new List<StorySegment>();
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -58,30 +63,30 @@ public sealed partial class Storyline
             var m = colon > 0 && colon <= 64 ? Range().Match(raw[..colon]) : Match.Empty;
             string prompt = colon >= 0 ? raw[(colon + 1)..].Trim() : "";
             if (!m.Success || prompt.Length == 0)
-                throw new LongshotException($"{source}:{i + 1}: expected 'START-END: prompt' (frames, or seconds " +
+                throw new StorylineException(source, i + 1, $"expected 'START-END: prompt' (frames, or seconds " +
                     $"with 's'), got '{Shorten(raw.Trim())}'.");
             int Frame(string num, string unit)
             {
                 double f = Math.Round(double.Parse(num, CultureInfo.InvariantCulture) * (unit == "s" ? fps : 1));
                 return f <= GenerationRequest.MaxFrames ? (int)f
-                    : throw new LongshotException($"{source}:{i + 1}: frame {num}{unit} is past the longest video " +
+                    : throw new StorylineException(source, i + 1, $"frame {num}{unit} is past the longest video " +
                                                   $"({GenerationRequest.MaxFrames} frames).");
             }
             int start = Frame(m.Groups[1].Value, m.Groups[2].Value);
             int end = m.Groups[3].Success ? Frame(m.Groups[3].Value, m.Groups[4].Value)
-                : frames ?? throw new LongshotException($"{source}:{i + 1}: an open-ended range needs the video " +
-                    $"length (--frames).");
-            if (end <= start) throw new LongshotException($"{source}:{i + 1}: the range {start}-{end} is empty.");
+                : frames ?? throw new StorylineException(source, i + 1, "an open-ended range needs the video's " +
+                    "length in frames.");
+            if (end <= start) throw new StorylineException(source, i + 1, $"the range {start}-{end} is empty.");
             int expected = segs.Count == 0 ? 0 : segs[^1].End;
             if (start != expected)
-                throw new LongshotException($"{source}:{i + 1}: segment starts at frame {start} but the previous one " +
+                throw new StorylineException(source, i + 1, $"segment starts at frame {start} but the previous one " +
                     $"ends at {expected} (ranges must be contiguous, starting at 0).");
             segs.Add(new StorySegment(start, end, prompt));
         }
-        if (segs.Count == 0) throw new LongshotException($"{source}: no segments.");
+        if (segs.Count == 0) throw new StorylineException(source, null, "no segments.");
         if (frames is { } f && segs[^1].End < f)
-            throw new LongshotException($"{source}: the story ends at frame {segs[^1].End}, before the requested {f} " +
-            $"frames.");
+            throw new StorylineException(source, null, $"the story ends at frame {segs[^1].End}, before the " +
+                $"requested {f} frames.");
         return new Storyline(segs);
     }
 
@@ -90,7 +95,7 @@ public sealed partial class Storyline
     /// <summary>A storyline from one prompt per frame, consecutive equal prompts merged into one segment.</summary>
     public static Storyline FromFramePrompts(IReadOnlyList<string> prompts)
     {
-        if (prompts.Count == 0) throw new LongshotException("storyline: no frames.");
+        if (prompts.Count == 0) throw new StorylineException("storyline", null, "no frames.");
         var segs = new List<StorySegment>();
         int start = 0;
         for (int i = 1; i <= prompts.Count; i++)
@@ -102,9 +107,9 @@ public sealed partial class Storyline
     /// <summary>The text form that <see cref="Parse"/> reads back.</summary>
     public string ToText() => string.Join("\n", Segments.Select(x => $"{x.Start}-{x.End}: {x.Prompt}")) + "\n";
 
-    public static Storyline Load(string path, double fps = 24, int? frames = null)
+    public static Storyline Load(string path, double fps = DefaultFps, int? frames = null)
     {
-        if (!File.Exists(path)) throw new LongshotException($"storyline not found: {path}");
+        if (!File.Exists(path)) throw new InputFileException(path, $"storyline not found: {path}");
         return Parse(File.ReadAllText(path), fps, frames, path);
     }
 

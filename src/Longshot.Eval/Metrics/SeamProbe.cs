@@ -19,7 +19,7 @@ public static class SeamProbe
         var o = sampler ?? ShippedModels.Sampler;
         var vae = AutoencoderKL.Load(ShippedModels.Vae());
         int size = vae.LatentSize, c = vae.Config.LatentChannels;
-        var story = Storyline.Load(ShippedModels.DemoStory(), 24);
+        var story = Storyline.Load(ShippedModels.DemoStory());
         var schedule = new DodSchedule(226, 16);
         var g = schedule.Levels[0][0];
         var global = new MtdSampler(MtdPipelineParts.Load(ShippedModels.Global()), c, size, size);
