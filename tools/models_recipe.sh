@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped diffusion and evaluation checkpoints (models/toonworld-global, models/toonworld-local and
-# the first versions they were fine-tuned from, models/toonworld-global-v1 and -local-v1; models/toonworld-eval) and
+# the first versions they were fine-tuned from, WORKDIR/global-v1 and local-v1; models/toonworld-eval) and
 # the MI/SI ablation in docs/results.md. The VAE comes from tools/vae_recipe.sh.
 # About 6 hours on 2 cores (the two MTD runs share the cores). Usage: tools/models_recipe.sh [WORKDIR]
 set -euo pipefail

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Longshot.Diffusion;
-using Longshot.Diffusion.Distributed;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Distributed;
 using Longshot.Tensors.Kernels;
 
@@ -24,8 +24,8 @@ internal static class DistributedBench
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
         RunRanks(backend);
         var story = Storyline.Load(ShippedModels.DemoStory());
-        var pipe = LongVideoPipeline.LoadShipped();
-        var request = new GenerationRequest(story, 256) { Length = Length };
+        var pipe = ShippedModels.Pipeline();
+        var request = new GenerationRequest(story, 256) { Scheme = new DiffusionOverDiffusion(), Length = Length };
         pipe.Decode(pipe.GenerateLatents(request with { Frames = 31, Sampler = request.Sampler with { Steps = 1 } }),
             31).Count();
         var sw = Stopwatch.StartNew();
@@ -94,8 +94,11 @@ internal static class DistributedBench
         Emit(ranks, "sendrecv-unit-bandwidth", backend, unit.Length * 4.0 / (roundTrip / 2) / 1e9, "GB/s");
 
         // A 256-frame generation: rank 0 schedules and decodes, rank 1 samples every unit.
-        var pipe = LongVideoPipeline.LoadShipped();
-        var request = new GenerationRequest(Storyline.Load(ShippedModels.DemoStory()), 256) { Length = Length };
+        var pipe = ShippedModels.Pipeline();
+        var request = new GenerationRequest(Storyline.Load(ShippedModels.DemoStory()), 256)
+        {
+            Scheme = new DiffusionOverDiffusion(), Length = Length,
+        };
         ranks.Barrier();
         var sw = Stopwatch.StartNew();
         if (ranks.Rank == 0)
@@ -103,7 +106,7 @@ internal static class DistributedBench
             pipe.Ranks = ranks;
             pipe.Decode(pipe.GenerateLatents(request), 256).Count();
         }
-        else RankWorker.Serve(pipe, request, ranks);
+        else request.Scheme.ServeRank(pipe, request, ranks, default);
         ranks.Barrier();
         Emit(ranks, "generate-256-mpi-2-ranks", backend, sw.Elapsed.TotalSeconds, "s");
     }
@@ -156,7 +159,7 @@ internal static class DistributedBench
 
     private static double UnitSeconds(LongVideoPipeline pipe, Storyline story)
     {
-        var request = new GenerationRequest(story, 31) { Length = Length };
+        var request = new GenerationRequest(story, 31) { Scheme = new DiffusionOverDiffusion(), Length = Length };
         var schedule = new DodSchedule(31, Length);
         var known = pipe.GenerateLatents(request);
         var unit = schedule.Levels[1].ToList().GetRange(0, 1);
@@ -186,7 +189,7 @@ internal static class DistributedBench
         double now = 0, end = 0;
         while (todo.Count > 0 || running.Count > 0)
         {
-            var batches = LongVideoPipeline.NextBatches(todo, ready.Contains, free.Count, workers, 1);
+            var batches = DiffusionOverDiffusion.NextBatches(todo, ready.Contains, free.Count, workers, 1);
             foreach (var b in batches)
             {
                 free.Dequeue();

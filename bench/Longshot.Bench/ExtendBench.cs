@@ -3,6 +3,7 @@ using System.Text.Json;
 using Longshot.Diffusion;
 using Longshot.Diffusion.ExVideo;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Longshot.Tensors.Autograd;
@@ -52,17 +53,17 @@ internal static class ExtendBench
     /// diffusion, after a warm-up).</summary>
     private static void GenerationAt80()
     {
-        var pipe = LongVideoPipeline.LoadShipped();
-        pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
+        var pipe = ShippedModels.Pipeline();
+        pipe.ExtendedModel = MtdPipelineParts.Load(ShippedModels.Extended());
         var story = Storyline.Load(ShippedModels.DemoStory());
         string backend = Gemm.Backend.ToString().ToLowerInvariant();
-        foreach (var scheme in new[] { GenerationScheme.Extended, GenerationScheme.DiffusionOverDiffusion })
+        foreach (var scheme in new GenerationScheme[] { new Extended(), new DiffusionOverDiffusion() })
         {
             var r = new GenerationRequest(story, 80) { Scheme = scheme, Sampler = ShippedModels.Sampler };
             pipe.GenerateLatents(r with { Sampler = r.Sampler with { Steps = 1 } });
             var sw = Stopwatch.StartNew();
             pipe.GenerateLatents(r);
-            Report.Emit("extend", $"{scheme.Name()}-80", backend, sw.Elapsed.TotalSeconds, "s");
+            Report.Emit("extend", $"{scheme.Name}-80", backend, sw.Elapsed.TotalSeconds, "s");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
 using Longshot.Tensors.Cuda;
@@ -31,14 +32,14 @@ internal static class GenerateBench
         var schemes = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SCHEMES")?.Split(',')
             .Select(GenerationSchemes.Parse).ToArray()
             ?? GenerationSchemes.OnStoryModels.ToArray();
-        var pipe = LongVideoPipeline.LoadShipped();
+        var pipe = ShippedModels.Pipeline();
         pipe.BatchSize = batch;
         var device = Device.Parse(DeviceName);
         if (device != Device.Cpu)
         {
             CudaBackend.EnsureRegistered(device);
             pipe.ToDevice(device, batchVar == null ? LongVideoPipeline.DeviceBatchSize : batch);
-            schemes = schemes.Where(x => x != GenerationScheme.ClipParallel).ToArray();
+            schemes = schemes.Where(x => x.RunsOnDevice).ToArray();
         }
         var story = Storyline.Load(ShippedModels.DemoStory());
         var o = ShippedModels.Sampler;
@@ -46,8 +47,8 @@ internal static class GenerateBench
         int callsPerStep = o.GuidanceScale != 1f ? 2 : 1;
         string backend = device == Device.Cpu ? Gemm.Backend.ToString().ToLowerInvariant() : device.ToString();
         // Warm up (JIT, first-touch allocations) so the first timed case is not charged for them.
-        var warm = new GenerationRequest(story, 2 * length - 1) { Length = length, Seed = 2,
-            Sampler = o with { Steps = 1 } };
+        var warm = new GenerationRequest(story, 2 * length - 1) { Scheme = new DiffusionOverDiffusion(),
+            Length = length, Seed = 2, Sampler = o with { Steps = 1 } };
         pipe.Decode(pipe.GenerateLatents(warm), warm.Frames).Count();
         // LONGSHOT_BENCH_FRAMES=1024 (comma list) runs only those lengths.
         var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse)
@@ -58,7 +59,7 @@ internal static class GenerateBench
             {
                 var request = new GenerationRequest(story, n) { Scheme = scheme, Length = length, Seed = 1,
                     Sampler = o };
-                string name = $"{scheme.Name()}-{n}";
+                string name = $"{scheme.Name}-{n}";
                 GC.Collect();
                 long peak = Environment.WorkingSet;
                 using var sampler = new Timer(_ =>
@@ -79,7 +80,7 @@ internal static class GenerateBench
                 Report.Emit("generate", $"{name}-frames-per-second", backend, n / total, "frames/s");
                 Report.Emit("generate", $"{name}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
                 Report.Emit("generate", $"{name}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
-                if (scheme == GenerationScheme.ClipParallel && pipe.LastClipExchangeBytes is { } bytes)
+                if (scheme is ClipParallel && pipe.LastClipExchangeBytes is { } bytes)
                     Report.Emit("generate", $"{name}-exchange-per-step", backend, bytes / 1e6 / o.Steps, "MB");
             }
     }

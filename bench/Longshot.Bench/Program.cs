@@ -15,7 +15,7 @@ if (deviceAt >= 0)
     args = args.Where((_, i) => i != deviceAt && i != deviceAt + 1).ToArray();
 }
 Device device;
-try { device = Device.Parse(GenerateBench.DeviceName); }
+try { device = Device.Parse(GenerateBench.DeviceName, "--device"); }
 catch (LongshotException e)
 {
     Console.Error.WriteLine(e.Message);

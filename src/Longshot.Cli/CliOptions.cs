@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
@@ -93,16 +94,16 @@ internal static class CliOptions
         new(name) { Description = description, HelpName = helpName, Required = required };
 
     /// <summary>
-    /// A diffusion model folder, checked when the command line is parsed by its loader's own check
-    /// (<see cref="MtdPipelineParts.RequireFolder"/>): a missing folder, or one without model_index.json, is a
-    /// one-line error naming the option.
+    /// A diffusion model folder, checked when the command line is parsed by the model-family registry
+    /// (<see cref="ModelFamilies.Require{TModel}"/>): a missing folder, one without its index file, or one of another
+    /// family is a one-line error naming the option.
     /// </summary>
     public static Option<string?> ModelFolder(string name, string description, bool required = false) =>
-        Checked(Text(name, description, "DIR", required), name, MtdPipelineParts.RequireFolder);
+        Checked(Text(name, description, "DIR", required), name, ModelFamilies.Require<MtdPipelineParts>);
 
-    /// <summary>A VAE folder, checked likewise by <see cref="AutoencoderKL.RequireFolder"/> (config.json).</summary>
+    /// <summary>A VAE folder, checked likewise (an AutoencoderKL's config.json).</summary>
     public static Option<string?> VaeFolder(string name, string description) =>
-        Checked(Text(name, description, "DIR"), name, AutoencoderKL.RequireFolder);
+        Checked(Text(name, description, "DIR"), name, ModelFamilies.Require<AutoencoderKL>);
 
     private static Option<string?> Checked(Option<string?> o, string name, Action<string> require)
     {

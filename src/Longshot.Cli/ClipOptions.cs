@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Tensors;
 
 namespace Longshot.Cli;
@@ -31,7 +32,7 @@ internal sealed class ClipOptions
     /// <summary>The request with these settings; options of this set given with another scheme are refused.</summary>
     public GenerationRequest Apply(ParseResult p, GenerationRequest r)
     {
-        if (r.Scheme != GenerationScheme.ClipParallel)
+        if (r.Scheme is not ClipParallel)
         {
             var given = All.FirstOrDefault(o => p.GetResult(o) is { Implicit: false });
             if (given != null)
@@ -46,8 +47,8 @@ internal sealed class ClipOptions
         int clip = frames ?? (workers is { } w ? (r.Frames + w - 1) / w : Defaults.ClipFrames);
         return r with
         {
-            Clips = new ClipSettings(clip, ClipSettings.Parse(p.GetValue(Attention)!), p.GetValue(Window),
-                p.GetValue(GlobalFrames), p.GetValue(Switch)),
+            Scheme = new ClipParallel(new ClipSettings(clip, ClipSettings.Parse(p.GetValue(Attention)!),
+                p.GetValue(Window), p.GetValue(GlobalFrames), p.GetValue(Switch))),
         };
     }
 }

@@ -18,7 +18,7 @@ internal static class DeviceOption
             $"else cpu){note}", "DEVICE");
         o.Validators.Add(r =>
         {
-            try { Device.Parse(CliOptions.Token(r)); }
+            try { Device.Parse(CliOptions.Token(r), "--device"); }
             catch (LongshotException e) { r.AddError(e.Message); }
         });
         return o;

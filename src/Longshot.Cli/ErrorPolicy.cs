@@ -19,7 +19,8 @@ internal static class ErrorPolicy
         switch (e)
         {
             case SettingException s:
-                error.WriteLine($"{who}: {SettingFlags.Of(s.Setting)}: {OneLine(e.Message)}");
+                var flags = s.Alternatives.Prepend(s.Setting).Select(SettingFlags.Of);
+                error.WriteLine($"{who}: {string.Join(" or ", flags)}: {OneLine(e.Message)}");
                 return BadInput;
             case LongshotException:
                 error.WriteLine($"{who}: {OneLine(e.Message)}");

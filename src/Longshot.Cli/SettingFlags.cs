@@ -12,7 +12,8 @@ internal static class SettingFlags
     {
         ["GuidanceScale"] = "--guidance", ["Scheduler"] = "--sampler", ["RunDir"] = "--run",
         ["FirstFrame"] = "--init-image", ["ClipFrames"] = "--clip-frames", ["Story"] = "--story",
-        ["Base"] = "--base", ["Init"] = "--init", ["Urls"] = "--urls",
+        ["Base"] = "--base", ["Init"] = "--init", ["Urls"] = "--urls", ["ExtendedModel"] = "--extended",
+        ["Range"] = "--regenerate", ["InitFrom"] = "--init", ["PredictionType"] = "--prediction",
     };
 
     /// <summary>The flag of <paramref name="setting"/>, e.g. "--fill-start" for "FillStart".</summary>

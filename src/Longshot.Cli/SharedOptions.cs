@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
 
 namespace Longshot.Cli;
@@ -30,7 +31,7 @@ internal sealed class ModelOptions
         var pipe = LongVideoPipeline.Load(p.GetValue(Global) ?? ShippedModels.Global(),
             p.GetValue(Local) ?? ShippedModels.Local(), p.GetValue(Vae) ?? ShippedModels.Vae());
         DeviceOption.Apply(p, Device, pipe);
-        if (extended) pipe.Extended = MtdPipelineParts.Load(p.GetValue(Extended) ?? ShippedModels.Extended());
+        if (extended) pipe.ExtendedModel = MtdPipelineParts.Load(p.GetValue(Extended) ?? ShippedModels.Extended());
         pipe.Warning = w => Console.Error.WriteLine($"longshot: warning: {w}");
         return pipe;
     }
@@ -44,7 +45,7 @@ internal sealed class SamplingOptions
     public Option<string> Scheme { get; } = CliOptions.Choice("--scheme",
         "dod: diffusion over diffusion; ar: the autoregressive baseline; clips: clip parallelism (Video-Infinity); " +
         "extended: one pass of the ExVideo-extended model",
-        GenerationSchemes.All.Select(x => x.Name()).ToArray());
+        GenerationSchemes.Names.ToArray());
     public Option<int> Length { get; } = CliOptions.Int("--length",
         "frames per model call (L) the models were trained for", 16, 3, 1024);
     public Option<int?> Depth { get; } = CliOptions.OptionalInt("--depth",
@@ -88,10 +89,19 @@ internal sealed class SamplingOptions
 
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
-        Scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!), Length = p.GetValue(Length), Depth = p.GetValue(Depth),
-        Seed = p.GetValue(Seed),
+        Scheme = SchemeOf(p), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
         Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
             (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart),
             p.GetValue(FillEase), p.GetValue(GlobalSteps)),
     };
+
+    /// <summary>The scheme of --scheme, with --depth when given (diffusion over diffusion's own setting).</summary>
+    private GenerationScheme SchemeOf(ParseResult p)
+    {
+        var scheme = GenerationSchemes.Parse(p.GetValue(Scheme)!);
+        if (p.GetValue(Depth) is not { } depth) return scheme;
+        return scheme is DiffusionOverDiffusion dod ? dod with { Depth = depth }
+            : throw new Tensors.LongshotException($"--depth: the {scheme.Name} scheme has no hierarchy (--depth is " +
+                "for dod).");
+    }
 }

@@ -29,12 +29,11 @@ public static class ShippedModels
     /// <summary>The bundled storyline of the demo (models/demo-story.txt).</summary>
     public static string DemoStory() => FindFile("demo-story.txt");
 
-    /// <summary>Sampler settings of the demo and of the generate benchmark (DoD and AR alike). Fills within a shot
-    /// start from their given frames at 0.15 of the schedule (docs/results.md, "Fills that start from their given
-    /// frames") and ease into them over 2 slots (docs/performance.md, "Given frames held"); the keyframes take 32
-    /// steps (docs/results.md, "Keyframe steps").</summary>
-    public static SamplerOptions Sampler { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++",
-        FillStart: 0.15f, FillEase: 2, GlobalSteps: 32);
+    /// <summary>Sampler settings of the demo and of the benchmarks (<see cref="SamplerOptions.Shipped"/>).</summary>
+    public static SamplerOptions Sampler => SamplerOptions.Shipped;
+
+    /// <summary>A pipeline over the shipped global, local and VAE checkpoints.</summary>
+    public static LongVideoPipeline Pipeline() => LongVideoPipeline.Load(Global(), Local(), Vae());
 
     /// <summary>The folder models/NAME holding MARKER, searched upward from the working directory and the program's
     /// folder.</summary>

@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Output;
+using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
@@ -201,11 +203,11 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     {
         var parent = spec.Parent is { } p ? store.Get(WorkspacePaths.CheckId(p)) : null;
         if (parent is not { Kind: Generate, Status: JobStatus.Done })
-            throw new LongshotException("redraw: the job to redraw must be a finished generation.");
-        if (parent.Spec.Scheme != "dod")
-            throw new LongshotException("redraw: only diffusion-over-diffusion videos can be redrawn.");
+            throw new SettingException("Parent", "the job to redraw must be a finished generation.");
+        if (GenerationSchemes.TryParse(parent.Spec.Scheme) is not { Redraws: true })
+            throw new SettingException("Range", "only diffusion-over-diffusion videos can be redrawn.");
         if (spec.From < 0 || spec.To > parent.Spec.Frames || spec.From >= spec.To)
-            throw new LongshotException($"redraw: the range {spec.From}-{spec.To} is not inside the video's " +
+            throw new SettingException("Range", $"{spec.From}-{spec.To} is not inside the video's " +
                 $"{parent.Spec.Frames} frames.");
         Storyline.Parse(spec.Story, Storyline.DefaultFps, parent.Spec.Frames, "storyline");
         return parent;
@@ -227,8 +229,9 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     {
         if (relative == null) return role == "global" ? ShippedModels.Global() : ShippedModels.Local();
         var path = workspace.Resolve(relative);
-        if (!File.Exists(Path.Combine(path, "model_index.json")))
-            throw new LongshotException($"{role} model '{relative}': not a model folder in the workspace.");
+        string setting = role == "global" ? nameof(JobSpec.Global) : nameof(JobSpec.Local);
+        try { ModelFamilies.Require<MtdPipelineParts>(path); }
+        catch (LongshotException) { throw new SettingException(setting, "not a model folder in the workspace."); }
         return path;
     }
 

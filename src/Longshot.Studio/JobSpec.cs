@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
 
@@ -57,9 +58,9 @@ public sealed record JobSpec
             throw new SettingException(nameof(Frames), $"must be between 1 and {maxFrames}, got {Frames}.");
         if (Story.Length > 100_000)
             throw new SettingException(nameof(Story), "the storyline is longer than 100,000 characters.");
-        var scheme = GenerationSchemes.TryParse(Scheme) is { } known && GenerationSchemes.OnStoryModels.Contains(known)
+        var scheme = GenerationSchemes.TryParse(Scheme) is { OnStoryModels: true } known
             ? known : throw new SettingException(nameof(Scheme), $"must be one of " +
-                $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(s => s.Name()))}.");
+                $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(s => s.Name))}.");
         if (!Scheduler.Names.Contains(Sampler))
             throw new SettingException("Scheduler", $"must be one of {string.Join(", ", Scheduler.Names)}.");
         if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");
@@ -68,7 +69,7 @@ public sealed record JobSpec
         {
             Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,
                 FillStart: (float)FillStart, FillEase: FillEase, GlobalSteps: GlobalSteps),
-            RunDir = scheme == GenerationScheme.DiffusionOverDiffusion ? runDir : null,
+            RunDir = scheme.Resumes ? runDir : null,
         }.Validate();
     }
 }

@@ -15,7 +15,8 @@ public static class PageMessages
         ["Frames"] = "Frames", ["Length"] = "Frames per model call", ["Depth"] = "Levels", ["Seed"] = "Seed",
         ["Steps"] = "Steps", ["GlobalSteps"] = "Keyframe steps", ["GuidanceScale"] = "Guidance",
         ["Scheduler"] = "Sampler", ["FillStart"] = "Fill start", ["FillEase"] = "Fill ease", ["Scheme"] = "Scheme",
-        ["Story"] = "Storyline", ["Range"] = "Redraw range",
+        ["Story"] = "Storyline", ["Range"] = "Redraw range", ["Parent"] = "Redraw",
+        ["Global"] = "Global model", ["Local"] = "Local model",
     };
 
     /// <summary>The message of <paramref name="e"/> for a person using the page.</summary>

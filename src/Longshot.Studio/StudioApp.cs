@@ -1,6 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
+using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
@@ -151,7 +153,7 @@ public static partial class StudioApp
 
         api.MapGet("/settings", () => new
         {
-            maxFrames = options.MaxFrames, schemes = GenerationSchemes.OnStoryModels.Select(s => s.Name()),
+            maxFrames = options.MaxFrames, schemes = GenerationSchemes.OnStoryModels.Select(s => s.Name),
             samplers = Scheduler.Names, ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
         });
 
@@ -238,16 +240,26 @@ public static partial class StudioApp
             : Results.NotFound(new { error = "no such frame (yet)." });
     }
 
-    /// <summary>The models a job may name: the shipped ones (null) and model folders under workspace/models.</summary>
+    /// <summary>The models a job may name: the shipped ones (null) and the folders under workspace/models that the
+    /// model-family registry loads as story models, each with its family.</summary>
     private static object[] Models(WorkspacePaths workspace)
     {
-        var list = new List<object> { new { name = "shipped", path = (string?)null } };
+        var story = ModelFamilies.Of<MtdPipelineParts>();
+        var list = new List<object> { new { name = "shipped", path = (string?)null, family = story.Title } };
         var dir = Path.Combine(workspace.Root, "models");
         if (Directory.Exists(dir))
             foreach (var d in Directory.GetDirectories(dir).Order())
-                if (File.Exists(Path.Combine(d, "model_index.json")))
-                    list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)) });
+                if (FamilyOf(d) == story)
+                    list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)),
+                        family = story.Title });
         return list.ToArray();
+    }
+
+    /// <summary>The family of a folder, or null when it is not a model folder Longshot loads.</summary>
+    private static ModelFamily? FamilyOf(string folder)
+    {
+        try { return ModelFamilies.Find(folder); }
+        catch (LongshotException) { return null; }
     }
 
     /// <summary>Body of POST /api/storyline.</summary>

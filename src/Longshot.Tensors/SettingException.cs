@@ -5,10 +5,15 @@ namespace Longshot.Tensors;
 /// options record, e.g. "Frames" or "Depth"); the message speaks of the library, and each front end names the setting
 /// its own way (the command line its --flag, the studio its form field).
 /// </summary>
-public class SettingException(string setting, string message) : LongshotException(message)
+public class SettingException(string setting, string message, params string[] alternatives)
+    : LongshotException(message)
 {
     /// <summary>The setting's name in the library (an options record's property name).</summary>
     public string Setting { get; } = setting;
+
+    /// <summary>Other settings the problem is about too: those that could be given instead, or that conflict with
+    /// <see cref="Setting"/>.</summary>
+    public IReadOnlyList<string> Alternatives { get; } = alternatives;
 }
 
 /// <summary>A file that cannot be used (missing, damaged, of another kind); <see cref="Path"/> names it.</summary>

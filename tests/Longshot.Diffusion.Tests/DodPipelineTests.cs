@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
 using Longshot.Tensors;
 using Xunit;
@@ -28,7 +29,7 @@ public class DodPipelineTests
             Assert.Equal(30, frames.Count);
             Assert.Equal(new[] { 3, 8, 8 }, frames[0].Shape);
             var ar = DodPipelineTestsAccess.Pipeline(1)
-                .GenerateLatents(R(story, 30, 7, o) with { Scheme = GenerationScheme.Autoregressive });
+                .GenerateLatents(R(story, 30, 7, o) with { Scheme = new Autoregressive() });
             Assert.All(Enumerable.Range(0, 30), f => Assert.True(ar.ContainsKey(f)));
         }
     }
@@ -40,7 +41,7 @@ public class DodPipelineTests
         {
             var story = Storyline.Parse(Story, frames: 30);
             var o = new SamplerOptions(Steps: 2, GuidanceScale: 1.5f);
-            var keyframes = R(story, 30, 7, o).Schedule().Levels[0][0].Positions;
+            var keyframes = new DiffusionOverDiffusion().Schedule(R(story, 30, 7, o)).Levels[0][0].Positions;
             var plain = Pipeline(1).GenerateLatents(R(story, 30, 7, o));
             var same = Pipeline(1).GenerateLatents(R(story, 30, 7, o with { GlobalSteps = 2 }));
             Assert.All(Enumerable.Range(0, 30), f => Assert.Equal(plain[f].ToArray(), same[f].ToArray()));
@@ -52,7 +53,7 @@ public class DodPipelineTests
             Assert.Equal(5, (o with { GlobalSteps = 5 }).ForGlobal().Steps);
             Assert.Contains("global steps 5", (o with { GlobalSteps = 5 }).Identity);
             Assert.Equal(o.Identity, (o with { GlobalSteps = 2 }).Identity);
-            Assert.Throws<LongshotException>(() => (o with { GlobalSteps = -1 }).Validate());
+            Assert.ThrowsAny<LongshotException>(() => (o with { GlobalSteps = -1 }).Validate());
         }
     }
 
@@ -66,12 +67,12 @@ public class DodPipelineTests
             var request = R(story, 40, 7, o);
             var keyframes = Pipeline(2).GenerateKeyframes(request);
             var full = Pipeline(1).GenerateLatents(request);
-            Assert.Equal(request.Schedule().Levels[0][0].Positions, keyframes.Keys.Order());
+            Assert.Equal(new DiffusionOverDiffusion().Schedule(request).Levels[0][0].Positions, keyframes.Keys.Order());
             Assert.All(keyframes, k => Assert.Equal(full[k.Key].ToArray(), k.Value.ToArray()));
             var other = Pipeline(1).GenerateKeyframes(R(story, 40, 8, o));
             Assert.NotEqual(keyframes[0].ToArray(), other[0].ToArray());
-            var e = Assert.Throws<LongshotException>(() => Pipeline(1).GenerateKeyframes(request with
-                { Scheme = GenerationScheme.Autoregressive }));
+            var e = Assert.ThrowsAny<LongshotException>(() => Pipeline(1).GenerateKeyframes(request with
+                { Scheme = new Autoregressive() }));
             Assert.Contains("only the dod scheme", e.Message);
         }
     }
@@ -113,10 +114,11 @@ public class DodPipelineTests
         Assert.Equal("one", s.PromptAt(9));
         Assert.Equal("two", s.PromptAt(10));
         Assert.Equal("two", s.PromptAt(29));
-        Assert.Contains(":2:", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
-        Assert.Contains(":1:", Assert.Throws<LongshotException>(() => Storyline.Parse("zero to ten: a\n")).Message);
-        Assert.Contains("empty", Assert.Throws<LongshotException>(() => Storyline.Parse("0-0: a\n")).Message);
-        Assert.Contains("requested", Assert.Throws<LongshotException>(() => Storyline.Parse("0-10: a\n", frames: 20))
+        Assert.Contains(":2:",
+            Assert.ThrowsAny<LongshotException>(() => Storyline.Parse("0-10: a\n12-20: b\n")).Message);
+        Assert.Contains(":1:", Assert.ThrowsAny<LongshotException>(() => Storyline.Parse("zero to ten: a\n")).Message);
+        Assert.Contains("empty", Assert.ThrowsAny<LongshotException>(() => Storyline.Parse("0-0: a\n")).Message);
+        Assert.Contains("requested", Assert.ThrowsAny<LongshotException>(() => Storyline.Parse("0-10: a\n", frames: 20))
             .Message);
     }
 }
@@ -142,7 +144,7 @@ public class DodResumeTests
             Assert.InRange(saved, 2, 6);
             var resumed = DodPipelineTestsAccess.Pipeline(2).GenerateLatents(R(story, 30, 5, o, dir));
             foreach (var f in Enumerable.Range(0, 30)) Assert.Equal(straight[f].ToArray(), resumed[f].ToArray());
-            Assert.Throws<LongshotException>(() => DodPipelineTestsAccess.Pipeline(2)
+            Assert.ThrowsAny<LongshotException>(() => DodPipelineTestsAccess.Pipeline(2)
                 .GenerateLatents(R(story, 30, 6, o, dir)));
         }
         finally { Directory.Delete(dir, true); }
@@ -152,10 +154,17 @@ public class DodResumeTests
 
 internal static class DodPipelineTestsAccess
 {
+    /// <summary>The batches diffusion over diffusion would start next.</summary>
+    public static List<List<WorkUnit>> Batches(List<WorkUnit> todo, Func<int, bool> known, int free, int workers,
+        int batchSize) => DiffusionOverDiffusion.NextBatches(todo, known, free, workers, batchSize);
+
     /// <summary>A DoD request with L = 4 (the test models' length).</summary>
     public static GenerationRequest R(Storyline story, int frames, ulong seed, SamplerOptions o,
         string? runDir = null) =>
-        new(story, frames) { Length = 4, Seed = seed, Sampler = o, RunDir = runDir };
+        new(story, frames)
+        {
+            Scheme = new DiffusionOverDiffusion(), Length = 4, Seed = seed, Sampler = o, RunDir = runDir,
+        };
 
     public static LongVideoPipeline Pipeline(int batch, int workers = 1)
     {
@@ -220,7 +229,7 @@ public class DodRegenerationTests
                 Assert.Equal(original[f].ToArray(), changed[f].ToArray());
             Assert.Contains(Enumerable.Range(lo, hi - lo), f => !original[f].ToArray()
                 .SequenceEqual(changed[f].ToArray()));
-            Assert.Throws<LongshotException>(() => pipe.Regenerate(original, R(newStory, 30, 99, o), 20, 40));
+            Assert.ThrowsAny<LongshotException>(() => pipe.Regenerate(original, R(newStory, 30, 99, o), 20, 40));
         }
     }
 }
@@ -267,24 +276,24 @@ public class DodSchedulingTests
         var schedule = new DodSchedule(226, 16);                    // 1 global unit, 15 level-2 units
         var todo = schedule.Units.ToList();
         var known = new HashSet<int>();
-        var first = LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        var first = Batches(todo, known.Contains, 2, 2, 4);
         Assert.Single(first);                                       // only the global unit has nothing to wait for
         Assert.True(first[0].Single().IsGlobal);
         foreach (var p in first[0][0].Positions) known.Add(p);
-        var next = LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4);
+        var next = Batches(todo, known.Contains, 2, 2, 4);
         Assert.Equal(new[] { 4, 4 }, next.Select(b => b.Count));
         Assert.All(next.SelectMany(b => b), u => Assert.Equal(2, u.Level));
         Assert.Equal(7, todo.Count);
         // 7 left on 2 workers with batches of 4: 4 + 3, then nothing is left to start.
-        Assert.Equal(new[] { 4, 3 }, LongVideoPipeline.NextBatches(todo, known.Contains, 2, 2, 4).Select(b => b.Count));
+        Assert.Equal(new[] { 4, 3 }, Batches(todo, known.Contains, 2, 2, 4).Select(b => b.Count));
         Assert.Empty(todo);
         // 5 left on 2 workers: 3 + 2, not 4 + 1.
         var tail = schedule.Levels[1].Take(5).ToList();
-        Assert.Equal(new[] { 3, 2 }, LongVideoPipeline.NextBatches(tail, known.Contains, 2, 2, 4).Select(b => b.Count));
+        Assert.Equal(new[] { 3, 2 }, Batches(tail, known.Contains, 2, 2, 4).Select(b => b.Count));
         // A level-3 unit waits until the level-2 unit making its end frames is done.
         var deep = new DodSchedule(1024, 16);
         var level3 = deep.Levels[2].ToList();
-        Assert.Empty(LongVideoPipeline.NextBatches(level3, new HashSet<int>().Contains, 2, 2, 1));
+        Assert.Empty(Batches(level3, new HashSet<int>().Contains, 2, 2, 1));
         Assert.Equal(225, level3.Count);
     }
 }

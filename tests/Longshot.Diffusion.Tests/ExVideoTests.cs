@@ -1,5 +1,6 @@
 using Longshot.Diffusion.ExVideo;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
@@ -29,7 +30,7 @@ public class ExVideoTests : IDisposable
         Assert.Equal(new[] { 14, 13 }, new[] { ExVideoPositions.Map(16, 16), ExVideoPositions.Map(17, 16) });
         Assert.Equal(4, ExVideoPositions.Map(26, 16));
         Assert.Equal(5, ExVideoPositions.Map(27, 16));
-        Assert.Throws<LongshotException>(() => ExVideoPositions.Map(3, 6));
+        Assert.ThrowsAny<LongshotException>(() => ExVideoPositions.Map(3, 6));
     }
 
     /// <summary>A small base model with a frame embedding whose every weight is random (none at zero).</summary>
@@ -76,7 +77,7 @@ public class ExVideoTests : IDisposable
         Assert.Equal(table.Narrow(0, ExVideoPositions.Map(8, 8), 1).ToArray(), table.Narrow(0, 8, 1).ToArray());
         // 24 frames run; 25 are refused with a message.
         Assert.Equal(24 * 4 * 4 * 4, Run(e, 24, 2).Numel);
-        Assert.Throws<LongshotException>(() => Run(e, 25, 2));
+        Assert.ThrowsAny<LongshotException>(() => Run(e, 25, 2));
         // The base model itself is untouched by the extension.
         Assert.Equal(want, Run(b, 8, 1).ToArray());
     }
@@ -86,14 +87,15 @@ public class ExVideoTests : IDisposable
     {
         var common = TinyTraining.Options(_dir, "local", "local", 1);
         MtdTrainer.Train(common);
-        var baseModel = MtdTrainer.Train(common with { Role = "base", Out = P("base"), InitFrom = P("local"),
+        var baseModel = MtdTrainer.Train(common with { Role = TrainingRole.Base, Out = P("base"), InitFrom = P("local"),
             Steps = 2 });
         Assert.True(baseModel.Unet.Config.FramePositionEmbedding);
         Assert.Equal(4, baseModel.Unet.Config.NumFrames);
         foreach (var (checkpointing, bf16) in new[] { (false, false), (true, false), (true, true) })
         {
             var outDir = P($"ext-{checkpointing}-{bf16}");
-            var extended = MtdTrainer.Train(common with { Role = "extend", Out = outDir, InitFrom = P("base"),
+            var extended = MtdTrainer.Train(common with { Role = TrainingRole.Extend, Out = outDir,
+                InitFrom = P("base"),
                 Length = 12, Steps = 3, ExportRaw = true, GradientCheckpointing = checkpointing, Bf16 = bf16,
                 Extension = new ExVideoSettings(12, BaseLength: 8) });
             var start = ExVideoExtension.Extend(MtdPipelineParts.Load(P("base")), new ExVideoSettings(12, 8));
@@ -116,17 +118,19 @@ public class ExVideoTests : IDisposable
         // DoD's two roles as base and extended models: keyframes with nothing given, and first and last given.
         foreach (var given in new[] { "none", "ends" })
         {
-            var b = MtdTrainer.Train(common with { Role = "base", Out = P("base-" + given), InitFrom = P("local"),
-                Steps = 1, Given = given });
+            var b = MtdTrainer.Train(common with { Role = TrainingRole.Base, Out = P("base-" + given),
+                InitFrom = P("local"),
+                Steps = 1, Given = TrainingNames.Parse<GivenFrames>(given, "Given") });
             // 12 keyframes spread over a request of 12 to 40 frames, or 12 consecutive frames with both ends given.
-            MtdTrainer.Train(common with { Role = "extend", Out = P("ext-" + given), InitFrom = P("base-" + given),
-                Length = 12, Steps = 1, Given = given,
+            MtdTrainer.Train(common with { Role = TrainingRole.Extend, Out = P("ext-" + given),
+                InitFrom = P("base-" + given),
+                Length = 12, Steps = 1, Given = TrainingNames.Parse<GivenFrames>(given, "Given"),
                 Extension = new ExVideoSettings(12, BaseLength: 8) });
             Assert.True(b.Unet.Config.FramePositionEmbedding);
         }
-        var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(common with { Role = "base",
-            Out = P("base-none"), InitFrom = P("local"), Steps = 2, Given = "ends" }));
-        Assert.Contains("--given none", e.Message);
+        var e = Assert.ThrowsAny<LongshotException>(() => MtdTrainer.Train(common with { Role = TrainingRole.Base,
+            Out = P("base-none"), InitFrom = P("local"), Steps = 2, Given = GivenFrames.Ends }));
+        Assert.Contains("given none", e.Message);
     }
 }
 
@@ -151,34 +155,37 @@ public class ExtendedSchemeTests
             4);
         var story = Storyline.Parse("0-: a red ball\n", frames: 20);
         var o = new SamplerOptions(Steps: 2, GuidanceScale: 1f);
-        var r = new GenerationRequest(story, 20) { Scheme = GenerationScheme.Extended, Seed = 3, Sampler = o };
-        Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r));           // no extended model yet
-        pipe.Extended = Parts(true);
+        var r = new GenerationRequest(story, 20) { Scheme = new Extended(), Seed = 3, Sampler = o };
+        Assert.ThrowsAny<LongshotException>(() => pipe.GenerateLatents(r));           // no extended model yet
+        pipe.ExtendedModel = Parts(true);
         var latents = pipe.GenerateLatents(r);
         Assert.Equal(20, latents.Count);
         var first = new MtdSampler(global, 4, 4, 4).Sample(new[] { new MtdClip(Enumerable.Range(0, 16).ToArray(),
             Enumerable.Repeat("a red ball", 16).ToArray(), new Tensor?[16], new Rng(3).Derive(1, 0)) }, o)[0];
         Assert.Equal(first.Narrow(0, 0, 1).ToArray(), latents[0].ToArray());
         Assert.NotEqual(latents[0].ToArray(), latents[1].ToArray());
-        pipe.Extended = Parts(false, table: 12);
-        var e = Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r));
-        Assert.Contains("at most 12 frames", e.Message);
-        Assert.Throws<LongshotException>(() => pipe.GenerateLatents(r with
+        // An initial image belongs to the extended scheme alone (its own setting), at the VAE's frame size.
+        var image = Assert.Throws<SettingException>(() => pipe.GenerateLatents(r with
         {
-            Scheme = GenerationScheme.DiffusionOverDiffusion, FirstFrame = Tensor.Zeros(3, 64, 64),
+            Scheme = new Extended(FirstFrame: Tensor.Zeros(3, 32, 32)),
         }));
+        Assert.Equal(nameof(Extended.FirstFrame), image.Setting);
+        pipe.ExtendedModel = Parts(false, table: 12);
+        var e = Assert.ThrowsAny<LongshotException>(() => pipe.GenerateLatents(r));
+        Assert.Contains("at most 12 frames", e.Message);
         // ExVideo inside DoD: extended global and local models at L = 12 draw 30 frames in two levels (12 keyframes
         // 2-3 apart, then 11 gaps), and an L past their tables is refused.
         var dod = new LongVideoPipeline(Parts(false, table: 12), Parts(false, table: 12), pipe.Vae, 4);
-        var request = r with { Scheme = GenerationScheme.DiffusionOverDiffusion, Length = 12, Depth = 2, Frames = 30,
+        var request = r with { Scheme = new DiffusionOverDiffusion(Depth: 2), Length = 12, Frames = 30,
             Story = Storyline.Parse("0-: a red ball\n", frames: 30) };
         Assert.Equal(12, new DodSchedule(30, 12, depth: 2).Levels[0].Single().Positions.Length);
         Assert.Equal(30, dod.GenerateFrames(request).Count());
-        e = Assert.Throws<LongshotException>(() => dod.GenerateLatents(request with { Length = 13 }));
+        e = Assert.ThrowsAny<LongshotException>(() => dod.GenerateLatents(request with { Length = 13 }));
         Assert.Contains("length (L) 13: the global model draws at most 12 frames", e.Message);
         // Models that record the L they were trained for refuse another.
         var recorded = new LongVideoPipeline(Parts(false), Parts(false, trainedFor: 12), pipe.Vae, 4);
-        e = Assert.Throws<LongshotException>(() => recorded.GenerateLatents(request with { Length = 10 }));
-        Assert.Contains("the local model was trained for L = 12 (--length 12)", e.Message);
+        e = Assert.ThrowsAny<LongshotException>(() => recorded.GenerateLatents(request with { Length = 10 }));
+        Assert.Contains("the local model was trained for L = 12", e.Message);
+        Assert.Equal("Length", Assert.IsType<SettingException>(e).Setting);
     }
 }

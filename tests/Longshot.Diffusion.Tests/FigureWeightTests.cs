@@ -80,10 +80,10 @@ public class FigureWeightTests : IDisposable
     {
         var o = TinyTraining.Options(_dir, "global", "g", 1) with { FigureWeight = 2 };
         MtdTrainer.Train(o);
-        var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(o with { Steps = 2, FigureWeight = 0 }));
-        Assert.Contains("--figure-weight 2", e.Message);
+        var e = Assert.ThrowsAny<LongshotException>(() => MtdTrainer.Train(o with { Steps = 2, FigureWeight = 0 }));
+        Assert.Contains("figure-weight 2", e.Message);
         MtdTrainer.Train(o with { Steps = 2 });
-        e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(o with { Out = P("h"), FigureWeight = -1 }));
-        Assert.Contains("--figure-weight", e.Message);
+        e = Assert.ThrowsAny<LongshotException>(() => MtdTrainer.Train(o with { Out = P("h"), FigureWeight = -1 }));
+        Assert.Equal(nameof(MtdTrainOptions.FigureWeight), Assert.IsType<SettingException>(e).Setting);
     }
 }

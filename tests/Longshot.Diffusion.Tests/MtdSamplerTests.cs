@@ -49,7 +49,8 @@ public class MtdSamplerTests
     {
         var sampler = new MtdSampler(Parts(), 4, 8, 8);
         var odd = new MtdClip(new[] { 0, 1, 2, 3 }, new[] { "", "", "", "" }, new Tensor?[4], new Rng(1));
-        Assert.Throws<LongshotException>(() => sampler.Sample(new[] { Clip(0, 1), odd }, new SamplerOptions(Steps: 2)));
+        Assert.ThrowsAny<LongshotException>(() =>
+            sampler.Sample(new[] { Clip(0, 1), odd }, new SamplerOptions(Steps: 2)));
     }
 
     [Fact]
@@ -65,8 +66,8 @@ public class MtdSamplerTests
         Assert.InRange(va, 0.93, 1.07);
         Assert.InRange(vb, 0.93, 1.07);
         Assert.InRange(cov / Math.Sqrt(va * vb), 0.55, 0.65);
-        Assert.Throws<LongshotException>(() => new SamplerOptions(NoiseCorrelation: 1f).Validate());
-        Assert.Throws<LongshotException>(() => new SamplerOptions(NoiseCorrelation: -0.1f).Validate());
+        Assert.ThrowsAny<LongshotException>(() => new SamplerOptions(NoiseCorrelation: 1f).Validate());
+        Assert.ThrowsAny<LongshotException>(() => new SamplerOptions(NoiseCorrelation: -0.1f).Validate());
         Assert.NotEqual(new SamplerOptions().Identity, new SamplerOptions(NoiseCorrelation: 0.3f).Identity);
     }
 
@@ -101,7 +102,7 @@ public class MtdSamplerTests
         s.SetTimesteps(8);
         s.StartAt(0.01);
         Assert.Equal(new[] { 0 }, s.Timesteps);
-        Assert.Throws<LongshotException>(() => new SamplerOptions(FillStart: 0f).Validate());
+        Assert.ThrowsAny<LongshotException>(() => new SamplerOptions(FillStart: 0f).Validate());
         Assert.NotEqual(new SamplerOptions().Identity, new SamplerOptions(FillStart: 0.5f).Identity);
 
         // A unit between equal given frames started low in the schedule stays near them; from pure noise it does not.
@@ -160,7 +161,7 @@ public class MtdSamplerTests
         var got = eased.ToArray();
         Assert.All(Enumerable.Range(0, got.Length), i => Assert.Equal(expected[i], got[i], 1e-5f));
         Assert.NotEqual(plain.Narrow(0, 1, 1).ToArray(), eased.Narrow(0, 1, 1).ToArray());
-        Assert.Throws<LongshotException>(() => new SamplerOptions(FillEase: 0).Validate());
+        Assert.ThrowsAny<LongshotException>(() => new SamplerOptions(FillEase: 0).Validate());
         Assert.NotEqual(free.Identity, (free with { FillEase = 2 }).Identity);
     }
 }

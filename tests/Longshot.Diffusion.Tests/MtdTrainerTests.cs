@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
@@ -30,20 +31,20 @@ public class MtdTrainerTests : IDisposable
         Assert.Equal(straight.Tokenizer.Vocabulary, loaded.Tokenizer.Vocabulary);
         foreach (var (name, t) in resumed.Parameters.Named) Assert.Equal(t.ToArray(),
             loaded.Parameters[name].ToArray());
-        Assert.Throws<LongshotException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
+        Assert.ThrowsAny<LongshotException>(() => MtdTrainer.Train(Setup("global", "b", 4)));
     }
 
     [Fact]
     public void ARunStartsFromAnotherModelAndKeepsItsPredictionType()
     {
-        var eps = MtdTrainer.Train(Setup("global", "eps", 2) with { PredictionType = "epsilon" });
+        var eps = MtdTrainer.Train(Setup("global", "eps", 2) with { PredictionType = PredictionType.Epsilon });
         Assert.Equal("epsilon", MtdPipelineParts.Load(P("eps")).Schedule.Config.PredictionType);
         // Zero steps from --init: the weights are the initial model's, now saved as a v-prediction model.
         var tuned = MtdTrainer.Train(Setup("global", "v", 0) with { InitFrom = P("eps") });
         foreach (var (name, t) in eps.Parameters.Named) Assert.Equal(t.ToArray(), tuned.Parameters[name].ToArray());
         Assert.Equal("v_prediction", MtdPipelineParts.Load(P("v")).Schedule.Config.PredictionType);
         // Resuming a run with the other objective would silently mix two; it is refused by name.
-        var e = Assert.Throws<LongshotException>(() => MtdTrainer.Train(Setup("global", "eps", 3)));
+        var e = Assert.ThrowsAny<LongshotException>(() => MtdTrainer.Train(Setup("global", "eps", 3)));
         Assert.Contains("epsilon", e.Message);
     }
 
@@ -51,9 +52,9 @@ public class MtdTrainerTests : IDisposable
     public void ValidationLossIsDeterministicAndPerLevel()
     {
         var model = MtdTrainer.Train(Setup("local", "v", 1));
-        double a = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "local", 2, 2, 4, clips: 3);
-        double b = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "local", 2, 2, 4, clips: 3);
-        double g = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), "global", 1, 2, 4, clips: 3);
+        double a = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), TrainingRole.Local, 2, 2, 4, clips: 3);
+        double b = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), TrainingRole.Local, 2, 2, 4, clips: 3);
+        double g = MtdTrainer.ValidationLoss(model, P("data"), P("vae"), TrainingRole.Global, 1, 2, 4, clips: 3);
         Assert.Equal(a, b);
         Assert.True(double.IsFinite(a) && a > 0, $"loss {a}");
         Assert.NotEqual(a, g);

@@ -25,7 +25,8 @@ internal static class TinyTraining
         }
         return new MtdTrainOptions
         {
-            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = role, Length = 4, Depth = 2, Steps = steps,
+            Data = P("data"), Vae = P("vae"), Out = P(outName), Role = TrainingNames.Parse<TrainingRole>(role, "Role"),
+            Length = 4, Depth = 2, Steps = steps,
             Batch = 1, CheckpointEvery = 1,
             Unet = new MaskUnetConfig { BlockOutChannels = new[] { 32, 32 }, AttentionLevels = new[] { false, true } },
             Text = new TextEncoderConfig { Hidden = 32, Heads = 4, Layers = 1, Intermediate = 64, MaxLength = 40 },

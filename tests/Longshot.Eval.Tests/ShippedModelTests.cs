@@ -1,5 +1,6 @@
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Attributes;
 using Longshot.Eval.Features;
@@ -35,7 +36,10 @@ public class ShippedModelTests(Xunit.Abstractions.ITestOutputHelper output)
             MtdPipelineParts.Load(ShippedModels.Local()), vae);
         var story = Storyline.Parse("0-20: Wide shot of the beach at noon. Momo, in a yellow shirt and a top hat, " +
             "sits.\n");
-        var latents = pipe.GenerateLatents(new GenerationRequest(story, 20) { Seed = 3 });
+        var latents = pipe.GenerateLatents(new GenerationRequest(story, 20)
+        {
+            Scheme = new DiffusionOverDiffusion(), Seed = 3,
+        });
         Assert.All(Enumerable.Range(0, 20), f => Assert.True(latents.ContainsKey(f)));
         var all = Enumerable.Range(0, 20).SelectMany(f => latents[f].ToArray()).ToArray();
         double mean = all.Average(), std = Math.Sqrt(all.Select(x => (x - mean) * (x - mean)).Average());
@@ -53,7 +57,8 @@ public class ShippedModelTests(Xunit.Abstractions.ITestOutputHelper output)
             MtdPipelineParts.Load(ShippedModels.Local()), vae);
         var fx = FeatureExtractor.Load(ShippedExtractor.Folder(), ShippedExtractor.Sha256);
         var story = Storyline.Parse($"0-16: {prompt}\n");
-        var frames = pipe.Decode(pipe.GenerateLatents(new GenerationRequest(story, 16) { Seed = 3 }), 16)
+        var request = new GenerationRequest(story, 16) { Scheme = new DiffusionOverDiffusion(), Seed = 3 };
+        var frames = pipe.Decode(pipe.GenerateLatents(request), 16)
             .Select(Frame.FromTensor).ToList();
         Assert.Equal(16, frames.Count);
         var features = new VideoEvaluator(fx)

@@ -1,4 +1,5 @@
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
 using Longshot.Diffusion.Tests;
@@ -85,7 +86,8 @@ public class DeviceModelTests
         var story = Storyline.Parse("0-5: a red ball\n5-: a blue ball rolls\n", frames: 10);
         var request = new GenerationRequest(story, 10)
         {
-            Length = 4, Seed = 2, Sampler = new SamplerOptions(Steps: 1, GuidanceScale: 1f),
+            Scheme = new DiffusionOverDiffusion(), Length = 4, Seed = 2,
+            Sampler = new SamplerOptions(Steps: 1, GuidanceScale: 1f),
         };
         var cpuBatches = new List<GenerationProgress>();
         var cpu = new LongVideoPipeline(parts, parts, vae, 4) { Workers = 1 }
@@ -107,8 +109,8 @@ public class DeviceModelTests
                 for (int i = 0; i < a.Length; i++)
                     Assert.True(MathF.Abs(a[i] - b[i]) <= 1e-3f * (1 + MathF.Abs(a[i])), $"frame {f} [{i}]");
             }
-            var clips = Assert.Throws<LongshotException>(() => pipe.GenerateLatents(request with
-                { Scheme = GenerationScheme.ClipParallel }));
+            var clips = Assert.ThrowsAny<LongshotException>(() => pipe.GenerateLatents(request with
+                { Scheme = new ClipParallel() }));
             Assert.Contains("CPU only", clips.Message);
         }
         finally

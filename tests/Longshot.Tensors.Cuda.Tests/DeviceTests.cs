@@ -16,10 +16,10 @@ public class DeviceTests
         Assert.Equal("cuda:3", Device.Cuda(3).ToString());
         foreach (var bad in new[] { "gpu", "cuda:-1", "cuda:x", "" })
         {
-            var e = Assert.Throws<LongshotException>(() => Device.Parse(bad));
-            Assert.StartsWith("--device:", e.Message);
+            var e = Assert.ThrowsAny<LongshotException>(() => Device.Parse(bad));
+            Assert.StartsWith("device:", e.Message);
         }
-        var none = Assert.Throws<LongshotException>(() => Tensor.Zeros(2).ToDevice(Device.Cuda(77)));
+        var none = Assert.ThrowsAny<LongshotException>(() => Tensor.Zeros(2).ToDevice(Device.Cuda(77)));
         Assert.Contains("no backend", none.Message);
     }
 
@@ -59,7 +59,7 @@ public class DeviceTests
             foreach (var op in new Func<Tensor>[] { () => a + b, () => b * a, () => Ops.Max(a, 0),
                 () => Ops.LogSoftmax(a) })
             {
-                var e = Assert.Throws<LongshotException>(op);
+                var e = Assert.ThrowsAny<LongshotException>(op);
                 Assert.Contains("cuda:6", e.Message);
                 Assert.Contains("ToDevice", e.Message);
             }

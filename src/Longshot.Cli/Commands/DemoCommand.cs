@@ -37,17 +37,18 @@ internal static class DemoCommand
             string dir = p.GetValue(outDir) ?? "out";
             string outPath = Path.Combine(dir, "demo" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
             VideoWriters.CheckPath(outPath, "--out");
-            var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), Storyline.DefaultFps, n), n).Validate();
+            var request = s.Request(p, Storyline.Load(ShippedModels.DemoStory(), Storyline.DefaultFps, n), n)
+                .Validate();
             GenerationView.CheckRanks(request);
-            var pipe = LongVideoPipeline.LoadShipped();
+            var pipe = ShippedModels.Pipeline();
             DeviceOption.Apply(p, device, pipe);
-            if (request.Scheme == GenerationScheme.Extended)
-                pipe.Extended = MtdPipelineParts.Load(ShippedModels.Extended());
+            if (!request.Scheme.OnStoryModels)
+                pipe.ExtendedModel = MtdPipelineParts.Load(ShippedModels.Extended());
             if (!GenerationView.UseRanks(pipe, request, p.GetValue(quiet), ct)) return 0;
             if (!p.GetValue(quiet))
                 Console.WriteLine($"{n} frames ({n / GenerationOutput.Fps:F1} s at 24 fps) from " +
                     $"{request.Story.Segments.Count} story " +
-                                  $"segments, {request.Scheme.Name()}, {request.Sampler.Steps} " +
+                                  $"segments, {request.Scheme.Name}, {request.Sampler.Steps} " +
                                       $"{request.Sampler.Scheduler} steps, " +
                                   $"guidance {request.Sampler.GuidanceScale}"
                                       + (FFmpeg.IsAvailable ? "" : "; ffmpeg not found, writing GIF"));

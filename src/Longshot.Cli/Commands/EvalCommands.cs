@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Training;
 using Longshot.Eval.Benchmark;
 using Longshot.Eval.Features;
@@ -66,10 +67,12 @@ internal static class EvalCommands
                 Out = p.GetValue(outDir) ?? (q ? "out/eval-quick" : "out/eval"),
                 Lengths = CliOptions.Ints(p.GetValue(lengths)) ?? (q ? new[] { 16, 64 } : new[] { 16, 256, 1024 }),
                 FrameBudget = p.GetValue(budget) ?? (q ? 64 : 1024), Batch = p.GetValue(batch), Seed = p.GetValue(seed),
-                LocalLength = p.GetValue(length), Depth = p.GetValue(depth),
-                Schemes = p.GetValue(schemes) is { } list
-                    ? list.Split(',', StringSplitOptions.TrimEntries).Select(SchemeForTable).ToArray()
-                    : GenerationSchemes.OnStoryModels.ToArray(),
+                LocalLength = p.GetValue(length),
+                Schemes = (p.GetValue(schemes) is { } list
+                        ? list.Split(',', StringSplitOptions.TrimEntries).Select(SchemeForTable)
+                        : GenerationSchemes.OnStoryModels)
+                    .Select(x => x is DiffusionOverDiffusion dod ? dod with { Depth = p.GetValue(depth) } : x)
+                    .ToArray(),
                 Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
                     (float)p.GetValue(guidance), p.GetValue(sampler)!,
                     NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart),
@@ -138,24 +141,24 @@ internal static class EvalCommands
                 string b = p.GetValue(baseModel) ?? ShippedModels.Base();
                 string ext = p.GetValue(extended) ?? ShippedModels.Extended();
                 int n = p.GetValue(frames);
-                var variants = new List<BenchmarkVariant> { new("base-ar", GenerationScheme.Autoregressive, Local: b) };
+                var variants = new List<BenchmarkVariant> { new("base-ar", new Autoregressive(), Local: b) };
                 // One-pass rows run up to the extended model's length (the paper's comparison); past it only the
                 // schemes that chain or nest model calls.
                 int table = TableLength(ext, "--extended");
                 if (n <= table)
                 {
-                    variants.Insert(0, new("base-naive", GenerationScheme.Extended, Extended: b));
-                    variants.Add(new("extended", GenerationScheme.Extended, Extended: ext));
+                    variants.Insert(0, new("base-naive", new Extended(), Extended: b));
+                    variants.Add(new("extended", new Extended(), Extended: ext));
                     if (p.GetValue(noAdapter) is { } na)
-                        variants.Add(new("extended-no-adapter", GenerationScheme.Extended, Extended: na));
+                        variants.Add(new("extended-no-adapter", new Extended(), Extended: na));
                     if (p.GetValue(frozenTable) is { } ft)
-                        variants.Add(new("extended-frozen-table", GenerationScheme.Extended, Extended: ft));
+                        variants.Add(new("extended-frozen-table", new Extended(), Extended: ft));
                 }
                 else Console.WriteLine($"{n} frames is longer than the extended model's {table}: no one-pass rows.");
                 if ((p.GetValue(dodGlobal) == null) != (p.GetValue(dodLocal) == null))
                     throw new LongshotException("--dod-global and --dod-local go together.");
                 if (p.GetValue(dodLocal) is { } dl)
-                    variants.Add(new("dod-exvideo", GenerationScheme.DiffusionOverDiffusion, Local: dl,
+                    variants.Add(new("dod-exvideo", new DiffusionOverDiffusion(), Local: dl,
                         Global: p.GetValue(dodGlobal), Length: TableLength(dl, "--dod-local")));
                 var o = new BenchmarkOptions
                 {
@@ -163,7 +166,7 @@ internal static class EvalCommands
                     Vae = ShippedModels.Vae(), Extractor = ShippedExtractor.Folder(),
                     ExtractorSha256 = ShippedExtractor.Sha256, Out = p.GetValue(outDir) ?? "out/eval-exvideo",
                     Lengths = new[] { n }, FrameBudget = p.GetValue(budget), Seed = p.GetValue(seed),
-                    Schemes = new[] { GenerationScheme.DiffusionOverDiffusion }, Variants = variants,
+                    Schemes = new GenerationScheme[] { new DiffusionOverDiffusion() }, Variants = variants,
                     Sampler = ShippedModels.Sampler with { Steps = p.GetValue(steps) },
                 };
                 bool silent = p.GetValue(quiet);
@@ -295,9 +298,9 @@ internal static class EvalCommands
     /// <summary>A scheme Table 1 can score (the extended scheme has its own `eval exvideo`).</summary>
     private static GenerationScheme SchemeForTable(string name)
     {
-        if (GenerationSchemes.TryParse(name) is { } s && GenerationSchemes.OnStoryModels.Contains(s)) return s;
+        if (GenerationSchemes.TryParse(name) is { OnStoryModels: true } s) return s;
         throw new LongshotException($"--schemes: '{name}' is not one of " +
-            $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(x => x.Name()))}.");
+            $"{string.Join(", ", GenerationSchemes.OnStoryModels.Select(x => x.Name))}.");
     }
 
     /// <summary>The frames an extended model runs at once (the rows of its position tables).</summary>
@@ -338,11 +341,12 @@ internal static class EvalCommands
                 var result = new Dictionary<string, object>();
                 foreach (int level in ks)
                 {
-                    var role = level == 1 ? "global" : "local";
+                    var role = level == 1 ? TrainingRole.Global : TrainingRole.Local;
                     double loss = MtdTrainer.ValidationLoss(parts, store, vaeFolder, role, level, d, l, n, ct: ct);
                     result[$"val_loss_level{level}"] = loss;
                     if (!asJson)
-                        Console.WriteLine($"level {level} ({role}, stride {LongVideoSampling.Stride(level, d, l)}): " +
+                        Console.WriteLine($"level {level} ({role.Name()}, stride " +
+                            $"{LongVideoSampling.Stride(level, d, l)}): " +
                             $"validation loss {loss:F5} over {n} clips");
                 }
                 if (f > 0)

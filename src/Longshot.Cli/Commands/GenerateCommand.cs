@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
 
@@ -59,14 +60,27 @@ internal static class GenerateCommand
             var story = storyPath != null ? Storyline.Load(storyPath, Storyline.DefaultFps, frames)
                 : Storyline.FromFramePrompts(Enumerable.Repeat(prompt!, frames ?? 16).ToArray());
             var request = clips.Apply(p, s.Request(p, story, frames ?? story.Frames) with { RunDir = runDir });
-            if (p.GetValue(InitImage) is { } image) request = request with { FirstFrame = LoadImage(image) };
+            if (p.GetValue(InitImage) is { } path)
+            {
+                var image = LoadImage(path);
+                request = request with
+                {
+                    Scheme = request.Scheme is Extended extended ? extended with { FirstFrame = image }
+                        : throw new LongshotException("--init-image: an initial image is given to the extended " +
+                            "scheme only (--scheme extended)."),
+                };
+            }
             request.Validate();
             GenerationView.CheckRanks(request);
             if (JobRanks.Distributed && p.GetValue(Regenerate) != null)
                 throw new LongshotException("--regenerate runs in one process: run it without mpirun.");
             if (p.GetValue(Regenerate) is { } range)
             {
-                var newStory = p.GetValue(NewStory) is { } ns ? Storyline.Load(ns, Storyline.DefaultFps, request.Frames) : story;
+                if (!request.Scheme.Redraws)
+                    throw new LongshotException($"--regenerate: a range can be redrawn only in a " +
+                        "diffusion-over-diffusion run (--scheme dod).");
+                var newStory = p.GetValue(NewStory) is { } ns
+                    ? Storyline.Load(ns, Storyline.DefaultFps, request.Frames) : story;
                 var redraw = request with { Story = newStory, Seed = p.GetValue(NewSeed) ?? request.Seed + 1,
                     RunDir = null };
                 redraw.Validate();
@@ -80,7 +94,7 @@ internal static class GenerateCommand
                     $"{Path.GetFullPath(outPath)}");
                 return 0;
             }
-            var pipeline = m.Load(p, extended: request.Scheme == GenerationScheme.Extended);
+            var pipeline = m.Load(p, extended: !request.Scheme.OnStoryModels);
             pipeline.BatchSize = p.GetValue(batch);
             if (!GenerationView.UseRanks(pipeline, request, p.GetValue(quiet), ct)) return 0;
             GenerationView.Produce(pipeline, request, outPath, p.GetValue(quiet), ct);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Longshot.Diffusion;
+using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Training;
 using Longshot.Diffusion.Unet;
 using Longshot.Diffusion.Vae;
@@ -16,32 +17,33 @@ internal static class TrainCommands
         var train = new Command("train",
             "Train the T-KLVAE, the global or local MTD, or the evaluation feature extractor. " +
                                          "Rerun the same command to resume after an interruption.");
-        foreach (var c in new[] { Vae(), Mtd("global"), Mtd("local"), VideoModel("base"), VideoModel("extend"),
-            Extractor() })
+        foreach (var c in new[] { Vae(), Mtd(TrainingRole.Global), Mtd(TrainingRole.Local),
+            VideoModel(TrainingRole.Base), VideoModel(TrainingRole.Extend), Extractor() })
             train.Subcommands.Add(c);
         return train;
     }
 
     private static Command Vae()
     {
+        var d = VaeTrainOptions.Defaults;
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "run folder (checkpoint and the model in OUT/vae)", "DIR", true);
         var stage = CliOptions.Choice("--stage",
             "image: stage 1; video: stage 2, temporal layers on --init's image VAE; decoder: --init's decoder tuned, " +
-            "its encoder (the latent space) frozen", "image", "video", "decoder");
-        var steps = CliOptions.Int("--steps", "training steps", 2000, 1, 10_000_000);
-        var batch = CliOptions.Int("--batch", "clips per step", 8, 1, 4096);
-        var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", 8, 2, 1024);
-        var lr = CliOptions.Number("--lr", "learning rate", 1e-3, 1e-9, 10);
-        var kl = CliOptions.Number("--kl-weight", "weight of the KL term", 1e-6, 0, 1);
+            "its encoder (the latent space) frozen", TrainingNames.Names<VaeStage>());
+        var steps = CliOptions.Int("--steps", "training steps", d.Steps, 1, 10_000_000);
+        var batch = CliOptions.Int("--batch", "clips per step", d.Batch, 1, 4096);
+        var clipFrames = CliOptions.Int("--clip-frames", "frames per clip (stage 2)", d.ClipFrames, 2, 1024);
+        var lr = CliOptions.Number("--lr", "learning rate", d.LearningRate, 1e-9, 10);
+        var kl = CliOptions.Number("--kl-weight", "weight of the KL term", d.KlWeight, 0, 1);
         var init = CliOptions.VaeFolder("--init", "VAE folder stage 2 (or the decoder stage) starts from");
         var channels = CliOptions.IntList("--channels", "block output channels (default 32,64,64)", 1, 4096);
         var temporalInit = CliOptions.Choice("--temporal-init", "how new temporal layers start", "identity", "random");
         var noTemporal = CliOptions.Flag("--no-temporal", "stage 2 without temporal layers (the ablation)");
         var trainSpatial = CliOptions.Flag("--train-spatial", "stage 2 trains the spatial layers too");
         var seed = CliOptions.Seed();
-        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 200, 1);
-        var validateEvery = CliOptions.Int("--validate-every", "steps between validations", 500, 1);
+        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", d.CheckpointEvery, 1);
+        var validateEvery = CliOptions.Int("--validate-every", "steps between validations", d.ValidateEvery, 1);
         var quiet = CliOptions.Flag("--quiet", "only validation lines");
         var zero = ZeroOption();
         var device = TrainDevice();
@@ -53,8 +55,9 @@ internal static class TrainCommands
             var ch = CliOptions.Ints(p.GetValue(channels));
             var o = new VaeTrainOptions
             {
-                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!, Stage = p.GetValue(stage)!,
-                    Steps = p.GetValue(steps),
+                Data = p.GetValue(data)!, Out = p.GetValue(outDir)!,
+                Stage = TrainingNames.Parse<VaeStage>(p.GetValue(stage)!, nameof(VaeTrainOptions.Stage)),
+                Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), ClipFrames = p.GetValue(clipFrames), LearningRate = (float)p.GetValue(lr),
                 KlWeight = (float)p.GetValue(kl), CheckpointEvery = p.GetValue(checkpointEvery),
                 ValidateEvery = p.GetValue(validateEvery), Zero = p.GetValue(zero),
@@ -84,20 +87,21 @@ internal static class TrainCommands
         });
     }
 
-    private static Command Mtd(string role)
+    private static Command Mtd(TrainingRole role)
     {
+        var d = MtdTrainOptions.Defaults;
         var data = CliOptions.Text("--data", "dataset folder (or --keyframes)", "DIR");
         var keyframes = CliOptions.Text("--keyframes", "keyframe store (`data keyframes`) to learn from instead of " +
             "--data's episodes", "DIR");
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
         var vae = CliOptions.VaeFolder("--vae",
             "T-KLVAE whose latents the model learns (default: models/toonworld-vae)");
-        var length = CliOptions.Int("--length", "frames per clip (L)", 16, 3, 1024);
-        var depth = CliOptions.Int("--depth", "levels of the hierarchy", 3, 1, 6);
-        var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", 1000, 0,
+        var length = CliOptions.Int("--length", "frames per clip (L)", d.Length, 3, 1024);
+        var depth = CliOptions.Int("--depth", "levels of the hierarchy", d.Depth, 1, 6);
+        var steps = CliOptions.Int("--steps", "training steps (0: save the initial, or --init, model)", d.Steps, 0,
             10_000_000);
-        var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
-        var lr = CliOptions.Number("--lr", "learning rate", 4e-4, 1e-9, 10);
+        var batch = CliOptions.Int("--batch", "clips per step", d.Batch, 1, 4096);
+        var lr = CliOptions.Number("--lr", "learning rate", d.LearningRate, 1e-9, 10);
         var channels = CliOptions.IntList("--channels", "UNet block output channels, multiples of 32 (default 32,64)",
             1, 4096);
         var noMi = CliOptions.Flag("--no-mi", "without multi-scale injection (ablation)");
@@ -106,23 +110,23 @@ internal static class TrainCommands
             6);
         var raw = CliOptions.Flag("--raw-weights", "export the last step's weights instead of the EMA");
         var seed = CliOptions.Seed();
-        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
+        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", d.CheckpointEvery, 1);
         var prediction = CliOptions.Choice("--prediction", "what the UNet predicts", "v", "epsilon");
         var spacing = CliOptions.Choice("--spacing", "frame spacings trained: requests (units as generation plans " +
             "them for request lengths up to the episode's) or hierarchy (the fixed strides of one full hierarchy)",
-            "requests", "hierarchy");
+            TrainingNames.Names<FrameSpacing>());
         var init = CliOptions.ModelFolder("--init", "trained model folder a fresh run starts from");
         var figureWeight = CliOptions.Number("--figure-weight", "extra loss weight on the characters' boxes " +
             "(0: every latent cell alike; needs generated, annotated data)", 0, 0, 1000);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
         var device = TrainDevice();
-        var c = new Command(role, role == "global"
+        var c = new Command(role.Name(), role == TrainingRole.Global
                 ? "Train the global MTD: L keyframes at stride (L-1)^(depth-1), nothing given."
                 : "Train the local MTD on every lower level: first and last frames given.")
             .With(data, outDir, vae, length, depth, steps, batch, lr, channels, noMi, noSi, raw, seed, checkpointEvery,
                 prediction, spacing, init, figureWeight, quiet, zero, device);
-        if (role == "local") c.Options.Add(levels);
+        if (role == TrainingRole.Local) c.Options.Add(levels);
         c.Options.Add(keyframes);
         return c.Runs((p, ct) =>
         {
@@ -134,10 +138,11 @@ internal static class TrainCommands
                 Length = p.GetValue(length), Depth = p.GetValue(depth), Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch), Zero = p.GetValue(zero),
                 ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(init),
-                PredictionType = p.GetValue(prediction) == "epsilon" ? "epsilon" : "v_prediction",
-                Spacing = p.GetValue(spacing)!,
-                Levels = role == "local" ? CliOptions.Ints(p.GetValue(levels)) : null,
-                    LearningRate = (float)p.GetValue(lr),
+                PredictionType = p.GetValue(prediction) == "epsilon" ? PredictionType.Epsilon
+                    : PredictionType.VPrediction,
+                Spacing = TrainingNames.Parse<FrameSpacing>(p.GetValue(spacing)!, nameof(MtdTrainOptions.Spacing)),
+                Levels = role == TrainingRole.Local ? CliOptions.Ints(p.GetValue(levels)) : null,
+                LearningRate = (float)p.GetValue(lr),
                 CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
                 FigureWeight = (float)p.GetValue(figureWeight),
                 Unet = new MaskUnetConfig
@@ -174,9 +179,10 @@ internal static class TrainCommands
     }
 
     /// <summary>`train base` (image-to-video model with a frame embedding) and `train extend` (ExVideo).</summary>
-    private static Command VideoModel(string role)
+    private static Command VideoModel(TrainingRole role)
     {
-        bool extend = role == "extend";
+        var d = MtdTrainOptions.Defaults;
+        bool extend = role == TrainingRole.Extend;
         var data = CliOptions.Text("--data", "dataset folder", "DIR", true);
         var outDir = CliOptions.Text("--out", "model folder (and its checkpoint)", "DIR", true);
         var vae = CliOptions.VaeFolder("--vae",
@@ -190,13 +196,15 @@ internal static class TrainCommands
             : CliOptions.Int("--length", "frames per clip", 16, 3, 1024);
         var given = CliOptions.Choice("--given", "frames given: first (image to video: consecutive frames), ends (a " +
             "DoD local model: consecutive frames, first and last given), none (a DoD global model: keyframes spread " +
-            "over request lengths up to the episode's)", "first", "ends", "none");
+            "over request lengths up to the episode's)", TrainingNames.Names<GivenFrames>());
         var spacing = CliOptions.Choice("--spacing", "--given none: keyframes spread over request lengths " +
-            "(requests) or at the stride (L-1)^(depth-1) of one full hierarchy (hierarchy)", "requests", "hierarchy");
-        var depth = CliOptions.Int("--depth", "--given none --spacing hierarchy: the hierarchy's depth", 3, 1, 8);
+            "(requests) or at the stride (L-1)^(depth-1) of one full hierarchy (hierarchy)",
+            TrainingNames.Names<FrameSpacing>());
+        var depth = CliOptions.Int("--depth", "--given none --spacing hierarchy: the hierarchy's depth", d.Depth, 1,
+            8);
         var baseLength = CliOptions.Int("--base-length", "frames the base model was trained on", 16, 7, 1024);
-        var steps = CliOptions.Int("--steps", "training steps", 1000, 0, 10_000_000);
-        var batch = CliOptions.Int("--batch", "clips per step", 1, 1, 4096);
+        var steps = CliOptions.Int("--steps", "training steps", d.Steps, 0, 10_000_000);
+        var batch = CliOptions.Int("--batch", "clips per step", d.Batch, 1, 4096);
         var lr = CliOptions.Number("--lr", "learning rate", extend ? 1e-4 : 2e-4, 1e-9, 10);
         var noAdapter = CliOptions.Flag("--no-adapter", "without the 3D convolution adapter (ablation)");
         var frozenTable = CliOptions.Flag("--frozen-table", "keep the position tables at their initial values " +
@@ -207,11 +215,11 @@ internal static class TrainCommands
             "float32 accumulation and master weights (less memory)");
         var raw = CliOptions.Flag("--raw-weights", "export the last step's weights instead of the EMA");
         var seed = CliOptions.Seed();
-        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", 100, 1);
+        var checkpointEvery = CliOptions.Int("--checkpoint-every", "steps between checkpoints", d.CheckpointEvery, 1);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var zero = ZeroOption();
         var device = TrainDevice();
-        var c = new Command(role, extend
+        var c = new Command(role.Name(), extend
                 ? "ExVideo post-tuning: extend a base model to --frames, training only its temporal blocks."
                 : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
             .With(data, outDir, vae, from, frames, given, spacing, depth, steps, batch, lr, raw, seed, checkpointEvery,
@@ -224,7 +232,9 @@ internal static class TrainCommands
             {
                 Data = p.GetValue(data)!, Vae = p.GetValue(vae) ?? ShippedModels.Vae(), Out = p.GetValue(outDir)!,
                 Role = role, Length = length, Steps = p.GetValue(steps), Batch = p.GetValue(batch),
-                Given = p.GetValue(given)!, Spacing = p.GetValue(spacing)!, Depth = p.GetValue(depth),
+                Given = TrainingNames.Parse<GivenFrames>(p.GetValue(given)!, nameof(MtdTrainOptions.Given)),
+                Spacing = TrainingNames.Parse<FrameSpacing>(p.GetValue(spacing)!, nameof(MtdTrainOptions.Spacing)),
+                Depth = p.GetValue(depth),
                 Zero = p.GetValue(zero), ExportRaw = p.GetValue(raw), InitFrom = p.GetValue(from),
                 LearningRate = (float)p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery),
                 Seed = p.GetValue(seed), GradientCheckpointing = p.GetValue(checkpointing), Bf16 = p.GetValue(bf16),
@@ -232,7 +242,11 @@ internal static class TrainCommands
                     !p.GetValue(noAdapter), !p.GetValue(frozenTable)) : null,
                 Device = DeviceOption.Open(p, device),
             };
-            return RunMtd(o, p.GetValue(quiet), showLevel: false, ct);
+            try { return RunMtd(o, p.GetValue(quiet), showLevel: false, ct); }
+            catch (Tensors.SettingException e) when (extend && e.Setting == nameof(MtdTrainOptions.InitFrom))
+            {
+                throw new Tensors.SettingException("Base", e.Message); // the model to extend is --base here
+            }
         });
     }
 

@@ -1,4 +1,4 @@
-using Longshot.Diffusion.Unet;
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Clips;
@@ -11,6 +11,9 @@ internal sealed class ClipExchange(ClipBoard board, ClipLayout layout, ClipSetti
     : ITemporalExchange
 {
     private readonly int _start = layout.Start(clip);
+
+    /// <summary>The clip settings this exchange follows.</summary>
+    public ClipSettings Settings => settings;
     private int[] GlobalsHere => layout.GlobalsIn(clip).Select(p => p - _start).ToArray();
 
     public (Tensor? Before, Tensor? After) Neighbours(Tensor clipFrames, int count)

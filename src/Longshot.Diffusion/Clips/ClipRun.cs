@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Unet;
 using Longshot.Distributed;
@@ -18,10 +19,10 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
 {
     /// <summary>The latents of every frame, in order, and the bytes the clips hosted here received from other clips
     /// over the whole run (the exchange volume, for the benchmark).</summary>
-    public (Tensor[] Latents, long BytesExchanged) Run(GenerationRequest r, ICommunicator comm,
+    public (Tensor[] Latents, long BytesExchanged) Run(GenerationRequest r, ClipSettings clips, ICommunicator comm,
         IProgress<GenerationProgress>? progress, Action<string>? warning, CancellationToken ct)
     {
-        var settings = r.Clips.Validate(r.Frames);
+        var settings = clips.Validate(r.Frames);
         var layout = new ClipLayout(r.Frames, settings.ClipFrames, settings.GlobalFrames);
         var (first, count) = layout.Hosted(comm.Rank, comm.Size);
         using var runLock = OpenRun(r, comm);
@@ -90,7 +91,7 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             scheduler.LoadState(saved.Scheduler);
             rng.Restore(saved.RngCounter);
         }
-        var scope = new TemporalScope(r.Clips.Window, exchange);
+        var scope = new TemporalScope(exchange.Settings.Window, exchange);
         for (int k = resume; k < o.Steps; k++)
         {
             if (exchange.Agree(ct.IsCancellationRequested)) throw new OperationCanceledException(ct);

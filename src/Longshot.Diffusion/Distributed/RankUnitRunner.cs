@@ -7,7 +7,7 @@ namespace Longshot.Diffusion.Distributed;
 /// <summary>
 /// Rank 0's side of generation over MPI ranks: every other rank is a worker; an idle one is sent the next ready batch
 /// with the latents of its given frames, and its result comes back. Rank 0 schedules (the dependency order of
-/// <see cref="LongVideoPipeline.NextBatches"/>), saves units to the run folder and decodes, and samples on its own
+/// the scheme's NextBatches), saves units to the run folder and decodes, and samples on its own
 /// cores too (<paramref name="local"/>, one batch at a time on a pool thread), so N ranks give N samplers. On the way
 /// out every rank is told to stop, after busy ones have returned their batch.
 /// </summary>

@@ -10,13 +10,11 @@ namespace Longshot.Diffusion.Distributed;
 public static class RankWorker
 {
     /// <summary>Serves rank 0 until it says stop; returns the number of units sampled here.</summary>
-    public static int Serve(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks,
+    public static int Serve(LongVideoPipeline pipe, GenerationRequest r, DodSchedule schedule, ICommunicator ranks,
         CancellationToken ct = default)
     {
         if (ranks.Rank == 0)
             throw new InvalidOperationException("rank 0 runs the pipeline; only other ranks serve it.");
-        r.Validate();
-        var schedule = r.Schedule();
         int sampled = 0;
         while (true)
         {

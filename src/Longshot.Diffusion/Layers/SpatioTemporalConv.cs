@@ -1,4 +1,3 @@
-using Longshot.Diffusion.Unet;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 

@@ -64,7 +64,7 @@ public static class GenerationOutput
         }
         var sheetLinks = plan.LevelFrames
             .Select((_, k) => (plan.LevelTitle(k), Path.GetFileName(SheetPath(outPath, k)))).ToList();
-        HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name()}",
+        HierarchyPage.Write(PagePath(outPath), $"{plan.Frames} frames, {plan.Scheme.Name}",
             Path.GetFileName(Path.TrimEndingDirectorySeparator(outPath)), sheetLinks, caption);
     }
 

@@ -49,13 +49,13 @@ public sealed class DodSchedule
 
     public DodSchedule(int frames, int length, int? depth = null)
     {
-        if (frames < 1) throw new LongshotException($"DoD: frames must be >= 1, got {frames}.");
-        if (length < 3) throw new LongshotException($"DoD: L must be >= 3, got {length}.");
+        if (frames < 1) throw new SettingException("Frames", $"DoD: frames must be >= 1, got {frames}.");
+        if (length < 3) throw new SettingException("Length", $"DoD: L must be >= 3, got {length}.");
         Frames = frames; Length = length;
         int auto = DepthFor(frames, length);
         Depth = depth ?? DefaultDepth(frames, length);
         if (Depth < auto)
-            throw new LongshotException($"DoD: depth {Depth} with L = {length} reaches at most " +
+            throw new SettingException("Depth", $"DoD: depth {Depth} with L = {length} reaches at most " +
                 $"{Coverage(Depth, length)} frames, fewer than the {frames} asked for (depth {auto} is needed).");
         Steps = StepsAt(frames, length, Depth);
         var keyframes = Spread(0, frames - 1, Math.Min(Steps, frames - 1));
@@ -168,7 +168,7 @@ public sealed class AutoregressiveSchedule
 
     public AutoregressiveSchedule(int frames, int length)
     {
-        if (frames < 1 || length < 3) throw new LongshotException("AR: frames must be >= 1 and L >= 3.");
+        if (frames < 1 || length < 3) throw new SettingException("Length", "AR: frames must be >= 1 and L >= 3.");
         Frames = frames; Length = length;
         var units = new List<WorkUnit> { new(1, 0, Enumerable.Range(0, length).ToArray(), new bool[length]) };
         for (int start = length - 1; start < frames - 1; start += length - 1)

@@ -1,65 +1,69 @@
+using Longshot.Distributed;
 using Longshot.Tensors;
 
 namespace Longshot.Diffusion.Pipelines;
 
-/// <summary>How a long video is made from the models.</summary>
-public enum GenerationScheme
+/// <summary>
+/// A way of making a long video from the models, holding its own settings (a record: <c>scheme with { ... }</c>
+/// changes them). Each scheme is one type that owns its validation, its plan and its run, the way diffusers gives
+/// each task its own pipeline; the schemes are found by name in one registry
+/// (<c>Longshot.Diffusion.Schemes.GenerationSchemes</c>), and nothing else switches on which scheme runs.
+/// </summary>
+public abstract record GenerationScheme
 {
-    /// <summary>NUWA-XL's diffusion over diffusion: global keyframes, then every gap filled level by level.</summary>
-    DiffusionOverDiffusion,
+    /// <summary>Short name: the command line's choice, result rows, run folders ("dod", "ar", ...).</summary>
+    public abstract string Name { get; }
 
-    /// <summary>The autoregressive baseline: one clip after another, each continuing from the last frame.</summary>
-    Autoregressive,
+    /// <summary>Long name for titles and progress ("diffusion over diffusion").</summary>
+    public abstract string Title { get; }
 
-    /// <summary>Video-Infinity's clip parallelism: every clip denoised at once with the short-video (global) model,
-    /// neighbours exchanging context at every temporal layer.</summary>
-    ClipParallel,
+    /// <summary>Whether it runs on the global and local models alone (what the studio offers and the benchmarks
+    /// compare); a scheme that needs a model of its own says false.</summary>
+    public virtual bool OnStoryModels => true;
 
-    /// <summary>ExVideo: one pass of a long-context (extended) image-to-video model over every frame, the first frame
-    /// given (drawn by the global model, or an image).</summary>
-    Extended,
-}
+    /// <summary>Whether a run folder keeps its work, so a rerun continues where a killed one stopped.</summary>
+    public virtual bool Resumes => false;
 
-/// <summary>Names of <see cref="GenerationScheme"/> on the command line, in files and in reports.</summary>
-public static class GenerationSchemes
-{
-    /// <summary>Every scheme, in the order tables list them.</summary>
-    public static IReadOnlyList<GenerationScheme> All { get; } = Enum.GetValues<GenerationScheme>();
+    /// <summary>Whether a frame range of a finished run can be redrawn while every other frame stays
+    /// identical.</summary>
+    public virtual bool Redraws => false;
 
-    /// <summary>The schemes that run on the global and local models alone (dod, ar, clips): what the studio offers and
-    /// the benchmarks compare. The extended scheme needs a model of its own.</summary>
-    public static IReadOnlyList<GenerationScheme> OnStoryModels { get; } = new[]
-    {
-        GenerationScheme.DiffusionOverDiffusion, GenerationScheme.Autoregressive, GenerationScheme.ClipParallel,
-    };
+    /// <summary>Whether its first level holds the global model's keyframes (titles of contact sheets).</summary>
+    public virtual bool HasKeyframes => false;
 
-    /// <summary>Short name: "dod", "ar", "clips" or "extended" (the command line's --scheme, result rows, run
-    /// folders).</summary>
-    public static string Name(this GenerationScheme s) => s switch
-    {
-        GenerationScheme.DiffusionOverDiffusion => "dod",
-        GenerationScheme.Autoregressive => "ar",
-        GenerationScheme.ClipParallel => "clips",
-        GenerationScheme.Extended => "extended",
-        _ => throw new ArgumentOutOfRangeException(nameof(s)),
-    };
+    /// <summary>Whether it samples on a device other than the CPU.</summary>
+    public virtual bool RunsOnDevice => true;
 
-    /// <summary>Long name for titles and progress.</summary>
-    public static string Title(this GenerationScheme s) => s switch
-    {
-        GenerationScheme.DiffusionOverDiffusion => "diffusion over diffusion",
-        GenerationScheme.Autoregressive => "autoregressive",
-        GenerationScheme.ClipParallel => "clip parallel",
-        GenerationScheme.Extended => "extended model",
-        _ => throw new ArgumentOutOfRangeException(nameof(s)),
-    };
+    /// <summary>Whether it spreads over the ranks of an MPI job (<see cref="ServeRank"/> is what ranks 1.. do).
+    /// </summary>
+    public virtual bool RunsOverRanks => false;
 
-    /// <summary>The scheme of a short name; a <see cref="LongshotException"/> listing the names otherwise.</summary>
-    public static GenerationScheme Parse(string name) =>
-        TryParse(name) ?? throw new LongshotException(
-            $"unknown scheme '{name}' ({string.Join(", ", All.Select(Name))}).");
+    /// <summary>What a run over <paramref name="ranks"/> ranks does, in a sentence for the log.</summary>
+    public virtual string RanksDescription(int ranks) => $"running on {ranks} MPI ranks";
 
-    /// <summary>The scheme of a short name, or null.</summary>
-    public static GenerationScheme? TryParse(string name) =>
-        All.Cast<GenerationScheme?>().FirstOrDefault(s => s!.Value.Name() == name);
+    /// <summary>Throws a <see cref="SettingException"/> naming the first of its settings that cannot work for
+    /// <paramref name="r"/>.</summary>
+    public virtual void Validate(GenerationRequest r) { }
+
+    /// <summary>What <paramref name="r"/> computes, level by level.</summary>
+    public abstract GenerationPlan Plan(GenerationRequest r);
+
+    /// <summary>Its settings that decide the video, as stable text (part of a run folder's key); empty when it has
+    /// none.</summary>
+    public virtual string Identity => "";
+
+    /// <summary>A short progress note, e.g. "level 2/3" or "step 4/8".</summary>
+    public virtual string ProgressNote(GenerationProgress g) => $"level {g.Level}/{g.Levels}";
+
+    /// <summary>Runs <paramref name="r"/> on <paramref name="pipe"/>'s models, filling <paramref name="known"/> with
+    /// the latents of finished frames; yields whenever frames were added.</summary>
+    protected internal abstract IEnumerable<int> Run(LongVideoPipeline pipe, GenerationRequest r,
+        Dictionary<int, Tensor> known, IProgress<GenerationProgress>? progress, CancellationToken ct);
+
+    /// <summary>What a rank other than 0 does in an MPI job: its share of the work, for rank 0, until it is
+    /// done.</summary>
+    public virtual void ServeRank(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks,
+        CancellationToken ct) =>
+        throw new SettingException(nameof(GenerationRequest.Scheme), $"the {Name} scheme runs in one process, not " +
+            "over ranks.");
 }

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Unet;
 using Longshot.Tensors;

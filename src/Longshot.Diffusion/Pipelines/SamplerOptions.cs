@@ -21,6 +21,14 @@ namespace Longshot.Diffusion.Pipelines;
 public sealed record SamplerOptions(int Steps = 25, float GuidanceScale = 3f, string Scheduler = "dpm++",
     float Eta = 0f, float NoiseCorrelation = 0f, float FillStart = 1f, int FillEase = 1, int GlobalSteps = 0)
 {
+    /// <summary>The settings the shipped Toonworld models are sampled with: the default of every generation, the
+    /// demo and the benchmarks (DoD and AR alike). Fills within a shot start from their given frames at 0.15 of the
+    /// schedule (docs/results.md, "Fills that start from their given frames") and ease into them over 2 slots
+    /// (docs/performance.md, "Given frames held"); the keyframes take 32 steps (docs/results.md, "Keyframe
+    /// steps").</summary>
+    public static SamplerOptions Shipped { get; } = new(Steps: 8, GuidanceScale: 2f, Scheduler: "dpm++",
+        FillStart: 0.15f, FillEase: 2, GlobalSteps: 32);
+
     /// <summary>The settings the global model's units are sampled with: <see cref="GlobalSteps"/> steps when
     /// set.</summary>
     public SamplerOptions ForGlobal() => HasGlobalSteps ? this with { Steps = GlobalSteps } : this;

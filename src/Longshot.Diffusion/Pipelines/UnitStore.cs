@@ -36,8 +36,8 @@ internal sealed class UnitStore : IDisposable
         }
         catch (IOException)
         {
-            throw new LongshotException($"run folder {dir} is in use by another longshot process; wait for it to " +
-                                        "finish (or stop it), or use another --run folder.");
+            throw new SettingException("RunDir", $"run folder {dir} is in use by another longshot process; wait for " +
+                "it to finish (or stop it), or use another run folder.");
         }
         try
         {
@@ -46,8 +46,8 @@ internal sealed class UnitStore : IDisposable
             if (File.Exists(idPath))
             {
                 if (!File.ReadAllText(idPath).Contains(hash))
-                    throw new LongshotException($"{dir} holds a run with other settings (story, scheme, length, " +
-                        "seed, sampler or clip settings); use another --run folder or delete it.");
+                    throw new SettingException("RunDir", $"{dir} holds a run with other settings (story, scheme, " +
+                        "length, seed, sampler or clip settings); use another run folder or delete it.");
             }
             else AtomicFile.WriteAllText(idPath, $"{{\"settings_sha256\": \"{hash}\"}}");
             return new UnitStore(dir, runLock);

@@ -15,7 +15,7 @@ public sealed class ClipSampler
         _episodes = store.Split(split).ToList();
         if (_episodes.Count == 0)
             throw new LongshotException($"the dataset at {store.Root} has no {split} episodes (it has " +
-            $"{store.Episodes.Count} in all; generate more, e.g. --episodes 3).");
+            $"{store.Episodes.Count} in all; generate at least 3 episodes).");
     }
 
     public IReadOnlyList<StoredEpisode> Episodes => _episodes;

@@ -109,13 +109,13 @@ public sealed class KeyframeStore
         IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
     {
         settings = (settings with { Vae = LatentCache.VaeHash(vaeFolder) }).Validate();
-        if (File.Exists(dir)) throw new LongshotException($"--out: {dir} is a file, not a folder.");
+        if (File.Exists(dir)) throw new SettingException("Out", $"{dir} is a file, not a folder.");
         var manifest = Path.Combine(dir, KeyframeStoreSettings.FileName);
         if (File.Exists(manifest))
         {
             var existing = Read(manifest);
             if (JsonSerializer.Serialize(existing) != JsonSerializer.Serialize(settings))
-                throw new LongshotException($"--out: {dir} holds a keyframe store of other settings " +
+                throw new SettingException("Out", $"{dir} holds a keyframe store of other settings " +
                     $"({Describe(existing)}); use another folder for {Describe(settings)}.");
         }
         else
@@ -138,14 +138,14 @@ public sealed class KeyframeStore
     {
         var manifest = Path.Combine(dir, KeyframeStoreSettings.FileName);
         if (!File.Exists(manifest))
-            throw new LongshotException($"--keyframes: {dir} is not a keyframe store (no " +
+            throw new SettingException("Keyframes", $"{dir} is not a keyframe store (no " +
                 $"{KeyframeStoreSettings.FileName}).");
         var settings = Read(manifest);
         var shards = new Shard[settings.Shards];
         for (int s = 0; s < shards.Length; s++)
-            shards[s] = TryLoadShard(ShardPath(dir, s), settings, s) ?? throw new LongshotException(
-                $"--keyframes: {dir} lacks shard {s} of {shards.Length} (or it is damaged); run `longshot data " +
-                "keyframes` with the same options to finish it.");
+            shards[s] = TryLoadShard(ShardPath(dir, s), settings, s) ?? throw new SettingException("Keyframes",
+                $"{dir} lacks shard {s} of {shards.Length} (or it is damaged); build the store again with the same " +
+                "settings to finish it.");
         return new KeyframeStore(settings, shards);
     }
 

@@ -33,7 +33,7 @@ public sealed class LatentCache
         using var sha = SHA256.Create();
         foreach (var f in new[] { "config.json", AutoencoderKL.WeightsFile })
             if (!File.Exists(Path.Combine(vaeFolder, f)))
-                throw new LongshotException($"--vae: {vaeFolder} has no {f}: not a VAE folder.");
+                throw new SettingException("Vae", $"{vaeFolder} has no {f}: not a VAE folder.");
         var config = File.ReadAllBytes(Path.Combine(vaeFolder, "config.json"));
         sha.TransformBlock(config, 0, config.Length, null, 0);
         var weights = SafeTensors.Load(Path.Combine(vaeFolder, AutoencoderKL.WeightsFile));

@@ -27,23 +27,14 @@ public sealed record MtdTrainOptions
     /// <summary>The T-KLVAE model folder whose latents the diffusion model learns.</summary>
     public required string Vae { get; init; }
     public required string Out { get; init; }
-    /// <summary>"global" (level 1) or "local" (levels 2..depth, one model shared across them; the frame spacing tells
-    /// them apart); "base" (an image-to-video model: L consecutive frames, the first given, with an absolute frame
-    /// embedding, started from <see cref="InitFrom"/>) or "extend" (ExVideo post-tuning of the base model
-    /// <see cref="InitFrom"/> to L frames, <see cref="Extension"/>).</summary>
-    public string Role { get; init; } = "global";
-    /// <summary>
-    /// Which frames the base and extend roles are given: "first" (image to video: consecutive frames, the first
-    /// given), "ends" (a DoD local model at the finest level: consecutive frames, first and last given) or "none" (a
-    /// DoD global model: L keyframes, nothing given, spread as <see cref="Spacing"/> says).
-    /// </summary>
-    public string Given { get; init; } = "first";
-    /// <summary>
-    /// Frame spacings of the global and local roles: "requests" (units as <see cref="DodSchedule"/> plans them for
-    /// request lengths drawn log-uniformly up to the episode's: what generation uses) or "hierarchy" (the fixed
-    /// strides (L-1)^(m-k) of one full hierarchy per episode, as the first shipped models were trained).
-    /// </summary>
-    public string Spacing { get; init; } = "requests";
+    /// <summary>The model the run makes (the base role starts from <see cref="InitFrom"/>; the extend role extends
+    /// the base model <see cref="InitFrom"/> to L frames, <see cref="Extension"/>).</summary>
+    public TrainingRole Role { get; init; } = TrainingRole.Global;
+    /// <summary>Which frames the base and extend roles are given (nothing given: keyframes spread as
+    /// <see cref="Spacing"/> says).</summary>
+    public GivenFrames Given { get; init; } = GivenFrames.First;
+    /// <summary>Frame spacings of the global and local roles (and of a video model given nothing).</summary>
+    public FrameSpacing Spacing { get; init; } = FrameSpacing.Requests;
     /// <summary>The extend role's ExVideo settings (its Frames is <see cref="Length"/>).</summary>
     public ExVideo.ExVideoSettings? Extension { get; init; }
     /// <summary>Recompute activations in the backward pass instead of keeping them.</summary>
@@ -80,13 +71,13 @@ public sealed record MtdTrainOptions
     /// <summary>Export the EMA weights (default) or the raw weights of the last step.</summary>
     public bool ExportRaw { get; init; }
     /// <summary>
-    /// What the UNet predicts: "v_prediction" (default) or "epsilon" (the paper's Eq. 5). Our small models' epsilon
-    /// error at t = 999 (mean square 0.007) becomes an x0 error of std 13 through 1/sqrt(abar), and sampling drifted
-    /// off to latents of std 9; v prediction has no such amplification.
+    /// What the UNet predicts (the paper's Eq. 5 predicts the noise). Our small models' epsilon error at t = 999
+    /// (mean square 0.007) becomes an x0 error of std 13 through 1/sqrt(abar), and sampling drifted off to latents of
+    /// std 9; v prediction has no such amplification.
     /// </summary>
-    public string PredictionType { get; init; } = "v_prediction";
+    public PredictionType PredictionType { get; init; } = PredictionType.VPrediction;
     /// <summary>A trained model folder whose UNet and text-encoder weights a fresh run starts from (same vocabulary and
-    /// sizes).</summary>
+    /// sizes); the base model to extend for the extend role.</summary>
     public string? InitFrom { get; init; }
     /// <summary>ZeRO stage under mpirun: 0 replicates the optimizer, 1 shards its moments, 2 also the
     /// gradients.</summary>
@@ -96,6 +87,12 @@ public sealed record MtdTrainOptions
     /// <summary>Where the model trains: its weights, optimizer moments, EMA and each step's tensors live there
     /// (the batches are drawn and the checkpoints written on the host).</summary>
     public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Every default in one place (the command line's defaults read it).</summary>
+    public static MtdTrainOptions Defaults { get; } = new() { Vae = "", Out = "" };
+
+    /// <summary>Whether the role trains an image-to-video model (base or extend).</summary>
+    internal bool IsVideoModel => Role is TrainingRole.Base or TrainingRole.Extend;
 }
 
 /// <summary>One progress report of diffusion training.</summary>
@@ -124,137 +121,43 @@ public static class MtdTrainer
         IProgress<(int Done, int Total)>? cacheProgress = null, ICommunicator? ranks = null)
     {
         ranks ??= new SingleProcessCommunicator();
-        if (o.Role is not ("global" or "local" or "base" or "extend"))
-            throw new LongshotException($"train: role must be global, local, base or extend, got '{o.Role}'.");
-        if (o.Role is "base" or "extend" && o.InitFrom == null)
-            throw new LongshotException(o.Role == "base" ? "train base: --init (the model it starts from) is needed."
-                : "train extend: --base (the model to extend) is needed.");
-        if (o.Given is not ("first" or "ends" or "none"))
-            throw new LongshotException($"train: --given must be first, ends or none, got '{o.Given}'.");
-        if (o.Spacing is not ("requests" or "hierarchy"))
-            throw new LongshotException($"train: --spacing must be requests or hierarchy, got '{o.Spacing}'.");
-        if (o.Given == "ends" && o.Depth < 2)
-            throw new LongshotException("train: --given ends needs a depth of at least 2.");
-        if (o.Role == "local" && o.Depth < 2) throw new LongshotException("train local: the depth must be at least 2.");
-        if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
-            throw new LongshotException($"train local: levels must be between 2 and the depth {o.Depth}, got " +
-                $"{string.Join(",", ls)}.");
-        var localLevels = o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
-        // Everything the options decide is checked before the latent cache, which can take minutes to build.
-        o.Unet?.Validate();
-        var extension = o.Role == "extend"
+        // 1. Check every option before the latent cache, which can take minutes to build.
+        var localLevels = Validate(o, ranks);
+        var extension = o.Role == TrainingRole.Extend
             ? ((o.Extension ?? new ExVideo.ExVideoSettings(o.Length)) with { Frames = o.Length }).Validate() : null;
-        if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
-            throw new LongshotException("train: need length >= 3, steps >= 0, batch >= 1 and a positive learning " +
-                "rate.");
-        if (!float.IsFinite(o.FigureWeight) || o.FigureWeight < 0)
-            throw new LongshotException($"--figure-weight: must be 0 or more, got {o.FigureWeight}.");
-        if (o.InitFrom != null)
-            try { MtdPipelineParts.RequireFolder(o.InitFrom); }
-            catch (LongshotException e)
-            {
-                throw new LongshotException($"{(o.Role == "extend" ? "--base" : "--init")}: {e.Message}");
-            }
-        if (File.Exists(o.Out)) throw new LongshotException($"--out: {o.Out} is a file, not a folder.");
-        if (o.Device != Device.Cpu && (ranks.Size > 1 || o.Bf16))
-            throw new LongshotException($"--device {o.Device}: " + (ranks.Size > 1 ? "training under mpirun runs on " +
-                "the CPU only so far." : "--bf16 is a CPU scheme; a device trains in float32."));
-        if (o.Keyframes != null && (o.Role is not ("global" or "local") || o.Spacing != "requests"))
-            throw new LongshotException("--keyframes: only `train global` and `train local` with request spacing " +
-                "learn from a keyframe store.");
-        if ((o.Data == null) == (o.Keyframes == null))
-            throw new LongshotException($"train {o.Role}: give --data" +
-                $"{(o.Role is "global" or "local" ? " or --keyframes" : "")}{(o.Data != null ? ", not both" : "")}.");
-        var vae = AutoencoderKL.Load(o.Vae);
-        using var store = o.Data != null ? DatasetStore.Open(o.Data) : null;
-        var sampler = store != null ? new ClipSampler(store, Splits.Train) : null;
-        if (o.FigureWeight > 0 && sampler != null && sampler.Episodes.Any(e => e.Annotation(0) == null))
-            throw new LongshotException($"--figure-weight: {o.Data} has episodes without annotations (imported " +
-                "footage); figures are known only in generated data.");
-        var keyframes = o.Keyframes != null ? OpenKeyframes(o) : null;
-        // Rank 0 encodes the latent cache; the others wait and read it.
-        if (ranks.Rank != 0) ranks.Barrier();
-        var latents = store != null
-            ? LatentCache.Build(store, sampler!.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null, ct) : null;
-        if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
-        var captions = keyframes?.Captions
-            ?? sampler!.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption));
-        var tokenizer = WordTokenizer.Build(captions, o.Text?.MaxLength ?? 48);
+        // 2. The training units: the dataset's episodes (their latent cache) or a keyframe store.
+        using var data = OpenData(o, ranks, cacheProgress, ct);
+        // 3. The model: fresh, started from a trained one, or the base model extended.
         var statePath = Path.Combine(o.Out, StateFile);
-        MtdPipelineParts parts;
-        if (o.Role == "extend")
-            parts = ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!), extension!);
-        else
-        {
-            // The base model is the init model with a frame embedding added (its last layer at zero).
-            var unetConfig = o.Role == "base"
-                ? MaskUnetConfig.Load(Path.Combine(o.InitFrom!, "unet", "config.json")) with
-                    { FramePositionEmbedding = true, NumFrames = o.Length }
-                : (o.Unet ?? new MaskUnetConfig { InChannels = vae.Config.LatentChannels,
-                    OutChannels = vae.Config.LatentChannels }) with { NumFrames = o.Length };
-            parts = MtdPipelineParts.Create(unetConfig,
-                (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
-                    MaxLength = tokenizer.MaxLength }, tokenizer,
-                    new SchedulerConfig { PredictionType = o.PredictionType }, o.Seed);
-            // A fresh run may start from a trained model's weights (a resumed one takes them from its checkpoint).
-            if (o.InitFrom != null && !File.Exists(statePath))
-                parts.Parameters.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(),
-                    strict: o.Role != "base", o.InitFrom);
-        }
+        var parts = BuildModel(o, data, extension, resuming: File.Exists(statePath));
         parts.Unet.GradientCheckpointing = o.GradientCheckpointing;
+        // 4. Optimizer and EMA, from the checkpoint when there is one.
         var all = parts.Parameters;
         var dp = new DataParallel(ranks, all.Trainable, o.Zero,
             ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
-        var opt = dp.Optimizer;
         var ema = new Ema(all.Trainable, o.EmaDecay);
         var rng = new Rng(o.Seed);
         if (ranks.Rank == 0) Directory.CreateDirectory(o.Out);
         long step = 0;
         if (File.Exists(statePath))
         {
-            var role = TrainingCheckpoint.ReadExtra(statePath, "role");
-            if (role != o.Role)
-                throw new LongshotException($"{statePath} belongs to a {role} run; use another --out for the " +
-                $"{o.Role} model.");
-            var prediction = TrainingCheckpoint.ReadExtra(statePath, "prediction") ?? "epsilon";
-            if (prediction != o.PredictionType)
-                throw new LongshotException($"{statePath} belongs to a run predicting {prediction}; use another " +
-                $"--out for {o.PredictionType}.");
-            // Checkpoints written before an option existed hold its behaviour then.
-            void RequireSame(string option, string before, string now)
-            {
-                var then = TrainingCheckpoint.ReadExtra(statePath, option) ?? before;
-                if (then != now)
-                    throw new LongshotException($"{statePath} belongs to a run with --{option} {then}; use another " +
-                        $"--out for --{option} {now}.");
-            }
-            if (o.Role is "global" or "local" || o.Given == "none") RequireSame("spacing", "hierarchy", o.Spacing);
-            if (o.Role == "global") RequireSame("keyframes", "none", Describe(keyframes));
-            if (o.Role is "base" or "extend") RequireSame("given", "first", o.Given);
-            RequireSame("figure-weight", "0", Invariant(o.FigureWeight));
-            step = TrainingCheckpoint.Load(statePath, all, opt, rng, ema).Step;
+            CheckResumable(o, statePath, data.Keyframes);
+            step = TrainingCheckpoint.Load(statePath, all, dp.Optimizer, rng, ema).Step;
         }
         // Moved after a resume has loaded the host copy: the optimizer's and EMA's state follow on first use.
         parts.ToDevice(o.Device);
-        var schedule = parts.Schedule;
-        var source = new UnitSource(latents, sampler, keyframes, keyframes != null
-            ? (keyframes.Settings.Width, keyframes.Settings.Height) : (store!.Manifest.Width, store.Manifest.Height));
+        // 5. The steps, each checkpointed atomically every CheckpointEvery.
         var sw = Stopwatch.StartNew();
         long first = step;
         while (step < o.Steps)
         {
             ct.ThrowIfCancellationRequested();
-            int level = o.Role switch
-            {
-                "global" => o.Spacing == "requests" ? 1 : GlobalLevel(o, rng),
-                "local" => localLevels[(int)(step % localLevels.Length)],
-                _ => o.Given == "none" ? 1 : o.Depth, // base, extend: keyframes or consecutive frames
-            };
+            int level = LevelOf(o, step, localLevels, rng);
             Tensor loss;
             GradStore grads;
             using (o.Bf16 ? MixedPrecision.Bf16() : null)
             {
-                loss = StepLoss(o, parts, source, schedule, level, rng, ranks.Size, ranks.Rank);
+                loss = StepLoss(o, parts, data.Source, parts.Schedule, level, rng, ranks.Size, ranks.Rank);
                 NumericCheck.ThrowIfNotFinite(loss, step);
                 grads = loss.Backward();
             }
@@ -262,11 +165,7 @@ public static class MtdTrainer
             ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
-                dp.SaveCheckpoint(statePath, all, step, rng, ema,
-                    new Dictionary<string, string> { ["role"] = o.Role, ["length"] = o.Length.ToString(),
-                    ["depth"] = o.Depth.ToString(), ["levels"] = string.Join(",", localLevels),
-                    ["prediction"] = o.PredictionType, ["given"] = o.Given, ["spacing"] = o.Spacing,
-                    ["keyframes"] = Describe(keyframes), ["figure-weight"] = Invariant(o.FigureWeight) });
+                dp.SaveCheckpoint(statePath, all, step, rng, ema, CheckpointRecord(o, localLevels, data.Keyframes));
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -274,19 +173,165 @@ public static class MtdTrainer
             progress?.Report(new MtdTrainProgress(step, o.Steps, (float)batchLoss[0], level, cps,
                 TimeSpan.FromSeconds((o.Steps - step) * o.Batch * ranks.Size / Math.Max(1e-9, cps))));
         }
-        // Export the EMA weights (what sampling should use) unless the raw ones are asked for.
+        // 6. Export the EMA weights (what sampling should use) unless the raw ones are asked for.
         parts.ToDevice(Device.Cpu);
         if (!o.ExportRaw) all.Load(ema.Weights(), strict: false);
         if (ranks.Rank == 0) parts.Save(o.Out);
         return parts;
     }
 
+    /// <summary>Throws a <see cref="SettingException"/> naming the first option that cannot work; returns the levels
+    /// a local model trains on.</summary>
+    private static int[] Validate(MtdTrainOptions o, ICommunicator ranks)
+    {
+        if (o.IsVideoModel && o.InitFrom == null)
+            throw new SettingException(nameof(o.InitFrom), o.Role == TrainingRole.Base
+                ? "the base role starts from a trained model; name it." : "the extend role needs the base model.");
+        if (o.Given == GivenFrames.Ends && o.Depth < 2)
+            throw new SettingException(nameof(o.Depth), "frames given at both ends need a depth of at least 2.");
+        if (o.Role == TrainingRole.Local && o.Depth < 2)
+            throw new SettingException(nameof(o.Depth), "the local role needs a depth of at least 2.");
+        if (o.Levels is { } ls && (ls.Length == 0 || ls.Any(k => k < 2 || k > o.Depth)))
+            throw new SettingException(nameof(o.Levels), $"levels must be between 2 and the depth {o.Depth}, got " +
+                $"{string.Join(",", ls)}.");
+        o.Unet?.Validate();
+        if (o.Length < 3 || o.Steps < 0 || o.Batch < 1 || !float.IsFinite(o.LearningRate) || o.LearningRate <= 0)
+            throw new SettingException(nameof(o.Length), "training needs length >= 3, steps >= 0, batch >= 1 and a " +
+                "positive learning rate.");
+        if (!float.IsFinite(o.FigureWeight) || o.FigureWeight < 0)
+            throw new SettingException(nameof(o.FigureWeight), $"must be 0 or more, got {o.FigureWeight}.");
+        if (o.InitFrom != null)
+            try { MtdPipelineParts.RequireFolder(o.InitFrom); }
+            catch (LongshotException e) { throw new SettingException(nameof(o.InitFrom), e.Message); }
+        if (File.Exists(o.Out)) throw new SettingException(nameof(o.Out), $"{o.Out} is a file, not a folder.");
+        if (o.Device != Device.Cpu && (ranks.Size > 1 || o.Bf16))
+            throw new SettingException(nameof(o.Device), $"{o.Device}: " + (ranks.Size > 1
+                ? "training over ranks runs on the CPU only so far." : "bfloat16 mixed precision is a CPU scheme; " +
+                "a device trains in float32."));
+        if (o.Keyframes != null && (o.IsVideoModel || o.Spacing != FrameSpacing.Requests))
+            throw new SettingException(nameof(o.Keyframes), "only the global and local roles with request spacing " +
+                "learn from a keyframe store.");
+        if ((o.Data == null) == (o.Keyframes == null))
+            throw new SettingException(nameof(o.Data), $"the {o.Role.Name()} role learns from a dataset" +
+                $"{(o.IsVideoModel ? "" : " or a keyframe store")}{(o.Data != null ? ", not both" : "")}.",
+                o.IsVideoModel ? Array.Empty<string>() : new[] { nameof(o.Keyframes) });
+        return o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
+    }
+
+    /// <summary>What a run learns from: the dataset (its store, clip sampler and latent cache) or a keyframe store,
+    /// and the captions its tokenizer is built from.</summary>
+    private sealed class TrainingData(DatasetStore? store, UnitSource source, IEnumerable<string> captions)
+        : IDisposable
+    {
+        public UnitSource Source { get; } = source;
+        public IEnumerable<string> Captions { get; } = captions;
+        public KeyframeStore? Keyframes => Source.Keyframes;
+        public void Dispose() => store?.Dispose();
+    }
+
+    /// <summary>Opens the dataset or keyframe store; rank 0 builds the latent cache and the other ranks read
+    /// it.</summary>
+    private static TrainingData OpenData(MtdTrainOptions o, ICommunicator ranks,
+        IProgress<(int Done, int Total)>? cacheProgress, CancellationToken ct)
+    {
+        if (o.Keyframes != null)
+        {
+            var k = OpenKeyframes(o);
+            return new TrainingData(null, new UnitSource(null, null, k, (k.Settings.Width, k.Settings.Height)),
+                k.Captions);
+        }
+        var store = DatasetStore.Open(o.Data!);
+        try
+        {
+            var sampler = new ClipSampler(store, Splits.Train);
+            if (o.FigureWeight > 0 && sampler.Episodes.Any(e => e.Annotation(0) == null))
+                throw new SettingException(nameof(o.FigureWeight), $"{o.Data} has episodes without annotations " +
+                    "(imported footage); figures are known only in generated data.");
+            if (ranks.Rank != 0) ranks.Barrier();
+            var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null,
+                ct);
+            if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
+            return new TrainingData(store, new UnitSource(latents, sampler, null,
+                (store.Manifest.Width, store.Manifest.Height)),
+                sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption)));
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model a run trains: the base model extended (extend), the init model with a frame embedding
+    /// added (base), or a fresh model, started from the init model's weights when a fresh run names one.</summary>
+    private static MtdPipelineParts BuildModel(MtdTrainOptions o, TrainingData data,
+        ExVideo.ExVideoSettings? extension, bool resuming)
+    {
+        if (o.Role == TrainingRole.Extend)
+            return ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!), extension!);
+        var latentChannels = AutoencoderKLConfig.Load(Path.Combine(o.Vae, "config.json")).LatentChannels;
+        var tokenizer = WordTokenizer.Build(data.Captions, o.Text?.MaxLength ?? 48);
+        var unetConfig = o.Role == TrainingRole.Base
+            ? MaskUnetConfig.Load(Path.Combine(o.InitFrom!, "unet", "config.json")) with
+                { FramePositionEmbedding = true, NumFrames = o.Length }
+            : (o.Unet ?? new MaskUnetConfig { InChannels = latentChannels, OutChannels = latentChannels })
+                with { NumFrames = o.Length };
+        var parts = MtdPipelineParts.Create(unetConfig,
+            (o.Text ?? new TextEncoderConfig()) with { VocabSize = tokenizer.VocabularySize,
+                MaxLength = tokenizer.MaxLength }, tokenizer,
+            new SchedulerConfig { PredictionType = o.PredictionType.Name() }, o.Seed);
+        // A resumed run takes its weights from its checkpoint.
+        if (o.InitFrom != null && !resuming)
+            parts.Parameters.Load(MtdPipelineParts.Load(o.InitFrom).Parameters.StateDict(),
+                strict: o.Role != TrainingRole.Base, o.InitFrom);
+        return parts;
+    }
+
+    /// <summary>Refuses a checkpoint of another run in the output folder. Checkpoints written before a setting
+    /// existed hold its behaviour then.</summary>
+    private static void CheckResumable(MtdTrainOptions o, string statePath, KeyframeStore? keyframes)
+    {
+        void RequireSame(string record, string before, string now)
+        {
+            var then = TrainingCheckpoint.ReadExtra(statePath, record) ?? before;
+            if (then != now)
+                throw new SettingException(nameof(o.Out), $"{statePath} belongs to a run with {record} {then}, not " +
+                    $"{now}; train into another folder.");
+        }
+        RequireSame("role", "", o.Role.Name());
+        RequireSame("prediction", PredictionType.Epsilon.Name(), o.PredictionType.Name());
+        if (!o.IsVideoModel || o.Given == GivenFrames.None)
+            RequireSame("spacing", FrameSpacing.Hierarchy.Name(), o.Spacing.Name());
+        if (o.Role == TrainingRole.Global) RequireSame("keyframes", "none", Describe(keyframes));
+        if (o.IsVideoModel) RequireSame("given", GivenFrames.First.Name(), o.Given.Name());
+        RequireSame("figure-weight", "0", Invariant(o.FigureWeight));
+    }
+
+    /// <summary>The level a step trains: 1 for the global role (or one of the finer strides in hierarchy spacing),
+    /// the local levels in turn, and for a video model its keyframes or consecutive frames.</summary>
+    private static int LevelOf(MtdTrainOptions o, long step, int[] localLevels, Rng rng) => o.Role switch
+    {
+        TrainingRole.Global => o.Spacing == FrameSpacing.Requests ? 1 : GlobalLevel(o, rng),
+        TrainingRole.Local => localLevels[(int)(step % localLevels.Length)],
+        _ => o.Given == GivenFrames.None ? 1 : o.Depth,
+    };
+
+    /// <summary>What a checkpoint records of the run, so a rerun with other settings is refused.</summary>
+    private static Dictionary<string, string> CheckpointRecord(MtdTrainOptions o, int[] localLevels,
+        KeyframeStore? keyframes) => new()
+    {
+        ["role"] = o.Role.Name(), ["length"] = o.Length.ToString(CultureInfo.InvariantCulture),
+        ["depth"] = o.Depth.ToString(CultureInfo.InvariantCulture), ["levels"] = string.Join(",", localLevels),
+        ["prediction"] = o.PredictionType.Name(), ["given"] = o.Given.Name(), ["spacing"] = o.Spacing.Name(),
+        ["keyframes"] = Describe(keyframes), ["figure-weight"] = Invariant(o.FigureWeight),
+    };
+
     /// <summary>
     /// Held-out noise-prediction loss of a trained model at one level: the mean of <see cref="StepLoss"/> over
     /// <paramref name="clips"/> clips of the validation split, with fixed clips, timesteps and noise (same seed, same
     /// number), no prompt dropout. Lower is better; comparable between models that share the VAE.
     /// </summary>
-    public static double ValidationLoss(MtdPipelineParts parts, string data, string vae, string role, int level,
+    public static double ValidationLoss(MtdPipelineParts parts, string data, string vae, TrainingRole role, int level,
         int depth, int length, int clips = 64,
         ulong seed = 1234, CancellationToken ct = default)
     {
@@ -294,7 +339,7 @@ public static class MtdTrainer
         var sampler = new ClipSampler(store, Splits.Validation);
         var latents = LatentCache.Build(store, sampler.Episodes, vae, null, ct);
         var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth,
-            PromptDropout = 0, AutoregressiveFraction = 0, Spacing = "hierarchy" };
+            PromptDropout = 0, AutoregressiveFraction = 0, Spacing = FrameSpacing.Hierarchy };
         var rng = new Rng(seed);
         var source = new UnitSource(latents, sampler, null, (store.Manifest.Width, store.Manifest.Height));
         using var _ = Tensor.NoGrad();
@@ -316,10 +361,10 @@ public static class MtdTrainer
         bool autoregressive)
     {
         if (requests && !autoregressive) return LongVideoSampling.SampleRequest(level, o.Length, episodeFrames, rng);
-        bool local = o.Role == "local", video = o.Role is "base" or "extend";
+        bool local = o.Role == TrainingRole.Local, video = o.IsVideoModel;
         var clip = LongVideoSampling.Sample(autoregressive ? o.Depth : level, o.Depth, o.Length, episodeFrames, rng,
-            conditioned: local || (video && o.Given == "ends"));
-        bool firstOnly = (video && o.Given == "first") || autoregressive
+            conditioned: local || (video && o.Given == GivenFrames.Ends));
+        bool firstOnly = (video && o.Given == GivenFrames.First) || autoregressive
             || (!requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction);
         return firstOnly ? clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() } : clip;
     }
@@ -329,17 +374,17 @@ public static class MtdTrainer
     {
         var k = KeyframeStore.Load(o.Keyframes!);
         if (k.Settings.Vae != LatentCache.VaeHash(o.Vae))
-            throw new LongshotException($"--keyframes: {o.Keyframes} was encoded by another VAE than {o.Vae}; build " +
-                "it again with this --vae.");
+            throw new SettingException(nameof(o.Keyframes), $"{o.Keyframes} was encoded by another VAE than " +
+                $"{o.Vae}; build it again with this VAE.");
         if (k.Settings.Length != o.Length)
-            throw new LongshotException($"--keyframes: {o.Keyframes} holds units of {k.Settings.Length} keyframes, " +
-                $"not --length {o.Length}.");
-        bool fits = o.Role == "global" ? k.Settings.Levels.All(l => l == 1)
-            : k.Settings.Levels.All(l => l >= 2 && l <= o.Depth);
+            throw new SettingException(nameof(o.Keyframes), $"{o.Keyframes} holds units of {k.Settings.Length} " +
+                $"keyframes, not the run's length {o.Length}.");
+        bool global = o.Role == TrainingRole.Global;
+        bool fits = global ? k.Settings.Levels.All(l => l == 1) : k.Settings.Levels.All(l => l >= 2 && l <= o.Depth);
         if (!fits)
-            throw new LongshotException($"--keyframes: {o.Keyframes} holds units of levels " +
-                $"{string.Join(",", k.Settings.Levels)}; the {o.Role} model learns level " +
-                $"{(o.Role == "global" ? "1" : $"2 to {o.Depth}")}.");
+            throw new SettingException(nameof(o.Keyframes), $"{o.Keyframes} holds units of levels " +
+                $"{string.Join(",", k.Settings.Levels)}; the {o.Role.Name()} model learns level " +
+                $"{(global ? "1" : $"2 to {o.Depth}")}.");
         return k;
     }
 
@@ -413,10 +458,10 @@ public static class MtdTrainer
         int total, Rng rng)
     {
         var clips = new List<Unit>();
-        bool local = o.Role == "local", video = o.Role is "base" or "extend";
+        bool local = o.Role == TrainingRole.Local, video = o.IsVideoModel;
         // Request spacing applies to DoD's units: the global and local roles, and a video model given nothing (an
         // extended global model); the other video models take consecutive frames.
-        bool requests = o.Spacing == "requests" && (!video || o.Given == "none");
+        bool requests = o.Spacing == FrameSpacing.Requests && (!video || o.Given == GivenFrames.None);
         // In request spacing the batch shares one unit shape (its first clip's); the autoregressive masks take L
         // consecutive frames.
         bool autoregressive = requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction;
@@ -442,7 +487,7 @@ public static class MtdTrainer
         var positions = k.Positions(shard, slot);
         int stride = LongVideoSampling.MaxStride(positions);
         var given = k.Given(shard, slot);
-        if (o.Role == "local" && stride == 1 && positions.Length == o.Length
+        if (o.Role == TrainingRole.Local && stride == 1 && positions.Length == o.Length
             && rng.NextFloat() < o.AutoregressiveFraction)
             given = given.Select((_, i) => i == 0).ToArray();
         var clip = new TrainingClip(positions, given, stride, k.Level(slot));

@@ -17,10 +17,10 @@ public sealed record VaeTrainOptions
     public int Zero { get; init; }
     public required string Data { get; init; }
     public required string Out { get; init; }
-    /// <summary>"image": stage 1, frames independently. "video": stage 2, clips with temporal layers. "decoder": the
-    /// decoder of <see cref="InitFrom"/> fine-tuned on clips, its encoder frozen, so the latent space (and every
-    /// diffusion model trained on it) stays valid; the scaling factor is kept.</summary>
-    public string Stage { get; init; } = "image";
+    /// <summary>The stage: the image VAE, the T-KLVAE on clips, or the decoder of <see cref="InitFrom"/> fine-tuned
+    /// on clips with its encoder frozen, so the latent space (and every diffusion model trained on it) stays valid;
+    /// the scaling factor is kept.</summary>
+    public VaeStage Stage { get; init; } = VaeStage.Image;
     public int Steps { get; init; } = 2000;
     /// <summary>Frames per step (stage 1) or clips per step (stage 2).</summary>
     public int Batch { get; init; } = 8;
@@ -46,6 +46,9 @@ public sealed record VaeTrainOptions
     /// <summary>Where the model trains (weights, optimizer moments and each step's tensors); clips are drawn,
     /// validated and checkpointed on the host.</summary>
     public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Every default in one place (the command line's defaults read it).</summary>
+    public static VaeTrainOptions Defaults { get; } = new() { Data = "", Out = "" };
 }
 
 /// <summary>One progress report of VAE training.</summary>
@@ -71,20 +74,20 @@ public static class VaeTrainer
         IProgress<VaeTrainProgress>? progress = null, CancellationToken ct = default, ICommunicator? ranks = null)
     {
         ranks ??= new SingleProcessCommunicator();
-        if (o.Stage is not ("image" or "video" or "decoder"))
-            throw new LongshotException($"train vae: --stage must be image, video or decoder, got '{o.Stage}'.");
-        bool decoderOnly = o.Stage == "decoder";
+        bool decoderOnly = o.Stage == VaeStage.Decoder;
         if (decoderOnly && o.InitFrom == null)
-            throw new LongshotException("train vae --stage decoder: --init must name the VAE whose decoder to tune.");
+            throw new SettingException(nameof(o.InitFrom), "the decoder stage tunes a trained VAE's decoder; name " +
+                "the VAE.");
         if (o.Steps < 1 || o.Batch < 1 || o.ClipFrames < 1)
-            throw new LongshotException("train vae: steps, batch and clip frames must be >= 1.");
+            throw new SettingException(nameof(o.Steps), "steps, batch and clip frames must be >= 1.");
         if (o.Device != Device.Cpu && ranks.Size > 1)
-            throw new LongshotException($"--device {o.Device}: training under mpirun runs on the CPU only so far.");
+            throw new SettingException(nameof(o.Device), $"{o.Device}: training over ranks runs on the CPU only so " +
+                "far.");
         using var store = DatasetStore.Open(o.Data);
         var train = new ClipSampler(store, Splits.Train);
         var valid = new ClipSampler(store, store.Split(Splits.Validation).Any() ? Splits.Validation : Splits.Train);
-        var model = decoderOnly ? AutoencoderKL.Load(o.InitFrom!) : BuildModel(o, o.Stage == "video", store);
-        bool video = o.Stage == "video" || decoderOnly && model.Config.Temporal;
+        var model = decoderOnly ? AutoencoderKL.Load(o.InitFrom!) : BuildModel(o, o.Stage == VaeStage.Video, store);
+        bool video = o.Stage == VaeStage.Video || decoderOnly && model.Config.Temporal;
         int frames = video ? o.ClipFrames : 1;
         if (decoderOnly) model.Parameters.TrainOnly(AutoencoderKL.IsDecoder);
         else if (video && !o.NoTemporal && !o.TrainSpatial) model.Parameters.TrainOnly(AutoencoderKL.IsTemporal);
@@ -99,9 +102,9 @@ public static class VaeTrainer
         if (File.Exists(statePath))
         {
             var stage = TrainingCheckpoint.ReadExtra(statePath, "stage");
-            if (stage != o.Stage)
-                throw new LongshotException($"{statePath} belongs to a {stage} run; use another --out for the " +
-                $"{o.Stage} stage.");
+            if (stage != o.Stage.Name())
+                throw new SettingException(nameof(o.Out), $"{statePath} belongs to a {stage} run, not the " +
+                    $"{o.Stage.Name()} stage; train into another folder.");
             step = TrainingCheckpoint.Load(statePath, model.Parameters, opt, rng).Step;
         }
         // Moved after a resume has loaded the host copy: the optimizer's state follows on first use.
@@ -192,7 +195,7 @@ public static class VaeTrainer
         dp.SaveCheckpoint(Path.Combine(o.Out, StateFile), model.Parameters, step, rng, null,
             new Dictionary<string, string>
         {
-            ["stage"] = o.Stage, ["config"] = model.Config.ToJson(),
+            ["stage"] = o.Stage.Name(), ["config"] = model.Config.ToJson(),
         });
     }
 

@@ -1,5 +1,6 @@
 using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Features;
 using Longshot.Eval.Metrics;
@@ -55,7 +56,8 @@ public static class KeyframeBenchmark
             var captions = Enumerable.Range(start, o.Frames).Select(ep.Caption).ToList();
             var request = new GenerationRequest(Storyline.FromFramePrompts(captions), o.Frames)
             {
-                Length = o.Length, Depth = o.Depth, Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
+                Scheme = new DiffusionOverDiffusion(o.Depth), Length = o.Length, Seed = o.Seed + (ulong)v,
+                Sampler = o.Sampler,
             };
             var keyframes = pipe.GenerateKeyframes(request, ct);
             var positions = keyframes.Keys.Order().ToList();

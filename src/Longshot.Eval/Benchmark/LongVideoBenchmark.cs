@@ -3,6 +3,7 @@ using System.Text.Json;
 using Longshot.Diffusion;
 using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
 using Longshot.Eval.Features;
 using Longshot.Eval.Metrics;
@@ -22,10 +23,8 @@ public sealed record BenchmarkOptions : BenchmarkInputs
     public required string Local { get; init; }
     public required string Out { get; init; }
     public int[] Lengths { get; init; } = { 16, 256, 1024 };
+    /// <summary>The schemes of the rows, each with its settings (clip parallelism's dual scope by default).</summary>
     public GenerationScheme[] Schemes { get; init; } = GenerationSchemes.OnStoryModels.ToArray();
-
-    /// <summary>Clip parallelism's settings for its Table 1 rows (Video-Infinity's dual scope by default).</summary>
-    public ClipSettings Clips { get; init; } = new();
 
     /// <summary>Lengths at which the clip-attention ablation (independent, local, global) adds rows.</summary>
     public int[] ClipAblationLengths { get; init; } = { 256 };
@@ -36,8 +35,6 @@ public sealed record BenchmarkOptions : BenchmarkInputs
     /// many frames and blocks.</summary>
     public int FrameBudget { get; init; } = 1024;
     public int LocalLength { get; init; } = 16;
-    /// <summary>Levels of DoD's hierarchy (null: <see cref="DodSchedule.DefaultDepth"/>).</summary>
-    public int? Depth { get; init; }
     public int Batch { get; init; } = LongVideoPipeline.DefaultBatchSize;
     public ulong Seed { get; init; } = 1;
     public SamplerOptions Sampler { get; init; } = ShippedModels.Sampler;
@@ -69,9 +66,9 @@ public static class LongVideoBenchmark
     private static void OnDevice(LongVideoPipeline pipe, BenchmarkOptions o)
     {
         if (o.Device == Device.Cpu) return;
-        if (o.Schemes.Contains(GenerationScheme.ClipParallel))
-            throw new LongshotException($"--device {o.Device}: the clips scheme samples on the CPU only; pass " +
-                "--schemes dod,ar.");
+        if (o.Schemes.FirstOrDefault(s => !s.RunsOnDevice) is { } cpuOnly)
+            throw new SettingException("Device", $"{o.Device}: the {cpuOnly.Name} scheme samples on the CPU only; " +
+                "leave it out of the schemes.");
         pipe.ToDevice(o.Device,
             o.Batch > LongVideoPipeline.DefaultBatchSize ? o.Batch : LongVideoPipeline.DeviceBatchSize);
     }
@@ -110,7 +107,7 @@ public static class LongVideoBenchmark
             + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "")
             + (o.Sampler.HasGlobalSteps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
-                     $"{(o.Depth is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
+                     $"{(DodDepth(o) is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
                          $"{Path.GetFullPath(o.Vae)}";
@@ -127,7 +124,7 @@ public static class LongVideoBenchmark
             var windows = Windows(tests, n, Math.Max(1, o.FrameBudget / n));
             var real = windows.Select(w => RealVideo(w.Ep, w.Start, n)).ToList();
             var realFeatures = real.Select(evaluator.Extract).ToList();
-            foreach (var (name, scheme, clips, variant) in Rows(o, n))
+            foreach (var (name, scheme, variant) in Rows(o, n))
             {
                 if (rows.Any(r => r.Frames == n && r.Scheme == name)) continue;
                 MtdPipelineParts Or(string? folder, MtdPipelineParts shared) =>
@@ -136,7 +133,7 @@ public static class LongVideoBenchmark
                     : new LongVideoPipeline(Or(variant.Global, globalParts), Or(variant.Local, localParts), vae)
                 {
                     BatchSize = o.Batch,
-                    Extended = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,
+                    ExtendedModel = variant.Extended != null ? MtdPipelineParts.Load(variant.Extended) : null,
                 };
                 if (variant != null) OnDevice(rowPipe, o);
                 var generated = new List<ScoredVideo>();
@@ -148,17 +145,15 @@ public static class LongVideoBenchmark
                     progress?.Report($"{name} {n} frames: video {v + 1}/{real.Count}");
                     var request = new GenerationRequest(Storyline.FromFramePrompts(real[v].Prompts), n)
                     {
-                        Scheme = scheme, Length = variant?.Length ?? o.LocalLength,
-                        Depth = scheme == GenerationScheme.DiffusionOverDiffusion && variant == null ? o.Depth : null,
-                        Seed = o.Seed + (ulong)v, Sampler = o.Sampler,
-                        Clips = clips,
+                        Scheme = scheme, Length = variant?.Length ?? o.LocalLength, Seed = o.Seed + (ulong)v,
+                        Sampler = o.Sampler,
                     };
                     var video = rowPipe.GenerateFrames(request, ct: ct).Select(Frame.FromTensor).ToList();
                     generated.Add(real[v] with
                     {
                         Frames = video, Levels = LongVideoPipeline.Plan(request).LevelFrames,
                     });
-                    if (scheme == GenerationScheme.ClipParallel)
+                    if (scheme is ClipParallel { Clips: var clips })
                     {
                         var layout = new ClipLayout(n, clips.ClipFrames, clips.GlobalFrames);
                         seams.Add(video, Enumerable.Range(0, layout.Clips).Select(layout.Start));
@@ -194,20 +189,24 @@ public static class LongVideoBenchmark
     }
 
     /// <summary>
-    /// The rows of one length: each scheme ("clips" with <see cref="BenchmarkOptions.Clips"/>), then at the ablation
-    /// lengths clip parallelism with each other attention scope ("clips-independent", "clips-local",
-    /// "clips-global"), then the variants.
+    /// The rows of one length: each scheme, then at the ablation lengths clip parallelism with each other attention
+    /// scope ("clips-independent", "clips-local", "clips-global"), then the variants.
     /// </summary>
-    internal static IEnumerable<(string Name, GenerationScheme Scheme, ClipSettings Clips, BenchmarkVariant? Variant)>
+    internal static IEnumerable<(string Name, GenerationScheme Scheme, BenchmarkVariant? Variant)>
         Rows(BenchmarkOptions o, int n)
     {
-        foreach (var scheme in o.Schemes) yield return (scheme.Name(), scheme, o.Clips, null);
-        if (o.Schemes.Contains(GenerationScheme.ClipParallel) && o.ClipAblationLengths.Contains(n))
-            foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != o.Clips.Attention))
-                yield return ($"clips-{ClipSettings.Name(a)}", GenerationScheme.ClipParallel,
-                    o.Clips with { Attention = a }, null);
-        foreach (var v in o.Variants) yield return (v.Name, v.Scheme, o.Clips, v);
+        foreach (var scheme in o.Schemes) yield return (scheme.Name, scheme, null);
+        if (o.ClipAblationLengths.Contains(n))
+            foreach (var clip in o.Schemes.OfType<ClipParallel>())
+                foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != clip.Clips.Attention))
+                    yield return ($"clips-{ClipSettings.Name(a)}",
+                        clip with { Clips = clip.Clips with { Attention = a } }, null);
+        foreach (var v in o.Variants) yield return (v.Name, v.Scheme, v);
     }
+
+    /// <summary>The depth asked of the diffusion-over-diffusion rows, if any (the results' header names it).</summary>
+    private static int? DodDepth(BenchmarkOptions o) =>
+        o.Schemes.OfType<DiffusionOverDiffusion>().FirstOrDefault()?.Depth;
 
     /// <summary>The test split's episodes, the stories and real videos of the benchmarks (annotated, for
     /// scoring).</summary>

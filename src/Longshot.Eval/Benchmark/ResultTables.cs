@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Schemes;
 using Longshot.Eval.Metrics;
 using Longshot.Tensors.IO;
 
@@ -79,7 +79,7 @@ public static class ResultTables
     }
 
     private static IEnumerable<BenchmarkRow> Ordered(IEnumerable<BenchmarkRow> rows) =>
-        rows.OrderBy(r => r.Frames).ThenBy(r => GenerationSchemes.TryParse(r.Scheme) is { } s ? (int)s
+        rows.OrderBy(r => r.Frames).ThenBy(r => GenerationSchemes.Order(r.Scheme) is >= 0 and var s ? s
             : r.Scheme.StartsWith("clips-", StringComparison.Ordinal) ? 100 : int.MaxValue).ThenBy(r => r.Scheme,
             StringComparer.Ordinal);
 
@@ -88,7 +88,7 @@ public static class ResultTables
     {
         const int panelW = 360, panelH = 240, margin = 50;
         var colours = new[] { "#1f77b4", "#d62728", "#2ca02c", "#9467bd" };
-        var schemes = GenerationSchemes.All.Select(x => (x.Name(), colours[(int)x % colours.Length], x.Title()))
+        var schemes = GenerationSchemes.All.Select((x, i) => (x.Name, colours[i % colours.Length], x.Title))
             .ToList();
         var lengths = rows.Select(r => r.Frames).Distinct().OrderBy(x => x).ToList();
         var sb = new StringBuilder();

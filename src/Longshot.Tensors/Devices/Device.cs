@@ -13,15 +13,15 @@ public readonly record struct Device(DeviceKind Kind, int Ordinal = 0)
     public static Device Cuda(int ordinal = 0) => new(DeviceKind.Cuda, ordinal);
 
     /// <summary>Reads "cpu", "cuda" or "cuda:N"; anything else is a <see cref="LongshotException"/> naming
-    /// <paramref name="option"/>.</summary>
-    public static Device Parse(string text, string option = "--device")
+    /// <paramref name="source"/> (where the text came from: a setting or an environment variable).</summary>
+    public static Device Parse(string text, string source = "device")
     {
         var t = text.Trim().ToLowerInvariant();
         if (t == "cpu") return Cpu;
         if (t == "cuda") return Cuda();
         if (t.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(t[5..], out int n) && n >= 0)
             return Cuda(n);
-        throw new LongshotException($"{option}: '{text}' is not a device; use cpu, cuda or cuda:N.");
+        throw new LongshotException($"{source}: '{text}' is not a device; use cpu, cuda or cuda:N.");
     }
 
     public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"cuda:{Ordinal}";

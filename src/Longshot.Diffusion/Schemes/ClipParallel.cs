@@ -1,0 +1,71 @@
+using Longshot.Diffusion.Clips;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Distributed;
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.Schemes;
+
+/// <summary>
+/// Video-Infinity's clip parallelism with the global model, a short-video model over consecutive frames: every clip
+/// is denoised at once, on this process's threads or over MPI ranks (each rank samples its share of the clips),
+/// neighbours exchanging context at every temporal layer (<see cref="ClipRun"/>).
+/// </summary>
+/// <param name="Clips">Clip length and attention scope.</param>
+public sealed record ClipParallel(ClipSettings Clips) : GenerationScheme
+{
+    /// <summary>The scheme with the default clip settings.</summary>
+    public ClipParallel() : this(new ClipSettings()) { }
+
+    /// <inheritdoc/>
+    public override string Name => "clips";
+
+    /// <inheritdoc/>
+    public override string Title => "clip parallel";
+
+    /// <inheritdoc/>
+    public override bool Resumes => true;
+
+    /// <inheritdoc/>
+    public override bool RunsOnDevice => false;
+
+    /// <inheritdoc/>
+    public override bool RunsOverRanks => true;
+
+    /// <inheritdoc/>
+    public override string RanksDescription(int ranks) =>
+        $"running on {ranks} MPI ranks, each sampling its share of the clips";
+
+    /// <inheritdoc/>
+    public override string Identity => Clips.Identity + "|";
+
+    /// <inheritdoc/>
+    public override string ProgressNote(GenerationProgress g) => $"step {g.AllDone}/{g.AllUnits}";
+
+    /// <inheritdoc/>
+    public override void Validate(GenerationRequest r) => Clips.Validate(r.Frames);
+
+    /// <inheritdoc/>
+    public override GenerationPlan Plan(GenerationRequest r) =>
+        GenerationPlan.OneLevel(this, r.Frames, new ClipLayout(r.Frames, Clips.ClipFrames, Clips.GlobalFrames).Clips,
+            1);
+
+    /// <inheritdoc/>
+    protected internal override IEnumerable<int> Run(LongVideoPipeline pipe, GenerationRequest r,
+        Dictionary<int, Tensor> known, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (latents, bytes) = new ClipRun(pipe.GlobalSampler, pipe.LatentChannels, pipe.LatentSize,
+                pipe.LatentSize)
+            .Run(r, Clips, pipe.Ranks ?? new SingleProcessCommunicator(), progress, pipe.Warning, ct);
+        for (int f = 0; f < latents.Length; f++) known[f] = latents[f];
+        pipe.LastClipExchangeBytes = bytes;
+        yield return 0;
+    }
+
+    /// <summary>Every rank samples its clips alike; rank 0 also decodes and writes.</summary>
+    public override void ServeRank(LongVideoPipeline pipe, GenerationRequest r, ICommunicator ranks,
+        CancellationToken ct)
+    {
+        pipe.Ranks = ranks;
+        pipe.GenerateLatents(r, null, ct);
+    }
+}
