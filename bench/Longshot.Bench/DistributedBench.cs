@@ -3,6 +3,7 @@ using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Distributed;
+using Longshot.Tensors;
 using Longshot.Tensors.Kernels;
 
 namespace Longshot.Bench;
@@ -10,9 +11,9 @@ namespace Longshot.Bench;
 /// <summary>
 /// Longshot over MPI ranks. Measured: the all-reduce of the MTD's gradients and the send-receive of one unit's
 /// latents between 2 ranks (under mpirun, started by this bench), a 256-frame generation on 2 ranks against one
-/// process with two workers (same run), and one local unit's time on one core. Projected from those measurements:
-/// DoD and AR diffusion time at 1,024 and 3,376 frames on W workers (list scheduling over the real dependency graph;
-/// cases dod-N-wW and ar-N-wW, unit "s projected"), beside the ratio the paper reports.
+/// process with two workers (same run), and what a unit of each kind costs on one core. Projected from those
+/// measurements: DoD and AR diffusion time at 1,024 and 3,376 frames on W workers (list scheduling over the real
+/// dependency graph; cases dod-N-wW and ar-N-wW, unit "s projected"), beside the ratio the paper reports.
 /// </summary>
 internal static class DistributedBench
 {
@@ -132,54 +133,79 @@ internal static class DistributedBench
     }
 
     /// <summary>
-    /// Diffusion time of DoD and AR at 1,024 and 3,376 frames on W workers, each unit costing what one local unit
-    /// measured on one core here plus its message (the measured send-receive is far below it and left out), over the
-    /// real dependency graph: list scheduling, coarsest ready unit first, as the pipeline schedules. AR's units
-    /// depend on each other, so it gains nothing from workers.
+    /// Diffusion time of DoD and AR at 1,024 and 3,376 frames on W workers, over the real dependency graph (list
+    /// scheduling, coarsest ready unit first, as the pipeline schedules). Each unit is charged what a unit of its kind
+    /// costs on one core, measured here: its model (global or local), its frames, the frames it is given and so its
+    /// steps (the keyframes' own steps; a fill between given frames sampled over the sampler's fill start), with
+    /// guidance. Messages are left out (the measured send-receive is far below a unit). AR's units depend on each
+    /// other, so it gains nothing from workers. Projected for the shipped sampler and for fills from pure noise
+    /// (fill start 1, NUWA-XL's own local process).
     /// </summary>
     private static void Project(string backend, LongVideoPipeline pipe, Storyline story)
     {
-        double unit = UnitSeconds(pipe, story);
-        Report.Emit("distributed", "local-unit-1-core", backend, unit, "s");
         // NUWA-XL's Table: 1,024 frames in 7.55 min autoregressively against 26 s by diffusion over diffusion.
         Report.Emit("distributed", "paper-ar-over-dod-1024", "paper", 7.55 * 60 / 26, "x");
-        foreach (int frames in new[] { 1024, 3376 })
+        foreach (var (label, sampler) in new[]
+                 {
+                     ("", ShippedModels.Sampler), ("-fill-start-1", ShippedModels.Sampler with { FillStart = 1f }),
+                 })
         {
-            var dod = new DodSchedule(frames, Length);
-            int ar = new AutoregressiveSchedule(frames, Length).Units.Count;
-            foreach (int w in new[] { 1, 2, 4, 8, 16, 64 })
+            var cost = new UnitCosts(pipe, story, sampler);
+            foreach (int frames in new[] { 1024, 3376 })
             {
-                double d = Makespan(dod, w, unit), a = ar * unit;
-                Report.Emit("distributed", $"dod-{frames}-w{w}", backend, d, "s projected");
-                Report.Emit("distributed", $"ar-{frames}-w{w}", backend, a, "s projected");
-                Report.Emit("distributed", $"ar-over-dod-{frames}-w{w}", backend, a / d, "x projected");
+                var dod = new DodSchedule(frames, Length);
+                double a = new AutoregressiveSchedule(frames, Length).Units.Sum(u => cost.Of(u, new Autoregressive()));
+                foreach (int w in new[] { 1, 2, 4, 8, 16, 64 })
+                {
+                    double d = Makespan(dod, w, u => cost.Of(u, new DiffusionOverDiffusion()));
+                    Report.Emit("distributed", $"dod-{frames}-w{w}{label}", backend, d, "s projected");
+                    Report.Emit("distributed", $"ar-{frames}-w{w}{label}", backend, a, "s projected");
+                    Report.Emit("distributed", $"ar-over-dod-{frames}-w{w}{label}", backend, a / d, "x projected");
+                }
             }
+            foreach (var (kind, seconds) in cost.Measured)
+                Report.Emit("distributed", $"unit-1-core-{kind}{label}", backend, seconds, "s");
         }
     }
 
-    private static double UnitSeconds(LongVideoPipeline pipe, Storyline story)
+    /// <summary>What one unit of each kind costs on one core (median of 3 after a warm-up), measured once per kind:
+    /// sampled with stand-in latents for its given frames, which cost what real ones cost.</summary>
+    private sealed class UnitCosts(LongVideoPipeline pipe, Storyline story, SamplerOptions sampler)
     {
-        var request = new GenerationRequest(story, 31) { Scheme = new DiffusionOverDiffusion(), Length = Length };
-        var schedule = new DodSchedule(31, Length);
-        var known = pipe.GenerateLatents(request);
-        var unit = schedule.Levels[1].ToList().GetRange(0, 1);
-        using (Threads.LimitTo(1))
+        private readonly Dictionary<string, double> _seconds = new();
+
+        /// <summary>Every kind measured so far ("global-16-none", "local-16-ends", ...) and its seconds.</summary>
+        public IEnumerable<(string Kind, double Seconds)> Measured => _seconds.Select(x => (x.Key, x.Value));
+
+        public double Of(WorkUnit u, GenerationScheme scheme)
         {
-            pipe.SampleBatch(request, unit, known, default);
-            var times = new List<double>();
-            for (int i = 0; i < 3; i++)
+            string given = u.Given.All(g => !g) ? "none" : u.Given[0] && u.Given[^1] ? "ends" : "first";
+            string kind = $"{(u.IsGlobal ? "global" : "local")}-{u.Positions.Length}-{given}";
+            if (_seconds.TryGetValue(kind, out var s)) return s;
+            var request = new GenerationRequest(story, u.Positions.Max() + 1)
             {
-                var sw = Stopwatch.StartNew();
-                pipe.SampleBatch(request, unit, known, default);
-                times.Add(sw.Elapsed.TotalSeconds);
+                Scheme = scheme, Length = Length, Sampler = sampler,
+            };
+            var known = Enumerable.Range(0, request.Frames).ToDictionary(f => f,
+                f => Tensor.Randn(new Rng((ulong)f + 1), pipe.UnitShape(u)[1..]));
+            using (Threads.LimitTo(1))
+            {
+                pipe.SampleBatch(request, new List<WorkUnit> { u }, known, default);
+                var times = new List<double>();
+                for (int i = 0; i < 3; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    pipe.SampleBatch(request, new List<WorkUnit> { u }, known, default);
+                    times.Add(sw.Elapsed.TotalSeconds);
+                }
+                return _seconds[kind] = times.Order().ElementAt(1);
             }
-            return times.Order().ElementAt(1);
         }
     }
 
     /// <summary>Finish time of the last unit when W workers each take the next ready unit as soon as they are
     /// free.</summary>
-    internal static double Makespan(DodSchedule schedule, int workers, double unitSeconds)
+    internal static double Makespan(DodSchedule schedule, int workers, Func<WorkUnit, double> unitSeconds)
     {
         var todo = schedule.Units.ToList();
         var ready = new HashSet<int>();
@@ -193,7 +219,7 @@ internal static class DistributedBench
             foreach (var b in batches)
             {
                 free.Dequeue();
-                running.Enqueue(b[0], now + unitSeconds);
+                running.Enqueue(b[0], now + unitSeconds(b[0]));
             }
             if (running.Count == 0)
                 throw new InvalidOperationException("the schedule left units that never became ready.");

@@ -54,15 +54,23 @@ internal static class GenerateBench
         var lengths = Environment.GetEnvironmentVariable("LONGSHOT_BENCH_FRAMES")?.Split(',').Select(int.Parse)
             .ToArray()
             ?? new[] { 16, 256, 1024 };
+        // Each scheme with the shipped sampler, and with fills from pure noise (fill start 1: NUWA-XL's own local
+        // process, every unit all steps, as AR's units always run), so the two compare at the same settings.
+        // LONGSHOT_BENCH_SAMPLERS=shipped or fill-start-1 runs one of them.
+        var samplers = new[] { ("", o), ("-fill-start-1", o with { FillStart = 1f }) }
+            .Where(x => Environment.GetEnvironmentVariable("LONGSHOT_BENCH_SAMPLERS") is not { } only
+                        || only.Split(',').Contains(x.Item1 == "" ? "shipped" : x.Item1[1..]))
+            .ToArray();
         foreach (int n in lengths)
             foreach (var scheme in schemes)
+            foreach (var (suffix, settings) in samplers)
             {
                 var request = new GenerationRequest(story, n) { Scheme = scheme, Length = length, Seed = 1,
-                    Sampler = o };
-                string name = $"{scheme.Name}-{n}";
+                    Sampler = settings };
+                string name = $"{scheme.Name}-{n}{suffix}";
                 GC.Collect();
                 long peak = Environment.WorkingSet;
-                using var sampler = new Timer(_ =>
+                using var memory = new Timer(_ =>
                 {
                     long w = Environment.WorkingSet;
                     if (w > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, w);
@@ -72,7 +80,7 @@ internal static class GenerateBench
                 double diffusion = sw.Elapsed.TotalSeconds;
                 int decoded = pipe.Decode(latents, n).Count();
                 double total = sw.Elapsed.TotalSeconds;
-                sampler.Change(Timeout.Infinite, Timeout.Infinite);
+                memory.Change(Timeout.Infinite, Timeout.Infinite);
                 if (decoded != n) throw new InvalidOperationException($"{name}: decoded {decoded} frames.");
                 int rounds = LongVideoPipeline.Plan(request).CriticalPath;
                 Report.Emit("generate", name, backend, total, "s");

@@ -84,12 +84,12 @@ public class MaskUnetTests
     [Fact]
     public void RelativeBucketsAreSignedAndLogarithmic()
     {
-        Assert.Equal(0, AttentionStack.Bucket(0, 32, 4096));
-        Assert.Equal(3, AttentionStack.Bucket(3, 32, 4096));
-        Assert.Equal(16 + 3, AttentionStack.Bucket(-3, 32, 4096));
-        Assert.True(AttentionStack.Bucket(225, 32, 4096) > AttentionStack.Bucket(15, 32, 4096));
-        Assert.Equal(15, AttentionStack.Bucket(100_000, 32, 4096));
-        for (int d = 1; d < 5000; d++) Assert.True(AttentionStack.Bucket(d, 32, 4096) >= AttentionStack.Bucket(d - 1,
+        Assert.Equal(0, TemporalTransformer.Bucket(0, 32, 4096));
+        Assert.Equal(3, TemporalTransformer.Bucket(3, 32, 4096));
+        Assert.Equal(16 + 3, TemporalTransformer.Bucket(-3, 32, 4096));
+        Assert.True(TemporalTransformer.Bucket(225, 32, 4096) > TemporalTransformer.Bucket(15, 32, 4096));
+        Assert.Equal(15, TemporalTransformer.Bucket(100_000, 32, 4096));
+        for (int d = 1; d < 5000; d++) Assert.True(TemporalTransformer.Bucket(d, 32, 4096) >= TemporalTransformer.Bucket(d - 1,
             32, 4096));
     }
 
