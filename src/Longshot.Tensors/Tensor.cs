@@ -178,9 +178,9 @@ public sealed partial class Tensor
     {
         if (IsContiguous) return this;
         if (Devices.DeviceOps.Backend("Contiguous", this) is { } be)
-            return Graph.Record(Devices.DeviceOps.Copy(be, this), OpKind.Contiguous, null, this);
+            return Graph.Record(Devices.DeviceOps.Copy(be, this), OpKind.Contiguous, this);
         var r = new Tensor(ToArray(), (int[])Shape.Clone());
-        return Graph.Record(r, OpKind.Contiguous, null, this);
+        return Graph.Record(r, OpKind.Contiguous, this);
     }
 
     /// <summary>A new tensor sharing this one's storage, cut off from the graph.</summary>

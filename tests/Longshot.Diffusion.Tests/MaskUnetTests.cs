@@ -89,8 +89,8 @@ public class MaskUnetTests
         Assert.Equal(16 + 3, TemporalTransformer.Bucket(-3, 32, 4096));
         Assert.True(TemporalTransformer.Bucket(225, 32, 4096) > TemporalTransformer.Bucket(15, 32, 4096));
         Assert.Equal(15, TemporalTransformer.Bucket(100_000, 32, 4096));
-        for (int d = 1; d < 5000; d++) Assert.True(TemporalTransformer.Bucket(d, 32, 4096) >= TemporalTransformer.Bucket(d - 1,
-            32, 4096));
+        for (int d = 1; d < 5000; d++)
+            Assert.True(TemporalTransformer.Bucket(d, 32, 4096) >= TemporalTransformer.Bucket(d - 1, 32, 4096));
     }
 
     [Fact]

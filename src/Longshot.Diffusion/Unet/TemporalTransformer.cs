@@ -110,7 +110,8 @@ public sealed class TemporalTransformer : Module
         var tokens = TemporalOps.ToTokens(y, frames);                // [B*HW, L, C]
         var context = keyFrames.Count == 1 ? null
             : _norm.Forward(TemporalOps.ToTokens(Ops.Concat(keyFrames, 0), keys));
-        var o = tokens + _attention.Forward(_norm.Forward(tokens), context, Tensor.FromArray(mask, 1, 1, frames, keys), bias);
+        var o = tokens + _attention.Forward(_norm.Forward(tokens), context, Tensor.FromArray(mask, 1, 1, frames, keys),
+            bias);
         return TemporalOps.FromTokens(o, frames, hh, ww);
     }
 

@@ -76,7 +76,222 @@ internal static class Backward
     {
         var x = n.Inputs;
         var y = n.Output;
-        switch (n.Kind)
+        switch (n.Op)
+        {
+            case PlainOp p:
+                ApplyPlain(p.Op, x, y, g, s);
+                break;
+            case MulScalarOp o:
+                Give(s, x[0], () => Ops.MulScalar(g, o.Factor)); break;
+            case PowScalarOp o:
+                Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.PowScalar(x[0], o.Exponent - 1), o.Exponent)));
+                break;
+
+            case SumOp o:
+                Give(s, x[0], () => Ops.Expand(Ops.Reshape(g, Ops.ReducedShape(o.InShape, o.Dims, true)), o.InShape)
+                    .Contiguous());
+                break;
+            case MaxOp o:
+                Give(s, x[0], () =>
+                {
+                    int len = x[0].Shape[o.Dim];
+                    var moved = new float[x[0].Numel];
+                    var gc = g.Contiguous();
+                    for (int i = 0; i < o.ArgMax.Length; i++) moved[i * len + o.ArgMax[i]] = gc.Storage[gc.Offset + i];
+                    var shape = x[0].Shape.Where((_, i) => i != o.Dim).Append(len).ToArray();
+                    return Ops.MoveFromLast(Tensor.FromArray(moved, shape), o.Dim, x[0].Rank);
+                });
+                break;
+            case SoftmaxOp o:
+                Give(s, x[0], () => Dev(g) is { } be && o.Dim == y.Rank - 1 ? DeviceOps.SoftmaxBackward(be, y, g)
+                    : Ops.Mul(y, Ops.Sub(g, Ops.Sum(Ops.Mul(g, y), new[] { o.Dim }, true))));
+                break;
+            case LogSoftmaxOp o:
+                Give(s, x[0], () => Ops.Sub(g, Ops.Mul(Ops.Exp(y), Ops.Sum(g, new[] { o.Dim }, true))));
+                break;
+
+            case ConvOp o when Dev(g) is { } be:
+            {
+                var (dx, dw, db) = DeviceOps.ConvBackward(be, x[0], x[1], g, o.OnDevice, x[0].RequiresGrad,
+                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
+                GiveAll(s, x, dx, dw, db);
+                break;
+            }
+            case ConvOp o:
+            {
+                var geo = o.Geometry;
+                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
+                if (gc.Offset != 0) gc = gc.Clone();
+                int batch = xin.Shape[0], co = w.Shape[0];
+                Give(s, x[0], () =>
+                {
+                    var dx = Tensor.Empty(xin.Shape);
+                    ConvKernel.BackwardInput(gc.Storage, batch, geo, w.Storage, w.Offset, co, dx.Storage);
+                    return dx;
+                });
+                Give(s, x[1],
+                    () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo,
+                    co), w.Shape));
+                if (x.Length > 2) Give(s, x[2],
+                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, co, geo.P), co));
+                break;
+            }
+            case ConvTransposeOp o when Dev(g) is { } be:
+            {
+                var (dx, dw, db) = DeviceOps.ConvTransposeBackward(be, x[0], x[1], g, o.OnDevice, x[0].RequiresGrad,
+                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
+                GiveAll(s, x, dx, dw, db);
+                break;
+            }
+            case ConvTransposeOp o:
+            {
+                var geo = o.Geometry;
+                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
+                if (gc.Offset != 0) gc = gc.Clone();
+                int batch = xin.Shape[0], ci = w.Shape[0];
+                var dx = x[0].RequiresGrad ? Tensor.Empty(xin.Shape) : null;
+                var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage,
+                    w.Offset, dx?.Storage, x[1].RequiresGrad);
+                if (dx != null) Give(s, x[0], () => dx);
+                Give(s, x[1], () => Tensor.FromArray(dw, w.Shape));
+                if (x.Length > 2) Give(s, x[2],
+                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, geo.C, geo.D * geo.H * geo.W),
+                    geo.C));
+                break;
+            }
+            case UpsampleNearestOp o:
+                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.UpsampleNearestBackward(be, g, o.Factors)
+                    : PoolKernel.BlockSum(g, o.Factors, 1f)); break;
+            case AvgPoolOp o:
+            {
+                var k = o.Kernel;
+                Give(s, x[0], () => Ops.MulScalar(Dev(g) != null ? Ops.UpsampleNearest(g, k)
+                    : PoolKernel.Upsample(g.Contiguous(), k), 1f / (k[0] * k[1] * k[2])));
+                break;
+            }
+            case GroupNormOp o when Dev(g) is { } be:
+            {
+                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
+                var (dx, dg, db) = DeviceOps.GroupNormBackward(be, x[0], g, gamma, beta,
+                    new DeviceOps.GroupNormCtx(o.Groups, o.Eps, o.Silu));
+                GiveAll(s, x, dx, dg, db);
+                break;
+            }
+            case GroupNormOp o:
+            {
+                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
+                var (dx, dg, db) = NormKernel.GroupNormBackward(x[0], g, gamma, beta, HostState(o.HostStatistics, n));
+                Give(s, x[0], () => dx);
+                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
+                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
+                break;
+            }
+            case LayerNormOp o:
+            {
+                var gamma = o.HasGamma ? x[1] : null; var beta = o.HasBeta ? x[o.HasGamma ? 2 : 1] : null;
+                if (Dev(g) is { } be)
+                {
+                    var (ddx, ddg, ddb) = DeviceOps.LayerNormBackward(be, x[0], g, gamma, beta, o.Eps);
+                    Give(s, x[0], () => ddx);
+                    if (gamma != null) Give(s, gamma, () => ddg!);
+                    if (beta != null) Give(s, beta, () => ddb!);
+                    break;
+                }
+                var (dx, dg, db) = NormKernel.LayerNormBackward(x[0], g, gamma, o.HasBeta,
+                    HostState(o.HostStatistics, n));
+                Give(s, x[0], () => dx);
+                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
+                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
+                break;
+            }
+            case EmbeddingOp o:
+                Give(s, x[0], () =>
+                {
+                    if (Dev(g) is { } be) return DeviceOps.EmbeddingBackward(be, g, o.Ids, x[0].Shape);
+                    int d = x[0].Shape[1];
+                    var dw = Tensor.Zeros(x[0].Shape);
+                    var gc = g.Contiguous();
+                    for (int i = 0; i < o.Ids.Length; i++)
+                    {
+                        var row = dw.Storage.AsSpan(o.Ids[i] * d, d);
+                        TensorPrimitives.Add(row, gc.Storage.AsSpan(gc.Offset + i * d, d), row);
+                    }
+                    return dw;
+                });
+                break;
+
+            case ConcatOp o:
+            {
+                int start = 0;
+                foreach (var inp in x)
+                {
+                    int st = start, len = inp.Shape[o.Dim];
+                    Give(s, inp, () => Ops.Narrow(g, o.Dim, st, len));
+                    start += len;
+                }
+                break;
+            }
+            case NarrowOp o:
+                Give(s, x[0], () =>
+                {
+                    if (Dev(g) is { } be) return DeviceOps.NarrowBackward(be, g, x[0].Shape, o.Dim, o.Start);
+                    var z = Tensor.Zeros(x[0].Shape);
+                    Ops.Narrow(z, o.Dim, o.Start, g.Shape[o.Dim]).CopyFrom(g);
+                    return z;
+                });
+                break;
+            case PadOp o:
+                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.PadBackward(be, g, o.Pads, x[0].Shape)
+                    : PadKernel.Backward(g, HostState(o.HostMaps, n))); break;
+            case PermuteOp o:
+            {
+                var inv = new int[o.Order.Length];
+                for (int i = 0; i < o.Order.Length; i++) inv[o.Order[i]] = i;
+                Give(s, x[0], () => Ops.Permute(g, inv));
+                break;
+            }
+            case DropoutOp o:
+                Give(s, x[0], () => Ops.Mul(g, Tensor.FromArray(o.Mask, x[0].Shape)));
+                break;
+            case AttentionOp o when Dev(g) is { } be:
+            {
+                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
+                var (dq, dk, dv, dScores) = DeviceOps.AttentionBackward(be, x[0], x[1], x[2],
+                    x.Length > 3 ? x[3] : null, y, g, HostState(o.OnDevice, n), biasGrad);
+                Give(s, x[0], () => dq);
+                Give(s, x[1], () => dk);
+                Give(s, x[2], () => dv);
+                if (biasGrad) Give(s, x[3], () => dScores!);
+                break;
+            }
+            case AttentionOp o:
+            {
+                var c = HostState(o.Host, n);
+                var q = x[0].Contiguous().Detach(); var k = x[1].Contiguous().Detach(); var v = x[2].Contiguous()
+                    .Detach();
+                var gc = g.Contiguous();
+                var dq = new float[q.Numel]; var dk = new float[k.Numel]; var dv = new float[v.Numel];
+                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
+                var dBias = biasGrad ? new float[c.B * c.H * c.Lq * c.Lk] : null;
+                FlashAttention.Backward(q, k, v, y.Contiguous().ToArray(), gc, c, dq, dk, dv, dBias);
+                Give(s, x[0], () => Tensor.FromArray(dq, q.Shape));
+                Give(s, x[1], () => Tensor.FromArray(dk, k.Shape));
+                Give(s, x[2], () => Tensor.FromArray(dv, v.Shape));
+                if (biasGrad) Give(s, x[3], () => Tensor.FromArray(dBias!, c.B, c.H, c.Lq, c.Lk));
+                break;
+            }
+            case CheckpointOp o:
+                o.Backward(g, s);
+                break;
+            default:
+                throw new NotSupportedException($"Backward: no rule for {n.Kind}.");
+        }
+    }
+
+    /// <summary>The rules of ops that keep nothing but their inputs and output.</summary>
+    private static void ApplyPlain(OpKind kind, Tensor[] x, Tensor y, Tensor g, GradStore s)
+    {
+        switch (kind)
         {
             case OpKind.Add:
                 Give(s, x[0], () => g); Give(s, x[1], () => g); break;
@@ -90,14 +305,6 @@ internal static class Backward
                 break;
             case OpKind.AddScalar:
                 Give(s, x[0], () => g); break;
-            case OpKind.MulScalar:
-                Give(s, x[0], () => Ops.MulScalar(g, (float)n.Ctx!)); break;
-            case OpKind.PowScalar:
-            {
-                float p = (float)n.Ctx!;
-                Give(s, x[0], () => Ops.Mul(g, Ops.MulScalar(Ops.PowScalar(x[0], p - 1), p)));
-                break;
-            }
             case OpKind.Exp:
                 Give(s, x[0], () => Ops.Mul(g, y)); break;
             case OpKind.Log:
@@ -122,41 +329,6 @@ internal static class Backward
             case OpKind.Relu:
                 Give(s, x[0], () => Unary(DeviceUnaryOp.Relu, x[0], g,
                     (xx, gg, d) => { for (int i = 0; i < d.Length; i++) d[i] = xx[i] > 0 ? gg[i] : 0f; })); break;
-
-            case OpKind.Sum:
-            {
-                var c = (Ops.ReduceCtx)n.Ctx!;
-                Give(s, x[0], () => Ops.Expand(Ops.Reshape(g, Ops.ReducedShape(c.InShape, c.Dims, true)), c.InShape)
-                    .Contiguous());
-                break;
-            }
-            case OpKind.Max:
-            {
-                var (d, _, arg) = ((int, bool, int[]))n.Ctx!;
-                Give(s, x[0], () =>
-                {
-                    int len = x[0].Shape[d];
-                    var moved = new float[x[0].Numel];
-                    var gc = g.Contiguous();
-                    for (int i = 0; i < arg.Length; i++) moved[i * len + arg[i]] = gc.Storage[gc.Offset + i];
-                    var shape = x[0].Shape.Where((_, i) => i != d).Append(len).ToArray();
-                    return Ops.MoveFromLast(Tensor.FromArray(moved, shape), d, x[0].Rank);
-                });
-                break;
-            }
-            case OpKind.Softmax:
-            {
-                int d = (int)n.Ctx!;
-                Give(s, x[0], () => Dev(g) is { } be && d == y.Rank - 1 ? DeviceOps.SoftmaxBackward(be, y, g)
-                    : Ops.Mul(y, Ops.Sub(g, Ops.Sum(Ops.Mul(g, y), new[] { d }, true))));
-                break;
-            }
-            case OpKind.LogSoftmax:
-            {
-                int d = (int)n.Ctx!;
-                Give(s, x[0], () => Ops.Sub(g, Ops.Mul(Ops.Exp(y), Ops.Sum(g, new[] { d }, true))));
-                break;
-            }
 
             case OpKind.MatMul:
             {
@@ -184,194 +356,12 @@ internal static class Backward
                 if (x.Length > 2) Give(s, x[2], () => Ops.Sum(g2, new[] { 0 }));
                 break;
             }
-            case OpKind.Conv when n.Ctx is DeviceOps.ConvCtx dc:
-            {
-                var (dx, dw, db) = DeviceOps.ConvBackward(Dev(g)!, x[0], x[1], g, dc, x[0].RequiresGrad,
-                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
-                GiveAll(s, x, dx, dw, db);
-                break;
-            }
-            case OpKind.ConvTranspose when n.Ctx is DeviceOps.ConvTransposeCtx dc:
-            {
-                var (dx, dw, db) = DeviceOps.ConvTransposeBackward(Dev(g)!, x[0], x[1], g, dc, x[0].RequiresGrad,
-                    x[1].RequiresGrad, x.Length > 2 && x[2].RequiresGrad);
-                GiveAll(s, x, dx, dw, db);
-                break;
-            }
-            case OpKind.Conv:
-            {
-                var geo = (ConvGeometry)n.Ctx!;
-                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
-                if (gc.Offset != 0) gc = gc.Clone();
-                int batch = xin.Shape[0], co = w.Shape[0];
-                Give(s, x[0], () =>
-                {
-                    var dx = Tensor.Empty(xin.Shape);
-                    ConvKernel.BackwardInput(gc.Storage, batch, geo, w.Storage, w.Offset, co, dx.Storage);
-                    return dx;
-                });
-                Give(s, x[1],
-                    () => Tensor.FromArray(ConvKernel.BackwardWeight(xin.Storage, xin.Offset, gc.Storage, batch, geo,
-                    co), w.Shape));
-                if (x.Length > 2) Give(s, x[2],
-                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, co, geo.P), co));
-                break;
-            }
-            case OpKind.ConvTranspose:
-            {
-                var geo = (ConvGeometry)n.Ctx!;
-                var xin = x[0].Contiguous(); var w = x[1].Contiguous(); var gc = g.Contiguous();
-                if (gc.Offset != 0) gc = gc.Clone();
-                int batch = xin.Shape[0], ci = w.Shape[0];
-                var dx = x[0].RequiresGrad ? Tensor.Empty(xin.Shape) : null;
-                var dw = ConvKernel.TransposedBackward(xin.Storage, xin.Offset, gc.Storage, batch, ci, geo, w.Storage,
-                    w.Offset, dx?.Storage, x[1].RequiresGrad);
-                if (dx != null) Give(s, x[0], () => dx);
-                Give(s, x[1], () => Tensor.FromArray(dw, w.Shape));
-                if (x.Length > 2) Give(s, x[2],
-                    () => Tensor.FromArray(ConvKernel.BiasGradient(gc.Storage, 0, batch, geo.C, geo.D * geo.H * geo.W),
-                    geo.C));
-                break;
-            }
-            case OpKind.UpsampleNearest:
-                Give(s, x[0], () => Dev(g) is { } be ? DeviceOps.UpsampleNearestBackward(be, g, (int[])n.Ctx!)
-                    : PoolKernel.BlockSum(g, (int[])n.Ctx!, 1f)); break;
-            case OpKind.AvgPool:
-            {
-                var k = (int[])n.Ctx!;
-                Give(s, x[0], () => Ops.MulScalar(Dev(g) != null ? Ops.UpsampleNearest(g, k)
-                    : PoolKernel.Upsample(g.Contiguous(), k), 1f / (k[0] * k[1] * k[2])));
-                break;
-            }
-            case OpKind.GroupNorm when n.Ctx is DeviceOps.GroupNormCtx dc:
-            {
-                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
-                var (dx, dg, db) = DeviceOps.GroupNormBackward(Dev(g)!, x[0], g, gamma, beta, dc);
-                GiveAll(s, x, dx, dg, db);
-                break;
-            }
-            case OpKind.LayerNorm when n.Ctx is DeviceOps.LayerNormCtx dc:
-            {
-                var gamma = dc.HasGamma ? x[1] : null; var beta = dc.HasBeta ? x[dc.HasGamma ? 2 : 1] : null;
-                var (dx, dg, db) = DeviceOps.LayerNormBackward(Dev(g)!, x[0], g, gamma, beta, dc.Eps);
-                Give(s, x[0], () => dx);
-                if (gamma != null) Give(s, gamma, () => dg!);
-                if (beta != null) Give(s, beta, () => db!);
-                break;
-            }
-            case OpKind.GroupNorm:
-            {
-                var c = (NormKernel.GroupCtx)n.Ctx!;
-                var gamma = x.Length > 1 ? x[1] : null; var beta = x.Length > 2 ? x[2] : null;
-                var (dx, dg, db) = NormKernel.GroupNormBackward(x[0], g, gamma, beta, c);
-                Give(s, x[0], () => dx);
-                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
-                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
-                break;
-            }
-            case OpKind.LayerNorm:
-            {
-                var (c, hasG, hasB) = ((NormKernel.LayerCtx, bool, bool))n.Ctx!;
-                var gamma = hasG ? x[1] : null; var beta = hasB ? x[hasG ? 2 : 1] : null;
-                var (dx, dg, db) = NormKernel.LayerNormBackward(x[0], g, gamma, hasB, c);
-                Give(s, x[0], () => dx);
-                if (gamma != null) Give(s, gamma, () => Tensor.FromArray(dg!, gamma.Shape));
-                if (beta != null) Give(s, beta, () => Tensor.FromArray(db!, beta.Shape));
-                break;
-            }
-            case OpKind.Embedding:
-            {
-                var ids = (int[])n.Ctx!;
-                Give(s, x[0], () =>
-                {
-                    if (Dev(g) is { } be) return DeviceOps.EmbeddingBackward(be, g, ids, x[0].Shape);
-                    int d = x[0].Shape[1];
-                    var dw = Tensor.Zeros(x[0].Shape);
-                    var gc = g.Contiguous();
-                    for (int i = 0; i < ids.Length; i++)
-                    {
-                        var row = dw.Storage.AsSpan(ids[i] * d, d);
-                        TensorPrimitives.Add(row, gc.Storage.AsSpan(gc.Offset + i * d, d), row);
-                    }
-                    return dw;
-                });
-                break;
-            }
-
-            case OpKind.Concat:
-            {
-                int d = (int)n.Ctx!, start = 0;
-                foreach (var inp in x)
-                {
-                    int st = start, len = inp.Shape[d];
-                    Give(s, inp, () => Ops.Narrow(g, d, st, len));
-                    start += len;
-                }
-                break;
-            }
-            case OpKind.Narrow:
-            {
-                var c = (int[])n.Ctx!;
-                Give(s, x[0], () =>
-                {
-                    if (Dev(g) is { } be) return DeviceOps.NarrowBackward(be, g, x[0].Shape, c[0], c[1]);
-                    var z = Tensor.Zeros(x[0].Shape);
-                    Ops.Narrow(z, c[0], c[1], g.Shape[c[0]]).CopyFrom(g);
-                    return z;
-                });
-                break;
-            }
-            case OpKind.Pad when n.Ctx is DeviceOps.PadCtx pc:
-                Give(s, x[0], () => DeviceOps.PadBackward(Dev(g)!, g, pc.Pads, x[0].Shape)); break;
-            case OpKind.Pad:
-                Give(s, x[0], () => PadKernel.Backward(g, (PadKernel.Ctx)n.Ctx!)); break;
-            case OpKind.Permute:
-            {
-                var p = (int[])n.Ctx!;
-                var inv = new int[p.Length];
-                for (int i = 0; i < p.Length; i++) inv[p[i]] = i;
-                Give(s, x[0], () => Ops.Permute(g, inv));
-                break;
-            }
             case OpKind.Reshape:
                 Give(s, x[0], () => Ops.Reshape(g, x[0].Shape)); break;
             case OpKind.Expand:
             case OpKind.Contiguous:
             case OpKind.RoundBf16: // the rounding passes gradients unchanged to the float32 value
                 Give(s, x[0], () => g); break;
-            case OpKind.Dropout:
-            {
-                var mask = (float[])n.Ctx!;
-                Give(s, x[0], () => Ops.Mul(g, Tensor.FromArray(mask, x[0].Shape)));
-                break;
-            }
-            case OpKind.Attention when n.Ctx is DeviceOps.AttentionCtx ac:
-            {
-                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
-                var (dq, dk, dv, dScores) = DeviceOps.AttentionBackward(Dev(g)!, x[0], x[1], x[2],
-                    x.Length > 3 ? x[3] : null, y, g, ac, biasGrad);
-                Give(s, x[0], () => dq);
-                Give(s, x[1], () => dk);
-                Give(s, x[2], () => dv);
-                if (biasGrad) Give(s, x[3], () => dScores!);
-                break;
-            }
-            case OpKind.Attention:
-            {
-                var c = (FlashAttention.Ctx)n.Ctx!;
-                var q = x[0].Contiguous().Detach(); var k = x[1].Contiguous().Detach(); var v = x[2].Contiguous()
-                    .Detach();
-                var gc = g.Contiguous();
-                var dq = new float[q.Numel]; var dk = new float[k.Numel]; var dv = new float[v.Numel];
-                bool biasGrad = x.Length > 3 && x[3].RequiresGrad;
-                var dBias = biasGrad ? new float[c.B * c.H * c.Lq * c.Lk] : null;
-                FlashAttention.Backward(q, k, v, y.Contiguous().ToArray(), gc, c, dq, dk, dv, dBias);
-                Give(s, x[0], () => Tensor.FromArray(dq, q.Shape));
-                Give(s, x[1], () => Tensor.FromArray(dk, k.Shape));
-                Give(s, x[2], () => Tensor.FromArray(dv, v.Shape));
-                if (biasGrad) Give(s, x[3], () => Tensor.FromArray(dBias!, c.B, c.H, c.Lq, c.Lk));
-                break;
-            }
             case OpKind.MseLoss:
             {
                 float scale = 2f * g.Item() / Math.Max(1, x[0].Numel);
@@ -380,11 +370,14 @@ internal static class Backward
                 Give(s, x[1], () => Ops.Neg(diff));
                 break;
             }
-            case OpKind.Checkpoint:
-                ((Checkpoint.Ctx)n.Ctx!).Backward(g, s);
-                break;
             default:
-                throw new NotSupportedException($"Backward: no rule for {n.Kind}.");
+                throw new NotSupportedException($"Backward: no rule for {kind}.");
         }
     }
+
+    /// <summary>What the host form of a rule needs and only a host forward saves; an op recorded on a device and
+    /// run backward on the host is a bug.</summary>
+    private static T HostState<T>(T? state, Node n) where T : class =>
+        state ?? throw new InvalidOperationException($"Backward: {n.Kind} was recorded on one device and run back " +
+            "on another.");
 }

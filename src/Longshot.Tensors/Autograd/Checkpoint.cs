@@ -7,24 +7,6 @@ namespace Longshot.Tensors.Autograd;
 /// </summary>
 public static class Checkpoint
 {
-    internal sealed class Ctx(Func<Tensor[], Tensor> block, Tensor[] inputs)
-    {
-        public void Backward(Tensor g, GradStore store)
-        {
-            var detached = inputs.Select(t => t.Detach().SetRequiresGrad(t.RequiresGrad)).ToArray();
-            Tensor outT;
-            using (GradMode.Push(true)) outT = block(detached);
-            if (!outT.RequiresGrad) return;
-            var inner = Autograd.Backward.Run(outT, g);
-            for (int i = 0; i < inputs.Length; i++)
-            {
-                var gi = inner.Take(detached[i]);
-                if (gi != null && inputs[i].RequiresGrad) store.Accumulate(inputs[i], gi);
-            }
-            store.Merge(inner); // parameters used inside the block
-        }
-    }
-
     /// <summary>Runs <paramref name="block"/>(inputs); under gradient mode the forward is recomputed during
     /// backward.</summary>
     public static Tensor Run(Func<Tensor[], Tensor> block, params Tensor[] inputs)
@@ -34,7 +16,7 @@ public static class Checkpoint
         using (GradMode.Push(false)) y = block(inputs);
         y = y.Detach();
         y.RequiresGrad = true;
-        y.Node = new Node(OpKind.Checkpoint, new Ctx(block, inputs), inputs) { Output = y };
+        y.Node = new Node(new CheckpointOp(block, inputs), inputs) { Output = y };
         MixedPrecision.Recorded(y);
         return y;
     }

@@ -12,34 +12,41 @@ internal enum OpKind
     Dropout, Attention, MseLoss, Checkpoint, RoundBf16,
 }
 
-/// <summary>One recorded op: its kind, inputs, output and whatever the backward rule needs.</summary>
+/// <summary>One recorded op: what its backward rule needs (<see cref="OpCtx"/>, which names its kind), its inputs and
+/// its output.</summary>
 internal sealed class Node
 {
-    public readonly OpKind Kind;
+    public readonly OpCtx Op;
     public readonly Tensor[] Inputs;
-    public readonly object? Ctx;
     public Tensor Output = null!;
 
-    public Node(OpKind kind, object? ctx, Tensor[] inputs)
+    public Node(OpCtx op, Tensor[] inputs)
     {
-        Kind = kind; Ctx = ctx; Inputs = inputs;
+        Op = op; Inputs = inputs;
     }
+
+    /// <summary>The op's kind.</summary>
+    public OpKind Kind => Op.Kind;
 }
 
 /// <summary>Records ops into the graph only when gradients are on and an input needs one.</summary>
 internal static class Graph
 {
-    public static Tensor Record(Tensor result, OpKind kind, object? ctx, params Tensor[] inputs)
+    public static Tensor Record(Tensor result, OpCtx op, params Tensor[] inputs)
     {
         if (!GradMode.IsEnabled) return result;
         bool any = false;
         foreach (var t in inputs) any |= t.RequiresGrad;
         if (!any) return result;
         result.RequiresGrad = true;
-        result.Node = new Node(kind, ctx, inputs) { Output = result };
+        result.Node = new Node(op, inputs) { Output = result };
         MixedPrecision.Recorded(result);
         return result;
     }
+
+    /// <summary>Records an op whose rule needs only its inputs and output.</summary>
+    public static Tensor Record(Tensor result, OpKind kind, params Tensor[] inputs) =>
+        Record(result, new PlainOp(kind), inputs);
 
     public static bool Needed(params Tensor[] inputs)
     {

@@ -31,8 +31,8 @@ public static partial class Ops
             var lse = record ? Devices.DeviceOps.Empty(be, b, h, lq) : null;
             var yd = Devices.DeviceOps.Attention(be, q, k, v, mask, bias, s, lse);
             var dctx = record ? new Devices.DeviceOps.AttentionCtx(lse!, mask, s) : null;
-            return bias != null ? Graph.Record(yd, OpKind.Attention, dctx, q, k, v, bias)
-                : Graph.Record(yd, OpKind.Attention, dctx, q, k, v);
+            var op = new AttentionOp(null, dctx);
+            return bias != null ? Graph.Record(yd, op, q, k, v, bias) : Graph.Record(yd, op, q, k, v);
         }
         q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
         var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
@@ -40,7 +40,7 @@ public static partial class Ops
             FlashAttention.MakeExtra(bias, b, h, lq, lk), FlashAttention.MakeExtra(mask, b, h, lq, lk));
         var y = Tensor.Empty(b, h, lq, dv);
         FlashAttention.Forward(qc, kc, vc, ctx, y.Storage);
-        return bias != null ? Graph.Record(y, OpKind.Attention, ctx, q, k, v, bias)
-            : Graph.Record(y, OpKind.Attention, ctx, q, k, v);
+        var hostOp = new AttentionOp(ctx, null);
+        return bias != null ? Graph.Record(y, hostOp, q, k, v, bias) : Graph.Record(y, hostOp, q, k, v);
     }
 }

@@ -72,8 +72,8 @@ public static partial class Ops
             throw new ArgumentException($"UpsampleNearest: factors must be positive, got [{string.Join(", " +
             "", factors)}].");
         if (Devices.DeviceOps.Backend("UpsampleNearest", x5) is { } be)
-            return back(Graph.Record(Devices.DeviceOps.UpsampleNearest(be, x5, f), OpKind.UpsampleNearest, f, x5));
-        var y = Graph.Record(PoolKernel.Upsample(x5.Contiguous(), f), OpKind.UpsampleNearest, f, x5);
+            return back(Graph.Record(Devices.DeviceOps.UpsampleNearest(be, x5, f), new UpsampleNearestOp(f), x5));
+        var y = Graph.Record(PoolKernel.Upsample(x5.Contiguous(), f), new UpsampleNearestOp(f), x5);
         return back(y);
     }
 
@@ -87,8 +87,8 @@ public static partial class Ops
                 throw new ArgumentException($"AvgPool: size {x5.Shape[2 + i]} is not divisible by kernel {k[i]} " +
                     $"(input {ShapeUtil.Str(x.Shape)}).");
         if (Devices.DeviceOps.Backend("AvgPool", x5) is { } be)
-            return back(Graph.Record(Devices.DeviceOps.AvgPool(be, x5, k), OpKind.AvgPool, k, x5));
-        var y = Graph.Record(PoolKernel.AvgPool(x5.Contiguous(), k), OpKind.AvgPool, k, x5);
+            return back(Graph.Record(Devices.DeviceOps.AvgPool(be, x5, k), new AvgPoolOp(k), x5));
+        var y = Graph.Record(PoolKernel.AvgPool(x5.Contiguous(), k), new AvgPoolOp(k), x5);
         return back(y);
     }
 
@@ -134,9 +134,8 @@ public static partial class Ops
             if (padMode != PadMode.Constant && padding.Any(p => p > 0))
                 throw new LongshotException($"{op} on {be.Device}: only zero padding so far.");
             var yd = Devices.DeviceOps.Conv(be, x, w, bias, stride, padding);
-            var dctx = new Devices.DeviceOps.ConvCtx(stride, padding);
-            return bias != null ? Graph.Record(yd, OpKind.Conv, dctx, x, w, bias)
-                : Graph.Record(yd, OpKind.Conv, dctx, x, w);
+            var dop = new ConvOp(Geometry(x, w, stride, padding));
+            return bias != null ? Graph.Record(yd, dop, x, w, bias) : Graph.Record(yd, dop, x, w);
         }
         x = MixedPrecision.Input(x); w = MixedPrecision.Input(w);
         if (padMode != PadMode.Constant && padding.Any(p => p > 0))
@@ -144,8 +143,7 @@ public static partial class Ops
             x = Pad(x, new[] { padding[2], padding[2], padding[1], padding[1], padding[0], padding[0] }, padMode);
             padding = new[] { 0, 0, 0 };
         }
-        var g = new ConvGeometry(x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4], w.Shape[2], w.Shape[3], w.Shape[4],
-            stride[0], stride[1], stride[2], padding[0], padding[1], padding[2]);
+        var g = Geometry(x, w, stride, padding);
         if (g.OD < 1 || g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"{op}: kernel {ShapeUtil.Str(w.Shape[2..])} is larger than the padded input " +
                 $"{ShapeUtil.Str(x.Shape)}.");
@@ -155,8 +153,15 @@ public static partial class Ops
         var bc = bias?.Contiguous();
         ConvKernel.Forward(xc.Storage, xc.Offset, n, g, wc.Storage, wc.Offset, co, bc?.Storage, bc?.Offset ?? 0,
             y.Storage);
-        return bias != null ? Graph.Record(y, OpKind.Conv, g, x, w, bias) : Graph.Record(y, OpKind.Conv, g, x, w);
+        var convOp = new ConvOp(g);
+        return bias != null ? Graph.Record(y, convOp, x, w, bias) : Graph.Record(y, convOp, x, w);
     }
+
+    /// <summary>The geometry of a convolution of <paramref name="x"/> [N, C, D, H, W] with <paramref
+    /// name="w"/>.</summary>
+    private static ConvGeometry Geometry(Tensor x, Tensor w, int[] stride, int[] padding) =>
+        new(x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4], w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1],
+            stride[2], padding[0], padding[1], padding[2]);
 
     private static Tensor ConvTransposeNd(Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding)
     {
@@ -173,20 +178,18 @@ public static partial class Ops
         if (od < 1 || oh < 1 || ow < 1)
             throw new ArgumentException($"ConvTranspose: padding too large for input {ShapeUtil.Str(x.Shape)}.");
         // g: the ordinary convolution from the output back to the input.
+        var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2],
+            padding[0], padding[1], padding[2]);
+        var transposeOp = new ConvTransposeOp(g);
         if (Devices.DeviceOps.Backend("ConvTranspose", x, w, bias) is { } be)
         {
             var yd = Devices.DeviceOps.ConvTranspose(be, x, w, bias, stride, padding, new[] { od, oh, ow });
-            var dctx = new Devices.DeviceOps.ConvTransposeCtx(stride, padding, new[] { od, oh, ow });
-            return bias != null ? Graph.Record(yd, OpKind.ConvTranspose, dctx, x, w, bias)
-                : Graph.Record(yd, OpKind.ConvTranspose, dctx, x, w);
+            return bias != null ? Graph.Record(yd, transposeOp, x, w, bias) : Graph.Record(yd, transposeOp, x, w);
         }
-        var g = new ConvGeometry(co, od, oh, ow, w.Shape[2], w.Shape[3], w.Shape[4], stride[0], stride[1], stride[2],
-            padding[0], padding[1], padding[2]);
         var xc = x.Contiguous(); var wc = w.Contiguous();
         var y = Tensor.Empty(n, co, od, oh, ow);
         ConvKernel.TransposedForward(xc.Storage, xc.Offset, n, ci, g, wc.Storage, wc.Offset, y.Storage);
         if (bias != null) y = Elementwise.Binary("ConvTranspose", BinaryOp.Add, y, bias.Reshape(1, co, 1, 1, 1));
-        return bias != null ? Graph.Record(y, OpKind.ConvTranspose, g, x, w, bias)
-            : Graph.Record(y, OpKind.ConvTranspose, g, x, w);
+        return bias != null ? Graph.Record(y, transposeOp, x, w, bias) : Graph.Record(y, transposeOp, x, w);
     }
 }

@@ -10,10 +10,10 @@ public static partial class Ops
     public static Tensor MatMul(Tensor a, Tensor b)
     {
         if (DeviceOps.Backend("MatMul", a, b) is { } be)
-            return Graph.Record(DeviceOps.MatMul(be, a, b), OpKind.MatMul, null, a, b);
+            return Graph.Record(DeviceOps.MatMul(be, a, b), OpKind.MatMul, a, b);
         a = MixedPrecision.Input(a); b = MixedPrecision.Input(b);
         var r = MatMulKernel(a, b);
-        return Graph.Record(r, OpKind.MatMul, null, a, b);
+        return Graph.Record(r, OpKind.MatMul, a, b);
     }
 
     /// <summary>y = x W^T + b, with W of shape [out, in] (PyTorch's nn.Linear layout).</summary>
@@ -28,8 +28,8 @@ public static partial class Ops
         if (DeviceOps.Backend("Linear", x, weight, bias) is { } be)
         {
             var yd = DeviceOps.Linear(be, x, weight, bias);
-            return bias != null ? Graph.Record(yd, OpKind.Linear, null, x, weight, bias)
-                : Graph.Record(yd, OpKind.Linear, null, x, weight);
+            return bias != null ? Graph.Record(yd, OpKind.Linear, x, weight, bias)
+                : Graph.Record(yd, OpKind.Linear, x, weight);
         }
         x = MixedPrecision.Input(x); weight = MixedPrecision.Input(weight);
         int inF = weight.Shape[1], outF = weight.Shape[0];
@@ -44,8 +44,8 @@ public static partial class Ops
         }
         Gemm.Sgemm(false, true, rows, outF, inF, 1f, xc.Storage, xc.Offset, inF, wc.Storage, wc.Offset, inF,
             bias != null ? 1f : 0f, y.Storage, 0, outF);
-        return bias != null ? Graph.Record(y, OpKind.Linear, null, x, weight, bias)
-            : Graph.Record(y, OpKind.Linear, null, x, weight);
+        return bias != null ? Graph.Record(y, OpKind.Linear, x, weight, bias)
+            : Graph.Record(y, OpKind.Linear, x, weight);
     }
 
     /// <summary>A matrix view usable by GEMM: base offset, transposed flag and leading dimension.</summary>

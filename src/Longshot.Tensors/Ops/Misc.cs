@@ -20,11 +20,11 @@ public static partial class Ops
                 $"rows.");
         if (Devices.DeviceOps.Backend("Embedding", weight) is { } be)
             return Graph.Record(Devices.DeviceOps.Embedding(be, weight, ids, idShape.Append(d).ToArray()),
-                OpKind.Embedding, ids, weight);
+                new EmbeddingOp(ids), weight);
         var w = weight.Contiguous();
         var y = Tensor.Empty(idShape.Append(d).ToArray());
         for (int i = 0; i < ids.Length; i++) Array.Copy(w.Storage, w.Offset + ids[i] * d, y.Storage, i * d, d);
-        return Graph.Record(y, OpKind.Embedding, ids, weight);
+        return Graph.Record(y, new EmbeddingOp(ids), weight);
     }
 
     /// <summary>Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1-p). Identity when not
@@ -40,7 +40,7 @@ public static partial class Ops
         var xc = x.Contiguous();
         var y = Tensor.Empty(x.Shape);
         TensorPrimitives.Multiply(xc.Span, mask, y.Storage);
-        return Graph.Record(y, OpKind.Dropout, mask, x);
+        return Graph.Record(y, new DropoutOp(mask), x);
     }
 
     /// <summary>Mean squared error, mean over all elements.</summary>
@@ -63,7 +63,7 @@ public static partial class Ops
             acc += TensorPrimitives.SumOfSquares(dsp);
         }
         var y = Tensor.Scalar((float)(acc / Math.Max(1, sa.Length)));
-        return Graph.Record(y, OpKind.MseLoss, null, prediction, target);
+        return Graph.Record(y, OpKind.MseLoss, prediction, target);
     }
 
     /// <summary>
@@ -84,6 +84,6 @@ public static partial class Ops
     {
         var y = new Tensor(x.ToArray(), (int[])x.Shape.Clone());
         fixed (float* p = y.Storage) Kernels.Bf16.Round(p, y.Numel);
-        return Graph.Record(y, OpKind.RoundBf16, null, x);
+        return Graph.Record(y, OpKind.RoundBf16, x);
     }
 }

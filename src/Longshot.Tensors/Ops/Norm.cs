@@ -21,10 +21,10 @@ public static partial class Ops
         if (beta != null && (beta.Numel != c))
             throw new ArgumentException($"GroupNorm: bias {ShapeUtil.Str(beta.Shape)} does not match {c} channels.");
         if (Devices.DeviceOps.Backend("GroupNorm", x, gamma, beta) is { } be)
-            return Graph.Record(Devices.DeviceOps.GroupNorm(be, x, groups, gamma, beta, eps, silu), OpKind.GroupNorm,
-                new Devices.DeviceOps.GroupNormCtx(groups, eps, silu), Inputs(x, gamma, beta));
+            return Graph.Record(Devices.DeviceOps.GroupNorm(be, x, groups, gamma, beta, eps, silu),
+                new GroupNormOp(groups, eps, silu, null), Inputs(x, gamma, beta));
         var (y, ctx) = NormKernel.GroupNormForward(x.Contiguous(), groups, gamma, beta, eps, silu);
-        return Graph.Record(y, OpKind.GroupNorm, ctx, Inputs(x, gamma, beta));
+        return Graph.Record(y, new GroupNormOp(groups, eps, silu, ctx), Inputs(x, gamma, beta));
     }
 
     /// <summary>Layer normalisation over the last dimension with optional affine of that size.</summary>
@@ -38,10 +38,10 @@ public static partial class Ops
             throw new ArgumentException($"LayerNorm: bias {ShapeUtil.Str(beta.Shape)} does not match last dimension " +
             $"of {ShapeUtil.Str(x.Shape)}.");
         if (Devices.DeviceOps.Backend("LayerNorm", x, gamma, beta) is { } be)
-            return Graph.Record(Devices.DeviceOps.LayerNorm(be, x, gamma, beta, eps), OpKind.LayerNorm,
-                new Devices.DeviceOps.LayerNormCtx(eps, gamma != null, beta != null), Inputs(x, gamma, beta));
+            return Graph.Record(Devices.DeviceOps.LayerNorm(be, x, gamma, beta, eps),
+                new LayerNormOp(eps, gamma != null, beta != null, null), Inputs(x, gamma, beta));
         var (y, ctx) = NormKernel.LayerNormForward(x, gamma, beta, eps);
-        return Graph.Record(y, OpKind.LayerNorm, (ctx, gamma != null, beta != null), Inputs(x, gamma, beta));
+        return Graph.Record(y, new LayerNormOp(eps, gamma != null, beta != null, ctx), Inputs(x, gamma, beta));
     }
 
     /// <summary>A norm's recorded inputs: x, then the affine parameters it has.</summary>

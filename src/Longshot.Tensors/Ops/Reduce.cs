@@ -6,7 +6,6 @@ namespace Longshot.Tensors;
 
 public static partial class Ops
 {
-    internal sealed record ReduceCtx(int[] Dims, bool KeepDim, int[] InShape);
 
     /// <summary>Sum over the given dimensions (all when none are given).</summary>
     public static Tensor Sum(Tensor x, int[]? dims = null, bool keepDim = false)
@@ -14,7 +13,7 @@ public static partial class Ops
         var ds = NormDims(x, dims, "Sum");
         var r = Devices.DeviceOps.Backend("Sum", x) is { } be ? Devices.DeviceOps.Sum(be, x, ds, keepDim)
             : SumKernel(x, ds, keepDim);
-        return Graph.Record(r, OpKind.Sum, new ReduceCtx(ds, keepDim, x.Shape), x);
+        return Graph.Record(r, new SumOp(ds, keepDim, x.Shape), x);
     }
 
     /// <summary>Sum over one dimension.</summary>
@@ -47,7 +46,7 @@ public static partial class Ops
             int k = TensorPrimitives.IndexOfMax(src.AsSpan(off + i * n, n));
             arg[i] = k; r.Storage[i] = src[off + i * n + k];
         }
-        return Graph.Record(r, OpKind.Max, (d, keepDim, arg), x);
+        return Graph.Record(r, new MaxOp(d, arg), x);
     }
 
     /// <summary>Softmax along a dimension.</summary>
@@ -56,7 +55,7 @@ public static partial class Ops
         int d = ShapeUtil.NormDim(dim, x.Rank, "Softmax");
         var r = Devices.DeviceOps.Backend("Softmax", x) is { } be ? Devices.DeviceOps.Softmax(be, x, d)
             : RowWise(x, d, FastMath.Softmax);
-        return Graph.Record(r, OpKind.Softmax, d, x);
+        return Graph.Record(r, new SoftmaxOp(d), x);
     }
 
     /// <summary>Log-softmax along a dimension (numerically stable).</summary>
@@ -69,7 +68,7 @@ public static partial class Ops
             float lse = m + MathF.Log(FastMath.ExpShiftSum(s, m, o));
             TensorPrimitives.Subtract(s, lse, o);
         });
-        return Graph.Record(r, OpKind.LogSoftmax, d, x);
+        return Graph.Record(r, new LogSoftmaxOp(d), x);
     }
 
     /// <summary>Reduces a broadcast gradient back to <paramref name="shape"/> by summing expanded dimensions.</summary>

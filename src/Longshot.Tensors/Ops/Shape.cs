@@ -22,7 +22,7 @@ public static partial class Ops
         var s = ShapeUtil.InferShape("Reshape", x.Numel, shape);
         var src = x.IsContiguous ? x : x.Detach().Contiguous();
         var r = new Tensor(src.Buffer, s, ShapeUtil.ContiguousStrides(s), src.Offset);
-        return Graph.Record(r, OpKind.Reshape, null, x);
+        return Graph.Record(r, OpKind.Reshape, x);
     }
 
     /// <summary>Reorders dimensions (a view).</summary>
@@ -43,7 +43,7 @@ public static partial class Ops
         }
         var r = new Tensor(x.Buffer, shape, strides, x.Offset);
         var norm = dims.Select(d => d < 0 ? d + x.Rank : d).ToArray();
-        return Graph.Record(r, OpKind.Permute, norm, x);
+        return Graph.Record(r, new PermuteOp(norm), x);
     }
 
     /// <summary>Swaps two dimensions (a view).</summary>
@@ -64,7 +64,7 @@ public static partial class Ops
                 $"shape {ShapeUtil.Str(x.Shape)}.");
         var shape = (int[])x.Shape.Clone(); shape[d] = length;
         var r = new Tensor(x.Buffer, shape, (int[])x.Strides.Clone(), x.Offset + start * x.Strides[d]);
-        return Graph.Record(r, OpKind.Narrow, new[] { d, start }, x);
+        return Graph.Record(r, new NarrowOp(d, start), x);
     }
 
     /// <summary>Splits along <paramref name="dim"/> into pieces of the given sizes (views).</summary>
@@ -109,7 +109,7 @@ public static partial class Ops
             shape[d] += t.Shape[d];
         }
         if (Devices.DeviceOps.Backend("Concat", xs) is { } be)
-            return Graph.Record(Devices.DeviceOps.Concat(be, xs, d, shape), OpKind.Concat, d, xs.ToArray());
+            return Graph.Record(Devices.DeviceOps.Concat(be, xs, d, shape), new ConcatOp(d), xs.ToArray());
         var r = Tensor.Empty(shape);
         int start = 0;
         foreach (var t in xs)
@@ -118,7 +118,7 @@ public static partial class Ops
             StridedCopy.Scatter(t.ToArray(), dst);
             start += t.Shape[d];
         }
-        return Graph.Record(r, OpKind.Concat, d, xs.ToArray());
+        return Graph.Record(r, new ConcatOp(d), xs.ToArray());
     }
 
     /// <summary>Stacks same-shape tensors along a new dimension.</summary>
@@ -157,7 +157,7 @@ public static partial class Ops
             throw new ArgumentException($"Expand: {ShapeUtil.Str(x.Shape)} cannot be expanded to " +
             $"{ShapeUtil.Str(shape)}.");
         var r = new Tensor(x.Buffer, (int[])shape.Clone(), Elementwise.BroadcastStrides(x, shape), x.Offset);
-        return Graph.Record(r, OpKind.Expand, null, x);
+        return Graph.Record(r, OpKind.Expand, x);
     }
 
     /// <summary>Tiles the tensor: output dimension i is shape[i] * reps[i] (like torch.Tensor.repeat).</summary>
@@ -196,11 +196,10 @@ public static partial class Ops
         var ctx = PadKernel.Plan(x.Shape, pads, mode);
         if (Devices.DeviceOps.Backend("Pad", x) is { } be)
             return mode == PadMode.Constant && pads.All(p => p >= 0)
-                ? Graph.Record(Devices.DeviceOps.PadConstant(be, x, pads, value), OpKind.Pad,
-                    new Devices.DeviceOps.PadCtx(pads), x)
+                ? Graph.Record(Devices.DeviceOps.PadConstant(be, x, pads, value), new PadOp(pads, null), x)
                 : throw new LongshotException($"Pad on {be.Device}: only constant padding so far.");
         var r = PadKernel.Forward(x.Contiguous(), ctx, value);
-        return Graph.Record(r, OpKind.Pad, ctx, x);
+        return Graph.Record(r, new PadOp(pads, ctx), x);
     }
 }
 
