@@ -62,7 +62,7 @@ public class FigureWeightTests : IDisposable
         var o = TinyTraining.Options(_dir, "global", "g", 0);
         var parts = MtdTrainer.Train(o);
         var store = KeyframeStore.Build(P("kf"), Tiny, o.Vae);
-        var source = new UnitSource(null, null, store, (Tiny.Width, Tiny.Height));
+        var source = new KeyframeUnits(store);
         var weighted = o with { Keyframes = P("kf"), Data = null, FigureWeight = 3, PromptDropout = 0 };
         using var _ = Tensor.NoGrad();
         float Loss(MtdTrainOptions x, int ranks, int rank) =>

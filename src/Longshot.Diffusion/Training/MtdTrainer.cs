@@ -11,7 +11,6 @@ using Longshot.Tensors.Autograd;
 using Longshot.Tensors.Devices;
 using Longshot.Tensors.Optim;
 using Longshot.Video.Store;
-using Longshot.Video.Toonworld;
 
 namespace Longshot.Diffusion.Training;
 
@@ -141,7 +140,7 @@ public static class MtdTrainer
         long step = 0;
         if (File.Exists(statePath))
         {
-            CheckResumable(o, statePath, data.Keyframes);
+            CheckResumable(o, statePath, data.Units);
             step = TrainingCheckpoint.Load(statePath, all, dp.Optimizer, rng, ema).Step;
         }
         // Moved after a resume has loaded the host copy: the optimizer's and EMA's state follow on first use.
@@ -157,7 +156,7 @@ public static class MtdTrainer
             GradStore grads;
             using (o.Bf16 ? MixedPrecision.Bf16() : null)
             {
-                loss = StepLoss(o, parts, data.Source, parts.Schedule, level, rng, ranks.Size, ranks.Rank);
+                loss = StepLoss(o, parts, data.Units, parts.Schedule, level, rng, ranks.Size, ranks.Rank);
                 NumericCheck.ThrowIfNotFinite(loss, step);
                 grads = loss.Backward();
             }
@@ -165,7 +164,7 @@ public static class MtdTrainer
             ema.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
-                dp.SaveCheckpoint(statePath, all, step, rng, ema, CheckpointRecord(o, localLevels, data.Keyframes));
+                dp.SaveCheckpoint(statePath, all, step, rng, ema, CheckpointRecord(o, localLevels, data.Units));
             double cps = (step - first) * o.Batch * ranks.Size / sw.Elapsed.TotalSeconds;
             // Each rank's loss is its share of the batch's: the sum is the batch's loss.
             var batchLoss = new[] { (double)loss.Item() };
@@ -218,14 +217,11 @@ public static class MtdTrainer
         return o.Levels ?? Enumerable.Range(2, Math.Max(0, o.Depth - 1)).ToArray();
     }
 
-    /// <summary>What a run learns from: the dataset (its store, clip sampler and latent cache) or a keyframe store,
-    /// and the captions its tokenizer is built from.</summary>
-    private sealed class TrainingData(DatasetStore? store, UnitSource source, IEnumerable<string> captions)
-        : IDisposable
+    /// <summary>What a run learns from (a dataset's episodes or a keyframe store) and the dataset store to close at
+    /// the end.</summary>
+    private sealed class TrainingData(DatasetStore? store, ITrainingUnits units) : IDisposable
     {
-        public UnitSource Source { get; } = source;
-        public IEnumerable<string> Captions { get; } = captions;
-        public KeyframeStore? Keyframes => Source.Keyframes;
+        public ITrainingUnits Units { get; } = units;
         public void Dispose() => store?.Dispose();
     }
 
@@ -236,9 +232,7 @@ public static class MtdTrainer
     {
         if (o.Keyframes != null)
         {
-            var k = OpenKeyframes(o);
-            return new TrainingData(null, new UnitSource(null, null, k, (k.Settings.Width, k.Settings.Height)),
-                k.Captions);
+            return new TrainingData(null, new KeyframeUnits(OpenKeyframes(o)));
         }
         var store = DatasetStore.Open(o.Data!);
         try
@@ -251,9 +245,7 @@ public static class MtdTrainer
             var latents = LatentCache.Build(store, sampler.Episodes, o.Vae, ranks.Rank == 0 ? cacheProgress : null,
                 ct);
             if (ranks.Rank == 0 && ranks.Size > 1) ranks.Barrier();
-            return new TrainingData(store, new UnitSource(latents, sampler, null,
-                (store.Manifest.Width, store.Manifest.Height)),
-                sampler.Episodes.SelectMany(e => Enumerable.Range(0, e.FrameCount).Select(e.Caption)));
+            return new TrainingData(store, new EpisodeUnits(store, sampler, latents));
         }
         catch
         {
@@ -270,7 +262,7 @@ public static class MtdTrainer
         if (o.Role == TrainingRole.Extend)
             return ExVideo.ExVideoExtension.Extend(MtdPipelineParts.Load(o.InitFrom!), extension!);
         var latentChannels = AutoencoderKLConfig.Load(Path.Combine(o.Vae, "config.json")).LatentChannels;
-        var tokenizer = WordTokenizer.Build(data.Captions, o.Text?.MaxLength ?? 48);
+        var tokenizer = WordTokenizer.Build(data.Units.Captions, o.Text?.MaxLength ?? 48);
         var unetConfig = o.Role == TrainingRole.Base
             ? MaskUnetConfig.Load(Path.Combine(o.InitFrom!, "unet", "config.json")) with
                 { FramePositionEmbedding = true, NumFrames = o.Length }
@@ -289,7 +281,7 @@ public static class MtdTrainer
 
     /// <summary>Refuses a checkpoint of another run in the output folder. Checkpoints written before a setting
     /// existed hold its behaviour then.</summary>
-    private static void CheckResumable(MtdTrainOptions o, string statePath, KeyframeStore? keyframes)
+    private static void CheckResumable(MtdTrainOptions o, string statePath, ITrainingUnits units)
     {
         void RequireSame(string record, string before, string now)
         {
@@ -302,7 +294,7 @@ public static class MtdTrainer
         RequireSame("prediction", PredictionType.Epsilon.Name(), o.PredictionType.Name());
         if (!o.IsVideoModel || o.Given == GivenFrames.None)
             RequireSame("spacing", FrameSpacing.Hierarchy.Name(), o.Spacing.Name());
-        if (o.Role == TrainingRole.Global) RequireSame("keyframes", "none", Describe(keyframes));
+        if (o.Role == TrainingRole.Global) RequireSame("keyframes", "none", units.Description);
         if (o.IsVideoModel) RequireSame("given", GivenFrames.First.Name(), o.Given.Name());
         RequireSame("figure-weight", "0", Invariant(o.FigureWeight));
     }
@@ -318,12 +310,12 @@ public static class MtdTrainer
 
     /// <summary>What a checkpoint records of the run, so a rerun with other settings is refused.</summary>
     private static Dictionary<string, string> CheckpointRecord(MtdTrainOptions o, int[] localLevels,
-        KeyframeStore? keyframes) => new()
+        ITrainingUnits units) => new()
     {
         ["role"] = o.Role.Name(), ["length"] = o.Length.ToString(CultureInfo.InvariantCulture),
         ["depth"] = o.Depth.ToString(CultureInfo.InvariantCulture), ["levels"] = string.Join(",", localLevels),
         ["prediction"] = o.PredictionType.Name(), ["given"] = o.Given.Name(), ["spacing"] = o.Spacing.Name(),
-        ["keyframes"] = Describe(keyframes), ["figure-weight"] = Invariant(o.FigureWeight),
+        ["keyframes"] = units.Description, ["figure-weight"] = Invariant(o.FigureWeight),
     };
 
     /// <summary>
@@ -341,7 +333,7 @@ public static class MtdTrainer
         var o = new MtdTrainOptions { Data = data, Vae = vae, Out = "", Role = role, Length = length, Depth = depth,
             PromptDropout = 0, AutoregressiveFraction = 0, Spacing = FrameSpacing.Hierarchy };
         var rng = new Rng(seed);
-        var source = new UnitSource(latents, sampler, null, (store.Manifest.Width, store.Manifest.Height));
+        var source = new EpisodeUnits(store, sampler, latents);
         using var _ = Tensor.NoGrad();
         double sum = 0;
         for (int i = 0; i < clips; i++)
@@ -350,23 +342,6 @@ public static class MtdTrainer
             sum += StepLoss(o, parts, source, parts.Schedule, level, rng).Item();
         }
         return sum / clips;
-    }
-
-    /// <summary>
-    /// One training clip of <paramref name="level"/>: a unit of a request's schedule (request spacing), or L frames at
-    /// the level's fixed stride with the frames the role is given (the first only for image to video and the
-    /// autoregressive masks; in hierarchy spacing those masks are drawn per clip).
-    /// </summary>
-    private static TrainingClip DrawClip(MtdTrainOptions o, int level, int episodeFrames, Rng rng, bool requests,
-        bool autoregressive)
-    {
-        if (requests && !autoregressive) return LongVideoSampling.SampleRequest(level, o.Length, episodeFrames, rng);
-        bool local = o.Role == TrainingRole.Local, video = o.IsVideoModel;
-        var clip = LongVideoSampling.Sample(autoregressive ? o.Depth : level, o.Depth, o.Length, episodeFrames, rng,
-            conditioned: local || (video && o.Given == GivenFrames.Ends));
-        bool firstOnly = (video && o.Given == GivenFrames.First) || autoregressive
-            || (!requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction);
-        return firstOnly ? clip with { Given = clip.Given.Select((_, i) => i == 0).ToArray() } : clip;
     }
 
     /// <summary>Loads the keyframe store of a global run and checks it matches the run's VAE and L.</summary>
@@ -388,13 +363,6 @@ public static class MtdTrainer
         return k;
     }
 
-    /// <summary>How a checkpoint records its keyframe store (the stories, not the folder's path).</summary>
-    private static string Describe(KeyframeStore? k) => k == null ? "none"
-        : $"{k.Settings.Stories}x{k.Settings.UnitsPerStory}" +
-            // Global stores (level 1) are described as before levels existed, so their checkpoints still resume.
-            (k.Settings.Levels.SequenceEqual(new[] { 1 }) ? "" : $" levels {string.Join(",", k.Settings.Levels)}") +
-            $" seed {k.Settings.Seed} vae {k.Settings.Vae}";
-
     private static int GlobalLevel(MtdTrainOptions o, Rng rng) =>
         o.Depth == 1 || rng.NextFloat() < o.GlobalKeyframeFraction ? 1 : 2 + rng.NextInt(o.Depth - 1);
 
@@ -405,12 +373,11 @@ public static class MtdTrainer
     /// then runs the model on its own Batch clips only; the loss is normalised by the whole batch, so the ranks'
     /// losses add up to the one-process loss.
     /// </remarks>
-    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, UnitSource source,
+    internal static Tensor StepLoss(MtdTrainOptions o, MtdPipelineParts parts, ITrainingUnits source,
         NoiseSchedule schedule, int level, Rng rng, int ranks = 1, int rank = 0)
     {
         int total = o.Batch * ranks, from = rank * o.Batch;
-        var clips = source.Keyframes is { } k ? KeyframeUnits(o, k, total, rng)
-            : EpisodeClips(o, source.Latents!, source.Sampler!, level, total, rng);
+        var clips = source.Draw(o, level, total, rng);
         int l = clips[0].Clip.Frames.Length, n = o.Batch * l;
         var captions = clips.SelectMany(c =>
             c.Clip.Frames.Select((_, i) => rng.NextFloat() < o.PromptDropout ? "" : c.Caption(i))).ToList();
@@ -453,55 +420,4 @@ public static class MtdTrainer
 
     private static string Invariant(float x) => x.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Clips of the dataset's episodes at <paramref name="level"/>.</summary>
-    private static List<Unit> EpisodeClips(MtdTrainOptions o, LatentCache latents, ClipSampler sampler, int level,
-        int total, Rng rng)
-    {
-        var clips = new List<Unit>();
-        bool local = o.Role == TrainingRole.Local, video = o.IsVideoModel;
-        // Request spacing applies to DoD's units: the global and local roles, and a video model given nothing (an
-        // extended global model); the other video models take consecutive frames.
-        bool requests = o.Spacing == FrameSpacing.Requests && (!video || o.Given == GivenFrames.None);
-        // In request spacing the batch shares one unit shape (its first clip's); the autoregressive masks take L
-        // consecutive frames.
-        bool autoregressive = requests && local && level == o.Depth && rng.NextFloat() < o.AutoregressiveFraction;
-        for (int b = 0; b < total; b++)
-        {
-            var ep = sampler.Episodes[rng.NextInt(sampler.Episodes.Count)];
-            var clip = requests && b > 0 ? LongVideoSampling.Like(clips[0].Clip, ep.FrameCount, rng)
-                : DrawClip(o, level, ep.FrameCount, rng, requests, autoregressive);
-            clips.Add(new Unit(clip, i => ep.Caption(clip.Frames[i]), () => latents.Frames(ep, clip.Frames),
-                () => clip.Frames.Select(f => ep.Annotation(f)!).ToArray()));
-        }
-        return clips;
-    }
-
-    /// <summary>
-    /// Units of the keyframe store: one slot's shape, several stories. A local model's finest units of L consecutive
-    /// frames give only the first frame in <see cref="MtdTrainOptions.AutoregressiveFraction"/> of the steps, as with
-    /// the dataset's episodes (the autoregressive baseline's masks).
-    /// </summary>
-    private static List<Unit> KeyframeUnits(MtdTrainOptions o, KeyframeStore k, int total, Rng rng)
-    {
-        var (shard, slot, stories) = k.Draw(rng, total);
-        var positions = k.Positions(shard, slot);
-        int stride = LongVideoSampling.MaxStride(positions);
-        var given = k.Given(shard, slot);
-        if (o.Role == TrainingRole.Local && stride == 1 && positions.Length == o.Length
-            && rng.NextFloat() < o.AutoregressiveFraction)
-            given = given.Select((_, i) => i == 0).ToArray();
-        var clip = new TrainingClip(positions, given, stride, k.Level(slot));
-        return stories.Select(story => new Unit(clip, i => k.UnitCaptions(shard, slot, story)[i],
-            () => k.Latents(shard, slot, story), () => k.Annotations(shard, slot, story))).ToList();
-    }
-
-    /// <summary>One training unit: its frames, each frame's caption and (on demand) its latents and ground
-    /// truth.</summary>
-    private sealed record Unit(TrainingClip Clip, Func<int, string> Caption, Func<Tensor> Latents,
-        Func<IReadOnlyList<FrameAnnotation>> Annotations);
 }
-
-/// <summary>Where training units come from: the dataset's episodes (their latent cache) or a keyframe
-/// store; <paramref name="FrameSize"/> is their frames' size in pixels.</summary>
-internal sealed record UnitSource(LatentCache? Latents, ClipSampler? Sampler, KeyframeStore? Keyframes,
-    (int Width, int Height) FrameSize);
