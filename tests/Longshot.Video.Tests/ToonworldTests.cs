@@ -126,4 +126,19 @@ public class ToonworldTests
                 if (f.GetPixel(x, y) == c) n++;
         return n;
     }
+
+    [Fact]
+    public void AStoryFrameIsTheEpisodesFrameRenderedOnDemand()
+    {
+        var stories = new ToonworldStories(Small);
+        foreach (var (story, frame) in new[] { (0, 0), (3, 250), (3, 599), (0, 0) })
+        {
+            var expected = new ToonworldEpisode(Small, story).Render(frame);
+            var (picture, caption, annotation) = stories.Frame(story, frame);
+            Assert.Equal(expected.Caption, caption);
+            Assert.Equal(expected.Annotation.Shot, annotation.Shot);
+            Assert.Equal(expected.Annotation.Place, stories.Annotation(story, frame).Place);
+            Assert.Equal(expected.Frame.ToTensor().ToArray(), picture.ToTensor().ToArray());
+        }
+    }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Longshot.Diffusion.Vae;
@@ -86,7 +85,7 @@ public sealed class KeyframeStore
     }
 
     private readonly Shard[] _shards;
-    private readonly ConcurrentDictionary<int, EpisodeScript> _scripts = new();
+    private readonly ToonworldStories _stories;
 
     public KeyframeStoreSettings Settings { get; }
 
@@ -97,6 +96,7 @@ public sealed class KeyframeStore
     {
         Settings = settings;
         _shards = shards;
+        _stories = new ToonworldStories(settings.Toonworld);
     }
 
     private static string ShardPath(string dir, int shard) => Path.Combine(dir, $"shard_{shard:D5}.safetensors");
@@ -193,8 +193,7 @@ public sealed class KeyframeStore
     {
         var rng = new Rng(s.Seed).Derive(0x6b657966, (ulong)shard);
         int stories = StoriesIn(s, shard);
-        var scripts = Enumerable.Range(0, stories)
-            .Select(i => EpisodeScript.Create(s.Toonworld, shard * s.ShardSize + i)).ToArray();
+        var toonworld = new ToonworldStories(s.Toonworld);
         var frames = new List<(int Story, int Frame)>();
         var positions = new int[s.UnitsPerStory][];
         var given = new bool[s.UnitsPerStory][];
@@ -217,9 +216,9 @@ public sealed class KeyframeStore
         {
             for (int k = a; k < b; k++)
             {
-                var (image, annotation) = Renderer.Render(scripts[frames[k].Story], frames[k].Frame);
-                pixels[k] = image.ToTensor();
-                captions[k] = Captioner.Caption(scripts[frames[k].Story], annotation);
+                var (picture, caption, _) = toonworld.Frame(shard * s.ShardSize + frames[k].Story, frames[k].Frame);
+                pixels[k] = picture.ToTensor();
+                captions[k] = caption;
             }
         });
         const int batch = 64;
@@ -271,8 +270,7 @@ public sealed class KeyframeStore
     public FrameAnnotation[] Annotations(int shard, int slot, int story)
     {
         var (index, frames) = Source(shard, slot, story);
-        var script = _scripts.GetOrAdd(index, i => EpisodeScript.Create(Settings.Toonworld, i));
-        return frames.Select(f => Renderer.Render(script, f).Annotation).ToArray();
+        return frames.Select(f => _stories.Annotation(index, f)).ToArray();
     }
 
     /// <summary>Scaled latents [frames, c, h, w] of one unit.</summary>
