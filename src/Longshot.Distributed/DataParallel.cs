@@ -33,7 +33,7 @@ public sealed class DataParallel
     public DataParallel(ICommunicator ranks, IEnumerable<(string Name, Tensor Param)> trainable, int zeroStage,
         Func<IEnumerable<(string Name, Tensor Param)>, AdamW> optimizer)
     {
-        if (zeroStage is < 0 or > 2) throw new LongshotException($"--zero must be 0, 1 or 2, got {zeroStage}.");
+        if (zeroStage is < 0 or > 2) throw new SettingException("Zero", $"must be 0, 1 or 2, got {zeroStage}.");
         _ranks = ranks;
         _params = trainable.ToList();
         ZeroStage = ranks.Size > 1 ? zeroStage : 0;

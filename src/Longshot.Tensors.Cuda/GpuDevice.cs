@@ -45,9 +45,9 @@ public sealed class GpuDevice : IDisposable
         if (ordinal < 0 || ordinal >= count)
         {
             context.Dispose();
-            throw new LongshotException(count == 0
-                ? $"--device cuda:{ordinal}: no CUDA device found (an NVIDIA GPU and its driver are needed)."
-                : $"--device cuda:{ordinal}: there are only {count} CUDA device(s) (cuda:0..cuda:{count - 1}).");
+            throw new SettingException("Device", count == 0
+                ? $"cuda:{ordinal}: no CUDA device found (an NVIDIA GPU and its driver are needed)."
+                : $"cuda:{ordinal}: there are only {count} CUDA device(s) (cuda:0..cuda:{count - 1}).");
         }
         return new GpuDevice(context, context.CreateCudaAccelerator(ordinal), true);
     }

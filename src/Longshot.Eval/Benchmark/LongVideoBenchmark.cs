@@ -113,8 +113,8 @@ public static class LongVideoBenchmark
                          $"{Path.GetFullPath(o.Vae)}";
         var settingsPath = Path.Combine(o.Out, "settings.txt");
         if (File.Exists(rowsPath) && (!File.Exists(settingsPath) || File.ReadAllText(settingsPath) != header))
-            throw new LongshotException($"{o.Out} holds results of other models or settings ({settingsPath}); use " +
-                $"another --out or delete it.");
+            throw new SettingException(nameof(o.Out), $"{o.Out} holds results of other models or settings " +
+                $"({settingsPath}); use another results folder or delete it.");
         AtomicFile.WriteAllText(settingsPath, header);
         var rows = File.Exists(rowsPath)
             ? JsonSerializer.Deserialize<List<BenchmarkRow>>(File.ReadAllText(rowsPath), RowsJson)
