@@ -88,7 +88,7 @@ internal static class GenerateBench
                 Report.Emit("generate", $"{name}-frames-per-second", backend, n / total, "frames/s");
                 Report.Emit("generate", $"{name}-peak-memory", backend, Interlocked.Read(ref peak) / 1e6, "MB");
                 Report.Emit("generate", $"{name}-critical-path", backend, rounds * o.Steps * callsPerStep, "calls");
-                if (scheme is ClipParallel && pipe.LastClipExchangeBytes is { } bytes)
+                if (pipe.LastClipExchangeBytes is { } bytes)
                     Report.Emit("generate", $"{name}-exchange-per-step", backend, bytes / 1e6 / o.Steps, "MB");
             }
     }

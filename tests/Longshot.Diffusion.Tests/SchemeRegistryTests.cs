@@ -61,6 +61,14 @@ public class SchemeRegistryTests
         var clip = r with { Scheme = new ClipParallel(new ClipSettings(ClipFrames: 16)) };
         Assert.Equal(64, clip.Scheme.Plan(clip).Units);
         Assert.Equal("step 3/8", clip.Scheme.ProgressNote(new GenerationProgress(1, 1, 3, 8, 3, 8)));
+        Assert.Equal(Enumerable.Range(0, 64).Select(c => 16 * c), clip.Scheme.Seams(clip)!);
+        Assert.Null(r.Scheme.Seams(r));
+        Assert.Equal(new[] { "clips-global", "clips-independent", "clips-local" },
+            clip.Scheme.Ablations.Select(a => a.Name).Order());
+        Assert.All(clip.Scheme.Ablations, a => Assert.IsType<ClipParallel>(a.Scheme));
+        Assert.Empty(r.Scheme.Ablations);
+        Assert.Equal("depth 3; ", new DiffusionOverDiffusion(3).SettingsNote);
+        Assert.Equal("", r.Scheme.SettingsNote);
         Assert.Equal("level 2/3", r.Scheme.ProgressNote(new GenerationProgress(2, 3, 1, 15, 2, 30)));
     }
 

@@ -52,6 +52,17 @@ public abstract record GenerationScheme
     /// none.</summary>
     public virtual string Identity => "";
 
+    /// <summary>Its settings worth naming beside a table of results ("depth 3; "), or empty.</summary>
+    public virtual string SettingsNote => "";
+
+    /// <summary>The frames where pieces denoised apart meet (clip boundaries), for the seam score; null when the
+    /// scheme has none.</summary>
+    public virtual IReadOnlyList<int>? Seams(GenerationRequest r) => null;
+
+    /// <summary>Its own ablation: the same scheme with one setting changed, each with a row name
+    /// ("clips-local").</summary>
+    public virtual IEnumerable<(string Name, GenerationScheme Scheme)> Ablations => [];
+
     /// <summary>A short progress note, e.g. "level 2/3" or "step 4/8".</summary>
     public virtual string ProgressNote(GenerationProgress g) => $"level {g.Level}/{g.Levels}";
 

@@ -124,6 +124,7 @@ public sealed class LongVideoPipeline
             throw new SettingException("Device", $"the {r.Scheme.Name} scheme samples on the CPU only.");
         if (Device != Device.Cpu && Ranks is { Size: > 1 })
             throw new SettingException("Device", "MPI ranks sample on their CPUs; run one process for a device.");
+        LastClipExchangeBytes = null;
         return r.Scheme.Run(this, r, known, progress, ct);
     }
 

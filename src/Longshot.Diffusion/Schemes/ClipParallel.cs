@@ -44,6 +44,22 @@ public sealed record ClipParallel(ClipSettings Clips) : GenerationScheme
     /// <inheritdoc/>
     public override void Validate(GenerationRequest r) => Clips.Validate(r.Frames);
 
+    /// <summary>Every clip's first frame but the video's.</summary>
+    public override IReadOnlyList<int> Seams(GenerationRequest r)
+    {
+        var layout = new ClipLayout(r.Frames, Clips.ClipFrames, Clips.GlobalFrames);
+        return Enumerable.Range(0, layout.Clips).Select(layout.Start).ToList();
+    }
+
+    /// <summary>The attention-scope ablation: the other scopes ("clips-independent", "clips-local",
+    /// "clips-global").</summary>
+    public override IEnumerable<(string Name, GenerationScheme Scheme)> Ablations =>
+        Enum.GetValues<ClipAttention>().Where(a => a != Clips.Attention)
+            .Select(a => ($"clips-{ClipSettings.Name(a)}", (GenerationScheme)(this with
+            {
+                Clips = Clips with { Attention = a },
+            })));
+
     /// <inheritdoc/>
     public override GenerationPlan Plan(GenerationRequest r) =>
         GenerationPlan.OneLevel(this, r.Frames, new ClipLayout(r.Frames, Clips.ClipFrames, Clips.GlobalFrames).Clips,

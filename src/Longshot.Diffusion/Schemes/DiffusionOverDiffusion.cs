@@ -43,6 +43,9 @@ public sealed record DiffusionOverDiffusion(int? Depth = null) : GenerationSchem
     public override string Identity => $"spread|{Depth?.ToString() ?? "auto"}|";
 
     /// <inheritdoc/>
+    public override string SettingsNote => Depth is { } d ? $"depth {d}; " : "";
+
+    /// <inheritdoc/>
     public override void Validate(GenerationRequest r) => Schedule(r);
 
     /// <summary>The schedule of <paramref name="r"/>: which units each level samples.</summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Longshot.Diffusion;
-using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Vae;
@@ -107,7 +106,7 @@ public static class LongVideoBenchmark
             + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "")
             + (o.Sampler.HasGlobalSteps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
-                     $"{(DodDepth(o) is { } d ? $"depth {d}; " : "")}{o.FrameBudget} frames per row; seed {o.Seed}; " +
+                     $"{string.Concat(o.Schemes.Select(s => s.SettingsNote))}{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
                          $"{Path.GetFullPath(o.Vae)}";
@@ -153,11 +152,7 @@ public static class LongVideoBenchmark
                     {
                         Frames = video, Levels = LongVideoPipeline.Plan(request).LevelFrames,
                     });
-                    if (scheme is ClipParallel { Clips: var clips })
-                    {
-                        var layout = new ClipLayout(n, clips.ClipFrames, clips.GlobalFrames);
-                        seams.Add(video, Enumerable.Range(0, layout.Clips).Select(layout.Start));
-                    }
+                    if (scheme.Seams(request) is { } joins) seams.Add(video, joins);
                     if (v == 0) WriteSample(Path.Combine(o.Out, $"{name}-{n}.gif"), video);
                 }
                 double seconds = sw.Elapsed.TotalSeconds / real.Count;
@@ -197,16 +192,9 @@ public static class LongVideoBenchmark
     {
         foreach (var scheme in o.Schemes) yield return (scheme.Name, scheme, null);
         if (o.ClipAblationLengths.Contains(n))
-            foreach (var clip in o.Schemes.OfType<ClipParallel>())
-                foreach (var a in Enum.GetValues<ClipAttention>().Where(a => a != clip.Clips.Attention))
-                    yield return ($"clips-{ClipSettings.Name(a)}",
-                        clip with { Clips = clip.Clips with { Attention = a } }, null);
+            foreach (var (name, ablated) in o.Schemes.SelectMany(s => s.Ablations)) yield return (name, ablated, null);
         foreach (var v in o.Variants) yield return (v.Name, v.Scheme, v);
     }
-
-    /// <summary>The depth asked of the diffusion-over-diffusion rows, if any (the results' header names it).</summary>
-    private static int? DodDepth(BenchmarkOptions o) =>
-        o.Schemes.OfType<DiffusionOverDiffusion>().FirstOrDefault()?.Depth;
 
     /// <summary>The test split's episodes, the stories and real videos of the benchmarks (annotated, for
     /// scoring).</summary>
