@@ -90,9 +90,13 @@ internal sealed class SamplingOptions
     public GenerationRequest Request(ParseResult p, Storyline story, int frames) => new(story, frames)
     {
         Scheme = SchemeOf(p), Length = p.GetValue(Length), Seed = p.GetValue(Seed),
-        Sampler = new SamplerOptions(p.GetValue(Steps), (float)p.GetValue(Guidance), p.GetValue(Sampler)!,
-            (float)p.GetValue(Eta), (float)p.GetValue(NoiseCorrelation), (float)p.GetValue(FillStart),
-            p.GetValue(FillEase), p.GetValue(GlobalSteps)),
+        Sampler = SamplerOptions.Shipped with
+        {
+            Steps = p.GetValue(Steps), GuidanceScale = (float)p.GetValue(Guidance), Scheduler = p.GetValue(Sampler)!,
+            Eta = (float)p.GetValue(Eta), NoiseCorrelation = (float)p.GetValue(NoiseCorrelation),
+            FillStart = (float)p.GetValue(FillStart), FillEase = p.GetValue(FillEase),
+            GlobalSteps = p.GetValue(GlobalSteps),
+        },
     };
 
     /// <summary>The scheme of --scheme, with --depth when given (diffusion over diffusion's own setting).</summary>

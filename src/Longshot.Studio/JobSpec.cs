@@ -67,8 +67,12 @@ public sealed record JobSpec
         var story = Storyline.Parse(Story, Storyline.DefaultFps, Frames, "storyline");
         return new GenerationRequest(story, Frames)
         {
-            Scheme = scheme, Seed = Seed, Sampler = new SamplerOptions(Steps, (float)Guidance, Sampler,
-                FillStart: (float)FillStart, FillEase: FillEase, GlobalSteps: GlobalSteps),
+            Scheme = scheme, Seed = Seed,
+            Sampler = SamplerOptions.Shipped with
+            {
+                Steps = Steps, GuidanceScale = (float)Guidance, Scheduler = Sampler, FillStart = (float)FillStart,
+                FillEase = FillEase, GlobalSteps = GlobalSteps,
+            },
             RunDir = scheme.Resumes ? runDir : null,
         }.Validate();
     }

@@ -73,10 +73,13 @@ internal static class EvalCommands
                         : GenerationSchemes.OnStoryModels)
                     .Select(x => x is DiffusionOverDiffusion dod ? dod with { Depth = p.GetValue(depth) } : x)
                     .ToArray(),
-                Sampler = new SamplerOptions(p.GetValue(steps) ?? (q ? 6 : ShippedModels.Sampler.Steps),
-                    (float)p.GetValue(guidance), p.GetValue(sampler)!,
-                    NoiseCorrelation: (float)p.GetValue(correlation), FillStart: (float)p.GetValue(fillStart),
-                    FillEase: p.GetValue(fillEase), GlobalSteps: p.GetValue(globalSteps)),
+                Sampler = SamplerOptions.Shipped with
+                {
+                    Steps = p.GetValue(steps) ?? (q ? 6 : SamplerOptions.Shipped.Steps),
+                    GuidanceScale = (float)p.GetValue(guidance), Scheduler = p.GetValue(sampler)!,
+                    NoiseCorrelation = (float)p.GetValue(correlation), FillStart = (float)p.GetValue(fillStart),
+                    FillEase = p.GetValue(fillEase), GlobalSteps = p.GetValue(globalSteps),
+                },
                 Device = DeviceOption.Open(p, m.Device),
             };
             bool silent = p.GetValue(quiet);
