@@ -106,7 +106,8 @@ public static class LongVideoBenchmark
             + (o.Sampler.FillStart != 1 && o.Sampler.FillEase != 1 ? $", fill ease {o.Sampler.FillEase}" : "")
             + (o.Sampler.HasGlobalSteps ? $", global steps {o.Sampler.GlobalSteps}" : "") + "; " +
                      $"L = {o.LocalLength}; DoD keyframes spread over the video; " +
-                     $"{string.Concat(o.Schemes.Select(s => s.SettingsNote))}{o.FrameBudget} frames per row; seed {o.Seed}; " +
+                     string.Concat(o.Schemes.Select(s => s.SettingsNote)) +
+                     $"{o.FrameBudget} frames per row; seed {o.Seed}; " +
                      $"test split of {o.Data}; " +
                      $"global {Path.GetFullPath(o.Global)}; local {Path.GetFullPath(o.Local)}; vae " +
                          $"{Path.GetFullPath(o.Vae)}";
