@@ -43,11 +43,14 @@ public static class ModelFamilies
     public static ModelFamily? Find(string folder)
     {
         var (className, index) = ClassOf(folder);
-        if (className == null) return null;
-        return ByClassName(className) ?? throw new InputFileException(folder, $"{Path.Combine(folder, index)}: " +
+        return FamilyOf(folder, className, index);
+    }
+
+    private static ModelFamily? FamilyOf(string folder, string? className, string index) =>
+        className == null ? null
+        : ByClassName(className) ?? throw new InputFileException(folder, $"{Path.Combine(folder, index)}: " +
             $"the model class '{className}' is not one Longshot loads " +
             $"({string.Join(", ", All.Select(f => f.ClassName))}).");
-    }
 
     /// <summary>Checks, cheaply (the index file only), that <paramref name="folder"/> holds a model of the family
     /// <typeparamref name="TModel"/> loads from. A folder whose index file names no class passes when it is the
@@ -56,7 +59,7 @@ public static class ModelFamilies
     {
         var want = Of<TModel>();
         var (className, index) = ClassOf(folder);
-        var family = className == null ? null : Find(folder);
+        var family = FamilyOf(folder, className, index);
         if (family == null ? index != want.IndexFile : family != want)
             throw new InputFileException(folder, $"{folder} holds " + (family == null ? $"no {want.IndexFile}"
                 : $"a {family.Title} ({family.ClassName}, {family.IndexFile})") +
