@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
@@ -200,7 +201,7 @@ public static class MtdTrainer
         if (!float.IsFinite(o.FigureWeight) || o.FigureWeight < 0)
             throw new SettingException(nameof(o.FigureWeight), $"must be 0 or more, got {o.FigureWeight}.");
         if (o.InitFrom != null)
-            try { MtdPipelineParts.RequireFolder(o.InitFrom); }
+            try { ModelFamilies.Require<MtdPipelineParts>(o.InitFrom); }
             catch (LongshotException e) { throw new SettingException(nameof(o.InitFrom), e.Message); }
         if (File.Exists(o.Out)) throw new SettingException(nameof(o.Out), $"{o.Out} is a file, not a folder.");
         if (o.Device != Device.Cpu && (ranks.Size > 1 || o.Bf16))
