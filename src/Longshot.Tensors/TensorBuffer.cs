@@ -7,14 +7,17 @@ namespace Longshot.Tensors;
 /// <summary>
 /// The elements a tensor and its views share. Normally a float32 array; inside a
 /// <see cref="MixedPrecision.Bf16"/> scope, an activation kept for the backward pass may be packed to bfloat16 (half
-/// the memory) and is widened again, exactly, the first time anything reads it. On an accelerator, the elements are
-/// the device's (<see cref="DeviceMemory"/>) and reading them as a host array is an error.
+/// the memory) and is widened again, exactly, the first time anything reads it. A weight mapped from a file
+/// (<see cref="IO.MappedWeights"/>) is widened from the file when read, and its copy may be dropped again. On an
+/// accelerator, the elements are the device's (<see cref="DeviceMemory"/>) and reading them as a host array is an
+/// error.
 /// </summary>
 internal sealed class TensorBuffer
 {
     private float[]? _data;
     private ushort[]? _packed;
     private DeviceMemory? _device;
+    private readonly IO.MappedElements? _mapped;
 
     /// <summary>The bfloat16 scope this buffer was allocated in (0: none); only such buffers are ever packed, so
     /// parameters and everything made outside the scope stay float32.</summary>
@@ -35,10 +38,19 @@ internal sealed class TensorBuffer
     /// <summary>Elements held by an accelerator.</summary>
     public TensorBuffer(DeviceMemory memory) => _device = memory;
 
+    /// <summary>Elements read from a mapped file in their stored type.</summary>
+    public TensorBuffer(IO.MappedElements mapped) => _mapped = mapped;
+
+    /// <summary>Whether the elements come from a mapped file (read-only).</summary>
+    public bool IsMapped => _mapped != null;
+
+    /// <summary>The mapped elements, or null.</summary>
+    public IO.MappedElements? Mapped => _mapped;
+
     /// <summary>The float32 elements (widened first when packed).</summary>
     public float[] Data => _data ?? Unpack();
 
-    public int Length => _data?.Length ?? _packed?.Length ?? (int)_device!.Length;
+    public int Length => _data?.Length ?? _packed?.Length ?? _mapped?.Count ?? (int)_device!.Length;
 
     public bool IsPacked => _packed != null;
 
@@ -103,11 +115,32 @@ internal sealed class TensorBuffer
         }
     }
 
+    /// <summary>Forgets the widened copy of a mapped buffer (readers holding the array keep it).</summary>
+    public void DropWidened()
+    {
+        if (_mapped != null && _device == null) _data = null;
+    }
+
+    private float[] Widen()
+    {
+        float[] d;
+        lock (this)
+        {
+            if (_data != null) return _data;
+            d = GC.AllocateUninitializedArray<float>(_mapped!.Count);
+            _mapped.Widen(d);
+            _data = d;
+        }
+        IO.MappedWeights.Hold(this, (long)d.Length * sizeof(float));
+        return d;
+    }
+
     private float[] Unpack()
     {
         if (_device != null)
             throw new LongshotException($"a tensor on {_device.Device} was read as host memory: this operation runs " +
                 "on the CPU only; move its inputs with ToDevice(Device.Cpu) first.");
+        if (_mapped != null) return Widen();
         float[] d;
         lock (this)
         {

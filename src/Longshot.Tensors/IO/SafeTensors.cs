@@ -15,12 +15,13 @@ public sealed class SafeTensorsFormatException(string message) : LongshotExcepti
 /// A safetensors file opened for reading through a memory map: the header is parsed and checked up front,
 /// tensors are converted to float32 only when asked for.
 /// </summary>
-public sealed class SafeTensorsFile : IDisposable
+public sealed unsafe class SafeTensorsFile : IDisposable
 {
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
     private readonly long _dataStart;
     private readonly Dictionary<string, TensorInfo> _infos;
+    private byte* _base;
 
     /// <summary>The file's path.</summary>
     public string Path { get; }
@@ -171,8 +172,40 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>Reads every tensor.</summary>
     public Dictionary<string, Tensor> LoadAll() => _infos.Keys.ToDictionary(k => k, Load);
 
+    /// <summary>
+    /// One tensor read in place, in its stored type, widened to float32 only while in use (see
+    /// <see cref="MappedWeights"/>). The tensor keeps this file open; do not dispose a file whose mapped tensors are
+    /// still in use. Read-only: writing into it is lost when its widened copy is dropped.
+    /// </summary>
+    public Tensor LoadMapped(string name)
+    {
+        var info = Info(name);
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("safetensors reading needs a little-endian machine.");
+        lock (_infos)
+        {
+            if (_base == null)
+            {
+                _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
+                _base += _view.PointerOffset;
+            }
+        }
+        var elements = new MappedElements(this, _base + _dataStart + info.Start, info.DType,
+            ShapeUtil.Numel(info.Shape));
+        return new Tensor(new TensorBuffer(elements), (int[])info.Shape.Clone(),
+            ShapeUtil.ContiguousStrides(info.Shape), 0);
+    }
+
+    /// <summary>Bytes the stored tensors take in the file.</summary>
+    public long DataBytes => _infos.Values.Sum(i => i.End - i.Start);
+
     public void Dispose()
     {
+        if (_base != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _base = null;
+        }
         _view.Dispose();
         _map.Dispose();
     }

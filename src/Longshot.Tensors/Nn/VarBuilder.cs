@@ -14,10 +14,11 @@ public sealed class VarBuilder
     private readonly Func<string, Tensor?>? _source;
     private readonly string _prefix;
     private readonly Rng _rng;
+    private readonly bool _copy;
 
-    private VarBuilder(ParameterStore store, Func<string, Tensor?>? source, string prefix, Rng rng)
+    private VarBuilder(ParameterStore store, Func<string, Tensor?>? source, string prefix, Rng rng, bool copy = true)
     {
-        _store = store; _source = source; _prefix = prefix; _rng = rng;
+        _store = store; _source = source; _prefix = prefix; _rng = rng; _copy = copy;
     }
 
     /// <summary>A builder that initialises fresh weights from <paramref name="seed"/>.</summary>
@@ -31,6 +32,11 @@ public sealed class VarBuilder
     public static VarBuilder FromSafeTensors(ParameterStore store, SafeTensorsFile file) =>
         new(store, name => file.Contains(name) ? file.Load(name) : null, "", new Rng(0));
 
+    /// <summary>A builder whose weights stay in their files, in their stored type, widened only while used (see
+    /// <see cref="MappedWeights"/>): for inference with large published models.</summary>
+    public static VarBuilder Mapped(ParameterStore store, SafeTensorsSet weights) =>
+        new(store, name => weights.Contains(name) ? weights.LoadMapped(name) : null, "", new Rng(0), copy: false);
+
     /// <summary>The store parameters are registered in.</summary>
     public ParameterStore Store => _store;
 
@@ -38,7 +44,8 @@ public sealed class VarBuilder
     public string Prefix => _prefix;
 
     /// <summary>A builder one level deeper: prefix + "." + name.</summary>
-    public VarBuilder Pp(string name) => new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng);
+    public VarBuilder Pp(string name) =>
+        new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng, _copy);
 
     /// <summary>A builder one level deeper, for list indices (<c>resnets.0</c>).</summary>
     public VarBuilder Pp(int index) => Pp(index.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -56,7 +63,7 @@ public sealed class VarBuilder
             if (!s.Shape.SequenceEqual(shape))
                 throw new ArgumentException($"Weight '{full}' has shape {ShapeUtil.Str(s.Shape)} in the checkpoint " +
                     $"but the model expects {ShapeUtil.Str(shape)}.");
-            t = s.Clone();
+            t = _copy ? s.Clone() : s;
         }
         else t = init.Create(shape, _rng.Derive(StableHash(full)));
         return _store.Add(full, t);

@@ -1,0 +1,106 @@
+using Longshot.Tensors;
+using Longshot.Tensors.Nn;
+
+namespace Longshot.Diffusion.Svd;
+
+/// <summary>diffusers' ResnetBlock2D with a time embedding (norm1, conv1, time_emb_proj, norm2, conv2,
+/// conv_shortcut when the width changes), on frames as a batch [B*F, C, H, W].</summary>
+public sealed class TimeResnet2D : Module
+{
+    private readonly GroupNorm _norm1, _norm2;
+    private readonly Conv2d _conv1, _conv2;
+    private readonly Linear _timeProj;
+    private readonly Conv2d? _shortcut;
+
+    public TimeResnet2D(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    {
+        _norm1 = Child(new GroupNorm(vb.Pp("norm1"), 32, inC, eps));
+        _conv1 = Child(new Conv2d(vb.Pp("conv1"), inC, outC, 3, 1, 1));
+        _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), tembDim, outC));
+        _norm2 = Child(new GroupNorm(vb.Pp("norm2"), 32, outC, eps));
+        _conv2 = Child(new Conv2d(vb.Pp("conv2"), outC, outC, 3, 1, 1));
+        if (inC != outC) _shortcut = Child(new Conv2d(vb.Pp("conv_shortcut"), inC, outC, 1));
+    }
+
+    /// <summary>x [N, C, H, W], temb [N, T].</summary>
+    public Tensor Forward(Tensor x, Tensor temb)
+    {
+        var h = _conv1.Forward(_norm1.Forward(x, silu: true));
+        var t = _timeProj.Forward(Ops.Silu(temb));
+        h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
+        h = _conv2.Forward(_norm2.Forward(h, silu: true));
+        return (_shortcut?.Forward(x) ?? x) + h;
+    }
+}
+
+/// <summary>
+/// diffusers' TemporalResnetBlock: the same residual block with (3, 1, 1) convolutions over frames, its group norms
+/// taking statistics over every frame of a video. Runs on frames as a batch [B*F, C, H, W]; the convolutions are
+/// <see cref="Ops.TemporalConv"/> on the stored Conv3d weights.
+/// </summary>
+public sealed class TemporalResnet : Module
+{
+    private readonly GroupNorm _norm1, _norm2;
+    private readonly Conv3d _conv1, _conv2;
+    private readonly Linear _timeProj;
+    private readonly Conv3d? _shortcut;
+
+    public TemporalResnet(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    {
+        _norm1 = Child(new GroupNorm(vb.Pp("norm1"), 32, inC, eps));
+        _conv1 = Child(new Conv3d(vb.Pp("conv1"), inC, outC, new[] { 3, 1, 1 }, padding: new[] { 1, 0, 0 }));
+        _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), tembDim, outC));
+        _norm2 = Child(new GroupNorm(vb.Pp("norm2"), 32, outC, eps));
+        _conv2 = Child(new Conv3d(vb.Pp("conv2"), outC, outC, new[] { 3, 1, 1 }, padding: new[] { 1, 0, 0 }));
+        if (inC != outC) _shortcut = Child(new Conv3d(vb.Pp("conv_shortcut"), inC, outC, new[] { 1, 1, 1 }));
+    }
+
+    /// <summary>x [B*F, C, H, W], temb [B*F, T] (one row per frame).</summary>
+    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    {
+        var h = FrameConv(VideoGroupNorm(x, frames, _norm1), _conv1, frames);
+        var t = _timeProj.Forward(Ops.Silu(temb));
+        h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
+        h = FrameConv(VideoGroupNorm(h, frames, _norm2), _conv2, frames);
+        return (_shortcut == null ? x : FrameConv(x, _shortcut, frames)) + h;
+    }
+
+    private static Tensor FrameConv(Tensor x, Conv3d conv, int frames)
+    {
+        var w = conv.Weight;
+        return Ops.TemporalConv(x, frames, w.Reshape(w.Shape[0], w.Shape[1], w.Shape[2]), conv.Bias);
+    }
+
+    /// <summary>GroupNorm over [B, C, F, H, W] (statistics over all frames) with SiLU, for frames stored as a batch:
+    /// the channels move ahead of the frames and back.</summary>
+    public static Tensor VideoGroupNorm(Tensor x, int frames, GroupNorm norm)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], b = n / frames;
+        var video = x.Reshape(b, frames, c, h * w).Permute(0, 2, 1, 3).Contiguous();
+        var y = norm.Forward(video, silu: true);
+        return y.Permute(0, 2, 1, 3).Contiguous().Reshape(n, c, h, w);
+    }
+}
+
+/// <summary>diffusers' SpatioTemporalResBlock: a spatial resnet, then a temporal one, blended by a learned
+/// factor.</summary>
+public sealed class SpatioTemporalResBlock : Module
+{
+    private readonly TimeResnet2D _spatial;
+    private readonly TemporalResnet _temporal;
+    private readonly AlphaBlender _mixer;
+
+    public SpatioTemporalResBlock(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    {
+        _spatial = Child(new TimeResnet2D(vb.Pp("spatial_res_block"), inC, outC, tembDim, eps));
+        _temporal = Child(new TemporalResnet(vb.Pp("temporal_res_block"), outC, outC, tembDim, eps));
+        _mixer = Child(new AlphaBlender(vb.Pp("time_mixer")));
+    }
+
+    /// <summary>x [B*F, C, H, W], temb [B*F, T].</summary>
+    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    {
+        var spatial = _spatial.Forward(x, temb);
+        return _mixer.Forward(spatial, _temporal.Forward(spatial, temb, frames));
+    }
+}

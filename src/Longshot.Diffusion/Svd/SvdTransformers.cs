@@ -1,0 +1,155 @@
+using Longshot.Tensors;
+using Longshot.Tensors.Nn;
+
+namespace Longshot.Diffusion.Svd;
+
+/// <summary>diffusers' FeedForward with GEGLU: net.0.proj to twice the inner width, value * gelu(gate), net.2
+/// back.</summary>
+public sealed class GegluFeedForward : Module
+{
+    private readonly Linear _proj, _out;
+    private readonly int _inner;
+
+    public GegluFeedForward(VarBuilder vb, int dim, int? dimOut = null, int mult = 4)
+    {
+        _inner = dim * mult;
+        _proj = Child(new Linear(vb.Pp("net").Pp(0).Pp("proj"), dim, _inner * 2));
+        _out = Child(new Linear(vb.Pp("net").Pp(2), _inner, dimOut ?? dim));
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        var h = _proj.Forward(x);
+        var value = h.Narrow(-1, 0, _inner);
+        var gate = h.Narrow(-1, _inner, _inner);
+        return _out.Forward(value * Ops.Gelu(gate));
+    }
+}
+
+/// <summary>diffusers' BasicTransformerBlock as SVD uses it: self-attention, cross-attention to the image
+/// embedding, GEGLU feed-forward, each after a LayerNorm and added back.</summary>
+public sealed class SpatialBlock : Module
+{
+    private readonly LayerNorm _norm1, _norm2, _norm3;
+    private readonly MultiHeadAttention _attn1, _attn2;
+    private readonly GegluFeedForward _ff;
+
+    public SpatialBlock(VarBuilder vb, int dim, int heads, int contextDim)
+    {
+        _norm1 = Child(new LayerNorm(vb.Pp("norm1"), dim));
+        _attn1 = Child(new MultiHeadAttention(vb.Pp("attn1"), dim, heads));
+        _norm2 = Child(new LayerNorm(vb.Pp("norm2"), dim));
+        _attn2 = Child(new MultiHeadAttention(vb.Pp("attn2"), dim, heads, contextDim));
+        _norm3 = Child(new LayerNorm(vb.Pp("norm3"), dim));
+        _ff = Child(new GegluFeedForward(vb.Pp("ff"), dim));
+    }
+
+    /// <summary>x [N, L, C], context [N, Lc, Cc].</summary>
+    public Tensor Forward(Tensor x, Tensor context)
+    {
+        x = _attn1.Forward(_norm1.Forward(x)) + x;
+        x = _attn2.Forward(_norm2.Forward(x), context) + x;
+        return _ff.Forward(_norm3.Forward(x)) + x;
+    }
+}
+
+/// <summary>
+/// diffusers' TemporalBasicTransformerBlock: attention over the frames of each pixel. An input feed-forward
+/// (ff_in after norm_in), self-attention over frames, cross-attention to the first frame's context, and the
+/// feed-forward, each residual.
+/// </summary>
+public sealed class TemporalBlock : Module
+{
+    private readonly LayerNorm _normIn, _norm1, _norm2, _norm3;
+    private readonly GegluFeedForward _ffIn, _ff;
+    private readonly MultiHeadAttention _attn1, _attn2;
+
+    public TemporalBlock(VarBuilder vb, int dim, int heads, int contextDim)
+    {
+        _normIn = Child(new LayerNorm(vb.Pp("norm_in"), dim));
+        _ffIn = Child(new GegluFeedForward(vb.Pp("ff_in"), dim, dim));
+        _norm1 = Child(new LayerNorm(vb.Pp("norm1"), dim));
+        _attn1 = Child(new MultiHeadAttention(vb.Pp("attn1"), dim, heads));
+        _norm2 = Child(new LayerNorm(vb.Pp("norm2"), dim));
+        _attn2 = Child(new MultiHeadAttention(vb.Pp("attn2"), dim, heads, contextDim));
+        _norm3 = Child(new LayerNorm(vb.Pp("norm3"), dim));
+        _ff = Child(new GegluFeedForward(vb.Pp("ff"), dim));
+    }
+
+    /// <summary>x [B*F, S, C] (frames as a batch); context [B*S, Lc, Cc], one row per pixel sequence.</summary>
+    public Tensor Forward(Tensor x, int frames, Tensor context)
+    {
+        int bf = x.Shape[0], s = x.Shape[1], c = x.Shape[2], b = bf / frames;
+        var h = x.Reshape(b, frames, s, c).Permute(0, 2, 1, 3).Contiguous().Reshape(b * s, frames, c);
+        h = _ffIn.Forward(_normIn.Forward(h)) + h;
+        h = _attn1.Forward(_norm1.Forward(h)) + h;
+        h = _attn2.Forward(_norm2.Forward(h), context) + h;
+        h = _ff.Forward(_norm3.Forward(h)) + h;
+        return h.Reshape(b, s, frames, c).Permute(0, 2, 1, 3).Contiguous().Reshape(bf, s, c);
+    }
+}
+
+/// <summary>
+/// diffusers' TransformerSpatioTemporalModel: group norm, proj_in, then per layer a spatial block and a temporal
+/// block (on the spatial output plus a sinusoidal frame-index embedding) blended by a learned factor, proj_out, and
+/// the residual.
+/// </summary>
+public sealed class SpatioTemporalTransformer : Module
+{
+    private readonly GroupNorm _norm;
+    private readonly Linear _projIn, _projOut;
+    private readonly SpatialBlock[] _spatial;
+    private readonly TemporalBlock[] _temporal;
+    private readonly TimeMlp _framePosition;
+    private readonly AlphaBlender _mixer;
+    private readonly int _channels;
+
+    public SpatioTemporalTransformer(VarBuilder vb, int channels, int heads, int layers, int contextDim)
+    {
+        _channels = channels;
+        _norm = Child(new GroupNorm(vb.Pp("norm"), 32, channels, 1e-6f));
+        _projIn = Child(new Linear(vb.Pp("proj_in"), channels, channels));
+        _spatial = Enumerable.Range(0, layers).Select(i =>
+            Child(new SpatialBlock(vb.Pp("transformer_blocks").Pp(i), channels, heads, contextDim))).ToArray();
+        _temporal = Enumerable.Range(0, layers).Select(i =>
+            Child(new TemporalBlock(vb.Pp("temporal_transformer_blocks").Pp(i), channels, heads, contextDim)))
+            .ToArray();
+        _framePosition = Child(new TimeMlp(vb.Pp("time_pos_embed"), channels, channels * 4, channels));
+        _mixer = Child(new AlphaBlender(vb.Pp("time_mixer")));
+        _projOut = Child(new Linear(vb.Pp("proj_out"), channels, channels));
+    }
+
+    /// <summary>x [B*F, C, H, W]; context [B*F, Lc, Cc] (each frame's copy of its video's context).</summary>
+    public Tensor Forward(Tensor x, Tensor context, int frames)
+    {
+        int bf = x.Shape[0], c = x.Shape[1], hh = x.Shape[2], ww = x.Shape[3], b = bf / frames, s = hh * ww;
+        var temporalContext = TemporalContext(context, b, frames, s);
+
+        var h = _norm.Forward(x).Permute(0, 2, 3, 1).Contiguous().Reshape(bf, s, c);
+        h = _projIn.Forward(h);
+        var frameIndex = Enumerable.Range(0, bf).Select(i => (float)(i % frames)).ToArray();
+        var position = _framePosition.Forward(SinusoidalFeatures.Of(frameIndex, _channels).ToDevice(h.Device));
+        position = position.Reshape(bf, 1, c);
+        for (int i = 0; i < _spatial.Length; i++)
+        {
+            h = _spatial[i].Forward(h, context);
+            var mixed = _temporal[i].Forward(h + position, frames, temporalContext);
+            h = _mixer.Forward(h, mixed);
+        }
+        h = _projOut.Forward(h);
+        return h.Reshape(bf, hh, ww, c).Permute(0, 3, 1, 2).Contiguous() + x;
+    }
+
+    /// <summary>
+    /// The first frame's context for every pixel sequence of the temporal blocks, in the reference's order: it
+    /// broadcasts the [B, Lc, Cc] contexts to [S, B, ...] and flattens, so row r (pixel sequence r of the [B*S]
+    /// batch) gets video r mod B's context. With one video per batch this is simply that video's; with several
+    /// (classifier-free guidance) it is what diffusers computes, and Longshot keeps it so that its outputs match.
+    /// </summary>
+    private static Tensor TemporalContext(Tensor context, int b, int frames, int s)
+    {
+        int lc = context.Shape[1], cc = context.Shape[2];
+        var first = context.Reshape(b, frames, lc, cc).Narrow(1, 0, 1).Reshape(1, b, lc, cc);
+        return first.Expand(s, b, lc, cc).Contiguous().Reshape(s * b, lc, cc);
+    }
+}

@@ -1,0 +1,137 @@
+"""Golden fixtures for Stable Video Diffusion's UNet (diffusers v0.25 UNetSpatioTemporalConditionModel).
+
+Writes small random models in the published folder layout (config.json plus diffusion_pytorch_model.safetensors, its
+.fp16 variant, or shards with an index) and the reference's output on fixed inputs, under
+tests/Longshot.Diffusion.Tests/Golden/svd/. Every weight is random (norm scales near 1, mix factors of both signs),
+so no zero-initialised layer hides a mistake.
+
+    source ../shared/reference/env.sh && $REF_PY tools/make_svd_golden.py
+"""
+import json
+import os
+import sys
+
+import torch
+from diffusers import UNetSpatioTemporalConditionModel
+from diffusers.models.attention_processor import Attention
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "Longshot.Diffusion.Tests", "Golden", "svd")
+
+CONFIGS = {
+    # Two levels, one layer each: every block kind appears once.
+    "unet_tiny": dict(
+        in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        block_out_channels=(32, 64), addition_time_embed_dim=8, projection_class_embeddings_input_dim=24,
+        layers_per_block=1, cross_attention_dim=16, transformer_layers_per_block=1, num_attention_heads=(2, 4),
+        num_frames=3),
+    # The published block order at small widths: two layers per block, two transformer layers, per-level heads.
+    "unet_small": dict(
+        in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "CrossAttnDownBlockSpatioTemporal",
+                          "CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal",
+                        "CrossAttnUpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        block_out_channels=(32, 32, 32, 64), addition_time_embed_dim=4, projection_class_embeddings_input_dim=12,
+        layers_per_block=(2, 1, 1, 1), cross_attention_dim=24, transformer_layers_per_block=(1, 2, 1, 1),
+        num_attention_heads=(1, 2, 4, 2), num_frames=4),
+}
+
+
+def attention_scores(self, query, key, attention_mask=None):
+    """diffusers' get_attention_scores without its uninitialised baddbmm input: PyTorch 1.13 on the CPU reads that
+    memory despite beta=0 when the key is one token long, and NaNs leak into the output. Same formula."""
+    scores = torch.bmm(query, key.transpose(-1, -2)) * self.scale
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    if self.upcast_softmax:
+        scores = scores.float()
+    return scores.softmax(dim=-1).to(query.dtype)
+
+
+Attention.get_attention_scores = attention_scores
+
+
+def randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            r = torch.randn(p.shape, generator=g)
+            if name.endswith("mix_factor"):
+                p.copy_(r * 1.5)
+            elif "norm" in name and name.endswith("weight") and p.dim() == 1:
+                p.copy_(1.0 + 0.2 * r)
+            elif name.endswith("bias"):
+                p.copy_(0.1 * r)
+            else:
+                fan_in = max(1, p[0].numel()) if p.dim() > 1 else 1
+                p.copy_(r / fan_in ** 0.5)
+
+
+def write_folder(folder, model, variant=None, shards=0):
+    os.makedirs(folder, exist_ok=True)
+    config = dict(model.config)
+    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if not k.startswith("_")}
+    config = {"_class_name": "UNetSpatioTemporalConditionModel", "_diffusers_version": "0.25.0", **config}
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    if variant == "fp16":
+        state = {k: v.half() for k, v in state.items()}
+    suffix = ".fp16.safetensors" if variant == "fp16" else ".safetensors"
+    if shards == 0:
+        save_file(state, os.path.join(folder, "diffusion_pytorch_model" + suffix))
+        return
+    names = sorted(state)
+    per = (len(names) + shards - 1) // shards
+    weight_map, total = {}, 0
+    for i in range(shards):
+        part = names[i * per:(i + 1) * per]
+        file = f"diffusion_pytorch_model-{i + 1:05d}-of-{shards:05d}{suffix}"
+        save_file({k: state[k] for k in part}, os.path.join(folder, file))
+        for k in part:
+            weight_map[k] = file
+            total += state[k].numel() * state[k].element_size()
+    with open(os.path.join(folder, "diffusion_pytorch_model" + suffix + ".index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2, sort_keys=True)
+
+
+def inputs(config, seed, batch=2, height=8, width=8):
+    g = torch.Generator().manual_seed(seed)
+    frames = config["num_frames"]
+    return {
+        "sample": torch.randn(batch, frames, config["in_channels"], height, width, generator=g),
+        "timestep": torch.tensor([0.25 * 1.7]),
+        "encoder_hidden_states": torch.randn(batch, 1, config["cross_attention_dim"], generator=g),
+        "added_time_ids": torch.tensor([[6.0, 127.0, 0.02]] * batch)[:, : 3],
+    }
+
+
+def main():
+    for i, (name, cfg) in enumerate(CONFIGS.items()):
+        torch.manual_seed(0)
+        model = UNetSpatioTemporalConditionModel(**cfg).eval()
+        randomize(model, 100 + i)
+        write_folder(os.path.join(ROOT, name), model)
+        ins = inputs(cfg, 200 + i)
+        with torch.no_grad():
+            out = model(**ins).sample
+        save_file({**ins, "sample_out": out}, os.path.join(ROOT, name + ".io.safetensors"))
+        # The fp16 variant (sharded for the small config) computed in float32 on the rounded weights.
+        half = os.path.join(ROOT, name + "_fp16")
+        write_folder(half, model, variant="fp16", shards=3 if name == "unet_small" else 0)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+            out16 = model(**ins).sample
+        save_file({**ins, "sample_out": out16}, os.path.join(ROOT, name + "_fp16.io.safetensors"))
+        print(name, sum(p.numel() for p in model.parameters()), "parameters;", "out", tuple(out.shape),
+              "std", float(out.std()))
+
+
+if __name__ == "__main__":
+    main()
