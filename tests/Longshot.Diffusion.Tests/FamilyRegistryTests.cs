@@ -37,15 +37,19 @@ public class FamilyRegistryTests
             Assert.Contains("model_index.json",
                 Assert.Throws<InputFileException>(() => ModelFamilies.Load<MtdPipelineParts>(vae)).Message);
 
-            // A published family Longshot does not load (yet) is named, with its file.
+            // A published family Longshot loads is found by its class; one it does not is named, with its file.
             var svd = Path.Combine(dir, "svd-unet");
             Directory.CreateDirectory(svd);
             File.WriteAllText(Path.Combine(svd, "config.json"),
                 "{\"_class_name\": \"UNetSpatioTemporalConditionModel\", \"in_channels\": 8}");
-            var unknown = Assert.Throws<InputFileException>(() => ModelFamilies.Find(svd));
-            Assert.Contains("UNetSpatioTemporalConditionModel", unknown.Message);
-            Assert.Contains(Path.Combine(svd, "config.json"), unknown.Message);
-            Assert.Contains("MaskUNet3DModel, AutoencoderKL", unknown.Message);
+            Assert.IsType<SvdUnetFamily>(ModelFamilies.Find(svd));
+            var t2v = Path.Combine(dir, "t2v-unet");
+            Directory.CreateDirectory(t2v);
+            File.WriteAllText(Path.Combine(t2v, "config.json"), "{\"_class_name\": \"SomeOtherUNetModel\"}");
+            var unknown = Assert.Throws<InputFileException>(() => ModelFamilies.Find(t2v));
+            Assert.Contains("SomeOtherUNetModel", unknown.Message);
+            Assert.Contains(Path.Combine(t2v, "config.json"), unknown.Message);
+            Assert.Contains("MaskUNet3DModel, AutoencoderKL, UNetSpatioTemporalConditionModel", unknown.Message);
 
             Assert.Contains("model folder not found",
                 Assert.Throws<InputFileException>(() => ModelFamilies.Require<AutoencoderKL>(
