@@ -12,7 +12,7 @@ import os
 import sys
 
 import torch
-from diffusers import UNetSpatioTemporalConditionModel
+from diffusers import AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
 from diffusers.models.attention_processor import Attention
 from safetensors.torch import save_file
 
@@ -72,11 +72,15 @@ def randomize(model, seed):
                 p.copy_(r / fan_in ** 0.5)
 
 
+VAE = dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2, block_out_channels=(32, 64),
+           layers_per_block=1, latent_channels=4, sample_size=16)
+
+
 def write_folder(folder, model, variant=None, shards=0):
     os.makedirs(folder, exist_ok=True)
     config = dict(model.config)
     config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if not k.startswith("_")}
-    config = {"_class_name": "UNetSpatioTemporalConditionModel", "_diffusers_version": "0.25.0", **config}
+    config = {"_class_name": type(model).__name__, "_diffusers_version": "0.25.0", **config}
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
@@ -111,7 +115,24 @@ def inputs(config, seed, batch=2, height=8, width=8):
     }
 
 
+def write_vae():
+    torch.manual_seed(0)
+    vae = AutoencoderKLTemporalDecoder(**VAE).eval()
+    randomize(vae, 300)
+    write_folder(os.path.join(ROOT, "vae_tiny"), vae)
+    g = torch.Generator().manual_seed(301)
+    image = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+    z = torch.randn(6, 4, 8, 8, generator=g)
+    with torch.no_grad():
+        dist = vae.encode(image).latent_dist
+        decoded = vae.decode(z, num_frames=3).sample
+    save_file({"image": image, "mean": dist.mean, "logvar": dist.logvar, "z": z, "decoded": decoded},
+              os.path.join(ROOT, "vae_tiny.io.safetensors"))
+    print("vae_tiny", sum(p.numel() for p in vae.parameters()), "parameters; decoded std", float(decoded.std()))
+
+
 def main():
+    write_vae()
     for i, (name, cfg) in enumerate(CONFIGS.items()):
         torch.manual_seed(0)
         model = UNetSpatioTemporalConditionModel(**cfg).eval()

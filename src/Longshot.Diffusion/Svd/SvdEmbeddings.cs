@@ -45,19 +45,26 @@ public sealed class TimeMlp : Module
 }
 
 /// <summary>
-/// diffusers' AlphaBlender with the "learned_with_images" strategy on video frames (image_only_indicator all zero):
-/// sigmoid(mix_factor) * spatial + (1 - sigmoid(mix_factor)) * temporal.
+/// diffusers' AlphaBlender with a learned factor on video frames ("learned", or "learned_with_images" with
+/// image_only_indicator all zero): alpha = sigmoid(mix_factor), alpha * spatial + (1 - alpha) * temporal. The
+/// temporal VAE's blocks swap the two weights (switch_spatial_to_temporal_mix).
 /// </summary>
 public sealed class AlphaBlender : Module
 {
     private readonly Tensor _mixFactor;
+    private readonly bool _switch;
 
-    public AlphaBlender(VarBuilder vb) => _mixFactor = vb.Get("mix_factor", new[] { 1 }, Init.Const(0.5f));
+    public AlphaBlender(VarBuilder vb, bool switchSpatialToTemporal = false)
+    {
+        _mixFactor = vb.Get("mix_factor", new[] { 1 }, Init.Const(0.5f));
+        _switch = switchSpatialToTemporal;
+    }
 
     /// <summary>The blend of two tensors of the same shape.</summary>
     public Tensor Forward(Tensor spatial, Tensor temporal)
     {
         float alpha = 1f / (1f + MathF.Exp(-_mixFactor.ToArray()[0]));
+        if (_switch) alpha = 1f - alpha;
         return spatial * alpha + temporal * (1f - alpha);
     }
 }

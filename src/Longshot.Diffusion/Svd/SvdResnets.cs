@@ -3,33 +3,41 @@ using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Svd;
 
-/// <summary>diffusers' ResnetBlock2D with a time embedding (norm1, conv1, time_emb_proj, norm2, conv2,
+/// <summary>diffusers' ResnetBlock2D (norm1, conv1, time_emb_proj when there is a time embedding, norm2, conv2,
 /// conv_shortcut when the width changes), on frames as a batch [B*F, C, H, W].</summary>
 public sealed class TimeResnet2D : Module
 {
     private readonly GroupNorm _norm1, _norm2;
     private readonly Conv2d _conv1, _conv2;
-    private readonly Linear _timeProj;
+    private readonly Linear? _timeProj;
     private readonly Conv2d? _shortcut;
 
-    public TimeResnet2D(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    public TimeResnet2D(VarBuilder vb, int inC, int outC, int? tembDim, float eps)
     {
         _norm1 = Child(new GroupNorm(vb.Pp("norm1"), 32, inC, eps));
         _conv1 = Child(new Conv2d(vb.Pp("conv1"), inC, outC, 3, 1, 1));
-        _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), tembDim, outC));
+        if (tembDim is { } t) _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), t, outC));
         _norm2 = Child(new GroupNorm(vb.Pp("norm2"), 32, outC, eps));
         _conv2 = Child(new Conv2d(vb.Pp("conv2"), outC, outC, 3, 1, 1));
         if (inC != outC) _shortcut = Child(new Conv2d(vb.Pp("conv_shortcut"), inC, outC, 1));
     }
 
-    /// <summary>x [N, C, H, W], temb [N, T].</summary>
-    public Tensor Forward(Tensor x, Tensor temb)
+    /// <summary>x [N, C, H, W], temb [N, T] (null without a time embedding).</summary>
+    public Tensor Forward(Tensor x, Tensor? temb)
     {
         var h = _conv1.Forward(_norm1.Forward(x, silu: true));
-        var t = _timeProj.Forward(Ops.Silu(temb));
-        h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
+        h = AddTime(h, _timeProj, temb);
         h = _conv2.Forward(_norm2.Forward(h, silu: true));
         return (_shortcut?.Forward(x) ?? x) + h;
+    }
+
+    /// <summary>h plus the projected time embedding per image, when the block has one.</summary>
+    internal static Tensor AddTime(Tensor h, Linear? proj, Tensor? temb)
+    {
+        if (proj == null) return h;
+        if (temb == null) throw new ArgumentException("this resnet needs a time embedding.");
+        var t = proj.Forward(Ops.Silu(temb));
+        return h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
     }
 }
 
@@ -42,25 +50,24 @@ public sealed class TemporalResnet : Module
 {
     private readonly GroupNorm _norm1, _norm2;
     private readonly Conv3d _conv1, _conv2;
-    private readonly Linear _timeProj;
+    private readonly Linear? _timeProj;
     private readonly Conv3d? _shortcut;
 
-    public TemporalResnet(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    public TemporalResnet(VarBuilder vb, int inC, int outC, int? tembDim, float eps)
     {
         _norm1 = Child(new GroupNorm(vb.Pp("norm1"), 32, inC, eps));
         _conv1 = Child(new Conv3d(vb.Pp("conv1"), inC, outC, new[] { 3, 1, 1 }, padding: new[] { 1, 0, 0 }));
-        _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), tembDim, outC));
+        if (tembDim is { } t) _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), t, outC));
         _norm2 = Child(new GroupNorm(vb.Pp("norm2"), 32, outC, eps));
         _conv2 = Child(new Conv3d(vb.Pp("conv2"), outC, outC, new[] { 3, 1, 1 }, padding: new[] { 1, 0, 0 }));
         if (inC != outC) _shortcut = Child(new Conv3d(vb.Pp("conv_shortcut"), inC, outC, new[] { 1, 1, 1 }));
     }
 
-    /// <summary>x [B*F, C, H, W], temb [B*F, T] (one row per frame).</summary>
-    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    /// <summary>x [B*F, C, H, W], temb [B*F, T] (one row per frame; null without a time embedding).</summary>
+    public Tensor Forward(Tensor x, Tensor? temb, int frames)
     {
         var h = FrameConv(VideoGroupNorm(x, frames, _norm1), _conv1, frames);
-        var t = _timeProj.Forward(Ops.Silu(temb));
-        h = h + t.Reshape(t.Shape[0], t.Shape[1], 1, 1);
+        h = TimeResnet2D.AddTime(h, _timeProj, temb);
         h = FrameConv(VideoGroupNorm(h, frames, _norm2), _conv2, frames);
         return (_shortcut == null ? x : FrameConv(x, _shortcut, frames)) + h;
     }
@@ -90,15 +97,18 @@ public sealed class SpatioTemporalResBlock : Module
     private readonly TemporalResnet _temporal;
     private readonly AlphaBlender _mixer;
 
-    public SpatioTemporalResBlock(VarBuilder vb, int inC, int outC, int tembDim, float eps)
+    /// <param name="temporalEps">The temporal resnet's norm epsilon (the spatial one's when null).</param>
+    /// <param name="switchMix">Swap the blend's weights, as the temporal VAE's blocks do.</param>
+    public SpatioTemporalResBlock(VarBuilder vb, int inC, int outC, int? tembDim, float eps, float? temporalEps = null,
+        bool switchMix = false)
     {
         _spatial = Child(new TimeResnet2D(vb.Pp("spatial_res_block"), inC, outC, tembDim, eps));
-        _temporal = Child(new TemporalResnet(vb.Pp("temporal_res_block"), outC, outC, tembDim, eps));
-        _mixer = Child(new AlphaBlender(vb.Pp("time_mixer")));
+        _temporal = Child(new TemporalResnet(vb.Pp("temporal_res_block"), outC, outC, tembDim, temporalEps ?? eps));
+        _mixer = Child(new AlphaBlender(vb.Pp("time_mixer"), switchMix));
     }
 
-    /// <summary>x [B*F, C, H, W], temb [B*F, T].</summary>
-    public Tensor Forward(Tensor x, Tensor temb, int frames)
+    /// <summary>x [B*F, C, H, W], temb [B*F, T] (null in the VAE).</summary>
+    public Tensor Forward(Tensor x, Tensor? temb, int frames)
     {
         var spatial = _spatial.Forward(x, temb);
         return _mixer.Forward(spatial, _temporal.Forward(spatial, temb, frames));

@@ -59,12 +59,7 @@ public sealed class SvdUnet : Module
     public static SvdUnet Mapped(SvdUnetConfig config, SafeTensorsSet weights)
     {
         var unet = new SvdUnet(config, VarBuilder.Mapped(new ParameterStore(), weights));
-        var unused = weights.Keys.Where(k => !unet.Parameters.Contains(k)).OrderBy(k => k, StringComparer.Ordinal)
-            .ToList();
-        if (unused.Count > 0)
-            throw new LongshotException($"{weights.File(unused[0]).Path}: holds '{unused[0]}', which a " +
-                $"{SvdUnetConfig.Class} with this config does not have" +
-                (unused.Count > 1 ? $" (and {unused.Count - 1} more)." : "."));
+        MappedModel.RequireAllUsed(weights, unet.Parameters, SvdUnetConfig.Class);
         return unet;
     }
 
