@@ -56,6 +56,15 @@ def attention_scores(self, query, key, attention_mask=None):
 Attention.get_attention_scores = attention_scores
 
 
+def sdpa(q, k, v, attn_mask=None):
+    """PyTorch 2's scaled_dot_product_attention, which DiffSynth calls, for PyTorch 1.13: the same formula."""
+    scores = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    return scores.softmax(-1) @ v
+
+
+
 def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -131,7 +140,72 @@ def write_vae():
     print("vae_tiny", sum(p.numel() for p in vae.parameters()), "parameters; decoded std", float(decoded.std()))
 
 
+CLIP = dict(hidden_size=64, intermediate_size=160, projection_dim=24, num_hidden_layers=2, num_attention_heads=4,
+            num_channels=3, image_size=224, patch_size=14, hidden_act="gelu", layer_norm_eps=1e-5)
+
+
+def write_image_encoder():
+    """CLIPVisionModelWithProjection in Hugging Face's layout, computed by DiffSynth's SVDImageEncoder after its own
+    converter from that layout (DiffSynth fixes image size 224 and patch 14, as ViT-H/14 has them)."""
+    from diffsynth.models.svd_image_encoder import SVDImageEncoder
+    c = CLIP
+    g = torch.Generator().manual_seed(400)
+    d, layers, inner = c["hidden_size"], c["num_hidden_layers"], c["intermediate_size"]
+    positions = (c["image_size"] // c["patch_size"]) ** 2 + 1
+
+    def rnd(*shape, scale=None):
+        t = torch.randn(*shape, generator=g)
+        return t * (scale if scale is not None else 1 / max(1, t[0].numel() if t.dim() > 1 else 1) ** 0.5)
+
+    hf = {
+        "vision_model.embeddings.class_embedding": rnd(d, scale=1.0),
+        "vision_model.embeddings.patch_embedding.weight": rnd(d, 3, c["patch_size"], c["patch_size"]),
+        "vision_model.embeddings.position_embedding.weight": rnd(positions, d, scale=0.5),
+        "vision_model.pre_layrnorm.weight": 1 + 0.2 * rnd(d, scale=1.0), "vision_model.pre_layrnorm.bias": rnd(d, scale=0.1),
+        "vision_model.post_layernorm.weight": 1 + 0.2 * rnd(d, scale=1.0),
+        "vision_model.post_layernorm.bias": rnd(d, scale=0.1),
+        "visual_projection.weight": rnd(c["projection_dim"], d),
+    }
+    for i in range(layers):
+        pre = f"vision_model.encoder.layers.{i}."
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            hf[pre + f"self_attn.{proj}.weight"] = rnd(d, d)
+            hf[pre + f"self_attn.{proj}.bias"] = rnd(d, scale=0.1)
+        for norm in ("layer_norm1", "layer_norm2"):
+            hf[pre + norm + ".weight"] = 1 + 0.2 * rnd(d, scale=1.0)
+            hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
+        hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
+        hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
+    folder = os.path.join(ROOT, "image_encoder_tiny")
+    os.makedirs(folder, exist_ok=True)
+    config = {"architectures": ["CLIPVisionModelWithProjection"], "model_type": "clip_vision_model",
+              "attention_dropout": 0.0, "dropout": 0.0, "initializer_factor": 1.0, "initializer_range": 0.02,
+              "torch_dtype": "float32", "transformers_version": "4.34.0", **c}
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    save_file(hf, os.path.join(folder, "model.safetensors"))
+    encoder = SVDImageEncoder(embed_dim=d, layer_norm_eps=c["layer_norm_eps"], num_encoder_layers=layers,
+                              encoder_intermediate_size=inner, projection_dim=c["projection_dim"],
+                              num_heads=c["num_attention_heads"], head_dim=d // c["num_attention_heads"]).eval()
+    converted = SVDImageEncoder.state_dict_converter().from_diffusers(hf)
+    encoder.load_state_dict(converted, strict=True)
+    pixels = torch.randn(2, 3, 224, 224, generator=g)
+    # Only while DiffSynth runs: diffusers would take the shim for PyTorch 2 and use its other processor.
+    shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
+    if shimmed:
+        torch.nn.functional.scaled_dot_product_attention = sdpa
+    try:
+        with torch.no_grad():
+            embeds = encoder(pixels)
+    finally:
+        if shimmed:
+            del torch.nn.functional.scaled_dot_product_attention
+    save_file({"pixel_values": pixels, "image_embeds": embeds}, os.path.join(ROOT, "image_encoder_tiny.io.safetensors"))
+    print("image_encoder_tiny", sum(t.numel() for t in hf.values()), "parameters; embeds std", float(embeds.std()))
+
+
 def main():
+    write_image_encoder()
     write_vae()
     for i, (name, cfg) in enumerate(CONFIGS.items()):
         torch.manual_seed(0)

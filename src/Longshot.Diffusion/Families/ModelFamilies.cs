@@ -13,7 +13,7 @@ public static class ModelFamilies
     /// <summary>Every family Longshot loads.</summary>
     public static IReadOnlyList<ModelFamily> All { get; } = new ModelFamily[]
     {
-        new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(),
+        new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>
@@ -74,7 +74,8 @@ public static class ModelFamilies
         return Of<TModel>().Load(folder);
     }
 
-    /// <summary>"_class_name" of a config.json; for a model_index.json its "_class_name", else the class of its
+    /// <summary>"_class_name" of a config.json (or the first of a transformers config's "architectures"); for a
+    /// model_index.json its "_class_name", else the class of its
     /// "unet" component (Longshot's own pipelines record no pipeline class). Null when there is none.</summary>
     private static string? ReadClass(string path, bool pipeline)
     {
@@ -85,6 +86,10 @@ public static class ModelFamilies
             if (root.ValueKind != JsonValueKind.Object) return null;
             if (root.TryGetProperty("_class_name", out var c) && c.ValueKind == JsonValueKind.String)
                 return c.GetString();
+            // Hugging Face transformers components (image and text encoders) name their class here.
+            if (!pipeline && root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
+                && a.GetArrayLength() > 0 && a[0].ValueKind == JsonValueKind.String)
+                return a[0].GetString();
             if (pipeline && root.TryGetProperty("unet", out var unet) && unet.ValueKind == JsonValueKind.Array
                 && unet.GetArrayLength() == 2 && unet[1].ValueKind == JsonValueKind.String)
                 return unet[1].GetString();
