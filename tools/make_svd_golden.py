@@ -12,7 +12,7 @@ import os
 import sys
 
 import torch
-from diffusers import AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
+from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel
 from diffusers.models.attention_processor import Attention
 from safetensors.torch import save_file
 
@@ -204,7 +204,48 @@ def write_image_encoder():
     print("image_encoder_tiny", sum(t.numel() for t in hf.values()), "parameters; embeds std", float(embeds.std()))
 
 
+# Stable Video Diffusion's scheduler_config.json as published, and a plain epsilon configuration.
+SVD_SCHEDULER = {
+    "_class_name": "EulerDiscreteScheduler", "_diffusers_version": "0.24.0.dev0", "beta_end": 0.012,
+    "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False, "interpolation_type": "linear",
+    "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": False, "sigma_max": 700.0,
+    "sigma_min": 0.002, "skip_prk_steps": True, "steps_offset": 1, "timestep_spacing": "leading",
+    "timestep_type": "continuous", "trained_betas": None, "use_karras_sigmas": True,
+}
+EPS_SCHEDULER = {"_class_name": "EulerDiscreteScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                 "beta_end": 0.012, "prediction_type": "epsilon", "timestep_spacing": "linspace"}
+
+
+def write_schedulers():
+    tensors = {}
+    for name, config in (("svd", SVD_SCHEDULER), ("eps", EPS_SCHEDULER)):
+        folder = os.path.join(ROOT, "scheduler_" + name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "scheduler_config.json"), "w") as f:
+            json.dump(config, f, indent=2, sort_keys=True)
+        g = torch.Generator().manual_seed(500)
+        for steps in (1, 8, 25):
+            sched = EulerDiscreteScheduler.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+            sched.set_timesteps(steps)
+            key = f"{name}.{steps}"
+            tensors[key + ".sigmas"] = sched.sigmas.clone()
+            tensors[key + ".timesteps"] = sched.timesteps.clone().float()
+            tensors[key + ".init_noise_sigma"] = torch.tensor([float(sched.init_noise_sigma)])
+            sample = torch.randn(2, 3, 4, 4, generator=g) * float(sched.init_noise_sigma)
+            tensors[key + ".sample0"] = sample
+            for i, t in enumerate(sched.timesteps):
+                scaled = sched.scale_model_input(sample, t)
+                output = torch.randn(2, 3, 4, 4, generator=g)
+                tensors[f"{key}.scaled{i}"] = scaled
+                tensors[f"{key}.output{i}"] = output
+                sample = sched.step(output, t, sample).prev_sample
+                tensors[f"{key}.sample{i + 1}"] = sample
+    save_file(tensors, os.path.join(ROOT, "schedulers.io.safetensors"))
+    print("schedulers", len(tensors), "tensors")
+
+
 def main():
+    write_schedulers()
     write_image_encoder()
     write_vae()
     for i, (name, cfg) in enumerate(CONFIGS.items()):
