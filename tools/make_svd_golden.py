@@ -128,7 +128,7 @@ def write_vae():
     torch.manual_seed(0)
     vae = AutoencoderKLTemporalDecoder(**VAE).eval()
     randomize(vae, 300)
-    write_folder(os.path.join(ROOT, "vae_tiny"), vae)
+    write_folder(os.path.join(ROOT, "pipeline_tiny", "vae"), vae)
     g = torch.Generator().manual_seed(301)
     image = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
     z = torch.randn(6, 4, 8, 8, generator=g)
@@ -138,6 +138,7 @@ def write_vae():
     save_file({"image": image, "mean": dist.mean, "logvar": dist.logvar, "z": z, "decoded": decoded},
               os.path.join(ROOT, "vae_tiny.io.safetensors"))
     print("vae_tiny", sum(p.numel() for p in vae.parameters()), "parameters; decoded std", float(decoded.std()))
+    return vae
 
 
 CLIP = dict(hidden_size=64, intermediate_size=160, projection_dim=24, num_hidden_layers=2, num_attention_heads=4,
@@ -176,7 +177,7 @@ def write_image_encoder():
             hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
         hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
         hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
-    folder = os.path.join(ROOT, "image_encoder_tiny")
+    folder = os.path.join(ROOT, "pipeline_tiny", "image_encoder")
     os.makedirs(folder, exist_ok=True)
     config = {"architectures": ["CLIPVisionModelWithProjection"], "model_type": "clip_vision_model",
               "attention_dropout": 0.0, "dropout": 0.0, "initializer_factor": 1.0, "initializer_range": 0.02,
@@ -202,6 +203,7 @@ def write_image_encoder():
             del torch.nn.functional.scaled_dot_product_attention
     save_file({"pixel_values": pixels, "image_embeds": embeds}, os.path.join(ROOT, "image_encoder_tiny.io.safetensors"))
     print("image_encoder_tiny", sum(t.numel() for t in hf.values()), "parameters; embeds std", float(embeds.std()))
+    return encoder
 
 
 # Stable Video Diffusion's scheduler_config.json as published, and a plain epsilon configuration.
@@ -244,10 +246,121 @@ def write_schedulers():
     print("schedulers", len(tensors), "tensors")
 
 
+class ImageEmbeds(torch.nn.Module):
+    """What the pipeline calls as image_encoder: DiffSynth's encoder, answering with .image_embeds as
+    transformers' CLIPVisionModelWithProjection does."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, pixel_values):
+        class Output:
+            pass
+        out = Output()
+        shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
+        if shimmed:
+            torch.nn.functional.scaled_dot_product_attention = sdpa
+        try:
+            out.image_embeds = self.encoder(pixel_values)
+        finally:
+            if shimmed:
+                del torch.nn.functional.scaled_dot_product_attention
+        return out
+
+
+FEATURE_EXTRACTOR = {
+    "crop_size": {"height": 224, "width": 224}, "do_center_crop": True, "do_convert_rgb": True, "do_normalize": True,
+    "do_rescale": True, "do_resize": True, "feature_extractor_type": "CLIPFeatureExtractor",
+    "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_processor_type": "CLIPImageProcessor",
+    "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "rescale_factor": 0.00392156862745098,
+    "size": {"shortest_edge": 224},
+}
+
+
+class FeatureExtractor:
+    """CLIPImageProcessor as the pipeline calls it (resize, crop and rescale off): normalisation only."""
+
+    def __call__(self, images, do_normalize, do_center_crop, do_resize, do_rescale, return_tensors):
+        assert do_normalize and not (do_center_crop or do_resize or do_rescale)
+        mean = torch.tensor(FEATURE_EXTRACTOR["image_mean"]).view(1, 3, 1, 1)
+        std = torch.tensor(FEATURE_EXTRACTOR["image_std"]).view(1, 3, 1, 1)
+
+        class Output:
+            pass
+        out = Output()
+        out.pixel_values = (images - mean) / std
+        return out
+
+
+def write_pipeline(vae, encoder):
+    """The whole image-to-video pipeline on a small random model: diffusers' StableVideoDiffusionPipeline given a
+    PIL image, the initial latents and a seeded generator (whose first draw is the image's noise)."""
+    import types
+    from PIL import Image
+    # The pipeline module imports two transformers classes for type hints only; the kit has no transformers.
+    if "transformers" not in sys.modules:
+        stub = types.ModuleType("transformers")
+        stub.CLIPImageProcessor = type("CLIPImageProcessor", (), {})
+        stub.CLIPVisionModelWithProjection = type("CLIPVisionModelWithProjection", (torch.nn.Module,), {})
+        sys.modules["transformers"] = stub
+    from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import (
+        StableVideoDiffusionPipeline, _resize_with_antialiasing)
+    folder = os.path.join(ROOT, "pipeline_tiny")
+    cfg = dict(CONFIGS["unet_tiny"], cross_attention_dim=CLIP["projection_dim"], num_frames=3)
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(**cfg).eval()
+    randomize(unet, 600)
+    with torch.no_grad():
+        for p in unet.parameters():
+            p.copy_(p.half().float())
+    write_folder(os.path.join(folder, "unet"), unet, variant="fp16")
+    os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
+    with open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w") as f:
+        json.dump(SVD_SCHEDULER, f, indent=2, sort_keys=True)
+    os.makedirs(os.path.join(folder, "feature_extractor"), exist_ok=True)
+    with open(os.path.join(folder, "feature_extractor", "preprocessor_config.json"), "w") as f:
+        json.dump(FEATURE_EXTRACTOR, f, indent=2, sort_keys=True)
+    with open(os.path.join(folder, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableVideoDiffusionPipeline", "_diffusers_version": "0.24.0.dev0",
+                   "feature_extractor": ["transformers", "CLIPImageProcessor"],
+                   "image_encoder": ["transformers", "CLIPVisionModelWithProjection"],
+                   "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+                   "unet": ["diffusers", "UNetSpatioTemporalConditionModel"],
+                   "vae": ["diffusers", "AutoencoderKLTemporalDecoder"]}, f, indent=2, sort_keys=True)
+    scheduler = EulerDiscreteScheduler.from_config({k: v for k, v in SVD_SCHEDULER.items() if not k.startswith("_")})
+    pipe = StableVideoDiffusionPipeline(vae=vae, image_encoder=ImageEmbeds(encoder), unet=unet, scheduler=scheduler,
+                                        feature_extractor=FeatureExtractor())
+    g = torch.Generator().manual_seed(700)
+    height, width, frames = 24, 40, 3
+    pixels = (torch.rand(height, width, 3, generator=g) * 255).round().to(torch.uint8)
+    image = Image.fromarray(pixels.numpy())
+    latents = torch.randn(1, frames, 4, height // 2, width // 2, generator=g)
+    image_noise = torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(701))
+    settings = dict(height=height, width=width, num_frames=frames, num_inference_steps=3, min_guidance_scale=1.0,
+                    max_guidance_scale=3.0, fps=7, motion_bucket_id=127, noise_aug_strength=0.02, decode_chunk_size=2)
+    with torch.no_grad():
+        final = pipe(image, latents=latents.clone(), generator=torch.Generator().manual_seed(701),
+                     output_type="latent", **settings).frames
+        video = pipe(image, latents=latents.clone(), generator=torch.Generator().manual_seed(701),
+                     output_type="pt", **settings).frames
+    video = video[0] if isinstance(video, (list, tuple)) else video[0]
+    save_file({"image": pixels.permute(2, 0, 1).float() / 127.5 - 1, "latents": latents, "image_noise": image_noise,
+               "final_latents": final, "frames": video.float()}, os.path.join(ROOT, "pipeline_tiny.io.safetensors"))
+    # The CLIP branch's resize on its own, downscaling (where the blur matters) and upscaling.
+    big = torch.rand(1, 3, 300, 500, generator=g) * 2 - 1
+    small = torch.rand(1, 3, 24, 40, generator=g) * 2 - 1
+    save_file({"big": big[0], "big_224": _resize_with_antialiasing(big, (224, 224))[0], "small": small[0],
+               "small_224": _resize_with_antialiasing(small, (224, 224))[0]},
+              os.path.join(ROOT, "resize.io.safetensors"))
+    print("pipeline_tiny: frames", tuple(video.shape), "range", float(video.min()), float(video.max()))
+
+
 def main():
     write_schedulers()
-    write_image_encoder()
-    write_vae()
+    encoder = write_image_encoder()
+    vae = write_vae()
+    write_pipeline(vae, encoder)
     for i, (name, cfg) in enumerate(CONFIGS.items()):
         torch.manual_seed(0)
         model = UNetSpatioTemporalConditionModel(**cfg).eval()

@@ -14,7 +14,7 @@ public class ClipVisionParityTests
     [Fact]
     public void MatchesDiffSynthsEncoderThroughItsConverter()
     {
-        var encoder = ModelFamilies.Load<ClipVisionModel>(SvdUnetParityTests.Golden("image_encoder_tiny"));
+        var encoder = ModelFamilies.Load<ClipVisionModel>(SvdUnetParityTests.Golden("pipeline_tiny", "image_encoder"));
         var io = SafeTensors.Load(SvdUnetParityTests.Golden("image_encoder_tiny.io.safetensors"));
         using var _ = Tensor.NoGrad();
         SvdUnetParityTests.AssertClose(io["image_embeds"], encoder.Forward(io["pixel_values"]), 2e-4);
@@ -24,7 +24,7 @@ public class ClipVisionParityTests
     public void AConfigKeyItDoesNotKnowIsNamed()
     {
         var dir = Directory.CreateTempSubdirectory("longshot-clip-").FullName;
-        var config = File.ReadAllText(SvdUnetParityTests.Golden("image_encoder_tiny", "config.json"));
+        var config = File.ReadAllText(SvdUnetParityTests.Golden("pipeline_tiny", "image_encoder", "config.json"));
         File.WriteAllText(Path.Combine(dir, "config.json"), config.Replace("\"dropout\"", "\"rope_theta\""));
         var e = Assert.ThrowsAny<LongshotException>(() => ModelFamilies.Load<ClipVisionModel>(dir));
         Assert.Contains("rope_theta", e.Message);

@@ -10,7 +10,8 @@ namespace Longshot.Diffusion.Tests;
 /// model (Golden/svd/vae_tiny): the image encoder's distribution and the temporal decoder over 3-frame videos.</summary>
 public class SvdVaeParityTests
 {
-    private static readonly Lazy<SvdVae> Vae = new(() => ModelFamilies.Load<SvdVae>(SvdUnetParityTests.Golden("vae_tiny")));
+    private static readonly Lazy<SvdVae> Vae =
+        new(() => ModelFamilies.Load<SvdVae>(SvdUnetParityTests.Golden("pipeline_tiny", "vae")));
     private static readonly Lazy<Dictionary<string, Tensor>> Io =
         new(() => SafeTensors.Load(SvdUnetParityTests.Golden("vae_tiny.io.safetensors")));
 
