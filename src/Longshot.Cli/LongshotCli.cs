@@ -20,7 +20,7 @@ internal static class LongshotCli
         foreach (var c in new[]
                  {
                      DemoCommand.Create(), InfoCommand.Create(), DataCommands.Create(), TrainCommands.Create(),
-                     GenerateCommand.Create(), EvalCommands.Create(), ServeCommand.Create(),
+                     GenerateCommand.Create(), EvalCommands.Create(), ServeCommand.Create(), ModelCommands.Create(),
                  })
             root.Subcommands.Add(c);
         return root;

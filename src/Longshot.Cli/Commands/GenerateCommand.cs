@@ -43,14 +43,25 @@ internal static class GenerateCommand
         var clips = new ClipOptions();
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
-        var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format).")
+        var i2v = new ImageToVideoOptions();
+        var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format), " +
+                "or a video from an image with a published model (--model).")
             .With(Story, Prompt, InitImage, Out, Frames).With(m.All).With(s.All).With(clips.All)
-            .With(batch, Run, Regenerate, NewStory, NewSeed, quiet);
+            .With(batch, Run, Regenerate, NewStory, NewSeed, quiet).With(i2v.All);
         return c.Runs((p, ct) =>
         {
             string? storyPath = p.GetValue(Story), prompt = p.GetValue(Prompt);
             string outPath = p.GetValue(Out)!;
             int? frames = p.GetValue(Frames);
+            if (p.GetValue(i2v.Model) is { } modelDir)
+            {
+                if (storyPath != null || prompt != null)
+                    throw new LongshotException("--model: an image-to-video model takes --init-image, not --story or " +
+                        "--prompt.");
+                int? steps = p.GetResult(s.Steps) is { Implicit: false } ? p.GetValue(s.Steps) : null;
+                return i2v.Run(p, modelDir, p.GetValue(InitImage), outPath, frames, steps, p.GetValue(s.Seed),
+                    p.GetValue(Run), p.GetValue(quiet), ct);
+            }
             if ((storyPath == null) == (prompt == null))
                 throw new LongshotException("give the video's text as --story FILE or as --prompt TEXT (one of them).");
             string? runDir = p.GetValue(Run);

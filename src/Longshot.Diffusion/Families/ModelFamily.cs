@@ -1,3 +1,5 @@
+using Longshot.Tensors;
+
 namespace Longshot.Diffusion.Families;
 
 /// <summary>
@@ -20,6 +22,36 @@ public abstract class ModelFamily
 
     /// <summary>The type a folder of this family loads into.</summary>
     public abstract Type ModelType { get; }
+
+    /// <summary>What Longshot does with a folder of this family, for `longshot model info`.</summary>
+    public virtual string Runs => ModelMethods.Count > 0
+        ? $"longshot model run (--method {string.Join(" or ", ModelMethods)})" : "loads as a part of a pipeline";
+
+    /// <summary>The methods `longshot model run` can call on one component of this family (empty: none).</summary>
+    public virtual IReadOnlyList<string> ModelMethods => Array.Empty<string>();
+
+    /// <summary>
+    /// Calls one method of a component folder of this family on inputs named after the diffusers forward
+    /// arguments; the result is named "sample" (plus any other outputs). Families with no methods refuse.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> RunMethod(string folder, string method,
+        IReadOnlyDictionary<string, Tensor> inputs) =>
+        throw new SettingException("Method", $"a {Title} has no method to run on its own.");
+
+    /// <summary>The input tensor <paramref name="name"/> of a `model run`, or an error naming it and the
+    /// method.</summary>
+    protected static Tensor Input(IReadOnlyDictionary<string, Tensor> inputs, string name, string method) =>
+        inputs.TryGetValue(name, out var t) ? t
+            : throw new SettingException("Inputs", $"{method} needs an input tensor named '{name}' (has: " +
+                $"{string.Join(", ", inputs.Keys.Order(StringComparer.Ordinal))}).");
+
+    /// <summary>A scalar input (a tensor of one element).</summary>
+    protected static float Scalar(IReadOnlyDictionary<string, Tensor> inputs, string name, string method)
+    {
+        var t = Input(inputs, name, method);
+        return t.Numel == 1 ? t.ToArray()[0]
+            : throw new SettingException("Inputs", $"{method}: '{name}' must hold one value, it has {t.Numel}.");
+    }
 }
 
 /// <summary>A family whose folders load into <typeparamref name="TModel"/>.</summary>

@@ -17,4 +17,7 @@ public sealed class MtdFamily : ModelFamily<MtdPipelineParts>
 
     /// <inheritdoc/>
     public override MtdPipelineParts Load(string folder) => MtdPipelineParts.Load(folder);
+
+    /// <inheritdoc/>
+    public override string Runs => "longshot generate --global/--local/--extended DIR; longshot train";
 }

@@ -18,4 +18,8 @@ public sealed class SvdPipelineFamily : ModelFamily<SvdPipeline>
 
     /// <inheritdoc/>
     public override SvdPipeline Load(string folder) => SvdPipeline.Load(folder);
+
+    /// <inheritdoc/>
+    public override string Runs => "image-to-video: longshot generate --model DIR --init-image PNG; each component " +
+        "folder with longshot model run";
 }

@@ -88,16 +88,19 @@ public sealed class SvdPipeline
     /// when it differs): <see cref="Denoise"/>, then <see cref="Decode"/>.
     /// </summary>
     public Tensor Generate(Tensor image, SvdSettings settings, SvdNoise? noise = null,
-        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
-        var latents = Denoise(image, settings, noise, progress, cancel);
+        var latents = Denoise(image, settings, noise, progress, cancel, runDir);
         return Decode(latents, settings.DecodeChunkSize ?? latents.Shape[1], progress, cancel);
     }
 
-    /// <summary>The denoised latents [1, F, C, h, w] for an image, in numbered steps as the reference computes
-    /// them.</summary>
+    /// <summary>
+    /// The denoised latents [1, F, C, h, w] for an image, in numbered steps as the reference computes them. With
+    /// <paramref name="runDir"/>, the latents are saved after every step and a rerun of the same job continues from
+    /// the last saved step (exactly: the Euler steps carry no other state).
+    /// </summary>
     public Tensor Denoise(Tensor image, SvdSettings settings, SvdNoise? noise = null,
-        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         settings.Validate(Vae.Config.DownFactor);
         if (image.Rank != 3 || image.Shape[0] != 3)
@@ -132,12 +135,15 @@ public sealed class SvdPipeline
             batch).SelectMany(v => v).ToArray();
         var addedTimeIds = Tensor.FromArray(ids, batch, 3);
 
-        // 4. The initial latents and the guidance per frame.
+        // 4. The initial latents (or those a previous run of this job saved) and the guidance per frame.
         var latents = noise.Latents * scheduler.InitNoiseSigma;
+        var run = runDir == null ? null : new SvdRunFolder(runDir, SvdRunFolder.Identity(this, image, settings, noise));
+        int start = 0;
+        if (run?.Resume() is { } saved) (start, latents) = saved;
         var guidance = FrameGuidance(settings, frames);
 
         // 5. Denoise.
-        for (int i = 0; i < settings.Steps; i++)
+        for (int i = start; i < settings.Steps; i++)
         {
             cancel.ThrowIfCancellationRequested();
             var input = settings.Guided ? Ops.Concat(new[] { latents, latents }, 0) : latents;
@@ -149,6 +155,7 @@ public sealed class SvdPipeline
                 output = uncond + guidance * (output.Narrow(0, 1, 1) - uncond);
             }
             latents = scheduler.Step(output, i, latents);
+            run?.Save(i + 1, latents);
             progress?.Report(new SvdProgress("denoise", i + 1, settings.Steps));
         }
         return latents;

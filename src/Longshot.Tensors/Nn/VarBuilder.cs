@@ -15,10 +15,12 @@ public sealed class VarBuilder
     private readonly string _prefix;
     private readonly Rng _rng;
     private readonly bool _copy;
+    private readonly string? _file;
 
-    private VarBuilder(ParameterStore store, Func<string, Tensor?>? source, string prefix, Rng rng, bool copy = true)
+    private VarBuilder(ParameterStore store, Func<string, Tensor?>? source, string prefix, Rng rng, bool copy = true,
+        string? file = null)
     {
-        _store = store; _source = source; _prefix = prefix; _rng = rng; _copy = copy;
+        _store = store; _source = source; _prefix = prefix; _rng = rng; _copy = copy; _file = file;
     }
 
     /// <summary>A builder that initialises fresh weights from <paramref name="seed"/>.</summary>
@@ -35,7 +37,8 @@ public sealed class VarBuilder
     /// <summary>A builder whose weights stay in their files, in their stored type, widened only while used (see
     /// <see cref="MappedWeights"/>): for inference with large published models.</summary>
     public static VarBuilder Mapped(ParameterStore store, SafeTensorsSet weights) =>
-        new(store, name => weights.Contains(name) ? weights.LoadMapped(name) : null, "", new Rng(0), copy: false);
+        new(store, name => weights.Contains(name) ? weights.LoadMapped(name) : null, "", new Rng(0), copy: false,
+            file: weights.Path);
 
     /// <summary>The store parameters are registered in.</summary>
     public ParameterStore Store => _store;
@@ -45,7 +48,7 @@ public sealed class VarBuilder
 
     /// <summary>A builder one level deeper: prefix + "." + name.</summary>
     public VarBuilder Pp(string name) =>
-        new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng, _copy);
+        new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng, _copy, _file);
 
     /// <summary>A builder one level deeper, for list indices (<c>resnets.0</c>).</summary>
     public VarBuilder Pp(int index) => Pp(index.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -57,12 +60,16 @@ public sealed class VarBuilder
         Tensor t;
         if (_source != null)
         {
-            var s = _source(full)
-                ?? throw new KeyNotFoundException($"Weight '{full}' {ShapeUtil.Str(shape)} is missing from the " +
-                $"checkpoint.");
+            var s = _source(full) ?? throw (_file != null
+                ? new LongshotException($"{_file}: has no weight '{full}' {ShapeUtil.Str(shape)}, which the model's " +
+                    "config needs (weights of another config, or an incomplete download?).")
+                : new KeyNotFoundException($"Weight '{full}' {ShapeUtil.Str(shape)} is missing from the checkpoint."));
             if (!s.Shape.SequenceEqual(shape))
-                throw new ArgumentException($"Weight '{full}' has shape {ShapeUtil.Str(s.Shape)} in the checkpoint " +
-                    $"but the model expects {ShapeUtil.Str(shape)}.");
+                throw _file != null
+                    ? new LongshotException($"{_file}: weight '{full}' has shape {ShapeUtil.Str(s.Shape)}, but the " +
+                        $"model's config gives {ShapeUtil.Str(shape)}.")
+                    : new ArgumentException($"Weight '{full}' has shape {ShapeUtil.Str(s.Shape)} in the checkpoint " +
+                        $"but the model expects {ShapeUtil.Str(shape)}.");
             t = _copy ? s.Clone() : s;
         }
         else t = init.Create(shape, _rng.Derive(StableHash(full)));

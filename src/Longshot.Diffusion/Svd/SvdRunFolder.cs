@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Longshot.Tensors;
+using Longshot.Tensors.IO;
+
+namespace Longshot.Diffusion.Svd;
+
+/// <summary>
+/// A Stable Video Diffusion job's run folder: the latents after the last finished step, written atomically with the
+/// job's identity (model config, settings, image and noise). A rerun of the same job continues from there; a folder
+/// of another job is refused rather than mixed in.
+/// </summary>
+public sealed class SvdRunFolder(string folder, string identity)
+{
+    private string StatePath => Path.Combine(folder, "svd-state.safetensors");
+
+    /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
+    public static string Identity(SvdPipeline pipe, Tensor image, SvdSettings settings, SvdNoise noise)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(pipe.Unet.Config)));
+        hash.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(settings with { DecodeChunkSize = null })));
+        foreach (var t in new[] { image, noise.Latents, noise.ImageNoise })
+            hash.AppendData(MemoryMarshal.AsBytes(t.Contiguous().ToArray().AsSpan()));
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>The step reached and its latents, when this folder holds this job; null for a fresh folder.</summary>
+    public (int Step, Tensor Latents)? Resume()
+    {
+        if (!File.Exists(StatePath)) return null;
+        using var file = SafeTensorsFile.Open(StatePath);
+        if (!file.Metadata.TryGetValue("identity", out var id) || id != identity)
+            throw new InputFileException(folder, $"{folder} holds another job (other model, settings, image or seed); " +
+                "use a new --run folder.");
+        return (int.Parse(file.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture),
+            file.Load("latents"));
+    }
+
+    /// <summary>Saves the latents after <paramref name="step"/> steps.</summary>
+    public void Save(int step, Tensor latents)
+    {
+        Directory.CreateDirectory(folder);
+        SafeTensors.Save(StatePath, new Dictionary<string, Tensor> { ["latents"] = latents },
+            metadata: new Dictionary<string, string>
+            {
+                ["identity"] = identity, ["step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+    }
+}
