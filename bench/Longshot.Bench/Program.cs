@@ -47,6 +47,9 @@ var all = new Dictionary<string, Action>
     ["cuda-parity"] = CudaBench.Parity,
     ["cuda-gemm"] = () => CudaBench.Gemm(Device.Cuda(0)),
     ["cuda-train"] = DeviceBench.TrainParity,
+    ["published"] = PublishedBench.Run,
+    ["published-prepare"] = PublishedBench.Prepare,
+    ["published-unet"] = PublishedBench.Unet,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))

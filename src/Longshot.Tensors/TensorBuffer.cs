@@ -47,6 +47,9 @@ internal sealed class TensorBuffer
     /// <summary>The mapped elements, or null.</summary>
     public IO.MappedElements? Mapped => _mapped;
 
+    /// <summary>Whether float32 elements are at hand now (always, unless mapped and not widened).</summary>
+    public bool HasWidened => _data != null;
+
     /// <summary>The float32 elements (widened first when packed).</summary>
     public float[] Data => _data ?? Unpack();
 

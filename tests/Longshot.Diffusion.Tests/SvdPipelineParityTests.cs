@@ -1,6 +1,5 @@
 using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Svd;
-using Longshot.Tensors;
 using Longshot.Tensors.IO;
 using Longshot.Video.Imaging;
 using Xunit;

@@ -13,7 +13,10 @@ internal sealed class SvdLayer(SpatioTemporalResBlock resnet, SpatioTemporalTran
     public Tensor Forward(Tensor x, SvdBlockInputs inputs)
     {
         x = resnet.Forward(x, inputs.TimeEmbedding, inputs.Frames);
-        return attention?.Forward(x, inputs.Context, inputs.Frames) ?? x;
+        AllocationBudget.Checkpoint();
+        x = attention?.Forward(x, inputs.Context, inputs.Frames) ?? x;
+        AllocationBudget.Checkpoint();
+        return x;
     }
 }
 

@@ -66,22 +66,29 @@ internal sealed unsafe class MappedElements(SafeTensorsFile file, byte* start, D
     public int Count { get; } = count;
 
     /// <summary>Converts the stored elements to float32 into <paramref name="dst"/>.</summary>
-    public void Widen(Span<float> dst)
+    public void Widen(Span<float> dst) => Widen(0, Count, dst);
+
+    /// <summary>Converts <paramref name="count"/> stored elements from <paramref name="offset"/> into
+    /// <paramref name="dst"/>.</summary>
+    public void Widen(int offset, int count, Span<float> dst)
     {
+        if (offset < 0 || count < 0 || offset + count > Count || dst.Length < count)
+            throw new ArgumentOutOfRangeException(nameof(count), "mapped elements: range outside the tensor.");
+        byte* at = start + (long)offset * HalfConvert.Size(DType);
         switch (DType)
         {
             case DType.F32:
-                new ReadOnlySpan<float>(start, Count).CopyTo(dst);
+                new ReadOnlySpan<float>(at, count).CopyTo(dst);
                 break;
             case DType.F16:
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(start, Count), dst);
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(at, count), dst);
                 break;
             case DType.BF16:
-                fixed (float* d = dst) Kernels.Bf16.ToFloat((ushort*)start, d, Count);
+                fixed (float* d = dst) Kernels.Bf16.ToFloat((ushort*)at, d, count);
                 break;
             default:
-                var src = new ReadOnlySpan<double>(start, Count);
-                for (int i = 0; i < Count; i++) dst[i] = (float)src[i];
+                var src = new ReadOnlySpan<double>(at, count);
+                for (int i = 0; i < count; i++) dst[i] = (float)src[i];
                 break;
         }
     }

@@ -151,8 +151,9 @@ public static partial class Ops
         var xc = x.Contiguous(); var wc = w.Contiguous();
         var y = Tensor.Empty(n, co, g.OD, g.OH, g.OW);
         var bc = bias?.Contiguous();
-        ConvKernel.Forward(xc.Storage, xc.Offset, n, g, wc.Storage, wc.Offset, co, bc?.Storage, bc?.Offset ?? 0,
-            y.Storage);
+        using (var wl = IO.WidenedWeight.Of(wc))
+            ConvKernel.Forward(xc.Storage, xc.Offset, n, g, wl.Array, wl.Offset, co, bc?.Storage, bc?.Offset ?? 0,
+                y.Storage);
         var convOp = new ConvOp(g);
         return bias != null ? Graph.Record(y, convOp, x, w, bias) : Graph.Record(y, convOp, x, w);
     }

@@ -42,8 +42,9 @@ public static partial class Ops
             var bc = bias.Contiguous();
             for (int i = 0; i < rows; i++) bc.Span.CopyTo(y.Storage.AsSpan(i * outF, outF));
         }
-        Gemm.Sgemm(false, true, rows, outF, inF, 1f, xc.Storage, xc.Offset, inF, wc.Storage, wc.Offset, inF,
-            bias != null ? 1f : 0f, y.Storage, 0, outF);
+        using (var w = IO.WidenedWeight.Of(wc))
+            Gemm.Sgemm(false, true, rows, outF, inF, 1f, xc.Storage, xc.Offset, inF, w.Array, w.Offset, inF,
+                bias != null ? 1f : 0f, y.Storage, 0, outF);
         return bias != null ? Graph.Record(y, OpKind.Linear, x, weight, bias)
             : Graph.Record(y, OpKind.Linear, x, weight);
     }

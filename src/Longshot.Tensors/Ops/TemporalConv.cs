@@ -27,11 +27,14 @@ public static partial class Ops
             $"channels.");
         int b = n / frames, pad = (k - 1) / 2;
         var padded = Pad(x.Reshape(b, frames, c * h * w), new[] { 0, 0, pad, pad });   // [B, L + k - 1, C*HW]
-        var wk = weight.Permute(0, 2, 1).Reshape(co, k * c);                              // W'[o, t*C + i] = W[o, i, t]
         bool grad = GradMode.IsEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
         // On a device the taps below run as device ops (the fused kernel is the CPU's).
         if (!grad && x.Device == Devices.Device.Cpu)
-            return TemporalConvNoGrad(padded.Contiguous(), wk.Contiguous(), bias, b, frames, c, h, w, k);
+        {
+            using var tapMajor = TapMajor(weight);
+            return TemporalConvNoGrad(padded.Contiguous(), tapMajor.Weights, bias, b, frames, c, h, w, k);
+        }
+        var wk = weight.Permute(0, 2, 1).Reshape(co, k * c);                              // W'[o, t*C + i] = W[o, i, t]
         var taps = Enumerable.Range(0, k).Select(t => padded.Narrow(1, t, frames).Reshape(n, c, h * w)).ToList();
         var o = MatMul(wk, Concat(taps, 1));                                             // [B*L, Co, HW]
         if (bias != null) o = o + bias.Reshape(1, co, 1);
@@ -63,9 +66,29 @@ public static partial class Ops
                     $"must be [{pad}, {c}, {h}, {w}].");
             padded.Narrow(0, at, part.Shape[0]).CopyFrom(part);
         }
-        int co = weight.Shape[0];
-        var wk = weight.Permute(0, 2, 1).Reshape(co, k * c).Contiguous();
-        return TemporalConvNoGrad(padded, wk, bias, 1, frames, c, h, w, k);
+        using var taps = TapMajor(weight);
+        return TemporalConvNoGrad(padded, taps.Weights, bias, 1, frames, c, h, w, k);
+    }
+
+    /// <summary>W [Co, C, k] as W' [Co, k*C] (W'[o, t*C + i] = W[o, i, t]) in a pooled array for the length of one
+    /// inference call: a mapped weight is widened straight into it, so nothing is allocated per call.</summary>
+    private sealed class TapMajorWeights(float[] array, int co, int kc) : IDisposable
+    {
+        public Tensor Weights { get; } = new(array, new[] { co, kc });
+
+        public void Dispose() => System.Buffers.ArrayPool<float>.Shared.Return(array);
+    }
+
+    private static TapMajorWeights TapMajor(Tensor weight)
+    {
+        int co = weight.Shape[0], c = weight.Shape[1], k = weight.Shape[2];
+        var array = System.Buffers.ArrayPool<float>.Shared.Rent(co * k * c);
+        using (var w = IO.WidenedWeight.Of(weight.Contiguous()))
+            for (int o = 0; o < co; o++)
+                for (int i = 0; i < c; i++)
+                    for (int t = 0; t < k; t++)
+                        array[o * k * c + t * c + i] = w.Array[w.Offset + (o * c + i) * k + t];
+        return new TapMajorWeights(array, co, k * c);
     }
 
     // Inference: in the padded video the k frames around output frame f are k consecutive [C, HW] blocks, i.e. one
