@@ -6,6 +6,7 @@ using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
+using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
@@ -22,11 +23,12 @@ namespace Longshot.Studio;
 public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePaths workspace, ILogger<JobRunner> log)
     : BackgroundService
 {
-    public const string Generate = "generate", Redraw = "redraw";
+    public const string Generate = "generate", Redraw = "redraw", ImageToVideo = "image-to-video";
 
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
     private readonly ConcurrentDictionary<string, JobEvents> _events = new();
     private readonly Dictionary<(string?, string?), LongVideoPipeline> _pipelines = new();
+    private readonly Dictionary<string, SvdPipeline> _imageToVideo = new();
     private readonly object _current = new();
     private (string Id, CancellationTokenSource Cts)? _running;
 
@@ -39,7 +41,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         if (store.Unfinished().Count >= options.MaxQueuedJobs)
             throw new LongshotException($"the queue already holds {options.MaxQueuedJobs} jobs; wait or cancel one.");
         string id = Guid.NewGuid().ToString("N")[..12];
-        if (kind == Generate) spec.Request(options.MaxFrames, null);
+        if (kind == ImageToVideo) spec = StoreFirstFrame(id, spec);
+        else if (kind == Generate) spec.Request(options.MaxFrames, null);
         else CheckRedraw(spec);
         ModelFolder(spec.Global, "global");
         ModelFolder(spec.Local, "local");
@@ -93,7 +96,12 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         events.Add(Event("status", new { status = JobStatus.Running }));
         try
         {
-            string video = job.Kind == Redraw ? RunRedraw(job, events, ct) : RunGenerate(job, events, ct);
+            string video = job.Kind switch
+            {
+                Redraw => RunRedraw(job, events, ct),
+                ImageToVideo => RunImageToVideo(job, events, ct),
+                _ => RunGenerate(job, events, ct),
+            };
             store.SetStatus(job.Id, JobStatus.Done, video: video);
             Finish(job.Id, JobStatus.Done, null);
         }
@@ -155,6 +163,81 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var g = pipe.Regenerate(pipe.LoadRun(original), redraw, job.Spec.From, job.Spec.To, ct);
         events.Add(Event("range", new { lo = g.Lo, hi = g.Hi }));
         return WriteVideo(dir, plan, pipe.DecodeRegeneration(g, ct), redraw.Story, events);
+    }
+
+    /// <summary>Checks an image-to-video spec and keeps its first frame as the job's init.png; the stored spec names
+    /// no image data.</summary>
+    private JobSpec StoreFirstFrame(string id, JobSpec spec)
+    {
+        spec.ImageToVideo(options.MaxFrames);
+        ImageToVideoFolder(spec.Model);
+        byte[] png;
+        try { png = Convert.FromBase64String(spec.Image ?? throw new FormatException()); }
+        catch (FormatException) { throw new SettingException("Image", "a PNG image is needed (base64)."); }
+        try { Png.Decode(png); }
+        catch (Exception e) when (e is LongshotException or InvalidDataException or IOException)
+        {
+            throw new SettingException("Image", "is not a readable PNG.");
+        }
+        var dir = workspace.Job(id);
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, "init.png"), png);
+        return spec with { Image = null, Story = "", Global = null, Local = null };
+    }
+
+    /// <summary>A published image-to-video model folder named by a client, inside the workspace.</summary>
+    private string ImageToVideoFolder(string? relative)
+    {
+        if (relative == null) throw new SettingException("Model", "choose an image-to-video model.");
+        var path = workspace.Resolve(relative);
+        try { ModelFamilies.Require<SvdPipeline>(path); }
+        catch (LongshotException) { throw new SettingException("Model", "not an image-to-video model folder in the " +
+            "workspace."); }
+        return path;
+    }
+
+    private string RunImageToVideo(JobRecord job, JobEvents events, CancellationToken ct)
+    {
+        var settings = job.Spec.ImageToVideo(options.MaxFrames);
+        var folder = ImageToVideoFolder(job.Spec.Model);
+        if (!_imageToVideo.TryGetValue(folder, out var pipe)) _imageToVideo[folder] = pipe = SvdPipeline.Load(folder);
+        var dir = workspace.Job(job.Id);
+        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        var image = Png.Load(Path.Combine(dir, "init.png")).ToTensor();
+        int frames = settings.Frames ?? pipe.Unet.Config.NumFrames;
+        events.Add(Event("plan", new { frames, levels = new[] { GenerationOutput.SheetFrames(
+            Enumerable.Range(0, frames).ToArray()) } }));
+        var video = pipe.Generate(image, settings, null, new StepProgress(events), ct, workspace.Run(job.Id));
+        string path = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
+        using (var writer = VideoWriters.Create(path, settings.Fps))
+        {
+            for (int f = 0; f < video.Shape[0]; f++)
+            {
+                var frame = Frame.FromTensor(video.Narrow(0, f, 1).Squeeze(0));
+                Png.Save(Path.Combine(dir, "frames", $"{f:D6}.png"), frame);
+                writer.Write(frame);
+                events.Add(Event("frame", new { index = f }));
+            }
+            writer.Complete();
+        }
+        return Path.GetRelativePath(workspace.Root, path);
+    }
+
+    /// <summary>Image-to-video steps as the page's progress events (one level; the ETA from the steps' pace).</summary>
+    private sealed class StepProgress(JobEvents events) : IProgress<SvdProgress>
+    {
+        private readonly DateTime _start = DateTime.UtcNow;
+
+        public void Report(SvdProgress p)
+        {
+            if (p.Stage != "denoise") return;
+            double elapsed = (DateTime.UtcNow - _start).TotalSeconds;
+            events.Add(Event("progress", new
+            {
+                level = 1, levels = 1, done = p.Done, total = p.Total,
+                eta = p.Done > 0 ? Math.Round(elapsed * (p.Total - p.Done) / p.Done) : (double?)null,
+            }));
+        }
     }
 
     /// <summary>The job's folder, ready for its frames; the page learns the plan's levels.</summary>

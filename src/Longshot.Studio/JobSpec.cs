@@ -4,6 +4,7 @@ using Longshot.Diffusion;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 
 namespace Longshot.Studio;
@@ -28,6 +29,37 @@ public sealed record JobSpec
     /// <summary>Model folders relative to the workspace (null: the shipped models).</summary>
     public string? Global { get; init; }
     public string? Local { get; init; }
+
+    /// <summary>Image-to-video: a published model folder relative to the workspace (e.g. models/svd-xt); the job then
+    /// animates <see cref="Image"/> instead of following a storyline.</summary>
+    public string? Model { get; init; }
+    /// <summary>Image-to-video: the first frame, a PNG as base64, when submitted; the stored job keeps it as
+    /// init.png in its folder instead.</summary>
+    public string? Image { get; init; }
+    public int Width { get; init; } = new SvdSettings().Width;
+    public int Height { get; init; } = new SvdSettings().Height;
+    public int Fps { get; init; } = new SvdSettings().Fps;
+    public int MotionBucket { get; init; } = new SvdSettings().MotionBucketId;
+    public double NoiseAug { get; init; } = new SvdSettings().NoiseAugStrength;
+    public double MinGuidance { get; init; } = new SvdSettings().MinGuidance;
+    public double MaxGuidance { get; init; } = new SvdSettings().MaxGuidance;
+
+    /// <summary>The image-to-video settings of this spec; a <see cref="SettingException"/> names a bad one.</summary>
+    public SvdSettings ImageToVideo(int maxFrames)
+    {
+        if (Frames < 1 || Frames > Math.Min(maxFrames, 1024))
+            throw new SettingException(nameof(Frames), $"must be between 1 and {Math.Min(maxFrames, 1024)}, got " +
+                $"{Frames}.");
+        if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");
+        var settings = new SvdSettings
+        {
+            Frames = Frames, Width = Width, Height = Height, Steps = Steps, Fps = Fps, MotionBucketId = MotionBucket,
+            NoiseAugStrength = (float)NoiseAug, MinGuidance = (float)MinGuidance, MaxGuidance = (float)MaxGuidance,
+            Seed = Seed,
+        };
+        settings.Validate(8);
+        return settings;
+    }
 
     /// <summary>Redraw: the job whose frames [From, To) are redrawn (with this spec's story and seed).</summary>
     public string? Parent { get; init; }

@@ -16,7 +16,9 @@ public static class PageMessages
         ["Steps"] = "Steps", ["GlobalSteps"] = "Keyframe steps", ["GuidanceScale"] = "Guidance",
         ["Scheduler"] = "Sampler", ["FillStart"] = "Fill start", ["FillEase"] = "Fill ease", ["Scheme"] = "Scheme",
         ["Story"] = "Storyline", ["Range"] = "Redraw range", ["Parent"] = "Redraw",
-        ["Global"] = "Global model", ["Local"] = "Local model",
+        ["Global"] = "Global model", ["Local"] = "Local model", ["Model"] = "Model", ["Image"] = "First frame",
+        ["Size"] = "Size", ["Fps"] = "Fps", ["MotionBucket"] = "Motion bucket", ["NoiseAug"] = "Noise augmentation",
+        ["MinGuidance"] = "Guidance", ["DecodeChunkSize"] = "Decode chunk",
     };
 
     /// <summary>The message of <paramref name="e"/> for a person using the page.</summary>

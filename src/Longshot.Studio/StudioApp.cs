@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
+using Longshot.Diffusion.Svd;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
@@ -40,7 +41,8 @@ public static partial class StudioApp
         var builder = WebApplication.CreateSlimBuilder(
             new WebApplicationOptions { ContentRootPath = options.Workspace });
         builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
+        // A first frame for image-to-video travels as base64 in the job's JSON: room for a 1024x576 photo.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 << 20);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Failed requests are answered (and 500s logged) by WriteError; the middleware's own log would repeat each
         // client mistake with a stack trace.
@@ -175,7 +177,8 @@ public static partial class StudioApp
 
         api.MapPost("/jobs", (JobSpec spec, JobRunner runner) =>
         {
-            var job = runner.Submit(JobRunner.Generate, spec with { Parent = null });
+            var job = runner.Submit(spec.Model != null ? JobRunner.ImageToVideo : JobRunner.Generate,
+                spec with { Parent = null });
             return Results.Created($"/api/jobs/{job.Id}", job);
         });
 
@@ -241,17 +244,25 @@ public static partial class StudioApp
     }
 
     /// <summary>The models a job may name: the shipped ones (null) and the folders under workspace/models that the
-    /// model-family registry loads as story models, each with its family.</summary>
+    /// model-family registry loads as story models or as image-to-video models, each with its family and kind.</summary>
     private static object[] Models(WorkspacePaths workspace)
     {
         var story = ModelFamilies.Of<MtdPipelineParts>();
-        var list = new List<object> { new { name = "shipped", path = (string?)null, family = story.Title } };
+        var imageToVideo = ModelFamilies.Of<SvdPipeline>();
+        var list = new List<object>
+        {
+            new { name = "shipped", path = (string?)null, family = story.Title, kind = "story" },
+        };
         var dir = Path.Combine(workspace.Root, "models");
         if (Directory.Exists(dir))
             foreach (var d in Directory.GetDirectories(dir).Order())
-                if (FamilyOf(d) == story)
+            {
+                var family = FamilyOf(d);
+                string? kind = family == story ? "story" : family == imageToVideo ? "image-to-video" : null;
+                if (kind != null)
                     list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)),
-                        family = story.Title });
+                        family = family!.Title, kind });
+            }
         return list.ToArray();
     }
 

@@ -306,7 +306,7 @@ internal sealed class LiveStudio : IAsyncDisposable
     /// The studio over a fresh workspace, or null when <paramref name="browser"/> is given but not installed (then the
     /// test returns at once); in CI (CI=true), where .ci/run installs the browsers, its absence fails the test.
     /// </summary>
-    public static async Task<LiveStudio?> Start(string? browser = null)
+    public static async Task<LiveStudio?> Start(string? browser = null, Action<string>? prepare = null)
     {
         if (browser != null && !File.Exists(browser))
         {
@@ -315,6 +315,7 @@ internal sealed class LiveStudio : IAsyncDisposable
             return null;
         }
         var workspace = Directory.CreateTempSubdirectory("longshot-studio-web-").FullName;
+        prepare?.Invoke(workspace);
         var app = StudioApp.Build(new StudioOptions { Workspace = workspace, Urls = "http://127.0.0.1:0" });
         await app.StartAsync();
         var server = app.Services.GetRequiredService<IServer>();

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;

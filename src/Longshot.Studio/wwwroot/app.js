@@ -25,7 +25,11 @@ async function init() {
   settings = await api("/api/settings");
   settings.schemes.forEach((s) => option($("scheme"), s, s));
   settings.samplers.forEach((s) => option($("sampler"), s, s));
-  for (const id of ["global", "local"]) settings.models.forEach((m) => option($(id), m.path ?? "", m.name));
+  const storyModels = settings.models.filter((m) => m.kind === "story");
+  for (const id of ["global", "local"]) storyModels.forEach((m) => option($(id), m.path ?? "", m.name));
+  option($("model"), "", "Toonworld models (storyline)");
+  settings.models.filter((m) => m.kind === "image-to-video").forEach((m) => option($("model"), m.path, m.name));
+  $("model").addEventListener("change", pickModel);
   $("frames").max = settings.maxFrames;
   $("server-note").textContent = settings.ffmpeg ? "videos as MP4" : "videos as GIF (no ffmpeg on the server)";
   $("story").addEventListener("input", validateSoon);
@@ -70,6 +74,37 @@ function drawRuler(segments, frames) {
   });
 }
 
+// A published image-to-video model takes a first frame instead of a storyline; the form shows its settings.
+function pickModel() {
+  const m = settings.models.find((x) => (x.path ?? "") === $("model").value && x.kind === "image-to-video");
+  $("i2v").hidden = !m;
+  $("story-editor").hidden = !!m;
+  document.querySelectorAll(".story-only").forEach((e) => { e.hidden = !!m; });
+  $("model-family").textContent = m ? m.family : "";
+  if (m) { $("frames").value = 14; $("steps").value = 25; }
+}
+
+function readImage() {
+  const file = $("init-image").files[0];
+  if (!file) return Promise.reject(new Error("First frame: choose a PNG image."));
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
+    reader.onerror = () => reject(new Error("First frame: the file could not be read."));
+    reader.readAsDataURL(file);
+  });
+}
+
+async function imageToVideoSpec() {
+  const num = (id) => parseFloat($(id).value);
+  return {
+    model: $("model").value, image: await readImage(), frames: parseInt($("frames").value, 10),
+    steps: parseInt($("steps").value, 10), seed: parseInt($("seed").value, 10), width: num("i2v-width"),
+    height: num("i2v-height"), fps: num("i2v-fps"), motionBucket: num("i2v-motion"), noiseAug: num("i2v-noise"),
+    minGuidance: num("i2v-min-guidance"), maxGuidance: num("i2v-max-guidance"),
+  };
+}
+
 function spec() {
   return {
     story: $("story").value, frames: parseInt($("frames").value, 10), scheme: $("scheme").value,
@@ -81,9 +116,10 @@ function spec() {
 
 async function start() {
   $("submit-error").textContent = "";
-  if (!(await validate())) return;
+  const imageToVideo = !$("i2v").hidden;
+  if (!imageToVideo && !(await validate())) return;
   try {
-    const job = await api("/api/jobs", spec());
+    const job = await api("/api/jobs", imageToVideo ? await imageToVideoSpec() : spec());
     await refreshJobs();
     show(job);
   } catch (e) { $("submit-error").textContent = e.message; }
