@@ -50,6 +50,9 @@ var all = new Dictionary<string, Action>
     ["published"] = PublishedBench.Run,
     ["published-prepare"] = PublishedBench.Prepare,
     ["published-unet"] = PublishedBench.Unet,
+    ["published-pipeline"] = PublishedBench.Pipeline,
+    ["published-pipeline-prepare"] = PublishedBench.PreparePipeline,
+    ["published-pipeline-run"] = PublishedBench.PipelineRun,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))

@@ -49,6 +49,101 @@ internal static class PublishedBench
         Report.Emit("published", "svd-unet-14f-32x32 memory ratio", "longshot/pytorch", oursMb / torchMb, "x");
     }
 
+    /// <summary>
+    /// `published-pipeline`: the whole image-to-video call (14 frames of 256x256, 8 steps, guidance 1 to 3, all frames
+    /// decoded together) with real-size random components in the published layout, against diffusers' pipeline on
+    /// PyTorch (tools/svd_pipeline_torch.py) when REF_PY is set; time and peak memory, each in its own process.
+    /// </summary>
+    public static void Pipeline()
+    {
+        if (!File.Exists(Path.Combine(Folder, "diffusion_pytorch_model.fp16.safetensors"))) RunSelf("published-prepare");
+        if (!File.Exists(Path.Combine(PipelineFolder, "model_index.json"))) RunSelf("published-pipeline-prepare");
+        var ours = RunSelf("published-pipeline-run");
+        double oursSeconds = ours.GetProperty("seconds").GetDouble(), oursMb = ours.GetProperty("peak_mb").GetDouble();
+        Report.Emit("published", "svd-pipeline-14f-256x256-8steps", "longshot", oursSeconds, "s");
+        Report.Emit("published", "svd-pipeline-14f-256x256-8steps-peak-memory", "longshot", oursMb, "MB");
+        var python = Environment.GetEnvironmentVariable("REF_PY");
+        if (python == null)
+        {
+            Console.Error.WriteLine("published-pipeline: REF_PY is not set: PyTorch's side skipped.");
+            return;
+        }
+        var torch = RunJson(python, new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" }, "tools/svd_pipeline_torch.py",
+            Frames.ToString(), "256", "8");
+        double torchSeconds = torch.GetProperty("seconds").GetDouble(), torchMb = torch.GetProperty("peak_mb").GetDouble();
+        Report.Emit("published", "svd-pipeline-14f-256x256-8steps", "pytorch", torchSeconds, "s");
+        Report.Emit("published", "svd-pipeline-14f-256x256-8steps-peak-memory", "pytorch", torchMb, "MB");
+        Report.Emit("published", "svd-pipeline time ratio", "longshot/pytorch", oursSeconds / torchSeconds, "x");
+        Report.Emit("published", "svd-pipeline memory ratio", "longshot/pytorch", oursMb / torchMb, "x");
+    }
+
+    private static string PipelineFolder => Path.Combine(Path.GetDirectoryName(Folder)!, "svd-pipeline-random-fp16");
+
+    /// <summary>The random real-size pipeline folder: the UNet file linked in, a ViT-H/14 image encoder and the
+    /// temporal VAE written fp16, SVD's scheduler and feature extractor configs.</summary>
+    public static void PreparePipeline()
+    {
+        var root = PipelineFolder;
+        Directory.CreateDirectory(Path.Combine(root, "unet"));
+        foreach (var name in new[] { "config.json", "diffusion_pytorch_model.fp16.safetensors" })
+        {
+            var link = Path.Combine(root, "unet", name);
+            if (!File.Exists(link)) File.CreateSymbolicLink(link, Path.GetFullPath(Path.Combine(Folder, name)));
+        }
+        var vaeConfig = new SvdVaeConfig
+        {
+            BlockOutChannels = new[] { 128, 256, 512, 512 }, LayersPerBlock = 2,
+            DownBlockTypes = Enumerable.Repeat("DownEncoderBlock2D", 4).ToArray(),
+        };
+        Directory.CreateDirectory(Path.Combine(root, "vae"));
+        File.WriteAllText(Path.Combine(root, "vae", "config.json"), JsonSerializer.Serialize(vaeConfig));
+        SvdVae.Random(vaeConfig, 2).Parameters.Save(Path.Combine(root, "vae", "diffusion_pytorch_model.fp16.safetensors"),
+            DType.F16);
+        var clip = new Longshot.Diffusion.Clip.ClipVisionConfig
+        {
+            HiddenSize = 1280, IntermediateSize = 5120, ProjectionDim = 1024, NumHiddenLayers = 32,
+            NumAttentionHeads = 16, PatchSize = 14, HiddenAct = "gelu",
+            Architectures = new[] { Longshot.Diffusion.Clip.ClipVisionConfig.Class },
+        };
+        Directory.CreateDirectory(Path.Combine(root, "image_encoder"));
+        File.WriteAllText(Path.Combine(root, "image_encoder", "config.json"), JsonSerializer.Serialize(clip));
+        Longshot.Diffusion.Clip.ClipVisionModel.Random(clip, 3).Parameters.Save(
+            Path.Combine(root, "image_encoder", "model.fp16.safetensors"), DType.F16);
+        Directory.CreateDirectory(Path.Combine(root, "scheduler"));
+        File.WriteAllText(Path.Combine(root, "scheduler", "scheduler_config.json"), """
+            {"_class_name": "EulerDiscreteScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+             "beta_start": 0.00085, "interpolation_type": "linear", "num_train_timesteps": 1000,
+             "prediction_type": "v_prediction", "sigma_max": 700.0, "sigma_min": 0.002, "steps_offset": 1,
+             "timestep_spacing": "leading", "timestep_type": "continuous", "use_karras_sigmas": true}
+            """);
+        Directory.CreateDirectory(Path.Combine(root, "feature_extractor"));
+        File.WriteAllText(Path.Combine(root, "feature_extractor", "preprocessor_config.json"), "{}");
+        File.WriteAllText(Path.Combine(root, "model_index.json"), """
+            {"_class_name": "StableVideoDiffusionPipeline",
+             "feature_extractor": ["transformers", "CLIPImageProcessor"],
+             "image_encoder": ["transformers", "CLIPVisionModelWithProjection"],
+             "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+             "unet": ["diffusers", "UNetSpatioTemporalConditionModel"],
+             "vae": ["diffusers", "AutoencoderKLTemporalDecoder"]}
+            """);
+        Console.Error.WriteLine($"published-pipeline: wrote {root}");
+    }
+
+    /// <summary>Our side of `published-pipeline`: one call, printed as one JSON line.</summary>
+    public static void PipelineRun()
+    {
+        var pipe = SvdPipeline.Load(PipelineFolder);
+        var image = Tensor.Rand(new Rng(5), -1f, 1f, 3, 256, 256);
+        var settings = new SvdSettings { Frames = Frames, Width = 256, Height = 256, Steps = 8 };
+        var sw = Stopwatch.StartNew();
+        pipe.Generate(image, settings);
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            seconds = sw.Elapsed.TotalSeconds, peak_mb = PeakResidentMb(), file_mb = Status("RssFile"),
+            gemm = Gemm.Backend.ToString(), threads = Threads.Count,
+        }));
+    }
+
     /// <summary>Writes the random real-size UNet in the published layout, its weights in fp16 (run in a process of
     /// its own: it holds the float32 weights while writing).</summary>
     public static void Prepare()

@@ -115,4 +115,16 @@ public class MappedWeightTests : IDisposable
         Assert.Contains(path, e.Message);
         Assert.Contains("weight", e.Message);
     }
+
+    [Fact]
+    public void AFileReachedThroughASymbolicLinkOpens()
+    {
+        // Hugging Face's cache: snapshots/<rev>/unet/x.safetensors -> ../../blobs/<hash>.
+        var blob = Path.Combine(_dir, "blob");
+        SafeTensors.Save(blob, new Dictionary<string, Tensor> { ["a"] = Tensor.Full(2f, 5) }, DType.F16);
+        var link = Path.Combine(_dir, "model.safetensors");
+        File.CreateSymbolicLink(link, blob);
+        using var file = SafeTensorsFile.Open(link);
+        Assert.Equal(2f, file.LoadMapped("a").ToArray()[4]);
+    }
 }

@@ -115,7 +115,11 @@ public sealed class TemporalDecoder : Module
         foreach (var resnet in _midResnets.Skip(1)) h = resnet.Forward(_midAttention.Forward(h), null, frames);
         foreach (var (resnets, upsample) in _up)
         {
-            foreach (var resnet in resnets) h = resnet.Forward(h, null, frames);
+            foreach (var resnet in resnets)
+            {
+                h = resnet.Forward(h, null, frames);
+                AllocationBudget.Checkpoint();
+            }
             if (upsample != null) h = upsample.Forward(Ops.UpsampleNearest(h, 2, 2));
         }
         h = _convOut.Forward(_normOut.Forward(h, silu: true));
