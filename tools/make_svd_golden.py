@@ -356,7 +356,55 @@ def write_pipeline(vae, encoder):
     print("pipeline_tiny: frames", tuple(video.shape), "range", float(video.min()), float(video.max()))
 
 
+def write_exvideo_block():
+    """ExVideo's extended temporal block: DiffSynth's TemporalAttentionBlock(add_positional_conv=FRAMES) at small
+    sizes with every weight random, on 12 frames of 4x6, and its weights under the names Longshot's (diffusers')
+    SpatioTemporalTransformer gives them; plus DiffSynth's PositionalID map for 128 frames."""
+    from diffsynth.models.svd_unet import PositionalID, TemporalAttentionBlock
+    channels, heads, cross, table, frames = 32, 2, 16, 20, 12
+    torch.manual_seed(0)
+    block = TemporalAttentionBlock(heads, channels // heads, channels, cross, add_positional_conv=table).eval()
+    randomize(block, 800)
+    g = torch.Generator().manual_seed(801)
+    hidden = torch.randn(frames, channels, 4, 6, generator=g)
+    text = torch.randn(1, cross, generator=g)
+    shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
+    if shimmed:
+        torch.nn.functional.scaled_dot_product_attention = sdpa
+    try:
+        with torch.no_grad():
+            out = block(hidden, None, text, [])[0]
+    finally:
+        if shimmed:
+            del torch.nn.functional.scaled_dot_product_attention
+    ours = {
+        "positional_embedding_proj.0": "time_pos_embed.linear_1", "positional_embedding_proj.2": "time_pos_embed.linear_2",
+        "positional_embedding.embeddings": "time_pos_table", "positional_conv": "positional_conv",
+        "act_fn_in.proj": "temporal_transformer_blocks.0.ff_in.net.0.proj",
+        "ff_in": "temporal_transformer_blocks.0.ff_in.net.2",
+        "act_fn_out.proj": "temporal_transformer_blocks.0.ff.net.0.proj",
+        "ff_out": "temporal_transformer_blocks.0.ff.net.2", "norm_out": "temporal_transformer_blocks.0.norm3",
+        "attn1.to_out": "temporal_transformer_blocks.0.attn1.to_out.0",
+        "attn2.to_out": "temporal_transformer_blocks.0.attn2.to_out.0",
+    }
+    tensors = {}
+    for name, value in block.state_dict().items():
+        stem, _, leaf = name.rpartition(".")
+        if name == "positional_embedding.embeddings":
+            tensors["time_pos_table"] = value
+        elif stem in ours:
+            tensors[f"{ours[stem]}.{leaf}"] = value
+        else:
+            tensors[f"temporal_transformer_blocks.0.{name}"] = value
+    tensors = {"weights." + k: v.contiguous() for k, v in tensors.items()}
+    tensors.update({"hidden": hidden, "text": text, "out": out,
+                    "position_ids": PositionalID()(128).float()})
+    save_file(tensors, os.path.join(ROOT, "exvideo_block.io.safetensors"))
+    print("exvideo_block: out std", float(out.std()))
+
+
 def main():
+    write_exvideo_block()
     write_schedulers()
     encoder = write_image_encoder()
     vae = write_vae()

@@ -103,8 +103,14 @@ public sealed class SpatioTemporalTransformer : Module
     private readonly TimeMlp _framePosition;
     private readonly AlphaBlender _mixer;
     private readonly int _channels;
+    private readonly Tensor? _positionTable;
+    private readonly Conv3d? _positionalConv;
 
-    public SpatioTemporalTransformer(VarBuilder vb, int channels, int heads, int layers, int contextDim)
+    /// <param name="extensionFrames">ExVideo's extension: a trainable position table of this many frames
+    /// (<c>time_pos_table</c>) instead of sinusoidal frame indices, and a 3x3x3 convolution with reflect padding
+    /// (<c>positional_conv</c>) on the temporal branch's input; null for SVD as published.</param>
+    public SpatioTemporalTransformer(VarBuilder vb, int channels, int heads, int layers, int contextDim,
+        int? extensionFrames = null)
     {
         _channels = channels;
         _norm = Child(new GroupNorm(vb.Pp("norm"), 32, channels, 1e-6f));
@@ -115,6 +121,13 @@ public sealed class SpatioTemporalTransformer : Module
             Child(new TemporalBlock(vb.Pp("temporal_transformer_blocks").Pp(i), channels, heads, contextDim)))
             .ToArray();
         _framePosition = Child(new TimeMlp(vb.Pp("time_pos_embed"), channels, channels * 4, channels));
+        if (extensionFrames is { } n)
+        {
+            _positionTable = vb.Get("time_pos_table", new[] { n, channels },
+                Init.Values(ExVideoPositions.InitialTable(n, channels)));
+            _positionalConv = Child(new Conv3d(vb.Pp("positional_conv"), channels, channels, new[] { 3, 3, 3 },
+                padding: new[] { 1, 1, 1 }, padMode: PadMode.Reflect, init: Init.IdentityConv, biasInit: Init.Zeros));
+        }
         _mixer = Child(new AlphaBlender(vb.Pp("time_mixer")));
         _projOut = Child(new Linear(vb.Pp("proj_out"), channels, channels));
     }
@@ -127,17 +140,50 @@ public sealed class SpatioTemporalTransformer : Module
 
         var h = _norm.Forward(x).Permute(0, 2, 3, 1).Contiguous().Reshape(bf, s, c);
         h = _projIn.Forward(h);
-        var frameIndex = Enumerable.Range(0, bf).Select(i => (float)(i % frames)).ToArray();
-        var position = _framePosition.Forward(SinusoidalFeatures.Of(frameIndex, _channels).ToDevice(h.Device));
-        position = position.Reshape(bf, 1, c);
         for (int i = 0; i < _spatial.Length; i++)
         {
             h = _spatial[i].Forward(h, context);
-            var mixed = _temporal[i].Forward(h + position, frames, temporalContext);
-            h = _mixer.Forward(h, mixed);
+            h = _mixer.Forward(h, TemporalBranch(h, i, temporalContext, frames, hh, ww));
         }
         h = _projOut.Forward(h);
         return h.Reshape(bf, hh, ww, c).Permute(0, 3, 1, 2).Contiguous() + x;
+    }
+
+    /// <summary>
+    /// The temporal branch of layer <paramref name="layer"/>: the spatial output h [B*F, S, C] plus each frame's
+    /// position embedding (through ExVideo's convolution when extended), then the temporal block over frames.
+    /// </summary>
+    internal Tensor TemporalBranch(Tensor h, int layer, Tensor temporalContext, int frames, int height, int width)
+    {
+        int bf = h.Shape[0], c = h.Shape[2], b = bf / frames;
+        var x = h + FramePositions(bf, frames, h.Device).Reshape(bf, 1, c);
+        if (_positionalConv != null)
+        {
+            // [B*F, S, C] -> [B, C, F, H, W] for the convolution over frames and pixels, and back.
+            var video = x.Reshape(b, frames, height, width, c).Permute(0, 4, 1, 2, 3);
+            x = _positionalConv.Forward(video.Contiguous()).Permute(0, 2, 3, 4, 1).Contiguous()
+                .Reshape(bf, height * width, c);
+        }
+        return _temporal[layer].Forward(x, frames, temporalContext);
+    }
+
+    /// <summary>Each frame's position embedding [B*F, C]: the time_pos_embed MLP on sinusoidal frame indices, or on
+    /// the rows of ExVideo's table.</summary>
+    private Tensor FramePositions(int bf, int frames, Longshot.Tensors.Devices.Device device)
+    {
+        Tensor features;
+        if (_positionTable == null)
+            features = SinusoidalFeatures.Of(Enumerable.Range(0, bf).Select(i => (float)(i % frames)).ToArray(),
+                _channels);
+        else
+        {
+            if (frames > _positionTable.Shape[0])
+                throw new SettingException("Frames", $"{frames} frames are more than the extension's " +
+                    $"{_positionTable.Shape[0]}-frame position table.");
+            var rows = _positionTable.Narrow(0, 0, frames);
+            features = rows.Unsqueeze(0).Expand(bf / frames, frames, _channels).Reshape(bf, _channels);
+        }
+        return _framePosition.Forward(features.ToDevice(device));
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class SvdDownBlock : Module
             var attn = attention ? Child(new SpatioTemporalTransformer(vb.Pp("attentions").Pp(i), outC,
                 SvdUnetConfig.PerLevel(cfg.NumAttentionHeads, level),
                 SvdUnetConfig.PerLevel(cfg.TransformerLayersPerBlock, level),
-                SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, level))) : null;
+                SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, level), cfg.ExtensionFrames)) : null;
             _layers.Add(new SvdLayer(resnet, attn));
         }
         if (level < cfg.Levels - 1)
@@ -73,7 +73,7 @@ public sealed class SvdMidBlock : Module
         _first = Child(new SpatioTemporalResBlock(vb.Pp("resnets").Pp(0), c, c, cfg.TimeEmbedDim, 1e-5f));
         var attention = Child(new SpatioTemporalTransformer(vb.Pp("attentions").Pp(0), c,
             SvdUnetConfig.PerLevel(cfg.NumAttentionHeads, last), SvdUnetConfig.PerLevel(cfg.TransformerLayersPerBlock,
-                last), SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, last)));
+                last), SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, last), cfg.ExtensionFrames));
         var resnet = Child(new SpatioTemporalResBlock(vb.Pp("resnets").Pp(1), c, c, cfg.TimeEmbedDim, 1e-5f));
         _pairs.Add((attention, resnet));
     }
@@ -114,7 +114,7 @@ public sealed class SvdUpBlock : Module
             var attn = attention ? Child(new SpatioTemporalTransformer(vb.Pp("attentions").Pp(i), outC,
                 SvdUnetConfig.PerLevel(cfg.NumAttentionHeads, down),
                 SvdUnetConfig.PerLevel(cfg.TransformerLayersPerBlock, down),
-                SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, down))) : null;
+                SvdUnetConfig.PerLevel(cfg.CrossAttentionDim, down), cfg.ExtensionFrames)) : null;
             _layers.Add(new SvdLayer(resnet, attn));
         }
         if (level < n - 1)

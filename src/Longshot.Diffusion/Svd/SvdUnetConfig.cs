@@ -39,6 +39,10 @@ public sealed record SvdUnetConfig
     public int[] NumAttentionHeads { get; init; } = { 5, 10, 10, 20 };
     [JsonPropertyName("num_frames")] public int NumFrames { get; init; } = 25;
 
+    /// <summary>ExVideo's extension: frames of the temporal blocks' position tables (null: SVD as published). Not a
+    /// diffusers key: set when an extension is loaded onto the model.</summary>
+    [JsonIgnore] public int? ExtensionFrames { get; init; }
+
     /// <summary>Number of resolution levels.</summary>
     [JsonIgnore] public int Levels => BlockOutChannels.Length;
 
@@ -84,6 +88,8 @@ public sealed record SvdUnetConfig
             if (BlockOutChannels[i] % PerLevel(NumAttentionHeads, i) != 0)
                 throw new LongshotException($"num_attention_heads: level {i}'s {BlockOutChannels[i]} channels do not " +
                     $"split into {PerLevel(NumAttentionHeads, i)} heads.");
+        if (ExtensionFrames is < 1 or > 4096)
+            throw new LongshotException("an extension's frame table must have 1 to 4096 frames.");
         if (InChannels < 1 || OutChannels < 1 || NumFrames < 1)
             throw new LongshotException("in_channels, out_channels and num_frames must be positive.");
         if (AdditionTimeEmbedDim < 2 || AdditionTimeEmbedDim % 2 != 0

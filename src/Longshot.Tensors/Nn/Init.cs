@@ -26,6 +26,9 @@ public abstract record Init
     /// <summary>PyTorch's default bias for a layer with the given fan-in: U(+-1/sqrt(fan_in)).</summary>
     public static Init TorchBias(int fanIn) => new UniformInit(fanIn > 0 ? 1f / MathF.Sqrt(fanIn) : 0f);
 
+    /// <summary>Given values (a copy), for a parameter that starts as a computed table.</summary>
+    public static Init Values(Tensor values) => new ValuesInit(values);
+
     /// <summary>Xavier/Glorot uniform.</summary>
     public static readonly Init XavierUniform = new XavierInit();
 
@@ -34,6 +37,14 @@ public abstract record Init
     /// (NUWA-XL's temporal conv, ExVideo's 3-D adapter).
     /// </summary>
     public static readonly Init IdentityConv = new IdentityConvInit();
+
+    private sealed record ValuesInit(Tensor Table) : Init
+    {
+        public override Tensor Create(int[] shape, Rng rng) => Table.Shape.SequenceEqual(shape)
+            ? Table.Clone()
+            : throw new ArgumentException($"Init.Values: the values are {ShapeUtil.Str(Table.Shape)}, the parameter " +
+                $"{ShapeUtil.Str(shape)}.");
+    }
 
     private sealed record ConstInit(float Value) : Init
     {
