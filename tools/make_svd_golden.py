@@ -403,7 +403,28 @@ def write_exvideo_block():
     print("exvideo_block: out std", float(out.std()))
 
 
+def write_exvideo_names():
+    """Names only, no weights: how DiffSynth-Studio names every parameter of SVD's published UNet (its
+    from_diffusers converter over diffusers' names), and the shapes of the extension parameters of
+    SVDUNet(add_positional_conv=128) -- the layout of ExVideo-SVD-128f-v1's model.fp16.safetensors -- so that Longshot's
+    mapping is checked without the file."""
+    from diffsynth.models.svd_unet import SVDUNet
+    state = UNetSpatioTemporalConditionModel().state_dict()
+    converted = SVDUNet.state_dict_converter().from_diffusers({k: k for k in state})
+    pairs = {diffsynth: diffusers for diffsynth, diffusers in converted.items()}
+    extended = SVDUNet(add_positional_conv=128).state_dict()
+    extension = {k: list(v.shape) for k, v in extended.items() if ".positional_" in k}
+    shapes = {k: list(v.shape) for k, v in extended.items()}
+    with open(os.path.join(ROOT, "exvideo_names.json"), "w") as f:
+        json.dump({"diffsynth_to_diffusers": pairs, "extension_shapes": extension, "diffsynth_shapes": shapes}, f,
+                  indent=0, sort_keys=True)
+    print("exvideo_names:", len(pairs), "converted names,", len(extension), "extension tensors")
+
+
 def main():
+    if "--names" in sys.argv:
+        write_exvideo_names()
+        return
     write_exvideo_block()
     write_schedulers()
     encoder = write_image_encoder()

@@ -5,7 +5,6 @@ using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Kernels;
-using Longshot.Tensors.Nn;
 
 namespace Longshot.Bench;
 
@@ -20,14 +19,16 @@ internal static class PublishedBench
     private const int Frames = 14, Size = 32, Calls = 2;
 
     /// <summary>Where the random real-size UNet folder is kept between runs (3 GB).</summary>
-    private static string Folder => Path.Combine(Environment.GetEnvironmentVariable("LONGSHOT_BENCH_DIR") ?? "out/bench",
-        "svd-unet-random-fp16");
+    private static string Folder => Path.Combine(
+        Environment.GetEnvironmentVariable("LONGSHOT_BENCH_DIR") ?? "out/bench", "svd-unet-random-fp16");
 
     public static void Run()
     {
-        if (!File.Exists(Path.Combine(Folder, "diffusion_pytorch_model.fp16.safetensors"))) RunSelf("published-prepare");
+        if (!File.Exists(Path.Combine(Folder,
+            "diffusion_pytorch_model.fp16.safetensors"))) RunSelf("published-prepare");
         var ours = RunSelf("published-unet");
-        double oursSeconds = ours.GetProperty("seconds").EnumerateArray().Last().GetDouble(), oursMb = ours.GetProperty("peak_mb").GetDouble();
+        double oursSeconds = ours.GetProperty("seconds").EnumerateArray().Last().GetDouble(),
+            oursMb = ours.GetProperty("peak_mb").GetDouble();
         Report.Emit("published", "svd-unet-14f-32x32", "longshot", oursSeconds * 1000, "ms");
         Report.Emit("published", "svd-unet-14f-32x32-peak-memory", "longshot", oursMb, "MB");
         Report.Emit("published", "svd-unet-14f-32x32-first-call", "longshot",
@@ -35,14 +36,15 @@ internal static class PublishedBench
         var python = Environment.GetEnvironmentVariable("REF_PY");
         if (python == null)
         {
-            Console.Error.WriteLine("published: REF_PY is not set (source ../shared/reference/env.sh): PyTorch's side " +
-                "skipped.");
+            Console.Error.WriteLine("published: REF_PY is not set (source ../shared/reference/env.sh): " +
+                "PyTorch's side skipped.");
             return;
         }
         // The reference side gets OpenBLAS at its best: these machines hold it to AVX2 by default.
         var torch = RunJson(python, new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" }, "tools/svd_unet_torch.py",
             Frames.ToString(), Size.ToString(), Calls.ToString());
-        double torchSeconds = torch.GetProperty("seconds").EnumerateArray().Last().GetDouble(), torchMb = torch.GetProperty("peak_mb").GetDouble();
+        double torchSeconds = torch.GetProperty("seconds").EnumerateArray().Last().GetDouble(),
+            torchMb = torch.GetProperty("peak_mb").GetDouble();
         Report.Emit("published", "svd-unet-14f-32x32", "pytorch", torchSeconds * 1000, "ms");
         Report.Emit("published", "svd-unet-14f-32x32-peak-memory", "pytorch", torchMb, "MB");
         Report.Emit("published", "svd-unet-14f-32x32 time ratio", "longshot/pytorch", oursSeconds / torchSeconds, "x");
@@ -56,7 +58,8 @@ internal static class PublishedBench
     /// </summary>
     public static void Pipeline()
     {
-        if (!File.Exists(Path.Combine(Folder, "diffusion_pytorch_model.fp16.safetensors"))) RunSelf("published-prepare");
+        if (!File.Exists(Path.Combine(Folder,
+            "diffusion_pytorch_model.fp16.safetensors"))) RunSelf("published-prepare");
         if (!File.Exists(Path.Combine(PipelineFolder, "model_index.json"))) RunSelf("published-pipeline-prepare");
         var ours = RunSelf("published-pipeline-run");
         double oursSeconds = ours.GetProperty("seconds").GetDouble(), oursMb = ours.GetProperty("peak_mb").GetDouble();
@@ -70,7 +73,8 @@ internal static class PublishedBench
         }
         var torch = RunJson(python, new[] { "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE" }, "tools/svd_pipeline_torch.py",
             Frames.ToString(), "256", "8");
-        double torchSeconds = torch.GetProperty("seconds").GetDouble(), torchMb = torch.GetProperty("peak_mb").GetDouble();
+        double torchSeconds = torch.GetProperty("seconds").GetDouble(),
+            torchMb = torch.GetProperty("peak_mb").GetDouble();
         Report.Emit("published", "svd-pipeline-14f-256x256-8steps", "pytorch", torchSeconds, "s");
         Report.Emit("published", "svd-pipeline-14f-256x256-8steps-peak-memory", "pytorch", torchMb, "MB");
         Report.Emit("published", "svd-pipeline time ratio", "longshot/pytorch", oursSeconds / torchSeconds, "x");
@@ -97,7 +101,8 @@ internal static class PublishedBench
         };
         Directory.CreateDirectory(Path.Combine(root, "vae"));
         File.WriteAllText(Path.Combine(root, "vae", "config.json"), JsonSerializer.Serialize(vaeConfig));
-        SvdVae.Random(vaeConfig, 2).Parameters.Save(Path.Combine(root, "vae", "diffusion_pytorch_model.fp16.safetensors"),
+        SvdVae.Random(vaeConfig, 2).Parameters.Save(Path.Combine(root, "vae",
+            "diffusion_pytorch_model.fp16.safetensors"),
             DType.F16);
         var clip = new Longshot.Diffusion.Clip.ClipVisionConfig
         {
@@ -177,7 +182,8 @@ internal static class PublishedBench
         {
             seconds, peak_mb = PeakResidentMb(), file_mb = Status("RssFile"), anon_mb = Status("RssAnon"),
             gc_heap_peak_mb = gc.HeapSizeBytes / 1e6, gc_committed_mb = gc.TotalCommittedBytes / 1e6,
-            gc_total_mb = GC.GetTotalMemory(false) / 1e6, widened_cache_mb = MappedWeights.HeldBytes / 1e6, gemm = Gemm.Backend.ToString(), threads = Threads.Count,
+            gc_total_mb = GC.GetTotalMemory(false) / 1e6, widened_cache_mb = MappedWeights.HeldBytes / 1e6,
+                gemm = Gemm.Backend.ToString(), threads = Threads.Count,
             parameters = unet.Parameters.ElementCount,
         }));
     }

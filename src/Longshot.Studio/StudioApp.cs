@@ -244,7 +244,8 @@ public static partial class StudioApp
     }
 
     /// <summary>The models a job may name: the shipped ones (null) and the folders under workspace/models that the
-    /// model-family registry loads as story models or as image-to-video models, each with its family and kind.</summary>
+    /// model-family registry loads as story models or as image-to-video models, each with its family and
+    /// kind.</summary>
     private static object[] Models(WorkspacePaths workspace)
     {
         var story = ModelFamilies.Of<MtdPipelineParts>();

@@ -16,7 +16,8 @@ public static class AllocationBudget
     /// <summary>Bytes allocated between collections (default 1 GiB, or LONGSHOT_ALLOCATION_BUDGET_MB; 0 turns the
     /// checkpoints off).</summary>
     public static long Bytes { get; set; } = long.TryParse(
-        Environment.GetEnvironmentVariable("LONGSHOT_ALLOCATION_BUDGET_MB"), out var mb) && mb >= 0 ? mb << 20 : 1L << 30;
+        Environment.GetEnvironmentVariable("LONGSHOT_ALLOCATION_BUDGET_MB"), out var mb) && mb >= 0 ? mb << 20
+            : 1L << 30;
 
     /// <summary>Collects when the budget is spent.</summary>
     public static void Checkpoint()

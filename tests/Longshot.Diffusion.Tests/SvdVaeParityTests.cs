@@ -7,7 +7,8 @@ using Xunit;
 namespace Longshot.Diffusion.Tests;
 
 /// <summary>Stable Video Diffusion's VAE (AutoencoderKLTemporalDecoder) against diffusers v0.25 on a small random
-/// model (Golden/svd/vae_tiny): the image encoder's distribution and the temporal decoder over 3-frame videos.</summary>
+/// model (Golden/svd/pipeline_tiny/vae): the image encoder's distribution and the temporal decoder over 3-frame
+/// videos.</summary>
 public class SvdVaeParityTests
 {
     private static readonly Lazy<SvdVae> Vae =

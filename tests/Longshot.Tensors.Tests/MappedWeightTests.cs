@@ -71,10 +71,13 @@ public class MappedWeightTests : IDisposable
     [Fact]
     public void AnIndexJoinsShardsAndNamesWhatIsWrong()
     {
-        SafeTensors.Save(Path.Combine(_dir, "m-1.safetensors"), new Dictionary<string, Tensor> { ["a"] = Tensor.Ones(2) });
-        SafeTensors.Save(Path.Combine(_dir, "m-2.safetensors"), new Dictionary<string, Tensor> { ["b"] = Tensor.Ones(3) });
+        SafeTensors.Save(Path.Combine(_dir, "m-1.safetensors"), new Dictionary<string,
+            Tensor> { ["a"] = Tensor.Ones(2) });
+        SafeTensors.Save(Path.Combine(_dir, "m-2.safetensors"), new Dictionary<string,
+            Tensor> { ["b"] = Tensor.Ones(3) });
         var index = Path.Combine(_dir, "m.safetensors.index.json");
-        File.WriteAllText(index, "{\"metadata\": {}, \"weight_map\": {\"a\": \"m-1.safetensors\", \"b\": \"m-2.safetensors\"}}");
+        File.WriteAllText(index,
+            "{\"metadata\": {}, \"weight_map\": {\"a\": \"m-1.safetensors\", \"b\": \"m-2.safetensors\"}}");
         using (var set = SafeTensorsSet.Open(index))
         {
             Assert.Equal(new[] { "a", "b" }, set.Keys.Order());

@@ -13,7 +13,8 @@ public sealed class ClipAttention : Module
     public ClipAttention(VarBuilder vb, int dim, int heads)
     {
         if (dim % heads != 0)
-            throw new ArgumentException($"CLIP attention '{vb.Prefix}': width {dim} does not split into {heads} heads.");
+            throw new ArgumentException($"CLIP attention '{vb.Prefix}': width {dim} does not split into {heads} " +
+                "heads.");
         _q = Child(new Linear(vb.Pp("q_proj"), dim, dim));
         _k = Child(new Linear(vb.Pp("k_proj"), dim, dim));
         _v = Child(new Linear(vb.Pp("v_proj"), dim, dim));

@@ -13,7 +13,8 @@ public static class ModelFamilies
     /// <summary>Every family Longshot loads.</summary>
     public static IReadOnlyList<ModelFamily> All { get; } = new ModelFamily[]
     {
-        new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(), new SvdPipelineFamily(),
+        new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
+            new SvdPipelineFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>

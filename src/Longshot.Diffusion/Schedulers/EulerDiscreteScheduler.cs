@@ -38,7 +38,8 @@ public sealed class EulerDiscreteScheduler
         for (int i = 0; i < n; i++)
             betas[i] = c.TrainedBetas?[i] ?? (c.BetaSchedule == "linear"
                 ? (float)(c.BetaStart + (c.BetaEnd - (double)c.BetaStart) * i / (n - 1))
-                : Square((float)(Math.Sqrt(c.BetaStart) + (Math.Sqrt(c.BetaEnd) - Math.Sqrt(c.BetaStart)) * i / (n - 1))));
+                : Square((float)(Math.Sqrt(c.BetaStart)
+                    + (Math.Sqrt(c.BetaEnd) - Math.Sqrt(c.BetaStart)) * i / (n - 1))));
         var sigmas = new float[n];
         float alphaBar = 1f;
         for (int i = 0; i < n; i++)
@@ -92,7 +93,8 @@ public sealed class EulerDiscreteScheduler
 
     private double Interpolate(double t)
     {
-        int lo = Math.Clamp((int)Math.Floor(t), 0, _trainSigmas.Length - 1), hi = Math.Min(lo + 1, _trainSigmas.Length - 1);
+        int lo = Math.Clamp((int)Math.Floor(t), 0, _trainSigmas.Length - 1), hi = Math.Min(lo + 1,
+            _trainSigmas.Length - 1);
         double w = t - lo;
         return _trainSigmas[lo] * (1 - w) + _trainSigmas[hi] * w;
     }
@@ -147,7 +149,8 @@ public sealed class EulerDiscreteScheduler
     public Tensor Step(Tensor modelOutput, int index, Tensor sample)
     {
         if (index < 0 || index >= Timesteps.Length)
-            throw new ArgumentOutOfRangeException(nameof(index), $"step {index} is outside the {Timesteps.Length} set.");
+            throw new ArgumentOutOfRangeException(nameof(index),
+                $"step {index} is outside the {Timesteps.Length} set.");
         float sigma = Sigmas[index];
         // Divided, not multiplied by 1/sigma: at sigma 700 the step cancels almost all of the sample, and the
         // reference's rounding is what a user comparing outputs sees.

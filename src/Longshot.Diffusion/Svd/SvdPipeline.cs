@@ -42,12 +42,15 @@ public sealed class SvdPipeline
         if (unet.Config.CrossAttentionDim.Distinct().Single() != imageEncoder.Config.ProjectionDim)
             throw new LongshotException($"the UNet's cross_attention_dim ({unet.Config.CrossAttentionDim[0]}) is not " +
                 $"the image encoder's projection_dim ({imageEncoder.Config.ProjectionDim}).");
-        if (unet.Config.InChannels != 2 * vae.Config.LatentChannels || unet.Config.OutChannels != vae.Config.LatentChannels)
-            throw new LongshotException($"the UNet's in/out channels ({unet.Config.InChannels}/{unet.Config.OutChannels})" +
+        if (unet.Config.InChannels != 2 * vae.Config.LatentChannels
+            || unet.Config.OutChannels != vae.Config.LatentChannels)
+            throw new LongshotException($"the UNet's in/out channels ({unet.Config.InChannels}/" +
+                $"{unet.Config.OutChannels})" +
                 $" do not fit the VAE's {vae.Config.LatentChannels} latent channels (twice in, once out).");
         if (unet.Config.AddedTimeIds != 3)
             throw new LongshotException("the UNet's add_embedding does not take three added time ids.");
-        Unet = unet; Vae = vae; ImageEncoder = imageEncoder; SchedulerConfig = scheduler; FeatureExtractor = featureExtractor;
+        Unet = unet; Vae = vae; ImageEncoder = imageEncoder;
+        SchedulerConfig = scheduler; FeatureExtractor = featureExtractor;
     }
 
     /// <summary>Loads a published folder (model_index.json and its five component folders); every file is checked
@@ -79,7 +82,8 @@ public sealed class SvdPipeline
                 || entry.GetArrayLength() != 2 || entry[1].GetString() != cls)
                 throw new InputFileException(index, $"{index}: \"{name}\" must name {cls}.");
             if (!Directory.Exists(Path.Combine(folder, name)))
-                throw new InputFileException(folder, $"{folder}: the {name}/ folder model_index.json names is missing.");
+                throw new InputFileException(folder,
+                    $"{folder}: the {name}/ folder model_index.json names is missing.");
         }
     }
 
@@ -112,7 +116,8 @@ public sealed class SvdPipeline
         scheduler.SetTimesteps(settings.Steps);
         var latentShape = new[] { 1, frames, Vae.Config.LatentChannels, settings.Height / Vae.Config.DownFactor,
             settings.Width / Vae.Config.DownFactor };
-        noise ??= new SvdNoise(Tensor.Randn(rng, latentShape), Tensor.Randn(rng, 1, 3, settings.Height, settings.Width));
+        noise ??= new SvdNoise(Tensor.Randn(rng, latentShape), Tensor.Randn(rng, 1, 3, settings.Height,
+            settings.Width));
         if (!noise.Latents.Shape.SequenceEqual(latentShape))
             throw new SettingException("Latents", $"the initial latents are [{string.Join(", ", noise.Latents.Shape)}]" +
                 $", not [{string.Join(", ", latentShape)}].");
@@ -131,7 +136,8 @@ public sealed class SvdPipeline
             imageLatents.Shape[3]);
 
         // 3. The added time ids: fps - 1, motion bucket, noise augmentation.
-        var ids = Enumerable.Repeat(new float[] { settings.Fps - 1, settings.MotionBucketId, settings.NoiseAugStrength },
+        var ids = Enumerable.Repeat(new float[] { settings.Fps - 1, settings.MotionBucketId,
+            settings.NoiseAugStrength },
             batch).SelectMany(v => v).ToArray();
         var addedTimeIds = Tensor.FromArray(ids, batch, 3);
 

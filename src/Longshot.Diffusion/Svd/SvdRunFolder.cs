@@ -33,7 +33,8 @@ public sealed class SvdRunFolder(string folder, string identity)
         if (!File.Exists(StatePath)) return null;
         using var file = SafeTensorsFile.Open(StatePath);
         if (!file.Metadata.TryGetValue("identity", out var id) || id != identity)
-            throw new InputFileException(folder, $"{folder} holds another job (other model, settings, image or seed); " +
+            throw new InputFileException(folder,
+                $"{folder} holds another job (other model, settings, image or seed); " +
                 "use a new --run folder.");
         return (int.Parse(file.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture),
             file.Load("latents"));

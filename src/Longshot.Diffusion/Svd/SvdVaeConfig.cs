@@ -41,7 +41,8 @@ public sealed record SvdVaeConfig
     public void Validate()
     {
         if (ClassName != Class) throw new LongshotException($"_class_name is '{ClassName}', not {Class}.");
-        if (BlockOutChannels.Length < 1 || BlockOutChannels.Length > 8 || BlockOutChannels.Any(c => c < 32 || c % 32 != 0))
+        if (BlockOutChannels.Length < 1 || BlockOutChannels.Length > 8 || BlockOutChannels.Any(c => c < 32
+            || c % 32 != 0))
             throw new LongshotException("block_out_channels must be 1 to 8 multiples of 32 (the norms use 32 groups).");
         if (DownBlockTypes.Length != BlockOutChannels.Length || DownBlockTypes.Any(t => t != "DownEncoderBlock2D"))
             throw new LongshotException("down_block_types must be DownEncoderBlock2D, one per block_out_channels.");

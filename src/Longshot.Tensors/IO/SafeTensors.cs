@@ -45,7 +45,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         // Hugging Face's cache links a snapshot's files to its blobs: the size is the target's.
         var info = new FileInfo(path);
-        if (info.LinkTarget != null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
+        if (info.LinkTarget != null
+            && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
         long size = info.Length;
         if (size < 8)
             throw new SafeTensorsFormatException($"{path}: file is {size} bytes, too short for a safetensors header " +

@@ -40,6 +40,19 @@ public sealed class VarBuilder
         new(store, name => weights.Contains(name) ? weights.LoadMapped(name) : null, "", new Rng(0), copy: false,
             file: weights.Path);
 
+    /// <summary>A builder over weights read in place from any source (several files layered, renamed keys):
+    /// <paramref name="source"/> gives the mapped tensor of a name or null; <paramref name="file"/> names the source
+    /// in errors.</summary>
+    public static VarBuilder Mapped(ParameterStore store, Func<string, Tensor?> source, string file) =>
+        new(store, source, "", new Rng(0), copy: false, file: file);
+
+    /// <summary>A builder that records every weight's name and shape and stores no values (each weight is a
+    /// zero-stride view of one zero): how a model's layout is checked at full size without its memory.</summary>
+    public static VarBuilder ShapesOnly(ParameterStore store) =>
+        new(store, name => null, "", new Rng(0), copy: false, file: "(shapes only)") { _shapesOnly = true };
+
+    private bool _shapesOnly;
+
     /// <summary>The store parameters are registered in.</summary>
     public ParameterStore Store => _store;
 
@@ -48,7 +61,10 @@ public sealed class VarBuilder
 
     /// <summary>A builder one level deeper: prefix + "." + name.</summary>
     public VarBuilder Pp(string name) =>
-        new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng, _copy, _file);
+        new(_store, _source, _prefix.Length == 0 ? name : $"{_prefix}.{name}", _rng, _copy, _file)
+        {
+            _shapesOnly = _shapesOnly,
+        };
 
     /// <summary>A builder one level deeper, for list indices (<c>resnets.0</c>).</summary>
     public VarBuilder Pp(int index) => Pp(index.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -58,6 +74,8 @@ public sealed class VarBuilder
     {
         string full = _prefix.Length == 0 ? name : $"{_prefix}.{name}";
         Tensor t;
+        if (_shapesOnly)
+            return _store.Add(full, Tensor.Zeros(1).Reshape(shape.Select(_ => 1).ToArray()).Expand(shape));
         if (_source != null)
         {
             var s = _source(full) ?? throw (_file != null
