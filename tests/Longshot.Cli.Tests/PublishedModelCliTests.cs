@@ -145,4 +145,60 @@ public class PublishedModelCliTests
         Assert.Equal(2, code);
         Assert.Contains("00003-of-00003", err);
     }
+
+    /// <summary>An ExVideo extension (DiffSynth names) as its training starts it, for the fixture's UNet: frame
+    /// tables of <paramref name="frames"/> reflected positions and identity convolutions.</summary>
+    private string IdentityExtension(int frames)
+    {
+        var config = Longshot.Diffusion.Svd.SvdUnetConfig.Load(Golden("pipeline_tiny", "unet", "config.json"));
+        var blocks = Longshot.Diffusion.Svd.DiffSynthSvdNames.BlockNames(config);
+        var tensors = new Dictionary<string, Tensor>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i] is not { } b || !b.EndsWith(".temporal_transformer_blocks")) continue;
+            int channels = b.StartsWith("mid_block") ? config.BlockOutChannels[^1]
+                : b.StartsWith("down_blocks") ? config.BlockOutChannels[int.Parse(b.Split('.')[1])]
+                : config.BlockOutChannels[config.Levels - 1 - int.Parse(b.Split('.')[1])];
+            tensors[$"blocks.{i}.positional_embedding.embeddings"] =
+                Longshot.Diffusion.Svd.ExVideoPositions.InitialTable(frames, channels);
+            tensors[$"blocks.{i}.positional_conv.weight"] = Longshot.Tensors.Nn.Init.IdentityConv.Create(
+                new[] { channels, channels, 3, 3, 3 }, new Rng(0));
+            tensors[$"blocks.{i}.positional_conv.bias"] = Tensor.Zeros(channels);
+        }
+        var path = Path.Combine(_dir, "extension.safetensors");
+        SafeTensors.Save(path, tensors, DType.F16);
+        return path;
+    }
+
+    [Fact]
+    public void AnExtensionAtItsInitialisationGivesTheBaseModelsFramesAndBoundsTheFrames()
+    {
+        var extension = IdentityExtension(4);
+        var io = SafeTensors.Load(Golden("pipeline_tiny.io.safetensors"));
+        var image = Path.Combine(_dir, "image.png");
+        Png.Save(image, Longshot.Video.Imaging.Frame.FromTensor(io["image"]));
+        var latents = Path.Combine(_dir, "latents.safetensors");
+        SafeTensors.Save(latents, new Dictionary<string, Tensor>
+        {
+            ["latents"] = io["latents"], ["image_noise"] = io["image_noise"],
+        });
+        var frames = Path.Combine(_dir, "frames");
+        var (code, _, err) = Cli.Run("generate", "--model", Golden("pipeline_tiny"), "--extension", extension,
+            "--init-image", image, "--size", "40x24", "--frames", "3", "--steps", "3", "--decode-chunk-size", "2",
+            "--latents", latents, "--out", frames, "--quiet");
+        Assert.True(code == 0, err);
+        var written = Directory.GetFiles(frames, "*.png").Order().ToArray();
+        for (int f = 0; f < 3; f++)
+        {
+            var theirs = Longshot.Video.Imaging.Frame.FromTensor(io["frames"].Narrow(0, f, 1).Squeeze(0) * 2f - 1f);
+            Assert.True(Longshot.Video.Imaging.Frame.Psnr(Png.Load(written[f]), theirs) >= 45);
+        }
+        (code, _, err) = Cli.Run("generate", "--model", Golden("pipeline_tiny"), "--extension", extension,
+            "--init-image", image, "--size", "40x24", "--frames", "5", "--out", Path.Combine(_dir, "x.gif"));
+        Assert.Equal(2, code);
+        Assert.Contains("--frames", err);
+        (code, _, err) = Cli.Run("model", "info", extension);
+        Assert.Equal(2, code);
+        Assert.Contains("extension.safetensors", err);
+    }
 }

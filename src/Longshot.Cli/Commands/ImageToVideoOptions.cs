@@ -39,9 +39,15 @@ internal sealed class ImageToVideoOptions
         "--seed", "FILE");
     public Option<string?> Variant { get; } = CliOptions.Text("--variant", "--model: weights variant, e.g. fp16 " +
         "(default: full precision, or the only variant present)", "NAME");
+    public Option<string?> Extension { get; } = CliOptions.Text("--extension", "--model: an ExVideo extension " +
+        "(e.g. ExVideo-SVD-128f-v1's model.fp16.safetensors) on top of the UNet; then --frames defaults to its " +
+        $"frames and --size to {ExtendedWidth}x{ExtendedHeight}, as its authors' example runs", "FILE");
+
+    /// <summary>The size ExVideo's authors generate at with the 128-frame extension.</summary>
+    private const int ExtendedWidth = 512, ExtendedHeight = 512;
 
     public Option[] All => new Option[] { Model, Size, Fps, MotionBucket, NoiseAug, MinGuidance, MaxGuidance,
-        DecodeChunk, Latents, Variant };
+        DecodeChunk, Latents, Variant, Extension };
 
     /// <summary>Runs the published model; the shared options (frames, steps, seed, run folder) are passed in.</summary>
     public int Run(ParseResult p, string modelDir, string? imagePath, string outPath, int? frames, int? steps,
@@ -50,7 +56,9 @@ internal sealed class ImageToVideoOptions
         if (imagePath == null)
             throw new LongshotException("--init-image: an image-to-video model needs the first frame (a PNG).");
         VideoWriters.CheckPath(outPath, "--out");
-        var (width, height) = ParseSize(p.GetValue(Size));
+        string? extension = p.GetValue(Extension);
+        var (width, height) = p.GetValue(Size) == null && extension != null ? (ExtendedWidth, ExtendedHeight)
+            : ParseSize(p.GetValue(Size));
         var settings = new SvdSettings
         {
             Frames = frames, Width = width, Height = height, Steps = steps ?? Defaults.Steps, Fps = p.GetValue(Fps),
@@ -59,7 +67,8 @@ internal sealed class ImageToVideoOptions
             DecodeChunkSize = p.GetValue(DecodeChunk), Seed = seed,
         };
         var image = LoadImage(imagePath);
-        var pipe = SvdPipeline.Load(modelDir, p.GetValue(Variant));
+        var pipe = SvdPipeline.Load(modelDir, p.GetValue(Variant), extension);
+        if (extension != null) settings = settings with { Frames = frames ?? pipe.Unet.Config.ExtensionFrames };
         settings.Validate(pipe.Vae.Config.DownFactor);
         var noise = p.GetValue(Latents) is { } latentsPath ? LoadNoise(latentsPath, settings, pipe) : null;
         var clock = Stopwatch.StartNew();

@@ -26,11 +26,13 @@ internal static class ModelCommands
     private static Command Info()
     {
         var dir = Folder();
-        var c = new Command("info", "The folder's family, what Longshot runs with it, and its components' parameters " +
-            "and stored types.");
+        var c = new Command("info", "The folder's family (or an ExVideo extension file's), what Longshot runs with " +
+            "it, and its components' parameters and stored types.");
         c.Arguments.Add(dir);
         return c.With(Variant).Runs((p, _) =>
         {
+            if (File.Exists(p.GetValue(dir)) && p.GetValue(dir)!.EndsWith(".safetensors", StringComparison.Ordinal))
+                return Extension(p.GetValue(dir)!);
             var report = FolderReport.Describe(p.GetValue(dir)!, p.GetValue(Variant));
             Console.WriteLine($"folder     : {Path.GetFullPath(report.Folder)}");
             Console.WriteLine($"family     : {report.Family.Title} ({report.Family.ClassName})");
@@ -49,6 +51,22 @@ internal static class ModelCommands
             Console.WriteLine($"total      : {total.ToString("N0", CultureInfo.InvariantCulture)} parameters");
             return 0;
         });
+    }
+
+    /// <summary>`model info FILE`: an ExVideo extension file, checked against SVD's published UNet.</summary>
+    private static int Extension(string path)
+    {
+        var extension = Longshot.Diffusion.Svd.ExVideoSvdExtension.Open(path,
+            new Longshot.Diffusion.Svd.SvdUnetConfig());
+        var types = extension.Weights.ElementsByType();
+        Console.WriteLine($"file       : {Path.GetFullPath(path)}");
+        Console.WriteLine("family     : ExVideo extension of Stable Video Diffusion's UNet, " +
+            $"{extension.Frames} frames");
+        Console.WriteLine($"tensors    : {extension.Names.Count} ({types.Values.Sum().ToString("N0",
+            CultureInfo.InvariantCulture)} parameters, {string.Join(" + ", types.Keys)})");
+        Console.WriteLine($"runs       : longshot generate --model SVD_XT_DIR --extension {Path.GetFileName(path)} " +
+            "--init-image PNG");
+        return 0;
     }
 
     private static Command Run()

@@ -55,13 +55,17 @@ public sealed class SvdPipeline
 
     /// <summary>Loads a published folder (model_index.json and its five component folders); every file is checked
     /// and a missing or mismatched component is named.</summary>
-    public static SvdPipeline Load(string folder, string? variant = null)
+    /// <param name="extension">An ExVideo extension file loaded on top of the UNet (see
+    /// <see cref="ExVideoSvdExtension"/>), or null.</param>
+    public static SvdPipeline Load(string folder, string? variant = null, string? extension = null)
     {
         CheckIndex(folder);
         string Part(string name) => Path.Combine(folder, name);
-        return new SvdPipeline(
-            SvdUnet.Mapped(SvdUnetConfig.Load(Path.Combine(Part("unet"), "config.json")),
-                ComponentWeights.Open(Part("unet"), variant: variant)),
+        var unetConfig = SvdUnetConfig.Load(Path.Combine(Part("unet"), "config.json"));
+        var unetWeights = ComponentWeights.Open(Part("unet"), variant: variant);
+        var unet = extension == null ? SvdUnet.Mapped(unetConfig, unetWeights)
+            : ExVideoSvdExtension.Open(extension, unetConfig).Apply(unetConfig, unetWeights);
+        return new SvdPipeline(unet,
             SvdVae.Mapped(SvdVaeConfig.Load(Path.Combine(Part("vae"), "config.json")),
                 ComponentWeights.Open(Part("vae"), variant: variant)),
             ClipVisionModel.Mapped(ClipVisionConfig.Load(Path.Combine(Part("image_encoder"), "config.json")),
@@ -108,8 +112,11 @@ public sealed class SvdPipeline
     {
         settings.Validate(Vae.Config.DownFactor);
         if (image.Rank != 3 || image.Shape[0] != 3)
-            throw new ArgumentException($"the conditioning image must be [3, H, W], got [{string.Join(", ", image.Shape)}].");
+            throw new ArgumentException("the conditioning image must be [3, H, W], got " +
+                $"[{string.Join(", ", image.Shape)}].");
         int frames = settings.Frames ?? Unet.Config.NumFrames, batch = settings.Guided ? 2 : 1;
+        if (Unet.Config.ExtensionFrames is { } most && frames > most)
+            throw new SettingException("Frames", $"{frames} frames are more than the extension's {most}.");
         using var _ = Tensor.NoGrad();
         var rng = new Rng(settings.Seed);
         var scheduler = new EulerDiscreteScheduler(SchedulerConfig);
@@ -119,7 +126,8 @@ public sealed class SvdPipeline
         noise ??= new SvdNoise(Tensor.Randn(rng, latentShape), Tensor.Randn(rng, 1, 3, settings.Height,
             settings.Width));
         if (!noise.Latents.Shape.SequenceEqual(latentShape))
-            throw new SettingException("Latents", $"the initial latents are [{string.Join(", ", noise.Latents.Shape)}]" +
+            throw new SettingException("Latents", "the initial latents are " +
+                $"[{string.Join(", ", noise.Latents.Shape)}]" +
                 $", not [{string.Join(", ", latentShape)}].");
 
         // 1. The image embedding (CLIP on the image at its own size), zero for the unguided half.
