@@ -61,14 +61,7 @@ public class PublishedModelCliTests
     [Fact]
     public void GenerateWithGivenLatentsWritesTheReferencesFrames()
     {
-        var io = SafeTensors.Load(Golden("pipeline_tiny.io.safetensors"));
-        var image = Path.Combine(_dir, "image.png");
-        Png.Save(image, Longshot.Video.Imaging.Frame.FromTensor(io["image"]));
-        var latents = Path.Combine(_dir, "latents.safetensors");
-        SafeTensors.Save(latents, new Dictionary<string, Tensor>
-        {
-            ["latents"] = io["latents"], ["image_noise"] = io["image_noise"],
-        });
+        var (io, image, latents) = ReferenceInputs();
         var frames = Path.Combine(_dir, "frames");
         var (code, _, err) = Cli.Run("generate", "--model", Golden("pipeline_tiny"), "--init-image", image,
             "--size", "40x24", "--frames", "3", "--steps", "3", "--decode-chunk-size", "2", "--latents", latents,
@@ -146,25 +139,27 @@ public class PublishedModelCliTests
         Assert.Contains("00003-of-00003", err);
     }
 
+    /// <summary>The reference run's outputs, and its first frame and noise written as the command line takes
+    /// them.</summary>
+    private (Dictionary<string, Tensor> Io, string Image, string Latents) ReferenceInputs()
+    {
+        var io = SafeTensors.Load(Golden("pipeline_tiny.io.safetensors"));
+        var image = Path.Combine(_dir, "image.png");
+        Png.Save(image, Longshot.Video.Imaging.Frame.FromTensor(io["image"]));
+        var latents = Path.Combine(_dir, "latents.safetensors");
+        SafeTensors.Save(latents, new Dictionary<string, Tensor>
+        {
+            ["latents"] = io["latents"], ["image_noise"] = io["image_noise"],
+        });
+        return (io, image, latents);
+    }
+
     /// <summary>An ExVideo extension (DiffSynth names) as its training starts it, for the fixture's UNet: frame
     /// tables of <paramref name="frames"/> reflected positions and identity convolutions.</summary>
     private string IdentityExtension(int frames)
     {
         var config = Longshot.Diffusion.Svd.SvdUnetConfig.Load(Golden("pipeline_tiny", "unet", "config.json"));
-        var blocks = Longshot.Diffusion.Svd.DiffSynthSvdNames.BlockNames(config);
-        var tensors = new Dictionary<string, Tensor>();
-        for (int i = 0; i < blocks.Count; i++)
-        {
-            if (blocks[i] is not { } b || !b.EndsWith(".temporal_transformer_blocks")) continue;
-            int channels = b.StartsWith("mid_block") ? config.BlockOutChannels[^1]
-                : b.StartsWith("down_blocks") ? config.BlockOutChannels[int.Parse(b.Split('.')[1])]
-                : config.BlockOutChannels[config.Levels - 1 - int.Parse(b.Split('.')[1])];
-            tensors[$"blocks.{i}.positional_embedding.embeddings"] =
-                Longshot.Diffusion.Svd.ExVideoPositions.InitialTable(frames, channels);
-            tensors[$"blocks.{i}.positional_conv.weight"] = Longshot.Tensors.Nn.Init.IdentityConv.Create(
-                new[] { channels, channels, 3, 3, 3 }, new Rng(0));
-            tensors[$"blocks.{i}.positional_conv.bias"] = Tensor.Zeros(channels);
-        }
+        var tensors = Longshot.Diffusion.Svd.ExVideoSvdExtension.Initial(config, frames);
         var path = Path.Combine(_dir, "extension.safetensors");
         SafeTensors.Save(path, tensors, DType.F16);
         return path;
@@ -174,14 +169,7 @@ public class PublishedModelCliTests
     public void AnExtensionAtItsInitialisationGivesTheBaseModelsFramesAndBoundsTheFrames()
     {
         var extension = IdentityExtension(4);
-        var io = SafeTensors.Load(Golden("pipeline_tiny.io.safetensors"));
-        var image = Path.Combine(_dir, "image.png");
-        Png.Save(image, Longshot.Video.Imaging.Frame.FromTensor(io["image"]));
-        var latents = Path.Combine(_dir, "latents.safetensors");
-        SafeTensors.Save(latents, new Dictionary<string, Tensor>
-        {
-            ["latents"] = io["latents"], ["image_noise"] = io["image_noise"],
-        });
+        var (io, image, latents) = ReferenceInputs();
         var frames = Path.Combine(_dir, "frames");
         var (code, _, err) = Cli.Run("generate", "--model", Golden("pipeline_tiny"), "--extension", extension,
             "--init-image", image, "--size", "40x24", "--frames", "3", "--steps", "3", "--decode-chunk-size", "2",

@@ -65,19 +65,7 @@ public class ExVideoSvdExtensionTests
     {
         var dir = Directory.CreateTempSubdirectory("longshot-exvideo-svd-").FullName;
         var config = SvdUnetConfig.Load(SvdUnetParityTests.Golden("unet_tiny", "config.json"));
-        var blocks = DiffSynthSvdNames.BlockNames(config);
-        var tensors = new Dictionary<string, Tensor>();
-        for (int i = 0; i < blocks.Count; i++)
-        {
-            if (blocks[i] is not { } b || !b.EndsWith(".temporal_transformer_blocks")) continue;
-            int channels = b.StartsWith("mid_block") ? config.BlockOutChannels[^1]
-                : b.StartsWith("down_blocks") ? config.BlockOutChannels[int.Parse(b.Split('.')[1])]
-                : config.BlockOutChannels[config.Levels - 1 - int.Parse(b.Split('.')[1])];
-            tensors[$"blocks.{i}.positional_embedding.embeddings"] = ExVideoPositions.InitialTable(16, channels);
-            tensors[$"blocks.{i}.positional_conv.weight"] = Init.IdentityConv.Create(
-                new[] { channels, channels, 3, 3, 3 }, new Rng(0));
-            tensors[$"blocks.{i}.positional_conv.bias"] = Tensor.Zeros(channels);
-        }
+        var tensors = ExVideoSvdExtension.Initial(config, 16);
         var path = Path.Combine(dir, "model.safetensors");
         SafeTensors.Save(path, tensors, DType.F16);
         var extension = ExVideoSvdExtension.Open(path, config);

@@ -59,6 +59,31 @@ public sealed class ExVideoSvdExtension
         return new ExVideoSvdExtension(weights, tables[0], names);
     }
 
+    /// <summary>
+    /// An extension as ExVideo's post-tuning starts it, in DiffSynth's names: every transformer's frame table holds
+    /// the reflected positions (<see cref="ExVideoPositions"/>) and its positional convolution is the identity, so the
+    /// extended model computes what the base model does for up to 25 frames.
+    /// </summary>
+    public static Dictionary<string, Tensor> Initial(SvdUnetConfig config, int frames)
+    {
+        var blocks = DiffSynthSvdNames.BlockNames(config);
+        var tensors = new Dictionary<string, Tensor>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i] is not { } block || !block.EndsWith(".temporal_transformer_blocks", StringComparison.Ordinal))
+                continue;
+            var parts = block.Split('.');
+            int channels = parts[0] == "mid_block" ? config.BlockOutChannels[^1]
+                : parts[0] == "down_blocks" ? config.BlockOutChannels[int.Parse(parts[1])]
+                : config.BlockOutChannels[config.Levels - 1 - int.Parse(parts[1])];
+            tensors[$"blocks.{i}.positional_embedding.embeddings"] = ExVideoPositions.InitialTable(frames, channels);
+            tensors[$"blocks.{i}.positional_conv.weight"] = Tensors.Nn.Init.IdentityConv.Create(
+                new[] { channels, channels, 3, 3, 3 }, new Rng(0));
+            tensors[$"blocks.{i}.positional_conv.bias"] = Tensor.Zeros(channels);
+        }
+        return tensors;
+    }
+
     /// <summary>The base UNet with this extension on top: its tensors replace the base's, the rest come from the
     /// base folder's weights, all read in place.</summary>
     public SvdUnet Apply(SvdUnetConfig baseConfig, SafeTensorsSet baseWeights)
