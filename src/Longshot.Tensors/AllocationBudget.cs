@@ -6,11 +6,16 @@ namespace Longshot.Tensors;
 /// Keeps a large model's garbage bounded. Every op allocates its output; a 1.5 B-parameter model's call frees
 /// gigabytes of them, and .NET collects the large-object heap only when its own budget runs out, so the resident
 /// memory of a call grows with the model rather than with what is alive. Models call <see cref="Checkpoint"/>
-/// between blocks: once <see cref="Bytes"/> have been allocated since the last collection, a full compacting
-/// collection runs (milliseconds: little is alive between blocks).
+/// between blocks, and every tensor of <see cref="LargeElements"/> or more (the large-object heap's) is allocated
+/// after one: once <see cref="Bytes"/> have been allocated since the last collection, a full compacting collection
+/// runs (milliseconds: little is alive).
 /// </summary>
 public static class AllocationBudget
 {
+    /// <summary>Tensors this large (32 MB of float32, the large-object heap's threshold here) check the budget
+    /// before they are allocated.</summary>
+    public const int LargeElements = 8 << 20;
+
     private static long _mark = GC.GetTotalAllocatedBytes();
 
     /// <summary>Bytes allocated between collections (default 1 GiB, or LONGSHOT_ALLOCATION_BUDGET_MB; 0 turns the

@@ -77,8 +77,12 @@ public sealed partial class Tensor
     // ---------- creation ----------
 
     /// <summary>A new zero-filled tensor.</summary>
-    public static Tensor Zeros(params int[] shape) =>
-        new(new float[ShapeUtil.CheckedNumel(shape)], (int[])shape.Clone());
+    public static Tensor Zeros(params int[] shape)
+    {
+        int n = ShapeUtil.CheckedNumel(shape);
+        if (n >= AllocationBudget.LargeElements) AllocationBudget.Checkpoint();
+        return new(new float[n], (int[])shape.Clone());
+    }
 
     /// <summary>A new tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params int[] shape)
@@ -95,8 +99,12 @@ public sealed partial class Tensor
     public static Tensor Scalar(float value) => new(new[] { value }, Array.Empty<int>());
 
     /// <summary>A new uninitialised tensor; every element must be written before it is read.</summary>
-    internal static Tensor Empty(params int[] shape) =>
-        new(GC.AllocateUninitializedArray<float>(ShapeUtil.CheckedNumel(shape)), (int[])shape.Clone());
+    internal static Tensor Empty(params int[] shape)
+    {
+        int n = ShapeUtil.CheckedNumel(shape);
+        if (n >= AllocationBudget.LargeElements) AllocationBudget.Checkpoint();
+        return new(GC.AllocateUninitializedArray<float>(n), (int[])shape.Clone());
+    }
 
     /// <summary>Wraps (without copying) a row-major array with the given shape.</summary>
     public static Tensor FromArray(float[] data, params int[] shape)

@@ -1,0 +1,84 @@
+"""Golden fixtures for the text-to-video family's parts (issue: text-to-video from published files).
+
+The CLIP text tower in Hugging Face's layout (CLIPTextModel: config.json and model.safetensors), computed by
+DiffSynth-Studio's SDTextEncoder after its own from_diffusers converter, at small sizes with every weight random and
+GELU as OpenCLIP ViT-H/14 uses it; written under tests/Longshot.Diffusion.Tests/Golden/t2v/.
+
+    source ../shared/reference/env.sh && $REF_PY tools/make_t2v_golden.py
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from make_svd_golden import sdpa  # noqa: E402  (PyTorch 2's attention for DiffSynth on PyTorch 1.13)
+from safetensors.torch import save_file  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "Longshot.Diffusion.Tests", "Golden", "t2v")
+
+TEXT = dict(vocab_size=320, hidden_size=64, intermediate_size=160, projection_dim=64, num_hidden_layers=2,
+            num_attention_heads=4, max_position_embeddings=77, hidden_act="gelu", layer_norm_eps=1e-5)
+
+
+def write_text_encoder():
+    from diffsynth.models.sd_text_encoder import CLIPEncoderLayer, SDTextEncoder
+    c = TEXT
+    g = torch.Generator().manual_seed(900)
+    d, inner, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+
+    def rnd(*shape, scale=None):
+        t = torch.randn(*shape, generator=g)
+        return t * (scale if scale is not None else 1 / max(1, t[0].numel() if t.dim() > 1 else 1) ** 0.5)
+
+    hf = {
+        "text_model.embeddings.token_embedding.weight": rnd(c["vocab_size"], d, scale=1.0),
+        "text_model.embeddings.position_embedding.weight": rnd(c["max_position_embeddings"], d, scale=0.5),
+        "text_model.final_layer_norm.weight": 1 + 0.2 * rnd(d, scale=1.0),
+        "text_model.final_layer_norm.bias": rnd(d, scale=0.1),
+    }
+    for i in range(layers):
+        pre = f"text_model.encoder.layers.{i}."
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            hf[pre + f"self_attn.{proj}.weight"] = rnd(d, d)
+            hf[pre + f"self_attn.{proj}.bias"] = rnd(d, scale=0.1)
+        for norm in ("layer_norm1", "layer_norm2"):
+            hf[pre + norm + ".weight"] = 1 + 0.2 * rnd(d, scale=1.0)
+            hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
+        hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
+        hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
+    folder = os.path.join(ROOT, "text_encoder_tiny")
+    os.makedirs(folder, exist_ok=True)
+    config = {"architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "attention_dropout": 0.0,
+              "dropout": 0.0, "initializer_factor": 1.0, "initializer_range": 0.02, "torch_dtype": "float32",
+              "transformers_version": "4.34.0", "pad_token_id": 1, "bos_token_id": 49406, "eos_token_id": 49407,
+              **c}
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    save_file(hf, os.path.join(folder, "model.safetensors"))
+    encoder = SDTextEncoder(embed_dim=d, vocab_size=c["vocab_size"], max_position_embeddings=77,
+                            num_encoder_layers=layers, encoder_intermediate_size=inner)
+    # SDTextEncoder's layers are SD 1.x's (12 heads of 64, quick GELU); ViT-H's are these heads with GELU.
+    encoder.encoders = torch.nn.ModuleList([
+        CLIPEncoderLayer(d, inner, num_heads=c["num_attention_heads"], head_dim=d // c["num_attention_heads"],
+                         use_quick_gelu=False) for _ in range(layers)])
+    encoder.load_state_dict(SDTextEncoder.state_dict_converter().from_diffusers(hf), strict=True)
+    encoder.eval()
+    ids = torch.randint(0, c["vocab_size"], (2, 77), generator=g)
+    shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
+    if shimmed:
+        torch.nn.functional.scaled_dot_product_attention = sdpa
+    try:
+        with torch.no_grad():
+            hidden = encoder(ids)
+    finally:
+        if shimmed:
+            del torch.nn.functional.scaled_dot_product_attention
+    save_file({"input_ids": ids.float(), "last_hidden_state": hidden},
+              os.path.join(ROOT, "text_encoder_tiny.io.safetensors"))
+    print("text_encoder_tiny: hidden std", float(hidden.std()))
+
+
+if __name__ == "__main__":
+    write_text_encoder()
