@@ -14,7 +14,7 @@ public static class ModelFamilies
     public static IReadOnlyList<ModelFamily> All { get; } = new ModelFamily[]
     {
         new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
-            new SvdPipelineFamily(),
+        new ClipTextFamily(), new SvdPipelineFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>
