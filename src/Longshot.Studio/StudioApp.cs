@@ -41,8 +41,7 @@ public static partial class StudioApp
         var builder = WebApplication.CreateSlimBuilder(
             new WebApplicationOptions { ContentRootPath = options.Workspace });
         builder.WebHost.UseUrls(options.Urls);
-        // A first frame for image-to-video travels as base64 in the job's JSON: room for a 1024x576 photo.
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 << 20);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Failed requests are answered (and 500s logged) by WriteError; the middleware's own log would repeat each
         // client mistake with a stack trace.
@@ -180,7 +179,7 @@ public static partial class StudioApp
             var job = runner.Submit(spec.Model != null ? JobRunner.ImageToVideo : JobRunner.Generate,
                 spec with { Parent = null });
             return Results.Created($"/api/jobs/{job.Id}", job);
-        });
+        }).WithMetadata(new BodyLimit(JobBodyLimit));
 
         api.MapPost("/jobs/{id}/redraw", (string id, RedrawBody body, JobRunner runner, JobStore store) =>
         {
@@ -272,6 +271,16 @@ public static partial class StudioApp
     {
         try { return ModelFamilies.Find(folder); }
         catch (LongshotException) { return null; }
+    }
+
+    /// <summary>Largest body of POST /api/jobs: a first frame for image-to-video travels in it as base64 (room for a
+    /// 1024x576 photo); every other route takes at most 1 MB.</summary>
+    public const long JobBodyLimit = 16 << 20;
+
+    /// <summary>A route's own body limit, which the server applies instead of its 1 MB.</summary>
+    private sealed class BodyLimit(long bytes) : Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize => bytes;
     }
 
     /// <summary>Body of POST /api/storyline.</summary>

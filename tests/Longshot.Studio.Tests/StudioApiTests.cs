@@ -206,14 +206,20 @@ public class StudioApiTests
     }
 
     [Fact]
-    public async Task BodiesOverOneMegabyteAreRefusedByTheRealServer()
+    public async Task BodiesOverTheirRoutesLimitAreRefusedByTheRealServer()
     {
         await using var live = (await LiveStudio.Start())!;
         using var http = new HttpClient();
-        var huge = new { story = "0-: " + new string('a', 2 << 20), frames = 16 };
+        // A job may carry a first frame (16 MB at most); every other route takes 1 MB.
+        var huge = new { story = "0-: " + new string('a', (int)StudioApp.JobBodyLimit + 1), frames = 16 };
         var r = await http.PostAsJsonAsync(live.Url + "/api/jobs", huge);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
         Assert.Contains("error", await r.Content.ReadAsStringAsync());
+        r = await http.PostAsJsonAsync(live.Url + "/api/storyline", new { story = new string('a', 2 << 20) });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        // 2 MB is within a job's limit: it is read, and refused for what it says (a storyline too long).
+        r = await http.PostAsJsonAsync(live.Url + "/api/jobs", new { story = new string('a', 2 << 20), frames = 16 });
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         Assert.Empty(await http.GetFromJsonAsync<JsonElement[]>(live.Url + "/api/jobs") ?? Array.Empty<JsonElement>());
     }
 
