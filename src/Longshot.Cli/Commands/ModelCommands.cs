@@ -36,7 +36,7 @@ internal static class ModelCommands
             var report = FolderReport.Describe(p.GetValue(dir)!, p.GetValue(Variant));
             Console.WriteLine($"folder     : {Path.GetFullPath(report.Folder)}");
             Console.WriteLine($"family     : {report.Family.Title} ({report.Family.ClassName})");
-            Console.WriteLine($"runs       : {report.Family.Runs}");
+            Console.WriteLine($"runs       : {report.Family.Runs}{Command(report.Family)}");
             Console.WriteLine("components :");
             foreach (var part in report.Components)
             {
@@ -52,6 +52,16 @@ internal static class ModelCommands
             return 0;
         });
     }
+
+    /// <summary>The command that runs a family's folders, for `model info`.</summary>
+    private static string Command(ModelFamily family) => family switch
+    {
+        SvdPipelineFamily => " (longshot generate --model DIR --init-image PNG)",
+        MtdFamily => " (longshot generate --global/--local/--extended DIR; longshot train)",
+        _ when family.ModelMethods.Count > 0 =>
+            $" (longshot model run DIR --method {string.Join("|", family.ModelMethods)})",
+        _ => "",
+    };
 
     /// <summary>`model info FILE`: an ExVideo extension file, checked against SVD's published UNet.</summary>
     private static int Extension(string path)

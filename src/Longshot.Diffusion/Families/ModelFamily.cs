@@ -23,9 +23,9 @@ public abstract class ModelFamily
     /// <summary>The type a folder of this family loads into.</summary>
     public abstract Type ModelType { get; }
 
-    /// <summary>What Longshot does with a folder of this family, for `longshot model info`.</summary>
+    /// <summary>What Longshot does with a folder of this family, in words (front ends add their commands).</summary>
     public virtual string Runs => ModelMethods.Count > 0
-        ? $"longshot model run (--method {string.Join(" or ", ModelMethods)})" : "loads as a part of a pipeline";
+        ? $"its {string.Join(" and ", ModelMethods)} on saved inputs" : "loads as a part of a pipeline";
 
     /// <summary>The methods `longshot model run` can call on one component of this family (empty: none).</summary>
     public virtual IReadOnlyList<string> ModelMethods => Array.Empty<string>();

@@ -19,5 +19,5 @@ public sealed class MtdFamily : ModelFamily<MtdPipelineParts>
     public override MtdPipelineParts Load(string folder) => MtdPipelineParts.Load(folder);
 
     /// <inheritdoc/>
-    public override string Runs => "longshot generate --global/--local/--extended DIR; longshot train";
+    public override string Runs => "long-video generation (as the global, local or extended model) and training";
 }

@@ -20,6 +20,5 @@ public sealed class SvdPipelineFamily : ModelFamily<SvdPipeline>
     public override SvdPipeline Load(string folder) => SvdPipeline.Load(folder);
 
     /// <inheritdoc/>
-    public override string Runs => "image-to-video: longshot generate --model DIR --init-image PNG; each component " +
-        "folder with longshot model run";
+    public override string Runs => "image-to-video generation from a first frame; each component folder on its own";
 }

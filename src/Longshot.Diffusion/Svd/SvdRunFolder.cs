@@ -35,7 +35,7 @@ public sealed class SvdRunFolder(string folder, string identity)
         if (!file.Metadata.TryGetValue("identity", out var id) || id != identity)
             throw new InputFileException(folder,
                 $"{folder} holds another job (other model, settings, image or seed); " +
-                "use a new --run folder.");
+                "use a new run folder.");
         return (int.Parse(file.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture),
             file.Load("latents"));
     }
