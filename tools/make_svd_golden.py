@@ -145,6 +145,23 @@ CLIP = dict(hidden_size=64, intermediate_size=160, projection_dim=24, num_hidden
             num_channels=3, image_size=224, patch_size=14, hidden_act="gelu", layer_norm_eps=1e-5)
 
 
+def clip_encoder_layers(tower, layers, d, inner, rnd):
+    """Random weights of a Hugging Face CLIP tower's encoder layers (tower: vision_model or text_model), drawn in a
+    fixed order from rnd(*shape, scale=None)."""
+    hf = {}
+    for i in range(layers):
+        pre = f"{tower}.encoder.layers.{i}."
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            hf[pre + f"self_attn.{proj}.weight"] = rnd(d, d)
+            hf[pre + f"self_attn.{proj}.bias"] = rnd(d, scale=0.1)
+        for norm in ("layer_norm1", "layer_norm2"):
+            hf[pre + norm + ".weight"] = 1 + 0.2 * rnd(d, scale=1.0)
+            hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
+        hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
+        hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
+    return hf
+
+
 def write_image_encoder():
     """CLIPVisionModelWithProjection in Hugging Face's layout, computed by DiffSynth's SVDImageEncoder after its own
     converter from that layout (DiffSynth fixes image size 224 and patch 14, as ViT-H/14 has them)."""
@@ -167,16 +184,7 @@ def write_image_encoder():
         "vision_model.post_layernorm.bias": rnd(d, scale=0.1),
         "visual_projection.weight": rnd(c["projection_dim"], d),
     }
-    for i in range(layers):
-        pre = f"vision_model.encoder.layers.{i}."
-        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            hf[pre + f"self_attn.{proj}.weight"] = rnd(d, d)
-            hf[pre + f"self_attn.{proj}.bias"] = rnd(d, scale=0.1)
-        for norm in ("layer_norm1", "layer_norm2"):
-            hf[pre + norm + ".weight"] = 1 + 0.2 * rnd(d, scale=1.0)
-            hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
-        hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
-        hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
+    hf.update(clip_encoder_layers("vision_model", layers, d, inner, rnd))
     folder = os.path.join(ROOT, "pipeline_tiny", "image_encoder")
     os.makedirs(folder, exist_ok=True)
     config = {"architectures": ["CLIPVisionModelWithProjection"], "model_type": "clip_vision_model",

@@ -13,7 +13,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_svd_golden import sdpa  # noqa: E402  (PyTorch 2's attention for DiffSynth on PyTorch 1.13)
+from make_svd_golden import clip_encoder_layers, sdpa  # noqa: E402  (sdpa: PyTorch 2's attention for DiffSynth)
 from safetensors.torch import save_file  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "Longshot.Diffusion.Tests", "Golden", "t2v")
@@ -38,16 +38,7 @@ def write_text_encoder():
         "text_model.final_layer_norm.weight": 1 + 0.2 * rnd(d, scale=1.0),
         "text_model.final_layer_norm.bias": rnd(d, scale=0.1),
     }
-    for i in range(layers):
-        pre = f"text_model.encoder.layers.{i}."
-        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            hf[pre + f"self_attn.{proj}.weight"] = rnd(d, d)
-            hf[pre + f"self_attn.{proj}.bias"] = rnd(d, scale=0.1)
-        for norm in ("layer_norm1", "layer_norm2"):
-            hf[pre + norm + ".weight"] = 1 + 0.2 * rnd(d, scale=1.0)
-            hf[pre + norm + ".bias"] = rnd(d, scale=0.1)
-        hf[pre + "mlp.fc1.weight"], hf[pre + "mlp.fc1.bias"] = rnd(inner, d), rnd(inner, scale=0.1)
-        hf[pre + "mlp.fc2.weight"], hf[pre + "mlp.fc2.bias"] = rnd(d, inner), rnd(d, scale=0.1)
+    hf.update(clip_encoder_layers("text_model", layers, d, inner, rnd))
     folder = os.path.join(ROOT, "text_encoder_tiny")
     os.makedirs(folder, exist_ok=True)
     config = {"architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "attention_dropout": 0.0,
