@@ -179,7 +179,8 @@ def write_image_encoder():
         "vision_model.embeddings.class_embedding": rnd(d, scale=1.0),
         "vision_model.embeddings.patch_embedding.weight": rnd(d, 3, c["patch_size"], c["patch_size"]),
         "vision_model.embeddings.position_embedding.weight": rnd(positions, d, scale=0.5),
-        "vision_model.pre_layrnorm.weight": 1 + 0.2 * rnd(d, scale=1.0), "vision_model.pre_layrnorm.bias": rnd(d, scale=0.1),
+        "vision_model.pre_layrnorm.weight": 1 + 0.2 * rnd(d, scale=1.0),
+        "vision_model.pre_layrnorm.bias": rnd(d, scale=0.1),
         "vision_model.post_layernorm.weight": 1 + 0.2 * rnd(d, scale=1.0),
         "vision_model.post_layernorm.bias": rnd(d, scale=0.1),
         "visual_projection.weight": rnd(c["projection_dim"], d),
@@ -386,7 +387,8 @@ def write_exvideo_block():
         if shimmed:
             del torch.nn.functional.scaled_dot_product_attention
     ours = {
-        "positional_embedding_proj.0": "time_pos_embed.linear_1", "positional_embedding_proj.2": "time_pos_embed.linear_2",
+        "positional_embedding_proj.0": "time_pos_embed.linear_1",
+        "positional_embedding_proj.2": "time_pos_embed.linear_2",
         "positional_embedding.embeddings": "time_pos_table", "positional_conv": "positional_conv",
         "act_fn_in.proj": "temporal_transformer_blocks.0.ff_in.net.0.proj",
         "ff_in": "temporal_transformer_blocks.0.ff_in.net.2",
