@@ -30,6 +30,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     private readonly Dictionary<(string?, string?), LongVideoPipeline> _pipelines = new();
     private readonly Dictionary<string, SvdPipeline> _imageToVideo = new();
     private readonly object _current = new();
+    /// <summary>Held while jobs are added or deleted, so a redraw cannot be queued on a job being deleted.</summary>
+    private readonly object _history = new();
     private (string Id, CancellationTokenSource Cts)? _running;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -37,6 +39,11 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     /// <summary>Validates and queues a job; throws <see cref="LongshotException"/> (a 400) when it cannot
     /// run.</summary>
     public JobRecord Submit(string kind, JobSpec spec)
+    {
+        lock (_history) return SubmitLocked(kind, spec);
+    }
+
+    private JobRecord SubmitLocked(string kind, JobSpec spec)
     {
         if (store.Unfinished().Count >= options.MaxQueuedJobs)
             throw new LongshotException($"the queue already holds {options.MaxQueuedJobs} jobs; wait or cancel one.");
@@ -66,6 +73,45 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         lock (_current)
             if (_running is { } r && r.Id == id) { r.Cts.Cancel(); return true; }
         return false;
+    }
+
+    /// <summary>Queues a finished (or failed, or cancelled) job again with another seed (a random one when
+    /// <paramref name="seed"/> is null); an image-to-video job takes its stored first frame.</summary>
+    public JobRecord Rerun(string id, ulong? seed)
+    {
+        var job = store.Get(id) ?? throw new KeyNotFoundException(id);
+        var spec = job.Spec with { Seed = seed ?? (ulong)Random.Shared.NextInt64(1, 1L << 31) };
+        if (job.Kind == ImageToVideo)
+        {
+            var init = Path.Combine(workspace.Job(id), "init.png");
+            if (!File.Exists(init)) throw new SettingException("Image", "the job's first frame is no longer there.");
+            spec = spec with { Image = Convert.ToBase64String(File.ReadAllBytes(init)) };
+        }
+        return Submit(job.Kind, spec);
+    }
+
+    /// <summary>Deletes an ended job: its row, its folder and its run folder. Returns why it cannot be deleted
+    /// (still queued or running, or a queued redraw needs it), or null once it is gone.</summary>
+    public string? Delete(string id)
+    {
+        lock (_history)
+        {
+            var job = store.Get(id) ?? throw new KeyNotFoundException(id);
+            if (job.IsUnfinished) return "the job has not ended; cancel it first.";
+            if (store.Unfinished().Any(j => j.Spec.Parent == id))
+                return "a redraw of this job is waiting to run; cancel it first.";
+            store.Delete(id);
+            _events.TryRemove(id, out _);
+        }
+        foreach (var dir in new[] { workspace.Job(id), workspace.Run(id) })
+        {
+            try { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log.LogWarning("job {Id} deleted, but {Dir} could not be removed: {Message}", id, dir, e.Message);
+            }
+        }
+        return null;
     }
 
     /// <summary>The events of a job (replayed, then live).</summary>
@@ -139,7 +185,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         var plan = LongVideoPipeline.Plan(request);
         var dir = Begin(job.Id, plan, events);
         Directory.CreateDirectory(Path.Combine(dir, "keys"));
-        pipe.UnitFinished = (unit, latents) => PreviewKeyframes(pipe, unit, latents, request.Frames, dir, events);
+        var shown = plan.LevelFrames.Select(f => GenerationOutput.SheetFrames(f).ToHashSet()).ToArray();
+        pipe.UnitFinished = (unit, latents) => Preview(pipe, unit, latents, shown, request.Frames, dir, events);
         try
         {
             return WriteVideo(dir, plan, pipe.GenerateFrames(request, new Progress(events), ct), request.Story, events);
@@ -226,16 +273,14 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     /// <summary>Image-to-video steps as the page's progress events (one level; the ETA from the steps' pace).</summary>
     private sealed class StepProgress(JobEvents events) : IProgress<SvdProgress>
     {
-        private readonly DateTime _start = DateTime.UtcNow;
+        private readonly UnitPace _pace = new();
 
         public void Report(SvdProgress p)
         {
             if (p.Stage != "denoise") return;
-            double elapsed = (DateTime.UtcNow - _start).TotalSeconds;
             events.Add(Event("progress", new
             {
-                level = 1, levels = 1, done = p.Done, total = p.Total,
-                eta = p.Done > 0 ? Math.Round(elapsed * (p.Total - p.Done) / p.Done) : (double?)null,
+                level = 1, levels = 1, done = p.Done, total = p.Total, eta = _pace.Report(p.Done, p.Total),
             }));
         }
     }
@@ -264,21 +309,22 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         return Path.GetRelativePath(workspace.Root, video);
     }
 
-    /// <summary>The global unit's keyframes, each decoded on its own as soon as the unit exists (a preview: the video
-    /// decodes them again with their neighbours).</summary>
-    private static void PreviewKeyframes(LongVideoPipeline pipe, WorkUnit unit, Tensor latents, int frames, string dir,
-        JobEvents events)
+    /// <summary>The frames a finished unit made that its level's strip shows, each decoded on its own as soon as the
+    /// unit exists (a preview: the video decodes them again with their neighbours), so every level fills in live.
+    /// </summary>
+    private static void Preview(LongVideoPipeline pipe, WorkUnit unit, Tensor latents, HashSet<int>[] shown,
+        int frames, string dir, JobEvents events)
     {
-        if (!unit.IsGlobal) return;
+        if (unit.Level > shown.Length) return;
         using var _ = Tensor.NoGrad();
         for (int f = 0; f < unit.Positions.Length; f++)
         {
             int p = unit.Positions[f];
-            if (p >= frames) continue;
+            if (unit.Given[f] || p >= frames || !shown[unit.Level - 1].Contains(p)) continue;
             var z = pipe.Vae.UnscaleLatents(latents.Narrow(0, f, 1).Contiguous());
             Png.Save(Path.Combine(dir, "keys", $"{p:D6}.png"),
                 Frame.FromTensor(pipe.Vae.Decode(z, frames: 1).Squeeze(0)));
-            events.Add(Event("keyframe", new { index = p }));
+            events.Add(Event("preview", new { index = p, level = unit.Level }));
         }
     }
 
@@ -332,20 +378,16 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         return fields.ToJsonString(Json);
     }
 
-    /// <summary>Units done, as events (every unit: they are few and the page shows the hierarchy filling in).</summary>
+    /// <summary>Units done, as events (every unit: they are few and the page shows the hierarchy filling in), with
+    /// the time left at the pace of the units after the first.</summary>
     private sealed class Progress(JobEvents events) : IProgress<GenerationProgress>
     {
-        private readonly DateTime _start = DateTime.UtcNow;
+        private readonly UnitPace _pace = new();
 
-        public void Report(GenerationProgress p)
+        public void Report(GenerationProgress p) => events.Add(Event("progress", new
         {
-            double elapsed = (DateTime.UtcNow - _start).TotalSeconds;
-            double eta = p.AllDone > 0 ? elapsed * (p.AllUnits - p.AllDone) / p.AllDone : double.NaN;
-            events.Add(Event("progress", new
-            {
-                level = p.Level, levels = p.Levels, done = p.AllDone, total = p.AllUnits,
-                eta = double.IsFinite(eta) ? Math.Round(eta) : (double?)null,
-            }));
-        }
+            level = p.Level, levels = p.Levels, done = p.AllDone, total = p.AllUnits,
+            eta = _pace.Report(p.AllDone, p.AllUnits),
+        }));
     }
 }

@@ -5,7 +5,15 @@ namespace Longshot.Studio;
 
 /// <summary>A job as the history keeps it.</summary>
 public sealed record JobRecord(string Id, string Kind, JobSpec Spec, string Status, DateTime Created, DateTime? Started,
-    DateTime? Finished, string? Error, string? Video);
+    DateTime? Finished, string? Error, string? Video)
+{
+    /// <summary>How long it ran (seconds, to a tenth), once it has ended.</summary>
+    public double? Seconds => Started is { } s && Finished is { } f && f >= s
+        ? Math.Round((f - s).TotalSeconds, 1) : null;
+
+    /// <summary>Whether it is still to run or running.</summary>
+    public bool IsUnfinished => Status is JobStatus.Queued or JobStatus.Running;
+}
 
 /// <summary>Job states.</summary>
 public static class JobStatus
@@ -46,6 +54,9 @@ public sealed class JobStore : IDisposable
                 "WHERE id = $id", ("$id", id), ("$status", status), ("$error", error), ("$video", video),
             ("$now", DateTime.UtcNow.ToString("O")));
     }
+
+    /// <summary>Removes a job's row (its files are the caller's).</summary>
+    public void Delete(string id) => Execute("DELETE FROM jobs WHERE id = $id", ("$id", id));
 
     public JobRecord? Get(string id) => Query("SELECT * FROM jobs WHERE id = $id", ("$id", id)).FirstOrDefault();
 

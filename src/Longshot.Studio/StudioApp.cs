@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using Longshot.Diffusion.Families;
+using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Svd;
 using Longshot.Diffusion.Schemes;
@@ -138,6 +139,8 @@ public static partial class StudioApp
         foreach (var (route, file, type) in new[]
                  {
                      ("/", "index.html", "text/html; charset=utf-8"),
+                // A job's own address: the same page, which opens the job named in its path.
+                ("/jobs/{id}", "index.html", "text/html; charset=utf-8"),
                      ("/app.js", "app.js", "text/javascript; charset=utf-8"),
                      ("/style.css", "style.css", "text/css; charset=utf-8"),
                  })
@@ -156,6 +159,7 @@ public static partial class StudioApp
         {
             maxFrames = options.MaxFrames, schemes = GenerationSchemes.OnStoryModels.Select(s => s.Name),
             samplers = Scheduler.Names, ffmpeg = FFmpeg.IsAvailable, models = Models(workspace),
+            presets = StudioPresets.All, fps = Storyline.DefaultFps,
         });
 
         // Inline validation: the same parser as the command line; the line of the problem comes back apart.
@@ -166,7 +170,8 @@ public static partial class StudioApp
             try
             {
                 var s = Storyline.Parse(body.Story ?? "", Storyline.DefaultFps, body.Frames, "storyline");
-                return Results.Ok(new { frames = body.Frames ?? s.Frames, segments = s.Segments });
+                int frames = body.Frames ?? s.Frames;
+                return Results.Ok(new { frames, segments = s.Segments, warnings = PastTheEnd(s, frames) });
             }
             catch (StorylineException e)
             {
@@ -192,6 +197,16 @@ public static partial class StudioApp
             var job = runner.Submit(JobRunner.Redraw, spec);
             return Results.Created($"/api/jobs/{job.Id}", job);
         });
+
+        api.MapPost("/jobs/{id}/rerun", (string id, RerunBody? body, JobRunner runner) =>
+        {
+            var job = runner.Rerun(WorkspacePaths.CheckId(id), body?.Seed);
+            return Results.Created($"/api/jobs/{job.Id}", job);
+        });
+
+        api.MapDelete("/jobs/{id}", (string id, JobRunner runner) =>
+            runner.Delete(WorkspacePaths.CheckId(id)) is { } refusal ? Results.Conflict(new { error = refusal })
+                : Results.Ok(new { deleted = true }));
 
         api.MapGet("/jobs", (JobStore store) => store.All());
 
@@ -226,21 +241,67 @@ public static partial class StudioApp
             var job = store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id);
             if (job.Video == null) return Results.NotFound(new { error = "the job has no video (yet)." });
             var path = workspace.Resolve(job.Video.Replace(Path.DirectorySeparatorChar, '/'));
-            return Results.File(path, job.Video.EndsWith(".mp4") ? "video/mp4" : "image/gif", Path.GetFileName(path),
-                enableRangeProcessing: true);
+            return Results.File(path, job.Video.EndsWith(".mp4") ? "video/mp4" : "image/gif",
+                $"longshot-{job.Id}{Path.GetExtension(path)}", enableRangeProcessing: true);
         });
 
-        api.MapGet("/jobs/{id}/frames/{index:int}", (string id, int index) => Image(workspace, id, "frames", index));
-        api.MapGet("/jobs/{id}/keys/{index:int}", (string id, int index) => Image(workspace, id, "keys", index));
+        // The contact sheets of a finished story job, one per level of its plan.
+        api.MapGet("/jobs/{id}/sheets", (string id, JobStore store) =>
+            Sheets(workspace, store, id).Select((_, k) => new { level = k + 1, url = $"/api/jobs/{id}/sheets/{k + 1}" }));
+        api.MapGet("/jobs/{id}/sheets/{level:int}", (string id, int level, JobStore store) =>
+        {
+            var sheets = Sheets(workspace, store, id);
+            return level >= 1 && level <= sheets.Count
+                ? Results.File(sheets[level - 1], "image/png", $"longshot-{id}-level{level}.png")
+                : Results.NotFound(new { error = "no such contact sheet." });
+        });
+
+        // A small picture of the job for the history: its first frame, else its first preview, else its first frame
+        // as given (image-to-video).
+        api.MapGet("/jobs/{id}/thumbnail", (string id) =>
+        {
+            var dir = workspace.Job(WorkspacePaths.CheckId(id));
+            var first = new[] { Path.Combine(dir, "frames", $"{0:D6}.png"), Path.Combine(dir, "init.png") }
+                .Concat(Directory.Exists(Path.Combine(dir, "keys"))
+                    ? Directory.GetFiles(Path.Combine(dir, "keys"), "*.png").Order() : [])
+                .FirstOrDefault(File.Exists);
+            return first != null ? Results.File(first, "image/png")
+                : Results.NotFound(new { error = "the job has no picture yet." });
+        });
+
+        api.MapGet("/jobs/{id}/frames/{index:int}", (string id, int index, bool? download) =>
+            Image(workspace, id, "frames", index, download == true ? $"longshot-{id}-frame{index}.png" : null));
+        api.MapGet("/jobs/{id}/keys/{index:int}", (string id, int index) => Image(workspace, id, "keys", index, null));
     }
 
-    private static IResult Image(WorkspacePaths workspace, string id, string kind, int index)
+    private static IResult Image(WorkspacePaths workspace, string id, string kind, int index, string? downloadName)
     {
         if (index < 0) return Results.NotFound(new { error = "no such frame." });
         var path = Path.Combine(workspace.Job(id), kind, $"{index:D6}.png");
-        return File.Exists(path) ? Results.File(path, "image/png")
+        return File.Exists(path) ? Results.File(path, "image/png", downloadName)
             : Results.NotFound(new { error = "no such frame (yet)." });
     }
+
+    /// <summary>The contact sheet files of a job's video, level 1 first (none for a job without sheets).</summary>
+    private static List<string> Sheets(WorkspacePaths workspace, JobStore store, string id)
+    {
+        var job = store.Get(WorkspacePaths.CheckId(id)) ?? throw new KeyNotFoundException(id);
+        var list = new List<string>();
+        if (job.Video == null) return list;
+        var video = workspace.Resolve(job.Video.Replace(Path.DirectorySeparatorChar, '/'));
+        for (int k = 0; File.Exists(GenerationOutput.SheetPath(video, k)); k++)
+            list.Add(GenerationOutput.SheetPath(video, k));
+        return list;
+    }
+
+    /// <summary>What the page should know about segments that run past the video's end: their frames there are not
+    /// made.</summary>
+    private static string[] PastTheEnd(Storyline story, int frames) => story.Segments
+        .Where(x => x.End > frames)
+        .Select(x => x.Start >= frames
+            ? $"{x.Start}-{x.End} starts past the video's {frames} frames; it is not used."
+            : $"{x.Start}-{x.End} runs past the video's {frames} frames; only {x.Start}-{frames} is made.")
+        .ToArray();
 
     /// <summary>The models a job may name: the shipped ones (null) and the folders under workspace/models that the
     /// model-family registry loads as story models or as image-to-video models, each with its family and
@@ -286,6 +347,9 @@ public static partial class StudioApp
     /// <summary>Body of POST /api/storyline.</summary>
     public sealed record StorylineCheck(string? Story, int? Frames);
 
-    /// <summary>Body of POST /api/jobs/{id}/redraw: the range, and the new prompt and/or seed.</summary>
+    /// <summary>Body of POST /api/jobs/{id}/rerun: the seed (null: a random one).</summary>
+    public sealed record RerunBody(ulong? Seed);
+
+    /// <summary>Body of POST /api/jobs/{id}/redraw: the range [From, To), and the new prompt and/or seed.</summary>
     public sealed record RedrawBody(int From, int To, string? Story, ulong? Seed);
 }

@@ -78,12 +78,16 @@ public class StudioApiTests
         string id = job.GetProperty("id").GetString()!;
         var events = await s.Client.GetStringAsync($"/api/jobs/{id}/events");   // replayed and followed to the end
         Assert.Contains("\"type\":\"plan\"", events);
-        Assert.Contains("\"type\":\"keyframe\"", events);
         Assert.Contains("\"type\":\"frame\"", events);
         Assert.Contains("\"status\":\"done\"", events);
-        Assert.True(events.IndexOf("\"type\":\"keyframe\"", StringComparison.Ordinal)
-                    < events.IndexOf("\"type\":\"frame\"", StringComparison.Ordinal),
-                        "keyframes come before decoded frames");
+        // Every level fills in live: previews of level 1 (the keyframes) and of level 2 come before decoded frames.
+        foreach (var level in new[] { 1, 2 })
+        {
+            int preview = events.IndexOf($"\"level\":{level},\"type\":\"preview\"", StringComparison.Ordinal);
+            Assert.True(preview >= 0, $"no preview of level {level}");
+            Assert.True(preview < events.IndexOf("\"type\":\"frame\"", StringComparison.Ordinal),
+                $"level {level}'s previews come before decoded frames");
+        }
         var done = await s.WaitEnded(id);
         Assert.Equal("done", done.GetProperty("status").GetString());
         var video = await s.Client.GetAsync($"/api/jobs/{id}/video");
