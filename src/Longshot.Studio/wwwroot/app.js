@@ -142,6 +142,7 @@ async function validate() {
 
 // Segments over the frames, as wide as they are long; clicking one turns its prompt into a text field.
 function drawRuler(ruler, segments, frames, onEdit) {
+  if (ruler.querySelector("input.in-place")) return;   // a prompt being edited: redrawn when it is done
   ruler.innerHTML = "";
   segments.forEach((s, i) => {
     const end = Math.min(s.end, frames);
@@ -171,6 +172,7 @@ function editInPlace(cell, segment, commit) {
     const text = field.value.trim();
     field.replaceWith(prompt);
     if (keep && text && text !== segment.prompt) commit(text);
+    else if (cell.parentElement === $("ruler")) validateSoon();
   };
   field.addEventListener("keydown", (e) => {
     if (e.key === "Enter") finish(true);
@@ -530,7 +532,7 @@ function setupTimeline() {
   thumbs.addEventListener("pointerdown", (e) => {
     if (!current) return;
     anchor = frameAt(e.clientX);
-    thumbs.setPointerCapture(e.pointerId);
+    try { thumbs.setPointerCapture(e.pointerId); } catch (err) { /* a pointer that is not active: no capture */ }
     showFrame(anchor);
     e.preventDefault();
   });
