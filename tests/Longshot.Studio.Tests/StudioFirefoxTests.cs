@@ -14,7 +14,7 @@ public class StudioFirefoxTests
 
     private static string SetValue(string id, string value) =>
         $"const e = document.getElementById('{id}'); e.value = {System.Text.Json.JsonSerializer.Serialize(value)}; " +
-        "e.dispatchEvent(new Event('input')); return true;";
+        "e.dispatchEvent(new Event('input', { bubbles: true })); return true;";
 
     [Fact]
     public async Task WriteAStorylineWatchItRenderAndRedrawARangeInFirefox()
@@ -34,7 +34,12 @@ public class StudioFirefoxTests
         ff.Run(SetValue("steps", "1"));
         ff.WaitFor("return document.getElementById('story-error').textContent === '' && " +
                    "document.querySelectorAll('#ruler div').length === 2", 30, "the ruler");
+        // The draft survives a reload.
+        ff.Navigate(url);
+        ff.WaitFor("return document.querySelectorAll('#ruler div').length === 2", 30, "the ruler after a reload");
+        Assert.Equal("1", ff.Run("return document.getElementById('steps').value")!.GetValue<string>());
         ff.Run("document.getElementById('start').click(); return true;");
+        ff.WaitFor("return /^\\/jobs\\/[0-9a-f]{12}$/.test(location.pathname)", 30, "the job's address");
         ff.WaitFor("return document.querySelectorAll(\"#strips .strip[data-level='1'] img\").length >= 2", 120,
             "the keyframes");
         ff.WaitFor("""
@@ -43,8 +48,19 @@ public class StudioFirefoxTests
                                                  : v.complete && v.naturalWidth > 0);
             """, 180, "the video");
         Assert.Contains("done", ff.Run("return document.getElementById('progress').textContent")!.GetValue<string>());
-        ff.Run(SetValue("redraw-from", "8"));
-        ff.Run(SetValue("redraw-to", "12"));
+        // A drag over the timeline from frame 8 to frame 11 picks the range 8-12 (pointer events as a mouse sends
+        // them).
+        ff.WaitFor("return document.querySelectorAll('#thumbs .thumb-frame img').length === 32", 30, "the timeline");
+        ff.Run("""
+            const t = document.getElementById('thumbs'), b = t.getBoundingClientRect();
+            const x = (f) => b.left + (f + 0.5) * b.width / 32, y = b.top + b.height / 2;
+            const send = (type, f) => t.dispatchEvent(new PointerEvent(type, { clientX: x(f), clientY: y,
+              pointerId: 1, bubbles: true, isPrimary: true }));
+            send('pointerdown', 8); send('pointermove', 10); send('pointermove', 11); send('pointerup', 11);
+            return true;
+            """);
+        Assert.Equal("8", ff.Run("return document.getElementById('redraw-from').value")!.GetValue<string>());
+        Assert.Equal("12", ff.Run("return document.getElementById('redraw-to').value")!.GetValue<string>());
         ff.Run(SetValue("redraw-story", "Wide shot of the desert at dusk. Kip, in a green shirt, sits."));
         ff.Run("document.getElementById('redraw-start').click(); return true;");
         ff.WaitFor("const imgs = [...document.querySelectorAll('#compare-new img')]; " +
