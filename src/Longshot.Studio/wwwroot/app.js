@@ -276,6 +276,16 @@ function loadIntoEditor(job) {
 let shownJobs = "";
 let confirmDelete = null;  // the job whose delete button asks to be clicked again
 
+// The settings a job ran with, in a few words.
+function settingsOf(job) {
+  const s = job.spec;
+  if (job.kind === "image-to-video")
+    return `${s.width}x${s.height} · ${s.steps} steps · ${s.fps} fps · motion ${s.motionBucket}`;
+  const steps = s.globalSteps && s.globalSteps !== s.steps ? `${s.steps} steps (keyframes ${s.globalSteps})`
+    : `${s.steps} steps`;
+  return `${s.scheme} · ${steps} · ${s.sampler} · guidance ${s.guidance}`;
+}
+
 function firstPrompt(job) {
   if (job.kind === "image-to-video") return "first frame to video";
   const lines = job.spec.story.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
@@ -312,7 +322,8 @@ function jobRow(j) {
     a.addEventListener("click", (ev) => { ev.preventDefault(); openById(j.spec.parent); });
     parent.append(a);
   }
-  tr.append(element("td", {}, thumb), element("td", {}, open, element("div", { className: "hint", textContent: j.kind })),
+  tr.append(element("td", {}, thumb), element("td", {}, open,
+    element("div", { className: "hint", textContent: `${j.kind} · ${settingsOf(j)}` })),
     element("td", { className: "prompt", textContent: prompt, title: j.spec.story || prompt }),
     element("td", { textContent: frames }), element("td", { textContent: j.spec.seed }),
     element("td", { textContent: j.seconds == null ? "" : `${j.seconds} s` }), parent,
