@@ -53,6 +53,7 @@ var all = new Dictionary<string, Action>
     ["published-pipeline"] = PublishedBench.Pipeline,
     ["published-pipeline-prepare"] = PublishedBench.PreparePipeline,
     ["published-pipeline-run"] = PublishedBench.PipelineRun,
+    ["tokenizer"] = TokenizerBench.Run,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))

@@ -6,8 +6,8 @@ using Longshot.Tensors.IO;
 
 namespace Longshot.Cli.Commands;
 
-/// <summary>`longshot model info|run`: what a model folder holds, and one component's forward on saved inputs (how
-/// a converted checkpoint is checked against its reference).</summary>
+/// <summary>`longshot model info|run|tokenize`: what a model folder holds, one component's forward on saved inputs
+/// (how a converted checkpoint is checked against its reference), and a prompt's token ids.</summary>
 internal static class ModelCommands
 {
     private static Argument<string> Folder() => new("DIR") { Description = "model folder (diffusers layout)" };
@@ -20,7 +20,29 @@ internal static class ModelCommands
         var c = new Command("model", "Inspect and run published model folders (docs/published-models.md).");
         c.Subcommands.Add(Info());
         c.Subcommands.Add(Run());
+        c.Subcommands.Add(Tokenize());
         return c;
+    }
+
+    private static Command Tokenize()
+    {
+        var dir = new Argument<string>("DIR") { Description = "tokenizer folder (Hugging Face layout: " +
+            "tokenizer_config.json, vocab.json, merges.txt)" };
+        var text = CliOptions.Text("--text", "the prompt", "TEXT", true);
+        var c = new Command("tokenize", "Prints a prompt's token ids as the text encoder reads them: the start " +
+            "token, the prompt's tokens and the end token, cut to the encoder's length as the reference cuts, not " +
+            "padded.");
+        c.Arguments.Add(dir);
+        return c.With(text).Runs((p, _) =>
+        {
+            var tokenizer = ModelFamilies.Load<Longshot.Diffusion.Text.ClipTokenizer>(p.GetValue(dir)!);
+            var tokens = tokenizer.Tokenize(p.GetValue(text)!);
+            if (tokens.Truncated)
+                Console.Error.WriteLine($"--text: {tokens.TextTokens} tokens; the text encoder reads the first " +
+                    $"{tokenizer.MaxLength - 2} of them (as diffusers and OpenAI cut prompts).");
+            Console.WriteLine(string.Join(' ', tokens.Ids));
+            return 0;
+        });
     }
 
     private static Command Info()
@@ -58,6 +80,7 @@ internal static class ModelCommands
     {
         SvdPipelineFamily => " (longshot generate --model DIR --init-image PNG)",
         MtdFamily => " (longshot generate --global/--local/--extended DIR; longshot train)",
+        ClipTokenizerFamily => " (longshot model tokenize DIR --text TEXT)",
         _ when family.ModelMethods.Count > 0 =>
             $" (longshot model run DIR --method {string.Join("|", family.ModelMethods)})",
         _ => "",

@@ -14,11 +14,11 @@ public static class ModelFamilies
     public static IReadOnlyList<ModelFamily> All { get; } = new ModelFamily[]
     {
         new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
-        new ClipTextFamily(), new SvdPipelineFamily(),
+        new ClipTextFamily(), new SvdPipelineFamily(), new ClipTokenizerFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>
-    public static ModelFamily? ByClassName(string className) => All.FirstOrDefault(f => f.ClassName == className);
+    public static ModelFamily? ByClassName(string className) => All.FirstOrDefault(f => f.Loads(className));
 
     /// <summary>The family <typeparamref name="TModel"/> loads from.</summary>
     public static ModelFamily<TModel> Of<TModel>() where TModel : class =>
@@ -30,13 +30,13 @@ public static class ModelFamilies
     public static (string? ClassName, string IndexFile) ClassOf(string folder)
     {
         if (!Directory.Exists(folder)) throw new InputFileException(folder, $"model folder not found: {folder}");
-        foreach (var index in new[] { "model_index.json", "config.json" })
+        foreach (var index in new[] { "model_index.json", "config.json", "tokenizer_config.json" })
         {
             var path = Path.Combine(folder, index);
             if (File.Exists(path)) return (ReadClass(path, index == "model_index.json"), index);
         }
-        throw new InputFileException(folder, $"{folder} has no model_index.json or config.json: not a diffusers " +
-            "model folder.");
+        throw new InputFileException(folder, $"{folder} has no model_index.json, config.json or " +
+            "tokenizer_config.json: not a diffusers model folder.");
     }
 
     /// <summary>The family of a model folder (null when its index file names no class); an
@@ -75,7 +75,8 @@ public static class ModelFamilies
         return Of<TModel>().Load(folder);
     }
 
-    /// <summary>"_class_name" of a config.json (or the first of a transformers config's "architectures"); for a
+    /// <summary>"_class_name" of a config.json (or the first of a transformers config's "architectures", or a
+    /// tokenizer_config.json's "tokenizer_class"); for a
     /// model_index.json its "_class_name", else the class of its
     /// "unet" component (Longshot's own pipelines record no pipeline class). Null when there is none.</summary>
     private static string? ReadClass(string path, bool pipeline)
@@ -85,8 +86,9 @@ public static class ModelFamilies
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return null;
-            if (root.TryGetProperty("_class_name", out var c) && c.ValueKind == JsonValueKind.String)
-                return c.GetString();
+            foreach (var key in new[] { "_class_name", "tokenizer_class" })
+                if (root.TryGetProperty(key, out var c) && c.ValueKind == JsonValueKind.String)
+                    return c.GetString();
             // Hugging Face transformers components (image and text encoders) name their class here.
             if (!pipeline && root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
                 && a.GetArrayLength() > 0 && a[0].ValueKind == JsonValueKind.String)

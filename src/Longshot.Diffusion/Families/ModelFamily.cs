@@ -13,11 +13,15 @@ public abstract class ModelFamily
     /// <summary>The diffusers class name that identifies the family's folders.</summary>
     public abstract string ClassName { get; }
 
+    /// <summary>Whether a folder recording <paramref name="className"/> is of this family (its
+    /// <see cref="ClassName"/>, or another name for the same files).</summary>
+    public virtual bool Loads(string className) => className == ClassName;
+
     /// <summary>What the family is, for people ("a Mask Temporal Diffusion model (NUWA-XL)").</summary>
     public abstract string Title { get; }
 
-    /// <summary>The index file of its folders: "model_index.json" (a pipeline) or "config.json" (one
-    /// component).</summary>
+    /// <summary>The index file of its folders: "model_index.json" (a pipeline), "config.json" (one component) or
+    /// "tokenizer_config.json" (a tokenizer).</summary>
     public abstract string IndexFile { get; }
 
     /// <summary>The type a folder of this family loads into.</summary>
