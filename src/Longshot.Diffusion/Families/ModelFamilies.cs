@@ -14,7 +14,7 @@ public static class ModelFamilies
     public static IReadOnlyList<ModelFamily> All { get; } = new ModelFamily[]
     {
         new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
-        new ClipTextFamily(), new SvdPipelineFamily(), new ClipTokenizerFamily(),
+        new ClipTextFamily(), new SvdPipelineFamily(), new ClipTokenizerFamily(), new Unet3DFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>

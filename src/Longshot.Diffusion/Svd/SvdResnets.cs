@@ -12,12 +12,12 @@ public sealed class TimeResnet2D : Module
     private readonly Linear? _timeProj;
     private readonly Conv2d? _shortcut;
 
-    public TimeResnet2D(VarBuilder vb, int inC, int outC, int? tembDim, float eps)
+    public TimeResnet2D(VarBuilder vb, int inC, int outC, int? tembDim, float eps, int groups = 32)
     {
-        _norm1 = Child(new GroupNorm(vb.Pp("norm1"), 32, inC, eps));
+        _norm1 = Child(new GroupNorm(vb.Pp("norm1"), groups, inC, eps));
         _conv1 = Child(new Conv2d(vb.Pp("conv1"), inC, outC, 3, 1, 1));
         if (tembDim is { } t) _timeProj = Child(new Linear(vb.Pp("time_emb_proj"), t, outC));
-        _norm2 = Child(new GroupNorm(vb.Pp("norm2"), 32, outC, eps));
+        _norm2 = Child(new GroupNorm(vb.Pp("norm2"), groups, outC, eps));
         _conv2 = Child(new Conv2d(vb.Pp("conv2"), outC, outC, 3, 1, 1));
         if (inC != outC) _shortcut = Child(new Conv2d(vb.Pp("conv_shortcut"), inC, outC, 1));
     }
@@ -78,13 +78,13 @@ public sealed class TemporalResnet : Module
         return Ops.TemporalConv(x, frames, w.Reshape(w.Shape[0], w.Shape[1], w.Shape[2]), conv.Bias);
     }
 
-    /// <summary>GroupNorm over [B, C, F, H, W] (statistics over all frames) with SiLU, for frames stored as a batch:
-    /// the channels move ahead of the frames and back.</summary>
-    public static Tensor VideoGroupNorm(Tensor x, int frames, GroupNorm norm)
+    /// <summary>GroupNorm over [B, C, F, H, W] (statistics over all frames), with SiLU unless told otherwise, for
+    /// frames stored as a batch: the channels move ahead of the frames and back.</summary>
+    public static Tensor VideoGroupNorm(Tensor x, int frames, GroupNorm norm, bool silu = true)
     {
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], b = n / frames;
         var video = x.Reshape(b, frames, c, h * w).Permute(0, 2, 1, 3).Contiguous();
-        var y = norm.Forward(video, silu: true);
+        var y = norm.Forward(video, silu: silu);
         return y.Permute(0, 2, 1, 3).Contiguous().Reshape(n, c, h, w);
     }
 }

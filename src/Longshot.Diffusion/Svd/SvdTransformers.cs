@@ -26,29 +26,31 @@ public sealed class GegluFeedForward : Module
     }
 }
 
-/// <summary>diffusers' BasicTransformerBlock as SVD uses it: self-attention, cross-attention to the image
-/// embedding, GEGLU feed-forward, each after a LayerNorm and added back.</summary>
+/// <summary>diffusers' BasicTransformerBlock: self-attention, a second attention (to a context such as the image or
+/// text embedding; with no context dimension, a second self-attention, diffusers' double_self_attention), GEGLU
+/// feed-forward, each after a LayerNorm and added back.</summary>
 public sealed class SpatialBlock : Module
 {
     private readonly LayerNorm _norm1, _norm2, _norm3;
     private readonly MultiHeadAttention _attn1, _attn2;
     private readonly GegluFeedForward _ff;
 
-    public SpatialBlock(VarBuilder vb, int dim, int heads, int contextDim)
+    public SpatialBlock(VarBuilder vb, int dim, int heads, int? contextDim)
     {
         _norm1 = Child(new LayerNorm(vb.Pp("norm1"), dim));
         _attn1 = Child(new MultiHeadAttention(vb.Pp("attn1"), dim, heads));
         _norm2 = Child(new LayerNorm(vb.Pp("norm2"), dim));
-        _attn2 = Child(new MultiHeadAttention(vb.Pp("attn2"), dim, heads, contextDim));
+        _attn2 = Child(new MultiHeadAttention(vb.Pp("attn2"), dim, heads, contextDim ?? dim));
         _norm3 = Child(new LayerNorm(vb.Pp("norm3"), dim));
         _ff = Child(new GegluFeedForward(vb.Pp("ff"), dim));
     }
 
-    /// <summary>x [N, L, C], context [N, Lc, Cc].</summary>
-    public Tensor Forward(Tensor x, Tensor context)
+    /// <summary>x [N, L, C], context [N, Lc, Cc] (null: the second attention attends to x itself).</summary>
+    public Tensor Forward(Tensor x, Tensor? context)
     {
         x = _attn1.Forward(_norm1.Forward(x)) + x;
-        x = _attn2.Forward(_norm2.Forward(x), context) + x;
+        var normed = _norm2.Forward(x);
+        x = _attn2.Forward(normed, context ?? normed) + x;
         return _ff.Forward(_norm3.Forward(x)) + x;
     }
 }

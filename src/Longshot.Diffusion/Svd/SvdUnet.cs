@@ -98,7 +98,7 @@ public sealed class SvdUnet : Module
     }
 
     /// <summary>[B, ...] to [B*F, ...], each row repeated for its F frames (torch's repeat_interleave).</summary>
-    private static Tensor RepeatFrames(Tensor x, int frames)
+    internal static Tensor RepeatFrames(Tensor x, int frames)
     {
         var shape = x.Shape;
         var expanded = x.Unsqueeze(1).Expand(new[] { shape[0], frames }.Concat(shape.Skip(1)).ToArray());
