@@ -31,26 +31,9 @@ public sealed class EulerDiscreteScheduler
 
     /// <summary>sqrt((1 - alpha_bar) / alpha_bar) per training timestep, in float32 as the reference keeps
     /// them.</summary>
-    private static float[] TrainingSigmas(EulerDiscreteConfig c)
-    {
-        int n = c.NumTrainTimesteps;
-        var betas = new float[n];
-        for (int i = 0; i < n; i++)
-            betas[i] = c.TrainedBetas?[i] ?? (c.BetaSchedule == "linear"
-                ? (float)(c.BetaStart + (c.BetaEnd - (double)c.BetaStart) * i / (n - 1))
-                : Square((float)(Math.Sqrt(c.BetaStart)
-                    + (Math.Sqrt(c.BetaEnd) - Math.Sqrt(c.BetaStart)) * i / (n - 1))));
-        var sigmas = new float[n];
-        float alphaBar = 1f;
-        for (int i = 0; i < n; i++)
-        {
-            alphaBar *= 1f - betas[i];
-            sigmas[i] = MathF.Sqrt((1f - alphaBar) / alphaBar);
-        }
-        return sigmas;
-    }
-
-    private static float Square(float v) => v * v;
+    private static float[] TrainingSigmas(EulerDiscreteConfig c) =>
+        TrainingBetas.AlphasCumprod(c.NumTrainTimesteps, c.BetaStart, c.BetaEnd, c.BetaSchedule, c.TrainedBetas)
+            .Select(a => MathF.Sqrt((1f - a) / a)).ToArray();
 
     /// <summary>The noise scale of the first sample: the largest sigma (sqrt(sigma^2 + 1) for "leading"
     /// spacing).</summary>
