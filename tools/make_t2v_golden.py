@@ -22,10 +22,11 @@ TEXT = dict(vocab_size=320, hidden_size=64, intermediate_size=160, projection_di
             num_attention_heads=4, max_position_embeddings=77, hidden_act="gelu", layer_norm_eps=1e-5)
 
 
-def write_text_encoder():
+def clip_text_encoder(c, folder, seed):
+    """A CLIPTextModel folder (Hugging Face layout, every weight random) and DiffSynth's SDTextEncoder loaded from it
+    through its from_diffusers converter; returns the encoder and the generator, to draw inputs on from."""
     from diffsynth.models.sd_text_encoder import CLIPEncoderLayer, SDTextEncoder
-    c = TEXT
-    g = torch.Generator().manual_seed(900)
+    g = torch.Generator().manual_seed(seed)
     d, inner, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
 
     def rnd(*shape, scale=None):
@@ -39,7 +40,6 @@ def write_text_encoder():
         "text_model.final_layer_norm.bias": rnd(d, scale=0.1),
     }
     hf.update(clip_encoder_layers("text_model", layers, d, inner, rnd))
-    folder = os.path.join(ROOT, "text_encoder_tiny")
     os.makedirs(folder, exist_ok=True)
     config = {"architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "attention_dropout": 0.0,
               "dropout": 0.0, "initializer_factor": 1.0, "initializer_range": 0.02, "torch_dtype": "float32",
@@ -56,6 +56,12 @@ def write_text_encoder():
                          use_quick_gelu=False) for _ in range(layers)])
     encoder.load_state_dict(SDTextEncoder.state_dict_converter().from_diffusers(hf), strict=True)
     encoder.eval()
+    return encoder, g
+
+
+def write_text_encoder():
+    c = TEXT
+    encoder, g = clip_text_encoder(c, os.path.join(ROOT, "text_encoder_tiny"), 900)
     ids = torch.randint(0, c["vocab_size"], (2, 77), generator=g)
     shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
     if shimmed:

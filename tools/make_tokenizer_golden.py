@@ -106,9 +106,9 @@ def cases():
     return fixed
 
 
-def write_tokenizer_folder(folder):
+def write_tokenizer_folder(folder, merges_limit=49152 - 256 - 2):
     os.makedirs(folder, exist_ok=True)
-    merges = gzip.open(default_bpe()).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    merges = gzip.open(default_bpe()).read().decode("utf-8").split("\n")[1:merges_limit + 1]
     vocab = list(bytes_to_unicode().values())
     vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]

@@ -15,6 +15,7 @@ public static class ModelFamilies
     {
         new MtdFamily(), new AutoencoderKLFamily(), new SvdUnetFamily(), new SvdVaeFamily(), new ClipVisionFamily(),
         new ClipTextFamily(), new SvdPipelineFamily(), new ClipTokenizerFamily(), new Unet3DFamily(),
+        new TextToVideoPipelineFamily(),
     };
 
     /// <summary>The family of <paramref name="className"/>, or null.</summary>

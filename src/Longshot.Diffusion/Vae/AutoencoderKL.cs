@@ -62,6 +62,16 @@ public sealed class AutoencoderKL : Module
         return model;
     }
 
+    /// <summary>A published image VAE over <paramref name="weights"/> (any stored type, any variant), read in place;
+    /// a tensor the model does not use is an error naming the file and the key.</summary>
+    public static AutoencoderKL Mapped(AutoencoderKLConfig config, SafeTensorsSet weights)
+    {
+        var store = new ParameterStore();
+        var model = new AutoencoderKL(config, store, VarBuilder.Mapped(store, weights));
+        MappedModel.RequireAllUsed(weights, store, "AutoencoderKL");
+        return model;
+    }
+
     /// <summary>Saves config.json and the weights (diffusers layout) into a folder, each file atomically.</summary>
     public void Save(string folder, DType dtype = DType.F32)
     {
