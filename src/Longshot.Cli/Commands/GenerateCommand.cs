@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
@@ -44,10 +45,11 @@ internal static class GenerateCommand
         var batch = CliOptions.Int("--batch", "units per model call", LongVideoPipeline.DefaultBatchSize, 1, 64);
         var quiet = CliOptions.Flag("--quiet", "no progress output");
         var i2v = new ImageToVideoOptions();
+        var t2v = new TextToVideoOptions();
         var c = new Command("generate", "Generate a long video from a storyline (docs/diffusion.md for the format), " +
                 "or a video from an image with a published model (--model).")
             .With(Story, Prompt, InitImage, Out, Frames).With(m.All).With(s.All).With(clips.All)
-            .With(batch, Run, Regenerate, NewStory, NewSeed, quiet).With(i2v.All);
+            .With(batch, Run, Regenerate, NewStory, NewSeed, quiet).With(i2v.All).With(t2v.All);
         return c.Runs((p, ct) =>
         {
             string? storyPath = p.GetValue(Story), prompt = p.GetValue(Prompt);
@@ -55,10 +57,21 @@ internal static class GenerateCommand
             int? frames = p.GetValue(Frames);
             if (p.GetValue(i2v.Model) is { } modelDir)
             {
+                int? steps = p.GetResult(s.Steps) is { Implicit: false } ? p.GetValue(s.Steps) : null;
+                if (ModelFamilies.Find(modelDir) is TextToVideoPipelineFamily)
+                {
+                    if (storyPath != null)
+                        throw new LongshotException("--story: a storyline's segments are per-clip prompts of clip " +
+                            "parallelism, not built for text-to-video models yet; give --prompt.");
+                    if (prompt == null) throw new LongshotException("--prompt: a text-to-video model needs a prompt.");
+                    double? guidance = p.GetResult(s.Guidance) is { Implicit: false } ? p.GetValue(s.Guidance) : null;
+                    int? fps = p.GetResult(i2v.Fps) is { Implicit: false } ? p.GetValue(i2v.Fps) : null;
+                    return t2v.Run(p, i2v, modelDir, prompt, outPath, frames, steps, guidance, fps,
+                        p.GetValue(s.Seed), p.GetValue(quiet), ct);
+                }
                 if (storyPath != null || prompt != null)
                     throw new LongshotException("--model: an image-to-video model takes --init-image, not --story or " +
                         "--prompt.");
-                int? steps = p.GetResult(s.Steps) is { Implicit: false } ? p.GetValue(s.Steps) : null;
                 return i2v.Run(p, modelDir, p.GetValue(InitImage), outPath, frames, steps, p.GetValue(s.Seed),
                     p.GetValue(Run), p.GetValue(quiet), ct);
             }

@@ -18,8 +18,9 @@ internal sealed class ImageToVideoOptions
     private static readonly SvdSettings Defaults = new();
 
     public Option<string?> Model { get; } = CliOptions.Text("--model",
-        "a published image-to-video folder (Stable Video Diffusion, diffusers layout; docs/published-models.md): " +
-        "runs it on --init-image instead of the Toonworld models", "DIR");
+        "a published model folder (diffusers layout; docs/published-models.md) instead of the Toonworld models: " +
+        "image-to-video (Stable Video Diffusion) on --init-image, text-to-video (ModelScope, zeroscope, " +
+        "VideoCrafter2) on --prompt", "DIR");
     public Option<string?> Size { get; } = CliOptions.Text("--size",
         $"--model: video size WxH, multiples of 8 (default {Defaults.Width}x{Defaults.Height})", "WxH");
     public Option<int> Fps { get; } = CliOptions.Int("--fps", "--model: frame rate of the video (the model is told " +
@@ -85,7 +86,7 @@ internal sealed class ImageToVideoOptions
         return 0;
     }
 
-    private static (int Width, int Height) ParseSize(string? text)
+    internal static (int Width, int Height) ParseSize(string? text)
     {
         if (text == null) return (Defaults.Width, Defaults.Height);
         var parts = text.ToLowerInvariant().Split('x');

@@ -81,6 +81,7 @@ internal static class ModelCommands
         SvdPipelineFamily => " (longshot generate --model DIR --init-image PNG)",
         MtdFamily => " (longshot generate --global/--local/--extended DIR; longshot train)",
         ClipTokenizerFamily => " (longshot model tokenize DIR --text TEXT)",
+        TextToVideoPipelineFamily => " (longshot generate --model DIR --prompt TEXT)",
         _ when family.ModelMethods.Count > 0 =>
             $" (longshot model run DIR --method {string.Join("|", family.ModelMethods)})",
         _ => "",
