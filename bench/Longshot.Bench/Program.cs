@@ -54,6 +54,9 @@ var all = new Dictionary<string, Action>
     ["published-pipeline-prepare"] = PublishedBench.PreparePipeline,
     ["published-pipeline-run"] = PublishedBench.PipelineRun,
     ["tokenizer"] = TokenizerBench.Run,
+    ["unet3d-16f-32x32"] = Unet3DBench.Run,
+    ["unet3d-prepare"] = Unet3DBench.Prepare,
+    ["unet3d-ours"] = Unet3DBench.Ours,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))

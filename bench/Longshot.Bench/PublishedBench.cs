@@ -189,10 +189,10 @@ internal static class PublishedBench
     }
 
     /// <summary>VmHWM: the most resident memory this process has had, mapped weight pages included.</summary>
-    private static double PeakResidentMb() => Status("VmHWM");
+    internal static double PeakResidentMb() => Status("VmHWM");
 
     /// <summary>A memory line of /proc/self/status in MB (0 where there is none).</summary>
-    private static double Status(string key)
+    internal static double Status(string key)
     {
         if (!File.Exists("/proc/self/status")) return 0;
         foreach (var line in File.ReadLines("/proc/self/status"))
@@ -201,7 +201,7 @@ internal static class PublishedBench
         return 0;
     }
 
-    private static JsonElement RunSelf(string benchCase)
+    internal static JsonElement RunSelf(string benchCase)
     {
         var self = Environment.ProcessPath!;
         var args = new List<string>();
@@ -210,7 +210,7 @@ internal static class PublishedBench
         return RunJson(self, Array.Empty<string>(), args.ToArray());
     }
 
-    private static JsonElement RunJson(string program, string[] unset, params string[] args)
+    internal static JsonElement RunJson(string program, string[] unset, params string[] args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var name in unset) psi.Environment.Remove(name);
