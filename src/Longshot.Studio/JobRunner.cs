@@ -7,6 +7,7 @@ using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Svd;
+using Longshot.Diffusion.TextToVideo;
 using Longshot.Tensors;
 using Longshot.Video.Formats;
 using Longshot.Video.Imaging;
@@ -23,12 +24,14 @@ namespace Longshot.Studio;
 public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePaths workspace, ILogger<JobRunner> log)
     : BackgroundService
 {
-    public const string Generate = "generate", Redraw = "redraw", ImageToVideo = "image-to-video";
+    public const string Generate = "generate", Redraw = "redraw", ImageToVideo = "image-to-video",
+        TextToVideo = "text-to-video";
 
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
     private readonly ConcurrentDictionary<string, JobEvents> _events = new();
     private readonly Dictionary<(string?, string?), LongVideoPipeline> _pipelines = new();
     private readonly Dictionary<string, SvdPipeline> _imageToVideo = new();
+    private readonly Dictionary<string, TextToVideoPipeline> _textToVideo = new();
     private readonly object _current = new();
     /// <summary>Held while jobs are added or deleted, so a redraw cannot be queued on a job being deleted.</summary>
     private readonly object _history = new();
@@ -49,6 +52,12 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
             throw new LongshotException($"the queue already holds {options.MaxQueuedJobs} jobs; wait or cancel one.");
         string id = Guid.NewGuid().ToString("N")[..12];
         if (kind == ImageToVideo) spec = StoreFirstFrame(id, spec);
+        else if (kind == TextToVideo)
+        {
+            spec.TextToVideo(options.MaxFrames);
+            PublishedFolder<TextToVideoPipeline>(spec.Model, "text-to-video");
+            spec = spec with { Image = null, Story = "", Global = null, Local = null };
+        }
         else if (kind == Generate) spec.Request(options.MaxFrames, null);
         else CheckRedraw(spec);
         ModelFolder(spec.Global, "global");
@@ -146,6 +155,7 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
             {
                 Redraw => RunRedraw(job, events, ct),
                 ImageToVideo => RunImageToVideo(job, events, ct),
+                TextToVideo => RunTextToVideo(job, events, ct),
                 _ => RunGenerate(job, events, ct),
             };
             store.SetStatus(job.Id, JobStatus.Done, video: video);
@@ -233,14 +243,79 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     }
 
     /// <summary>A published image-to-video model folder named by a client, inside the workspace.</summary>
-    private string ImageToVideoFolder(string? relative)
+    private string ImageToVideoFolder(string? relative) => PublishedFolder<SvdPipeline>(relative, "image-to-video");
+
+    /// <summary>A published model folder of the family <typeparamref name="TModel"/> loads from, named by a client,
+    /// inside the workspace.</summary>
+    private string PublishedFolder<TModel>(string? relative, string kind) where TModel : class
     {
-        if (relative == null) throw new SettingException("Model", "choose an image-to-video model.");
+        if (relative == null) throw new SettingException("Model", $"choose an {kind} model.");
         var path = workspace.Resolve(relative);
-        try { ModelFamilies.Require<SvdPipeline>(path); }
-        catch (LongshotException) { throw new SettingException("Model", "not an image-to-video model folder in the " +
+        try { ModelFamilies.Require<TModel>(path); }
+        catch (LongshotException) { throw new SettingException("Model", $"not a {kind} model folder in the " +
             "workspace."); }
         return path;
+    }
+
+    /// <summary>The job kind of a spec: a storyline job, or the kind of its published model's family.</summary>
+    public string KindOf(JobSpec spec)
+    {
+        if (spec.Model == null) return Generate;
+        ModelFamily? family;
+        try { family = ModelFamilies.Find(workspace.Resolve(spec.Model)); }
+        catch (InputFileException) { throw new SettingException("Model", "not a model folder in the workspace."); }
+        return family switch
+        {
+            TextToVideoPipelineFamily => TextToVideo,
+            _ => ImageToVideo,
+        };
+    }
+
+    private string RunTextToVideo(JobRecord job, JobEvents events, CancellationToken ct)
+    {
+        var settings = job.Spec.TextToVideo(options.MaxFrames);
+        var folder = PublishedFolder<TextToVideoPipeline>(job.Spec.Model, "text-to-video");
+        if (!_textToVideo.TryGetValue(folder, out var pipe)) _textToVideo[folder] = pipe = TextToVideoPipeline.Load(folder);
+        var dir = workspace.Job(job.Id);
+        Directory.CreateDirectory(Path.Combine(dir, "frames"));
+        events.Add(Event("plan", new { frames = settings.Frames, levels = new[] { GenerationOutput.SheetFrames(
+            Enumerable.Range(0, settings.Frames).ToArray()) } }));
+        var video = pipe.Generate(settings, null, new TextStepProgress(events), ct);
+        return WriteFrames(dir, video, job.Spec.Fps, events);
+    }
+
+    /// <summary>Text-to-video steps as the page's progress events.</summary>
+    private sealed class TextStepProgress(JobEvents events) : IProgress<TextToVideoProgress>
+    {
+        private readonly UnitPace _pace = new();
+
+        public void Report(TextToVideoProgress p)
+        {
+            if (p.Stage != "denoise") return;
+            events.Add(Event("progress", new
+            {
+                level = 1, levels = 1, done = p.Done, total = p.Total, eta = _pace.Report(p.Done, p.Total),
+            }));
+        }
+    }
+
+    /// <summary>Frames [F, 3, H, W] in [-1, 1] as PNGs and the video (MP4 with ffmpeg, else GIF), each frame
+    /// announced; returns the video's path relative to the workspace.</summary>
+    private string WriteFrames(string dir, Tensor video, int fps, JobEvents events)
+    {
+        string path = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
+        using (var writer = VideoWriters.Create(path, fps))
+        {
+            for (int f = 0; f < video.Shape[0]; f++)
+            {
+                var frame = Frame.FromTensor(video.Narrow(0, f, 1).Squeeze(0));
+                Png.Save(Path.Combine(dir, "frames", $"{f:D6}.png"), frame);
+                writer.Write(frame);
+                events.Add(Event("frame", new { index = f }));
+            }
+            writer.Complete();
+        }
+        return Path.GetRelativePath(workspace.Root, path);
     }
 
     private string RunImageToVideo(JobRecord job, JobEvents events, CancellationToken ct)
@@ -255,19 +330,7 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         events.Add(Event("plan", new { frames, levels = new[] { GenerationOutput.SheetFrames(
             Enumerable.Range(0, frames).ToArray()) } }));
         var video = pipe.Generate(image, settings, null, new StepProgress(events), ct, workspace.Run(job.Id));
-        string path = Path.Combine(dir, "video" + (FFmpeg.IsAvailable ? ".mp4" : ".gif"));
-        using (var writer = VideoWriters.Create(path, settings.Fps))
-        {
-            for (int f = 0; f < video.Shape[0]; f++)
-            {
-                var frame = Frame.FromTensor(video.Narrow(0, f, 1).Squeeze(0));
-                Png.Save(Path.Combine(dir, "frames", $"{f:D6}.png"), frame);
-                writer.Write(frame);
-                events.Add(Event("frame", new { index = f }));
-            }
-            writer.Complete();
-        }
-        return Path.GetRelativePath(workspace.Root, path);
+        return WriteFrames(dir, video, settings.Fps, events);
     }
 
     /// <summary>Image-to-video steps as the page's progress events (one level; the ETA from the steps' pace).</summary>

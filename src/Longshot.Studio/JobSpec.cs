@@ -5,6 +5,7 @@ using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Svd;
+using Longshot.Diffusion.TextToVideo;
 using Longshot.Tensors;
 
 namespace Longshot.Studio;
@@ -30,8 +31,8 @@ public sealed record JobSpec
     public string? Global { get; init; }
     public string? Local { get; init; }
 
-    /// <summary>Image-to-video: a published model folder relative to the workspace (e.g. models/svd-xt); the job then
-    /// animates <see cref="Image"/> instead of following a storyline.</summary>
+    /// <summary>A published model folder relative to the workspace (e.g. models/svd-xt): an image-to-video one
+    /// animates <see cref="Image"/>, a text-to-video one follows <see cref="Prompt"/>, instead of a storyline.</summary>
     public string? Model { get; init; }
     /// <summary>Image-to-video: the first frame, a PNG as base64, when submitted; the stored job keeps it as
     /// init.png in its folder instead.</summary>
@@ -55,6 +56,32 @@ public sealed record JobSpec
         {
             Frames = Frames, Width = Width, Height = Height, Steps = Steps, Fps = Fps, MotionBucketId = MotionBucket,
             NoiseAugStrength = (float)NoiseAug, MinGuidance = (float)MinGuidance, MaxGuidance = (float)MaxGuidance,
+            Seed = Seed,
+        };
+        settings.Validate(8);
+        return settings;
+    }
+
+    /// <summary>Text-to-video: the prompt (and the negative prompt) for a published text-to-video <see cref="Model"/>;
+    /// the size is <see cref="Width"/> x <see cref="Height"/>, <see cref="Guidance"/> the guidance scale and
+    /// <see cref="Fps"/> the video's frame rate (VideoCrafter2's condition).</summary>
+    public string? Prompt { get; init; }
+    public string? NegativePrompt { get; init; }
+
+    /// <summary>The text-to-video settings of this spec; a <see cref="SettingException"/> names a bad one.</summary>
+    public TextToVideoSettings TextToVideo(int maxFrames)
+    {
+        if (Frames < 1 || Frames > Math.Min(maxFrames, 1024))
+            throw new SettingException(nameof(Frames), $"must be between 1 and {Math.Min(maxFrames, 1024)}, got " +
+                $"{Frames}.");
+        if (string.IsNullOrWhiteSpace(Prompt)) throw new SettingException(nameof(Prompt), "write what the video shows.");
+        if (Prompt.Length > 2000 || NegativePrompt?.Length > 2000)
+            throw new SettingException(nameof(Prompt), "is longer than 2,000 characters.");
+        if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");
+        var settings = new TextToVideoSettings
+        {
+            Prompt = Prompt, NegativePrompt = string.IsNullOrWhiteSpace(NegativePrompt) ? null : NegativePrompt,
+            Frames = Frames, Width = Width, Height = Height, Steps = Steps, GuidanceScale = (float)Guidance, Fps = Fps,
             Seed = Seed,
         };
         settings.Validate(8);

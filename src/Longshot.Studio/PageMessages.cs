@@ -18,7 +18,8 @@ public static class PageMessages
         ["Story"] = "Storyline", ["Range"] = "Redraw range", ["Parent"] = "Redraw",
         ["Global"] = "Global model", ["Local"] = "Local model", ["Model"] = "Model", ["Image"] = "First frame",
         ["Size"] = "Size", ["Fps"] = "Fps", ["MotionBucket"] = "Motion bucket", ["NoiseAug"] = "Noise augmentation",
-        ["MinGuidance"] = "Guidance", ["DecodeChunkSize"] = "Decode chunk",
+        ["MinGuidance"] = "Guidance", ["DecodeChunkSize"] = "Decode chunk", ["Prompt"] = "Prompt",
+        ["NegativePrompt"] = "Negative prompt",
     };
 
     /// <summary>The message of <paramref name="e"/> for a person using the page.</summary>

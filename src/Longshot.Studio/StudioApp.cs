@@ -181,8 +181,7 @@ public static partial class StudioApp
 
         api.MapPost("/jobs", (JobSpec spec, JobRunner runner) =>
         {
-            var job = runner.Submit(spec.Model != null ? JobRunner.ImageToVideo : JobRunner.Generate,
-                spec with { Parent = null });
+            var job = runner.Submit(runner.KindOf(spec), spec with { Parent = null });
             return Results.Created($"/api/jobs/{job.Id}", job);
         }).WithMetadata(new BodyLimit(JobBodyLimit));
 
@@ -304,12 +303,13 @@ public static partial class StudioApp
         .ToArray();
 
     /// <summary>The models a job may name: the shipped ones (null) and the folders under workspace/models that the
-    /// model-family registry loads as story models or as image-to-video models, each with its family and
+    /// model-family registry loads as story, image-to-video or text-to-video models, each with its family and
     /// kind.</summary>
     private static object[] Models(WorkspacePaths workspace)
     {
         var story = ModelFamilies.Of<MtdPipelineParts>();
         var imageToVideo = ModelFamilies.Of<SvdPipeline>();
+        var textToVideo = ModelFamilies.Of<Longshot.Diffusion.TextToVideo.TextToVideoPipeline>();
         var list = new List<object>
         {
             new { name = "shipped", path = (string?)null, family = story.Title, kind = "story" },
@@ -319,7 +319,8 @@ public static partial class StudioApp
             foreach (var d in Directory.GetDirectories(dir).Order())
             {
                 var family = FamilyOf(d);
-                string? kind = family == story ? "story" : family == imageToVideo ? "image-to-video" : null;
+                string? kind = family == story ? "story" : family == imageToVideo ? "image-to-video"
+                    : family == textToVideo ? "text-to-video" : null;
                 if (kind != null)
                     list.Add(new { name = Path.GetFileName(d), path = (string?)("models/" + Path.GetFileName(d)),
                         family = family!.Title, kind });

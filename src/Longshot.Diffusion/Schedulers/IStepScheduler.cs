@@ -5,7 +5,7 @@ namespace Longshot.Diffusion.Schedulers;
 /// <summary>
 /// A published pipeline's sampler, walked by step index: the model is called at <see cref="Timesteps"/>[i] on the
 /// sample (these schedulers need no input scaling and start from unit noise), then <see cref="Step"/> gives the next
-/// sample. A stochastic one asks <paramref name="noise"/> for a standard normal tensor of the sample's shape.
+/// sample. A stochastic one asks its noise function for a standard normal tensor of the sample's shape.
 /// </summary>
 public interface IStepScheduler
 {

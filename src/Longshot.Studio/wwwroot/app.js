@@ -37,7 +37,7 @@ async function init() {
   const storyModels = settings.models.filter((m) => m.kind === "story");
   for (const id of ["global", "local"]) storyModels.forEach((m) => option($(id), m.path ?? "", m.name));
   option($("model"), "", "Toonworld models (storyline)");
-  settings.models.filter((m) => m.kind === "image-to-video").forEach((m) => option($("model"), m.path, m.name));
+  settings.models.filter((m) => m.kind !== "story").forEach((m) => option($("model"), m.path, m.name));
   $("frames").max = settings.maxFrames;
   $("server-note").textContent = settings.ffmpeg ? "videos as MP4" : "videos as GIF (no ffmpeg on the server)";
   loadDraft();
@@ -70,7 +70,8 @@ const randomSeed = () => 1 + Math.floor(Math.random() * 2147483646);
 
 const DRAFT_FIELDS = ["model", "story", "frames", "scheme", "steps", "global-steps", "guidance", "sampler",
   "fill-start", "fill-ease", "seed", "global", "local", "i2v-width", "i2v-height", "i2v-fps", "i2v-motion",
-  "i2v-noise", "i2v-min-guidance", "i2v-max-guidance"];
+  "i2v-noise", "i2v-min-guidance", "i2v-max-guidance", "t2v-prompt", "t2v-negative", "t2v-width", "t2v-height",
+  "t2v-guidance", "t2v-fps"];
 
 function saveDraft() {
   const draft = {};
@@ -111,7 +112,10 @@ function matchPreset() {
   $("preset").value = p ? p.name : "";
 }
 
-function fps() { return imageToVideo() ? parseFloat($("i2v-fps").value) || 1 : settings.fps; }
+function fps() {
+  if (imageToVideo()) return parseFloat($("i2v-fps").value) || 1;
+  return textToVideo() ? parseFloat($("t2v-fps").value) || 1 : settings.fps;
+}
 
 function showSeconds() {
   const frames = parseInt($("frames").value, 10);
@@ -198,18 +202,34 @@ function editStoryPrompt(index, segment, prompt) {
   validate();
 }
 
-// ---- Image-to-video: a first frame instead of a storyline ----------------------------------------------------------
+// ---- Published models: a first frame (image-to-video) or a prompt (text-to-video) instead of a storyline -----------
 
 function imageToVideo() { return !$("i2v").hidden; }
+function textToVideo() { return !$("t2v").hidden; }
 
 function pickModel(userChoice) {
-  const m = settings.models.find((x) => (x.path ?? "") === $("model").value && x.kind === "image-to-video");
-  $("i2v").hidden = !m;
+  const m = settings.models.find((x) => (x.path ?? "") === $("model").value && x.kind !== "story");
+  $("i2v").hidden = !m || m.kind !== "image-to-video";
+  $("t2v").hidden = !m || m.kind !== "text-to-video";
   $("story-editor").hidden = !!m;
   document.querySelectorAll(".story-only").forEach((e) => { e.hidden = !!m; });
   $("model-family").textContent = m ? m.family : "";
-  if (m && userChoice) { $("frames").value = 14; $("steps").value = 25; }
+  // The pipelines' own defaults: SVD's 14 frames and 25 steps, diffusers' text-to-video 16 frames and 50 steps.
+  if (m && userChoice) {
+    $("frames").value = m.kind === "image-to-video" ? 14 : 16;
+    $("steps").value = m.kind === "image-to-video" ? 25 : 50;
+  }
   showSeconds();
+}
+
+function textToVideoSpec() {
+  const num = (id) => parseFloat($(id).value);
+  return {
+    model: $("model").value, prompt: $("t2v-prompt").value, negativePrompt: $("t2v-negative").value || null,
+    frames: parseInt($("frames").value, 10), steps: parseInt($("steps").value, 10),
+    seed: parseInt($("seed").value, 10), width: num("t2v-width"), height: num("t2v-height"),
+    guidance: num("t2v-guidance"), fps: num("t2v-fps"),
+  };
 }
 
 function readImage() {
@@ -245,9 +265,10 @@ function spec() {
 
 async function start() {
   $("submit-error").textContent = "";
-  if (!imageToVideo() && !(await validate())) return;
+  if (!imageToVideo() && !textToVideo() && !(await validate())) return;
   try {
-    const job = await api("/api/jobs", imageToVideo() ? await imageToVideoSpec() : spec());
+    const body = imageToVideo() ? await imageToVideoSpec() : textToVideo() ? textToVideoSpec() : spec();
+    const job = await api("/api/jobs", body);
     await refreshJobs();
     show(job);
   } catch (e) { $("submit-error").textContent = e.message; }
@@ -256,13 +277,15 @@ async function start() {
 // A job's settings back in the editor (its first frame cannot be: the browser picks files).
 function loadIntoEditor(job) {
   const s = job.spec;
-  $("model").value = job.kind === "image-to-video" ? s.model : "";
+  $("model").value = job.kind === "image-to-video" || job.kind === "text-to-video" ? s.model : "";
   pickModel(false);
   const set = { story: s.story, frames: s.frames, steps: s.steps, seed: s.seed, scheme: s.scheme,
     "global-steps": s.globalSteps, guidance: s.guidance, sampler: s.sampler, "fill-start": s.fillStart,
     "fill-ease": s.fillEase, global: s.global ?? "", local: s.local ?? "", "i2v-width": s.width,
     "i2v-height": s.height, "i2v-fps": s.fps, "i2v-motion": s.motionBucket, "i2v-noise": s.noiseAug,
-    "i2v-min-guidance": s.minGuidance, "i2v-max-guidance": s.maxGuidance };
+    "i2v-min-guidance": s.minGuidance, "i2v-max-guidance": s.maxGuidance, "t2v-prompt": s.prompt,
+    "t2v-negative": s.negativePrompt ?? "", "t2v-width": s.width, "t2v-height": s.height, "t2v-guidance": s.guidance,
+    "t2v-fps": s.fps };
   for (const [id, value] of Object.entries(set)) if (value !== undefined && value !== null) $(id).value = value;
   matchPreset();
   showSeconds();
@@ -281,6 +304,7 @@ function settingsOf(job) {
   const s = job.spec;
   if (job.kind === "image-to-video")
     return `${s.width}x${s.height} · ${s.steps} steps · ${s.fps} fps · motion ${s.motionBucket}`;
+  if (job.kind === "text-to-video") return `${s.width}x${s.height} · ${s.steps} steps · guidance ${s.guidance}`;
   const steps = s.globalSteps && s.globalSteps !== s.steps ? `${s.steps} steps (keyframes ${s.globalSteps})`
     : `${s.steps} steps`;
   return `${s.scheme} · ${steps} · ${s.sampler} · guidance ${s.guidance}`;
@@ -288,6 +312,7 @@ function settingsOf(job) {
 
 function firstPrompt(job) {
   if (job.kind === "image-to-video") return "first frame to video";
+  if (job.kind === "text-to-video") return job.spec.prompt || "";
   const lines = job.spec.story.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   const first = lines.length ? lines[0].slice(lines[0].indexOf(":") + 1).trim() : "";
   return lines.length > 1 ? `${first} (+${lines.length - 1} more)` : first;
@@ -314,8 +339,8 @@ function jobRow(j) {
   const open = element("a", { href: `/jobs/${j.id}`, className: "open", textContent: j.id });
   open.addEventListener("click", (ev) => { ev.preventDefault(); show(j); });
   const prompt = firstPrompt(j);
-  const frames = `${j.spec.frames} (${(j.spec.frames / (j.kind === "image-to-video" ? j.spec.fps : settings.fps))
-    .toFixed(1)} s)`;
+  const rate = j.kind === "image-to-video" || j.kind === "text-to-video" ? j.spec.fps : settings.fps;
+  const frames = `${j.spec.frames} (${(j.spec.frames / rate).toFixed(1)} s)`;
   const parent = element("td");
   if (j.spec.parent) {
     const a = element("a", { href: `/jobs/${j.spec.parent}`, textContent: `${j.spec.parent} ${j.spec.from}-${j.spec.to}` });
@@ -509,7 +534,7 @@ async function drawTimeline(job) {
     thumbs.appendChild(cell);
   });
   $("job-ruler").innerHTML = "";
-  if (job.kind === "image-to-video") return;
+  if (job.kind !== "generate" && job.kind !== "redraw") return;
   try {
     const r = await api("/api/storyline", { story: job.spec.story, frames });
     const redraws = job.kind === "generate" && job.spec.scheme === "dod";
@@ -587,7 +612,10 @@ function showFrame(f) {
   placePlayhead(f);
 }
 
-function videoFps() { return current && current.kind === "image-to-video" ? current.spec.fps : settings.fps; }
+function videoFps() {
+  return current && (current.kind === "image-to-video" || current.kind === "text-to-video") ? current.spec.fps
+    : settings.fps;
+}
 
 function movePlayhead() {
   const video = $("video");
