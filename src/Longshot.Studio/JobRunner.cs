@@ -280,7 +280,7 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         Directory.CreateDirectory(Path.Combine(dir, "frames"));
         events.Add(Event("plan", new { frames = settings.Frames, levels = new[] { GenerationOutput.SheetFrames(
             Enumerable.Range(0, settings.Frames).ToArray()) } }));
-        var video = pipe.Generate(settings, null, new TextStepProgress(events), ct);
+        var video = pipe.Generate(settings, null, new TextStepProgress(events), ct, workspace.Run(job.Id));
         return WriteFrames(dir, video, job.Spec.Fps, events);
     }
 

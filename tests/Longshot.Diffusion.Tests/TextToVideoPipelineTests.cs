@@ -59,6 +59,41 @@ public class TextToVideoPipelineTests
         SvdUnetParityTests.AssertClose(io["sde_latents_out"], latents, 2e-4);
     }
 
+    private sealed class CancelAfter(int steps, CancellationTokenSource cts) : IProgress<TextToVideoProgress>
+    {
+        public void Report(TextToVideoProgress p)
+        {
+            if (p.Stage == "denoise" && p.Done == steps) cts.Cancel();
+        }
+    }
+
+    /// <summary>A run stopped after two of four steps continues from its run folder to the bytes of an uninterrupted
+    /// one (the stochastic solver's state and its random stream included); a folder of another job is refused.
+    /// </summary>
+    [Fact]
+    public void AStoppedRunContinuesFromItsRunFolderToTheSameLatents()
+    {
+        var pipe = TextToVideoPipeline.Load(Golden("pipeline_tiny"));
+        pipe.SchedulerConfig = pipe.SchedulerConfig with
+        {
+            ClassName = DiffusersSchedulerConfig.DpmSolver, AlgorithmType = "sde-dpmsolver++", UseKarrasSigmas = true,
+        };
+        var (settings, io) = Case();
+        var noise = new TextToVideoNoise(io["latents"]);
+        var whole = pipe.Denoise(settings, noise).ToArray();
+        var dir = Directory.CreateTempSubdirectory("longshot-t2v-run-").FullName;
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                pipe.Denoise(settings, noise, new CancelAfter(2, cts), cts.Token, dir));
+            var resumed = pipe.Denoise(settings, noise, null, default, dir).ToArray();
+            Assert.Equal(whole, resumed);
+            Assert.Throws<InputFileException>(() => pipe.Denoise(settings with { Seed = 9 }, noise, null, default, dir));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void ANegativePromptWithoutGuidanceIsNamed()
     {

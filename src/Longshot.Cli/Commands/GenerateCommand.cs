@@ -67,7 +67,7 @@ internal static class GenerateCommand
                     double? guidance = p.GetResult(s.Guidance) is { Implicit: false } ? p.GetValue(s.Guidance) : null;
                     int? fps = p.GetResult(i2v.Fps) is { Implicit: false } ? p.GetValue(i2v.Fps) : null;
                     return t2v.Run(p, i2v, modelDir, prompt, outPath, frames, steps, guidance, fps,
-                        p.GetValue(s.Seed), p.GetValue(quiet), ct);
+                        p.GetValue(s.Seed), p.GetValue(Run), p.GetValue(quiet), ct);
                 }
                 if (storyPath != null || prompt != null)
                     throw new LongshotException("--model: an image-to-video model takes --init-image, not --story or " +

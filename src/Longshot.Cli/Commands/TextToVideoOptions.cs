@@ -30,9 +30,12 @@ internal sealed class TextToVideoOptions
 
     /// <summary>Runs the published model; the shared options are passed in.</summary>
     public int Run(ParseResult p, ImageToVideoOptions shared, string modelDir, string prompt, string outPath,
-        int? frames, int? steps, double? guidance, int? fps, ulong seed, bool quiet, CancellationToken ct)
+        int? frames, int? steps, double? guidance, int? fps, ulong seed, string? runDir, bool quiet,
+        CancellationToken ct)
     {
         VideoWriters.CheckPath(outPath, "--out");
+        if (runDir != null && File.Exists(runDir))
+            throw new LongshotException($"--run: {runDir} is a file, not a folder.");
         var pipe = TextToVideoPipeline.Load(modelDir, p.GetValue(shared.Variant));
         pipe.SchedulerConfig = Sampler(pipe.SchedulerConfig, p.GetValue(Solver)!, p.GetValue(Karras));
         pipe.Warning = m => Console.Error.WriteLine($"--prompt: {m}");
@@ -51,7 +54,7 @@ internal sealed class TextToVideoOptions
         var clock = Stopwatch.StartNew();
         var progress = quiet ? null : new SyncProgress<TextToVideoProgress>(s =>
             Console.Error.WriteLine($"{s.Stage} {s.Done}/{s.Total} ({clock.Elapsed.TotalSeconds:F1} s)"));
-        var video = pipe.Generate(settings, noise, progress, ct);
+        var video = pipe.Generate(settings, noise, progress, ct, runDir);
         using (var writer = VideoWriters.Create(outPath, rate))
         {
             for (int f = 0; f < video.Shape[0]; f++) writer.Write(Frame.FromTensor(video.Narrow(0, f, 1).Squeeze(0)));

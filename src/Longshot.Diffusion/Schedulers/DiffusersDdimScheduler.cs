@@ -75,6 +75,12 @@ public sealed class DiffusersDdimScheduler : IStepScheduler
         return x0 * MathF.Pow(aPrev, 0.5f) + eps * MathF.Pow(1f - aPrev, 0.5f);
     }
 
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, Tensor> SaveState() => new Dictionary<string, Tensor>();
+
+    /// <inheritdoc/>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state) { }
+
     private static Tensor Clamp(Tensor x, float range)
     {
         var v = x.ToArray();

@@ -61,6 +61,24 @@ public sealed class DiffusersDpmSolverScheduler : IStepScheduler
         _sigmas = _timesteps.Select(t => _trainSigmas[t]).Append(_trainSigmas[0]).ToArray();
     }
 
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, Tensor> SaveState()
+    {
+        var state = new Dictionary<string, Tensor>
+        {
+            ["dpm_lower_order_nums"] = Tensor.FromArray(new float[] { _lowerOrderNums }, 1),
+        };
+        if (_previousX0 != null) state["dpm_previous_x0"] = _previousX0;
+        return state;
+    }
+
+    /// <inheritdoc/>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        _lowerOrderNums = state.TryGetValue("dpm_lower_order_nums", out var n) ? (int)n.ToArray()[0] : 0;
+        _previousX0 = state.GetValueOrDefault("dpm_previous_x0");
+    }
+
     private static int[] Trailing(int n, int steps)
     {
         double ratio = (double)n / steps;

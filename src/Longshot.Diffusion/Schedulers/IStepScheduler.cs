@@ -17,6 +17,13 @@ public interface IStepScheduler
 
     /// <summary>The sample after step <paramref name="index"/>.</summary>
     Tensor Step(Tensor modelOutput, int index, Tensor sample, Func<Tensor>? noise = null);
+
+    /// <summary>What the next step needs of the steps before it (a multistep solver's last prediction), to save
+    /// with the latents; empty for a one-step scheduler.</summary>
+    IReadOnlyDictionary<string, Tensor> SaveState();
+
+    /// <summary>Puts back what <see cref="SaveState"/> saved, after <see cref="SetTimesteps"/>.</summary>
+    void LoadState(IReadOnlyDictionary<string, Tensor> state);
 }
 
 /// <summary>The schedulers a diffusers scheduler_config.json names, by class.</summary>

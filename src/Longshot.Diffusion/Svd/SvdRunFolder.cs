@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Longshot.Tensors;
-using Longshot.Tensors.IO;
+using Longshot.Diffusion.Pipelines;
 
 namespace Longshot.Diffusion.Svd;
 
@@ -14,7 +14,7 @@ namespace Longshot.Diffusion.Svd;
 /// </summary>
 public sealed class SvdRunFolder(string folder, string identity)
 {
-    private string StatePath => Path.Combine(folder, "svd-state.safetensors");
+    private readonly StepRunFolder _state = new(folder, "svd-state.safetensors", identity);
 
     /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
     public static string Identity(SvdPipeline pipe, Tensor image, SvdSettings settings, SvdNoise noise)
@@ -28,26 +28,9 @@ public sealed class SvdRunFolder(string folder, string identity)
     }
 
     /// <summary>The step reached and its latents, when this folder holds this job; null for a fresh folder.</summary>
-    public (int Step, Tensor Latents)? Resume()
-    {
-        if (!File.Exists(StatePath)) return null;
-        using var file = SafeTensorsFile.Open(StatePath);
-        if (!file.Metadata.TryGetValue("identity", out var id) || id != identity)
-            throw new InputFileException(folder,
-                $"{folder} holds another job (other model, settings, image or seed); " +
-                "use a new run folder.");
-        return (int.Parse(file.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture),
-            file.Load("latents"));
-    }
+    public (int Step, Tensor Latents)? Resume() => _state.Resume() is { } s ? (s.Step, s.Tensors["latents"]) : null;
 
     /// <summary>Saves the latents after <paramref name="step"/> steps.</summary>
-    public void Save(int step, Tensor latents)
-    {
-        Directory.CreateDirectory(folder);
-        SafeTensors.Save(StatePath, new Dictionary<string, Tensor> { ["latents"] = latents },
-            metadata: new Dictionary<string, string>
-            {
-                ["identity"] = identity, ["step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            });
-    }
+    public void Save(int step, Tensor latents) =>
+        _state.Save(step, new Dictionary<string, Tensor> { ["latents"] = latents });
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Longshot.Diffusion.Clip;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet3D;
@@ -91,9 +92,9 @@ public sealed class TextToVideoPipeline
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] for a prompt: <see cref="Denoise"/>, then <see cref="Decode"/>.</summary>
     public Tensor Generate(TextToVideoSettings settings, TextToVideoNoise? noise = null,
-        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
-        var latents = Denoise(settings, noise, progress, cancel);
+        var latents = Denoise(settings, noise, progress, cancel, runDir);
         return Decode(latents, settings.DecodeChunkSize ?? latents.Shape[2], progress, cancel);
     }
 
@@ -108,9 +109,13 @@ public sealed class TextToVideoPipeline
         return TextEncoder.Forward(new[] { Tokenizer.Pad(tokens.Ids) });
     }
 
-    /// <summary>The denoised latents [1, C, F, h, w], in numbered steps as the reference computes them.</summary>
+    /// <summary>
+    /// The denoised latents [1, C, F, h, w], in numbered steps as the reference computes them. With
+    /// <paramref name="runDir"/>, the latents, the sampler's state and the random stream's position are saved after
+    /// every step, and a rerun of the same job continues from the last saved step with the same result.
+    /// </summary>
     public Tensor Denoise(TextToVideoSettings settings, TextToVideoNoise? noise = null,
-        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         int down = Vae.Config.DownFactor;
         settings.Validate(down);
@@ -135,8 +140,20 @@ public sealed class TextToVideoPipeline
         scheduler.SetTimesteps(settings.Steps);
         float? fps = Unet.Config.HasFps ? settings.Fps : null;
 
-        // 3. Denoise: the model on both halves, guidance, a scheduler step on frames as a batch [F, C, h, w].
-        for (int i = 0; i < scheduler.Timesteps.Count; i++)
+        // 3. What an earlier run of this job finished.
+        var run = runDir == null ? null
+            : new StepRunFolder(runDir, "t2v-state.safetensors", Identity(settings, latents));
+        int start = 0;
+        if (run?.Resume() is { } saved)
+        {
+            start = saved.Step;
+            latents = saved.Tensors["latents"];
+            scheduler.LoadState(saved.Tensors);
+            rng.Restore(ulong.Parse(saved.Metadata["rng"], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // 4. Denoise: the model on both halves, guidance, a scheduler step on frames as a batch [F, C, h, w].
+        for (int i = start; i < scheduler.Timesteps.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
             var input = settings.Guided ? Ops.Concat(new[] { latents, latents }, 0) : latents;
@@ -150,10 +167,27 @@ public sealed class TextToVideoPipeline
             Tensor StepNoise() => noise?.StepNoise is { } given ? given[step] : Tensor.Randn(rng, frames, c, h, w);
             var next = scheduler.Step(FramesAsBatch(output), i, FramesAsBatch(latents), StepNoise);
             latents = next.Reshape(1, frames, c, h, w).Permute(0, 2, 1, 3, 4).Contiguous();
+            run?.Save(i + 1, new Dictionary<string, Tensor>(scheduler.SaveState()) { ["latents"] = latents },
+                new Dictionary<string, string>
+                {
+                    ["rng"] = rng.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
             progress?.Report(new TextToVideoProgress("denoise", i + 1, scheduler.Timesteps.Count));
             AllocationBudget.Checkpoint();
         }
         return latents;
+    }
+
+    /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
+    private string Identity(TextToVideoSettings settings, Tensor initialLatents)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(
+            System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var part in new object[] { Unet.Config, SchedulerConfig, settings with { DecodeChunkSize = null } })
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(part)));
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
+            initialLatents.Contiguous().ToArray().AsSpan()));
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     /// <summary>[1, C, F, h, w] to [F, C, h, w].</summary>
