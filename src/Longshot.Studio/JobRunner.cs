@@ -275,7 +275,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
     {
         var settings = job.Spec.TextToVideo(options.MaxFrames);
         var folder = PublishedFolder<TextToVideoPipeline>(job.Spec.Model, "text-to-video");
-        if (!_textToVideo.TryGetValue(folder, out var pipe)) _textToVideo[folder] = pipe = TextToVideoPipeline.Load(folder);
+        if (!_textToVideo.TryGetValue(folder, out var pipe))
+            _textToVideo[folder] = pipe = TextToVideoPipeline.Load(folder);
         var dir = workspace.Job(job.Id);
         Directory.CreateDirectory(Path.Combine(dir, "frames"));
         events.Add(Event("plan", new { frames = settings.Frames, levels = new[] { GenerationOutput.SheetFrames(

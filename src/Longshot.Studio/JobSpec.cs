@@ -32,7 +32,8 @@ public sealed record JobSpec
     public string? Local { get; init; }
 
     /// <summary>A published model folder relative to the workspace (e.g. models/svd-xt): an image-to-video one
-    /// animates <see cref="Image"/>, a text-to-video one follows <see cref="Prompt"/>, instead of a storyline.</summary>
+    /// animates <see cref="Image"/>, a text-to-video one follows <see cref="Prompt"/>, instead of a storyline.
+    /// </summary>
     public string? Model { get; init; }
     /// <summary>Image-to-video: the first frame, a PNG as base64, when submitted; the stored job keeps it as
     /// init.png in its folder instead.</summary>
@@ -74,7 +75,8 @@ public sealed record JobSpec
         if (Frames < 1 || Frames > Math.Min(maxFrames, 1024))
             throw new SettingException(nameof(Frames), $"must be between 1 and {Math.Min(maxFrames, 1024)}, got " +
                 $"{Frames}.");
-        if (string.IsNullOrWhiteSpace(Prompt)) throw new SettingException(nameof(Prompt), "write what the video shows.");
+        if (string.IsNullOrWhiteSpace(Prompt))
+            throw new SettingException(nameof(Prompt), "write what the video shows.");
         if (Prompt.Length > 2000 || NegativePrompt?.Length > 2000)
             throw new SettingException(nameof(Prompt), "is longer than 2,000 characters.");
         if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");

@@ -17,7 +17,8 @@ public static class TrainingBetas
         {
             float beta = trained?[i] ?? (schedule == "linear"
                 ? (float)(betaStart + (betaEnd - (double)betaStart) * i / (steps - 1))
-                : Square((float)(Math.Sqrt(betaStart) + (Math.Sqrt(betaEnd) - Math.Sqrt(betaStart)) * i / (steps - 1))));
+                : Square((float)(Math.Sqrt(betaStart)
+                    + (Math.Sqrt(betaEnd) - Math.Sqrt(betaStart)) * i / (steps - 1))));
             product *= 1f - beta;
             alphaBar[i] = product;
         }

@@ -70,7 +70,10 @@ public sealed class ClipTokenizer
                     "folder (vocab.json and merges.txt).");
         Dictionary<string, int> vocab;
         try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabPath))!; }
-        catch (JsonException e) { throw new InputFileException(vocabPath, $"{vocabPath}: not a vocabulary ({e.Message})"); }
+        catch (JsonException e)
+        {
+            throw new InputFileException(vocabPath, $"{vocabPath}: not a vocabulary ({e.Message})");
+        }
         var ranks = new Dictionary<(string, string), int>();
         int lineNumber = 0;
         foreach (var line in File.ReadLines(mergesPath))
@@ -118,7 +121,8 @@ public sealed class ClipTokenizer
     /// <summary><paramref name="ids"/> padded with <see cref="PadId"/> to <see cref="MaxLength"/> (diffusers'
     /// padding="max_length").</summary>
     public int[] Pad(int[] ids) =>
-        ids.Length >= MaxLength ? ids[..MaxLength] : ids.Concat(Enumerable.Repeat(PadId, MaxLength - ids.Length)).ToArray();
+        ids.Length >= MaxLength ? ids[..MaxLength]
+            : ids.Concat(Enumerable.Repeat(PadId, MaxLength - ids.Length)).ToArray();
 
     /// <summary>
     /// The pieces OpenAI's pattern finds in cleaned text, read by code point (so letters and digits beyond the Basic

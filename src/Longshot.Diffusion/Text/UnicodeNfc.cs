@@ -106,7 +106,8 @@ internal static class UnicodeNfc
             ?? throw new InvalidOperationException("unicode-nfc.json is missing from the assembly.");
         using var doc = JsonDocument.Parse(stream);
         var root = doc.RootElement;
-        var ccc = root.GetProperty("ccc").EnumerateObject().ToDictionary(p => int.Parse(p.Name), p => p.Value.GetInt32());
+        var ccc = root.GetProperty("ccc").EnumerateObject()
+            .ToDictionary(p => int.Parse(p.Name), p => p.Value.GetInt32());
         var decompositions = root.GetProperty("decompositions").EnumerateObject().ToDictionary(
             p => int.Parse(p.Name), p => p.Value.EnumerateArray().Select(v => v.GetInt32()).ToArray());
         var compositions = root.GetProperty("compositions").EnumerateArray()

@@ -45,8 +45,8 @@ public sealed class TextToVideoPipeline
         DiffusersSchedulerConfig scheduler)
     {
         if (unet.Config.CrossAttentionDim != textEncoder.Config.HiddenSize)
-            throw new LongshotException($"the UNet's cross_attention_dim ({unet.Config.CrossAttentionDim}) is not the " +
-                $"text encoder's hidden_size ({textEncoder.Config.HiddenSize}).");
+            throw new LongshotException($"the UNet's cross_attention_dim ({unet.Config.CrossAttentionDim}) is not " +
+                $"the text encoder's hidden_size ({textEncoder.Config.HiddenSize}).");
         if (unet.Config.InChannels != vae.Config.LatentChannels || unet.Config.OutChannels != vae.Config.LatentChannels)
             throw new LongshotException($"the UNet's in/out channels ({unet.Config.InChannels}/" +
                 $"{unet.Config.OutChannels}) are not the VAE's {vae.Config.LatentChannels} latent channels.");
@@ -90,7 +90,8 @@ public sealed class TextToVideoPipeline
         }
     }
 
-    /// <summary>Frames [F, 3, H, W] in [-1, 1] for a prompt: <see cref="Denoise"/>, then <see cref="Decode"/>.</summary>
+    /// <summary>Frames [F, 3, H, W] in [-1, 1] for a prompt: <see cref="Denoise"/>, then <see cref="Decode"/>.
+    /// </summary>
     public Tensor Generate(TextToVideoSettings settings, TextToVideoNoise? noise = null,
         IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
