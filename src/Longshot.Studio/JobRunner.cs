@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using Longshot.Diffusion;
-using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Families;
+using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schemes;
 using Longshot.Diffusion.Svd;
@@ -281,23 +281,8 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         Directory.CreateDirectory(Path.Combine(dir, "frames"));
         events.Add(Event("plan", new { frames = settings.Frames, levels = new[] { GenerationOutput.SheetFrames(
             Enumerable.Range(0, settings.Frames).ToArray()) } }));
-        var video = pipe.Generate(settings, null, new TextStepProgress(events), ct, workspace.Run(job.Id));
+        var video = pipe.Generate(settings, null, new PageStepProgress(events), ct, workspace.Run(job.Id));
         return WriteFrames(dir, video, job.Spec.Fps, events);
-    }
-
-    /// <summary>Text-to-video steps as the page's progress events.</summary>
-    private sealed class TextStepProgress(JobEvents events) : IProgress<TextToVideoProgress>
-    {
-        private readonly UnitPace _pace = new();
-
-        public void Report(TextToVideoProgress p)
-        {
-            if (p.Stage != "denoise") return;
-            events.Add(Event("progress", new
-            {
-                level = 1, levels = 1, done = p.Done, total = p.Total, eta = _pace.Report(p.Done, p.Total),
-            }));
-        }
     }
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] as PNGs and the video (MP4 with ffmpeg, else GIF), each frame
@@ -330,16 +315,17 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         int frames = settings.Frames ?? pipe.Unet.Config.NumFrames;
         events.Add(Event("plan", new { frames, levels = new[] { GenerationOutput.SheetFrames(
             Enumerable.Range(0, frames).ToArray()) } }));
-        var video = pipe.Generate(image, settings, null, new StepProgress(events), ct, workspace.Run(job.Id));
+        var video = pipe.Generate(image, settings, null, new PageStepProgress(events), ct, workspace.Run(job.Id));
         return WriteFrames(dir, video, settings.Fps, events);
     }
 
-    /// <summary>Image-to-video steps as the page's progress events (one level; the ETA from the steps' pace).</summary>
-    private sealed class StepProgress(JobEvents events) : IProgress<SvdProgress>
+    /// <summary>A published pipeline's steps as the page's progress events (one level; the ETA from the steps'
+    /// pace).</summary>
+    private sealed class PageStepProgress(JobEvents events) : IProgress<StepProgress>
     {
         private readonly UnitPace _pace = new();
 
-        public void Report(SvdProgress p)
+        public void Report(StepProgress p)
         {
             if (p.Stage != "denoise") return;
             events.Add(Event("progress", new

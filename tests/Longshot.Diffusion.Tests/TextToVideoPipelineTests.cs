@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Longshot.Diffusion.Families;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.TextToVideo;
 using Longshot.Tensors;
@@ -59,9 +60,9 @@ public class TextToVideoPipelineTests
         SvdUnetParityTests.AssertClose(io["sde_latents_out"], latents, 2e-4);
     }
 
-    private sealed class CancelAfter(int steps, CancellationTokenSource cts) : IProgress<TextToVideoProgress>
+    private sealed class CancelAfter(int steps, CancellationTokenSource cts) : IProgress<StepProgress>
     {
-        public void Report(TextToVideoProgress p)
+        public void Report(StepProgress p)
         {
             if (p.Stage == "denoise" && p.Done == steps) cts.Cancel();
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;
@@ -73,7 +74,7 @@ internal sealed class ImageToVideoOptions
         settings.Validate(pipe.Vae.Config.DownFactor);
         var noise = p.GetValue(Latents) is { } latentsPath ? LoadNoise(latentsPath, settings, pipe) : null;
         var clock = Stopwatch.StartNew();
-        var progress = quiet ? null : new SyncProgress<SvdProgress>(s =>
+        var progress = quiet ? null : new SyncProgress<StepProgress>(s =>
             Console.Error.WriteLine($"{s.Stage} {s.Done}/{s.Total} ({clock.Elapsed.TotalSeconds:F1} s)"));
         var video = pipe.Generate(image, settings, noise, progress, ct, runDir);
         using (var writer = VideoWriters.Create(outPath, settings.Fps))

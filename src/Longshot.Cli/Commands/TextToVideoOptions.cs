@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.TextToVideo;
 using Longshot.Tensors;
@@ -52,7 +53,7 @@ internal sealed class TextToVideoOptions
         settings.Validate(pipe.Vae.Config.DownFactor);
         var noise = p.GetValue(shared.Latents) is { } path ? new TextToVideoNoise(LoadLatents(path)) : null;
         var clock = Stopwatch.StartNew();
-        var progress = quiet ? null : new SyncProgress<TextToVideoProgress>(s =>
+        var progress = quiet ? null : new SyncProgress<StepProgress>(s =>
             Console.Error.WriteLine($"{s.Stage} {s.Done}/{s.Total} ({clock.Elapsed.TotalSeconds:F1} s)"));
         var video = pipe.Generate(settings, noise, progress, ct, runDir);
         using (var writer = VideoWriters.Create(outPath, rate))

@@ -1,13 +1,11 @@
 using System.Text.Json;
 using Longshot.Diffusion.Clip;
+using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;
 
 namespace Longshot.Diffusion.Svd;
-
-/// <summary>Where a Stable Video Diffusion run is: the denoising step done (of the total), or decoding.</summary>
-public sealed record SvdProgress(string Stage, int Done, int Total);
 
 /// <summary>What a run can be given instead of drawing it from the seed: the initial latents [1, F, C, h, w]
 /// (before scaling by the initial noise sigma) and the conditioning image's noise [1, 3, H, W].</summary>
@@ -96,7 +94,7 @@ public sealed class SvdPipeline
     /// when it differs): <see cref="Denoise"/>, then <see cref="Decode"/>.
     /// </summary>
     public Tensor Generate(Tensor image, SvdSettings settings, SvdNoise? noise = null,
-        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
+        IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         var latents = Denoise(image, settings, noise, progress, cancel, runDir);
         return Decode(latents, settings.DecodeChunkSize ?? latents.Shape[1], progress, cancel);
@@ -108,7 +106,7 @@ public sealed class SvdPipeline
     /// the last saved step (exactly: the Euler steps carry no other state).
     /// </summary>
     public Tensor Denoise(Tensor image, SvdSettings settings, SvdNoise? noise = null,
-        IProgress<SvdProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
+        IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         settings.Validate(Vae.Config.DownFactor);
         if (image.Rank != 3 || image.Shape[0] != 3)
@@ -170,7 +168,7 @@ public sealed class SvdPipeline
             }
             latents = scheduler.Step(output, i, latents);
             run?.Save(i + 1, latents);
-            progress?.Report(new SvdProgress("denoise", i + 1, settings.Steps));
+            progress?.Report(new StepProgress("denoise", i + 1, settings.Steps));
         }
         return latents;
     }
@@ -195,7 +193,7 @@ public sealed class SvdPipeline
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] from latents [1, F, C, h, w], <paramref name="chunk"/> frames at a
     /// time.</summary>
-    public Tensor Decode(Tensor latents, int chunk, IProgress<SvdProgress>? progress = null,
+    public Tensor Decode(Tensor latents, int chunk, IProgress<StepProgress>? progress = null,
         CancellationToken cancel = default)
     {
         int frames = latents.Shape[1];
@@ -207,7 +205,7 @@ public sealed class SvdPipeline
             cancel.ThrowIfCancellationRequested();
             int n = Math.Min(chunk, frames - start);
             parts.Add(Vae.Decode(flat.Narrow(0, start, n), n));
-            progress?.Report(new SvdProgress("decode", start + n, frames));
+            progress?.Report(new StepProgress("decode", start + n, frames));
         }
         return Ops.Concat(parts, 0);
     }

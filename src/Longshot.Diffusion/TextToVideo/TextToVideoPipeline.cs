@@ -10,9 +10,6 @@ using Longshot.Tensors.IO;
 
 namespace Longshot.Diffusion.TextToVideo;
 
-/// <summary>Where a text-to-video run is: the denoising step done (of the total), or decoding.</summary>
-public sealed record TextToVideoProgress(string Stage, int Done, int Total);
-
 /// <summary>What a run can be given instead of drawing it from the seed: the initial latents [1, C, F, h, w], and
 /// for a stochastic sampler the noise of each step [F, C, h, w].</summary>
 public sealed record TextToVideoNoise(Tensor Latents, IReadOnlyList<Tensor>? StepNoise = null);
@@ -93,7 +90,7 @@ public sealed class TextToVideoPipeline
     /// <summary>Frames [F, 3, H, W] in [-1, 1] for a prompt: <see cref="Denoise"/>, then <see cref="Decode"/>.
     /// </summary>
     public Tensor Generate(TextToVideoSettings settings, TextToVideoNoise? noise = null,
-        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
+        IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         var latents = Denoise(settings, noise, progress, cancel, runDir);
         return Decode(latents, settings.DecodeChunkSize ?? latents.Shape[2], progress, cancel);
@@ -116,7 +113,7 @@ public sealed class TextToVideoPipeline
     /// every step, and a rerun of the same job continues from the last saved step with the same result.
     /// </summary>
     public Tensor Denoise(TextToVideoSettings settings, TextToVideoNoise? noise = null,
-        IProgress<TextToVideoProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
+        IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
         int down = Vae.Config.DownFactor;
         settings.Validate(down);
@@ -173,7 +170,7 @@ public sealed class TextToVideoPipeline
                 {
                     ["rng"] = rng.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 });
-            progress?.Report(new TextToVideoProgress("denoise", i + 1, scheduler.Timesteps.Count));
+            progress?.Report(new StepProgress("denoise", i + 1, scheduler.Timesteps.Count));
             AllocationBudget.Checkpoint();
         }
         return latents;
@@ -197,7 +194,7 @@ public sealed class TextToVideoPipeline
 
     /// <summary>Frames [F, 3, H, W] from latents [1, C, F, h, w], <paramref name="chunk"/> frames per VAE call (each
     /// frame is decoded on its own either way).</summary>
-    public Tensor Decode(Tensor latents, int chunk, IProgress<TextToVideoProgress>? progress = null,
+    public Tensor Decode(Tensor latents, int chunk, IProgress<StepProgress>? progress = null,
         CancellationToken cancel = default)
     {
         using var _ = Tensor.NoGrad();
@@ -208,7 +205,7 @@ public sealed class TextToVideoPipeline
         {
             cancel.ThrowIfCancellationRequested();
             parts.Add(Vae.Decode(z.Narrow(0, f, Math.Min(chunk, frames - f)).Contiguous()));
-            progress?.Report(new TextToVideoProgress("decode", Math.Min(frames, f + chunk), frames));
+            progress?.Report(new StepProgress("decode", Math.Min(frames, f + chunk), frames));
         }
         return parts.Count == 1 ? parts[0] : Ops.Concat(parts, 0);
     }
