@@ -282,7 +282,9 @@ public sealed class JobRunner(StudioOptions options, JobStore store, WorkspacePa
         events.Add(Event("plan", new { frames = settings.Frames, levels = new[] { GenerationOutput.SheetFrames(
             Enumerable.Range(0, settings.Frames).ToArray()) } }));
         var video = pipe.Generate(settings, null, new PageStepProgress(events), ct, workspace.Run(job.Id));
-        return WriteFrames(dir, video, job.Spec.Fps, events);
+        // ModelScope's videos are written at 8 fps (diffusers' export_to_video), VideoCrafter2's at the rate it is
+        // told.
+        return WriteFrames(dir, video, job.Spec.Fps ?? (pipe.Unet.Config.HasFps ? (int)settings.Fps : 8), events);
     }
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] as PNGs and the video (MP4 with ffmpeg, else GIF), each frame

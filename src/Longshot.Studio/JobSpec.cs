@@ -38,9 +38,11 @@ public sealed record JobSpec
     /// <summary>Image-to-video: the first frame, a PNG as base64, when submitted; the stored job keeps it as
     /// init.png in its folder instead.</summary>
     public string? Image { get; init; }
-    public int Width { get; init; } = new SvdSettings().Width;
-    public int Height { get; init; } = new SvdSettings().Height;
-    public int Fps { get; init; } = new SvdSettings().Fps;
+    /// <summary>Size and frame rate of a published model's video (null: the pipeline's default; for
+    /// text-to-video, the model's size, and 8 fps, or VideoCrafter2's 24).</summary>
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public int? Fps { get; init; }
     public int MotionBucket { get; init; } = new SvdSettings().MotionBucketId;
     public double NoiseAug { get; init; } = new SvdSettings().NoiseAugStrength;
     public double MinGuidance { get; init; } = new SvdSettings().MinGuidance;
@@ -53,9 +55,11 @@ public sealed record JobSpec
             throw new SettingException(nameof(Frames), $"must be between 1 and {Math.Min(maxFrames, 1024)}, got " +
                 $"{Frames}.");
         if (Seed > long.MaxValue) throw new SettingException(nameof(Seed), "is too large.");
+        var defaults = new SvdSettings();
         var settings = new SvdSettings
         {
-            Frames = Frames, Width = Width, Height = Height, Steps = Steps, Fps = Fps, MotionBucketId = MotionBucket,
+            Frames = Frames, Width = Width ?? defaults.Width, Height = Height ?? defaults.Height, Steps = Steps,
+            Fps = Fps ?? defaults.Fps, MotionBucketId = MotionBucket,
             NoiseAugStrength = (float)NoiseAug, MinGuidance = (float)MinGuidance, MaxGuidance = (float)MaxGuidance,
             Seed = Seed,
         };
@@ -83,7 +87,8 @@ public sealed record JobSpec
         var settings = new TextToVideoSettings
         {
             Prompt = Prompt, NegativePrompt = string.IsNullOrWhiteSpace(NegativePrompt) ? null : NegativePrompt,
-            Frames = Frames, Width = Width, Height = Height, Steps = Steps, GuidanceScale = (float)Guidance, Fps = Fps,
+            Frames = Frames, Width = Width, Height = Height, Steps = Steps, GuidanceScale = (float)Guidance,
+            Fps = Fps ?? new TextToVideoSettings().Fps,
             Seed = Seed,
         };
         settings.Validate(8);

@@ -57,6 +57,25 @@ public class StudioTextToVideoTests
         finally { Directory.Delete(workspace, true); }
     }
 
+    /// <summary>A client that names no size or frame rate gets the model's size (its UNet's sample_size times the
+    /// VAE's factor) and ModelScope's 8 fps, not the image-to-video defaults.</summary>
+    [Fact]
+    public async Task AJobWithoutASizeGetsTheModelsSize()
+    {
+        var workspace = NewWorkspace();
+        try
+        {
+            await using var s = await TestStudio.Start(workspace);
+            var job = await s.Submit(new { model = "models/t2v-tiny", prompt = "a cat", frames = 2, steps = 1,
+                guidance = 3 });
+            string id = job.GetProperty("id").GetString()!;
+            Assert.Equal("done", (await s.WaitEnded(id)).GetProperty("status").GetString());
+            var frame = Longshot.Video.Formats.Png.Load(Path.Combine(workspace, "jobs", id, "frames", "000000.png"));
+            Assert.Equal((8, 8), (frame.Width, frame.Height));
+        }
+        finally { Directory.Delete(workspace, true); }
+    }
+
     [Theory]
     [InlineData("Prompt: write what", "", null, 7.5)]
     [InlineData("Negative prompt: a negative prompt needs guidance", "a cat", "dog", 1.0)]

@@ -304,7 +304,8 @@ function settingsOf(job) {
   const s = job.spec;
   if (job.kind === "image-to-video")
     return `${s.width}x${s.height} · ${s.steps} steps · ${s.fps} fps · motion ${s.motionBucket}`;
-  if (job.kind === "text-to-video") return `${s.width}x${s.height} · ${s.steps} steps · guidance ${s.guidance}`;
+  if (job.kind === "text-to-video")
+    return `${s.width ? `${s.width}x${s.height}` : "model size"} · ${s.steps} steps · guidance ${s.guidance}`;
   const steps = s.globalSteps && s.globalSteps !== s.steps ? `${s.steps} steps (keyframes ${s.globalSteps})`
     : `${s.steps} steps`;
   return `${s.scheme} · ${steps} · ${s.sampler} · guidance ${s.guidance}`;
@@ -339,11 +340,13 @@ function jobRow(j) {
   const open = element("a", { href: `/jobs/${j.id}`, className: "open", textContent: j.id });
   open.addEventListener("click", (ev) => { ev.preventDefault(); show(j); });
   const prompt = firstPrompt(j);
-  const rate = j.kind === "image-to-video" || j.kind === "text-to-video" ? j.spec.fps : settings.fps;
+  const published = j.kind === "image-to-video" || j.kind === "text-to-video";
+  const rate = published && j.spec.fps ? j.spec.fps : settings.fps;
   const frames = `${j.spec.frames} (${(j.spec.frames / rate).toFixed(1)} s)`;
   const parent = element("td");
   if (j.spec.parent) {
-    const a = element("a", { href: `/jobs/${j.spec.parent}`, textContent: `${j.spec.parent} ${j.spec.from}-${j.spec.to}` });
+    const a = element("a", { href: `/jobs/${j.spec.parent}`,
+      textContent: `${j.spec.parent} ${j.spec.from}-${j.spec.to}` });
     a.addEventListener("click", (ev) => { ev.preventDefault(); openById(j.spec.parent); });
     parent.append(a);
   }
@@ -613,8 +616,8 @@ function showFrame(f) {
 }
 
 function videoFps() {
-  return current && (current.kind === "image-to-video" || current.kind === "text-to-video") ? current.spec.fps
-    : settings.fps;
+  return current && (current.kind === "image-to-video" || current.kind === "text-to-video") && current.spec.fps
+    ? current.spec.fps : settings.fps;
 }
 
 function movePlayhead() {
