@@ -1,8 +1,9 @@
 """Golden fixtures for the text-to-video family's parts (issue: text-to-video from published files).
 
-The CLIP text tower in Hugging Face's layout (CLIPTextModel: config.json and model.safetensors), computed by
-DiffSynth-Studio's SDTextEncoder after its own from_diffusers converter, at small sizes with every weight random and
-GELU as OpenCLIP ViT-H/14 uses it; written under tests/Longshot.Diffusion.Tests/Golden/t2v/.
+The CLIP text tower in Hugging Face's layout (CLIPTextModel: config.json and model[.fp16].safetensors), computed by
+DiffSynth-Studio's SDTextEncoder after its own from_diffusers converter, every weight random and GELU as OpenCLIP
+ViT-H/14 uses it: a tiny tower, and one at ViT-H's real width (1024, 16 heads) stored fp16; written under
+tests/Longshot.Diffusion.Tests/Golden/t2v/.
 
     source ../shared/reference/env.sh && $REF_PY tools/make_t2v_golden.py
 """
@@ -59,9 +60,22 @@ def clip_text_encoder(c, folder, seed):
     return encoder, g
 
 
-def write_text_encoder():
-    c = TEXT
-    encoder, g = clip_text_encoder(c, os.path.join(ROOT, "text_encoder_tiny"), 900)
+# OpenCLIP ViT-H/14's text tower at its real width (1024, 16 heads of 64, GELU), one layer and a small vocabulary;
+# its weights stored fp16, as the published folders ship them (model.fp16.safetensors).
+VITH = dict(vocab_size=64, hidden_size=1024, intermediate_size=1024, projection_dim=1024, num_hidden_layers=1,
+            num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", layer_norm_eps=1e-5)
+
+
+def write_text_encoder(name="text_encoder_tiny", c=TEXT, seed=900, fp16=False):
+    folder = os.path.join(ROOT, name)
+    encoder, g = clip_text_encoder(c, folder, seed)
+    if fp16:
+        # The fp16 file alone; the reference runs on its weights widened back to float32.
+        from safetensors.torch import load_file
+        state = load_file(os.path.join(folder, "model.safetensors"))
+        os.remove(os.path.join(folder, "model.safetensors"))
+        save_file({k: v.half() for k, v in state.items()}, os.path.join(folder, "model.fp16.safetensors"))
+        encoder.load_state_dict({k: v.half().float() for k, v in encoder.state_dict().items()})
     ids = torch.randint(0, c["vocab_size"], (2, 77), generator=g)
     shimmed = not hasattr(torch.nn.functional, "scaled_dot_product_attention")
     if shimmed:
@@ -72,10 +86,10 @@ def write_text_encoder():
     finally:
         if shimmed:
             del torch.nn.functional.scaled_dot_product_attention
-    save_file({"input_ids": ids.float(), "last_hidden_state": hidden},
-              os.path.join(ROOT, "text_encoder_tiny.io.safetensors"))
-    print("text_encoder_tiny: hidden std", float(hidden.std()))
+    save_file({"input_ids": ids.float(), "last_hidden_state": hidden}, os.path.join(ROOT, name + ".io.safetensors"))
+    print(name + ": hidden std", float(hidden.std()))
 
 
 if __name__ == "__main__":
     write_text_encoder()
+    write_text_encoder("text_encoder_vith", VITH, 901, fp16=True)
