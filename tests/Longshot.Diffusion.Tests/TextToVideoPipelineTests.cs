@@ -41,6 +41,7 @@ public class TextToVideoPipelineTests
         var latents = pipe.Denoise(settings, new TextToVideoNoise(io["latents"]));
         SvdUnetParityTests.AssertClose(io["ddim_latents_out"], latents, 2e-4);
         var frames = pipe.Decode(latents, 2);
+        Assert.False(frames.RequiresGrad);
         // diffusers' video is [1, 3, F, H, W]; Longshot's frames [F, 3, H, W].
         var expected = io["ddim_video"].Squeeze(0).Permute(1, 0, 2, 3).Contiguous();
         SvdUnetParityTests.AssertClose(expected, frames, 2e-4);

@@ -176,6 +176,7 @@ public sealed class SvdPipeline
     /// <summary>CLIP image embeddings [1, D] of an image [3, H, W] in [-1, 1].</summary>
     public Tensor EncodeImage(Tensor image)
     {
+        using var _ = Tensor.NoGrad();
         int size = ImageEncoder.Config.ImageSize;
         var small = AntialiasedResize.Resize(image, size, size);
         var pixels = FeatureExtractor.Normalize((small + 1f) * 0.5f);
@@ -196,6 +197,9 @@ public sealed class SvdPipeline
     public Tensor Decode(Tensor latents, int chunk, IProgress<StepProgress>? progress = null,
         CancellationToken cancel = default)
     {
+        // Inference only: without this the autograd graph would keep every activation of the decoder (24 GB for 14
+        // frames of 256x256, where 4 GB suffice).
+        using var _ = Tensor.NoGrad();
         int frames = latents.Shape[1];
         var flat = latents.Reshape(frames, latents.Shape[2], latents.Shape[3], latents.Shape[4]) *
             (1f / Vae.Config.ScalingFactor);
