@@ -246,7 +246,8 @@ public static partial class StudioApp
 
         // The contact sheets of a finished story job, one per level of its plan.
         api.MapGet("/jobs/{id}/sheets", (string id, JobStore store) =>
-            Sheets(workspace, store, id).Select((_, k) => new { level = k + 1, url = $"/api/jobs/{id}/sheets/{k + 1}" }));
+            Sheets(workspace, store, id)
+                .Select((_, k) => new { level = k + 1, url = $"/api/jobs/{id}/sheets/{k + 1}" }));
         api.MapGet("/jobs/{id}/sheets/{level:int}", (string id, int level, JobStore store) =>
         {
             var sheets = Sheets(workspace, store, id);

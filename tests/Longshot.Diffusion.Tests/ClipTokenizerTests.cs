@@ -88,7 +88,8 @@ public class ClipTokenizerTests
 
     [Theory]
     [InlineData("\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2")]
-    [InlineData("\u039f\u0394\u039f\u03a3 \u03a3\u039f\u03a6\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2 \u03c3\u03bf\u03c6\u03bf\u03c2")]
+    [InlineData("\u039f\u0394\u039f\u03a3 \u03a3\u039f\u03a6\u039f\u03a3",
+        "\u03bf\u03b4\u03bf\u03c2 \u03c3\u03bf\u03c6\u03bf\u03c2")]
     [InlineData("\u0130stanbul", "i\u0307stanbul")]
     [InlineData("\U00010400", "\U00010428")]
     public void LowerCaseIsPythons(string text, string lower) => Assert.Equal(lower, PythonCase.Lower(text));

@@ -25,7 +25,8 @@ public class TextToVideoPipelineTests
         var r = doc.RootElement;
         var settings = new TextToVideoSettings
         {
-            Prompt = r.GetProperty("prompt").GetString()!, NegativePrompt = r.GetProperty("negative_prompt").GetString(),
+            Prompt = r.GetProperty("prompt").GetString()!,
+            NegativePrompt = r.GetProperty("negative_prompt").GetString(),
             Frames = r.GetProperty("frames").GetInt32(), Height = r.GetProperty("height").GetInt32(),
             Width = r.GetProperty("width").GetInt32(), Steps = r.GetProperty("steps").GetInt32(),
             GuidanceScale = r.GetProperty("guidance_scale").GetSingle(),
@@ -91,7 +92,8 @@ public class TextToVideoPipelineTests
                 pipe.Denoise(settings, noise, new CancelAfter(2, cts), cts.Token, dir));
             var resumed = pipe.Denoise(settings, noise, null, default, dir).ToArray();
             Assert.Equal(whole, resumed);
-            Assert.Throws<InputFileException>(() => pipe.Denoise(settings with { Seed = 9 }, noise, null, default, dir));
+            Assert.Throws<InputFileException>(() =>
+                pipe.Denoise(settings with { Seed = 9 }, noise, null, default, dir));
         }
         finally { Directory.Delete(dir, true); }
     }
