@@ -40,7 +40,8 @@ public sealed class DiffusersDdimScheduler : IStepScheduler
         };
     }
 
-    private static int[] Trailing(int n, int steps)
+    /// <summary>diffusers' "trailing" spacing: from the last training timestep down in steps of n / steps.</summary>
+    internal static int[] Trailing(int n, int steps)
     {
         double ratio = (double)n / steps;
         var list = new List<int>();

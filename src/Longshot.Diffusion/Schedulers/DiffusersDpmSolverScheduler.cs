@@ -55,7 +55,7 @@ public sealed class DiffusersDpmSolverScheduler : IStepScheduler
                 .Select(v => (int)v).ToArray(),
             "leading" => Enumerable.Range(0, steps + 1).Select(i => i * (n / (steps + 1))).Reverse().Take(steps)
                 .Select(t => t + _config.StepsOffset).ToArray(),
-            _ => Trailing(n, steps),
+            _ => DiffusersDdimScheduler.Trailing(n, steps),
         };
         // The schedule ends at the first training timestep's sigma.
         _sigmas = _timesteps.Select(t => _trainSigmas[t]).Append(_trainSigmas[0]).ToArray();
@@ -77,14 +77,6 @@ public sealed class DiffusersDpmSolverScheduler : IStepScheduler
     {
         _lowerOrderNums = state.TryGetValue("dpm_lower_order_nums", out var n) ? (int)n.ToArray()[0] : 0;
         _previousX0 = state.GetValueOrDefault("dpm_previous_x0");
-    }
-
-    private static int[] Trailing(int n, int steps)
-    {
-        double ratio = (double)n / steps;
-        var list = new List<int>();
-        for (double t = n; t > 0; t -= ratio) list.Add((int)Math.Round(t, MidpointRounding.ToEven) - 1);
-        return list.ToArray();
     }
 
     /// <summary>Karras et al.'s sigmas (rho 7) from sigma_max down to sigma_min, in float64 as numpy computes
