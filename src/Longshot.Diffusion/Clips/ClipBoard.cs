@@ -4,23 +4,27 @@ namespace Longshot.Diffusion.Clips;
 
 /// <summary>
 /// Where the clips this process hosts meet at every exchange: each clip's thread posts what it shows its neighbours
-/// (its first and last frames at a layer, its global frames, whether it must stop) and waits; the last to arrive
-/// passes the edges between neighbouring clips here, swaps the outer edges with the neighbouring ranks and
-/// all-gathers the global frames over the job, then wakes them all. Every clip makes the same rounds in the same order
+/// (its first and last frames at a layer, its global frames, its partial sums of a normalisation's statistics, whether
+/// it must stop) and waits; the last to arrive passes the edges between neighbouring clips here, swaps the outer edges
+/// with the neighbouring ranks, all-gathers the global frames or the partial sums over the job, then wakes them all. Every clip makes the same rounds in the same order
 /// (same model, same steps); a round of another kind is an error, and a failure in any clip fails every waiting one.
 /// </summary>
 internal sealed class ClipBoard
 {
     private const int RightTag = 41, LeftTag = 42;
 
-    private enum Kind { Neighbours, Global, Agree }
+    private enum Kind { Neighbours, Global, Sum, Agree }
 
     private readonly ICommunicator _comm;
     /// <summary>Global frames hosted by each rank (what each contributes to the all-gather).</summary>
     private readonly int[] _globalsPerRank;
+    /// <summary>Clips hosted by each rank.</summary>
+    private readonly int[] _clipsPerRank;
     private readonly int _first, _count;
     private readonly object _gate = new();
     private readonly float[]?[] _head, _tail, _global, _before, _after;
+    private readonly double[]?[] _partial;
+    private double[]? _sum;
     private readonly bool[] _stop;
     private float[]? _allGlobal;
     private bool _anyStop;
@@ -45,8 +49,10 @@ internal sealed class ClipBoard
             var (f, n) = layout.Hosted(w, comm.Size);
             return Enumerable.Range(f, n).Sum(c => layout.GlobalsIn(c).Count);
         }).ToArray();
+        _clipsPerRank = Enumerable.Range(0, comm.Size).Select(w => layout.Hosted(w, comm.Size).Count).ToArray();
         _head = new float[count][]; _tail = new float[count][]; _global = new float[count][];
         _before = new float[count][]; _after = new float[count][]; _stop = new bool[count];
+        _partial = new double[count][];
     }
 
     /// <summary>Bytes the clips hosted here received from other clips (the exchange volume, for the
@@ -66,6 +72,13 @@ internal sealed class ClipBoard
     {
         Round(Kind.Global, local, frameSize, () => _global[local] = mine);
         return _allGlobal!;
+    }
+
+    /// <summary>Every clip's <paramref name="partial"/> (same length everywhere), summed in video order.</summary>
+    public double[] Sum(int local, double[] partial)
+    {
+        Round(Kind.Sum, local, partial.Length, () => _partial[local] = partial);
+        return _sum!;
     }
 
     /// <summary>True on every clip of the job when any of them asked to stop.</summary>
@@ -150,6 +163,9 @@ internal sealed class ClipBoard
             case Kind.Global:
                 GatherGlobal();
                 break;
+            case Kind.Sum:
+                SumPartials();
+                break;
             case Kind.Agree:
                 var flags = new float[_comm.Size];
                 _comm.AllGather(new[] { _stop.Any(s => s) ? 1f : 0f }, flags);
@@ -182,6 +198,36 @@ internal sealed class ClipBoard
         }
         else if (r == ranks - 1) _comm.Send(firstHead, r - 1, LeftTag);
         else _after[_count - 1] = _comm.ReceiveFloats(r + 1, LeftTag).Data;
+    }
+
+    /// <summary>
+    /// Every clip's partial sums gathered over the ranks (each double as a float and the float of what it left out,
+    /// 48 bits in all) and added in clip order on every rank: the same bits whichever rank hosts which clip.
+    /// </summary>
+    private void SumPartials()
+    {
+        int n = _frameSize;
+        var mine = new float[2 * n * _count];
+        for (int i = 0; i < _count; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double v = _partial[i]![j];
+                float hi = (float)v;
+                mine[2 * (i * n + j)] = hi;
+                mine[2 * (i * n + j) + 1] = (float)(v - hi);
+            }
+        var all = mine;
+        if (_comm.Size > 1)
+        {
+            var counts = Enumerable.Range(0, _comm.Size).Select(w => _clipsPerRank[w] * 2 * n).ToArray();
+            all = new float[counts.Sum()];
+            _comm.AllGather(mine, all, counts);
+            BytesExchanged += 4L * (all.Length - mine.Length) * _count;
+        }
+        var sum = new double[n];
+        for (int c = 0; c < all.Length / (2 * n); c++)
+            for (int j = 0; j < n; j++) sum[j] += (double)all[2 * (c * n + j)] + all[2 * (c * n + j) + 1];
+        _sum = sum;
     }
 
     private void GatherGlobal()

@@ -35,6 +35,9 @@ internal sealed class ClipExchange(ClipBoard board, ClipLayout layout, ClipSetti
         return (Frames(all, clipFrames)!, layout.GlobalPositions.Select(p => p - _start).ToArray());
     }
 
+    public double[] SumOverClips(double[] partial) =>
+        settings.Attention == ClipAttention.Independent ? partial : board.Sum(local, partial);
+
     public (float Local, float Global) KeyBias(int timestep) => settings.Attention switch
     {
         ClipAttention.Global => (0f, settings.Bias),

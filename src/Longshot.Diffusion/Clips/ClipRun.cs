@@ -1,6 +1,4 @@
-using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Pipelines;
-using Longshot.Diffusion.Unet;
 using Longshot.Distributed;
 using Longshot.Tensors;
 using Longshot.Tensors.Kernels;
@@ -8,26 +6,29 @@ using Longshot.Tensors.Kernels;
 namespace Longshot.Diffusion.Clips;
 
 /// <summary>
-/// Video-Infinity's clip parallelism: the video is cut into clips (<see cref="ClipLayout"/>), this process samples
-/// its share of them, each on a thread of its own, all in lock-step over the same denoising steps, and at every
-/// temporal layer each clip sees its neighbours' frames and the global frames through the exchange
+/// Video-Infinity's clip parallelism, for any model family: the video is cut into clips (<see cref="ClipLayout"/>),
+/// this process samples its share of them, each on a thread of its own with the family's denoiser
+/// (<see cref="IClipDenoiser"/>), all in lock-step over the same denoising steps, and at every temporal layer each clip
+/// sees its neighbours' frames, the global frames and the statistics of the whole video through the exchange
 /// (<see cref="ClipExchange"/>). Over MPI ranks every rank runs this with its share of the clips; the latents of the
 /// whole video are all-gathered at the end. A clip's computation depends only on the layout, never on which worker
 /// hosts it, so the video is the same for any number of threads or ranks.
 /// </summary>
-internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int width)
+/// <param name="frameShape">One frame's latent shape [c, h, w].</param>
+internal sealed class ClipRun(ClipLayout layout, ClipSettings settings, ICommunicator comm, int[] frameShape)
 {
-    /// <summary>The latents of every frame, in order, and the bytes the clips hosted here received from other clips
-    /// over the whole run (the exchange volume, for the benchmark).</summary>
-    public (Tensor[] Latents, long BytesExchanged) Run(GenerationRequest r, ClipSettings clips, ICommunicator comm,
-        IProgress<GenerationProgress>? progress, Action<string>? warning, CancellationToken ct)
+    /// <summary>
+    /// The latents of every frame, in order, and the bytes the clips hosted here received from other clips over the
+    /// whole run (the exchange volume, for the benchmark). With <paramref name="runDir"/> each clip's state is saved
+    /// after every step and a rerun with the same <paramref name="identity"/> continues from the last step every clip
+    /// finished. <paramref name="stepDone"/> hears rank 0's first clip finish each step.
+    /// </summary>
+    public (Tensor[] Latents, long BytesExchanged) Run(ClipDenoiserFactory denoiser, string? runDir, string identity,
+        int steps, Action<int>? stepDone, Action<string>? warning, CancellationToken ct)
     {
-        var settings = clips.Validate(r.Frames);
-        var layout = new ClipLayout(r.Frames, settings.ClipFrames, settings.GlobalFrames);
         var (first, count) = layout.Hosted(comm.Rank, comm.Size);
-        using var runLock = OpenRun(r, comm);
-        var store = r.RunDir != null ? new ClipStateStore(r.RunDir) : null;
-        int steps = r.Sampler.Steps;
+        using var runLock = OpenRun(runDir, identity, comm);
+        var store = runDir != null ? new ClipStateStore(runDir) : null;
         int resume = store == null ? 0 : ResumeStep(store, first, count, steps, comm);
         var board = new ClipBoard(layout, comm, first, count, computing: Threads.Count);
         var results = new Tensor[count];
@@ -39,10 +40,10 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             try
             {
                 using var _ = Threads.LimitTo(share);
+                using var noGrad = Tensor.NoGrad();
                 var exchange = new ClipExchange(board, layout, settings, first + i, i);
-                results[i] = SampleClip(r, layout, first + i, exchange, store, resume,
-                    i == 0 && comm.Rank == 0 ? k => progress?.Report(new GenerationProgress(1, 1, k, steps, k, steps))
-                    : null, ct);
+                results[i] = SampleClip(denoiser(first + i, exchange), first + i, exchange, store, resume,
+                    i == 0 && comm.Rank == 0 ? stepDone : null, runDir, ct);
             }
             catch (Exception e)
             {
@@ -59,55 +60,35 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
         if (failure is OperationCanceledException or ClipFailedException { InnerException: OperationCanceledException })
             throw new OperationCanceledException(ct);
         if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-        return (Gather(layout, results, comm), board.BytesExchanged);
+        return (Gather(results), board.BytesExchanged);
     }
 
     /// <summary>
-    /// One clip, from pure noise (its part of the whole video's noise) or from its saved state after
+    /// One clip, from its start (its part of the whole video's noise) or from its saved state after
     /// <paramref name="resume"/> steps, to clean latents [L, c, h, w].
     /// </summary>
-    private Tensor SampleClip(GenerationRequest r, ClipLayout layout, int clip, ClipExchange exchange,
-        ClipStateStore? store, int resume, Action<int>? stepDone, CancellationToken ct)
+    private static Tensor SampleClip(IClipDenoiser d, int clip, ClipExchange exchange, ClipStateStore? store,
+        int resume, Action<int>? stepDone, string? runDir, CancellationToken ct)
     {
-        using var _ = Tensor.NoGrad();
-        int start = layout.Start(clip), len = layout.Length(clip), frameSize = channels * height * width;
-        var shape = new[] { len, channels, height, width };
-        var rng = NoiseOf(r.Seed).Window((long)start * frameSize, (long)r.Frames * frameSize);
-        var x = Tensor.Randn(rng, shape);
-        var parts = sampler.Parts;
-        var prompts = parts.EncodePrompts(Enumerable.Range(start, len).Select(r.Story.PromptAt).ToList());
-        var o = r.Sampler;
-        var empty = o.GuidanceScale != 1f ? parts.EncodePrompts(Enumerable.Repeat("", len).ToList()) : null;
-        var (cond, mask) = MtdConditions.Build(Tensor.Zeros(shape), new bool[len]);
-        var positions = Enumerable.Range(0, len).ToArray();
-        var scheduler = sampler.NewScheduler(o);
-        scheduler.SetTimesteps(o.Steps);
         if (resume > 0)
         {
-            var saved = store!.TryLoad(clip, resume, shape)
-                ?? throw new LongshotException($"{r.RunDir}: the state of clip {clip} after step {resume} went " +
+            var saved = store!.TryLoad(clip, resume, d.Latents.Shape)
+                ?? throw new LongshotException($"{runDir}: the state of clip {clip} after step {resume} went " +
                     "missing while resuming.");
-            x = saved.X;
-            scheduler.LoadState(saved.Scheduler);
-            rng.Restore(saved.RngCounter);
+            d.Restore(saved.X, saved.Scheduler, saved.RngCounter);
         }
-        var scope = new TemporalScope(exchange.Settings.Window, exchange);
-        for (int k = resume; k < o.Steps; k++)
+        for (int k = resume; k < d.Steps; k++)
         {
             if (exchange.Agree(ct.IsCancellationRequested)) throw new OperationCanceledException(ct);
             store?.DropBefore(clip, k);
-            int t = scheduler.Timesteps[k];
-            var input = new MtdInput(x, new[] { t }, prompts, cond, mask, positions) { Scope = scope };
-            var eps = empty != null ? MtdSampler.Guided(parts.Unet, input, empty, o.GuidanceScale)
-                : parts.Unet.Forward(input);
-            x = scheduler.Step(eps, t, x, rng);
-            store?.Save(clip, k + 1, x, scheduler.SaveState(), rng.Counter);
+            d.Step(k);
+            store?.Save(clip, k + 1, d.Latents, new Dictionary<string, Tensor>(d.SchedulerState), d.RngCounter);
             stepDone?.Invoke(k + 1);
         }
         // Every clip has saved the last step: the earlier ones can go.
         exchange.Agree(false);
-        store?.DropBefore(clip, o.Steps);
-        return x;
+        store?.DropBefore(clip, d.Steps);
+        return d.Latents;
     }
 
     /// <summary>The generator of the whole video's noise: clips take their windows of it.</summary>
@@ -115,14 +96,14 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
 
     /// <summary>Rank 0 takes the run folder's lock and checks its settings; every rank learns whether it
     /// could.</summary>
-    private static IDisposable? OpenRun(GenerationRequest r, ICommunicator comm)
+    private static IDisposable? OpenRun(string? runDir, string identity, ICommunicator comm)
     {
-        if (r.RunDir == null) return null;
+        if (runDir == null) return null;
         IDisposable? run = null;
         string error = "";
         if (comm.Rank == 0)
         {
-            try { run = UnitStore.Open(r.RunDir, r.Identity); }
+            try { run = UnitStore.Open(runDir, identity); }
             catch (LongshotException e) { error = e.Message; }
         }
         if (comm.Size > 1)
@@ -156,9 +137,9 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
     }
 
     /// <summary>Every rank's clips, all-gathered, as one latent per frame.</summary>
-    private Tensor[] Gather(ClipLayout layout, Tensor[] mine, ICommunicator comm)
+    private Tensor[] Gather(Tensor[] mine)
     {
-        int frameSize = channels * height * width;
+        int frameSize = frameShape.Aggregate(1, (a, b) => a * b);
         var send = mine.SelectMany(t => t.Contiguous().ToArray()).ToArray();
         var all = send;
         if (comm.Size > 1)
@@ -172,6 +153,6 @@ internal sealed class ClipRun(MtdSampler sampler, int channels, int height, int 
             comm.AllGather(send, all, counts);
         }
         return Enumerable.Range(0, layout.Frames).Select(f =>
-            Tensor.FromArray(all.AsSpan(f * frameSize, frameSize).ToArray(), channels, height, width)).ToArray();
+            Tensor.FromArray(all.AsSpan(f * frameSize, frameSize).ToArray(), frameShape)).ToArray();
     }
 }

@@ -21,6 +21,17 @@ public enum ClipAttention
     Dual,
 }
 
+/// <summary>Which frames of the video are its global frames.</summary>
+public enum GlobalSelection
+{
+    /// <summary>G frames evenly spaced over the whole video (Longshot's).</summary>
+    Even,
+
+    /// <summary>The reference code's: each clip offers top_k / clips of its frames, strided from its first (at least
+    /// its first frame), concatenated in clip order and cut to the first top_k.</summary>
+    Strided,
+}
+
 /// <summary>
 /// Clip parallelism settings (Video-Infinity): the clip length, the attention scope, the local window (frames each
 /// side), the number of global frames, the timestep at which the dual scope switches from global to local, and the
@@ -28,8 +39,12 @@ public enum ClipAttention
 /// frames, switch at t = 800 of 1,000, bias +10.
 /// </summary>
 public sealed record ClipSettings(int ClipFrames = 16, ClipAttention Attention = ClipAttention.Dual, int Window = 8,
-    int GlobalFrames = 16, int SwitchTimestep = 800, float Bias = 10f)
+    int GlobalFrames = 16, int SwitchTimestep = 800, float Bias = 10f,
+    GlobalSelection Selection = GlobalSelection.Even)
 {
+    /// <summary>The layout of a video of <paramref name="frames"/> frames under these settings.</summary>
+    public ClipLayout Layout(int frames) => new(frames, ClipFrames, GlobalFrames, Selection);
+
     /// <summary>Throws <see cref="LongshotException"/> naming the first setting that cannot work.</summary>
     public ClipSettings Validate(int frames)
     {
@@ -42,7 +57,7 @@ public sealed record ClipSettings(int ClipFrames = 16, ClipAttention Attention =
             throw new LongshotException($"switch timestep must be between 0 and 1000, got {SwitchTimestep}.");
         if (!float.IsFinite(Bias) || Bias < 0 || Bias > 100)
             throw new LongshotException($"bias must be between 0 and 100, got {Bias}.");
-        var layout = new ClipLayout(frames, ClipFrames, GlobalFrames);
+        var layout = Layout(frames);
         if (Attention != ClipAttention.Independent && layout.Clips > 1 && layout.ShortestClip < Window)
             throw new LongshotException($"clips of {layout.ShortestClip} frames are shorter than the attention " +
                 $"window ({Window} frames each side); use longer clips or a smaller window.");
@@ -60,5 +75,5 @@ public sealed record ClipSettings(int ClipFrames = 16, ClipAttention Attention =
 
     /// <summary>The settings that decide the video, as a stable text (run folders are keyed by it).</summary>
     public string Identity => $"clips {ClipFrames} {Name(Attention)} w{Window} g{GlobalFrames} s{SwitchTimestep} " +
-        $"b{Bias}";
+        $"b{Bias}" + (Selection == GlobalSelection.Even ? "" : " strided");
 }

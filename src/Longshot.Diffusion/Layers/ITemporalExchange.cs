@@ -22,6 +22,13 @@ public interface ITemporalExchange
     /// </summary>
     (Tensor Frames, int[] Offsets)? Global(Tensor clip);
 
+    /// <summary>
+    /// Element-wise sums over every clip of the video of each clip's <paramref name="partial"/> (a normalisation's
+    /// per-group sums over its own frames), added in video order so the result does not depend on which worker hosts
+    /// which clip; the clip's own values when clips do not share statistics.
+    /// </summary>
+    double[] SumOverClips(double[] partial);
+
     /// <summary>Logit biases on the local keys and on the global keys at <paramref name="timestep"/>.</summary>
     (float Local, float Global) KeyBias(int timestep);
 }

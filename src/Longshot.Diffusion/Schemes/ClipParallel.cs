@@ -47,7 +47,7 @@ public sealed record ClipParallel(ClipSettings Clips) : GenerationScheme
     /// <summary>Every clip's first frame but the video's.</summary>
     public override IReadOnlyList<int> Seams(GenerationRequest r)
     {
-        var layout = new ClipLayout(r.Frames, Clips.ClipFrames, Clips.GlobalFrames);
+        var layout = Clips.Layout(r.Frames);
         return Enumerable.Range(0, layout.Clips).Select(layout.Start).ToList();
     }
 
@@ -62,16 +62,21 @@ public sealed record ClipParallel(ClipSettings Clips) : GenerationScheme
 
     /// <inheritdoc/>
     public override GenerationPlan Plan(GenerationRequest r) =>
-        GenerationPlan.OneLevel(this, r.Frames, new ClipLayout(r.Frames, Clips.ClipFrames, Clips.GlobalFrames).Clips,
+        GenerationPlan.OneLevel(this, r.Frames, Clips.Layout(r.Frames).Clips,
             1);
 
     /// <inheritdoc/>
     protected internal override IEnumerable<int> Run(LongVideoPipeline pipe, GenerationRequest r,
         Dictionary<int, Tensor> known, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        var (latents, bytes) = new ClipRun(pipe.GlobalSampler, pipe.LatentChannels, pipe.LatentSize,
-                pipe.LatentSize)
-            .Run(r, Clips, pipe.Ranks ?? new SingleProcessCommunicator(), progress, pipe.Warning, ct);
+        var settings = Clips.Validate(r.Frames);
+        var layout = settings.Layout(r.Frames);
+        var frame = new[] { pipe.LatentChannels, pipe.LatentSize, pipe.LatentSize };
+        var (latents, bytes) = new ClipRun(layout, settings, pipe.Ranks ?? new SingleProcessCommunicator(), frame)
+            .Run((clip, exchange) => new MtdClipDenoiser(pipe.GlobalSampler, r, layout, clip, exchange, frame),
+                r.RunDir, r.Identity, r.Sampler.Steps,
+                k => progress?.Report(new GenerationProgress(1, 1, k, r.Sampler.Steps, k, r.Sampler.Steps)),
+                pipe.Warning, ct);
         for (int f = 0; f < latents.Length; f++) known[f] = latents[f];
         pipe.LastClipExchangeBytes = bytes;
         yield return 0;

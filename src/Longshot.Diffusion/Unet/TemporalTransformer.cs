@@ -61,57 +61,15 @@ public sealed class TemporalTransformer : Module
     private Tensor ScopedTemporal(Tensor y, int frames, int[] positions, TemporalScope scope, int timestep)
     {
         int hh = y.Shape[2], ww = y.Shape[3];
-        var keyFrames = new List<Tensor>();
-        var keyPositions = new List<int>();
-        int localKeys = frames;
-        Tensor? before = null, after = null;
-        (Tensor Frames, int[] Offsets)? global = null;
-        if (scope.Exchange is { } ex)
-        {
-            if (y.Shape[0] != frames)
-                throw new LongshotException($"temporal exchange: one video per call, got {y.Shape[0]} images of " +
-                    $"{frames} frames.");
-            (before, after) = ex.Neighbours(y, scope.Window);
-            global = ex.Global(y);
-        }
-        if (before != null)
-        {
-            keyFrames.Add(before);
-            keyPositions.AddRange(Enumerable.Range(positions[0] - before.Shape[0], before.Shape[0]));
-            localKeys += before.Shape[0];
-        }
-        keyPositions.AddRange(positions);
-        keyFrames.Add(y);
-        if (after != null)
-        {
-            keyFrames.Add(after);
-            keyPositions.AddRange(Enumerable.Range(positions[^1] + 1, after.Shape[0]));
-            localKeys += after.Shape[0];
-        }
-        if (global is { } g)
-        {
-            keyFrames.Add(g.Frames);
-            keyPositions.AddRange(g.Offsets.Select(o => positions[0] + o));
-        }
-        int keys = keyPositions.Count;
-        var (localBias, globalBias) = scope.Exchange?.KeyBias(timestep) ?? (0f, 0f);
-        var mask = new float[frames * keys];
-        var extra = new float[frames * keys];
-        for (int i = 0; i < frames; i++)
-            for (int j = 0; j < keys; j++)
-            {
-                bool local = j < localKeys;
-                mask[i * keys + j] = !local || scope.Window == 0 || Math.Abs(keyPositions[j] - positions[i])
-                    <= scope.Window ? 1f : 0f;
-                extra[i * keys + j] = local ? localBias : globalBias;
-            }
-        var bias = RelativeBias(positions, keyPositions.ToArray());
-        if (localBias != 0 || globalBias != 0) bias = bias + Tensor.FromArray(extra, 1, 1, frames, keys);
+        if (scope.Exchange != null && y.Shape[0] != frames)
+            throw new LongshotException($"temporal exchange: one video per call, got {y.Shape[0]} images of " +
+                $"{frames} frames.");
+        var keys = ClipKeys.Gather(y, positions, scope, timestep);
+        var bias = RelativeBias(positions, keys.Positions);
+        if (keys.Bias != null) bias = bias + keys.Bias;
         var tokens = TemporalOps.ToTokens(y, frames);                // [B*HW, L, C]
-        var context = keyFrames.Count == 1 ? null
-            : _norm.Forward(TemporalOps.ToTokens(Ops.Concat(keyFrames, 0), keys));
-        var o = tokens + _attention.Forward(_norm.Forward(tokens), context, Tensor.FromArray(mask, 1, 1, frames, keys),
-            bias);
+        var context = keys.OwnOnly ? null : _norm.Forward(TemporalOps.ToTokens(keys.Frames, keys.Positions.Length));
+        var o = tokens + _attention.Forward(_norm.Forward(tokens), context, keys.Mask, bias);
         return TemporalOps.FromTokens(o, frames, hh, ww);
     }
 
