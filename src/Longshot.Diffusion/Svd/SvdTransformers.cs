@@ -53,6 +53,25 @@ public sealed class SpatialBlock : Module
         x = _attn2.Forward(normed, context ?? normed) + x;
         return _ff.Forward(_norm3.Forward(x)) + x;
     }
+
+    /// <summary>
+    /// x [N, L, C] with both attentions over x itself, each attending to the keys <paramref name="keys"/> gives for
+    /// its normed input (context [N, K, C], mask and logit bias [1, 1, L, K]): temporal attention over one clip of a
+    /// longer video.
+    /// </summary>
+    public Tensor ForwardWithKeys(Tensor x, Func<Tensor, (Tensor Context, Tensor Mask, Tensor? Bias)> keys)
+    {
+        x = Attend(_attn1, _norm1.Forward(x), keys) + x;
+        x = Attend(_attn2, _norm2.Forward(x), keys) + x;
+        return _ff.Forward(_norm3.Forward(x)) + x;
+    }
+
+    private static Tensor Attend(MultiHeadAttention attention, Tensor normed,
+        Func<Tensor, (Tensor Context, Tensor Mask, Tensor? Bias)> keys)
+    {
+        var (context, mask, bias) = keys(normed);
+        return attention.Forward(normed, context, mask, bias);
+    }
 }
 
 /// <summary>

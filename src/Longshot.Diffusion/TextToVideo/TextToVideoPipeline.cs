@@ -2,6 +2,7 @@ using System.Text.Json;
 using Longshot.Diffusion.Clip;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
+using Longshot.Diffusion.Svd;
 using Longshot.Diffusion.Text;
 using Longshot.Diffusion.Unet3D;
 using Longshot.Diffusion.Vae;
@@ -107,6 +108,17 @@ public sealed class TextToVideoPipeline
         return TextEncoder.Forward(new[] { Tokenizer.Pad(tokens.Ids) });
     }
 
+    /// <summary>The text-encoder states of frames [first, first + count): [1, L, C] for one prompt, else one row per
+    /// frame [count, L, C] (each distinct prompt encoded once).</summary>
+    internal Tensor EncodePrompts(TextToVideoSettings settings, int first, int count)
+    {
+        if (settings.FramePrompts == null) return EncodePrompt(settings.Prompt);
+        var encoded = new Dictionary<string, Tensor>();
+        var rows = Enumerable.Range(first, count).Select(f => settings.PromptAt(f))
+            .Select(p => encoded.TryGetValue(p, out var e) ? e : encoded[p] = EncodePrompt(p)).ToList();
+        return Ops.Concat(rows, 0);
+    }
+
     /// <summary>
     /// The denoised latents [1, C, F, h, w], in numbered steps as the reference computes them. With
     /// <paramref name="runDir"/>, the latents, the sampler's state and the random stream's position are saved after
@@ -128,10 +140,14 @@ public sealed class TextToVideoPipeline
             throw new SettingException("Latents", $"the initial latents are [{string.Join(", ", latents.Shape)}], " +
                 $"not [{string.Join(", ", shape)}].");
 
-        // 1. The prompt and, for guidance, the negative (or empty) prompt.
-        var context = EncodePrompt(settings.Prompt);
+        // 1. The prompt (or each frame's) and, for guidance, the negative (or empty) prompt.
+        var context = EncodePrompts(settings, 0, frames);
         if (settings.Guided)
-            context = Ops.Concat(new[] { EncodePrompt(settings.NegativePrompt ?? ""), context }, 0);
+        {
+            var negative = EncodePrompt(settings.NegativePrompt ?? "");
+            if (context.Shape[0] > 1) negative = SvdUnet.RepeatFrames(negative, frames);
+            context = Ops.Concat(new[] { negative, context }, 0);
+        }
 
         // 2. The schedule.
         var scheduler = StepSchedulers.Create(SchedulerConfig);
@@ -189,7 +205,7 @@ public sealed class TextToVideoPipeline
     }
 
     /// <summary>[1, C, F, h, w] to [F, C, h, w].</summary>
-    private static Tensor FramesAsBatch(Tensor x) =>
+    internal static Tensor FramesAsBatch(Tensor x) =>
         x.Permute(0, 2, 1, 3, 4).Contiguous().Reshape(x.Shape[2], x.Shape[1], x.Shape[3], x.Shape[4]);
 
     /// <summary>Frames [F, 3, H, W] from latents [1, C, F, h, w], <paramref name="chunk"/> frames per VAE call (each

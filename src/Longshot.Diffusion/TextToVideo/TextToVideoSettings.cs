@@ -10,6 +10,9 @@ namespace Longshot.Diffusion.TextToVideo;
 public sealed record TextToVideoSettings
 {
     public string Prompt { get; init; } = "";
+    /// <summary>One prompt per frame instead of <see cref="Prompt"/> (a storyline's segments; null: the prompt for
+    /// every frame).</summary>
+    public IReadOnlyList<string>? FramePrompts { get; init; }
     /// <summary>What the unconditional half of guidance is told (null: the empty prompt).</summary>
     public string? NegativePrompt { get; init; }
     public int Frames { get; init; } = 16;
@@ -24,6 +27,9 @@ public sealed record TextToVideoSettings
     public int? DecodeChunkSize { get; init; }
     public ulong Seed { get; init; }
 
+    /// <summary>The prompt of frame <paramref name="f"/>.</summary>
+    public string PromptAt(int f) => FramePrompts?[f] ?? Prompt;
+
     /// <summary>Classifier-free guidance runs when the scale exceeds 1 (as diffusers decides).</summary>
     public bool Guided => GuidanceScale > 1f;
 
@@ -34,6 +40,8 @@ public sealed record TextToVideoSettings
     public void Validate(int downFactor)
     {
         if (Frames < 1 || Frames > 4096) throw new SettingException("Frames", "frames must be between 1 and 4096.");
+        if (FramePrompts != null && FramePrompts.Count != Frames)
+            throw new SettingException("FramePrompts", $"{FramePrompts.Count} frame prompts for {Frames} frames.");
         foreach (var (name, side) in new[] { ("height", Height), ("width", Width) })
             if (side is { } s && (s < downFactor || s > MaxSide || s % downFactor != 0))
                 throw new SettingException("Size", $"{name} {s} must be a multiple of {downFactor} between " +

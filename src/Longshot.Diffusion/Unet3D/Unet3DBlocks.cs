@@ -1,12 +1,15 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Unet3D;
 
-/// <summary>What every block of the UNet3D reads: the time embedding and the text context, one row per frame, and
-/// the frames per video.</summary>
-public sealed record Unet3DInputs(Tensor TimeEmbedding, Tensor Context, int Frames);
+/// <summary>What every block of the UNet3D reads: the time embedding and the text context, one row per frame, the
+/// frames per video, and for one clip of a longer video the scope of its temporal layers with the call's
+/// timestep.</summary>
+public sealed record Unet3DInputs(Tensor TimeEmbedding, Tensor Context, int Frames, TemporalScope? Scope = null,
+    int Timestep = 0);
 
 /// <summary>One layer of a block: a resnet and the temporal convolutions after it, then (in the cross-attention
 /// kinds) attention to the text and attention over frames.</summary>
@@ -31,10 +34,11 @@ internal sealed class Unet3DLayer : Module
 
     public Tensor Forward(Tensor x, Unet3DInputs inputs)
     {
-        x = _temporalConv.Forward(_resnet.Forward(x, inputs.TimeEmbedding), inputs.Frames);
+        x = _temporalConv.Forward(_resnet.Forward(x, inputs.TimeEmbedding), inputs.Frames, inputs.Scope);
         AllocationBudget.Checkpoint();
         if (_attention == null) return x;
-        x = _temporalAttention!.Forward(_attention.Forward(x, inputs.Context), inputs.Frames);
+        x = _temporalAttention!.Forward(_attention.Forward(x, inputs.Context), inputs.Frames, inputs.Scope,
+            inputs.Timestep);
         AllocationBudget.Checkpoint();
         return x;
     }
@@ -94,9 +98,10 @@ public sealed class Unet3DMidBlock : Module
 
     public Tensor Forward(Tensor x, Unet3DInputs inputs)
     {
-        x = _firstConv.Forward(_first.Forward(x, inputs.TimeEmbedding), inputs.Frames);
-        x = _temporalAttention.Forward(_attention.Forward(x, inputs.Context), inputs.Frames);
-        return _secondConv.Forward(_second.Forward(x, inputs.TimeEmbedding), inputs.Frames);
+        x = _firstConv.Forward(_first.Forward(x, inputs.TimeEmbedding), inputs.Frames, inputs.Scope);
+        x = _temporalAttention.Forward(_attention.Forward(x, inputs.Context), inputs.Frames, inputs.Scope,
+            inputs.Timestep);
+        return _secondConv.Forward(_second.Forward(x, inputs.TimeEmbedding), inputs.Frames, inputs.Scope);
     }
 }
 

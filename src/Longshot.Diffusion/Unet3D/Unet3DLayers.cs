@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
@@ -7,7 +8,9 @@ namespace Longshot.Diffusion.Unet3D;
 /// <summary>
 /// diffusers' TemporalConvLayer (ModelScope's temporal convolution stack): four (group norm over every frame of the
 /// video, SiLU, (3, 1, 1) convolution over frames) steps, added to the input. Frames travel as a batch
-/// [B*F, C, H, W]; the convolutions are <see cref="Ops.TemporalConv"/> on the stored Conv3d weights.
+/// [B*F, C, H, W]; the convolutions are <see cref="Ops.TemporalConv"/> on the stored Conv3d weights. On one clip of a
+/// longer video (Video-Infinity), each norm takes the whole video's statistics and each convolution its neighbours'
+/// edge frames through the exchange, so the clip's frames come out as in the whole video's stack.
 /// </summary>
 public sealed class TemporalConvStack : Module
 {
@@ -26,15 +29,22 @@ public sealed class TemporalConvStack : Module
         }
     }
 
-    /// <summary>x [B*F, C, H, W].</summary>
-    public Tensor Forward(Tensor x, int frames)
+    /// <summary>x [B*F, C, H, W]; under a scope's exchange, one clip's frames [F, C, H, W].</summary>
+    public Tensor Forward(Tensor x, int frames, TemporalScope? scope = null)
     {
         var h = x;
         for (int i = 0; i < 4; i++)
         {
             var w = _convs[i].Weight;
-            h = Ops.TemporalConv(TemporalResnet.VideoGroupNorm(h, frames, _norms[i]), frames,
-                w.Reshape(w.Shape[0], w.Shape[1], w.Shape[2]), _convs[i].Bias);
+            var taps = w.Reshape(w.Shape[0], w.Shape[1], w.Shape[2]);
+            if (scope?.Exchange is { } exchange)
+            {
+                h = ClipGroupNorm.Forward(h, _norms[i], silu: true, exchange);
+                var (before, after) = exchange.Neighbours(h, 1);
+                h = Ops.TemporalConvBetween(h, before, after, taps, _convs[i].Bias);
+            }
+            else h = Ops.TemporalConv(TemporalResnet.VideoGroupNorm(h, frames, _norms[i]), frames, taps,
+                _convs[i].Bias);
         }
         return x + h;
     }
@@ -68,7 +78,9 @@ public sealed class SpatialTransformer : Module
 
 /// <summary>
 /// diffusers' TransformerTemporalModel: group norm over every frame of the video, proj_in, a BasicTransformerBlock
-/// whose two attentions are both self-attention over the frames of each pixel, proj_out, the residual.
+/// whose two attentions are both self-attention over the frames of each pixel, proj_out, the residual. On one clip of a
+/// longer video (Video-Infinity), the norm takes the whole video's statistics and both attentions see the scope's keys
+/// (<see cref="ClipKeys"/>: the local window across the clip's edges and the video's global frames).
 /// </summary>
 public sealed class TemporalTransformer : Module
 {
@@ -86,14 +98,37 @@ public sealed class TemporalTransformer : Module
         _projOut = Child(new Linear(vb.Pp("proj_out"), inner, channels));
     }
 
-    /// <summary>x [B*F, C, H, W].</summary>
-    public Tensor Forward(Tensor x, int frames)
+    /// <summary>x [B*F, C, H, W]; under a scope's exchange, one clip's frames [F, C, H, W] at
+    /// <paramref name="timestep"/>.</summary>
+    public Tensor Forward(Tensor x, int frames, TemporalScope? scope = null, int timestep = 0)
     {
+        if (scope is { IsPlain: false }) return Scoped(x, frames, scope, timestep);
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], b = n / frames;
         // [B*F, C, H, W] -> one sequence of F frames per pixel: [B*H*W, F, C].
         var normed = TemporalResnet.VideoGroupNorm(x, frames, _norm, silu: false);
         var seq = normed.Reshape(b, frames, c, h * w).Permute(0, 3, 1, 2).Contiguous().Reshape(b * h * w, frames, c);
         var y = _projOut.Forward(_block.Forward(_projIn.Forward(seq), null));
         return x + y.Reshape(b, h * w, frames, c).Permute(0, 2, 3, 1).Contiguous().Reshape(n, c, h, w);
+    }
+
+    private Tensor Scoped(Tensor x, int frames, TemporalScope scope, int timestep)
+    {
+        int c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        if (x.Shape[0] != frames)
+            throw new LongshotException($"temporal exchange: one video per call, got {x.Shape[0]} images of " +
+                $"{frames} frames.");
+        var normed = scope.Exchange is { } exchange ? ClipGroupNorm.Forward(x, _norm, silu: false, exchange)
+            : TemporalResnet.VideoGroupNorm(x, frames, _norm, silu: false);
+        var seq = normed.Reshape(frames, c, h * w).Permute(2, 0, 1).Contiguous();          // [HW, F, C]
+        var positions = Enumerable.Range(0, frames).ToArray();
+        var y = _projOut.Forward(_block.ForwardWithKeys(_projIn.Forward(seq), tokens =>
+        {
+            int p = tokens.Shape[0], d = tokens.Shape[2];
+            var keys = ClipKeys.Gather(tokens.Permute(1, 0, 2).Contiguous().Reshape(frames, p, d, 1), positions,
+                scope, timestep);
+            var context = keys.Frames.Reshape(keys.Positions.Length, p, d).Permute(1, 0, 2).Contiguous();
+            return (context, keys.Mask, keys.Bias);
+        }));
+        return x + y.Permute(1, 2, 0).Contiguous().Reshape(frames, c, h, w);
     }
 }

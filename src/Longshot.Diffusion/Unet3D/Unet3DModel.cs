@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;
@@ -69,16 +70,22 @@ public sealed class Unet3DModel : Module
 
     /// <summary>
     /// One denoising call, as diffusers' forward: <paramref name="sample"/> [B, C_in, F, H, W], the timestep,
-    /// <paramref name="context"/> [B, L, C_text], and for VideoCrafter2 the frame rate; returns [B, C_out, F, H, W].
+    /// <paramref name="context"/> [B, L, C_text] (or one row per frame, [B*F, L, C_text]: a prompt per frame), and for
+    /// VideoCrafter2 the frame rate; returns [B, C_out, F, H, W]. With a <paramref name="scope"/> the sample is one
+    /// clip of a longer video (B = 1) whose temporal layers see the rest of it through the scope's exchange.
     /// </summary>
-    public Tensor Forward(Tensor sample, float timestep, Tensor context, float? fps = null)
+    public Tensor Forward(Tensor sample, float timestep, Tensor context, float? fps = null, TemporalScope? scope = null)
     {
         if (sample.Rank != 5 || sample.Shape[1] != Config.InChannels)
             throw new ArgumentException($"sample must be [B, {Config.InChannels}, F, H, W], got " +
                 $"[{string.Join(", ", sample.Shape)}].");
-        if (context.Rank != 3 || context.Shape[0] != sample.Shape[0] || context.Shape[2] != Config.CrossAttentionDim)
+        bool perFrame = context.Rank == 3 && context.Shape[0] == sample.Shape[0] * sample.Shape[2];
+        if (context.Rank != 3 || (context.Shape[0] != sample.Shape[0] && !perFrame)
+            || context.Shape[2] != Config.CrossAttentionDim)
             throw new ArgumentException($"encoder_hidden_states must be [{sample.Shape[0]}, L, " +
                 $"{Config.CrossAttentionDim}], got [{string.Join(", ", context.Shape)}].");
+        if (scope is { IsPlain: false } && sample.Shape[0] != 1)
+            throw new ArgumentException($"a clip of a longer video is one video per call, got {sample.Shape[0]}.");
         if (_fpsEmbedding != null && fps == null)
             throw new ArgumentException("this UNet has an fps embedding (VideoCrafter2): give the frame rate.");
         int b = sample.Shape[0], frames = sample.Shape[2], c0 = Config.BlockOutChannels[0];
@@ -92,11 +99,11 @@ public sealed class Unet3DModel : Module
         // 2. Frames as a batch: [B, C, F, H, W] to [B*F, C, H, W]; embedding and text repeated per frame.
         var x = sample.Permute(0, 2, 1, 3, 4).Contiguous()
             .Reshape(b * frames, sample.Shape[1], sample.Shape[3], sample.Shape[4]);
-        var inputs = new Unet3DInputs(SvdUnet.RepeatFrames(emb, frames), SvdUnet.RepeatFrames(context, frames),
-            frames);
+        var inputs = new Unet3DInputs(SvdUnet.RepeatFrames(emb, frames),
+            perFrame ? context : SvdUnet.RepeatFrames(context, frames), frames, scope, (int)timestep);
 
         // 3. In, then down keeping the skips.
-        x = _transformerIn.Forward(_convIn.Forward(x), frames);
+        x = _transformerIn.Forward(_convIn.Forward(x), frames, scope, (int)timestep);
         var skips = new List<Tensor> { x };
         foreach (var block in _down) x = block.Forward(x, inputs, skips);
 

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Longshot.Diffusion.Clips;
+using Longshot.Diffusion.Pipelines;
+using Longshot.Distributed;
+using Longshot.Tensors;
+
+namespace Longshot.Diffusion.TextToVideo;
+
+/// <summary>
+/// Video-Infinity as its authors run it, on a published text-to-video model: the video cut into clips
+/// (<see cref="ClipSettings"/>), sampled at once on this process's threads or over MPI ranks, every temporal layer of
+/// the UNet3D seeing the neighbouring clips' frames, the video's global frames and the whole video's group-norm
+/// statistics. A clip's prompt is its frames' (a storyline's segments). The video does not depend on how many workers
+/// host the clips, and one clip over the whole video is the ordinary pipeline.
+/// </summary>
+public static class TextToVideoClips
+{
+    /// <summary>
+    /// The denoised latents [1, C, F, h, w] of the whole video (on every rank) and the bytes this rank's clips
+    /// received from other clips. With <paramref name="runDir"/>, every clip's state is saved after each step and a
+    /// rerun of the same job continues from the last step every clip finished.
+    /// </summary>
+    public static (Tensor Latents, long BytesExchanged) Denoise(TextToVideoPipeline pipe, TextToVideoSettings settings,
+        ClipSettings clips, ICommunicator comm, TextToVideoNoise? noise = null,
+        IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null,
+        Action<string>? warning = null)
+    {
+        int down = pipe.Vae.Config.DownFactor;
+        settings.Validate(down);
+        clips.Validate(settings.Frames);
+        int sample = pipe.Unet.Config.SampleSize ?? 32;
+        int h = (settings.Height ?? sample * down) / down, w = (settings.Width ?? sample * down) / down;
+        var frame = new[] { pipe.Vae.Config.LatentChannels, h, w };
+        var shape = new[] { 1, frame[0], settings.Frames, h, w };
+        if (noise != null && !noise.Latents.Shape.SequenceEqual(shape))
+            throw new SettingException("Latents", $"the initial latents are " +
+                $"[{string.Join(", ", noise.Latents.Shape)}], not [{string.Join(", ", shape)}].");
+        var layout = clips.Layout(settings.Frames);
+        var (latents, bytes) = new ClipRun(layout, clips, comm, frame).Run(
+            (clip, exchange) => new TextToVideoClipDenoiser(pipe, settings, noise, layout, clip, exchange, frame),
+            runDir, Identity(pipe, settings, clips, noise), settings.Steps,
+            k => progress?.Report(new StepProgress("denoise", k, settings.Steps)), warning, cancel);
+        var video = Ops.Stack(latents, 1).Unsqueeze(0);                    // [1, C, F, h, w]
+        return (video.Contiguous(), bytes);
+    }
+
+    /// <summary>The job's identity: the model, sampler, settings, clip settings and any given latents.</summary>
+    private static string Identity(TextToVideoPipeline pipe, TextToVideoSettings settings, ClipSettings clips,
+        TextToVideoNoise? noise)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(
+            System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var part in new object[] { pipe.Unet.Config, pipe.SchedulerConfig,
+            settings with { DecodeChunkSize = null }, clips.Identity })
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(part)));
+        if (noise != null)
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
+                noise.Latents.Contiguous().ToArray().AsSpan()));
+        return "t2v-clips " + Convert.ToHexString(hash.GetHashAndReset());
+    }
+}
