@@ -37,7 +37,9 @@ public class TextToVideoCliTests
 
     [Theory]
     [InlineData("--karras", "--karras")]
-    [InlineData("--story", "--story")]
+    [InlineData("--scheme", "--scheme dod")]
+    [InlineData("--window", "--window applies to --scheme clips only")]
+    [InlineData("--both", "--prompt TEXT or --story FILE")]
     [InlineData("--guidance", "NegativePrompt")]
     public void BadCombinationsAreNamed(string option, string named)
     {
@@ -46,7 +48,9 @@ public class TextToVideoCliTests
         string[] args = option switch
         {
             "--karras" => new[] { "--prompt", "a cat", "--karras" },
-            "--story" => new[] { "--story", story },
+            "--scheme" => new[] { "--prompt", "a cat", "--scheme", "dod" },
+            "--window" => new[] { "--prompt", "a cat", "--window", "3" },
+            "--both" => new[] { "--prompt", "a cat", "--story", story },
             _ => new[] { "--prompt", "a cat", "--negative-prompt", "dog", "--guidance", "1" },
         };
         var (code, _, err) = Cli.Run(new[] { "generate", "--model", Golden("pipeline_tiny"), "--out",

@@ -147,4 +147,34 @@ public class TextToVideoClipsTests
         var story = Pipe().Denoise(s with { FramePrompts = new[] { s.Prompt, s.Prompt, "a dog", "a dog" } });
         Assert.NotEqual(one, story.ToArray());
     }
+
+    private sealed class CancelAfter(int steps, CancellationTokenSource cts) : IProgress<StepProgress>
+    {
+        public void Report(StepProgress p)
+        {
+            if (p.Done == steps) cts.Cancel();
+        }
+    }
+
+    /// <summary>A clip run stopped after a step continues from its run folder to the bits of an uninterrupted one
+    /// (each clip's solver state and its window of the step noise included).</summary>
+    [Fact]
+    public void AStoppedClipRunContinuesFromItsRunFolder()
+    {
+        var s = Settings(12) with { Steps = 4 };
+        var clips = new ClipSettings(4, ClipAttention.Dual, Window: 2, GlobalFrames: 4, SwitchTimestep: 500);
+        var whole = TextToVideoClips.Denoise(Pipe(), s, clips, new SingleProcessCommunicator()).Latents.ToArray();
+        var dir = Directory.CreateTempSubdirectory("longshot-t2v-clips-").FullName;
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            Assert.ThrowsAny<OperationCanceledException>(() => TextToVideoClips.Denoise(Pipe(), s, clips,
+                new SingleProcessCommunicator(), null, new CancelAfter(2, cts), cts.Token, dir));
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "clips")));
+            var resumed = TextToVideoClips.Denoise(Pipe(), s, clips, new SingleProcessCommunicator(), null, null,
+                default, dir).Latents.ToArray();
+            Assert.Equal(whole, resumed);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

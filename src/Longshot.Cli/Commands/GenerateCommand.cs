@@ -60,14 +60,31 @@ internal static class GenerateCommand
                 int? steps = p.GetResult(s.Steps) is { Implicit: false } ? p.GetValue(s.Steps) : null;
                 if (ModelFamilies.Find(modelDir) is TextToVideoPipelineFamily)
                 {
+                    if ((storyPath == null) == (prompt == null))
+                        throw new LongshotException("a text-to-video model needs --prompt TEXT or --story FILE (one " +
+                            "of them).");
+                    string[]? framePrompts = null;
                     if (storyPath != null)
-                        throw new LongshotException("--story: a storyline's segments are per-clip prompts of clip " +
-                            "parallelism, not built for text-to-video models yet; give --prompt.");
-                    if (prompt == null) throw new LongshotException("--prompt: a text-to-video model needs a prompt.");
+                    {
+                        var segments = Storyline.Load(storyPath, Storyline.DefaultFps, frames);
+                        frames ??= segments.Frames;
+                        framePrompts = Enumerable.Range(0, frames.Value).Select(segments.PromptAt).ToArray();
+                    }
+                    bool clipScheme = p.GetResult(s.Scheme) is { Implicit: false };
+                    if (clipScheme && p.GetValue(s.Scheme) != new ClipParallel().Name)
+                        throw new LongshotException($"--scheme {p.GetValue(s.Scheme)}: a text-to-video model runs " +
+                            "its own pipeline, or clip parallelism with --scheme clips.");
+                    if (!clipScheme && clips.FirstGiven(p) is { } given)
+                        throw new LongshotException($"{given.Name} applies to --scheme clips only.");
+                    if (!clipScheme && JobRanks.Distributed)
+                        throw new LongshotException("a text-to-video model runs over MPI ranks with --scheme clips " +
+                            "only; run it without mpirun.");
                     double? guidance = p.GetResult(s.Guidance) is { Implicit: false } ? p.GetValue(s.Guidance) : null;
                     int? fps = p.GetResult(i2v.Fps) is { Implicit: false } ? p.GetValue(i2v.Fps) : null;
-                    return t2v.Run(p, i2v, modelDir, prompt, outPath, frames, steps, guidance, fps,
-                        p.GetValue(s.Seed), p.GetValue(Run), p.GetValue(quiet), ct);
+                    var text = new TextToVideoText(prompt ?? framePrompts![0], framePrompts);
+                    return t2v.Run(p, i2v, modelDir, text, outPath, frames, steps, guidance, fps,
+                        p.GetValue(s.Seed), p.GetValue(Run), p.GetValue(quiet),
+                        clipScheme ? clips.Settings(p, frames ?? TextToVideoOptions.DefaultFrames) : null, ct);
                 }
                 if (storyPath != null || prompt != null)
                     throw new LongshotException("--model: an image-to-video model takes --init-image, not --story or " +
