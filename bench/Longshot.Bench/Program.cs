@@ -57,6 +57,9 @@ var all = new Dictionary<string, Action>
     ["unet3d-16f-32x32"] = Unet3DBench.Run,
     ["unet3d-prepare"] = Unet3DBench.Prepare,
     ["unet3d-ours"] = Unet3DBench.Ours,
+    ["video-infinity"] = VideoInfinityBench.Run,
+    ["video-infinity-prepare"] = VideoInfinityBench.Prepare,
+    ["video-infinity-rank"] = VideoInfinityBench.Rank,
 };
 foreach (var setting in ExtendBench.Settings) all[setting] = () => ExtendBench.Step(setting);
 if (names.Count == 0 || names.Any(n => !all.ContainsKey(n)))

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Families;
 using Longshot.Diffusion.Output;
 using Longshot.Diffusion.Pipelines;
@@ -70,27 +71,18 @@ internal static class GenerateCommand
                         frames ??= segments.Frames;
                         framePrompts = Enumerable.Range(0, frames.Value).Select(segments.PromptAt).ToArray();
                     }
-                    bool clipScheme = p.GetResult(s.Scheme) is { Implicit: false };
-                    if (clipScheme && p.GetValue(s.Scheme) != new ClipParallel().Name)
-                        throw new LongshotException($"--scheme {p.GetValue(s.Scheme)}: a text-to-video model runs " +
-                            "its own pipeline, or clip parallelism with --scheme clips.");
-                    if (!clipScheme && clips.FirstGiven(p) is { } given)
-                        throw new LongshotException($"{given.Name} applies to --scheme clips only.");
-                    if (!clipScheme && JobRanks.Distributed)
-                        throw new LongshotException("a text-to-video model runs over MPI ranks with --scheme clips " +
-                            "only; run it without mpirun.");
                     double? guidance = p.GetResult(s.Guidance) is { Implicit: false } ? p.GetValue(s.Guidance) : null;
                     int? fps = p.GetResult(i2v.Fps) is { Implicit: false } ? p.GetValue(i2v.Fps) : null;
                     var text = new TextToVideoText(prompt ?? framePrompts![0], framePrompts);
                     return t2v.Run(p, i2v, modelDir, text, outPath, frames, steps, guidance, fps,
                         p.GetValue(s.Seed), p.GetValue(Run), p.GetValue(quiet),
-                        clipScheme ? clips.Settings(p, frames ?? TextToVideoOptions.DefaultFrames) : null, ct);
+                        PublishedClips(p, s, clips, frames ?? TextToVideoOptions.DefaultFrames), ct);
                 }
                 if (storyPath != null || prompt != null)
                     throw new LongshotException("--model: an image-to-video model takes --init-image, not --story or " +
                         "--prompt.");
                 return i2v.Run(p, modelDir, p.GetValue(InitImage), outPath, frames, steps, p.GetValue(s.Seed),
-                    p.GetValue(Run), p.GetValue(quiet), ct);
+                    p.GetValue(Run), p.GetValue(quiet), length => PublishedClips(p, s, clips, length), ct);
             }
             if ((storyPath == null) == (prompt == null))
                 throw new LongshotException("give the video's text as --story FILE or as --prompt TEXT (one of them).");
@@ -142,6 +134,24 @@ internal static class GenerateCommand
             Console.WriteLine($"wrote {request.Frames} frames to {Path.GetFullPath(outPath)}");
             return 0;
         });
+    }
+
+    /// <summary>
+    /// A published model's clip settings when `--scheme clips` is given (Video-Infinity over it), else null; another
+    /// scheme, clip options without it, or mpirun without it are refused.
+    /// </summary>
+    private static ClipSettings? PublishedClips(ParseResult p, SamplingOptions s, ClipOptions clips, int frames)
+    {
+        bool clipScheme = p.GetResult(s.Scheme) is { Implicit: false };
+        if (clipScheme && p.GetValue(s.Scheme) != new ClipParallel().Name)
+            throw new LongshotException($"--scheme {p.GetValue(s.Scheme)}: a published model runs its own " +
+                "pipeline, or clip parallelism with --scheme clips.");
+        if (!clipScheme && clips.FirstGiven(p) is { } given)
+            throw new LongshotException($"{given.Name} applies to --scheme clips only.");
+        if (!clipScheme && JobRanks.Distributed)
+            throw new LongshotException("a published model runs over MPI ranks with --scheme clips only; run it " +
+                "without mpirun.");
+        return clipScheme ? clips.Settings(p, frames) : null;
     }
 
     /// <summary>A PNG as a [3, H, W] tensor in [-1, 1].</summary>

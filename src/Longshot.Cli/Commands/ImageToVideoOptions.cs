@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Longshot.Diffusion.Clips;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
@@ -52,8 +53,10 @@ internal sealed class ImageToVideoOptions
         DecodeChunk, Latents, Variant, Extension };
 
     /// <summary>Runs the published model; the shared options (frames, steps, seed, run folder) are passed in.</summary>
+    /// <param name="clips">Clip parallelism's settings for a video of so many frames (--scheme clips), or null
+    /// for the pipeline as published.</param>
     public int Run(ParseResult p, string modelDir, string? imagePath, string outPath, int? frames, int? steps,
-        ulong seed, string? runDir, bool quiet, CancellationToken ct)
+        ulong seed, string? runDir, bool quiet, Func<int, ClipSettings?> clips, CancellationToken ct)
     {
         if (imagePath == null)
             throw new LongshotException("--init-image: an image-to-video model needs the first frame (a PNG).");
@@ -74,9 +77,18 @@ internal sealed class ImageToVideoOptions
         settings.Validate(pipe.Vae.Config.DownFactor);
         var noise = p.GetValue(Latents) is { } latentsPath ? LoadNoise(latentsPath, settings, pipe) : null;
         var clock = Stopwatch.StartNew();
-        var progress = quiet ? null : new SyncProgress<StepProgress>(s =>
+        var progress = quiet || !JobRanks.IsLeader ? null : new SyncProgress<StepProgress>(s =>
             Console.Error.WriteLine($"{s.Stage} {s.Done}/{s.Total} ({clock.Elapsed.TotalSeconds:F1} s)"));
-        var video = pipe.Generate(image, settings, noise, progress, ct, runDir);
+        Tensor video;
+        if (clips(settings.Frames ?? pipe.Unet.Config.NumFrames) is { } clipSettings)
+        {
+            var (latents, bytes) = SvdClips.Denoise(pipe, image, settings, clipSettings, JobRanks.Current, noise,
+                progress, ct, runDir, m => Console.Error.WriteLine($"--run: {m}"));
+            if (!JobRanks.IsLeader) return 0;
+            if (!quiet) Console.Error.WriteLine($"clips on this rank received {bytes / 1e6:F1} MB from other clips");
+            video = pipe.Decode(latents, settings.DecodeChunkSize ?? ClipDecodeChunk, progress, ct);
+        }
+        else video = pipe.Generate(image, settings, noise, progress, ct, runDir);
         using (var writer = VideoWriters.Create(outPath, settings.Fps))
         {
             for (int f = 0; f < video.Shape[0]; f++) writer.Write(Frame.FromTensor(video.Narrow(0, f, 1).Squeeze(0)));
@@ -86,6 +98,10 @@ internal sealed class ImageToVideoOptions
             $"{Path.GetFullPath(outPath)} in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
+
+    /// <summary>Frames the temporal VAE decodes at once in a clip-parallel run when --decode-chunk-size is not given
+    /// (a long video's frames all at once would not fit).</summary>
+    private const int ClipDecodeChunk = 14;
 
     internal static (int Width, int Height) ParseSize(string? text)
     {

@@ -5,12 +5,12 @@ namespace Longshot.Diffusion.Clip;
 
 /// <summary>Hugging Face's CLIPAttention: q_proj, k_proj, v_proj, out_proj (all with bias), scaled by
 /// 1/sqrt(head width), with an optional additive mask (the text tower's causal one).</summary>
-public sealed class ClipAttention : Module
+public sealed class ClipSelfAttention : Module
 {
     private readonly Linear _q, _k, _v, _out;
     private readonly int _heads;
 
-    public ClipAttention(VarBuilder vb, int dim, int heads)
+    public ClipSelfAttention(VarBuilder vb, int dim, int heads)
     {
         if (dim % heads != 0)
             throw new ArgumentException($"CLIP attention '{vb.Prefix}': width {dim} does not split into {heads} " +
@@ -43,13 +43,13 @@ public sealed class ClipAttention : Module
 public sealed class ClipEncoderLayer : Module
 {
     private readonly LayerNorm _norm1, _norm2;
-    private readonly ClipAttention _attention;
+    private readonly ClipSelfAttention _attention;
     private readonly Linear _fc1, _fc2;
     private readonly Func<Tensor, Tensor> _activation;
 
     public ClipEncoderLayer(VarBuilder vb, int dim, int heads, int intermediate, float eps, string activation)
     {
-        _attention = Child(new ClipAttention(vb.Pp("self_attn"), dim, heads));
+        _attention = Child(new ClipSelfAttention(vb.Pp("self_attn"), dim, heads));
         _norm1 = Child(new LayerNorm(vb.Pp("layer_norm1"), dim, eps));
         _fc1 = Child(new Linear(vb.Pp("mlp").Pp("fc1"), dim, intermediate));
         _fc2 = Child(new Linear(vb.Pp("mlp").Pp("fc2"), intermediate, dim));

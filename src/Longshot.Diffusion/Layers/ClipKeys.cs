@@ -69,4 +69,19 @@ public sealed record ClipKeys(Tensor Frames, int[] Positions, Tensor Mask, Tenso
         return new ClipKeys(parts.Count == 1 ? frames : Ops.Concat(parts, 0), keyPositions.ToArray(),
             Tensor.FromArray(mask, 1, 1, l, keys), bias) { OwnOnly = parts.Count == 1 };
     }
+
+    /// <summary>
+    /// The keys of a temporal attention whose queries are <paramref name="tokens"/> [P, L, C] (one sequence of the
+    /// clip's L frames per pixel, normed as the attention reads them): the context [P, K, C] and the mask and bias
+    /// [1, 1, L, K] to attend with.
+    /// </summary>
+    public static (Tensor Context, Tensor Mask, Tensor? Bias) ForTokens(Tensor tokens, TemporalScope scope,
+        int timestep)
+    {
+        int p = tokens.Shape[0], l = tokens.Shape[1], d = tokens.Shape[2];
+        var keys = Gather(tokens.Permute(1, 0, 2).Contiguous().Reshape(l, p, d, 1), Enumerable.Range(0, l).ToArray(),
+            scope, timestep);
+        var context = keys.Frames.Reshape(keys.Positions.Length, p, d).Permute(1, 0, 2).Contiguous();
+        return (context, keys.Mask, keys.Bias);
+    }
 }

@@ -128,24 +128,10 @@ public sealed class SvdPipeline
                 $"[{string.Join(", ", noise.Latents.Shape)}]" +
                 $", not [{string.Join(", ", latentShape)}].");
 
-        // 1. The image embedding (CLIP on the image at its own size), zero for the unguided half.
-        var embedding = EncodeImage(image).Unsqueeze(1);
-        var context = settings.Guided ? Ops.Concat(new[] { Tensor.Zeros(embedding.Shape), embedding }, 0) : embedding;
-
-        // 2. The image's latents (noise-augmented, unscaled), zero for the unguided half, beside every frame.
-        var resized = image.Shape[1] == settings.Height && image.Shape[2] == settings.Width ? image
-            : AntialiasedResize.Resize(image, settings.Height, settings.Width);
-        var augmented = resized.Unsqueeze(0) + noise.ImageNoise * settings.NoiseAugStrength;
-        var imageLatents = Vae.Encode(augmented).Mean;
-        if (settings.Guided) imageLatents = Ops.Concat(new[] { Tensor.Zeros(imageLatents.Shape), imageLatents }, 0);
+        // 1-3. The image embedding, the image's latents beside every frame, the added time ids.
+        var (context, imageLatents, addedTimeIds) = Condition(image, settings, noise.ImageNoise);
         var perFrame = imageLatents.Unsqueeze(1).Expand(batch, frames, imageLatents.Shape[1], imageLatents.Shape[2],
             imageLatents.Shape[3]);
-
-        // 3. The added time ids: fps - 1, motion bucket, noise augmentation.
-        var ids = Enumerable.Repeat(new float[] { settings.Fps - 1, settings.MotionBucketId,
-            settings.NoiseAugStrength },
-            batch).SelectMany(v => v).ToArray();
-        var addedTimeIds = Tensor.FromArray(ids, batch, 3);
 
         // 4. The initial latents (or those a previous run of this job saved) and the guidance per frame.
         var latents = noise.Latents * scheduler.InitNoiseSigma;
@@ -173,6 +159,34 @@ public sealed class SvdPipeline
         return latents;
     }
 
+    /// <summary>
+    /// What conditions every frame, for a batch of one video or, with guidance, two (the unguided half first, all
+    /// zero): the image's CLIP embedding as the context [B, 1, D], the image's latents [B, C, h, w] (noise-augmented
+    /// with <paramref name="imageNoise"/>, unscaled) and the added time ids [B, 3] (fps - 1, motion bucket, noise
+    /// augmentation).
+    /// </summary>
+    internal (Tensor Context, Tensor ImageLatents, Tensor AddedTimeIds) Condition(Tensor image, SvdSettings settings,
+        Tensor imageNoise)
+    {
+        using var _ = Tensor.NoGrad();
+        int batch = settings.Guided ? 2 : 1;
+        // 1. The image embedding (CLIP on the image at its own size), zero for the unguided half.
+        var embedding = EncodeImage(image).Unsqueeze(1);
+        var context = settings.Guided ? Ops.Concat(new[] { Tensor.Zeros(embedding.Shape), embedding }, 0) : embedding;
+
+        // 2. The image's latents (noise-augmented, unscaled), zero for the unguided half.
+        var resized = image.Shape[1] == settings.Height && image.Shape[2] == settings.Width ? image
+            : AntialiasedResize.Resize(image, settings.Height, settings.Width);
+        var augmented = resized.Unsqueeze(0) + imageNoise * settings.NoiseAugStrength;
+        var imageLatents = Vae.Encode(augmented).Mean;
+        if (settings.Guided) imageLatents = Ops.Concat(new[] { Tensor.Zeros(imageLatents.Shape), imageLatents }, 0);
+
+        // 3. The added time ids: fps - 1, motion bucket, noise augmentation.
+        var ids = Enumerable.Repeat(new float[] { settings.Fps - 1, settings.MotionBucketId,
+            settings.NoiseAugStrength }, batch).SelectMany(v => v).ToArray();
+        return (context, imageLatents, Tensor.FromArray(ids, batch, 3));
+    }
+
     /// <summary>CLIP image embeddings [1, D] of an image [3, H, W] in [-1, 1].</summary>
     public Tensor EncodeImage(Tensor image)
     {
@@ -183,13 +197,18 @@ public sealed class SvdPipeline
         return ImageEncoder.Forward(pixels.Unsqueeze(0));
     }
 
-    /// <summary>Guidance from the minimum to the maximum over the frames, shaped [1, F, 1, 1, 1].</summary>
-    private static Tensor FrameGuidance(SvdSettings s, int frames)
+    /// <summary>Guidance from the minimum to the maximum over the video's frames, shaped [1, F, 1, 1, 1]; or for
+    /// <paramref name="count"/> of them from <paramref name="first"/> on.</summary>
+    internal static Tensor FrameGuidance(SvdSettings s, int frames, int first = 0, int? count = null)
     {
-        var g = new float[frames];
-        for (int f = 0; f < frames; f++)
-            g[f] = frames == 1 ? s.MinGuidance : s.MinGuidance + (s.MaxGuidance - s.MinGuidance) * f / (frames - 1);
-        return Tensor.FromArray(g, 1, frames, 1, 1, 1);
+        int n = count ?? frames;
+        var g = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            int f = first + i;
+            g[i] = frames == 1 ? s.MinGuidance : s.MinGuidance + (s.MaxGuidance - s.MinGuidance) * f / (frames - 1);
+        }
+        return Tensor.FromArray(g, 1, n, 1, 1, 1);
     }
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] from latents [1, F, C, h, w], <paramref name="chunk"/> frames at a

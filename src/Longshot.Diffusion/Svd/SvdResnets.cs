@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 
@@ -44,7 +45,8 @@ public sealed class TimeResnet2D : Module
 /// <summary>
 /// diffusers' TemporalResnetBlock: the same residual block with (3, 1, 1) convolutions over frames, its group norms
 /// taking statistics over every frame of a video. Runs on frames as a batch [B*F, C, H, W]; the convolutions are
-/// <see cref="Ops.TemporalConv"/> on the stored Conv3d weights.
+/// <see cref="Ops.TemporalConv"/> on the stored Conv3d weights. On one clip of a longer video (Video-Infinity), the
+/// norms take the whole video's statistics and the convolutions their neighbours' edge frames through the exchange.
 /// </summary>
 public sealed class TemporalResnet : Module
 {
@@ -63,13 +65,25 @@ public sealed class TemporalResnet : Module
         if (inC != outC) _shortcut = Child(new Conv3d(vb.Pp("conv_shortcut"), inC, outC, new[] { 1, 1, 1 }));
     }
 
-    /// <summary>x [B*F, C, H, W], temb [B*F, T] (one row per frame; null without a time embedding).</summary>
-    public Tensor Forward(Tensor x, Tensor? temb, int frames)
+    /// <summary>x [B*F, C, H, W], temb [B*F, T] (one row per frame; null without a time embedding); under a scope's
+    /// exchange, one clip's frames.</summary>
+    public Tensor Forward(Tensor x, Tensor? temb, int frames, TemporalScope? scope = null)
     {
-        var h = FrameConv(VideoGroupNorm(x, frames, _norm1), _conv1, frames);
+        var exchange = scope?.Exchange;
+        var h = exchange == null ? FrameConv(VideoGroupNorm(x, frames, _norm1), _conv1, frames)
+            : ClipConv(ClipGroupNorm.Forward(x, _norm1, silu: true, exchange), _conv1, exchange);
         h = TimeResnet2D.AddTime(h, _timeProj, temb);
-        h = FrameConv(VideoGroupNorm(h, frames, _norm2), _conv2, frames);
+        h = exchange == null ? FrameConv(VideoGroupNorm(h, frames, _norm2), _conv2, frames)
+            : ClipConv(ClipGroupNorm.Forward(h, _norm2, silu: true, exchange), _conv2, exchange);
         return (_shortcut == null ? x : FrameConv(x, _shortcut, frames)) + h;
+    }
+
+    /// <summary>A (3, 1, 1) convolution over one clip's frames, padded with its neighbours' edge frames.</summary>
+    private static Tensor ClipConv(Tensor x, Conv3d conv, ITemporalExchange exchange)
+    {
+        var w = conv.Weight;
+        var (before, after) = exchange.Neighbours(x, 1);
+        return Ops.TemporalConvBetween(x, before, after, w.Reshape(w.Shape[0], w.Shape[1], w.Shape[2]), conv.Bias);
     }
 
     private static Tensor FrameConv(Tensor x, Conv3d conv, int frames)
@@ -107,10 +121,10 @@ public sealed class SpatioTemporalResBlock : Module
         _mixer = Child(new AlphaBlender(vb.Pp("time_mixer"), switchMix));
     }
 
-    /// <summary>x [B*F, C, H, W], temb [B*F, T] (null in the VAE).</summary>
-    public Tensor Forward(Tensor x, Tensor? temb, int frames)
+    /// <summary>x [B*F, C, H, W], temb [B*F, T] (null in the VAE); a scope for one clip of a longer video.</summary>
+    public Tensor Forward(Tensor x, Tensor? temb, int frames, TemporalScope? scope = null)
     {
         var spatial = _spatial.Forward(x, temb);
-        return _mixer.Forward(spatial, _temporal.Forward(spatial, temb, frames));
+        return _mixer.Forward(spatial, _temporal.Forward(spatial, temb, frames, scope));
     }
 }

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 
@@ -97,13 +98,20 @@ public sealed class TemporalBlock : Module
         _ff = Child(new GegluFeedForward(vb.Pp("ff"), dim));
     }
 
-    /// <summary>x [B*F, S, C] (frames as a batch); context [B*S, Lc, Cc], one row per pixel sequence.</summary>
-    public Tensor Forward(Tensor x, int frames, Tensor context)
+    /// <summary>x [B*F, S, C] (frames as a batch); context [B*S, Lc, Cc], one row per pixel sequence. Under a
+    /// scope (one clip of a longer video, B = 1) the self-attention over frames sees the scope's keys.</summary>
+    public Tensor Forward(Tensor x, int frames, Tensor context, TemporalScope? scope = null, int timestep = 0)
     {
         int bf = x.Shape[0], s = x.Shape[1], c = x.Shape[2], b = bf / frames;
         var h = x.Reshape(b, frames, s, c).Permute(0, 2, 1, 3).Contiguous().Reshape(b * s, frames, c);
         h = _ffIn.Forward(_normIn.Forward(h)) + h;
-        h = _attn1.Forward(_norm1.Forward(h)) + h;
+        var normed = _norm1.Forward(h);
+        if (scope is { IsPlain: false })
+        {
+            var (keys, mask, bias) = ClipKeys.ForTokens(normed, scope, timestep);
+            h = _attn1.Forward(normed, keys, mask, bias) + h;
+        }
+        else h = _attn1.Forward(normed) + h;
         h = _attn2.Forward(_norm2.Forward(h), context) + h;
         h = _ff.Forward(_norm3.Forward(h)) + h;
         return h.Reshape(b, s, frames, c).Permute(0, 2, 1, 3).Contiguous().Reshape(bf, s, c);
@@ -153,18 +161,21 @@ public sealed class SpatioTemporalTransformer : Module
         _projOut = Child(new Linear(vb.Pp("proj_out"), channels, channels));
     }
 
-    /// <summary>x [B*F, C, H, W]; context [B*F, Lc, Cc] (each frame's copy of its video's context).</summary>
-    public Tensor Forward(Tensor x, Tensor context, int frames)
+    /// <summary>x [B*F, C, H, W]; context [B*F, Lc, Cc] (each frame's copy of its video's context); a scope for one
+    /// clip of a longer video, with the step's timestep on the 1,000-step scale (the dual scope's switch), and the
+    /// temporal blocks' context for S pixel sequences when it is not the one <paramref name="context"/> gives.</summary>
+    public Tensor Forward(Tensor x, Tensor context, int frames, TemporalScope? scope = null, int timestep = 0,
+        Func<int, Tensor>? temporalContextFor = null)
     {
         int bf = x.Shape[0], c = x.Shape[1], hh = x.Shape[2], ww = x.Shape[3], b = bf / frames, s = hh * ww;
-        var temporalContext = TemporalContext(context, b, frames, s);
+        var temporalContext = temporalContextFor?.Invoke(s) ?? TemporalContext(context, b, frames, s);
 
         var h = _norm.Forward(x).Permute(0, 2, 3, 1).Contiguous().Reshape(bf, s, c);
         h = _projIn.Forward(h);
         for (int i = 0; i < _spatial.Length; i++)
         {
             h = _spatial[i].Forward(h, context);
-            h = _mixer.Forward(h, TemporalBranch(h, i, temporalContext, frames, hh, ww));
+            h = _mixer.Forward(h, TemporalBranch(h, i, temporalContext, frames, hh, ww, scope, timestep));
         }
         h = _projOut.Forward(h);
         return h.Reshape(bf, hh, ww, c).Permute(0, 3, 1, 2).Contiguous() + x;
@@ -174,18 +185,44 @@ public sealed class SpatioTemporalTransformer : Module
     /// The temporal branch of layer <paramref name="layer"/>: the spatial output h [B*F, S, C] plus each frame's
     /// position embedding (through ExVideo's convolution when extended), then the temporal block over frames.
     /// </summary>
-    internal Tensor TemporalBranch(Tensor h, int layer, Tensor temporalContext, int frames, int height, int width)
+    internal Tensor TemporalBranch(Tensor h, int layer, Tensor temporalContext, int frames, int height, int width,
+        TemporalScope? scope = null, int timestep = 0)
     {
-        int bf = h.Shape[0], c = h.Shape[2], b = bf / frames;
+        int bf = h.Shape[0], c = h.Shape[2];
         var x = h + FramePositions(bf, frames, h.Device).Reshape(bf, 1, c);
         if (_positionalConv != null)
-        {
-            // [B*F, S, C] -> [B, C, F, H, W] for the convolution over frames and pixels, and back.
-            var video = x.Reshape(b, frames, height, width, c).Permute(0, 4, 1, 2, 3);
-            x = _positionalConv.Forward(video.Contiguous()).Permute(0, 2, 3, 4, 1).Contiguous()
-                .Reshape(bf, height * width, c);
-        }
-        return _temporal[layer].Forward(x, frames, temporalContext);
+            x = scope?.Exchange is { } exchange ? ClipPositionalConv(x, frames, height, width, exchange)
+                : PositionalConv(x, frames, height, width);
+        return _temporal[layer].Forward(x, frames, temporalContext, scope, timestep);
+    }
+
+    /// <summary>ExVideo's 3x3x3 convolution (reflect padding) on videos x [B*F, S, C].</summary>
+    internal Tensor PositionalConv(Tensor x, int frames, int height, int width)
+    {
+        int bf = x.Shape[0], c = x.Shape[2], b = bf / frames;
+        // [B*F, S, C] -> [B, C, F, H, W] for the convolution over frames and pixels, and back.
+        var video = x.Reshape(b, frames, height, width, c).Permute(0, 4, 1, 2, 3);
+        return _positionalConv!.Forward(video.Contiguous()).Permute(0, 2, 3, 4, 1).Contiguous()
+            .Reshape(bf, height * width, c);
+    }
+
+    /// <summary>
+    /// ExVideo's 3x3x3 convolution on one clip x [F, S, C]: its neighbours' edge frames pad it over frames, and where
+    /// the video ends (or clips are independent) the reflection of its own second frame does, as the convolution's
+    /// reflect padding over the whole video gives.
+    /// </summary>
+    internal Tensor ClipPositionalConv(Tensor x, int frames, int height, int width, ITemporalExchange exchange)
+    {
+        int c = x.Shape[2];
+        if (frames < 2) throw new LongshotException("ExVideo's positional convolution needs clips of 2 frames or more.");
+        var video = x.Reshape(frames, height, width, c).Permute(0, 3, 1, 2).Contiguous();    // [F, C, H, W]
+        var (before, after) = exchange.Neighbours(video, 1);
+        var padded = Ops.Concat(new[] { before ?? video.Narrow(0, 1, 1), video, after ?? video.Narrow(0, frames - 2, 1) },
+            0);
+        var conv = _positionalConv!;
+        var y = Ops.Conv3d(padded.Permute(1, 0, 2, 3).Unsqueeze(0).Contiguous(), conv.Weight, conv.Bias,
+            new[] { 1, 1, 1 }, new[] { 0, 1, 1 }, PadMode.Reflect);                         // [1, C, F, H, W]
+        return y.Squeeze(0).Permute(1, 2, 3, 0).Contiguous().Reshape(frames, height * width, c);
     }
 
     /// <summary>Each frame's position embedding [B*F, C]: the time_pos_embed MLP on sinusoidal frame indices, or on

@@ -1,3 +1,4 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
 using Longshot.Tensors.IO;
 using Longshot.Tensors.Nn;
@@ -66,11 +67,18 @@ public sealed class SvdUnet : Module
     /// <summary>
     /// One denoising call, as diffusers' forward: <paramref name="sample"/> [B, F, C_in, H, W], the timestep (SVD
     /// passes 0.25 log sigma), <paramref name="context"/> [B, L, C_ctx], <paramref name="addedTimeIds"/> [B, ids];
-    /// returns [B, F, C_out, H, W].
+    /// returns [B, F, C_out, H, W]. With a <paramref name="scope"/> the sample is one clip of a longer video (B = 1)
+    /// whose temporal layers see the rest of it through the scope's exchange; <paramref name="scopeTimestep"/> is the
+    /// step on the 1,000-step training scale (the dual scope's switch). <paramref name="temporalContext"/> gives the
+    /// temporal blocks' context [S, Lc, Cc] for S pixel sequences when it is not the first frame's context of the
+    /// sequence's own video: a guidance half run on its own passes what diffusers' batch of both halves would give it.
     /// </summary>
-    public Tensor Forward(Tensor sample, float timestep, Tensor context, Tensor addedTimeIds)
+    public Tensor Forward(Tensor sample, float timestep, Tensor context, Tensor addedTimeIds,
+        TemporalScope? scope = null, int scopeTimestep = 0, Func<int, Tensor>? temporalContext = null)
     {
         int b = sample.Shape[0], frames = sample.Shape[1];
+        if (scope is { IsPlain: false } && b != 1)
+            throw new ArgumentException($"a clip of a longer video is one video per call, got {b}.");
         // 1. Time: the timestep's features and the added time ids' features, each through its MLP.
         var t = SinusoidalFeatures.Of(Enumerable.Repeat(timestep, b).ToArray(), Config.BlockOutChannels[0]);
         var emb = _timeEmbedding.Forward(t.ToDevice(sample.Device));
@@ -81,7 +89,8 @@ public sealed class SvdUnet : Module
 
         // 2. Frames as a batch: the embedding and the context repeated for every frame of their video.
         var x = sample.Reshape(b * frames, sample.Shape[2], sample.Shape[3], sample.Shape[4]);
-        var inputs = new SvdBlockInputs(RepeatFrames(emb, frames), RepeatFrames(context, frames), frames);
+        var inputs = new SvdBlockInputs(RepeatFrames(emb, frames), RepeatFrames(context, frames), frames, scope,
+            scopeTimestep, temporalContext);
 
         // 3. Down, keeping the skips.
         x = _convIn.Forward(x);

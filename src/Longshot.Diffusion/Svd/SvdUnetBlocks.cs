@@ -1,20 +1,25 @@
+using Longshot.Diffusion.Layers;
 using Longshot.Tensors;
 using Longshot.Tensors.Nn;
 
 namespace Longshot.Diffusion.Svd;
 
-/// <summary>What every block of the SVD UNet reads: the time embedding per frame, the image context per frame and
-/// the number of frames per video.</summary>
-public sealed record SvdBlockInputs(Tensor TimeEmbedding, Tensor Context, int Frames);
+/// <summary>What every block of the SVD UNet reads: the time embedding per frame, the image context per frame, the
+/// number of frames per video, and for one clip of a longer video the scope of its temporal layers with the step's
+/// timestep on the 1,000-step scale and the temporal blocks' context for S pixel sequences (see
+/// <see cref="SvdUnet.Forward"/>).</summary>
+public sealed record SvdBlockInputs(Tensor TimeEmbedding, Tensor Context, int Frames, TemporalScope? Scope = null,
+    int Timestep = 0, Func<int, Tensor>? TemporalContext = null);
 
 /// <summary>One resnet with an optional attention after it: a layer of a down, mid or up block.</summary>
 internal sealed class SvdLayer(SpatioTemporalResBlock resnet, SpatioTemporalTransformer? attention)
 {
     public Tensor Forward(Tensor x, SvdBlockInputs inputs)
     {
-        x = resnet.Forward(x, inputs.TimeEmbedding, inputs.Frames);
+        x = resnet.Forward(x, inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
         AllocationBudget.Checkpoint();
-        x = attention?.Forward(x, inputs.Context, inputs.Frames) ?? x;
+        x = attention?.Forward(x, inputs.Context, inputs.Frames, inputs.Scope, inputs.Timestep,
+            inputs.TemporalContext) ?? x;
         AllocationBudget.Checkpoint();
         return x;
     }
@@ -80,10 +85,10 @@ public sealed class SvdMidBlock : Module
 
     public Tensor Forward(Tensor x, SvdBlockInputs inputs)
     {
-        x = _first.Forward(x, inputs.TimeEmbedding, inputs.Frames);
+        x = _first.Forward(x, inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
         foreach (var (attention, resnet) in _pairs)
-            x = resnet.Forward(attention.Forward(x, inputs.Context, inputs.Frames), inputs.TimeEmbedding,
-                inputs.Frames);
+            x = resnet.Forward(attention.Forward(x, inputs.Context, inputs.Frames, inputs.Scope, inputs.Timestep,
+                inputs.TemporalContext), inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
         return x;
     }
 }

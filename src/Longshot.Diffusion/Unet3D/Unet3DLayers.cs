@@ -120,15 +120,8 @@ public sealed class TemporalTransformer : Module
         var normed = scope.Exchange is { } exchange ? ClipGroupNorm.Forward(x, _norm, silu: false, exchange)
             : TemporalResnet.VideoGroupNorm(x, frames, _norm, silu: false);
         var seq = normed.Reshape(frames, c, h * w).Permute(2, 0, 1).Contiguous();          // [HW, F, C]
-        var positions = Enumerable.Range(0, frames).ToArray();
-        var y = _projOut.Forward(_block.ForwardWithKeys(_projIn.Forward(seq), tokens =>
-        {
-            int p = tokens.Shape[0], d = tokens.Shape[2];
-            var keys = ClipKeys.Gather(tokens.Permute(1, 0, 2).Contiguous().Reshape(frames, p, d, 1), positions,
-                scope, timestep);
-            var context = keys.Frames.Reshape(keys.Positions.Length, p, d).Permute(1, 0, 2).Contiguous();
-            return (context, keys.Mask, keys.Bias);
-        }));
+        var y = _projOut.Forward(_block.ForwardWithKeys(_projIn.Forward(seq),
+            tokens => ClipKeys.ForTokens(tokens, scope, timestep)));
         return x + y.Permute(1, 2, 0).Contiguous().Reshape(frames, c, h, w);
     }
 }

@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Longshot.Diffusion.Clips;
+using Longshot.Diffusion.TextToVideo;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Distributed;
 using Longshot.Tensors;
 
-namespace Longshot.Diffusion.TextToVideo;
+namespace Longshot.Diffusion.Clips;
 
 /// <summary>
 /// Video-Infinity as its authors run it, on a published text-to-video model: the video cut into clips

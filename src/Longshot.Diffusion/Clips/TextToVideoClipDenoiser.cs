@@ -1,9 +1,9 @@
-using Longshot.Diffusion.Clips;
+using Longshot.Diffusion.TextToVideo;
 using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Tensors;
 
-namespace Longshot.Diffusion.TextToVideo;
+namespace Longshot.Diffusion.Clips;
 
 /// <summary>
 /// One clip of a published text-to-video model's video (Video-Infinity): the clip's frames of the whole video's
