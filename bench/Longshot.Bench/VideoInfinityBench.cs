@@ -37,7 +37,7 @@ internal static class VideoInfinityBench
         if (!File.Exists(Path.Combine(UnetFolder, "diffusion_pytorch_model.fp16.safetensors")))
             PublishedBench.RunSelf("unet3d-prepare");
         if (!File.Exists(Path.Combine(Folder, "model_index.json"))) PublishedBench.RunSelf("video-infinity-prepare");
-        double? exchangedPerStep = null;
+        double? exchangedPerStep = null, oneRankStep = null;
         foreach (int ranks in new[] { 1, 2, 4 })
         {
             var rows = RunRanks(ranks);
@@ -54,23 +54,28 @@ internal static class VideoInfinityBench
                 rows.Max(r => r.GetProperty("anon_mb").GetDouble()), "MB");
             double perStep = rows.Max(r => r.GetProperty("bytes").GetDouble()) / Steps;
             Report.Emit("published", name + "-received-per-rank-per-step", "longshot", perStep / 1e6, "MB");
+            if (ranks == 1) oneRankStep = step;
             if (ranks == 4) exchangedPerStep = rows.Select(r => r.GetProperty("bytes").GetDouble()).Max() / Steps;
         }
-        Project(exchangedPerStep!.Value);
+        Project(exchangedPerStep!.Value, oneRankStep!.Value);
     }
 
     /// <summary>
     /// The authors' run from what one interior rank received per step here: the exchange grows with the pixels of a
     /// frame (edges and global frames are whole frames at each layer), not with the clip's length; their 2,300 frames
-    /// on 8 ranks, 30 steps, guidance (two model calls a step).
+    /// on 8 ranks, 30 steps, guidance (two model calls a step). The compute per rank scales with its frames and their
+    /// pixels: on ranks like this machine (2 cores each), from the one-rank step time here.
     /// </summary>
-    private static void Project(double bytesPerStep)
+    private static void Project(double bytesPerStep, double oneRankStep)
     {
         double pixels = 320.0 * 512 / (Side * Side);
         double perCall = bytesPerStep * pixels;
         Report.Emit("published", "vi-authors-2300f-8r-received-per-rank-per-call", "projected", perCall / 1e6, "MB");
         Report.Emit("published", "vi-authors-2300f-8r-received-per-rank-per-run", "projected",
             perCall * 30 * 2 / 1e9, "GB");
+        double frameCall = oneRankStep / Frames * pixels;
+        Report.Emit("published", "vi-authors-2300f-8r-hours-per-rank-2-cores", "projected",
+            frameCall * 2300 / 8 * 30 * 2 / 3600, "h");
     }
 
     /// <summary>Runs `video-infinity-rank` on <paramref name="ranks"/> ranks and returns each rank's JSON line.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Longshot.Diffusion.Clip;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
@@ -73,21 +72,8 @@ public sealed class SvdPipeline
     }
 
     /// <summary>Checks model_index.json names this pipeline and its components, and that their folders exist.</summary>
-    public static void CheckIndex(string folder)
-    {
-        var index = Path.Combine(folder, "model_index.json");
-        if (!File.Exists(index)) throw new InputFileException(folder, $"{folder} has no model_index.json.");
-        using var doc = JsonDocument.Parse(File.ReadAllText(index));
-        foreach (var (name, cls) in Components)
-        {
-            if (!doc.RootElement.TryGetProperty(name, out var entry) || entry.ValueKind != JsonValueKind.Array
-                || entry.GetArrayLength() != 2 || entry[1].GetString() != cls)
-                throw new InputFileException(index, $"{index}: \"{name}\" must name {cls}.");
-            if (!Directory.Exists(Path.Combine(folder, name)))
-                throw new InputFileException(folder,
-                    $"{folder}: the {name}/ folder model_index.json names is missing.");
-        }
-    }
+    public static void CheckIndex(string folder) =>
+        ModelIndex.Check(folder, Components.Select(c => (c.Key, (string?)c.Value)));
 
     /// <summary>
     /// Generates frames [F, 3, H, W] in [-1, 1] from an image [3, H0, W0] in [-1, 1] (resized to the settings' size

@@ -72,21 +72,8 @@ public sealed class TextToVideoPipeline
     }
 
     /// <summary>Checks model_index.json names this pipeline and its components, and that their folders exist.</summary>
-    public static void CheckIndex(string folder)
-    {
-        var index = Path.Combine(folder, "model_index.json");
-        if (!File.Exists(index)) throw new InputFileException(folder, $"{folder} has no model_index.json.");
-        using var doc = JsonDocument.Parse(File.ReadAllText(index));
-        foreach (var name in Components)
-        {
-            if (!doc.RootElement.TryGetProperty(name, out var entry) || entry.ValueKind != JsonValueKind.Array
-                || entry.GetArrayLength() != 2)
-                throw new InputFileException(index, $"{index}: \"{name}\" is missing.");
-            if (!Directory.Exists(Path.Combine(folder, name)))
-                throw new InputFileException(folder, $"{folder}: the {name}/ folder model_index.json names is " +
-                    "missing.");
-        }
-    }
+    public static void CheckIndex(string folder) =>
+        ModelIndex.Check(folder, Components.Select(c => (c, (string?)null)));
 
     /// <summary>Frames [F, 3, H, W] in [-1, 1] for a prompt: <see cref="Denoise"/>, then <see cref="Decode"/>.
     /// </summary>
