@@ -57,21 +57,12 @@ public class ClipParallelTests
         Enumerable.Range(0, frames).SelectMany(f => latents[f].ToArray()).ToArray();
 
     /// <summary>Runs <paramref name="r"/> over <paramref name="ranks"/> in-process ranks (threads).</summary>
-    private static float[] OverRanks(GenerationRequest r, int ranks)
+    private static float[] OverRanks(GenerationRequest r, int ranks) => ClipTestRuns.OverRanks(ranks, c =>
     {
-        var comms = InProcessCommunicator.CreateGroup(ranks);
-        var outs = new float[ranks][];
-        var threads = comms.Select((c, i) => new Thread(() =>
-        {
-            var p = Pipeline();
-            p.Ranks = c;
-            outs[i] = Flat(p.GenerateLatents(r), r.Frames);
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        for (int i = 1; i < ranks; i++) Assert.Equal(outs[0], outs[i]);
-        return outs[0];
-    }
+        var p = Pipeline();
+        p.Ranks = c;
+        return Flat(p.GenerateLatents(r), r.Frames);
+    });
 
     [Fact]
     public void OneClipWithoutGlobalFramesIsOrdinarySamplingWithTheSameWindowBitForBit()

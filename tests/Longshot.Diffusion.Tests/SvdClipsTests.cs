@@ -1,5 +1,4 @@
 using Longshot.Diffusion.Clips;
-using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Svd;
 using Longshot.Distributed;
 using Longshot.Tensors;
@@ -44,18 +43,6 @@ public class SvdClipsTests
         }
     }
 
-    private static float[] OverRanks(bool extended, ClipSettings clips, int ranks)
-    {
-        var comms = InProcessCommunicator.CreateGroup(ranks);
-        var outs = new float[ranks][];
-        var threads = comms.Select((c, i) => new Thread(() =>
-            outs[i] = SvdClips.Denoise(Pipe(extended), Image, Settings, clips, c).Latents.ToArray())).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        for (int i = 1; i < ranks; i++) Assert.Equal(outs[0], outs[i]);
-        return outs[0];
-    }
-
     [Fact]
     public void OneClipOverTheWholeVideoIsTheOrdinaryPipeline()
     {
@@ -79,32 +66,15 @@ public class SvdClipsTests
                 var (latents, bytes) = SvdClips.Denoise(Pipe(extended), Image, Settings, clips,
                     new SingleProcessCommunicator());
                 Assert.True(bytes > 0);
-                Assert.Equal(latents.ToArray(), OverRanks(extended, clips, 2));
-                Assert.Equal(latents.ToArray(), OverRanks(extended, clips, 3));
+                float[] Ranks(int n) => ClipTestRuns.OverRanks(n, c =>
+                    SvdClips.Denoise(Pipe(extended), Image, Settings, clips, c).Latents.ToArray());
+                Assert.Equal(latents.ToArray(), Ranks(2));
+                Assert.Equal(latents.ToArray(), Ranks(3));
                 var independent = SvdClips.Denoise(Pipe(extended), Image, Settings,
                     clips with { Attention = ClipAttention.Independent }, new SingleProcessCommunicator()).Latents;
                 Assert.NotEqual(latents.ToArray(), independent.ToArray());
             }
         }
-    }
-
-    /// <summary>Runs <paramref name="clipForward"/> on each clip of a 10-frame video in clips of 4 (3 clips), on
-    /// threads sharing one exchange, and returns the clips' outputs joined.</summary>
-    private static Tensor OverClips(Tensor video, Func<Tensor, TemporalScope, Tensor> clipForward)
-    {
-        var settings = new ClipSettings(4, ClipAttention.Local, Window: 1);
-        var layout = settings.Layout(video.Shape[0]);
-        var board = new ClipBoard(layout, new SingleProcessCommunicator(), 0, layout.Clips);
-        var parts = new Tensor[layout.Clips];
-        var threads = Enumerable.Range(0, layout.Clips).Select(c => new Thread(() =>
-        {
-            using var noGrad = Tensor.NoGrad();
-            var scope = new TemporalScope(1, new ClipExchange(board, layout, settings, c, c));
-            parts[c] = clipForward(video.Narrow(0, layout.Start(c), layout.Length(c)).Contiguous(), scope);
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        return Ops.Concat(parts, 0);
     }
 
     [Fact]
@@ -116,7 +86,7 @@ public class SvdClipsTests
         using var _ = Tensor.NoGrad();
         var video = Tensor.Randn(new Rng(1), 10, 32, 3, 5) * 2f + 0.5f;
         var whole = resnet.Forward(video, null, 10);
-        SvdUnetParityTests.AssertClose(whole, OverClips(video, (clip, scope) =>
+        SvdUnetParityTests.AssertClose(whole, ClipTestRuns.OverClips(video, (clip, scope) =>
             resnet.Forward(clip, null, clip.Shape[0], scope)), 1e-5);
     }
 
@@ -130,8 +100,12 @@ public class SvdClipsTests
         var tokens = Tensor.Randn(new Rng(2), 10, 3 * 5, 32);              // [F, S, C]
         var whole = transformer.PositionalConv(tokens, 10, 3, 5);
         var frames = tokens.Reshape(10, 3 * 5 * 32, 1, 1);                  // frames first for the clip split
-        var joined = OverClips(frames, (clip, scope) => transformer.ClipPositionalConv(
-            clip.Reshape(clip.Shape[0], 15, 32), clip.Shape[0], 3, 5, scope.Exchange!).Reshape(clip.Shape[0], 480, 1, 1));
+        var joined = ClipTestRuns.OverClips(frames, (clip, scope) =>
+        {
+            int l = clip.Shape[0];
+            return transformer.ClipPositionalConv(clip.Reshape(l, 15, 32), l, 3, 5, scope.Exchange!)
+                .Reshape(l, 480, 1, 1);
+        });
         SvdUnetParityTests.AssertClose(whole, joined.Reshape(10, 15, 32), 1e-5);
     }
 }

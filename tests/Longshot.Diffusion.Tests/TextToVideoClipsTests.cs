@@ -1,5 +1,4 @@
 using Longshot.Diffusion.Clips;
-using Longshot.Diffusion.Layers;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
 using Longshot.Diffusion.TextToVideo;
@@ -40,18 +39,6 @@ public class TextToVideoClipsTests
             : "a panda sleeps in a tree").ToArray(),
     };
 
-    private static float[] OverRanks(TextToVideoSettings s, ClipSettings clips, int ranks)
-    {
-        var comms = InProcessCommunicator.CreateGroup(ranks);
-        var outs = new float[ranks][];
-        var threads = comms.Select((c, i) => new Thread(() =>
-            outs[i] = TextToVideoClips.Denoise(Pipe(), s, clips, c).Latents.ToArray())).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        for (int i = 1; i < ranks; i++) Assert.Equal(outs[0], outs[i]);
-        return outs[0];
-    }
-
     [Fact]
     public void OneClipOverTheWholeVideoIsTheOrdinaryPipeline()
     {
@@ -79,8 +66,10 @@ public class TextToVideoClipsTests
                 var (latents, bytes) = TextToVideoClips.Denoise(Pipe(), s, clips, new SingleProcessCommunicator());
                 Assert.True(bytes > 0);
                 var threads = latents.ToArray();
-                Assert.Equal(threads, OverRanks(s, clips, 2));
-                Assert.Equal(threads, OverRanks(s, clips, 3));
+                float[] Ranks(int n) => ClipTestRuns.OverRanks(n, c =>
+                    TextToVideoClips.Denoise(Pipe(), s, clips, c).Latents.ToArray());
+                Assert.Equal(threads, Ranks(2));
+                Assert.Equal(threads, Ranks(3));
             }
         }
     }
@@ -121,20 +110,8 @@ public class TextToVideoClipsTests
         using var _ = Tensor.NoGrad();
         var video = Tensor.Randn(new Rng(1), 10, 16, 3, 5) * 2f + 0.5f;
         var whole = stack.Forward(video, 10);
-        var settings = new ClipSettings(4, ClipAttention.Local, Window: 1);
-        var layout = settings.Layout(10);
-        var board = new ClipBoard(layout, new SingleProcessCommunicator(), 0, layout.Clips);
-        var parts = new Tensor[layout.Clips];
-        var threads = Enumerable.Range(0, layout.Clips).Select(c => new Thread(() =>
-        {
-            using var noGrad = Tensor.NoGrad();
-            var scope = new TemporalScope(1, new ClipExchange(board, layout, settings, c, c));
-            parts[c] = stack.Forward(video.Narrow(0, layout.Start(c), layout.Length(c)).Contiguous(),
-                layout.Length(c), scope);
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        SvdUnetParityTests.AssertClose(whole, Ops.Concat(parts, 0), 1e-5);
+        SvdUnetParityTests.AssertClose(whole, ClipTestRuns.OverClips(video, (clip, scope) =>
+            stack.Forward(clip, clip.Shape[0], scope)), 1e-5);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Svd;
 using Longshot.Distributed;
@@ -61,15 +60,8 @@ public static class SvdClips
 
     /// <summary>The job's identity: the model, settings, clip settings, the image and any given noise.</summary>
     private static string Identity(SvdPipeline pipe, Tensor image, SvdSettings settings, ClipSettings clips,
-        SvdNoise? noise)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(
-            System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var part in new object[] { pipe.Unet.Config, pipe.SchedulerConfig,
-            settings with { DecodeChunkSize = null }, clips.Identity })
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(part)));
-        foreach (var t in noise == null ? new[] { image } : new[] { image, noise.Latents, noise.ImageNoise })
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Contiguous().ToArray().AsSpan()));
-        return "svd-clips " + Convert.ToHexString(hash.GetHashAndReset());
-    }
+        SvdNoise? noise) => "svd-clips " + JobIdentity.Of(
+            new object[] { pipe.Unet.Config, pipe.SchedulerConfig, settings with { DecodeChunkSize = null },
+                clips.Identity },
+            noise == null ? new[] { image } : new[] { image, noise.Latents, noise.ImageNoise });
 }

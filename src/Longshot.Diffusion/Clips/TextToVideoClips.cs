@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Longshot.Diffusion.TextToVideo;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Distributed;
@@ -46,16 +45,8 @@ public static class TextToVideoClips
 
     /// <summary>The job's identity: the model, sampler, settings, clip settings and any given latents.</summary>
     private static string Identity(TextToVideoPipeline pipe, TextToVideoSettings settings, ClipSettings clips,
-        TextToVideoNoise? noise)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(
-            System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var part in new object[] { pipe.Unet.Config, pipe.SchedulerConfig,
-            settings with { DecodeChunkSize = null }, clips.Identity })
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(part)));
-        if (noise != null)
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
-                noise.Latents.Contiguous().ToArray().AsSpan()));
-        return "t2v-clips " + Convert.ToHexString(hash.GetHashAndReset());
-    }
+        TextToVideoNoise? noise) => "t2v-clips " + JobIdentity.Of(
+            new object[] { pipe.Unet.Config, pipe.SchedulerConfig, settings with { DecodeChunkSize = null },
+                clips.Identity },
+            noise == null ? Array.Empty<Tensor>() : new[] { noise.Latents });
 }

@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Longshot.Tensors;
 using Longshot.Diffusion.Pipelines;
 
@@ -17,15 +13,9 @@ public sealed class SvdRunFolder(string folder, string identity)
     private readonly StepRunFolder _state = new(folder, "svd-state.safetensors", identity);
 
     /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
-    public static string Identity(SvdPipeline pipe, Tensor image, SvdSettings settings, SvdNoise noise)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(pipe.Unet.Config)));
-        hash.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(settings with { DecodeChunkSize = null })));
-        foreach (var t in new[] { image, noise.Latents, noise.ImageNoise })
-            hash.AppendData(MemoryMarshal.AsBytes(t.Contiguous().ToArray().AsSpan()));
-        return Convert.ToHexString(hash.GetHashAndReset());
-    }
+    public static string Identity(SvdPipeline pipe, Tensor image, SvdSettings settings, SvdNoise noise) =>
+        JobIdentity.Of(new object[] { pipe.Unet.Config, settings with { DecodeChunkSize = null } },
+            new[] { image, noise.Latents, noise.ImageNoise });
 
     /// <summary>The step reached and its latents, when this folder holds this job; null for a fresh folder.</summary>
     public (int Step, Tensor Latents)? Resume() => _state.Resume() is { } s ? (s.Step, s.Tensors["latents"]) : null;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Longshot.Diffusion.Clip;
 using Longshot.Diffusion.Pipelines;
 using Longshot.Diffusion.Schedulers;
@@ -180,16 +179,8 @@ public sealed class TextToVideoPipeline
     }
 
     /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
-    private string Identity(TextToVideoSettings settings, Tensor initialLatents)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(
-            System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var part in new object[] { Unet.Config, SchedulerConfig, settings with { DecodeChunkSize = null } })
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(part)));
-        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
-            initialLatents.Contiguous().ToArray().AsSpan()));
-        return Convert.ToHexString(hash.GetHashAndReset());
-    }
+    private string Identity(TextToVideoSettings settings, Tensor initialLatents) => JobIdentity.Of(
+        new object[] { Unet.Config, SchedulerConfig, settings with { DecodeChunkSize = null } }, new[] { initialLatents });
 
     /// <summary>[1, C, F, h, w] to [F, C, h, w].</summary>
     internal static Tensor FramesAsBatch(Tensor x) =>
