@@ -26,6 +26,12 @@ if (onDevice) DeviceBench.Device = device;
 var names = args.Where(a => !a.StartsWith("--")).ToList();
 Report.Json = args.Contains("--json");
 CudaBench.CpuAccelerator = args.Contains("--cpu-accelerator");
+// A rank of the exvideo-128f case takes its arguments after its name (started by that case under mpirun).
+if (names.Count > 0 && names[0] == "exvideo-128f-rank")
+{
+    ExVideoSvdBench.Rank(names.Skip(1).ToArray());
+    return 0;
+}
 var all = new Dictionary<string, Action>
 {
     ["gemm"] = onDevice ? () => CudaBench.Gemm(device) : GemmBench.Run,
@@ -58,6 +64,7 @@ var all = new Dictionary<string, Action>
     ["unet3d-prepare"] = Unet3DBench.Prepare,
     ["unet3d-ours"] = Unet3DBench.Ours,
     ["video-infinity"] = VideoInfinityBench.Run,
+    ["exvideo-128f"] = ExVideoSvdBench.Run,
     ["video-infinity-prepare"] = VideoInfinityBench.Prepare,
     ["video-infinity-rank"] = VideoInfinityBench.Rank,
 };
