@@ -154,4 +154,19 @@ public class TextToVideoClipsTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void APromptPastTheEncodersLengthIsSaidToBeCutOnce()
+    {
+        var pipe = Pipe();
+        var said = new System.Collections.Concurrent.ConcurrentBag<string>();
+        pipe.Warning = said.Add;
+        var s = Settings(12) with
+        {
+            Prompt = string.Join(" ", Enumerable.Repeat("panda", 100)), FramePrompts = null, Steps = 1,
+        };
+        TextToVideoClips.Denoise(pipe, s, new ClipSettings(4, ClipAttention.Local, Window: 2),
+            new SingleProcessCommunicator());
+        Assert.Contains("the text encoder reads the first 75", Assert.Single(said));
+    }
 }

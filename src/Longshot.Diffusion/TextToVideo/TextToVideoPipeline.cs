@@ -38,6 +38,9 @@ public sealed class TextToVideoPipeline
     /// <summary>Told once per prompt when it is longer than the text encoder reads.</summary>
     public Action<string>? Warning { get; set; }
 
+    /// <summary>The prompts already said to be cut (clips encode their prompts each on its own thread).</summary>
+    private readonly HashSet<string> _cutPrompts = new();
+
     public TextToVideoPipeline(Unet3DModel unet, AutoencoderKL vae, ClipTextModel textEncoder, ClipTokenizer tokenizer,
         DiffusersSchedulerConfig scheduler)
     {
@@ -88,7 +91,9 @@ public sealed class TextToVideoPipeline
     public Tensor EncodePrompt(string prompt)
     {
         var tokens = Tokenizer.Tokenize(prompt);
-        if (tokens.Truncated)
+        bool first;
+        lock (_cutPrompts) first = tokens.Truncated && _cutPrompts.Add(prompt);
+        if (first)
             Warning?.Invoke($"the prompt has {tokens.TextTokens} tokens; the text encoder reads the first " +
                 $"{Tokenizer.MaxLength - 2}.");
         return TextEncoder.Forward(new[] { Tokenizer.Pad(tokens.Ids) });
