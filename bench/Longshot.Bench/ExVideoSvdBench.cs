@@ -34,8 +34,8 @@ internal static class ExVideoSvdBench
         if (!File.Exists(Extension)) Prepare();
         foreach (var (name, ranks, args) in new[]
         {
-            ("base", 1, new[] { "base" }), ("extended", 1, new[] { "extended" }),
-            ("extended-clips-2r", 2, new[] { "extended", "64" }), ("extended-clips-4r", 4, new[] { "extended", "32" }),
+            ("extended", 1, new[] { "extended" }), ("extended-clips-2r", 2, new[] { "extended", "64" }),
+            ("extended-clips-4r", 4, new[] { "extended", "32" }), ("base", 1, new[] { "base" }),
         })
         {
             var rows = RunRanks(ranks, args);
