@@ -78,11 +78,13 @@ internal static class VideoInfinityBench
             frameCall * 2300 / 8 * 30 * 2 / 3600, "h");
     }
 
-    /// <summary>Runs `video-infinity-rank` on <paramref name="ranks"/> ranks and returns each rank's JSON line.</summary>
+    /// <summary>Runs `video-infinity-rank` on <paramref name="ranks"/> ranks and returns each rank's JSON
+    /// line.</summary>
     private static List<JsonElement> RunRanks(int ranks)
     {
         var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "-np", ranks.ToString(),
+        foreach (var a in new[] { "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "-np",
+                     ranks.ToString(),
                      "dotnet",
                      typeof(VideoInfinityBench).Assembly.Location, "video-infinity-rank" })
             psi.ArgumentList.Add(a);

@@ -6,8 +6,9 @@ namespace Longshot.Diffusion.Clips;
 /// Where the clips this process hosts meet at every exchange: each clip's thread posts what it shows its neighbours
 /// (its first and last frames at a layer, its global frames, its partial sums of a normalisation's statistics, whether
 /// it must stop) and waits; the last to arrive passes the edges between neighbouring clips here, swaps the outer edges
-/// with the neighbouring ranks, all-gathers the global frames or the partial sums over the job, then wakes them all. Every clip makes the same rounds in the same order
-/// (same model, same steps); a round of another kind is an error, and a failure in any clip fails every waiting one.
+/// with the neighbouring ranks, all-gathers the global frames or the partial sums over the job, then wakes them all.
+/// Every clip makes the same rounds in the same order (same model, same steps); a round of another kind is an error,
+/// and a failure in any clip fails every waiting one.
 /// </summary>
 internal sealed class ClipBoard
 {

@@ -98,7 +98,8 @@ public sealed class EulerDiscreteScheduler
 
     /// <summary>The fractional training timestep of a sigma (interpolated in log sigma).</summary>
     /// <summary>Step <paramref name="index"/>'s noise level as a timestep of the 1,000-step training schedule (0 to
-    /// num_train_timesteps - 1): where a rule written for discrete timesteps applies to this scheduler's steps.</summary>
+    /// num_train_timesteps - 1): where a rule written for discrete timesteps applies to this scheduler's
+    /// steps.</summary>
     public int TrainingTimestep(int index) =>
         (int)Math.Clamp(Math.Round(SigmaToT(Sigmas[index])), 0, _trainSigmas.Length - 1);
 

@@ -163,7 +163,8 @@ public sealed class SpatioTemporalTransformer : Module
 
     /// <summary>x [B*F, C, H, W]; context [B*F, Lc, Cc] (each frame's copy of its video's context); a scope for one
     /// clip of a longer video, with the step's timestep on the 1,000-step scale (the dual scope's switch), and the
-    /// temporal blocks' context for S pixel sequences when it is not the one <paramref name="context"/> gives.</summary>
+    /// temporal blocks' context for S pixel sequences when it is not the one <paramref name="context"/>
+    /// gives.</summary>
     public Tensor Forward(Tensor x, Tensor context, int frames, TemporalScope? scope = null, int timestep = 0,
         Func<int, Tensor>? temporalContextFor = null)
     {
@@ -214,11 +215,14 @@ public sealed class SpatioTemporalTransformer : Module
     internal Tensor ClipPositionalConv(Tensor x, int frames, int height, int width, ITemporalExchange exchange)
     {
         int c = x.Shape[2];
-        if (frames < 2) throw new LongshotException("ExVideo's positional convolution needs clips of 2 frames or more.");
+        if (frames < 2)
+            throw new LongshotException("ExVideo's positional convolution needs clips of 2 frames or more.");
         var video = x.Reshape(frames, height, width, c).Permute(0, 3, 1, 2).Contiguous();    // [F, C, H, W]
         var (before, after) = exchange.Neighbours(video, 1);
-        var padded = Ops.Concat(new[] { before ?? video.Narrow(0, 1, 1), video, after ?? video.Narrow(0, frames - 2, 1) },
-            0);
+        var padded = Ops.Concat(new[]
+        {
+            before ?? video.Narrow(0, 1, 1), video, after ?? video.Narrow(0, frames - 2, 1),
+        }, 0);
         var conv = _positionalConv!;
         var y = Ops.Conv3d(padded.Permute(1, 0, 2, 3).Unsqueeze(0).Contiguous(), conv.Weight, conv.Bias,
             new[] { 1, 1, 1 }, new[] { 0, 1, 1 }, PadMode.Reflect);                         // [1, C, F, H, W]

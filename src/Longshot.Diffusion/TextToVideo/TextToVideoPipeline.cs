@@ -185,7 +185,8 @@ public sealed class TextToVideoPipeline
 
     /// <summary>The job's identity: a hash of everything its latents depend on.</summary>
     private string Identity(TextToVideoSettings settings, Tensor initialLatents) => JobIdentity.Of(
-        new object[] { Unet.Config, SchedulerConfig, settings with { DecodeChunkSize = null } }, new[] { initialLatents });
+        new object[] { Unet.Config, SchedulerConfig, settings with { DecodeChunkSize = null } },
+        new[] { initialLatents });
 
     /// <summary>[1, C, F, h, w] to [F, C, h, w].</summary>
     internal static Tensor FramesAsBatch(Tensor x) =>
