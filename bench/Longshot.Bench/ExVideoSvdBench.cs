@@ -38,7 +38,7 @@ internal static class ExVideoSvdBench
             ("extended-clips-4r", 4, new[] { "extended", "32" }), ("base", 1, new[] { "base" }),
         })
         {
-            var rows = RunRanks(ranks, args);
+            var rows = RankJobs.Run(ranks, new[] { "exvideo-128f-rank" }.Concat(args).ToArray());
             var lead = rows.Single(r => r.GetProperty("rank").GetInt32() == 0);
             string c = $"exvideo-128f-256x256-{name}";
             Report.Emit("published", c + "-step", "longshot", lead.GetProperty("seconds").GetDouble(), "s");
@@ -58,24 +58,6 @@ internal static class ExVideoSvdBench
         Directory.CreateDirectory(Path.GetDirectoryName(Extension)!);
         SafeTensors.Save(Extension, ExVideoSvdExtension.Initial(config, Frames), DType.F16);
         Console.Error.WriteLine($"exvideo-128f: wrote {Extension}");
-    }
-
-    private static List<JsonElement> RunRanks(int ranks, string[] args)
-    {
-        var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "-np",
-                     ranks.ToString(), "dotnet", typeof(ExVideoSvdBench).Assembly.Location, "exvideo-128f-rank" }
-                     .Concat(args))
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)
-            ?? throw new InvalidOperationException("mpirun could not be started (apt-get install openmpi-bin).");
-        var lines = p.StandardOutput.ReadToEnd().Split('\n').Select(l => l.Trim().TrimStart('\u001b', '[', '?', '1',
-            'h', '=')).Where(l => l.StartsWith("{\"rank\"", StringComparison.Ordinal)).ToList();
-        p.WaitForExit();
-        if (p.ExitCode != 0 || lines.Count != ranks)
-            throw new InvalidOperationException($"mpirun -np {ranks} exvideo-128f-rank {string.Join(" ", args)} " +
-                $"exited with {p.ExitCode} and {lines.Count} reports.");
-        return lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 
     /// <summary>`exvideo-128f-rank base|extended [CLIP_FRAMES]`, under mpirun: one step, one JSON line per

@@ -40,7 +40,7 @@ internal static class VideoInfinityBench
         double? exchangedPerStep = null, oneRankStep = null;
         foreach (int ranks in new[] { 1, 2, 4 })
         {
-            var rows = RunRanks(ranks);
+            var rows = RankJobs.Run(ranks, "video-infinity-rank");
             string name = $"vi-{Frames}f-256x256-{ranks}r";
             // Rank 0 times the steps (every rank is at the same step: each waits for the others at every layer).
             double step = rows.Single(r => r.GetProperty("rank").GetInt32() == 0).GetProperty("step_seconds")
@@ -76,27 +76,6 @@ internal static class VideoInfinityBench
         double frameCall = oneRankStep / Frames * pixels;
         Report.Emit("published", "vi-authors-2300f-8r-hours-per-rank-2-cores", "projected",
             frameCall * 2300 / 8 * 30 * 2 / 3600, "h");
-    }
-
-    /// <summary>Runs `video-infinity-rank` on <paramref name="ranks"/> ranks and returns each rank's JSON
-    /// line.</summary>
-    private static List<JsonElement> RunRanks(int ranks)
-    {
-        var psi = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "-np",
-                     ranks.ToString(),
-                     "dotnet",
-                     typeof(VideoInfinityBench).Assembly.Location, "video-infinity-rank" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)
-            ?? throw new InvalidOperationException("mpirun could not be started (apt-get install openmpi-bin).");
-        var lines = p.StandardOutput.ReadToEnd().Split('\n').Select(l => l.Trim().TrimStart('\u001b', '[', '?', '1',
-            'h', '=')).Where(l => l.StartsWith("{\"rank\"", StringComparison.Ordinal)).ToList();
-        p.WaitForExit();
-        if (p.ExitCode != 0 || lines.Count != ranks)
-            throw new InvalidOperationException($"mpirun -np {ranks} video-infinity-rank exited with {p.ExitCode} " +
-                $"and {lines.Count} reports.");
-        return lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 
     /// <summary>`video-infinity-rank`, under mpirun: this rank's clips, then one JSON line.</summary>

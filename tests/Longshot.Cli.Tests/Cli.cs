@@ -65,6 +65,25 @@ internal static class Cli
         return Process.Start(psi)!;
     }
 
+    /// <summary>
+    /// The bytes of the file <paramref name="outName"/> that the command <paramref name="args"/> gives for a fresh
+    /// temporary folder writes there, run in one process (<paramref name="ranks"/> 0) or under mpirun on that many
+    /// ranks; null where mpirun is not installed (outside CI). A failing command fails the test with its stderr.
+    /// </summary>
+    public static byte[]? OutputBytes(Func<string, string[]> args, string outName, int ranks = 0)
+    {
+        var dir = TempDir();
+        try
+        {
+            var p = ranks == 0 ? Start(dir, args(dir)) : StartMpi(dir, ranks, args(dir));
+            if (p == null) return null;
+            var (code, err) = Finish(p, 300);
+            Xunit.Assert.True(code == 0, err);
+            return File.ReadAllBytes(Path.Combine(dir, outName));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     public static bool MpirunAvailable { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
         .Split(':').Any(d => File.Exists(Path.Combine(d, "mpirun")));
 

@@ -23,47 +23,24 @@ public class TextToVideoClipsCliTests
     }
 
     private static readonly Lazy<byte[]> Reference = new(() =>
-    {
-        var dir = Cli.TempDir();
-        try
-        {
-            var (code, err) = Cli.Finish(Cli.Start(dir, Generate(dir, "ref.y4m")));
-            Assert.True(code == 0, err);
-            return File.ReadAllBytes(Path.Combine(dir, "ref.y4m"));
-        }
-        finally { Directory.Delete(dir, true); }
-    });
+        Cli.OutputBytes(dir => Generate(dir, "out.y4m"), "out.y4m")!);
 
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
     public void UnderMpirunTheVideoIsTheSameAsInOneProcess(int ranks)
     {
-        var dir = Cli.TempDir();
-        try
-        {
-            if (Cli.StartMpi(dir, ranks, Generate(dir, "out.y4m")) is not { } p) return;
-            var (code, err) = Cli.Finish(p, 300);
-            Assert.True(code == 0, err);
-            Assert.Equal(Reference.Value, File.ReadAllBytes(Path.Combine(dir, "out.y4m")));
-        }
-        finally { Directory.Delete(dir, true); }
+        if (Cli.OutputBytes(dir => Generate(dir, "out.y4m"), "out.y4m", ranks) is { } bytes)
+            Assert.Equal(Reference.Value, bytes);
     }
 
     [Fact]
     public void TheStorylinesSegmentsAreTheClipsPrompts()
     {
-        var dir = Cli.TempDir();
-        try
-        {
-            var (code, err) = Cli.Finish(Cli.Start(dir, Generate(dir, "other.y4m", "0-6: a red panda eats bamboo\n" +
-                "6-: a dog runs on a beach\n")));
-            Assert.True(code == 0, err);
-            var other = File.ReadAllBytes(Path.Combine(dir, "other.y4m"));
-            Assert.Equal(Reference.Value.Length, other.Length);
-            Assert.NotEqual(Reference.Value, other);
-        }
-        finally { Directory.Delete(dir, true); }
+        var other = Cli.OutputBytes(dir => Generate(dir, "other.y4m", "0-6: a red panda eats bamboo\n" +
+            "6-: a dog runs on a beach\n"), "other.y4m")!;
+        Assert.Equal(Reference.Value.Length, other.Length);
+        Assert.NotEqual(Reference.Value, other);
     }
 
     [Fact]
