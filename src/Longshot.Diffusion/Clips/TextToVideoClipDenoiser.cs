@@ -8,7 +8,8 @@ namespace Longshot.Diffusion.Clips;
 /// <summary>
 /// One clip of a published text-to-video model's video (Video-Infinity): the clip's frames of the whole video's
 /// initial latents and of every step's noise (so one clip over the whole video is the ordinary pipeline), its frames'
-/// prompts, and each guidance half as its own model call through the clip's exchange (one video per call).
+/// prompts (from the states every clip shares, each prompt encoded once per process), and each guidance half as its
+/// own model call through the clip's exchange (one video per call).
 /// </summary>
 internal sealed class TextToVideoClipDenoiser : IClipDenoiser
 {
@@ -23,9 +24,11 @@ internal sealed class TextToVideoClipDenoiser : IClipDenoiser
     private readonly int _start;
     private readonly IReadOnlyList<Tensor>? _givenStepNoise;
 
+    /// <param name="encoded">The text-encoder states of the video's prompts and of the negative prompt.</param>
     /// <param name="frameShape">One frame's latents [C, h, w].</param>
     public TextToVideoClipDenoiser(TextToVideoPipeline pipe, TextToVideoSettings settings, TextToVideoNoise? noise,
-        ClipLayout layout, int clip, ClipExchange exchange, int[] frameShape)
+        IReadOnlyDictionary<string, Tensor> encoded, ClipLayout layout, int clip, ClipExchange exchange,
+        int[] frameShape)
     {
         _pipe = pipe;
         _settings = settings;
@@ -40,8 +43,8 @@ internal sealed class TextToVideoClipDenoiser : IClipDenoiser
         // clip's part is one window of it.
         _stepNoise = new Rng(settings.Seed, (ulong)((video + 3) / 4))
             .Window((long)_start * c * plane, (long)settings.Frames * c * plane);
-        _context = pipe.EncodePrompts(settings, _start, len);
-        _negative = settings.Guided ? pipe.EncodePrompt(settings.NegativePrompt ?? "") : null;
+        _context = pipe.EncodePrompts(settings, _start, len, encoded);
+        _negative = settings.Guided ? encoded[settings.NegativePrompt ?? ""] : null;
         _scheduler = StepSchedulers.Create(pipe.SchedulerConfig);
         _scheduler.SetTimesteps(settings.Steps);
         _scope = new TemporalScope(exchange.Settings.Window, exchange);

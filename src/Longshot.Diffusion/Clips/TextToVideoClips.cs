@@ -35,8 +35,14 @@ public static class TextToVideoClips
             throw new SettingException("Latents", $"the initial latents are " +
                 $"[{string.Join(", ", noise.Latents.Shape)}], not [{string.Join(", ", shape)}].");
         var layout = clips.Layout(settings.Frames);
+        // Every prompt once per process (not once per clip), with guidance the negative one too.
+        Dictionary<string, Tensor> encoded;
+        using (Tensor.NoGrad())
+            encoded = pipe.EncodeDistinct(Enumerable.Range(0, settings.Frames).Select(settings.PromptAt)
+                .Concat(settings.Guided ? new[] { settings.NegativePrompt ?? "" } : Array.Empty<string>()));
         var (latents, bytes) = new ClipRun(layout, clips, comm, frame).Run(
-            (clip, exchange) => new TextToVideoClipDenoiser(pipe, settings, noise, layout, clip, exchange, frame),
+            (clip, exchange) => new TextToVideoClipDenoiser(pipe, settings, noise, encoded, layout, clip, exchange,
+                frame),
             runDir, Identity(pipe, settings, clips, noise), settings.Steps,
             k => progress?.Report(new StepProgress("denoise", k, settings.Steps)), warning, cancel);
         var video = Ops.Stack(latents, 1).Unsqueeze(0);                    // [1, C, F, h, w]

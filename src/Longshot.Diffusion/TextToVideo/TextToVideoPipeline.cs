@@ -38,9 +38,6 @@ public sealed class TextToVideoPipeline
     /// <summary>Told once per prompt when it is longer than the text encoder reads.</summary>
     public Action<string>? Warning { get; set; }
 
-    /// <summary>The prompts already said to be cut (clips encode their prompts each on its own thread).</summary>
-    private readonly HashSet<string> _cutPrompts = new();
-
     public TextToVideoPipeline(Unet3DModel unet, AutoencoderKL vae, ClipTextModel textEncoder, ClipTokenizer tokenizer,
         DiffusersSchedulerConfig scheduler)
     {
@@ -91,23 +88,25 @@ public sealed class TextToVideoPipeline
     public Tensor EncodePrompt(string prompt)
     {
         var tokens = Tokenizer.Tokenize(prompt);
-        bool first;
-        lock (_cutPrompts) first = tokens.Truncated && _cutPrompts.Add(prompt);
-        if (first)
+        if (tokens.Truncated)
             Warning?.Invoke($"the prompt has {tokens.TextTokens} tokens; the text encoder reads the first " +
                 $"{Tokenizer.MaxLength - 2}.");
         return TextEncoder.Forward(new[] { Tokenizer.Pad(tokens.Ids) });
     }
 
+    /// <summary>Each distinct prompt's text-encoder states [1, L, C], encoded once.</summary>
+    internal Dictionary<string, Tensor> EncodeDistinct(IEnumerable<string> prompts) =>
+        prompts.Distinct().ToDictionary(p => p, EncodePrompt);
+
     /// <summary>The text-encoder states of frames [first, first + count): [1, L, C] for one prompt, else one row per
-    /// frame [count, L, C] (each distinct prompt encoded once).</summary>
-    internal Tensor EncodePrompts(TextToVideoSettings settings, int first, int count)
+    /// frame [count, L, C]; from <paramref name="encoded"/> when given (it must hold those frames' prompts), else each
+    /// distinct prompt encoded once here.</summary>
+    internal Tensor EncodePrompts(TextToVideoSettings settings, int first, int count,
+        IReadOnlyDictionary<string, Tensor>? encoded = null)
     {
-        if (settings.FramePrompts == null) return EncodePrompt(settings.Prompt);
-        var encoded = new Dictionary<string, Tensor>();
-        var rows = Enumerable.Range(first, count).Select(f => settings.PromptAt(f))
-            .Select(p => encoded.TryGetValue(p, out var e) ? e : encoded[p] = EncodePrompt(p)).ToList();
-        return Ops.Concat(rows, 0);
+        encoded ??= EncodeDistinct(Enumerable.Range(first, count).Select(settings.PromptAt));
+        if (settings.FramePrompts == null) return encoded[settings.Prompt];
+        return Ops.Concat(Enumerable.Range(first, count).Select(f => encoded[settings.PromptAt(f)]).ToList(), 0);
     }
 
     /// <summary>
