@@ -18,6 +18,8 @@ internal sealed class SvdClipDenoiser : IClipDenoiser
     private readonly EulerDiscreteScheduler _scheduler;
     private readonly TemporalScope _scope;
     private readonly Tensor _guidance;
+    /// <summary>The paired contexts made so far, by (half, pixel sequences): the same at every step.</summary>
+    private readonly Dictionary<(int Half, int Sequences), Tensor> _paired = new();
 
     public SvdClipDenoiser(SvdUnet unet, EulerDiscreteConfig schedulerConfig, SvdSettings settings,
         SvdClipConditions conditions, Tensor initialLatents, ClipLayout layout, int clip, ClipExchange exchange)
@@ -71,8 +73,9 @@ internal sealed class SvdClipDenoiser : IClipDenoiser
     /// </summary>
     private Tensor PairedContext(int half, int s)
     {
+        if (_paired.TryGetValue((half, s), out var made)) return made;
         var rows = Enumerable.Range(0, s).Select(r => _conditions.Context.Narrow(0, (half * s + r) % 2, 1)).ToList();
-        return Ops.Concat(rows, 0);
+        return _paired[(half, s)] = Ops.Concat(rows, 0);
     }
 
     public void Restore(Tensor latents, IReadOnlyDictionary<string, Tensor> scheduler, ulong rngCounter) =>
