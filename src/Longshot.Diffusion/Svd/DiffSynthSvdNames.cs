@@ -118,4 +118,40 @@ public static class DiffSynthSvdNames
         }
         return null;
     }
+    private const string TemporalBlocks = ".temporal_transformer_blocks";
+
+    /// <summary>
+    /// DiffSynth's name of a parameter of one of its TemporalAttentionBlocks (what ExVideo trains and ships: a
+    /// transformer's temporal block with its frame table, position MLP and positional convolution), or null for any
+    /// other parameter or one DiffSynth's layout has no place for (a second temporal layer).
+    /// </summary>
+    public static string? TemporalBlockName(string name, IReadOnlyList<string?> blocks)
+    {
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i] is not { } block || !block.EndsWith(TemporalBlocks, StringComparison.Ordinal)) continue;
+            string owner = block[..^TemporalBlocks.Length] + ".";
+            if (!name.StartsWith(owner, StringComparison.Ordinal)) continue;
+            string rest = name[owner.Length..];
+            const string layer = "temporal_transformer_blocks.0.";
+            string? theirs = rest == "time_pos_table" ? "positional_embedding.embeddings"
+                : rest.StartsWith("positional_conv.", StringComparison.Ordinal) ? rest
+                : rest.StartsWith("time_pos_embed.", StringComparison.Ordinal) ? FromSuffix(rest)
+                : rest.StartsWith(layer, StringComparison.Ordinal) ? FromSuffix(rest[layer.Length..])
+                : null;
+            var result = theirs == null ? null : $"blocks.{i}.{theirs}";
+            // Only names the forward rules map back to this parameter (a second temporal layer maps nowhere).
+            return result != null && ToDiffusers(result, blocks) == name ? result : null;
+        }
+        return null;
+    }
+
+    /// <summary>DiffSynth's name for a temporal block's (or its position MLP's) diffusers suffix and leaf.</summary>
+    private static string FromSuffix(string suffixAndLeaf)
+    {
+        int leafAt = suffixAndLeaf.LastIndexOf('.');
+        string stem = suffixAndLeaf[..leafAt], leaf = suffixAndLeaf[(leafAt + 1)..];
+        var theirs = TemporalSuffixes.FirstOrDefault(kv => kv.Value == stem).Key;
+        return $"{theirs ?? stem}.{leaf}";
+    }
 }

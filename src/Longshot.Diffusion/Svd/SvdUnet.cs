@@ -26,6 +26,10 @@ public sealed class SvdUnet : Module
     /// <summary>Its weights by diffusers name.</summary>
     public ParameterStore Parameters { get; }
 
+    /// <summary>Training: recompute each resnet's and transformer's activations in the backward pass instead of
+    /// keeping them.</summary>
+    public bool GradientCheckpointing { get; set; }
+
     public SvdUnet(SvdUnetConfig config, VarBuilder vb)
     {
         config.Validate();
@@ -90,7 +94,7 @@ public sealed class SvdUnet : Module
         // 2. Frames as a batch: the embedding and the context repeated for every frame of their video.
         var x = sample.Reshape(b * frames, sample.Shape[2], sample.Shape[3], sample.Shape[4]);
         var inputs = new SvdBlockInputs(RepeatFrames(emb, frames), RepeatFrames(context, frames), frames, scope,
-            scopeTimestep, temporalContext);
+            scopeTimestep, temporalContext, GradientCheckpointing);
 
         // 3. Down, keeping the skips.
         x = _convIn.Forward(x);

@@ -7,19 +7,31 @@ namespace Longshot.Diffusion.Svd;
 /// <summary>What every block of the SVD UNet reads: the time embedding per frame, the image context per frame, the
 /// number of frames per video, and for one clip of a longer video the scope of its temporal layers with the step's
 /// timestep on the 1,000-step scale and the temporal blocks' context for S pixel sequences (see
-/// <see cref="SvdUnet.Forward"/>).</summary>
+/// <see cref="SvdUnet.Forward"/>). Under gradient checkpointing every resnet and transformer keeps only its input for
+/// the backward pass and runs again there.</summary>
 public sealed record SvdBlockInputs(Tensor TimeEmbedding, Tensor Context, int Frames, TemporalScope? Scope = null,
-    int Timestep = 0, Func<int, Tensor>? TemporalContext = null);
+    int Timestep = 0, Func<int, Tensor>? TemporalContext = null, bool GradientCheckpointing = false)
+{
+    /// <summary>A resnet on x.</summary>
+    internal Tensor Resnet(SpatioTemporalResBlock resnet, Tensor x) =>
+        Run(a => resnet.Forward(a[0], TimeEmbedding, Frames, Scope), x);
+
+    /// <summary>A transformer on x.</summary>
+    internal Tensor Attention(SpatioTemporalTransformer attention, Tensor x) =>
+        Run(a => attention.Forward(a[0], Context, Frames, Scope, Timestep, TemporalContext), x);
+
+    private Tensor Run(Func<Tensor[], Tensor> layer, Tensor x) =>
+        GradientCheckpointing ? Tensors.Autograd.Checkpoint.Run(layer, x) : layer(new[] { x });
+}
 
 /// <summary>One resnet with an optional attention after it: a layer of a down, mid or up block.</summary>
 internal sealed class SvdLayer(SpatioTemporalResBlock resnet, SpatioTemporalTransformer? attention)
 {
     public Tensor Forward(Tensor x, SvdBlockInputs inputs)
     {
-        x = resnet.Forward(x, inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
+        x = inputs.Resnet(resnet, x);
         AllocationBudget.Checkpoint();
-        x = attention?.Forward(x, inputs.Context, inputs.Frames, inputs.Scope, inputs.Timestep,
-            inputs.TemporalContext) ?? x;
+        x = attention == null ? x : inputs.Attention(attention, x);
         AllocationBudget.Checkpoint();
         return x;
     }
@@ -85,10 +97,8 @@ public sealed class SvdMidBlock : Module
 
     public Tensor Forward(Tensor x, SvdBlockInputs inputs)
     {
-        x = _first.Forward(x, inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
-        foreach (var (attention, resnet) in _pairs)
-            x = resnet.Forward(attention.Forward(x, inputs.Context, inputs.Frames, inputs.Scope, inputs.Timestep,
-                inputs.TemporalContext), inputs.TimeEmbedding, inputs.Frames, inputs.Scope);
+        x = inputs.Resnet(_first, x);
+        foreach (var (attention, resnet) in _pairs) x = inputs.Resnet(resnet, inputs.Attention(attention, x));
         return x;
     }
 }

@@ -10,12 +10,17 @@ public sealed class ClipSampler
 {
     private readonly IReadOnlyList<StoredEpisode> _episodes;
 
-    public ClipSampler(DatasetStore store, string split)
+    /// <param name="minFrames">Only episodes of at least this many frames are drawn from (the rest are too short
+    /// for the clips a run draws).</param>
+    public ClipSampler(DatasetStore store, string split, int minFrames = 1)
     {
-        _episodes = store.Split(split).ToList();
+        _episodes = store.Split(split).Where(e => e.FrameCount >= minFrames).ToList();
         if (_episodes.Count == 0)
-            throw new LongshotException($"the dataset at {store.Root} has no {split} episodes (it has " +
-            $"{store.Episodes.Count} in all; generate at least 3 episodes).");
+            throw new LongshotException(store.Split(split).Any()
+                ? $"the dataset at {store.Root} has no {split} episode of {minFrames} frames or more (the longest " +
+                    $"has {store.Split(split).Max(e => e.FrameCount)})."
+                : $"the dataset at {store.Root} has no {split} episodes (it has " +
+                    $"{store.Episodes.Count} in all; generate at least 3 episodes).");
     }
 
     public IReadOnlyList<StoredEpisode> Episodes => _episodes;

@@ -88,6 +88,20 @@ public sealed class ParameterStore
         return all;
     }
 
+    /// <summary>A store holding the parameters whose names match, sharing their tensors (the part of a model that
+    /// trains, so its checkpoint, optimizer and EMA need not hold the frozen rest).</summary>
+    public ParameterStore Subset(Func<string, bool> match)
+    {
+        var part = new ParameterStore();
+        foreach (var (name, t) in Named)
+            if (match(name))
+            {
+                part._params[name] = t;
+                part._order.Add(name);
+            }
+        return part;
+    }
+
     /// <summary>Freezes (or unfreezes) every parameter whose name matches.</summary>
     public int SetTrainable(Func<string, bool> match, bool trainable)
     {
