@@ -101,6 +101,10 @@ internal static class CliOptions
     public static Option<string?> ModelFolder(string name, string description, bool required = false) =>
         Checked(Text(name, description, "DIR", required), name, ModelFamilies.Require<MtdPipelineParts>);
 
+    /// <summary>A model folder of the family that loads <typeparamref name="TModel"/>, checked likewise.</summary>
+    public static Option<string?> FamilyFolder<TModel>(string name, string description) where TModel : class =>
+        Checked(Text(name, description, "DIR"), name, ModelFamilies.Require<TModel>);
+
     /// <summary>A VAE folder, checked likewise (an AutoencoderKL's config.json).</summary>
     public static Option<string?> VaeFolder(string name, string description) =>
         Checked(Text(name, description, "DIR"), name, ModelFamilies.Require<AutoencoderKL>);

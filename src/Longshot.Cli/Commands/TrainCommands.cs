@@ -188,7 +188,7 @@ internal static class TrainCommands
         var vae = CliOptions.VaeFolder("--vae",
             "T-KLVAE whose latents the model learns (default: models/toonworld-vae)");
         var from = extend
-            ? CliOptions.ModelFolder("--base", "the base model to extend (trained by `train base`)", required: true)
+            ? CliOptions.ModelFolder("--base", "the base model to extend (trained by `train base`), or --model")
             : CliOptions.ModelFolder("--init",
                 "the model it starts from (e.g. models/toonworld-global)", required: true);
         var frames = extend
@@ -224,9 +224,17 @@ internal static class TrainCommands
                 : "Train a base model with a frame embedding: image to video (the first frame given) by default.")
             .With(data, outDir, vae, from, frames, given, spacing, depth, steps, batch, lr, raw, seed, checkpointEvery,
                 checkpointing, bf16, quiet, zero, device);
-        if (extend) c.With(baseLength, noAdapter, frozenTable);
+        var svd = new SvdExtendCommand();
+        if (extend) c.With(baseLength, noAdapter, frozenTable).With(svd.Own);
         return c.Runs((p, ct) =>
         {
+            if (extend && p.GetValue(svd.Model) != null)
+                return svd.Run(p, new SharedExtendOptions(data, outDir, frames, steps, batch, lr, raw, bf16, zero,
+                    checkpointEvery, seed, quiet), new Option[] { from, vae, given, spacing, depth, baseLength,
+                    noAdapter, frozenTable, device }, ct);
+            if (extend && svd.Own.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } svdOnly)
+                throw new Tensors.SettingException(SvdExtendCommand.SettingOf(svdOnly), "is for post-tuning a " +
+                    "published model (--model).");
             int length = p.GetValue(frames);
             var o = new MtdTrainOptions
             {
