@@ -32,6 +32,11 @@ if (names.Count > 0 && names[0] == "exvideo-128f-rank")
     ExVideoSvdBench.Rank(names.Skip(1).ToArray());
     return 0;
 }
+if (names.Count > 0 && names[0] == "exvideo-train-rank")
+{
+    ExVideoTrainBench.Rank(names.Skip(1).ToArray());
+    return 0;
+}
 var all = new Dictionary<string, Action>
 {
     ["gemm"] = onDevice ? () => CudaBench.Gemm(device) : GemmBench.Run,
@@ -65,6 +70,8 @@ var all = new Dictionary<string, Action>
     ["unet3d-ours"] = Unet3DBench.Ours,
     ["video-infinity"] = VideoInfinityBench.Run,
     ["exvideo-128f"] = ExVideoSvdBench.Run,
+    ["exvideo-train"] = () => ExVideoTrainBench.Run("fp32"),
+    ["exvideo-train-bf16"] = () => ExVideoTrainBench.Run("bf16"),
     ["video-infinity-prepare"] = VideoInfinityBench.Prepare,
     ["video-infinity-rank"] = VideoInfinityBench.Rank,
 };

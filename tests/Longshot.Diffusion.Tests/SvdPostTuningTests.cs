@@ -166,6 +166,11 @@ public class SvdPostTuningTests
         var frames = pipe.Generate(image, new SvdSettings { Frames = 6, Height = 16, Width = 16, Steps = 2 });
         Assert.Equal(new[] { 6, 3, 16, 16 }, frames.Shape);
         Assert.True(NumericCheckOk(frames));
+        // Too small for the positional convolution's reflect padding at the UNet's lowest level: named, not a crash.
+        var small = new SvdSettings { Frames = 6, Height = 4, Width = 4, Steps = 1 };
+        Assert.Equal("Size", Assert.Throws<SettingException>(() => pipe.Generate(image, small)).Setting);
+        Assert.Equal("Size", Assert.Throws<SettingException>(() =>
+            SvdExtendTrainer.Train(Options(NewDir(), 1) with { Size = (4, 4) })).Setting);
     }
 
     private static bool NumericCheckOk(Tensor t) => t.ToArray().All(float.IsFinite);

@@ -74,7 +74,7 @@ internal sealed class ImageToVideoOptions
         var image = LoadImage(imagePath);
         var pipe = SvdPipeline.Load(modelDir, p.GetValue(Variant), extension);
         if (extension != null) settings = settings with { Frames = frames ?? pipe.Unet.Config.ExtensionFrames };
-        settings.Validate(pipe.Vae.Config.DownFactor);
+        pipe.Validate(settings);
         var noise = p.GetValue(Latents) is { } latentsPath ? LoadNoise(latentsPath, settings, pipe) : null;
         var clock = Stopwatch.StartNew();
         var progress = quiet || !JobRanks.IsLeader ? null : new SyncProgress<StepProgress>(s =>

@@ -22,15 +22,24 @@ internal sealed class SvdExtendCommand
         "dataset's frames; other sizes are resized to cover it and cropped at the centre)", "WxH");
     public Option<double> ContrastEnhance { get; } = CliOptions.Number("--contrast-enhance", "--model: the target " +
         "is the clean latents times this", D.ContrastEnhance, 0.01, 2);
+    public Option<string?> LatentScale { get; } = CliOptions.Text("--latent-scale", "--model: factor of the clips' " +
+        "VAE latents (default: the VAE's scaling_factor, which generation uses; the authors' script used 0.13025)",
+        "X");
     public Option<int> Fps { get; } = CliOptions.Int("--fps", "--model: the clips' frame rate the model is told",
         D.Fps, 1, 240);
     public Option<double> EmaDecay { get; } = CliOptions.Number("--ema-decay", "--model: decay of the exported EMA " +
-        "weights (0: the last step's)", D.EmaDecay, 0, 0.999999);
+        "weights (0: no EMA kept, the last step's weights exported; saves a float32 copy of them)", D.EmaDecay, 0,
+        0.999999);
     public Option<bool> NoCheckpointing { get; } = CliOptions.Flag("--no-checkpointing", "--model: keep every " +
         "activation instead of recomputing them in the backward pass (faster, much more memory)");
 
     /// <summary>The options only a --model run takes.</summary>
-    public Option[] Own => new Option[] { Model, Variant, Size, ContrastEnhance, Fps, EmaDecay, NoCheckpointing };
+    public Option[] Own => new Option[]
+        { Model, Variant, Size, ContrastEnhance, LatentScale, Fps, EmaDecay, NoCheckpointing };
+
+    private static float? Scale(string? text) => text == null ? null
+        : float.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture,
+            out float x) ? x : throw new SettingException("LatentScale", $"expects a number, got '{text}'.");
 
     /// <summary>The setting name whose flag is <paramref name="option"/>'s ("--ema-decay" is EmaDecay).</summary>
     public static string SettingOf(Option option) => string.Concat(option.Name.TrimStart('-').Split('-')
@@ -53,7 +62,8 @@ internal sealed class SvdExtendCommand
             Size = p.GetValue(Size) is { } size ? ImageToVideoOptions.ParseSize(size) : null,
             Steps = Value(shared.Steps, D.Steps), Batch = p.GetValue(shared.Batch),
             LearningRate = (float)Value(shared.LearningRate, D.LearningRate),
-            ContrastEnhance = (float)p.GetValue(ContrastEnhance), Fps = p.GetValue(Fps),
+            ContrastEnhance = (float)p.GetValue(ContrastEnhance), LatentScale = Scale(p.GetValue(LatentScale)),
+            Fps = p.GetValue(Fps),
             EmaDecay = (float)p.GetValue(EmaDecay), ExportRaw = p.GetValue(shared.Raw),
             GradientCheckpointing = !p.GetValue(NoCheckpointing), Bf16 = p.GetValue(shared.Bf16),
             Zero = p.GetValue(shared.Zero), CheckpointEvery = p.GetValue(shared.CheckpointEvery),

@@ -23,7 +23,7 @@ public static class SvdClips
         CancellationToken cancel = default, string? runDir = null, Action<string>? warning = null)
     {
         int down = pipe.Vae.Config.DownFactor;
-        settings.Validate(down);
+        pipe.Validate(settings);
         if (image.Rank != 3 || image.Shape[0] != 3)
             throw new ArgumentException("the conditioning image must be [3, H, W], got " +
                 $"[{string.Join(", ", image.Shape)}].");

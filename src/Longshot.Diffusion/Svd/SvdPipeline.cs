@@ -71,6 +71,20 @@ public sealed class SvdPipeline
             ClipImageProcessorConfig.Load(Path.Combine(Part("feature_extractor"), "preprocessor_config.json")));
     }
 
+    /// <summary>Checks settings against this pipeline (<see cref="SvdSettings.Validate"/>, and with an ExVideo
+    /// extension sides that leave the UNet's lowest level 2 latent pixels: its positional convolution pads them by
+    /// reflection); a <see cref="SettingException"/> names the setting.</summary>
+    public void Validate(SvdSettings settings)
+    {
+        settings.Validate(Vae.Config.DownFactor);
+        if (Unet.Config.ExtensionFrames == null) return;
+        int least = 2 * (Vae.Config.DownFactor << (Unet.Config.Levels - 1));
+        if (settings.Height < least || settings.Width < least)
+            throw new SettingException("Size", $"{settings.Width}x{settings.Height}: with an ExVideo extension both " +
+                $"sides must be at least {least} (its positional convolution pads the UNet's lowest level by " +
+                "reflection).");
+    }
+
     /// <summary>Checks model_index.json names this pipeline and its components, and that their folders exist.</summary>
     public static void CheckIndex(string folder) =>
         ModelIndex.Check(folder, Components.Select(c => (c.Key, (string?)c.Value)));
@@ -94,7 +108,7 @@ public sealed class SvdPipeline
     public Tensor Denoise(Tensor image, SvdSettings settings, SvdNoise? noise = null,
         IProgress<StepProgress>? progress = null, CancellationToken cancel = default, string? runDir = null)
     {
-        settings.Validate(Vae.Config.DownFactor);
+        Validate(settings);
         if (image.Rank != 3 || image.Shape[0] != 3)
             throw new ArgumentException("the conditioning image must be [3, H, W], got " +
                 $"[{string.Join(", ", image.Shape)}].");

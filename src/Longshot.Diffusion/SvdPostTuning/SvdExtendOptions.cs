@@ -26,10 +26,15 @@ public sealed record SvdExtendOptions
     /// <summary>The target is the clean latents times this (the authors' 1.01: "avoid generating gray
     /// videos").</summary>
     public float ContrastEnhance { get; init; } = 1.01f;
+    /// <summary>The factor the clips' VAE latents are scaled by (null: the VAE config's scaling_factor, 0.18215 for
+    /// SVD, which generation divides by). The authors' script scales by 0.13025, the factor of DiffSynth's SDXL-derived
+    /// encoder class, while their pipeline decodes with 0.18215: pass 0.13025 to train as they did.</summary>
+    public float? LatentScale { get; init; }
     /// <summary>The frame rate the model is told (fps - 1 is the first added time id); the authors' clips are
     /// 30.</summary>
     public int Fps { get; init; } = 30;
-    /// <summary>Decay of the exported EMA weights.</summary>
+    /// <summary>Decay of the exported EMA weights (0: no EMA is kept, and the last step's weights are
+    /// exported).</summary>
     public float EmaDecay { get; init; } = 0.999f;
     /// <summary>Export the last step's weights instead of the EMA.</summary>
     public bool ExportRaw { get; init; }
@@ -57,6 +62,8 @@ public sealed record SvdExtendOptions
             throw new SettingException("Lr", $"the learning rate must be positive, got {LearningRate}.");
         if (!float.IsFinite(ContrastEnhance) || ContrastEnhance <= 0 || ContrastEnhance > 2)
             throw new SettingException(nameof(ContrastEnhance), $"must be in (0, 2], got {ContrastEnhance}.");
+        if (LatentScale is { } scale && !(scale > 0 && scale <= 10))
+            throw new SettingException(nameof(LatentScale), $"must be in (0, 10], got {scale}.");
         if (Fps < 1 || Fps > 240) throw new SettingException(nameof(Fps), $"must be between 1 and 240, got {Fps}.");
         if (!(EmaDecay >= 0 && EmaDecay < 1))
             throw new SettingException(nameof(EmaDecay), $"must be in [0, 1), got {EmaDecay}.");

@@ -54,7 +54,8 @@ public static class SvdExtendTrainer
         var trainable = model.Trainable;
         var dp = new DataParallel(ranks, trainable.Trainable, o.Zero,
             ps => new AdamW(ps, o.LearningRate, weightDecay: 0.01f));
-        var ema = new Ema(trainable.Trainable, o.EmaDecay);
+        // EMA decay 0 keeps no EMA (a float32 copy of every trainable weight: 3.2 GB at real size).
+        var ema = o.EmaDecay > 0 ? new Ema(trainable.Trainable, o.EmaDecay) : null;
         var rng = new Rng(o.Seed);
         var statePath = Path.Combine(o.Out, StateFile);
         if (ranks.Rank == 0) Directory.CreateDirectory(o.Out);
@@ -73,11 +74,9 @@ public static class SvdExtendTrainer
         while (step < o.Steps)
         {
             ct.ThrowIfCancellationRequested();
-            var (grads, loss, weighted) = StepGradients(o, pipe, model, schedule, sampler, size, rng, ranks.Size,
-                ranks.Rank, ct);
-            NumericCheck.ThrowIfNotFinite(Tensor.Scalar((float)weighted), step);
-            dp.Step(grads, double.PositiveInfinity);   // the authors clip nothing
-            ema.Update(step);
+            var (loss, weighted) = Step(o, pipe, model, schedule, sampler, size, rng, dp, ranks, step, ct);
+            GC.Collect();
+            ema?.Update(step);
             step++;
             if (step % o.CheckpointEvery == 0 || step == o.Steps)
                 dp.SaveCheckpoint(statePath, trainable, step, rng, ema, record);
@@ -91,9 +90,23 @@ public static class SvdExtendTrainer
 
         // 5. The extension file: the EMA weights (or the last step's) in DiffSynth's names, float16.
         var path = Path.Combine(o.Out, ExtensionFile);
-        if (ranks.Rank == 0) model.Save(path, o.ExportRaw ? null : ema.Weights());
+        if (ranks.Rank == 0) model.Save(path, o.ExportRaw ? null : ema?.Weights());
         ranks.Barrier();
         return path;
+    }
+
+    /// <summary>One optimizer step on this rank's clips; returns its share of the losses. The step's gradients and
+    /// activations (gigabytes at real size) are unreachable when it returns, and the caller collects them before the
+    /// next step (a step takes minutes; a collection, milliseconds).</summary>
+    private static (double Loss, double Weighted) Step(SvdExtendOptions o, SvdPipeline pipe, SvdExtensionModel model,
+        EdmTrainingSchedule schedule, ClipSampler sampler, (int Width, int Height) size, Rng rng, DataParallel dp,
+        ICommunicator ranks, long step, CancellationToken ct)
+    {
+        var (grads, loss, weighted) = StepGradients(o, pipe, model, schedule, sampler, size, rng, ranks.Size,
+            ranks.Rank, ct);
+        NumericCheck.ThrowIfNotFinite(Tensor.Scalar((float)weighted), step);
+        dp.Step(grads, double.PositiveInfinity);   // the authors clip nothing
+        return (loss, weighted);
     }
 
     private static SvdPipeline LoadPipeline(SvdExtendOptions o)
@@ -117,11 +130,13 @@ public static class SvdExtendTrainer
     private static (int Width, int Height) TrainingSize(SvdExtendOptions o, DatasetStore store, SvdPipeline pipe)
     {
         var (w, h) = o.Size ?? (store.Manifest.Width, store.Manifest.Height);
+        // Sides the UNet halves down to its lowest level, where the positional convolution's reflect padding needs 2.
         int multiple = pipe.Vae.Config.DownFactor << (pipe.Unet.Config.Levels - 1);
-        if (w % multiple != 0 || h % multiple != 0 || w > SvdSettings.MaxSide || h > SvdSettings.MaxSide)
+        if (w % multiple != 0 || h % multiple != 0 || Math.Min(w, h) < 2 * multiple
+            || Math.Max(w, h) > SvdSettings.MaxSide)
             throw new SettingException("Size", $"{w}x{h}{(o.Size == null ? $" (the frames of {o.Data})" : "")}: " +
-                $"this model trains on sides that are multiples of {multiple}, up to {SvdSettings.MaxSide}; " +
-                "choose --size.");
+                $"this model trains on sides that are multiples of {multiple} from {2 * multiple} to " +
+                $"{SvdSettings.MaxSide}; choose --size.");
         return (w, h);
     }
 
@@ -147,7 +162,7 @@ public static class SvdExtendTrainer
         {
             ct.ThrowIfCancellationRequested();
             var clip = ClipFrames.Fit(frames.Narrow(0, b * f, f), size.Width, size.Height);
-            var condition = Condition(pipe, clip, o.Fps);
+            var condition = Condition(pipe, clip, o.Fps, o.LatentScale ?? pipe.Vae.Config.ScalingFactor);
             int level = levels[from + b];
             GradStore grads;
             using (o.Bf16 ? MixedPrecision.Bf16() : null)
@@ -175,10 +190,10 @@ public static class SvdExtendTrainer
 
     /// <summary>
     /// A clip [F, 3, H, W] in [-1, 1] as the authors' script prepares it: its VAE latents (the distribution's mode,
-    /// scaled by the VAE's factor), the first frame's latents unscaled and without noise augmentation, the first
+    /// scaled by <paramref name="scale"/>), the first frame's latents unscaled and without noise augmentation, the first
     /// frame's CLIP embedding [1, 1, D], and the added time ids [fps - 1, motion bucket, 0].
     /// </summary>
-    internal static ClipCondition Condition(SvdPipeline pipe, Tensor clip, int fps)
+    internal static ClipCondition Condition(SvdPipeline pipe, Tensor clip, int fps, float scale)
     {
         using var _ = Tensor.NoGrad();
         int f = clip.Shape[0];
@@ -188,7 +203,7 @@ public static class SvdExtendTrainer
         var latents = Ops.Concat(parts, 0);
         var context = pipe.EncodeImage(clip.Narrow(0, 0, 1).Squeeze(0)).Unsqueeze(1);
         int bucket = MotionBuckets.Bucket(MotionBuckets.Score(clip));
-        return new ClipCondition(latents * pipe.Vae.Config.ScalingFactor, latents.Narrow(0, 0, 1).Contiguous(),
+        return new ClipCondition(latents * scale, latents.Narrow(0, 0, 1).Contiguous(),
             context, Tensor.FromArray(new float[] { fps - 1, bucket, 0 }, 1, 3));
     }
 
@@ -198,6 +213,8 @@ public static class SvdExtendTrainer
         ["role"] = "svd-extend", ["frames"] = o.Frames.ToString(CultureInfo.InvariantCulture),
         ["size"] = $"{size.Width}x{size.Height}", ["fps"] = o.Fps.ToString(CultureInfo.InvariantCulture),
         ["contrast-enhance"] = o.ContrastEnhance.ToString("R", CultureInfo.InvariantCulture),
+        ["ema"] = o.EmaDecay > 0 ? "yes" : "no",
+        ["latent-scale"] = o.LatentScale?.ToString("R", CultureInfo.InvariantCulture) ?? "vae",
     };
 
     private static void CheckResumable(string statePath, Dictionary<string, string> record)

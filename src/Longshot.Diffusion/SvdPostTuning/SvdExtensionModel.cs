@@ -53,8 +53,8 @@ public sealed class SvdExtensionModel
             if (DiffSynthSvdNames.TemporalBlockName(name, blocks) is not { } theirs)
                 return baseUnet.Parameters.Contains(name) ? baseUnet.Parameters[name] : null;
             names[name] = theirs;
-            // A float32 copy that trains: the extension's new weights at their start, the rest from the base.
-            return initial.TryGetValue(name, out var start) ? start.Clone()
+            // A float32 tensor that trains: the extension's new weights at their start, the rest copied from the base.
+            return initial.Remove(name, out var start) ? start
                 : baseUnet.Parameters.Contains(name) ? baseUnet.Parameters[name].Clone() : null;
         }
         var unet = new SvdUnet(config, VarBuilder.Mapped(new ParameterStore(), Source, "the base UNet"));

@@ -51,7 +51,8 @@ public abstract class Optimizer
         throw new LongshotException($"{GetType().Name}: parameter '{name}' is on {param.Device}; only AdamW updates " +
             "parameters on a device.");
 
-    /// <summary>The optimizer's tensors by key (for checkpoints).</summary>
+    /// <summary>The optimizer's tensors by key (for checkpoints). Host state is returned as views of the live
+    /// moments: read them before the next step.</summary>
     public abstract Dictionary<string, Tensor> StateTensors();
 
     /// <summary>Restores tensors written by <see cref="StateTensors"/> and the step count.</summary>
