@@ -161,7 +161,7 @@ public static class SvdExtendTrainer
         for (int b = 0; b < o.Batch; b++)
         {
             ct.ThrowIfCancellationRequested();
-            var clip = ClipFrames.Fit(frames.Narrow(0, b * f, f), size.Width, size.Height);
+            var clip = CoverCrop.Fit(frames.Narrow(0, b * f, f), size.Width, size.Height);
             var condition = Condition(pipe, clip, o.Fps, o.LatentScale ?? pipe.Vae.Config.ScalingFactor);
             int level = levels[from + b];
             GradStore grads;

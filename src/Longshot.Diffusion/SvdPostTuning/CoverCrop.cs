@@ -5,7 +5,7 @@ namespace Longshot.Diffusion.SvdPostTuning;
 
 /// <summary>Training clips brought to the training size as the authors' loader does: resized (antialiased) so the
 /// frame covers the size, then cropped at the centre.</summary>
-public static class ClipFrames
+public static class CoverCrop
 {
     /// <summary>Frames [F, 3, H, W] at <paramref name="width"/> x <paramref name="height"/> (unchanged when they
     /// already are).</summary>
