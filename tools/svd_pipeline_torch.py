@@ -18,13 +18,15 @@ import types
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+# diffusers first (it asks importlib whether transformers exists, which a stub without a spec breaks), then the stub
+# the pipeline module imports two classes from for type hints only: the kit has no transformers.
+from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel  # noqa
 if "transformers" not in sys.modules:
     stub = types.ModuleType("transformers")
     stub.CLIPImageProcessor = type("CLIPImageProcessor", (), {})
     stub.CLIPVisionModelWithProjection = type("CLIPVisionModelWithProjection", (torch.nn.Module,), {})
     sys.modules["transformers"] = stub
 
-from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel  # noqa
 from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import (  # noqa
     StableVideoDiffusionPipeline)
 from diffsynth.models.svd_image_encoder import SVDImageEncoder  # noqa
