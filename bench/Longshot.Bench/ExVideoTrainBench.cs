@@ -69,7 +69,8 @@ internal static class ExVideoTrainBench
         var sw = Stopwatch.StartNew();
         SvdExtendTrainer.Train(o, new StepTimes(times, sw), ranks: comm);
         // The trainable count from the layout alone (the names DiffSynth's TemporalAttentionBlocks hold).
-        var config = SvdUnetConfig.Load(Path.Combine(Pipeline, "unet", "config.json")) with { ExtensionFrames = Frames };
+        var config = SvdUnetConfig.Load(Path.Combine(Pipeline, "unet", "config.json"))
+            with { ExtensionFrames = Frames };
         var layout = new ParameterStore();
         _ = new SvdUnet(config, VarBuilder.ShapesOnly(layout));
         var blocks = DiffSynthSvdNames.BlockNames(config);

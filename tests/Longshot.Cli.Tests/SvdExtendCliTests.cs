@@ -94,7 +94,8 @@ public class SvdExtendCliTests
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>SIGTERM stops training with exit code 143 and no temporary files; the checkpoint it left resumes.</summary>
+    /// <summary>SIGTERM stops training with exit code 143 and no temporary files; the checkpoint it left
+    /// resumes.</summary>
     [Fact]
     public void SigtermStopsCleanlyAndTheRunResumes()
     {

@@ -206,7 +206,8 @@ public class SvdPostTuningTests
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         // The checkpoints' float32 weights (the extension file is float16).
-        Dictionary<string, Tensor> Weights(string dir) => SafeTensors.Load(Path.Combine(dir, SvdExtendTrainer.StateFile))
+        Dictionary<string, Tensor> Weights(string dir) =>
+            SafeTensors.Load(Path.Combine(dir, SvdExtendTrainer.StateFile))
             .Where(kv => kv.Key.StartsWith("model.")).ToDictionary(kv => kv.Key, kv => kv.Value);
         var one = Weights(single);
         var two = Weights(shared);

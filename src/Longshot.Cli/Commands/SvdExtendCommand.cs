@@ -13,7 +13,8 @@ internal sealed class SvdExtendCommand
 {
     private static readonly SvdExtendOptions D = SvdExtendOptions.Defaults;
 
-    public Option<string?> Model { get; } = CliOptions.FamilyFolder<Diffusion.Svd.SvdPipeline>("--model", "a published Stable Video Diffusion " +
+    public Option<string?> Model { get; } = CliOptions.FamilyFolder<Diffusion.Svd.SvdPipeline>("--model",
+        "a published Stable Video Diffusion " +
         "folder (diffusers layout) to post-tune, ExVideo on SVD; defaults then follow the authors' script: " +
         $"--frames {D.Frames}, --lr {D.LearningRate}, --steps {D.Steps}");
     public Option<string?> Variant { get; } = CliOptions.Text("--variant", "--model: weights variant, e.g. fp16",
@@ -38,8 +39,9 @@ internal sealed class SvdExtendCommand
         { Model, Variant, Size, ContrastEnhance, LatentScale, Fps, EmaDecay, NoCheckpointing };
 
     private static float? Scale(string? text) => text == null ? null
-        : float.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture,
-            out float x) ? x : throw new SettingException("LatentScale", $"expects a number, got '{text}'.");
+        : float.TryParse(text, System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out float x) ? x
+            : throw new SettingException("LatentScale", $"expects a number, got '{text}'.");
 
     /// <summary>The setting name whose flag is <paramref name="option"/>'s ("--ema-decay" is EmaDecay).</summary>
     public static string SettingOf(Option option) => string.Concat(option.Name.TrimStart('-').Split('-')

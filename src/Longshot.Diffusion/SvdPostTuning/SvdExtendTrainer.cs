@@ -136,7 +136,7 @@ public static class SvdExtendTrainer
             || Math.Max(w, h) > SvdSettings.MaxSide)
             throw new SettingException("Size", $"{w}x{h}{(o.Size == null ? $" (the frames of {o.Data})" : "")}: " +
                 $"this model trains on sides that are multiples of {multiple} from {2 * multiple} to " +
-                $"{SvdSettings.MaxSide}; choose --size.");
+                $"{SvdSettings.MaxSide}.");
         return (w, h);
     }
 
@@ -190,8 +190,8 @@ public static class SvdExtendTrainer
 
     /// <summary>
     /// A clip [F, 3, H, W] in [-1, 1] as the authors' script prepares it: its VAE latents (the distribution's mode,
-    /// scaled by <paramref name="scale"/>), the first frame's latents unscaled and without noise augmentation, the first
-    /// frame's CLIP embedding [1, 1, D], and the added time ids [fps - 1, motion bucket, 0].
+    /// scaled by <paramref name="scale"/>), the first frame's latents unscaled and without noise augmentation, the
+    /// first frame's CLIP embedding [1, 1, D], and the added time ids [fps - 1, motion bucket, 0].
     /// </summary>
     internal static ClipCondition Condition(SvdPipeline pipe, Tensor clip, int fps, float scale)
     {
