@@ -16,6 +16,11 @@ internal static class SettingFlags
         ["Range"] = "--regenerate", ["InitFrom"] = "--init", ["PredictionType"] = "--prediction",
     };
 
+    /// <summary>The setting a kebab-case flag stands for ("--ema-decay" is EmaDecay): the inverse of <see cref="Of"/>
+    /// for flags that are not renamed.</summary>
+    public static string SettingOf(string flag) => string.Concat(flag.TrimStart('-').Split('-')
+        .Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+
     /// <summary>The flag of <paramref name="setting"/>, e.g. "--fill-start" for "FillStart".</summary>
     public static string Of(string setting)
     {

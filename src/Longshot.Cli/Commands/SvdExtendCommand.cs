@@ -43,17 +43,13 @@ internal sealed class SvdExtendCommand
             System.Globalization.CultureInfo.InvariantCulture, out float x) ? x
             : throw new SettingException("LatentScale", $"expects a number, got '{text}'.");
 
-    /// <summary>The setting name whose flag is <paramref name="option"/>'s ("--ema-decay" is EmaDecay).</summary>
-    public static string SettingOf(Option option) => string.Concat(option.Name.TrimStart('-').Split('-')
-        .Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
-
     /// <summary>Runs the post-tuning; <paramref name="shared"/> are the options both kinds of extension take, and
     /// <paramref name="toonworldOnly"/> those a --model run refuses.</summary>
     public int Run(ParseResult p, SharedExtendOptions shared, IEnumerable<Option> toonworldOnly,
         CancellationToken ct)
     {
         if (toonworldOnly.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } wrong)
-            throw new SettingException(SettingOf(wrong), "extends a Toonworld base model (--base); a published " +
+            throw new SettingException(SettingFlags.SettingOf(wrong.Name), "extends a Toonworld base model (--base); a published " +
                 "model's post-tuning (--model) does not take it.");
         T Value<T>(Option<T> option, T fallback) => p.GetResult(option) is { Implicit: false } ? p.GetValue(option)!
             : fallback;

@@ -233,7 +233,7 @@ internal static class TrainCommands
                     checkpointEvery, seed, quiet), new Option[] { from, vae, given, spacing, depth, baseLength,
                     noAdapter, frozenTable, device }, ct);
             if (extend && svd.Own.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } svdOnly)
-                throw new Tensors.SettingException(SvdExtendCommand.SettingOf(svdOnly), "is for post-tuning a " +
+                throw new Tensors.SettingException(SettingFlags.SettingOf(svdOnly.Name), "is for post-tuning a " +
                     "published model (--model).");
             int length = p.GetValue(frames);
             var o = new MtdTrainOptions
