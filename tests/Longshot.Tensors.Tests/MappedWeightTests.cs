@@ -20,7 +20,7 @@ public class MappedWeightTests : IDisposable
     public void LinearAndConvOnMappedWeightsEqualTheWidenedWeights(DType dtype)
     {
         var rng = new Rng(3);
-        // Big enough to be leased (widened per op into a pooled array), and a small bias that goes through the cache.
+        // Big enough to be leased (widened per op into a leased array), and a small bias that goes through the cache.
         var weights = new Dictionary<string, Tensor>
         {
             ["linear.weight"] = Tensor.Randn(rng, 640, 512), ["linear.bias"] = Tensor.Randn(rng, 640),
@@ -41,6 +41,38 @@ public class MappedWeightTests : IDisposable
         Assert.Equal(Ops.Conv2d(image, stored["conv.weight"], null, 1, 1).ToArray(), conv.Forward(image).ToArray());
         Assert.False(linear.Weight.Buffer.HasWidened, "a big mapped weight is leased, not kept widened");
         Assert.True(linear.Bias!.Buffer.HasWidened, "a small one is kept in the widened-copy cache");
+    }
+
+    [Fact]
+    public void WeightLeasesKeepTwoArraysPerThreadAndReuseTheSmallestThatFits()
+    {
+        // A thread of its own: the leases are per thread, and other tests' leftovers must not be in the way.
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var big = WeightLeases.Rent(1000);
+                var small = WeightLeases.Rent(100);
+                Assert.True(big.Length >= 1000 && small.Length >= 100);
+                WeightLeases.Return(big);
+                WeightLeases.Return(small);
+                Assert.Same(small, WeightLeases.Rent(50));   // the smallest that fits, not the first
+                Assert.Same(big, WeightLeases.Rent(500));
+                var fresh = WeightLeases.Rent(2000);        // nothing kept fits: a new array
+                Assert.NotSame(big, fresh);
+                WeightLeases.Return(small);
+                WeightLeases.Return(big);
+                WeightLeases.Return(fresh);                 // no room: it replaces the smallest kept (small)
+                Assert.Same(fresh, WeightLeases.Rent(1500));
+                Assert.Same(big, WeightLeases.Rent(10));
+                Assert.NotSame(small, WeightLeases.Rent(10));
+            }
+            catch (Exception e) { failure = e; }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Null(failure);
     }
 
     [Fact]

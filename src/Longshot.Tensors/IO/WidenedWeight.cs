@@ -1,11 +1,9 @@
-using System.Buffers;
-
 namespace Longshot.Tensors.IO;
 
 /// <summary>
 /// A weight's float32 elements for the length of one operation. A large mapped weight (see
-/// <see cref="MappedWeights"/>) is widened into a pooled array that goes back to the pool when the operation ends,
-/// so a model read in place allocates nothing per call for its big matrices and kernels; any other tensor lends its
+/// <see cref="MappedWeights"/>) is widened into a leased array (<see cref="WeightLeases"/>) given back when the
+/// operation ends, so a model read in place allocates nothing per call for its big matrices and kernels; any other tensor lends its
 /// own storage.
 /// </summary>
 internal readonly struct WidenedWeight : IDisposable
@@ -33,7 +31,7 @@ internal readonly struct WidenedWeight : IDisposable
         var buffer = t.Buffer;
         if (buffer.Mapped is { } mapped && buffer.Memory == null && t.Numel >= LeaseAbove && !buffer.HasWidened)
         {
-            var array = ArrayPool<float>.Shared.Rent(t.Numel);
+            var array = WeightLeases.Rent(t.Numel);
             mapped.Widen(t.Offset, t.Numel, array);
             return new WidenedWeight(array, 0, true);
         }
@@ -42,6 +40,6 @@ internal readonly struct WidenedWeight : IDisposable
 
     public void Dispose()
     {
-        if (_rented) ArrayPool<float>.Shared.Return(Array);
+        if (_rented) WeightLeases.Return(Array);
     }
 }

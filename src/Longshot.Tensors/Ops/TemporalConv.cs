@@ -70,19 +70,19 @@ public static partial class Ops
         return TemporalConvNoGrad(padded, taps.Weights, bias, 1, frames, c, h, w, k);
     }
 
-    /// <summary>W [Co, C, k] as W' [Co, k*C] (W'[o, t*C + i] = W[o, i, t]) in a pooled array for the length of one
+    /// <summary>W [Co, C, k] as W' [Co, k*C] (W'[o, t*C + i] = W[o, i, t]) in a leased array for the length of one
     /// inference call: a mapped weight is widened straight into it, so nothing is allocated per call.</summary>
     private sealed class TapMajorWeights(float[] array, int co, int kc) : IDisposable
     {
         public Tensor Weights { get; } = new(array, new[] { co, kc });
 
-        public void Dispose() => System.Buffers.ArrayPool<float>.Shared.Return(array);
+        public void Dispose() => IO.WeightLeases.Return(array);
     }
 
     private static TapMajorWeights TapMajor(Tensor weight)
     {
         int co = weight.Shape[0], c = weight.Shape[1], k = weight.Shape[2];
-        var array = System.Buffers.ArrayPool<float>.Shared.Rent(co * k * c);
+        var array = IO.WeightLeases.Rent(co * k * c);
         using (var w = IO.WidenedWeight.Of(weight.Contiguous()))
             for (int o = 0; o < co; o++)
                 for (int i = 0; i < c; i++)
