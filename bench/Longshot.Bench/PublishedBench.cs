@@ -183,6 +183,7 @@ internal static class PublishedBench
             seconds, peak_mb = PeakResidentMb(), file_mb = Status("RssFile"), anon_mb = Status("RssAnon"),
             gc_heap_peak_mb = gc.HeapSizeBytes / 1e6, gc_committed_mb = gc.TotalCommittedBytes / 1e6,
             gc_total_mb = GC.GetTotalMemory(false) / 1e6, widened_cache_mb = MappedWeights.HeldBytes / 1e6,
+            gc_pause_s = GC.GetTotalPauseDuration().TotalSeconds, gen2_collections = GC.CollectionCount(2),
                 gemm = Gemm.Backend.ToString(), threads = Threads.Count,
             parameters = unet.Parameters.ElementCount,
         }));

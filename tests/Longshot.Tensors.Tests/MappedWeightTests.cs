@@ -67,6 +67,9 @@ public class MappedWeightTests : IDisposable
                 Assert.Same(fresh, WeightLeases.Rent(1500));
                 Assert.Same(big, WeightLeases.Rent(10));
                 Assert.NotSame(small, WeightLeases.Rent(10));
+                var huge = WeightLeases.Rent(WeightLeases.KeptElements + 1);
+                WeightLeases.Return(huge);                  // too large to keep
+                Assert.NotSame(huge, WeightLeases.Rent(WeightLeases.KeptElements + 1));
             }
             catch (Exception e) { failure = e; }
         });

@@ -2,15 +2,19 @@ namespace Longshot.Tensors.IO;
 
 /// <summary>
 /// Arrays that widened weights borrow for the length of one operation. Each thread keeps at most
-/// <see cref="Kept"/> of them (an operation borrows one, or two when it reorders a widened weight), and a larger
-/// request replaces the smallest, so a model read in place holds about twice its largest weight in float32 between
-/// calls. The shared ArrayPool kept a power-of-two array per size for every thread and core instead: 267 MB of a
-/// 1.5 B-parameter UNet's call (docs/performance.md).
+/// <see cref="Kept"/> of them, of up to <see cref="KeptElements"/> each (an operation borrows one, or two when it
+/// reorders a widened weight); a larger request replaces the smallest. Larger arrays are not kept: SVD's largest
+/// kernels (118 MB in float32) are used at its lowest resolution, and a kept copy would still be held at the top
+/// level, where a call's activations peak. The shared ArrayPool kept a power-of-two array per size for every thread
+/// and core instead: 267 MB after a 1.5 B-parameter UNet's call (docs/performance.md).
 /// </summary>
 internal static class WeightLeases
 {
     /// <summary>Arrays each thread keeps between operations.</summary>
     public const int Kept = 2;
+
+    /// <summary>The largest array kept (16 MB of float32); larger ones go to the garbage collector.</summary>
+    public const int KeptElements = 1 << 22;
 
     [ThreadStatic] private static float[]?[]? _free;
 
@@ -27,10 +31,11 @@ internal static class WeightLeases
         return array;
     }
 
-    /// <summary>Gives an array back to this thread's leases (kept if there is room or it is larger than one kept).
-    /// </summary>
+    /// <summary>Gives an array back to this thread's leases (kept if it is not too large and there is room, or it is
+    /// larger than one kept).</summary>
     public static void Return(float[] array)
     {
+        if (array.Length > KeptElements) return;
         var free = _free ??= new float[]?[Kept];
         int smallest = 0;
         for (int i = 0; i < free.Length; i++)
