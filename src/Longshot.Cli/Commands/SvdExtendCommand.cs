@@ -49,8 +49,8 @@ internal sealed class SvdExtendCommand
         CancellationToken ct)
     {
         if (toonworldOnly.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } wrong)
-            throw new SettingException(SettingFlags.SettingOf(wrong.Name), "extends a Toonworld base model (--base); a published " +
-                "model's post-tuning (--model) does not take it.");
+            throw new SettingException(SettingFlags.SettingOf(wrong.Name),
+                "extends a Toonworld base model (--base); a published model's post-tuning (--model) does not take it.");
         T Value<T>(Option<T> option, T fallback) => p.GetResult(option) is { Implicit: false } ? p.GetValue(option)!
             : fallback;
         var o = new SvdExtendOptions
