@@ -18,10 +18,12 @@ internal static class WeightLeases
 
     [ThreadStatic] private static float[]?[]? _free;
 
+    private static float[]?[] Free => _free ??= new float[]?[Kept];
+
     /// <summary>An array of at least <paramref name="length"/> elements, not zeroed.</summary>
     public static float[] Rent(int length)
     {
-        var free = _free ??= new float[]?[Kept];
+        var free = Free;
         int best = -1;
         for (int i = 0; i < free.Length; i++)
             if (free[i] is { } a && a.Length >= length && (best < 0 || a.Length < free[best]!.Length)) best = i;
@@ -36,7 +38,7 @@ internal static class WeightLeases
     public static void Return(float[] array)
     {
         if (array.Length > KeptElements) return;
-        var free = _free ??= new float[]?[Kept];
+        var free = Free;
         int smallest = 0;
         for (int i = 0; i < free.Length; i++)
         {
