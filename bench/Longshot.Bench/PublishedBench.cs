@@ -165,26 +165,32 @@ internal static class PublishedBench
     public static void Unet()
     {
         var unet = ModelFamilies.Load<SvdUnet>(Folder);
+        double loadedAnonMb = Status("RssAnon"), loadedHeapMb = GC.GetTotalMemory(true) / 1e6;
         var rng = new Rng(0);
         var sample = Tensor.Randn(rng, 1, Frames, 8, Size, Size);
         var context = Tensor.Randn(rng, 1, 1, 1024);
         var ids = Tensor.FromArray(new[] { 6f, 127f, 0.02f }, 1, 3);
         var seconds = new List<double>();
+        var allocatedGb = new List<double>();
         using (Tensor.NoGrad())
             for (int i = 0; i < Calls; i++)
             {
+                long before = GC.GetTotalAllocatedBytes(precise: true);
                 var sw = Stopwatch.StartNew();
                 unet.Forward(sample, 0.25f * 3f, context, ids);
                 seconds.Add(sw.Elapsed.TotalSeconds);
+                allocatedGb.Add((GC.GetTotalAllocatedBytes(precise: true) - before) / 1e9);
             }
         var gc = GC.GetGCMemoryInfo();
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            seconds, peak_mb = PeakResidentMb(), file_mb = Status("RssFile"), anon_mb = Status("RssAnon"),
+            seconds, allocated_gb = allocatedGb, peak_mb = PeakResidentMb(), file_mb = Status("RssFile"),
+            anon_mb = Status("RssAnon"), loaded_anon_mb = loadedAnonMb, loaded_heap_mb = loadedHeapMb,
             gc_heap_peak_mb = gc.HeapSizeBytes / 1e6, gc_committed_mb = gc.TotalCommittedBytes / 1e6,
             gc_total_mb = GC.GetTotalMemory(false) / 1e6, widened_cache_mb = MappedWeights.HeldBytes / 1e6,
             gc_pause_s = GC.GetTotalPauseDuration().TotalSeconds, gen2_collections = GC.CollectionCount(2),
-                gemm = Gemm.Backend.ToString(), threads = Threads.Count,
+            gen1_collections = GC.CollectionCount(1), gen0_collections = GC.CollectionCount(0),
+            gemm = Gemm.Backend.ToString(), threads = Threads.Count,
             parameters = unet.Parameters.ElementCount,
         }));
     }

@@ -44,41 +44,6 @@ public class MappedWeightTests : IDisposable
     }
 
     [Fact]
-    public void WeightLeasesKeepTwoArraysPerThreadAndReuseTheSmallestThatFits()
-    {
-        // A thread of its own: the leases are per thread, and other tests' leftovers must not be in the way.
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                var big = WeightLeases.Rent(1000);
-                var small = WeightLeases.Rent(100);
-                Assert.True(big.Length >= 1000 && small.Length >= 100);
-                WeightLeases.Return(big);
-                WeightLeases.Return(small);
-                Assert.Same(small, WeightLeases.Rent(50));   // the smallest that fits, not the first
-                Assert.Same(big, WeightLeases.Rent(500));
-                var fresh = WeightLeases.Rent(2000);        // nothing kept fits: a new array
-                Assert.NotSame(big, fresh);
-                WeightLeases.Return(small);
-                WeightLeases.Return(big);
-                WeightLeases.Return(fresh);                 // no room: it replaces the smallest kept (small)
-                Assert.Same(fresh, WeightLeases.Rent(1500));
-                Assert.Same(big, WeightLeases.Rent(10));
-                Assert.NotSame(small, WeightLeases.Rent(10));
-                var huge = WeightLeases.Rent(WeightLeases.KeptElements + 1);
-                WeightLeases.Return(huge);                  // too large to keep
-                Assert.NotSame(huge, WeightLeases.Rent(WeightLeases.KeptElements + 1));
-            }
-            catch (Exception e) { failure = e; }
-        });
-        thread.Start();
-        thread.Join();
-        Assert.Null(failure);
-    }
-
-    [Fact]
     public void TheWidenedCopyCacheStaysWithinItsBudget()
     {
         long before = MappedWeights.CacheBytes;

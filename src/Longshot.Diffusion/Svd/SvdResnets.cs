@@ -93,14 +93,9 @@ public sealed class TemporalResnet : Module
     }
 
     /// <summary>GroupNorm over [B, C, F, H, W] (statistics over all frames), with SiLU unless told otherwise, for
-    /// frames stored as a batch: the channels move ahead of the frames and back.</summary>
-    public static Tensor VideoGroupNorm(Tensor x, int frames, GroupNorm norm, bool silu = true)
-    {
-        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], b = n / frames;
-        var video = x.Reshape(b, frames, c, h * w).Permute(0, 2, 1, 3).Contiguous();
-        var y = norm.Forward(video, silu: silu);
-        return y.Permute(0, 2, 1, 3).Contiguous().Reshape(n, c, h, w);
-    }
+    /// frames stored as a batch (<see cref="Ops.VideoGroupNorm"/>).</summary>
+    public static Tensor VideoGroupNorm(Tensor x, int frames, GroupNorm norm, bool silu = true) =>
+        Ops.VideoGroupNorm(x, frames, norm.Groups, norm.Weight, norm.Bias, norm.Eps, silu);
 }
 
 /// <summary>diffusers' SpatioTemporalResBlock: a spatial resnet, then a temporal one, blended by a learned

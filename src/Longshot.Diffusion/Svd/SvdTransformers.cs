@@ -37,13 +37,7 @@ public sealed class GegluFeedForward : Module
         return Ops.Concat(pieces, 0).Reshape(shape);
     }
 
-    private Tensor Whole(Tensor x)
-    {
-        var h = _proj.Forward(x);
-        var value = h.Narrow(-1, 0, _inner);
-        var gate = h.Narrow(-1, _inner, _inner);
-        return _out.Forward(value * Ops.Gelu(gate));
-    }
+    private Tensor Whole(Tensor x) => _out.Forward(Ops.Geglu(_proj.Forward(x)));
 }
 
 /// <summary>diffusers' BasicTransformerBlock: self-attention, a second attention (to a context such as the image or

@@ -3,8 +3,8 @@ namespace Longshot.Tensors.IO;
 /// <summary>
 /// A weight's float32 elements for the length of one operation. A large mapped weight (see
 /// <see cref="MappedWeights"/>) is widened into a leased array (<see cref="WeightLeases"/>) given back when the
-/// operation ends, so a model read in place allocates per call only for weights over 16 MB; any other tensor lends
-/// its own storage.
+/// operation ends, so a model read in place reuses the same arrays call after call; any other tensor lends its own
+/// storage.
 /// </summary>
 internal readonly struct WidenedWeight : IDisposable
 {

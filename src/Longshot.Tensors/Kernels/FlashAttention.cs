@@ -34,34 +34,60 @@ internal static unsafe class FlashAttention
         return new Extra(t.Storage, t.Offset, Elementwise.BroadcastStrides(t, shape));
     }
 
-    /// <summary>q, k, v contiguous [B*H, L, D]; returns output [B*H, Lq, Dv] and the log-sum-exp per query.</summary>
-    public static float[] Forward(Tensor q, Tensor k, Tensor v, Ctx c, float[] output)
+    /// <summary>[B, H, L, D] elements with unit stride along D: element (b, h, i, d) at Offset + b * BatchStride +
+    /// h * HeadStride + i * RowStride + d. Heads split from a [B, L, H * D] projection are read where they lie.
+    /// </summary>
+    internal readonly record struct Rows(float[] Data, int Offset, int BatchStride, int HeadStride, int RowStride)
+    {
+        /// <summary>A [B, H, L, D] tensor's rows; its last dimension must have unit stride (or size 1).</summary>
+        public static Rows Of(Tensor t)
+        {
+            if (t.Rank != 4 || (t.Strides[3] != 1 && t.Shape[3] != 1))
+                throw new ArgumentException("Attention: rows need a [B, H, L, D] tensor with unit stride along D.");
+            return new Rows(t.Storage, t.Offset, t.Strides[0], t.Strides[1], t.Strides[2]);
+        }
+
+        /// <summary>Where row i of head h of batch b starts.</summary>
+        public long At(int b, int h, int i) => Offset + (long)b * BatchStride + (long)h * HeadStride + (long)i * RowStride;
+    }
+
+    /// <summary>q, k, v contiguous [B*H, L, D]; writes output [B*H, Lq, Dv] and returns the log-sum-exp per query.
+    /// </summary>
+    public static float[] Forward(Tensor q, Tensor k, Tensor v, Ctx c, float[] output) =>
+        Forward(Rows.Of(q), Rows.Of(k), Rows.Of(v), c,
+            new Rows(output, 0, c.H * c.Lq * c.Dv, c.Lq * c.Dv, c.Dv));
+
+    /// <summary>Attention over rows laid out as <see cref="Rows"/> says, the output written the same way; returns
+    /// the log-sum-exp per query ([B*H, Lq]).</summary>
+    public static float[] Forward(Rows q, Rows k, Rows v, Ctx c, Rows output)
     {
         int bh = c.B * c.H, qBlocks = (c.Lq + BlockQ - 1) / BlockQ;
         var lse = c.Lse;
         int units = bh * qBlocks;
         bool outer = units >= Threads.Count;
+        int ldq = q.RowStride, ldk = k.RowStride, ldv = v.RowStride, ldo = output.RowStride;
         Threads.For(units, outer ? 1 : units, (u0, u1) =>
         {
             // Scratch sized to the actual blocks and reused per thread: a fresh zeroed 128 KB array per call cost as
             // much as the attention itself for the many short temporal sequences.
             var s = ThreadScratch.Get(ref _scores, Math.Min(BlockQ, c.Lq) * Math.Min(BlockK, c.Lk));
             var m = ThreadScratch.Get(ref _max, BlockQ); var l = ThreadScratch.Get(ref _sum, BlockQ);
-            fixed (float* pq = q.Storage, pk = k.Storage, pv = v.Storage, po = output, ps = s)
+            fixed (float* pq = q.Data, pk = k.Data, pv = v.Data, po = output.Data, ps = s)
             {
                 for (int u = u0; u < u1; u++)
                 {
                     int bhi = u / qBlocks, i0 = (u % qBlocks) * BlockQ, bq = Math.Min(BlockQ, c.Lq - i0);
-                    float* qb = pq + q.Offset + ((long)bhi * c.Lq + i0) * c.D;
-                    float* ob = po + ((long)bhi * c.Lq + i0) * c.Dv;
-                    new Span<float>(ob, bq * c.Dv).Clear();
+                    int b = bhi / c.H, h = bhi % c.H;
+                    float* qb = pq + q.At(b, h, i0);
+                    float* ob = po + output.At(b, h, i0);
+                    for (int i = 0; i < bq; i++) new Span<float>(ob + (long)i * ldo, c.Dv).Clear();
                     Array.Fill(m, float.NegativeInfinity); Array.Clear(l);
                     for (int j0 = 0; j0 < c.Lk; j0 += BlockK)
                     {
                         int bk = Math.Min(BlockK, c.Lk - j0);
-                        float* kb = pk + k.Offset + ((long)bhi * c.Lk + j0) * c.D;
-                        float* vb = pv + v.Offset + ((long)bhi * c.Lk + j0) * c.Dv;
-                        Gemm.Sgemm(false, true, bq, bk, c.D, c.Scale, qb, c.D, kb, c.D, 0f, ps, bk, parallel: !outer);
+                        float* kb = pk + k.At(b, h, j0);
+                        float* vb = pv + v.At(b, h, j0);
+                        Gemm.Sgemm(false, true, bq, bk, c.D, c.Scale, qb, ldq, kb, ldk, 0f, ps, bk, parallel: !outer);
                         AddExtras(c, bhi, i0, bq, j0, bk, s);
                         for (int i = 0; i < bq; i++)
                         {
@@ -73,15 +99,15 @@ internal static unsafe class FlashAttention
                             m[i] = mNew;
                             if (corr != 1f)
                             {
-                                var orow = new Span<float>(ob + (long)i * c.Dv, c.Dv);
+                                var orow = new Span<float>(ob + (long)i * ldo, c.Dv);
                                 TensorPrimitives.Multiply(orow, corr, orow);
                             }
                         }
-                        Gemm.Sgemm(false, false, bq, c.Dv, bk, 1f, ps, bk, vb, c.Dv, 1f, ob, c.Dv, parallel: !outer);
+                        Gemm.Sgemm(false, false, bq, c.Dv, bk, 1f, ps, bk, vb, ldv, 1f, ob, ldo, parallel: !outer);
                     }
                     for (int i = 0; i < bq; i++)
                     {
-                        var orow = new Span<float>(ob + (long)i * c.Dv, c.Dv);
+                        var orow = new Span<float>(ob + (long)i * ldo, c.Dv);
                         if (l[i] > 0) TensorPrimitives.Multiply(orow, 1f / l[i], orow);
                         lse[bhi * c.Lq + i0 + i] = l[i] > 0 ? m[i] + MathF.Log(l[i]) : float.NegativeInfinity;
                     }

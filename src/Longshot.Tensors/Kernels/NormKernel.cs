@@ -10,45 +10,55 @@ internal static class NormKernel
 {
     internal sealed record GroupCtx(int Groups, float Eps, bool Silu, float[] Mean, float[] Rstd);
 
-    /// <summary>x: [N, C, S] contiguous view; returns y and the saved statistics.</summary>
+    /// <summary>x: [N, C, S] contiguous view; returns y and the saved statistics. With <paramref name="frames"/>
+    /// above 1, x holds N / frames videos of that many frames ([B*F, C, S]) and each video's group takes its
+    /// statistics over all its frames, as a group norm of [B, C, F, S] would, without moving the channels ahead of
+    /// the frames and back.</summary>
     public static (Tensor Y, GroupCtx Ctx) GroupNormForward(Tensor x, int groups, Tensor? gamma, Tensor? beta,
-        float eps, bool silu)
+        float eps, bool silu, int frames = 1)
     {
-        int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c), cpg = c / groups;
+        int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c), cpg = c / groups, videos = n / frames;
         var y = Tensor.Empty(x.Shape);
-        var mean = new float[n * groups]; var rstd = new float[n * groups];
+        var mean = new float[videos * groups]; var rstd = new float[videos * groups];
         var src = x.Storage; int off = x.Offset;
         var gm = gamma?.Contiguous().ToArray(); var bt = beta?.Contiguous().ToArray();
-        Threads.For(n * groups, 1, (a, b) =>
+        Threads.For(videos * groups, 1, (a, b) =>
         {
-            for (int ng = a; ng < b; ng++)
+            for (int vg = a; vg < b; vg++)
             {
-                int i = ng / groups, g = ng % groups;
-                int start = off + (i * c + g * cpg) * s, len = cpg * s;
-                var span = src.AsSpan(start, len);
+                int v = vg / groups, g = vg % groups;
+                long len = (long)frames * cpg * s;
+                // Channel ch of frame f: x[v * frames + f, g * cpg + ch, :].
+                int Slice(int f, int ch) => ((v * frames + f) * c + g * cpg + ch) * s;
                 // Two passes (mean, then squares about it), each a vector sum per channel slice accumulated in
                 // double: one pass of E[x^2] - E[x]^2 in float lost the variance when |mean| >> spread. The output
                 // slices serve as scratch for the centred values; the affine below overwrites them.
                 double sum = 0, sq = 0;
-                for (int ch = 0; ch < cpg; ch++) sum += TensorPrimitives.Sum(span.Slice(ch * s, s));
+                for (int f = 0; f < frames; f++)
+                    for (int ch = 0; ch < cpg; ch++) sum += TensorPrimitives.Sum(src.AsSpan(off + Slice(f, ch), s));
                 double m = sum / len;
-                for (int ch = 0; ch < cpg; ch++)
-                {
-                    var centred = y.Storage.AsSpan((i * c + g * cpg + ch) * s, s);
-                    TensorPrimitives.Subtract(span.Slice(ch * s, s), (float)m, centred);
-                    sq += TensorPrimitives.SumOfSquares(centred);
-                }
-                double rounding = m - (float)m, v = Math.Max(0, sq / len - rounding * rounding);
-                float r = (float)(1.0 / Math.Sqrt(v + eps));
-                mean[ng] = (float)m; rstd[ng] = r;
+                for (int f = 0; f < frames; f++)
+                    for (int ch = 0; ch < cpg; ch++)
+                    {
+                        var centred = y.Storage.AsSpan(Slice(f, ch), s);
+                        TensorPrimitives.Subtract(src.AsSpan(off + Slice(f, ch), s), (float)m, centred);
+                        sq += TensorPrimitives.SumOfSquares(centred);
+                    }
+                double rounding = m - (float)m, var = Math.Max(0, sq / len - rounding * rounding);
+                float r = (float)(1.0 / Math.Sqrt(var + eps));
+                mean[vg] = (float)m; rstd[vg] = r;
                 for (int ch = 0; ch < cpg; ch++)
                 {
                     int cc = g * cpg + ch;
                     float scale = r * (gm?[cc] ?? 1f);
                     float shift = (bt?[cc] ?? 0f) - (float)m * scale;
-                    var dst = y.Storage.AsSpan((i * c + cc) * s, s);
-                    if (silu) FastMath.AffineSilu(span.Slice(ch * s, s), scale, shift, dst);
-                    else Elementwise.Affine(span.Slice(ch * s, s), scale, shift, dst);
+                    for (int f = 0; f < frames; f++)
+                    {
+                        var from = src.AsSpan(off + Slice(f, ch), s);
+                        var dst = y.Storage.AsSpan(Slice(f, ch), s);
+                        if (silu) FastMath.AffineSilu(from, scale, shift, dst);
+                        else Elementwise.Affine(from, scale, shift, dst);
+                    }
                 }
             }
         });

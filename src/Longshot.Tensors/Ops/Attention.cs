@@ -35,12 +35,25 @@ public static partial class Ops
             return bias != null ? Graph.Record(yd, op, q, k, v, bias) : Graph.Record(yd, op, q, k, v);
         }
         q = MixedPrecision.Input(q); k = MixedPrecision.Input(k); v = MixedPrecision.Input(v);
-        var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var ctx = new FlashAttention.Ctx(b, h, lq, lk, d, dv, s, new float[b * h * lq],
             FlashAttention.MakeExtra(bias, b, h, lq, lk), FlashAttention.MakeExtra(mask, b, h, lq, lk));
+        if (!(bias != null ? Graph.Needed(q, k, v, bias) : Graph.Needed(q, k, v)))
+        {
+            // Without a graph: heads are read where they lie (split from a [B, L, H * D] projection, no copies) and
+            // the output is written as [B, Lq, H, Dv], so merging the heads back is a view.
+            var merged = Tensor.Empty(b, lq, h, dv);
+            var o = merged.Permute(0, 2, 1, 3);
+            FlashAttention.Forward(FlashAttention.Rows.Of(UnitInner(q)), FlashAttention.Rows.Of(UnitInner(k)),
+                FlashAttention.Rows.Of(UnitInner(v)), ctx, FlashAttention.Rows.Of(o));
+            return o;
+        }
+        var qc = q.Contiguous().Detach(); var kc = k.Contiguous().Detach(); var vc = v.Contiguous().Detach();
         var y = Tensor.Empty(b, h, lq, dv);
         FlashAttention.Forward(qc, kc, vc, ctx, y.Storage);
         var hostOp = new AttentionOp(ctx, null);
         return bias != null ? Graph.Record(y, hostOp, q, k, v, bias) : Graph.Record(y, hostOp, q, k, v);
     }
+
+    /// <summary>t itself when its last dimension has unit stride, else a contiguous copy.</summary>
+    private static Tensor UnitInner(Tensor t) => t.Strides[^1] == 1 || t.Shape[^1] == 1 ? t : t.Contiguous();
 }

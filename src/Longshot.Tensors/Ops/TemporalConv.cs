@@ -71,8 +71,7 @@ public static partial class Ops
     }
 
     /// <summary>W [Co, C, k] as W' [Co, k*C] (W'[o, t*C + i] = W[o, i, t]) in a leased array for the length of one
-    /// inference call: a mapped weight is widened straight into it, so only weights over the leases' 16 MB allocate
-    /// per call.</summary>
+    /// inference call: a mapped weight is widened straight into it.</summary>
     private sealed class TapMajorWeights(float[] array, int co, int kc) : IDisposable
     {
         public Tensor Weights { get; } = new(array, new[] { co, kc });
