@@ -10,7 +10,8 @@ public static partial class Ops
     /// GEGLU's gating: h [..., 2n] to h[..., :n] * gelu(h[..., n:]) (diffusers' GEGLU after its projection). Without a
     /// graph to record, on the CPU, one pass writes the product: the two halves are never copied out (they are strided
     /// views of h) and no gelu tensor is made, which for SVD's top level is three 147 MB tensors per feed-forward.
-    /// Otherwise it is the composition of Narrow, Gelu and Mul, with their gradients; the bits are the same.
+    /// Otherwise it is the composition of Narrow, Gelu and Mul, with their gradients. The two agree bit for bit when
+    /// n is a whole number of vectors (16 floats), and within float rounding otherwise (the GELU's scalar tail).
     /// </summary>
     public static Tensor Geglu(Tensor h)
     {
