@@ -48,7 +48,8 @@ internal static unsafe class FlashAttention
         }
 
         /// <summary>Where row i of head h of batch b starts.</summary>
-        public long At(int b, int h, int i) => Offset + (long)b * BatchStride + (long)h * HeadStride + (long)i * RowStride;
+        public long At(int b, int h, int i) =>
+            Offset + (long)b * BatchStride + (long)h * HeadStride + (long)i * RowStride;
     }
 
     /// <summary>q, k, v contiguous [B*H, L, D]; writes output [B*H, Lq, Dv] and returns the log-sum-exp per query.
