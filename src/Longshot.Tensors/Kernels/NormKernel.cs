@@ -44,8 +44,8 @@ internal static class NormKernel
                         TensorPrimitives.Subtract(src.AsSpan(off + Slice(f, ch), s), (float)m, centred);
                         sq += TensorPrimitives.SumOfSquares(centred);
                     }
-                double rounding = m - (float)m, var = Math.Max(0, sq / len - rounding * rounding);
-                float r = (float)(1.0 / Math.Sqrt(var + eps));
+                double rounding = m - (float)m, variance = Math.Max(0, sq / len - rounding * rounding);
+                float r = (float)(1.0 / Math.Sqrt(variance + eps));
                 mean[vg] = (float)m; rstd[vg] = r;
                 for (int ch = 0; ch < cpg; ch++)
                 {
