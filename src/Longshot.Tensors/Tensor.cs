@@ -80,7 +80,7 @@ public sealed partial class Tensor
     public static Tensor Zeros(params int[] shape)
     {
         int n = ShapeUtil.CheckedNumel(shape);
-        if (n >= AllocationBudget.CheckedElements) AllocationBudget.Checkpoint();
+        if (AllocationBudget.Checks(n)) AllocationBudget.Checkpoint();
         return new(new float[n], (int[])shape.Clone());
     }
 
@@ -102,7 +102,7 @@ public sealed partial class Tensor
     internal static Tensor Empty(params int[] shape)
     {
         int n = ShapeUtil.CheckedNumel(shape);
-        if (n >= AllocationBudget.CheckedElements) AllocationBudget.Checkpoint();
+        if (AllocationBudget.Checks(n)) AllocationBudget.Checkpoint();
         return new(GC.AllocateUninitializedArray<float>(n), (int[])shape.Clone());
     }
 

@@ -80,6 +80,7 @@ public sealed class SvdUnet : Module
     public Tensor Forward(Tensor sample, float timestep, Tensor context, Tensor addedTimeIds,
         TemporalScope? scope = null, int scopeTimestep = 0, Func<int, Tensor>? temporalContext = null)
     {
+        using var bounded = AllocationBudget.Bounded();   // 1.5 B parameters against 18 MB activations
         int b = sample.Shape[0], frames = sample.Shape[1];
         if (scope is { IsPlain: false } && b != 1)
             throw new ArgumentException($"a clip of a longer video is one video per call, got {b}.");

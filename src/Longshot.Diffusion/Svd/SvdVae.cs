@@ -53,6 +53,7 @@ public sealed class SvdVae : Module
         if (images.Rank != 4 || images.Shape[1] != Config.InChannels)
             throw new ArgumentException($"SVD VAE encode: expected [N, {Config.InChannels}, H, W], got " +
                 $"[{string.Join(", ", images.Shape)}].");
+        using var bounded = AllocationBudget.Bounded();
         return DiagonalGaussian.FromMoments(_quant.Forward(_encoder.Forward(images, 1)));
     }
 
@@ -63,6 +64,7 @@ public sealed class SvdVae : Module
         if (z.Rank != 4 || z.Shape[1] != Config.LatentChannels || z.Shape[0] % frames != 0)
             throw new ArgumentException($"SVD VAE decode: expected [B*{frames}, {Config.LatentChannels}, h, w], got " +
                 $"[{string.Join(", ", z.Shape)}].");
+        using var bounded = AllocationBudget.Bounded();
         return _decoder.Forward(z, frames);
     }
 }

@@ -76,6 +76,7 @@ public sealed class Unet3DModel : Module
     /// </summary>
     public Tensor Forward(Tensor sample, float timestep, Tensor context, float? fps = null, TemporalScope? scope = null)
     {
+        using var bounded = AllocationBudget.Bounded();   // 1.4 B parameters against activations of tens of MB
         if (sample.Rank != 5 || sample.Shape[1] != Config.InChannels)
             throw new ArgumentException($"sample must be [B, {Config.InChannels}, F, H, W], got " +
                 $"[{string.Join(", ", sample.Shape)}].");
