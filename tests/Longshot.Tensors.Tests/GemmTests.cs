@@ -79,6 +79,34 @@ public unsafe class GemmTests
         finally { GemmBuiltin.DirectAMaxColumns = before; }
     }
 
+    /// <summary>With beta = 0 the first depth block overwrites C (no clearing pass): later blocks must add to it, edge
+    /// tiles included, and nothing already in C may leak in.</summary>
+    [Theory]
+    [MemberData(nameof(IsaAndTransposes))]
+    public void BetaZeroOverwritesOnceAndAddsTheRestOfTheDepth(int isaLevel, bool ta, bool tb)
+    {
+        var isa = (GemmBuiltin.Isa)isaLevel;
+        var rng = new Rng(11);
+        int m = 13, n = 150, k = 600, lda = ta ? m : k, ldb = tb ? k : n;
+        var a = new float[m * k]; var b = new float[k * n]; rng.FillNormal(a); rng.FillNormal(b);
+        var expect = Naive(ta, tb, m, n, k, 0.7f, a, lda, b, ldb, 0f, new float[m * n], n);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var got = Enumerable.Repeat(float.NaN, m * n).ToArray();
+            fixed (float* pa = a, pb = b, pc = got)
+                GemmBuiltin.Sgemm(ta, tb, m, n, k, 0.7f, pa, lda, pb, ldb, 0f, pc, n, threads, isa);
+            for (int i = 0; i < got.Length; i++)
+                Assert.True(MathF.Abs(got[i] - expect[i]) <= 1e-3f * (1 + MathF.Abs(expect[i])),
+                    $"{isa} threads={threads}: element {i} is {got[i]}, expected {expect[i]}");
+        }
+    }
+
+    public static IEnumerable<object[]> IsaAndTransposes() =>
+        from isa in Enum.GetValues<GemmBuiltin.Isa>().Where(i => i <= GemmBuiltin.Level)
+        from ta in new[] { false, true }
+        from tb in new[] { false, true }
+        select new object[] { (int)isa, ta, tb };
+
     [Fact]
     public void BetaZeroIgnoresNaNsInTheOutput()
     {
