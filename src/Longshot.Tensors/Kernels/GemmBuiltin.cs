@@ -241,11 +241,16 @@ internal static unsafe class GemmBuiltin
             else
             {
                 if (cols < nr) new Span<float>(d, kc * nr).Clear();
+                // Whole 16 x 16 blocks are transposed in registers; the columns and depths left over go one by one.
+                int fullJ = Transpose16.IsSupported ? cols & ~15 : 0, fullP = kc & ~15;
+                for (int j = 0; j < fullJ; j += 16)
+                    for (int p = 0; p < fullP; p += 16)
+                        Transpose16.Block(b + (long)(j0 + jr + j) * ldb + p0 + p, ldb, d + (long)p * nr + j, nr);
                 for (int j = 0; j < cols; j++)
                 {
                     float* src = b + (long)(j0 + jr + j) * ldb + p0;
                     float* dj = d + j;
-                    for (int p = 0; p < kc; p++) dj[p * nr] = src[p];
+                    for (int p = j < fullJ ? fullP : 0; p < kc; p++) dj[p * nr] = src[p];
                 }
             }
         }
