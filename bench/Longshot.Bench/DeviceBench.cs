@@ -1,3 +1,5 @@
+using Longshot.Diffusion.Families;
+using Longshot.Diffusion.Svd;
 using Longshot.Tensors;
 using Longshot.Tensors.Cuda;
 using Longshot.Tensors.Devices;
@@ -99,5 +101,57 @@ internal static class DeviceBench
         Report.Emit("cuda", "train parity: loss, 2 steps", Label(be), loss * 1e6, "ppm");
         Report.Emit("cuda", "train parity: largest weight difference after 2 AdamW steps (lr 2e-4)", Label(be),
             weights * 1e6, "x 1e-6");
+    }
+
+    /// <summary>
+    /// `published-unet --device cuda`: Stable Video Diffusion's UNet at real size (the random fp16 folder of the
+    /// `published` case, widened onto the device) at 14 frames x 32x32 latents and at the published 25 frames x
+    /// 72x128 (576x1024 video); the second of two calls is reported. With --cpu-accelerator, a small random config at
+    /// 2 frames of 4x4 latents instead (a check of the case itself).
+    /// </summary>
+    public static void PublishedUnet()
+    {
+        var be = Open();
+        SvdUnet unet;
+        (int Frames, int H, int W)[] shapes;
+        if (CudaBench.CpuAccelerator)
+        {
+            unet = SvdUnet.Random(new SvdUnetConfig
+            {
+                BlockOutChannels = new[] { 32, 64 }, AdditionTimeEmbedDim = 8, CrossAttentionDim = new[] { 16 },
+                DownBlockTypes = new[] { "CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal" },
+                UpBlockTypes = new[] { "UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal" },
+                LayersPerBlock = new[] { 1 }, NumAttentionHeads = new[] { 2, 4 }, NumFrames = 3,
+                ProjectionClassEmbeddingsInputDim = 24,
+            }, 1);
+            shapes = new[] { (2, 4, 4) };
+        }
+        else
+        {
+            if (!File.Exists(Path.Combine(PublishedBench.Folder, "diffusion_pytorch_model.fp16.safetensors")))
+                PublishedBench.RunSelf("published-prepare");
+            unet = ModelFamilies.Load<SvdUnet>(PublishedBench.Folder);
+            shapes = new[] { (14, 32, 32), (25, 72, 128) };
+        }
+        unet.Parameters.ToDevice(Device);
+        var rng = new Rng(0);
+        int contextDim = unet.Config.CrossAttentionDim[0];
+        using var _ = Tensor.NoGrad();
+        foreach (var (frames, h, w) in shapes)
+        {
+            var sample = Randn(rng, 1, frames, unet.Config.InChannels, h, w);
+            var context = Randn(rng, 1, 1, contextDim);
+            var ids = Tensor.FromArray(new[] { 6f, 127f, 0.02f }, 1, 3).ToDevice(Device);
+            var seconds = new List<double>();
+            for (int call = 0; call < 2; call++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                unet.Forward(sample, 0.75f, context, ids);
+                be.Gpu.Accelerator.Synchronize();
+                seconds.Add(sw.Elapsed.TotalSeconds);
+            }
+            Report.Emit("published", $"svd-unet-{frames}f-{h}x{w}", Label(be), seconds[^1] * 1e3, "ms");
+            Report.Emit("published", $"svd-unet-{frames}f-{h}x{w}-first-call", Label(be), seconds[0] * 1e3, "ms");
+        }
     }
 }

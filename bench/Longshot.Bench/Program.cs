@@ -2,7 +2,7 @@ using Longshot.Tensors;
 using Longshot.Tensors.Devices;
 using Longshot.Bench;
 
-// --device cuda[:N]: gemm, conv, attention, mtd and generate run there (the other cases ignore it).
+// --device cuda[:N]: gemm, conv, attention, mtd, published-unet and generate run there (the others ignore it).
 int deviceAt = Array.IndexOf(args, "--device");
 if (deviceAt >= 0)
 {
@@ -60,7 +60,7 @@ var all = new Dictionary<string, Action>
     ["cuda-train"] = DeviceBench.TrainParity,
     ["published"] = PublishedBench.Run,
     ["published-prepare"] = PublishedBench.Prepare,
-    ["published-unet"] = PublishedBench.Unet,
+    ["published-unet"] = onDevice ? DeviceBench.PublishedUnet : PublishedBench.Unet,
     ["published-pipeline"] = PublishedBench.Pipeline,
     ["published-pipeline-prepare"] = PublishedBench.PreparePipeline,
     ["published-pipeline-run"] = PublishedBench.PipelineRun,

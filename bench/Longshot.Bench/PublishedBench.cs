@@ -19,7 +19,7 @@ internal static class PublishedBench
     private const int Frames = 14, Size = 32, Calls = 2;
 
     /// <summary>Where the random real-size UNet folder is kept between runs (3 GB).</summary>
-    private static string Folder => Path.Combine(
+    internal static string Folder => Path.Combine(
         Environment.GetEnvironmentVariable("LONGSHOT_BENCH_DIR") ?? "out/bench", "svd-unet-random-fp16");
 
     public static void Run()
