@@ -30,7 +30,8 @@ internal static unsafe class GemmBuiltin
     internal static int DirectAMaxColumns = 128;
 
     /// <summary>How a micro-kernel writes its tile: add alpha times it to C, overwrite C with alpha times it (the
-    /// first block of a product with beta = 0, so C is never cleared first), or store the raw sums (edge tiles).</summary>
+    /// first block of a product with beta = 0, so C is never cleared first), or store the raw sums (edge
+    /// tiles).</summary>
     private enum Write { Add, Overwrite, Raw }
 
     [ThreadStatic] private static float[]? _packA;
