@@ -38,6 +38,22 @@ internal static class KernelBench
         Gemm.Backend = GemmBench.Default;
     }
 
+    /// <summary>`conv-svd`: Stable Video Diffusion's 3 x 3 convolutions at 14 frames of 32x32 latents (320, 640 and
+    /// 1,280 channels at 32x32, 16x16, 8x8 and 4x4), forward without a graph, built-in GEMM, ms per call.</summary>
+    public static void ConvSvd()
+    {
+        var rng = new Rng(2);
+        using var _ = Tensor.NoGrad();
+        foreach (var (c, hw) in new[] { (320, 32), (640, 16), (1280, 8), (1280, 4) })
+        {
+            var x = Tensor.Randn(rng, 14, c, hw, hw);
+            var w = Tensor.Randn(rng, c, c, 3, 3);
+            var b = Tensor.Randn(rng, c);
+            double seconds = Report.Time(() => Ops.Conv2d(x, w, b, padding: 1), minSeconds: 3);
+            Report.Emit("conv-svd", $"3x3 N=14 C={c} {hw}x{hw} forward", "builtin", seconds * 1e3, "ms");
+        }
+    }
+
     public static void Attention()
     {
         var rng = new Rng(3);

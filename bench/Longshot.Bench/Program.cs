@@ -42,6 +42,7 @@ var all = new Dictionary<string, Action>
     ["gemm"] = onDevice ? () => CudaBench.Gemm(device) : GemmBench.Run,
     ["conv"] = onDevice ? DeviceBench.Conv : KernelBench.Conv,
     ["attention"] = onDevice ? DeviceBench.Attention : KernelBench.Attention,
+    ["conv-svd"] = KernelBench.ConvSvd,
     ["groupnorm"] = KernelBench.GroupNorm,
     ["refnet"] = KernelBench.RefNet,
     ["refnet-memory"] = KernelBench.RefNetMemory,
