@@ -125,6 +125,7 @@ internal static unsafe class Im2Col
 
     /// <summary>Each tile's GEMM reads the whole weight matrix: with deep kernels (SVD's 1,280-channel 3 x 3 at 8 x 8,
     /// K = 11,520) the 1 MB rule left 16 columns, half a micro-tile, and streamed 59 MB of weights per 16 columns.
-    /// 64 columns made that convolution 2.2-3.2x faster and left the others as they were (docs/performance.md).</summary>
+    /// 64 columns made that convolution 3.0-3.1x faster and left the others as they were (`bench -- conv-svd`,
+    /// docs/performance.md).</summary>
     private const int MinColumns = 64;
 }
