@@ -34,9 +34,14 @@ internal static unsafe class Im2Col
     /// Writes columns for output rows [r0, r1) (a row = one (oz, oy) pair of OW positions) into dst,
     /// laid out [K, (r1 - r0) * OW].
     /// </summary>
-    public static void Expand(float* src, ConvGeometry g, int r0, int r1, float* dst)
+    public static void Expand(float* src, ConvGeometry g, int r0, int r1, float* dst) =>
+        Expand(src, g, r0, r1, dst, (r1 - r0) * g.OW);
+
+    /// <summary>As above with rows of <paramref name="cols"/> floats apart: several images' columns side by side in
+    /// one buffer.</summary>
+    public static void Expand(float* src, ConvGeometry g, int r0, int r1, float* dst, int cols)
     {
-        int ow = g.OW, oh = g.OH, cols = (r1 - r0) * ow;
+        int ow = g.OW, oh = g.OH;
         for (int c = 0; c < g.C; c++)
         for (int kz = 0; kz < g.KD; kz++)
         for (int ky = 0; ky < g.KH; ky++)
@@ -127,5 +132,5 @@ internal static unsafe class Im2Col
     /// K = 11,520) the 1 MB rule left 16 columns, half a micro-tile, and streamed 59 MB of weights per 16 columns.
     /// 64 columns made that convolution 3.0-3.1x faster and left the others as they were (`bench -- conv-svd`,
     /// docs/performance.md).</summary>
-    private const int MinColumns = 64;
+    internal const int MinColumns = 64;
 }

@@ -21,8 +21,17 @@ internal static unsafe class ConvKernel
         {
             fixed (float* px = x, pw = w, py = y)
             {
+                int group = perImage && !g.IsPointwise ? ImagesPerGemm(g, i1 - i0) : 1;
                 for (int i = i0; i < i1; i++)
                 {
+                    if (group > 1)
+                    {
+                        int images = Math.Min(group, i1 - i);
+                        ForwardImages(px + xOff + (long)i * g.InSize, images, g, pw + wOff, co, bias, biasOff,
+                            py + (long)i * co * p);
+                        i += images - 1;
+                        continue;
+                    }
                     float* xi = px + xOff + (long)i * g.InSize;
                     float* yi = py + (long)i * co * p;
                     float beta = 0f;
@@ -51,6 +60,38 @@ internal static unsafe class ConvKernel
                 }
             }
         });
+    }
+
+    /// <summary>Images whose columns share one GEMM: one, unless an image has fewer output positions than a tile's
+    /// minimum (SVD's 4x4 level: 16), when each GEMM would read the whole weight matrix for a few columns.</summary>
+    private static int ImagesPerGemm(ConvGeometry g, int images) =>
+        g.P >= Im2Col.MinColumns ? 1 : Math.Min(images, (Im2Col.MinColumns + g.P - 1) / g.P);
+
+    /// <summary>y[i] = W x cols(x[i]) (+ bias) for <paramref name="images"/> consecutive images in one GEMM: their
+    /// columns side by side, the product then copied out per image. Each element's sum is the one the per-image
+    /// path computes (the GEMM's sums do not depend on how columns are grouped).</summary>
+    private static void ForwardImages(float* x, int images, ConvGeometry g, float* w, int co, float[]? bias,
+        int biasOff, float* y)
+    {
+        int p = g.P, k = g.K, width = images * p;
+        var ws = Workspace((long)k * width + (long)co * width);
+        fixed (float* cols = ws)
+        {
+            float* product = cols + (long)k * width;
+            for (int j = 0; j < images; j++)
+                Im2Col.Expand(x + (long)j * g.InSize, g, 0, g.OD * g.OH, cols + (long)j * p, width);
+            float beta = 0f;
+            if (bias != null)
+            {
+                for (int c = 0; c < co; c++) new Span<float>(product + (long)c * width, width).Fill(bias[biasOff + c]);
+                beta = 1f;
+            }
+            Gemm.Sgemm(false, false, co, width, k, 1f, w, k, cols, width, beta, product, width, parallel: false);
+            for (int j = 0; j < images; j++)
+                for (int c = 0; c < co; c++)
+                    new ReadOnlySpan<float>(product + (long)c * width + (long)j * p, p)
+                        .CopyTo(new Span<float>(y + ((long)j * co + c) * p, p));
+        }
     }
 
     /// <summary>dx[n] = col2im(W^T dy[n]). dx is written (not accumulated).</summary>
