@@ -22,14 +22,12 @@ internal static unsafe class ConvKernel
             fixed (float* px = x, pw = w, py = y)
             {
                 int group = perImage && !g.IsPointwise ? ImagesPerGemm(g, i1 - i0) : 1;
-                for (int i = i0; i < i1; i++)
+                for (int i = i0; i < i1; i += group)
                 {
                     if (group > 1)
                     {
-                        int images = Math.Min(group, i1 - i);
-                        ForwardImages(px + xOff + (long)i * g.InSize, images, g, pw + wOff, co, bias, biasOff,
-                            py + (long)i * co * p);
-                        i += images - 1;
+                        ForwardImages(px + xOff + (long)i * g.InSize, Math.Min(group, i1 - i), g, pw + wOff, co, bias,
+                            biasOff, py + (long)i * co * p);
                         continue;
                     }
                     float* xi = px + xOff + (long)i * g.InSize;
